@@ -12,12 +12,17 @@ use std::path::PathBuf;
 fn main() {
     let crate_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
     let committed = crate_dir.join("include").join("h3q.h");
-    let fresh = env::var("OUT_DIR").map(PathBuf::from).expect("set by cargo").join("h3q.h");
+    let fresh = env::var("OUT_DIR")
+        .map(PathBuf::from)
+        .expect("set by cargo")
+        .join("h3q.h");
 
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-changed=include/h3q.h");
     println!("cargo:rerun-if-env-changed=H3Q_REGENERATE_HEADER");
+
+    set_soname();
 
     let mut config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml"))
         .expect("cbindgen.toml is readable and valid");
@@ -36,8 +41,7 @@ fn main() {
         return;
     }
     if env::var_os("H3Q_REGENERATE_HEADER").is_some_and(|v| v != "0") {
-        fs::create_dir_all(committed.parent().expect("include/"))
-            .expect("can create include/");
+        fs::create_dir_all(committed.parent().expect("include/")).expect("can create include/");
         fs::write(&committed, fresh_text).expect("can write include/h3q.h");
         return;
     }
@@ -47,6 +51,23 @@ fn main() {
          (fresh header: {})",
         fresh.display()
     );
+}
+
+/// Gives the Linux shared library its SONAME: `libh3q.so.0.<minor>` while the major version
+/// is 0 (0.x releases may break the ABI at each minor), `libh3q.so.<major>` after that.
+/// cmake/CargoBuild.cmake computes the same name.
+fn set_soname() {
+    if env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("linux") {
+        return;
+    }
+    let major = env::var("CARGO_PKG_VERSION_MAJOR").expect("set by cargo");
+    let minor = env::var("CARGO_PKG_VERSION_MINOR").expect("set by cargo");
+    let soname = if major == "0" {
+        format!("libh3q.so.0.{minor}")
+    } else {
+        format!("libh3q.so.{major}")
+    };
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,{soname}");
 }
 
 /// `H3Q_VERSION_*` macros from the crate version, so C code can check at compile time what

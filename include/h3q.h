@@ -105,6 +105,14 @@ extern "C" {
 #endif // __cplusplus
 
 /**
+ * The message of the last failing h3q call on the calling thread, or NULL if none failed
+ * yet. Useful after a constructor fails, when there is no handle to ask. The string is
+ * owned by the library and valid until the next failing h3q call on this thread; copy it to
+ * keep it. Each handle also keeps its own last error (`*_last_error()`).
+ */
+const char *h3q_last_error(void);
+
+/**
  * Returns a static, NUL-terminated description of `result`, starting with its name
  * (e.g. `"H3Q_ERR_NULL: a required pointer was NULL"`). Values that are not an
  * `h3q_result` give `"unknown h3q_result"`. The string is owned by the library and valid
