@@ -1,0 +1,44 @@
+# Run by CTest (cmake -P): install h3q into a scratch prefix, then build and run a consumer
+# program against it twice: through find_package(h3q) (shared and static) and through
+# `pkg-config --cflags --libs h3q`.
+#
+# Inputs: H3Q_BUILD_DIR, CONSUMER_SOURCE_DIR, WORK_DIR, C_COMPILER, CMAKE_INSTALL_LIBDIR.
+
+function(run_step what)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "${what} failed (${rc}):\n${out}\n${err}")
+  endif()
+  message(STATUS "${what}: ok ${out}")
+endfunction()
+
+set(prefix "${WORK_DIR}/prefix")
+file(REMOVE_RECURSE "${WORK_DIR}")
+file(MAKE_DIRECTORY "${WORK_DIR}")
+
+run_step("install h3q into ${prefix}"
+  "${CMAKE_COMMAND}" --install "${H3Q_BUILD_DIR}" --prefix "${prefix}")
+
+# 1. find_package(h3q)
+run_step("configure consumer with find_package"
+  "${CMAKE_COMMAND}" -S "${CONSUMER_SOURCE_DIR}" -B "${WORK_DIR}/cmake-build"
+  "-DCMAKE_PREFIX_PATH=${prefix}" "-DCMAKE_C_COMPILER=${C_COMPILER}")
+run_step("build consumer" "${CMAKE_COMMAND}" --build "${WORK_DIR}/cmake-build")
+run_step("run find_package consumer (shared)" "${WORK_DIR}/cmake-build/consumer_shared")
+run_step("run find_package consumer (static)" "${WORK_DIR}/cmake-build/consumer_static")
+
+# 2. pkg-config
+find_program(PKG_CONFIG_EXECUTABLE NAMES pkg-config pkgconf REQUIRED)
+set(ENV{PKG_CONFIG_PATH} "${prefix}/${CMAKE_INSTALL_LIBDIR}/pkgconfig")
+execute_process(COMMAND "${PKG_CONFIG_EXECUTABLE}" --cflags --libs h3q
+                RESULT_VARIABLE rc OUTPUT_VARIABLE flags OUTPUT_STRIP_TRAILING_WHITESPACE)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "pkg-config --cflags --libs h3q failed (${rc})")
+endif()
+message(STATUS "pkg-config --cflags --libs h3q: ${flags}")
+separate_arguments(flags UNIX_COMMAND "${flags}")
+run_step("compile consumer with pkg-config flags"
+  "${C_COMPILER}" -std=c11 -Wall -Wextra -Werror -pedantic
+  "${CONSUMER_SOURCE_DIR}/consumer.c" ${flags} -o "${WORK_DIR}/consumer_pkgconfig")
+set(ENV{LD_LIBRARY_PATH} "${prefix}/${CMAKE_INSTALL_LIBDIR}")
+run_step("run pkg-config consumer" "${WORK_DIR}/consumer_pkgconfig")
