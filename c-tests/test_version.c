@@ -19,6 +19,7 @@ static void every_result_has_its_name(void) {
         const char *name;
     } codes[] = {
         {H3Q_OK, "H3Q_OK:"},
+        {H3Q_BLOCKED, "H3Q_BLOCKED:"},
         {H3Q_DONE, "H3Q_DONE:"},
         {H3Q_ERR_NULL, "H3Q_ERR_NULL:"},
         {H3Q_ERR_INVALID_ARGUMENT, "H3Q_ERR_INVALID_ARGUMENT:"},
@@ -42,7 +43,7 @@ static void every_result_has_its_name(void) {
 }
 
 static void unknown_results_are_named_unknown(void) {
-    CHECK_STR(h3q_result_str(1), "unknown h3q_result");
+    CHECK_STR(h3q_result_str(2), "unknown h3q_result");
     CHECK_STR(h3q_result_str(-9999), "unknown h3q_result");
     CHECK_STR(h3q_result_str(INT32_MIN), "unknown h3q_result");
     CHECK_STR(h3q_result_str(INT32_MAX), "unknown h3q_result");

@@ -28,7 +28,8 @@
 
 
 /**
- * The result of an h3q call. `H3Q_OK` (0) is success; every error is negative.
+ * The result of an h3q call. `H3Q_OK` (0) is success; every error is negative; the few
+ * positive values are statuses that are not errors (`H3Q_BLOCKED`).
  *
  * `h3q_result_str()` names each code. The last error message of a handle, with details,
  * is available from that handle's `*_last_error()` function.
@@ -38,6 +39,11 @@ typedef enum h3q_result {
    * Success.
    */
   H3Q_OK = 0,
+  /**
+   * Not an error: the QPACK field section waits for encoder-stream data and will be
+   * delivered later.
+   */
+  H3Q_BLOCKED = 1,
   /**
    * Nothing more: a poll found no event, no datagram, or no value to return.
    */
@@ -100,6 +106,48 @@ typedef enum h3q_result {
   H3Q_ERR_POISONED = -15,
 } h3q_result;
 
+/**
+ * A QPACK decoder: decodes field sections, consumes the peer's encoder stream and produces
+ * our decoder-stream instructions. Create with `h3q_qpack_decoder_new()`, free with
+ * `h3q_qpack_decoder_free()`. Not thread-safe; may move between threads.
+ */
+typedef struct h3q_qpack_decoder h3q_qpack_decoder;
+
+/**
+ * A QPACK encoder: compresses field sections, writes our encoder stream and consumes the
+ * peer's decoder stream. Create with `h3q_qpack_encoder_new()`, free with
+ * `h3q_qpack_encoder_free()`. Not thread-safe; may move between threads.
+ */
+typedef struct h3q_qpack_encoder h3q_qpack_encoder;
+
+/**
+ * One header field line (name and value), as given to and received from h3q.
+ *
+ * Names and values are byte strings, not NUL-terminated. In arrays passed to h3q, the bytes
+ * must stay valid for the duration of the call only; h3q copies what it keeps. In arrays
+ * h3q passes out (events, decoded sections), the pointers are valid as documented by the
+ * function that returned them (typically until the next call on the same handle).
+ * A NULL pointer is allowed only with a length of 0.
+ */
+typedef struct h3q_header {
+  /**
+   * The field name bytes (lower case for HTTP/3).
+   */
+  const uint8_t *name;
+  /**
+   * Length of `name` in bytes.
+   */
+  size_t name_len;
+  /**
+   * The field value bytes.
+   */
+  const uint8_t *value;
+  /**
+   * Length of `value` in bytes.
+   */
+  size_t value_len;
+} h3q_header;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -111,6 +159,250 @@ extern "C" {
  * keep it. Each handle also keeps its own last error (`*_last_error()`).
  */
 const char *h3q_last_error(void);
+
+/**
+ * Creates a QPACK decoder that allows the encoder a dynamic table of up to
+ * `max_table_capacity` bytes and up to `max_blocked_streams` blocked streams (the values we
+ * advertise in SETTINGS_QPACK_MAX_TABLE_CAPACITY and SETTINGS_QPACK_BLOCKED_STREAMS).
+ *
+ * On success writes a new handle to `*out`; the caller owns it and frees it with
+ * `h3q_qpack_decoder_free()`. Returns `H3Q_OK`, or `H3Q_ERR_NULL` if `out` is NULL.
+ */
+enum h3q_result h3q_qpack_decoder_new(uint64_t max_table_capacity,
+                                      uint64_t max_blocked_streams,
+                                      struct h3q_qpack_decoder **out);
+
+/**
+ * Frees a decoder and everything it handed out. NULL is a no-op.
+ *
+ * # Safety
+ * `decoder` is NULL or a handle from `h3q_qpack_decoder_new()` not freed before.
+ */
+void h3q_qpack_decoder_free(struct h3q_qpack_decoder *decoder);
+
+/**
+ * The message of the decoder's last failed call (for a protocol error it starts with the
+ * RFC error name and code, e.g. `"QPACK_DECOMPRESSION_FAILED (0x200): ..."`), or NULL if no
+ * call failed or `decoder` is NULL. Owned by the decoder; valid until its next failing call
+ * or its free.
+ *
+ * # Safety
+ * `decoder` is NULL or a live handle.
+ */
+const char *h3q_qpack_decoder_last_error(const struct h3q_qpack_decoder *decoder);
+
+/**
+ * Limits the size of a decoded field section (sum over fields of name + value + 32 bytes,
+ * as SETTINGS_MAX_FIELD_SECTION_SIZE counts it); 0 means unlimited. A larger section fails
+ * to decode with `H3Q_ERR_PROTOCOL`.
+ *
+ * Returns `H3Q_OK`, or `H3Q_ERR_NULL` if `decoder` is NULL.
+ *
+ * # Safety
+ * `decoder` is NULL or a live handle.
+ */
+enum h3q_result h3q_qpack_decoder_set_max_field_section_size(struct h3q_qpack_decoder *decoder,
+                                                             uint64_t limit);
+
+/**
+ * Sets the dynamic table capacity as if the encoder had sent Set Dynamic Table Capacity.
+ * RFC 9204 tables start at capacity 0; encoders of draft-ietf-quic-qpack-05 and earlier
+ * (such as those of the QPACK offline-interop corpus) assumed the table starts at its
+ * maximum, so tools decoding their output call this with the maximum first.
+ *
+ * Returns `H3Q_OK`; `H3Q_ERR_NULL`; or `H3Q_ERR_PROTOCOL` if `capacity` exceeds the maximum
+ * given to `h3q_qpack_decoder_new()`.
+ *
+ * # Safety
+ * `decoder` is NULL or a live handle.
+ */
+enum h3q_result h3q_qpack_decoder_set_dynamic_table_capacity(struct h3q_qpack_decoder *decoder,
+                                                             uint64_t capacity);
+
+/**
+ * Feeds bytes received on the peer's QPACK encoder stream (split anywhere). Streams this
+ * unblocks are then read out with `h3q_qpack_decoder_next_unblocked()`.
+ *
+ * `data` is NULL only with `len` 0; it is read during the call only.
+ * Returns `H3Q_OK`; `H3Q_ERR_NULL`; or `H3Q_ERR_PROTOCOL` for malformed input
+ * (QPACK_ENCODER_STREAM_ERROR: the HTTP/3 connection must be closed with 0x201).
+ *
+ * # Safety
+ * `decoder` is NULL or a live handle; `data` is valid for `len` bytes.
+ */
+enum h3q_result h3q_qpack_decoder_feed_encoder(struct h3q_qpack_decoder *decoder,
+                                               const uint8_t *data,
+                                               size_t len);
+
+/**
+ * Decodes one complete field section (a HEADERS or PUSH_PROMISE frame payload) received on
+ * `stream_id`.
+ *
+ * Returns `H3Q_OK` and writes the fields to `*headers_out` / `*headers_len_out`: an array
+ * owned by the decoder, valid until the next call on this decoder. Returns `H3Q_BLOCKED`
+ * (positive, not an error) when the section needs encoder-stream data not received yet:
+ * nothing is written, the decoder keeps the section, and it comes out of
+ * `h3q_qpack_decoder_next_unblocked()` once decodable. Errors: `H3Q_ERR_NULL`;
+ * `H3Q_ERR_PROTOCOL` (QPACK_DECOMPRESSION_FAILED, 0x200) for a malformed section, a
+ * section over the size limit, or one that would exceed the blocked-streams limit.
+ *
+ * # Safety
+ * `decoder` is NULL or a live handle; `section` is valid for `len` bytes; the out pointers
+ * are valid for writing.
+ */
+enum h3q_result h3q_qpack_decoder_decode(struct h3q_qpack_decoder *decoder,
+                                         uint64_t stream_id,
+                                         const uint8_t *section,
+                                         size_t len,
+                                         const struct h3q_header **headers_out,
+                                         size_t *headers_len_out);
+
+/**
+ * Reads out the next field section that encoder-stream input made decodable, in the order
+ * the streams were blocked.
+ *
+ * Returns `H3Q_OK` and writes the stream id and the fields (an array owned by the decoder,
+ * valid until the next call on it); `H3Q_DONE` when no unblocked section is waiting;
+ * `H3Q_ERR_NULL`; or `H3Q_ERR_PROTOCOL` (QPACK_DECOMPRESSION_FAILED) if the section turns
+ * out malformed.
+ *
+ * # Safety
+ * `decoder` is NULL or a live handle; the out pointers are valid for writing.
+ */
+enum h3q_result h3q_qpack_decoder_next_unblocked(struct h3q_qpack_decoder *decoder,
+                                                 uint64_t *stream_id_out,
+                                                 const struct h3q_header **headers_out,
+                                                 size_t *headers_len_out);
+
+/**
+ * Abandons `stream_id` (reset or no longer read): drops its blocked section, if any, and
+ * queues a Stream Cancellation for the decoder stream when RFC 9204 calls for one.
+ *
+ * Returns `H3Q_OK`, or `H3Q_ERR_NULL` if `decoder` is NULL.
+ *
+ * # Safety
+ * `decoder` is NULL or a live handle.
+ */
+enum h3q_result h3q_qpack_decoder_cancel_stream(struct h3q_qpack_decoder *decoder,
+                                                uint64_t stream_id);
+
+/**
+ * Takes the decoder-stream bytes to send to the peer (Section Acknowledgements, Stream
+ * Cancellations, Insert Count Increments) accumulated since the last call.
+ *
+ * Returns `H3Q_OK` and writes a buffer owned by the decoder (valid until the next call on
+ * it) and its length, which may be 0; or `H3Q_ERR_NULL`.
+ *
+ * # Safety
+ * `decoder` is NULL or a live handle; the out pointers are valid for writing.
+ */
+enum h3q_result h3q_qpack_decoder_take_decoder_stream(struct h3q_qpack_decoder *decoder,
+                                                      const uint8_t **data_out,
+                                                      size_t *len_out);
+
+/**
+ * Creates a QPACK encoder. Until `h3q_qpack_encoder_apply_settings()` is called it uses
+ * only the static table and literals.
+ *
+ * On success writes a new handle to `*out`; the caller owns it and frees it with
+ * `h3q_qpack_encoder_free()`. Returns `H3Q_OK`, or `H3Q_ERR_NULL` if `out` is NULL.
+ */
+enum h3q_result h3q_qpack_encoder_new(struct h3q_qpack_encoder **out);
+
+/**
+ * Frees an encoder and everything it handed out. NULL is a no-op.
+ *
+ * # Safety
+ * `encoder` is NULL or a handle from `h3q_qpack_encoder_new()` not freed before.
+ */
+void h3q_qpack_encoder_free(struct h3q_qpack_encoder *encoder);
+
+/**
+ * The message of the encoder's last failed call, or NULL if no call failed or `encoder` is
+ * NULL. Owned by the encoder; valid until its next failing call or its free.
+ *
+ * # Safety
+ * `encoder` is NULL or a live handle.
+ */
+const char *h3q_qpack_encoder_last_error(const struct h3q_qpack_encoder *encoder);
+
+/**
+ * Applies the peer's SETTINGS_QPACK_MAX_TABLE_CAPACITY and SETTINGS_QPACK_BLOCKED_STREAMS:
+ * the encoder may then use a dynamic table of up to `max_table_capacity` bytes and leave up
+ * to `blocked_streams` streams blocked at the peer. Call once, before encoding. The Set
+ * Dynamic Table Capacity instruction it produces is read with
+ * `h3q_qpack_encoder_take_encoder_stream()`.
+ *
+ * Returns `H3Q_OK`, or `H3Q_ERR_NULL` if `encoder` is NULL.
+ *
+ * # Safety
+ * `encoder` is NULL or a live handle.
+ */
+enum h3q_result h3q_qpack_encoder_apply_settings(struct h3q_qpack_encoder *encoder,
+                                                 uint64_t max_table_capacity,
+                                                 uint64_t blocked_streams);
+
+/**
+ * Encodes the field section `headers[0..headers_len]` for `stream_id`.
+ *
+ * Returns `H3Q_OK` and writes the encoded section (the payload of a HEADERS or PUSH_PROMISE
+ * frame) to `*section_out` / `*section_len_out`: a buffer owned by the encoder, valid until
+ * the next call on it. Encoder-stream instructions the section depends on accumulate and
+ * are read with `h3q_qpack_encoder_take_encoder_stream()`; send them before (or with) the
+ * section. `headers` is read during the call only. Errors: `H3Q_ERR_NULL` (a NULL handle
+ * or out pointer, or a NULL array or name/value with a non-zero length).
+ *
+ * # Safety
+ * `encoder` is NULL or a live handle; `headers` points at `headers_len` valid entries; the
+ * out pointers are valid for writing.
+ */
+enum h3q_result h3q_qpack_encoder_encode(struct h3q_qpack_encoder *encoder,
+                                         uint64_t stream_id,
+                                         const struct h3q_header *headers,
+                                         size_t headers_len,
+                                         const uint8_t **section_out,
+                                         size_t *section_len_out);
+
+/**
+ * Takes the encoder-stream bytes produced since the last call (Set Dynamic Table Capacity,
+ * inserts, duplicates), to be sent on our QPACK encoder stream.
+ *
+ * Returns `H3Q_OK` and writes a buffer owned by the encoder (valid until the next call on
+ * it) and its length, which may be 0; or `H3Q_ERR_NULL`.
+ *
+ * # Safety
+ * `encoder` is NULL or a live handle; the out pointers are valid for writing.
+ */
+enum h3q_result h3q_qpack_encoder_take_encoder_stream(struct h3q_qpack_encoder *encoder,
+                                                      const uint8_t **data_out,
+                                                      size_t *len_out);
+
+/**
+ * Feeds bytes received on the peer's QPACK decoder stream (split anywhere): Section
+ * Acknowledgements, Stream Cancellations and Insert Count Increments.
+ *
+ * `data` is NULL only with `len` 0; it is read during the call only. Returns `H3Q_OK`;
+ * `H3Q_ERR_NULL`; or `H3Q_ERR_PROTOCOL` for malformed or impossible instructions
+ * (QPACK_DECODER_STREAM_ERROR: the HTTP/3 connection must be closed with 0x202).
+ *
+ * # Safety
+ * `encoder` is NULL or a live handle; `data` is valid for `len` bytes.
+ */
+enum h3q_result h3q_qpack_encoder_feed_decoder(struct h3q_qpack_encoder *encoder,
+                                               const uint8_t *data,
+                                               size_t len);
+
+/**
+ * Tells the encoder that `stream_id` was reset: its unacknowledged sections no longer pin
+ * dynamic table entries.
+ *
+ * Returns `H3Q_OK`, or `H3Q_ERR_NULL` if `encoder` is NULL.
+ *
+ * # Safety
+ * `encoder` is NULL or a live handle.
+ */
+enum h3q_result h3q_qpack_encoder_stream_cancelled(struct h3q_qpack_encoder *encoder,
+                                                   uint64_t stream_id);
 
 /**
  * Returns a static, NUL-terminated description of `result`, starting with its name

@@ -5,7 +5,8 @@
 #   scripts/test.sh
 #
 # Needs: Rust (cargo, rustfmt, clippy), a C/C++ compiler, CMake >= 3.20, pkg-config,
-# valgrind. The build trees go to build/asan and build/valgrind; cargo's to target/.
+# valgrind, Python 3 with venv. Interop peers from PyPI (pylsqpack) are installed into
+# build/venv. The build trees go to build/asan and build/valgrind; cargo's to target/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,14 @@ log_dir=build/logs
 mkdir -p "$log_dir"
 
 step() { printf '\n==> %s\n' "$*"; }
+
+step "Python venv with interop peers (build/venv)"
+venv=build/venv
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/python" -c "import pylsqpack" 2>/dev/null ||
+  "$venv/bin/pip" install --quiet --disable-pip-version-check pylsqpack
+"$venv/bin/python" -c "import pylsqpack; print('pylsqpack', pylsqpack.__version__)" 2>/dev/null ||
+  "$venv/bin/python" -c "import pylsqpack; print('pylsqpack ready')"
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -36,7 +45,7 @@ ctest_suite() { # name, extra cmake options...
     tee "$log_dir/ctest-$name.log"
 }
 
-ctest_suite asan -DH3Q_SANITIZE=ON
+ctest_suite asan -DH3Q_SANITIZE=ON -DH3Q_INTEROP_PYTHON="$PWD/$venv/bin/python"
 ctest_suite valgrind -DH3Q_VALGRIND=ON
 
 step "summary"

@@ -2,6 +2,9 @@
 
 use bytes::Bytes;
 
+/// A borrowed field line `(name, value)`: the form the encoder and the send calls take.
+pub type FieldRef<'a> = (&'a [u8], &'a [u8]);
+
 /// One field line (`name: value`). Both halves are reference-counted byte buffers, so
 /// fields taken from the QPACK static or dynamic table are shared, not copied.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

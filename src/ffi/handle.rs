@@ -2,7 +2,7 @@
 //!
 //! A C handle (`h3q_conn *`, ...) points at a [`Handle`]: the Rust value plus a poisoned
 //! flag and the last error message. Every export goes through [`call`] (or
-//! [`call_with_out`]): NULL checks first, then the panic boundary. A panic caught there
+//! [`call_static`]): NULL checks first, then the panic boundary. A panic caught there
 //! poisons the handle, which then refuses every call except `*_free` and `*_last_error`.
 
 use std::any::Any;
@@ -34,6 +34,14 @@ impl FfiError {
 
     pub(crate) fn invalid(message: impl Into<String>) -> Self {
         FfiError::new(h3q_result::H3Q_ERR_INVALID_ARGUMENT, message)
+    }
+}
+
+impl From<crate::error::ProtocolError> for FfiError {
+    /// A protocol error found in peer input: `H3Q_ERR_PROTOCOL`, with the RFC error name,
+    /// code and reason as the message.
+    fn from(error: crate::error::ProtocolError) -> Self {
+        FfiError::new(h3q_result::H3Q_ERR_PROTOCOL, error.to_string())
     }
 }
 
@@ -170,30 +178,13 @@ pub(crate) unsafe fn call<C: Opaque>(
     }
 }
 
-/// [`call`] for functions that produce a value: `out` is checked for NULL first and written
-/// only when `body` succeeds.
-///
-/// # Safety
-/// As [`call`]; `out` is NULL or valid for writing one `T`.
-pub(crate) unsafe fn call_with_out<C: Opaque, T>(
-    ptr: *mut C,
-    out: *mut T,
-    out_name: &str,
-    body: impl FnOnce(&mut C::Inner) -> Result<T, FfiError>,
-) -> h3q_result {
-    if out.is_null() {
-        let error = FfiError::null(out_name);
-        record_thread_error(&error.message);
-        return error.code;
-    }
-    // SAFETY: forwarded from our caller.
-    unsafe {
-        call(ptr, |inner| {
-            let value = body(inner)?;
-            // SAFETY: `out` is non-NULL and valid for writes (caller's contract).
-            *out = value;
-            Ok(())
-        })
+/// Fails with `H3Q_ERR_NULL` naming `name` when `ptr` is NULL (for out-parameters, checked
+/// before anything is done).
+pub(crate) fn non_null<T>(ptr: *const T, name: &str) -> Result<(), FfiError> {
+    if ptr.is_null() {
+        Err(FfiError::null(name))
+    } else {
+        Ok(())
     }
 }
 
@@ -257,21 +248,17 @@ mod tests {
     }
 
     #[test]
-    fn out_parameter_is_written_only_on_success() {
+    fn null_out_parameters_are_named() {
         let h = into_raw::<TestHandle>(vec![7, 8]);
-        let mut out = 99usize;
-        let code = unsafe { call_with_out(h, &mut out, "len_out", |v| Ok(v.len())) };
-        assert_eq!((code, out), (h3q_result::H3Q_OK, 2));
         let code = unsafe {
-            call_with_out(h, &mut out, "len_out", |_| -> Result<usize, _> {
-                Err(FfiError::invalid("no"))
+            call(h, |_| {
+                non_null(std::ptr::null::<usize>(), "len_out")?;
+                Ok(())
             })
         };
-        assert_eq!((code, out), (h3q_result::H3Q_ERR_INVALID_ARGUMENT, 2));
-        let code =
-            unsafe { call_with_out(h, std::ptr::null_mut::<usize>(), "len_out", |v| Ok(v.len())) };
         assert_eq!(code, h3q_result::H3Q_ERR_NULL);
         assert_eq!(text(thread_last_error()), "len_out is NULL");
+        assert_eq!(text(unsafe { last_error(h) }), "len_out is NULL");
         unsafe { free(h) };
     }
 

@@ -4,13 +4,17 @@
 //! - `result`: `h3q_result` and `h3q_result_str`;
 //! - `handle`: the opaque-handle pattern and the panic boundary every export goes through;
 //! - `version`: `h3q_version`;
-//! - `last_error`: `h3q_last_error`, the thread's last error message.
+//! - `last_error`: `h3q_last_error`, the thread's last error message;
+//! - `slice`, `header`: arrays, byte buffers and `h3q_header` lists from C;
+//! - `qpack_encoder`, `qpack_decoder`: the standalone QPACK C API.
 
 #![allow(non_camel_case_types)]
 
-// Used by the first handle types (QPACK, issue 3); the allow goes with them.
-#[allow(dead_code)]
 pub mod handle;
+pub mod header;
 pub mod last_error;
+pub mod qpack_decoder;
+pub mod qpack_encoder;
 pub mod result;
+pub mod slice;
 pub mod version;

@@ -2,7 +2,8 @@
 
 use std::ffi::c_char;
 
-/// The result of an h3q call. `H3Q_OK` (0) is success; every error is negative.
+/// The result of an h3q call. `H3Q_OK` (0) is success; every error is negative; the few
+/// positive values are statuses that are not errors (`H3Q_BLOCKED`).
 ///
 /// `h3q_result_str()` names each code. The last error message of a handle, with details,
 /// is available from that handle's `*_last_error()` function.
@@ -11,6 +12,9 @@ use std::ffi::c_char;
 pub enum h3q_result {
     /// Success.
     H3Q_OK = 0,
+    /// Not an error: the QPACK field section waits for encoder-stream data and will be
+    /// delivered later.
+    H3Q_BLOCKED = 1,
     /// Nothing more: a poll found no event, no datagram, or no value to return.
     H3Q_DONE = -1,
     /// A required pointer argument was NULL.
@@ -45,8 +49,9 @@ pub enum h3q_result {
 
 impl h3q_result {
     /// Every code, in declaration order.
-    pub const ALL: [h3q_result; 16] = [
+    pub const ALL: [h3q_result; 17] = [
         h3q_result::H3Q_OK,
+        h3q_result::H3Q_BLOCKED,
         h3q_result::H3Q_DONE,
         h3q_result::H3Q_ERR_NULL,
         h3q_result::H3Q_ERR_INVALID_ARGUMENT,
@@ -68,6 +73,7 @@ impl h3q_result {
     fn text(self) -> &'static str {
         match self {
             h3q_result::H3Q_OK => "H3Q_OK: success\0",
+            h3q_result::H3Q_BLOCKED => "H3Q_BLOCKED: waiting for QPACK encoder-stream data\0",
             h3q_result::H3Q_DONE => "H3Q_DONE: nothing more\0",
             h3q_result::H3Q_ERR_NULL => "H3Q_ERR_NULL: a required pointer was NULL\0",
             h3q_result::H3Q_ERR_INVALID_ARGUMENT => "H3Q_ERR_INVALID_ARGUMENT: invalid argument\0",
@@ -133,9 +139,10 @@ mod tests {
     }
 
     #[test]
-    fn only_ok_is_non_negative() {
+    fn only_ok_and_statuses_are_non_negative() {
         for r in h3q_result::ALL {
-            assert_eq!(r as i32 >= 0, r == h3q_result::H3Q_OK);
+            let status = matches!(r, h3q_result::H3Q_OK | h3q_result::H3Q_BLOCKED);
+            assert_eq!(r as i32 >= 0, status);
         }
     }
 }

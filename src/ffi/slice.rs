@@ -1,0 +1,41 @@
+//! Arrays coming from C: NULL is accepted only with a length of 0.
+
+use super::handle::FfiError;
+
+/// Borrows `len` values at `ptr` for the duration of a call.
+///
+/// # Safety
+/// `ptr` is NULL with `len` 0, or valid for reading `len` values of `T` during the call.
+pub(crate) unsafe fn slice_arg<'a, T>(
+    ptr: *const T,
+    len: usize,
+    name: &str,
+) -> Result<&'a [T], FfiError> {
+    if ptr.is_null() {
+        return if len == 0 {
+            Ok(&[])
+        } else {
+            Err(FfiError::null(name))
+        };
+    }
+    if len > isize::MAX as usize / std::mem::size_of::<T>().max(1) {
+        return Err(FfiError::invalid(format!(
+            "{name}: length {len} is too large"
+        )));
+    }
+    // SAFETY: non-NULL and valid for `len` values (caller's contract); the size fits isize.
+    Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
+}
+
+/// [`slice_arg`] for bytes.
+///
+/// # Safety
+/// As [`slice_arg`].
+pub(crate) unsafe fn bytes_arg<'a>(
+    ptr: *const u8,
+    len: usize,
+    name: &str,
+) -> Result<&'a [u8], FfiError> {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe { slice_arg(ptr, len, name) }
+}
