@@ -6,7 +6,7 @@
 //! poisons the handle, which then refuses every call except `*_free` and `*_last_error`.
 
 use std::any::Any;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell, UnsafeCell};
 use std::ffi::{CString, c_char};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -54,10 +54,23 @@ pub(crate) trait Opaque {
 }
 
 /// What a C handle points at.
+///
+/// The value sits in an `UnsafeCell` and the flags in `Cell`s, so the handle itself is only
+/// ever borrowed shared: a call that re-enters the same handle from inside a callback (for
+/// example from a transport function h3q is calling) sees `busy` and is refused, without two
+/// `&mut` to the value ever existing.
 pub(crate) struct Handle<T> {
-    inner: T,
-    poisoned: bool,
-    last_error: Option<CString>,
+    inner: UnsafeCell<T>,
+    poisoned: Cell<bool>,
+    busy: Cell<bool>,
+    last_error: RefCell<Option<CString>>,
+}
+
+impl<T> Handle<T> {
+    fn set_last_error(&self, message: &str) {
+        record_thread_error(message);
+        *self.last_error.borrow_mut() = Some(c_message(message));
+    }
 }
 
 thread_local! {
@@ -88,20 +101,31 @@ pub(crate) fn thread_last_error() -> *const c_char {
 /// Moves `inner` into a new heap handle and returns the C pointer to it.
 pub(crate) fn into_raw<C: Opaque>(inner: C::Inner) -> *mut C {
     Box::into_raw(Box::new(Handle {
-        inner,
-        poisoned: false,
-        last_error: None,
+        inner: UnsafeCell::new(inner),
+        poisoned: Cell::new(false),
+        busy: Cell::new(false),
+        last_error: RefCell::new(None),
     }))
     .cast()
 }
 
 /// Frees a handle made by [`into_raw`]. NULL is a no-op. A panic in the value's destructor
-/// is caught (and the memory leaked rather than unwinding into C).
+/// is caught (and the memory leaked rather than unwinding into C). A handle that is inside
+/// a call (freed from a callback of that call) is not freed: that would pull the value from
+/// under the running call; the error is recorded for the thread instead.
 ///
 /// # Safety
 /// `ptr` is NULL or came from `into_raw::<C>` and was not freed before.
 pub(crate) unsafe fn free<C: Opaque>(ptr: *mut C) {
     if ptr.is_null() {
+        return;
+    }
+    // SAFETY: a live handle (caller's contract); only borrowed shared here.
+    if unsafe { &*ptr.cast::<Handle<C::Inner>>() }.busy.get() {
+        record_thread_error(&format!(
+            "{} cannot be freed from inside one of its own calls",
+            C::NAME
+        ));
         return;
     }
     // SAFETY: the caller guarantees `ptr` came from `into_raw::<C>` (a `Box<Handle<_>>`).
@@ -120,10 +144,11 @@ pub(crate) unsafe fn last_error<C: Opaque>(ptr: *const C) -> *const c_char {
     if ptr.is_null() {
         return std::ptr::null();
     }
-    // SAFETY: the caller guarantees a live handle; we only read.
+    // SAFETY: the caller guarantees a live handle; handles are only borrowed shared.
     let handle = unsafe { &*ptr.cast::<Handle<C::Inner>>() };
     handle
         .last_error
+        .borrow()
         .as_ref()
         .map_or(std::ptr::null(), |message| message.as_ptr())
 }
@@ -140,11 +165,12 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
 
 /// Runs `body` on the value behind `ptr` inside the panic boundary.
 ///
-/// NULL `ptr` gives `H3Q_ERR_NULL`; a poisoned handle `H3Q_ERR_POISONED`; an `Err` from
+/// NULL `ptr` gives `H3Q_ERR_NULL`; a poisoned handle `H3Q_ERR_POISONED`; a handle already
+/// inside a call (re-entered from a callback) `H3Q_ERR_INVALID_ARGUMENT`; an `Err` from
 /// `body` its code (message stored); a panic `H3Q_ERR_PANIC` and a poisoned handle.
 ///
 /// # Safety
-/// `ptr` is NULL or a live handle of type `C`, not borrowed elsewhere during the call.
+/// `ptr` is NULL or a live handle of type `C`.
 pub(crate) unsafe fn call<C: Opaque>(
     ptr: *mut C,
     body: impl FnOnce(&mut C::Inner) -> Result<(), FfiError>,
@@ -153,26 +179,38 @@ pub(crate) unsafe fn call<C: Opaque>(
         record_thread_error(&format!("{} handle is NULL", C::NAME));
         return h3q_result::H3Q_ERR_NULL;
     }
-    // SAFETY: the caller guarantees a live, unaliased handle.
-    let handle = unsafe { &mut *ptr.cast::<Handle<C::Inner>>() };
-    if handle.poisoned {
-        let message = format!("{} was poisoned by an earlier panic", C::NAME);
-        record_thread_error(&message);
+    // SAFETY: the caller guarantees a live handle; handles are only borrowed shared.
+    let handle = unsafe { &*ptr.cast::<Handle<C::Inner>>() };
+    if handle.poisoned.get() {
+        record_thread_error(&format!("{} was poisoned by an earlier panic", C::NAME));
         return h3q_result::H3Q_ERR_POISONED;
     }
-    let inner = &mut handle.inner;
-    match catch_unwind(AssertUnwindSafe(|| body(inner))) {
+    if handle.busy.replace(true) {
+        // Not stored on the handle: its last error belongs to the call in progress.
+        record_thread_error(&format!(
+            "{} is already in use by the call that invoked this callback",
+            C::NAME
+        ));
+        return h3q_result::H3Q_ERR_INVALID_ARGUMENT;
+    }
+    // SAFETY: `busy` was false, so no other borrow of the value exists; it is released
+    // (busy cleared) before any other call can borrow it.
+    let inner = unsafe { &mut *handle.inner.get() };
+    let outcome = catch_unwind(AssertUnwindSafe(|| body(inner)));
+    handle.busy.set(false);
+    match outcome {
         Ok(Ok(())) => h3q_result::H3Q_OK,
         Ok(Err(error)) => {
-            record_thread_error(&error.message);
-            handle.last_error = Some(c_message(&error.message));
+            handle.set_last_error(&error.message);
             error.code
         }
         Err(payload) => {
-            let message = format!("panic in {}: {}", C::NAME, panic_message(&*payload));
-            record_thread_error(&message);
-            handle.poisoned = true;
-            handle.last_error = Some(c_message(&message));
+            handle.poisoned.set(true);
+            handle.set_last_error(&format!(
+                "panic in {}: {}",
+                C::NAME,
+                panic_message(&*payload)
+            ));
             h3q_result::H3Q_ERR_PANIC
         }
     }
@@ -273,6 +311,34 @@ mod tests {
         assert_eq!(text(unsafe { last_error(h) }), "panic in test_handle: boom");
         let code = unsafe { call(h, |_| Ok(())) };
         assert_eq!(code, h3q_result::H3Q_ERR_POISONED);
+        unsafe { free(h) };
+    }
+
+    #[test]
+    fn reentrant_calls_are_refused_without_aliasing() {
+        let h = into_raw::<TestHandle>(vec![1]);
+        let code = unsafe {
+            call(h, |v| {
+                v.push(2);
+                let inner_code = call(h, |_| Ok(()));
+                assert_eq!(inner_code, h3q_result::H3Q_ERR_INVALID_ARGUMENT);
+                free(h); // refused while busy
+                v.push(3);
+                Ok(())
+            })
+        };
+        assert_eq!(code, h3q_result::H3Q_OK);
+        assert_eq!(
+            text(thread_last_error()),
+            "test_handle cannot be freed from inside one of its own calls"
+        );
+        let code = unsafe {
+            call(h, |v| {
+                assert_eq!(v, &[1, 2, 3]);
+                Ok(())
+            })
+        };
+        assert_eq!(code, h3q_result::H3Q_OK);
         unsafe { free(h) };
     }
 
