@@ -187,9 +187,7 @@ impl<T: Transport> H3Connection<T> {
             QuicEvent::StreamReset { stream_id, .. } => self.recv_stream_reset(stream_id),
             QuicEvent::StopSendingReceived { stream_id, .. } => self.recv_stop_sending(stream_id),
             QuicEvent::DatagramReceived { data } => self.recv_datagram(data, out),
-            QuicEvent::HandshakeCompleted { .. } | QuicEvent::ConnectionTerminated { .. } => {
-                Ok(())
-            }
+            QuicEvent::HandshakeCompleted { .. } | QuicEvent::ConnectionTerminated { .. } => Ok(()),
         };
         if let Err(error) = result {
             out.truncate(start);
@@ -251,7 +249,8 @@ impl<T: Transport> H3Connection<T> {
         if data.is_empty() {
             return Ok(());
         }
-        self.transport.send_stream_data(self.local_encoder, data, false)
+        self.transport
+            .send_stream_data(self.local_encoder, data, false)
     }
 
     fn check_open(&self) -> Result<(), H3Error> {
@@ -351,7 +350,9 @@ impl<T: Transport> H3Connection<T> {
         let mut frame = std::mem::take(&mut self.scratch);
         frame.clear();
         frame::encode_frame(frame_type::HEADERS, &section, &mut frame);
-        let sent = self.transport.send_stream_data(stream_id, &frame, end_stream);
+        let sent = self
+            .transport
+            .send_stream_data(stream_id, &frame, end_stream);
         self.scratch = frame;
         self.scratch_section = section;
         sent?;
@@ -372,7 +373,12 @@ impl<T: Transport> H3Connection<T> {
     /// Errors ([`H3Error::FrameUnexpected`]): before the message head or after trailers,
     /// "DATA frame is not allowed in this state"; after our FIN, "stream was already
     /// ended".
-    pub fn send_data(&mut self, stream_id: u64, data: &[u8], end_stream: bool) -> Result<(), H3Error> {
+    pub fn send_data(
+        &mut self,
+        stream_id: u64,
+        data: &[u8],
+        end_stream: bool,
+    ) -> Result<(), H3Error> {
         self.check_open()?;
         let (mut stream, fresh) = self.stream_for_send(stream_id)?;
         let result = self.send_data_on(stream_id, &mut stream, data, end_stream);
@@ -460,7 +466,8 @@ impl<T: Transport> H3Connection<T> {
         let mut buf = Vec::with_capacity(9);
         varint::encode(stream_type::PUSH, &mut buf);
         varint::encode(push_id, &mut buf);
-        self.transport.send_stream_data(push_stream_id, &buf, false)?;
+        self.transport
+            .send_stream_data(push_stream_id, &buf, false)?;
         let mut push = H3Stream::local_uni(Kind::Push);
         push.push_id = Some(push_id);
         self.streams.insert(push_stream_id, push);
@@ -497,7 +504,9 @@ impl<T: Transport> H3Connection<T> {
         unidirectional: bool,
     ) -> Result<u64, H3Error> {
         self.check_open()?;
-        let stream_id = self.transport.get_next_available_stream_id(unidirectional)?;
+        let stream_id = self
+            .transport
+            .get_next_available_stream_id(unidirectional)?;
         let mut buf = Vec::with_capacity(16);
         if unidirectional {
             varint::encode(stream_type::WEBTRANSPORT, &mut buf);

@@ -23,6 +23,11 @@ enum Outcome {
     Blocked,
 }
 
+/// A field section the decoder refused: the QPACK code, no reason phrase (as aioquic).
+fn qpack_failure(error: ProtocolError) -> ProtocolError {
+    ProtocolError::new(error.code, "")
+}
+
 fn frame_unexpected(reason: &str) -> ProtocolError {
     ProtocolError::new(ErrorCode::FrameUnexpected, reason)
 }
@@ -157,7 +162,6 @@ impl<T: Transport> H3Connection<T> {
                 }
                 Parse::WebTransport => {
                     let chunk = &data[pos..];
-                    pos = data.len();
                     if !chunk.is_empty() || fin {
                         out.push(H3Event::WebTransportStreamDataReceived {
                             stream_id,
@@ -274,7 +278,7 @@ impl<T: Transport> H3Connection<T> {
     ) -> Result<Outcome, ProtocolError> {
         if ty == frame_type::HEADERS {
             let decoded = self.decoder.decode(stream_id, payload);
-            return match decoded? {
+            return match decoded.map_err(qpack_failure)? {
                 Decoded::Blocked => {
                     stream.blocked = Some(Blocked {
                         frame_type: ty,
@@ -294,7 +298,11 @@ impl<T: Transport> H3Connection<T> {
             ProtocolError::new(ErrorCode::FrameError, "Could not parse PUSH_PROMISE frame")
         })?;
         self.check_push_id(push_id)?;
-        match self.decoder.decode(stream_id, &payload[n..])? {
+        match self
+            .decoder
+            .decode(stream_id, &payload[n..])
+            .map_err(qpack_failure)?
+        {
             Decoded::Blocked => {
                 stream.blocked = Some(Blocked {
                     frame_type: ty,
@@ -480,7 +488,7 @@ impl<T: Transport> H3Connection<T> {
         let Some(blocked) = stream.blocked.take() else {
             return Ok(());
         };
-        let fields = self.decoder.resume(stream_id)?;
+        let fields = self.decoder.resume(stream_id).map_err(qpack_failure)?;
         self.flush_decoder_stream()?;
         let held = std::mem::take(&mut stream.held);
         let fin = stream.receiving_ended;

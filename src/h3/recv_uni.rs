@@ -4,7 +4,9 @@
 use bytes::Bytes;
 
 use crate::error::{ErrorCode, ProtocolError};
-use crate::frame::{self, FrameHeader, FrameHeaderReader, SettingsMap, frame_type, setting, stream_type};
+use crate::frame::{
+    self, FrameHeader, FrameHeaderReader, SettingsMap, frame_type, setting, stream_type,
+};
 use crate::varint;
 
 use super::connection::{H3Connection, internal};
@@ -74,7 +76,7 @@ impl<T: Transport> H3Connection<T> {
                     let unblocked = self
                         .decoder
                         .feed_encoder(&data[pos..])
-                        .map_err(|e| ProtocolError::new(ErrorCode::QpackEncoderStreamError, e.reason))?;
+                        .map_err(|_| ProtocolError::new(ErrorCode::QpackEncoderStreamError, ""))?;
                     self.flush_decoder_stream()?;
                     if fin {
                         return Err(ProtocolError::new(
@@ -87,7 +89,7 @@ impl<T: Transport> H3Connection<T> {
                 Kind::QpackDecoder => {
                     self.encoder
                         .feed_decoder(&data[pos..])
-                        .map_err(|e| ProtocolError::new(ErrorCode::QpackDecoderStreamError, e.reason))?;
+                        .map_err(|_| ProtocolError::new(ErrorCode::QpackDecoderStreamError, ""))?;
                     if fin {
                         return Err(ProtocolError::new(
                             ErrorCode::ClosedCriticalStream,
@@ -179,7 +181,11 @@ impl<T: Transport> H3Connection<T> {
 
     /// Frames on the peer's control stream. SETTINGS and MAX_PUSH_ID are kept whole
     /// (bounded); everything else allowed is skipped as it streams in.
-    fn parse_control_frames(&mut self, stream: &mut H3Stream, data: &[u8]) -> Result<(), ProtocolError> {
+    fn parse_control_frames(
+        &mut self,
+        stream: &mut H3Stream,
+        data: &[u8],
+    ) -> Result<(), ProtocolError> {
         let mut pos = 0;
         loop {
             match &mut stream.parse {
@@ -273,8 +279,14 @@ impl<T: Transport> H3Connection<T> {
             let mut buf = std::mem::take(&mut self.scratch);
             buf.clear();
             self.encoder.apply_settings(
-                settings.get(&setting::QPACK_MAX_TABLE_CAPACITY).copied().unwrap_or(0),
-                settings.get(&setting::QPACK_BLOCKED_STREAMS).copied().unwrap_or(0),
+                settings
+                    .get(&setting::QPACK_MAX_TABLE_CAPACITY)
+                    .copied()
+                    .unwrap_or(0),
+                settings
+                    .get(&setting::QPACK_BLOCKED_STREAMS)
+                    .copied()
+                    .unwrap_or(0),
                 &mut buf,
             );
             let sent = self.send_encoder_stream(&buf);
@@ -283,7 +295,10 @@ impl<T: Transport> H3Connection<T> {
             self.received_settings = Some(settings);
         } else {
             let max_push_id = frame::parse_max_push_id(payload)?;
-            if self.max_push_id.is_some_and(|current| max_push_id < current) {
+            if self
+                .max_push_id
+                .is_some_and(|current| max_push_id < current)
+            {
                 return Err(ProtocolError::new(
                     ErrorCode::IdError,
                     "MAX_PUSH_ID reduced the maximum push ID",
@@ -313,15 +328,24 @@ impl<T: Transport> H3Connection<T> {
             ));
         }
         if settings.get(&setting::ENABLE_WEBTRANSPORT) == Some(&1) && datagram != Some(1) {
-            return Err(settings_error("ENABLE_WEBTRANSPORT requires H3_DATAGRAM".into()));
+            return Err(settings_error(
+                "ENABLE_WEBTRANSPORT requires H3_DATAGRAM".into(),
+            ));
         }
         Ok(())
     }
 
     /// A QUIC DATAGRAM frame: quarter stream id, then the payload.
-    pub(super) fn recv_datagram(&mut self, data: &[u8], out: &mut Vec<H3Event>) -> Result<(), ProtocolError> {
+    pub(super) fn recv_datagram(
+        &mut self,
+        data: &[u8],
+        out: &mut Vec<H3Event>,
+    ) -> Result<(), ProtocolError> {
         let (quarter, n) = varint::decode(data).map_err(|_| {
-            ProtocolError::new(ErrorCode::DatagramError, "Could not parse quarter stream ID")
+            ProtocolError::new(
+                ErrorCode::DatagramError,
+                "Could not parse quarter stream ID",
+            )
         })?;
         out.push(H3Event::DatagramReceived {
             stream_id: quarter * 4,

@@ -53,7 +53,10 @@ impl Settings {
     /// The SETTINGS this configuration advertises.
     pub fn to_wire(&self) -> SettingsMap {
         let mut map = SettingsMap::new();
-        map.insert(setting::QPACK_MAX_TABLE_CAPACITY, self.qpack_max_table_capacity);
+        map.insert(
+            setting::QPACK_MAX_TABLE_CAPACITY,
+            self.qpack_max_table_capacity,
+        );
         map.insert(setting::QPACK_BLOCKED_STREAMS, self.qpack_blocked_streams);
         if self.max_field_section_size != 0 {
             map.insert(setting::MAX_FIELD_SECTION_SIZE, self.max_field_section_size);
@@ -91,7 +94,13 @@ mod tests {
         let got: Vec<(u64, u64)> = s.to_wire().into_iter().collect();
         assert_eq!(
             got,
-            vec![(0x1, 4096), (0x6, 16_384), (0x7, 16), (0x33, 1), (0x2b60_3742, 1)]
+            vec![
+                (0x1, 4096),
+                (0x6, 16_384),
+                (0x7, 16),
+                (0x33, 1),
+                (0x2b60_3742, 1)
+            ]
         );
     }
 }

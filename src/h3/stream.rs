@@ -189,7 +189,10 @@ mod tests {
         s.sending_ended = true;
         s.receiving_ended = true;
         assert!(s.is_done());
-        s.blocked = Some(Blocked { frame_type: 1, push_id: 0 });
+        s.blocked = Some(Blocked {
+            frame_type: 1,
+            push_id: 0,
+        });
         assert!(!s.is_done());
         assert!(!H3Stream::peer_uni().is_done());
         assert!(H3Stream::peer_uni().sending_ended);
