@@ -145,17 +145,26 @@ impl<T: Transport> H3Connection<T> {
                     }
                 }
                 Parse::Whole { ty, len, buf } => {
-                    let n = (*len - buf.len()).min(data.len() - pos);
-                    buf.extend_from_slice(&data[pos..pos + n]);
-                    pos += n;
-                    if buf.len() < *len {
-                        break;
-                    }
-                    let ty = *ty;
-                    let payload = std::mem::take(buf);
+                    let (ty, len) = (*ty, *len);
+                    let payload_start = pos;
+                    let owned;
+                    let payload: &[u8] = if buf.is_empty() && data.len() - pos >= len {
+                        // The whole payload is in this input: no copy.
+                        pos += len;
+                        &data[payload_start..pos]
+                    } else {
+                        let n = (len - buf.len()).min(data.len() - pos);
+                        buf.extend_from_slice(&data[pos..pos + n]);
+                        pos += n;
+                        if buf.len() < len {
+                            break;
+                        }
+                        owned = std::mem::take(buf);
+                        &owned
+                    };
                     stream.parse = Parse::Header(FrameHeaderReader::default());
                     let ended = fin && pos == data.len();
-                    match self.handle_whole_frame(stream_id, stream, ty, &payload, ended, out)? {
+                    match self.handle_whole_frame(stream_id, stream, ty, payload, ended, out)? {
                         Outcome::Done(delivered) => fin_delivered |= delivered,
                         Outcome::Blocked => return self.hold(stream, &data[pos..]),
                     }
@@ -211,7 +220,8 @@ impl<T: Transport> H3Connection<T> {
                 Ok(Parse::Whole {
                     ty,
                     len: header.len as usize,
-                    buf: Vec::with_capacity(header.len as usize),
+                    // Grown as bytes arrive: an announced length reserves nothing.
+                    buf: Vec::new(),
                 })
             }
         };
@@ -550,6 +560,7 @@ impl<T: Transport> H3Connection<T> {
                 "Stopping a critical stream is not allowed",
             ));
         }
+        self.encoder.stream_cancelled(stream_id);
         if let Some(mut stream) = self.streams.remove(&stream_id) {
             stream.sending_ended = true;
             self.put_back(stream_id, stream);

@@ -359,6 +359,6 @@ fn whole(header: FrameHeader) -> Parse {
     Parse::Whole {
         ty: header.ty,
         len: header.len as usize,
-        buf: Vec::with_capacity(header.len as usize),
+        buf: Vec::new(),
     }
 }
