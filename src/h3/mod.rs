@@ -5,6 +5,7 @@ pub mod error;
 pub mod event;
 mod recv_request;
 mod recv_uni;
+mod send;
 pub mod settings;
 mod stream;
 pub mod transport;
