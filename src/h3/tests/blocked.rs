@@ -440,3 +440,130 @@ fn section_ack_only_for_dynamic_sections() {
         section_ack(4).as_slice()
     );
 }
+
+#[test]
+fn blocked_headers_on_a_push_stream_and_reset_while_blocked() {
+    for mode in MODES {
+        let (mut c, _s) = pair(mode);
+        let push = cat(&[
+            &v(1),
+            &v(0),
+            &dyn_headers(1, &[(":status", "200")]),
+            &frame(0, b"p"),
+        ]);
+        assert!(recv(&mut c, 15, &push, true, mode).is_empty());
+        let events = recv(
+            &mut c,
+            SERVER_ENCODER,
+            &insert(true, "x-dyn", "v"),
+            false,
+            mode,
+        );
+        assert_eq!(
+            normalise(events),
+            vec![
+                H3Event::HeadersReceived {
+                    stream_id: 15,
+                    headers: fields(&[(":status", "200"), ("x-dyn", "v")]),
+                    stream_ended: false,
+                    push_id: Some(0)
+                },
+                H3Event::DataReceived {
+                    stream_id: 15,
+                    data: Bytes::from_static(b"p"),
+                    stream_ended: true,
+                    push_id: Some(0)
+                },
+            ]
+        );
+        assert_eq!(c.tracked_streams(), 6);
+
+        // a second push stream blocks on insert 2, then is reset: one cancellation
+        recv(
+            &mut c,
+            19,
+            &cat(&[&v(1), &v(1), &dyn_headers(2, &[(":status", "200")])]),
+            false,
+            mode,
+        );
+        let before = decoder_stream_after_type(&c).len();
+        c.handle_event(QuicEvent::StreamReset {
+            stream_id: 19,
+            error_code: 0x10c,
+        });
+        assert_eq!(
+            &decoder_stream_after_type(&c)[before..],
+            cancel(19).as_slice()
+        );
+        assert_eq!(c.tracked_streams(), 6);
+        assert!(
+            recv(
+                &mut c,
+                SERVER_ENCODER,
+                &insert(false, "x-b", "2"),
+                false,
+                mode
+            )
+            .is_empty()
+        );
+        assert_open(&c);
+    }
+}
+
+#[test]
+fn max_field_section_size_is_enforced() {
+    let settings = Settings {
+        max_field_section_size: 100,
+        ..Settings::default()
+    };
+    let mut s = server_with(settings);
+    assert_eq!(s.sent_setting(0x6), Some(100));
+    let big = "x".repeat(200);
+    let list = [
+        (":method", "GET"),
+        (":scheme", "https"),
+        (":authority", "a"),
+        (":path", big.as_str()),
+    ];
+    recv(&mut s, 0, &headers_frame(&list), false, Mode::Chunks);
+    assert_closed(&s, ErrorCode::QpackDecompressionFailed, "");
+}
+
+#[test]
+fn reset_after_fin_of_a_blocked_stream_still_cancels() {
+    let (mut c, _s) = client_request(Mode::Chunks);
+    recv(
+        &mut c,
+        0,
+        &dyn_headers(1, &[(":status", "200")]),
+        true,
+        Mode::Chunks,
+    );
+    let before = decoder_stream_after_type(&c).len();
+    c.handle_event(QuicEvent::StreamReset {
+        stream_id: 0,
+        error_code: 0x10c,
+    });
+    assert_eq!(
+        &decoder_stream_after_type(&c)[before..],
+        cancel(0).as_slice()
+    );
+    assert_eq!(c.tracked_streams(), 6);
+}
+
+#[test]
+fn reset_of_an_unknown_or_finished_stream_sends_no_cancellation() {
+    let (mut c, _s) = client_request(Mode::Chunks);
+    recv(&mut c, 0, &headers_frame(OK), true, Mode::Chunks);
+    assert_eq!(c.tracked_streams(), 6);
+    c.handle_event(QuicEvent::StreamReset {
+        stream_id: 0,
+        error_code: 0x10c,
+    });
+    c.handle_event(QuicEvent::StreamReset {
+        stream_id: 4,
+        error_code: 0x10c,
+    });
+    assert_eq!(decoder_stream_after_type(&c), Vec::<u8>::new());
+    assert_open(&c);
+}
