@@ -17,7 +17,9 @@
 
 pub mod error;
 pub mod field;
+pub mod frame;
 pub mod h3;
+pub mod headers;
 pub mod qpack;
 pub mod varint;
 

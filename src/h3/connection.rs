@@ -1,0 +1,260 @@
+//! [`H3Connection`]: aioquic's `H3Connection`, sans-I/O, over any [`Transport`].
+//!
+//! This file holds the connection's state, start-up, queries, event dispatch and the one
+//! exit for protocol errors. Sending is in `send.rs`; receiving in `recv_request.rs`
+//! (request and push streams) and `recv_uni.rs` (unidirectional streams, control stream,
+//! QPACK streams, datagrams).
+
+use std::collections::HashMap;
+
+use crate::error::{ErrorCode, ProtocolError};
+use crate::frame::{self, SettingsMap, frame_type, stream_type};
+use crate::qpack::{Decoder, Encoder};
+use crate::varint;
+
+use super::error::H3Error;
+use super::event::{H3Event, QuicEvent};
+use super::settings::Settings;
+use super::stream::{self, H3Stream, Kind};
+use super::transport::{Transport, TransportError};
+
+/// An HTTP/3 connection (RFC 9114) over a QUIC [`Transport`].
+///
+/// Feed it QUIC events with [`handle_event`](Self::handle_event) (or
+/// [`handle_event_into`](Self::handle_event_into)); it answers with HTTP events and writes
+/// frames through the transport. A protocol violation by the peer closes the transport
+/// once, with the violation's code and reason; afterwards the connection produces no
+/// events and every send call returns [`H3Error::ConnectionClosed`].
+pub struct H3Connection<T: Transport> {
+    pub(super) transport: T,
+    pub(super) settings: Settings,
+    pub(super) is_client: bool,
+    pub(super) closed: bool,
+    pub(super) decoder: Decoder,
+    pub(super) encoder: Encoder,
+    pub(super) streams: HashMap<u64, H3Stream>,
+    pub(super) sent_settings: SettingsMap,
+    pub(super) received_settings: Option<SettingsMap>,
+    /// A client: the MAX_PUSH_ID it sent. A server: the last MAX_PUSH_ID received.
+    pub(super) max_push_id: Option<u64>,
+    pub(super) next_push_id: u64,
+    pub(super) local_control: u64,
+    pub(super) local_encoder: u64,
+    pub(super) local_decoder: u64,
+    pub(super) peer_control: Option<u64>,
+    pub(super) peer_encoder: Option<u64>,
+    pub(super) peer_decoder: Option<u64>,
+    /// Reused buffers, so steady-state sending allocates nothing.
+    pub(super) scratch: Vec<u8>,
+    pub(super) scratch_section: Vec<u8>,
+}
+
+impl<T: Transport> H3Connection<T> {
+    /// Starts HTTP/3 on `transport`: opens our control stream with SETTINGS (and, for a
+    /// client, MAX_PUSH_ID), then the QPACK encoder and decoder streams.
+    pub fn new(mut transport: T, settings: Settings) -> Result<Self, H3Error> {
+        let is_client = transport.is_client();
+        let sent_settings = settings.to_wire();
+
+        let mut buf = Vec::with_capacity(64);
+        let local_control = transport.get_next_available_stream_id(true)?;
+        varint::encode(stream_type::CONTROL, &mut buf);
+        frame::encode_settings_frame(&sent_settings, &mut buf);
+        if is_client {
+            let mut payload = Vec::with_capacity(8);
+            varint::encode(settings.max_push_id, &mut payload);
+            frame::encode_frame(frame_type::MAX_PUSH_ID, &payload, &mut buf);
+        }
+        transport.send_stream_data(local_control, &buf, false)?;
+
+        let local_encoder = transport.get_next_available_stream_id(true)?;
+        buf.clear();
+        varint::encode(stream_type::QPACK_ENCODER, &mut buf);
+        transport.send_stream_data(local_encoder, &buf, false)?;
+
+        let local_decoder = transport.get_next_available_stream_id(true)?;
+        buf.clear();
+        varint::encode(stream_type::QPACK_DECODER, &mut buf);
+        transport.send_stream_data(local_decoder, &buf, false)?;
+
+        let mut decoder = Decoder::new(
+            settings.qpack_max_table_capacity,
+            settings.qpack_blocked_streams,
+        );
+        decoder.set_max_field_section_size(settings.max_field_section_size);
+
+        let mut streams = HashMap::new();
+        for id in [local_control, local_encoder, local_decoder] {
+            streams.insert(id, H3Stream::local_uni(Kind::LocalCritical));
+        }
+
+        Ok(H3Connection {
+            max_push_id: is_client.then_some(settings.max_push_id),
+            transport,
+            settings,
+            is_client,
+            closed: false,
+            decoder,
+            encoder: Encoder::new(),
+            streams,
+            sent_settings,
+            received_settings: None,
+            next_push_id: 0,
+            local_control,
+            local_encoder,
+            local_decoder,
+            peer_control: None,
+            peer_encoder: None,
+            peer_decoder: None,
+            scratch: Vec::new(),
+            scratch_section: Vec::new(),
+        })
+    }
+
+    /// The transport.
+    pub fn transport(&self) -> &T {
+        &self.transport
+    }
+
+    /// The transport, mutably (for the application's own stream operations).
+    pub fn transport_mut(&mut self) -> &mut T {
+        &mut self.transport
+    }
+
+    /// The settings this connection was created with.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// True once a protocol error closed the connection.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// The SETTINGS we sent, by identifier.
+    pub fn sent_settings(&self) -> &SettingsMap {
+        &self.sent_settings
+    }
+
+    /// The SETTINGS the peer sent (every identifier, unknown and GREASE ones included),
+    /// or `None` before they arrive.
+    pub fn received_settings(&self) -> Option<&SettingsMap> {
+        self.received_settings.as_ref()
+    }
+
+    /// One received setting, if the peer's SETTINGS arrived and carried `id`.
+    pub fn received_setting(&self, id: u64) -> Option<u64> {
+        self.received_settings.as_ref()?.get(&id).copied()
+    }
+
+    /// One sent setting, if we sent `id`.
+    pub fn sent_setting(&self, id: u64) -> Option<u64> {
+        self.sent_settings.get(&id).copied()
+    }
+
+    /// How many per-stream state entries the connection holds: our three critical
+    /// streams, the peer's (once seen), and streams still in use. Finished streams are
+    /// not counted: they are dropped.
+    pub fn tracked_streams(&self) -> usize {
+        self.streams.len()
+    }
+
+    /// Handles one QUIC event and returns the HTTP events it produced.
+    pub fn handle_event(&mut self, event: QuicEvent<'_>) -> Vec<H3Event> {
+        let mut out = Vec::new();
+        self.handle_event_into(event, &mut out);
+        out
+    }
+
+    /// Handles one QUIC event, appending the HTTP events it produced to `out` (which the
+    /// caller may reuse across calls). If the event reveals a protocol error, the
+    /// transport is closed and nothing is appended.
+    pub fn handle_event_into(&mut self, event: QuicEvent<'_>, out: &mut Vec<H3Event>) {
+        if self.closed {
+            return;
+        }
+        let start = out.len();
+        let result = match event {
+            QuicEvent::StreamDataReceived {
+                stream_id,
+                data,
+                end_stream,
+            } => self.recv_stream_data(stream_id, data, end_stream, out),
+            QuicEvent::StreamReset { stream_id, .. } => self.recv_stream_reset(stream_id),
+            QuicEvent::StopSendingReceived { stream_id, .. } => self.recv_stop_sending(stream_id),
+            QuicEvent::DatagramReceived { data } => self.recv_datagram(data, out),
+            QuicEvent::HandshakeCompleted { .. } | QuicEvent::ConnectionTerminated { .. } => Ok(()),
+        };
+        if let Err(error) = result {
+            out.truncate(start);
+            self.close_with(error);
+        }
+    }
+
+    /// The one exit for protocol errors: close the transport once and stop.
+    fn close_with(&mut self, error: ProtocolError) {
+        self.closed = true;
+        self.streams.clear();
+        self.streams.shrink_to_fit();
+        self.transport.close(error.code.wire(), &error.reason);
+    }
+
+    fn recv_stream_data(
+        &mut self,
+        stream_id: u64,
+        data: &[u8],
+        fin: bool,
+        out: &mut Vec<H3Event>,
+    ) -> Result<(), ProtocolError> {
+        if stream::is_uni(stream_id) {
+            if stream::is_client_initiated(stream_id) == self.is_client {
+                return Ok(()); // our own unidirectional stream: nothing can arrive on it
+            }
+            self.recv_uni(stream_id, data, fin, out)
+        } else {
+            self.recv_bidi(stream_id, data, fin, out)
+        }
+    }
+
+    /// Puts a stream's state back into the map unless both its directions are done.
+    pub(super) fn put_back(&mut self, stream_id: u64, stream: H3Stream) {
+        if !stream.is_done() {
+            self.streams.insert(stream_id, stream);
+        }
+    }
+
+    /// Sends what the QPACK decoder queued (section acknowledgements, stream
+    /// cancellations, insert count increments) on our decoder stream.
+    pub(super) fn flush_decoder_stream(&mut self) -> Result<(), ProtocolError> {
+        let mut buf = std::mem::take(&mut self.scratch);
+        buf.clear();
+        self.decoder.take_decoder_stream_data(&mut buf);
+        let result = if buf.is_empty() {
+            Ok(())
+        } else {
+            self.transport
+                .send_stream_data(self.local_decoder, &buf, false)
+                .map_err(internal)
+        };
+        self.scratch = buf;
+        result
+    }
+
+    /// Sends bytes on our encoder stream.
+    pub(super) fn send_encoder_stream(&mut self, data: &[u8]) -> Result<(), TransportError> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        self.transport
+            .send_stream_data(self.local_encoder, data, false)
+    }
+}
+
+/// A transport failure while handling peer input: nothing the peer did, but the
+/// connection cannot go on.
+pub(super) fn internal(error: TransportError) -> ProtocolError {
+    ProtocolError::new(
+        ErrorCode::InternalError,
+        format!("transport error: {error}"),
+    )
+}
