@@ -107,6 +107,73 @@ typedef enum h3q_result {
 } h3q_result;
 
 /**
+ * The kind of an `h3q_quic_event`.
+ */
+typedef enum h3q_quic_event_type {
+  /**
+   * Bytes arrived on a stream (`stream_id`, `data`/`data_len`, `end_stream` for FIN).
+   */
+  H3Q_QUIC_STREAM_DATA_RECEIVED = 0,
+  /**
+   * The peer reset a stream (`stream_id`, `error_code`).
+   */
+  H3Q_QUIC_STREAM_RESET = 1,
+  /**
+   * The peer sent STOP_SENDING for a stream (`stream_id`, `error_code`).
+   */
+  H3Q_QUIC_STOP_SENDING_RECEIVED = 2,
+  /**
+   * A QUIC DATAGRAM frame arrived (`data`/`data_len`).
+   */
+  H3Q_QUIC_DATAGRAM_RECEIVED = 3,
+  /**
+   * The handshake completed; `data`/`data_len` hold the negotiated ALPN (may be empty).
+   */
+  H3Q_QUIC_HANDSHAKE_COMPLETED = 4,
+  /**
+   * The connection ended, by either side (`error_code`, `reason`/`reason_len`).
+   */
+  H3Q_QUIC_CONNECTION_TERMINATED = 5,
+} h3q_quic_event_type;
+
+/**
+ * The kind of an `h3q_event`.
+ */
+typedef enum h3q_event_type {
+  /**
+   * A HEADERS frame was decoded: `headers`/`headers_len` (a message head, an interim
+   * response, or trailers); `stream_ended` if FIN followed.
+   */
+  H3Q_EVENT_HEADERS_RECEIVED = 0,
+  /**
+   * DATA payload bytes arrived (`data`/`data_len`, possibly empty when only FIN arrived);
+   * `stream_ended` on FIN.
+   */
+  H3Q_EVENT_DATA_RECEIVED = 1,
+  /**
+   * A PUSH_PROMISE was decoded on request stream `stream_id`: `push_id` and the promised
+   * request's `headers`.
+   */
+  H3Q_EVENT_PUSH_PROMISE_RECEIVED = 2,
+  /**
+   * An HTTP datagram arrived for request stream `stream_id` (`data`/`data_len`).
+   */
+  H3Q_EVENT_DATAGRAM_RECEIVED = 3,
+  /**
+   * Bytes arrived on a WebTransport stream of session `session_id`.
+   */
+  H3Q_EVENT_WEBTRANSPORT_STREAM_DATA_RECEIVED = 4,
+} h3q_event_type;
+
+/**
+ * An HTTP/3 connection (aioquic's `H3Connection`): QUIC events in, HTTP events out, and
+ * the calls that send requests and responses. Create with `h3q_conn_new()` (over your QUIC
+ * stack) or `h3q_conn_new_quic()` (over h3q's); free with `h3q_conn_free()`. Not
+ * thread-safe; may move between threads.
+ */
+typedef struct h3q_conn h3q_conn;
+
+/**
  * A QPACK decoder: decodes field sections, consumes the peer's encoder stream and produces
  * our decoder-stream instructions. Create with `h3q_qpack_decoder_new()`, free with
  * `h3q_qpack_decoder_free()`. Not thread-safe; may move between threads.
@@ -119,6 +186,158 @@ typedef struct h3q_qpack_decoder h3q_qpack_decoder;
  * `h3q_qpack_encoder_free()`. Not thread-safe; may move between threads.
  */
 typedef struct h3q_qpack_encoder h3q_qpack_encoder;
+
+/**
+ * What the HTTP/3 connection asks of a QUIC stack you bring (msquic, ngtcp2, lsquic ...):
+ * aioquic's calls on its QUIC connection. Pass it to `h3q_conn_new()`; h3q copies the
+ * table, and calls the functions during `h3q_conn_*` calls only, on the calling thread,
+ * with `user_data` as the first argument.
+ *
+ * Each function returns 0 on success and any other value on failure (reported to the
+ * application as `H3Q_ERR_TRANSPORT`). Pointer arguments are valid during the call only.
+ * A transport function must not call back into the same `h3q_conn` (such calls return
+ * `H3Q_ERR_INVALID_ARGUMENT`).
+ */
+typedef struct h3q_transport {
+  /**
+   * Passed as the first argument of every function.
+   */
+  void *user_data;
+  /**
+   * True when this endpoint is the client.
+   */
+  bool is_client;
+  /**
+   * The peer's max_datagram_frame_size transport parameter; 0 when it sent none (then
+   * HTTP datagrams are refused).
+   */
+  uint64_t remote_max_datagram_frame_size;
+  /**
+   * Queues `len` bytes on `stream_id`, then FIN if `end_stream`. Must accept every byte:
+   * buffering until flow control allows is the transport's job. Sending on an id from
+   * `get_next_available_stream_id` opens that stream. Required.
+   */
+  int (*send_stream_data)(void *user_data,
+                          uint64_t stream_id,
+                          const uint8_t *data,
+                          size_t len,
+                          bool end_stream);
+  /**
+   * Writes the id of the next stream this endpoint may open (unidirectional or not) to
+   * `*stream_id_out`. Two calls without a send in between give the same id. Required.
+   */
+  int (*get_next_available_stream_id)(void *user_data, bool unidirectional, uint64_t *stream_id_out);
+  /**
+   * Resets the sending side of `stream_id` (RESET_STREAM) with `error_code`. Required.
+   */
+  int (*reset_stream)(void *user_data, uint64_t stream_id, uint64_t error_code);
+  /**
+   * Asks the peer to stop sending on `stream_id` (STOP_SENDING) with `error_code`.
+   * Required.
+   */
+  int (*stop_stream)(void *user_data, uint64_t stream_id, uint64_t error_code);
+  /**
+   * Sends one QUIC DATAGRAM frame. Optional (NULL: HTTP datagrams fail with
+   * `H3Q_ERR_TRANSPORT`).
+   */
+  int (*send_datagram_frame)(void *user_data, const uint8_t *data, size_t len);
+  /**
+   * Closes the connection with an HTTP/3 application error code and a reason phrase
+   * (`reason_len` bytes, not NUL-terminated). Required.
+   */
+  void (*close)(void *user_data, uint64_t error_code, const uint8_t *reason, size_t reason_len);
+} h3q_transport;
+
+/**
+ * The configuration of an HTTP/3 connection (`h3q_conn_new`, `h3q_conn_new_quic`).
+ *
+ * Always initialise one with `h3q_settings_default()` and then change the fields you care
+ * about: fields may be appended in later versions, and the defaults keep old code working.
+ */
+typedef struct h3q_settings {
+  /**
+   * Our QPACK decoder's dynamic table capacity, advertised as
+   * SETTINGS_QPACK_MAX_TABLE_CAPACITY. Default 4096.
+   */
+  uint64_t qpack_max_table_capacity;
+  /**
+   * How many streams may wait for QPACK encoder-stream data at once, advertised as
+   * SETTINGS_QPACK_BLOCKED_STREAMS. Default 16.
+   */
+  uint64_t qpack_blocked_streams;
+  /**
+   * A client's initial MAX_PUSH_ID: push ids 0..=max_push_id may be promised to it.
+   * Default 8. Ignored by a server.
+   */
+  uint64_t max_push_id;
+  /**
+   * The largest field section (headers) we accept, advertised as
+   * SETTINGS_MAX_FIELD_SECTION_SIZE and enforced; 0 = unlimited. Default 0.
+   */
+  uint64_t max_field_section_size;
+  /**
+   * Advertise SETTINGS_ENABLE_CONNECT_PROTOCOL = 1 (extended CONNECT). Default true.
+   */
+  bool enable_connect_protocol;
+  /**
+   * Advertise SETTINGS_H3_DATAGRAM = 1 and SETTINGS_ENABLE_WEBTRANSPORT = 1.
+   * Default false.
+   */
+  bool enable_webtransport;
+  /**
+   * The largest frame payload kept whole before it is handled (HEADERS, PUSH_PROMISE,
+   * SETTINGS); a larger one closes the connection with H3_EXCESSIVE_LOAD. Default 65536.
+   */
+  uint64_t max_buffered_frame_size;
+  /**
+   * The most bytes held back on one stream behind a field section that waits for QPACK
+   * encoder-stream data; more closes the connection with H3_EXCESSIVE_LOAD.
+   * Default 1048576.
+   */
+  uint64_t max_blocked_stream_bytes;
+} h3q_settings;
+
+/**
+ * A QUIC event: given to `h3q_conn_handle_event()` (from your QUIC stack or from
+ * `h3q_quic_conn_next_event()`), and produced by `h3q_quic_conn_next_event()`.
+ *
+ * Fields a type does not use are ignored on input and zero on output. Pointers are NULL
+ * only with a length of 0. On input, h3q reads the pointed-to bytes during the call only.
+ */
+typedef struct h3q_quic_event {
+  /**
+   * What happened; selects the meaningful fields.
+   */
+  enum h3q_quic_event_type type;
+  /**
+   * The stream (stream events).
+   */
+  uint64_t stream_id;
+  /**
+   * Stream bytes, a datagram's payload, or the ALPN of a completed handshake.
+   */
+  const uint8_t *data;
+  /**
+   * Length of `data`.
+   */
+  size_t data_len;
+  /**
+   * FIN: no stream bytes follow (stream data events).
+   */
+  bool end_stream;
+  /**
+   * The error code (stream reset, stop sending, connection terminated).
+   */
+  uint64_t error_code;
+  /**
+   * The reason phrase of a terminated connection (not NUL-terminated).
+   */
+  const uint8_t *reason;
+  /**
+   * Length of `reason`.
+   */
+  size_t reason_len;
+} h3q_quic_event;
 
 /**
  * One header field line (name and value), as given to and received from h3q.
@@ -148,9 +367,246 @@ typedef struct h3q_header {
   size_t value_len;
 } h3q_header;
 
+/**
+ * An HTTP event, passed to the `h3q_event_cb` given to `h3q_conn_handle_event()`.
+ *
+ * Every pointer inside (the headers array, each name and value, data) is owned by h3q and
+ * valid only during the callback: copy what you keep. Fields a type does not use are zero.
+ */
+typedef struct h3q_event {
+  /**
+   * What happened; selects the meaningful fields.
+   */
+  enum h3q_event_type type;
+  /**
+   * The request stream (the push stream for a pushed response); for a datagram, the
+   * request stream it belongs to (quarter stream id * 4).
+   */
+  uint64_t stream_id;
+  /**
+   * FIN was seen on the stream after this event's frame or bytes.
+   */
+  bool stream_ended;
+  /**
+   * `push_id` is meaningful: a promise, or headers/data of a pushed response.
+   */
+  bool has_push_id;
+  /**
+   * The push id (when `has_push_id`).
+   */
+  uint64_t push_id;
+  /**
+   * The fields of HEADERS and PUSH_PROMISE events.
+   */
+  const struct h3q_header *headers;
+  /**
+   * Number of entries in `headers`.
+   */
+  size_t headers_len;
+  /**
+   * DATA payload, datagram payload, or WebTransport stream bytes.
+   */
+  const uint8_t *data;
+  /**
+   * Length of `data`.
+   */
+  size_t data_len;
+  /**
+   * The WebTransport session (its CONNECT stream id) of WebTransport events.
+   */
+  uint64_t session_id;
+} h3q_event;
+
+/**
+ * Receives HTTP events: called once per event, in order, during
+ * `h3q_conn_handle_event()`. `event` and everything it points to are valid only during the
+ * call. The callback may call `h3q_conn_send_*` and the other functions on the same
+ * connection (to answer a request from its HEADERS event, for instance).
+ */
+typedef void (*h3q_event_cb)(void *user_data, const struct h3q_event *event);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * Creates an HTTP/3 connection over your own QUIC stack, described by `transport` (copied;
+ * `transport->user_data` must stay valid until `h3q_conn_free()`). `settings` may be NULL
+ * for the defaults (`h3q_settings_default()`); it is read during the call only.
+ *
+ * During the call h3q opens its control stream and QPACK streams through the transport
+ * (unidirectional streams 2, 6, 10 for a client; 3, 7, 11 for a server).
+ *
+ * On success writes a new handle to `*out`, owned by the caller. Returns `H3Q_OK`;
+ * `H3Q_ERR_NULL` (`transport`, `out`, or a required transport function is NULL); or
+ * `H3Q_ERR_TRANSPORT` if the transport failed while opening the streams.
+ *
+ * # Safety
+ * `transport` and `settings` are NULL or readable; `out` is NULL or writable.
+ */
+enum h3q_result h3q_conn_new(const struct h3q_transport *transport,
+                             const struct h3q_settings *settings,
+                             struct h3q_conn **out);
+
+/**
+ * Frees a connection. NULL is a no-op. Must not be called from inside one of the
+ * connection's own callbacks (it is then refused, and `h3q_last_error()` says so).
+ *
+ * # Safety
+ * `conn` is NULL or a handle not freed before.
+ */
+void h3q_conn_free(struct h3q_conn *conn);
+
+/**
+ * The message of the connection's last failed call (e.g. `"stream was already ended"`,
+ * or for a protocol error the HTTP/3 error name, code and reason), or NULL if no call
+ * failed or `conn` is NULL. Owned by the connection; valid until its next failing call or
+ * its free.
+ *
+ * # Safety
+ * `conn` is NULL or a live handle.
+ */
+const char *h3q_conn_last_error(const struct h3q_conn *conn);
+
+/**
+ * Handles one QUIC event (aioquic's `handle_event`): calls `cb(user_data, event)` once per
+ * HTTP event it produces, in order. `event` and its bytes are read during the call only.
+ * Callbacks run after the connection has processed the event, so they may call
+ * `h3q_conn_send_*` on this connection. A callback may even free the connection: the
+ * remaining events are still delivered (their data is held by this call), and the freed
+ * handle must not be used again.
+ *
+ * Returns `H3Q_OK` (also for events HTTP/3 has no use for, and once the connection is
+ * closed: then no callback runs); `H3Q_ERR_NULL`; `H3Q_ERR_INVALID_ARGUMENT` for an unknown
+ * event type or a stream id above 2^62-1; or `H3Q_ERR_PROTOCOL` when the event revealed a
+ * protocol violation by the peer: the connection was closed through the transport with the
+ * HTTP/3 error code, no callback ran for this event, and `h3q_conn_last_error()` gives the
+ * code and reason.
+ *
+ * # Safety
+ * `conn` is NULL or a live handle; `event` is NULL or a readable event whose pointers are
+ * valid for their lengths.
+ */
+enum h3q_result h3q_conn_handle_event(struct h3q_conn *conn,
+                                      const struct h3q_quic_event *event,
+                                      h3q_event_cb cb,
+                                      void *user_data);
+
+/**
+ * Sends a HEADERS frame on `stream_id` (aioquic's `send_headers`): a request's or
+ * response's head (a server may send several 1xx interim responses first), or trailers;
+ * FIN after it if `end_stream`. `headers` is read during the call only.
+ *
+ * Returns `H3Q_OK`; `H3Q_ERR_NULL`; `H3Q_ERR_FRAME_UNEXPECTED` when the stream's state
+ * does not allow it (`h3q_conn_last_error()`: "HEADERS frame is not allowed in this
+ * state", "Interim response cannot end the stream", "stream was already ended");
+ * `H3Q_ERR_INVALID_STREAM_TYPE` for a stream that cannot carry HTTP messages;
+ * `H3Q_ERR_CONNECTION_CLOSED`; or `H3Q_ERR_TRANSPORT`. The connection is unharmed by
+ * these errors.
+ *
+ * # Safety
+ * `conn` is NULL or a live handle; `headers` points at `headers_len` valid entries.
+ */
+enum h3q_result h3q_conn_send_headers(struct h3q_conn *conn,
+                                      uint64_t stream_id,
+                                      const struct h3q_header *headers,
+                                      size_t headers_len,
+                                      bool end_stream);
+
+/**
+ * Sends `len` bytes as a DATA frame on `stream_id` (aioquic's `send_data`), FIN after it if
+ * `end_stream`. `data` (NULL only with `len` 0) is read during the call only: the
+ * transport buffers what flow control holds back.
+ *
+ * Returns `H3Q_OK`; `H3Q_ERR_NULL`; `H3Q_ERR_FRAME_UNEXPECTED` before the headers, after
+ * trailers or after the stream ended; `H3Q_ERR_INVALID_STREAM_TYPE`;
+ * `H3Q_ERR_CONNECTION_CLOSED`; or `H3Q_ERR_TRANSPORT`.
+ *
+ * # Safety
+ * `conn` is NULL or a live handle; `data` is valid for `len` bytes.
+ */
+enum h3q_result h3q_conn_send_data(struct h3q_conn *conn,
+                                   uint64_t stream_id,
+                                   const uint8_t *data,
+                                   size_t len,
+                                   bool end_stream);
+
+/**
+ * Promises a push on request stream `stream_id` (aioquic's `send_push_promise`, servers
+ * only): writes PUSH_PROMISE with the promised request's `headers`, opens a push stream
+ * and writes its id to `*push_stream_id_out`. Send the pushed response on that stream with
+ * `h3q_conn_send_headers()` / `h3q_conn_send_data()`.
+ *
+ * Returns `H3Q_OK`; `H3Q_ERR_NULL`; `H3Q_ERR_WRONG_ROLE` from a client;
+ * `H3Q_ERR_INVALID_STREAM_TYPE` if `stream_id` is not a client-initiated bidirectional
+ * stream; `H3Q_ERR_NO_AVAILABLE_PUSH_ID` before the client's MAX_PUSH_ID or once its push
+ * ids are used up; `H3Q_ERR_FRAME_UNEXPECTED`; `H3Q_ERR_CONNECTION_CLOSED`; or
+ * `H3Q_ERR_TRANSPORT`.
+ *
+ * # Safety
+ * `conn` is NULL or a live handle; `headers` points at `headers_len` valid entries;
+ * `push_stream_id_out` is NULL or writable.
+ */
+enum h3q_result h3q_conn_send_push_promise(struct h3q_conn *conn,
+                                           uint64_t stream_id,
+                                           const struct h3q_header *headers,
+                                           size_t headers_len,
+                                           uint64_t *push_stream_id_out);
+
+/**
+ * Sends an HTTP datagram (RFC 9297) for request stream `stream_id`: a QUIC DATAGRAM frame
+ * carrying the quarter stream id and `data` (NULL only with `len` 0, read during the call).
+ *
+ * Returns `H3Q_OK`; `H3Q_ERR_NULL`; `H3Q_ERR_INVALID_STREAM_TYPE` if `stream_id` is not a
+ * client-initiated bidirectional stream; `H3Q_ERR_CONNECTION_CLOSED`; or
+ * `H3Q_ERR_TRANSPORT` (for instance when the peer does not accept datagrams).
+ *
+ * # Safety
+ * `conn` is NULL or a live handle; `data` is valid for `len` bytes.
+ */
+enum h3q_result h3q_conn_send_datagram(struct h3q_conn *conn,
+                                       uint64_t stream_id,
+                                       const uint8_t *data,
+                                       size_t len);
+
+/**
+ * Opens a WebTransport stream in session `session_id` (the session's CONNECT stream id),
+ * unidirectional or bidirectional, writes its header (type 0x54 or frame 0x41, then the
+ * session id) and its id to `*stream_id_out`. Write to it with your transport, or with
+ * `h3q_quic_conn_send_stream_data()` on the built-in QUIC layer.
+ *
+ * Returns `H3Q_OK`; `H3Q_ERR_NULL`; `H3Q_ERR_CONNECTION_CLOSED`; or `H3Q_ERR_TRANSPORT`.
+ *
+ * # Safety
+ * `conn` is NULL or a live handle; `stream_id_out` is NULL or writable.
+ */
+enum h3q_result h3q_conn_create_webtransport_stream(struct h3q_conn *conn,
+                                                    uint64_t session_id,
+                                                    bool unidirectional,
+                                                    uint64_t *stream_id_out);
+
+/**
+ * Reads one setting from the peer's SETTINGS (aioquic's `received_settings`): every
+ * identifier the peer sent is there, unknown and GREASE ones included.
+ *
+ * Returns `H3Q_OK` and writes the value; `H3Q_DONE` if the peer's SETTINGS have not
+ * arrived or do not carry `id` (nothing written); or `H3Q_ERR_NULL`.
+ *
+ * # Safety
+ * `conn` is NULL or a live handle; `value_out` is NULL or writable.
+ */
+enum h3q_result h3q_conn_received_setting(struct h3q_conn *conn, uint64_t id, uint64_t *value_out);
+
+/**
+ * Reads one setting from the SETTINGS we sent (aioquic's `sent_settings`).
+ *
+ * Returns `H3Q_OK` and writes the value; `H3Q_DONE` if we did not send `id` (nothing
+ * written); or `H3Q_ERR_NULL`.
+ *
+ * # Safety
+ * `conn` is NULL or a live handle; `value_out` is NULL or writable.
+ */
+enum h3q_result h3q_conn_sent_setting(struct h3q_conn *conn, uint64_t id, uint64_t *value_out);
 
 /**
  * The message of the last failing h3q call on the calling thread, or NULL if none failed
@@ -411,6 +867,11 @@ enum h3q_result h3q_qpack_encoder_stream_cancelled(struct h3q_qpack_encoder *enc
  * for the life of the process; never free it. Thread-safe.
  */
 const char *h3q_result_str(int32_t result);
+
+/**
+ * Writes the default settings to `*out`. NULL `out` is ignored. Thread-safe.
+ */
+void h3q_settings_default(struct h3q_settings *out);
 
 /**
  * The library version as a static, NUL-terminated string, e.g. `"0.1.0"`: the same as the

@@ -6,15 +6,24 @@
 //! - `version`: `h3q_version`;
 //! - `last_error`: `h3q_last_error`, the thread's last error message;
 //! - `slice`, `header`: arrays, byte buffers and `h3q_header` lists from C;
-//! - `qpack_encoder`, `qpack_decoder`: the standalone QPACK C API.
+//! - `qpack_encoder`, `qpack_decoder`: the standalone QPACK C API;
+//! - `settings`, `transport`, `event`, `conn`, `conn_transport`: the HTTP/3 connection
+//!   (`h3q_conn`) over a C QUIC stack;
+//! - `read`: reading C `bool`s and enums without trusting their values.
 
 #![allow(non_camel_case_types)]
 
+pub mod conn;
+pub mod conn_transport;
+pub mod event;
 pub mod handle;
 pub mod header;
 pub mod last_error;
 pub mod qpack_decoder;
 pub mod qpack_encoder;
+pub mod read;
 pub mod result;
+pub mod settings;
 pub mod slice;
+pub mod transport;
 pub mod version;

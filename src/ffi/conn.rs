@@ -1,0 +1,399 @@
+//! `h3q_conn`: aioquic's `H3Connection` for C.
+
+use std::ffi::{c_char, c_void};
+
+use crate::error::ErrorCode;
+use crate::h3::{H3Connection, H3Error};
+
+use super::conn_transport::{ConnTransport, Stack};
+use super::event::{event_to_c, h3q_event_cb, h3q_quic_event, quic_event_from_c};
+use super::handle::{self, FfiError, Opaque, call, call_static, non_null};
+use super::header::{h3q_header, header_list_arg};
+use super::result::h3q_result;
+use super::settings::{h3q_settings, settings_from_c};
+use super::slice::bytes_arg;
+use super::transport::{CTransport, h3q_transport};
+
+/// An HTTP/3 connection (aioquic's `H3Connection`): QUIC events in, HTTP events out, and
+/// the calls that send requests and responses. Create with `h3q_conn_new()` (over your QUIC
+/// stack) or `h3q_conn_new_quic()` (over h3q's); free with `h3q_conn_free()`. Not
+/// thread-safe; may move between threads.
+pub struct h3q_conn {
+    _private: [u8; 0],
+}
+
+pub(crate) struct ConnState {
+    h3: H3Connection<ConnTransport>,
+}
+
+impl Opaque for h3q_conn {
+    type Inner = ConnState;
+    const NAME: &'static str = "h3q_conn";
+}
+
+impl From<H3Error> for FfiError {
+    fn from(error: H3Error) -> Self {
+        let code = match &error {
+            H3Error::FrameUnexpected(_) => h3q_result::H3Q_ERR_FRAME_UNEXPECTED,
+            H3Error::InvalidStreamType(_) => h3q_result::H3Q_ERR_INVALID_STREAM_TYPE,
+            H3Error::NoAvailablePushId => h3q_result::H3Q_ERR_NO_AVAILABLE_PUSH_ID,
+            H3Error::WrongRole(_) => h3q_result::H3Q_ERR_WRONG_ROLE,
+            H3Error::Transport(_) => h3q_result::H3Q_ERR_TRANSPORT,
+            H3Error::ConnectionClosed => h3q_result::H3Q_ERR_CONNECTION_CLOSED,
+        };
+        FfiError::new(code, error.to_string())
+    }
+}
+
+/// Starts HTTP/3 on `stack`: writes our control stream (SETTINGS, and MAX_PUSH_ID for a
+/// client) and QPACK streams through it, then hands out the new handle.
+///
+/// # Safety
+/// `settings` is NULL or readable; `out` is writable.
+pub(crate) unsafe fn new_conn(
+    stack: impl FnOnce() -> Result<Stack, FfiError>,
+    settings: *const h3q_settings,
+    out: *mut *mut h3q_conn,
+) -> h3q_result {
+    call_static(|| {
+        non_null(out, "out")?;
+        let settings = if settings.is_null() {
+            crate::h3::Settings::default()
+        } else {
+            // SAFETY: non-NULL and readable (caller's contract).
+            unsafe { settings_from_c(settings) }
+        };
+        let h3 = H3Connection::new(ConnTransport::new(stack()?), settings)?;
+        let state = ConnState { h3 };
+        // SAFETY: `out` is non-NULL and writable (caller's contract).
+        unsafe { *out = handle::into_raw(state) };
+        Ok(())
+    })
+}
+
+/// Creates an HTTP/3 connection over your own QUIC stack, described by `transport` (copied;
+/// `transport->user_data` must stay valid until `h3q_conn_free()`). `settings` may be NULL
+/// for the defaults (`h3q_settings_default()`); it is read during the call only.
+///
+/// During the call h3q opens its control stream and QPACK streams through the transport
+/// (unidirectional streams 2, 6, 10 for a client; 3, 7, 11 for a server).
+///
+/// On success writes a new handle to `*out`, owned by the caller. Returns `H3Q_OK`;
+/// `H3Q_ERR_NULL` (`transport`, `out`, or a required transport function is NULL); or
+/// `H3Q_ERR_TRANSPORT` if the transport failed while opening the streams.
+///
+/// # Safety
+/// `transport` and `settings` are NULL or readable; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_conn_new(
+    transport: *const h3q_transport,
+    settings: *const h3q_settings,
+    out: *mut *mut h3q_conn,
+) -> h3q_result {
+    let stack = || {
+        non_null(transport, "transport")?;
+        // SAFETY: non-NULL and readable (caller's contract).
+        Ok(Stack::C(unsafe { CTransport::from_c(transport)? }))
+    };
+    // SAFETY: forwarded from the caller's contract.
+    unsafe { new_conn(stack, settings, out) }
+}
+
+/// Frees a connection. NULL is a no-op. Must not be called from inside one of the
+/// connection's own callbacks (it is then refused, and `h3q_last_error()` says so).
+///
+/// # Safety
+/// `conn` is NULL or a handle not freed before.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_conn_free(conn: *mut h3q_conn) {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe { handle::free(conn) }
+}
+
+/// The message of the connection's last failed call (e.g. `"stream was already ended"`,
+/// or for a protocol error the HTTP/3 error name, code and reason), or NULL if no call
+/// failed or `conn` is NULL. Owned by the connection; valid until its next failing call or
+/// its free.
+///
+/// # Safety
+/// `conn` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_conn_last_error(conn: *const h3q_conn) -> *const c_char {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe { handle::last_error(conn) }
+}
+
+/// Handles one QUIC event (aioquic's `handle_event`): calls `cb(user_data, event)` once per
+/// HTTP event it produces, in order. `event` and its bytes are read during the call only.
+/// Callbacks run after the connection has processed the event, so they may call
+/// `h3q_conn_send_*` on this connection. A callback may even free the connection: the
+/// remaining events are still delivered (their data is held by this call), and the freed
+/// handle must not be used again.
+///
+/// Returns `H3Q_OK` (also for events HTTP/3 has no use for, and once the connection is
+/// closed: then no callback runs); `H3Q_ERR_NULL`; `H3Q_ERR_INVALID_ARGUMENT` for an unknown
+/// event type or a stream id above 2^62-1; or `H3Q_ERR_PROTOCOL` when the event revealed a
+/// protocol violation by the peer: the connection was closed through the transport with the
+/// HTTP/3 error code, no callback ran for this event, and `h3q_conn_last_error()` gives the
+/// code and reason.
+///
+/// # Safety
+/// `conn` is NULL or a live handle; `event` is NULL or a readable event whose pointers are
+/// valid for their lengths.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_conn_handle_event(
+    conn: *mut h3q_conn,
+    event: *const h3q_quic_event,
+    cb: h3q_event_cb,
+    user_data: *mut c_void,
+) -> h3q_result {
+    let mut events = Vec::new();
+    // SAFETY: forwarded from the caller's contract.
+    let result = unsafe {
+        call(conn, |state| {
+            non_null(event, "event")?;
+            let Some(_) = cb else {
+                return Err(FfiError::null("cb"));
+            };
+            let event = quic_event_from_c(event)?;
+            let was_closed = state.h3.is_closed();
+            state.h3.handle_event_into(event, &mut events);
+            if !was_closed && state.h3.is_closed() {
+                let (code, reason) = state
+                    .h3
+                    .transport()
+                    .closed_with()
+                    .cloned()
+                    .unwrap_or_default();
+                let name = ErrorCode::from_wire(code).map_or("H3 error", ErrorCode::name);
+                return Err(FfiError::new(
+                    h3q_result::H3Q_ERR_PROTOCOL,
+                    format!("{name} (0x{code:x}): {reason}"),
+                ));
+            }
+            Ok(())
+        })
+    };
+    if result != h3q_result::H3Q_OK {
+        return result;
+    }
+    // The connection is not borrowed any more: callbacks may call into it.
+    let cb = cb.expect("checked inside the call");
+    let mut headers: Vec<h3q_header> = Vec::new();
+    for event in &events {
+        let c_event = event_to_c(event, &mut headers);
+        // SAFETY: the application's callback; `c_event` and what it points to live until
+        // the end of this iteration.
+        unsafe { cb(user_data, &c_event) };
+    }
+    // `conn` is not touched after the callbacks: one of them may have freed it.
+    h3q_result::H3Q_OK
+}
+
+/// Sends a HEADERS frame on `stream_id` (aioquic's `send_headers`): a request's or
+/// response's head (a server may send several 1xx interim responses first), or trailers;
+/// FIN after it if `end_stream`. `headers` is read during the call only.
+///
+/// Returns `H3Q_OK`; `H3Q_ERR_NULL`; `H3Q_ERR_FRAME_UNEXPECTED` when the stream's state
+/// does not allow it (`h3q_conn_last_error()`: "HEADERS frame is not allowed in this
+/// state", "Interim response cannot end the stream", "stream was already ended");
+/// `H3Q_ERR_INVALID_STREAM_TYPE` for a stream that cannot carry HTTP messages;
+/// `H3Q_ERR_CONNECTION_CLOSED`; or `H3Q_ERR_TRANSPORT`. The connection is unharmed by
+/// these errors.
+///
+/// # Safety
+/// `conn` is NULL or a live handle; `headers` points at `headers_len` valid entries.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_conn_send_headers(
+    conn: *mut h3q_conn,
+    stream_id: u64,
+    headers: *const h3q_header,
+    headers_len: usize,
+    end_stream: bool,
+) -> h3q_result {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe {
+        call(conn, |state| {
+            let fields = header_list_arg(headers, headers_len)?;
+            Ok(state.h3.send_headers(stream_id, &fields, end_stream)?)
+        })
+    }
+}
+
+/// Sends `len` bytes as a DATA frame on `stream_id` (aioquic's `send_data`), FIN after it if
+/// `end_stream`. `data` (NULL only with `len` 0) is read during the call only: the
+/// transport buffers what flow control holds back.
+///
+/// Returns `H3Q_OK`; `H3Q_ERR_NULL`; `H3Q_ERR_FRAME_UNEXPECTED` before the headers, after
+/// trailers or after the stream ended; `H3Q_ERR_INVALID_STREAM_TYPE`;
+/// `H3Q_ERR_CONNECTION_CLOSED`; or `H3Q_ERR_TRANSPORT`.
+///
+/// # Safety
+/// `conn` is NULL or a live handle; `data` is valid for `len` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_conn_send_data(
+    conn: *mut h3q_conn,
+    stream_id: u64,
+    data: *const u8,
+    len: usize,
+    end_stream: bool,
+) -> h3q_result {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe {
+        call(conn, |state| {
+            let data = bytes_arg(data, len, "data")?;
+            Ok(state.h3.send_data(stream_id, data, end_stream)?)
+        })
+    }
+}
+
+/// Promises a push on request stream `stream_id` (aioquic's `send_push_promise`, servers
+/// only): writes PUSH_PROMISE with the promised request's `headers`, opens a push stream
+/// and writes its id to `*push_stream_id_out`. Send the pushed response on that stream with
+/// `h3q_conn_send_headers()` / `h3q_conn_send_data()`.
+///
+/// Returns `H3Q_OK`; `H3Q_ERR_NULL`; `H3Q_ERR_WRONG_ROLE` from a client;
+/// `H3Q_ERR_INVALID_STREAM_TYPE` if `stream_id` is not a client-initiated bidirectional
+/// stream; `H3Q_ERR_NO_AVAILABLE_PUSH_ID` before the client's MAX_PUSH_ID or once its push
+/// ids are used up; `H3Q_ERR_FRAME_UNEXPECTED`; `H3Q_ERR_CONNECTION_CLOSED`; or
+/// `H3Q_ERR_TRANSPORT`.
+///
+/// # Safety
+/// `conn` is NULL or a live handle; `headers` points at `headers_len` valid entries;
+/// `push_stream_id_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_conn_send_push_promise(
+    conn: *mut h3q_conn,
+    stream_id: u64,
+    headers: *const h3q_header,
+    headers_len: usize,
+    push_stream_id_out: *mut u64,
+) -> h3q_result {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe {
+        call(conn, |state| {
+            non_null(push_stream_id_out, "push_stream_id_out")?;
+            let fields = header_list_arg(headers, headers_len)?;
+            let push_stream_id = state.h3.send_push_promise(stream_id, &fields)?;
+            // SAFETY: checked non-NULL; writable (caller's contract).
+            *push_stream_id_out = push_stream_id;
+            Ok(())
+        })
+    }
+}
+
+/// Sends an HTTP datagram (RFC 9297) for request stream `stream_id`: a QUIC DATAGRAM frame
+/// carrying the quarter stream id and `data` (NULL only with `len` 0, read during the call).
+///
+/// Returns `H3Q_OK`; `H3Q_ERR_NULL`; `H3Q_ERR_INVALID_STREAM_TYPE` if `stream_id` is not a
+/// client-initiated bidirectional stream; `H3Q_ERR_CONNECTION_CLOSED`; or
+/// `H3Q_ERR_TRANSPORT` (for instance when the peer does not accept datagrams).
+///
+/// # Safety
+/// `conn` is NULL or a live handle; `data` is valid for `len` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_conn_send_datagram(
+    conn: *mut h3q_conn,
+    stream_id: u64,
+    data: *const u8,
+    len: usize,
+) -> h3q_result {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe {
+        call(conn, |state| {
+            let data = bytes_arg(data, len, "data")?;
+            Ok(state.h3.send_datagram(stream_id, data)?)
+        })
+    }
+}
+
+/// Opens a WebTransport stream in session `session_id` (the session's CONNECT stream id),
+/// unidirectional or bidirectional, writes its header (type 0x54 or frame 0x41, then the
+/// session id) and its id to `*stream_id_out`. Write to it with your transport, or with
+/// `h3q_quic_conn_send_stream_data()` on the built-in QUIC layer.
+///
+/// Returns `H3Q_OK`; `H3Q_ERR_NULL`; `H3Q_ERR_CONNECTION_CLOSED`; or `H3Q_ERR_TRANSPORT`.
+///
+/// # Safety
+/// `conn` is NULL or a live handle; `stream_id_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_conn_create_webtransport_stream(
+    conn: *mut h3q_conn,
+    session_id: u64,
+    unidirectional: bool,
+    stream_id_out: *mut u64,
+) -> h3q_result {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe {
+        call(conn, |state| {
+            non_null(stream_id_out, "stream_id_out")?;
+            let id = state
+                .h3
+                .create_webtransport_stream(session_id, unidirectional)?;
+            // SAFETY: checked non-NULL; writable (caller's contract).
+            *stream_id_out = id;
+            Ok(())
+        })
+    }
+}
+
+/// Reads one setting from the peer's SETTINGS (aioquic's `received_settings`): every
+/// identifier the peer sent is there, unknown and GREASE ones included.
+///
+/// Returns `H3Q_OK` and writes the value; `H3Q_DONE` if the peer's SETTINGS have not
+/// arrived or do not carry `id` (nothing written); or `H3Q_ERR_NULL`.
+///
+/// # Safety
+/// `conn` is NULL or a live handle; `value_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_conn_received_setting(
+    conn: *mut h3q_conn,
+    id: u64,
+    value_out: *mut u64,
+) -> h3q_result {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe { setting_query(conn, value_out, |h3| h3.received_setting(id)) }
+}
+
+/// Reads one setting from the SETTINGS we sent (aioquic's `sent_settings`).
+///
+/// Returns `H3Q_OK` and writes the value; `H3Q_DONE` if we did not send `id` (nothing
+/// written); or `H3Q_ERR_NULL`.
+///
+/// # Safety
+/// `conn` is NULL or a live handle; `value_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_conn_sent_setting(
+    conn: *mut h3q_conn,
+    id: u64,
+    value_out: *mut u64,
+) -> h3q_result {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe { setting_query(conn, value_out, |h3| h3.sent_setting(id)) }
+}
+
+/// # Safety
+/// `conn` is NULL or a live handle; `value_out` is NULL or writable.
+unsafe fn setting_query(
+    conn: *mut h3q_conn,
+    value_out: *mut u64,
+    query: impl FnOnce(&H3Connection<ConnTransport>) -> Option<u64>,
+) -> h3q_result {
+    let mut found = true;
+    // SAFETY: forwarded from the caller's contract.
+    let result = unsafe {
+        call(conn, |state| {
+            non_null(value_out, "value_out")?;
+            match query(&state.h3) {
+                // SAFETY: checked non-NULL; writable (caller's contract).
+                Some(value) => *value_out = value,
+                None => found = false,
+            }
+            Ok(())
+        })
+    };
+    match result {
+        h3q_result::H3Q_OK if !found => h3q_result::H3Q_DONE,
+        other => other,
+    }
+}

@@ -1,0 +1,261 @@
+//! Events across the C boundary: `h3q_quic_event` (QUIC events in, and out of the built-in
+//! QUIC layer) and `h3q_event` (HTTP events out, through `h3q_event_cb`).
+
+use std::ffi::c_void;
+
+use crate::h3::event::{H3Event, QuicEvent};
+
+use super::handle::FfiError;
+use super::header::h3q_header;
+use super::read::{read_bool, read_enum};
+use super::slice::bytes_arg;
+
+/// The kind of an `h3q_quic_event`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum h3q_quic_event_type {
+    /// Bytes arrived on a stream (`stream_id`, `data`/`data_len`, `end_stream` for FIN).
+    H3Q_QUIC_STREAM_DATA_RECEIVED = 0,
+    /// The peer reset a stream (`stream_id`, `error_code`).
+    H3Q_QUIC_STREAM_RESET = 1,
+    /// The peer sent STOP_SENDING for a stream (`stream_id`, `error_code`).
+    H3Q_QUIC_STOP_SENDING_RECEIVED = 2,
+    /// A QUIC DATAGRAM frame arrived (`data`/`data_len`).
+    H3Q_QUIC_DATAGRAM_RECEIVED = 3,
+    /// The handshake completed; `data`/`data_len` hold the negotiated ALPN (may be empty).
+    H3Q_QUIC_HANDSHAKE_COMPLETED = 4,
+    /// The connection ended, by either side (`error_code`, `reason`/`reason_len`).
+    H3Q_QUIC_CONNECTION_TERMINATED = 5,
+}
+
+/// A QUIC event: given to `h3q_conn_handle_event()` (from your QUIC stack or from
+/// `h3q_quic_conn_next_event()`), and produced by `h3q_quic_conn_next_event()`.
+///
+/// Fields a type does not use are ignored on input and zero on output. Pointers are NULL
+/// only with a length of 0. On input, h3q reads the pointed-to bytes during the call only.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct h3q_quic_event {
+    /// What happened; selects the meaningful fields.
+    pub r#type: h3q_quic_event_type,
+    /// The stream (stream events).
+    pub stream_id: u64,
+    /// Stream bytes, a datagram's payload, or the ALPN of a completed handshake.
+    pub data: *const u8,
+    /// Length of `data`.
+    pub data_len: usize,
+    /// FIN: no stream bytes follow (stream data events).
+    pub end_stream: bool,
+    /// The error code (stream reset, stop sending, connection terminated).
+    pub error_code: u64,
+    /// The reason phrase of a terminated connection (not NUL-terminated).
+    pub reason: *const u8,
+    /// Length of `reason`.
+    pub reason_len: usize,
+}
+
+/// The kind of an `h3q_event`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum h3q_event_type {
+    /// A HEADERS frame was decoded: `headers`/`headers_len` (a message head, an interim
+    /// response, or trailers); `stream_ended` if FIN followed.
+    H3Q_EVENT_HEADERS_RECEIVED = 0,
+    /// DATA payload bytes arrived (`data`/`data_len`, possibly empty when only FIN arrived);
+    /// `stream_ended` on FIN.
+    H3Q_EVENT_DATA_RECEIVED = 1,
+    /// A PUSH_PROMISE was decoded on request stream `stream_id`: `push_id` and the promised
+    /// request's `headers`.
+    H3Q_EVENT_PUSH_PROMISE_RECEIVED = 2,
+    /// An HTTP datagram arrived for request stream `stream_id` (`data`/`data_len`).
+    H3Q_EVENT_DATAGRAM_RECEIVED = 3,
+    /// Bytes arrived on a WebTransport stream of session `session_id`.
+    H3Q_EVENT_WEBTRANSPORT_STREAM_DATA_RECEIVED = 4,
+}
+
+/// An HTTP event, passed to the `h3q_event_cb` given to `h3q_conn_handle_event()`.
+///
+/// Every pointer inside (the headers array, each name and value, data) is owned by h3q and
+/// valid only during the callback: copy what you keep. Fields a type does not use are zero.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct h3q_event {
+    /// What happened; selects the meaningful fields.
+    pub r#type: h3q_event_type,
+    /// The request stream (the push stream for a pushed response); for a datagram, the
+    /// request stream it belongs to (quarter stream id * 4).
+    pub stream_id: u64,
+    /// FIN was seen on the stream after this event's frame or bytes.
+    pub stream_ended: bool,
+    /// `push_id` is meaningful: a promise, or headers/data of a pushed response.
+    pub has_push_id: bool,
+    /// The push id (when `has_push_id`).
+    pub push_id: u64,
+    /// The fields of HEADERS and PUSH_PROMISE events.
+    pub headers: *const h3q_header,
+    /// Number of entries in `headers`.
+    pub headers_len: usize,
+    /// DATA payload, datagram payload, or WebTransport stream bytes.
+    pub data: *const u8,
+    /// Length of `data`.
+    pub data_len: usize,
+    /// The WebTransport session (its CONNECT stream id) of WebTransport events.
+    pub session_id: u64,
+}
+
+/// Receives HTTP events: called once per event, in order, during
+/// `h3q_conn_handle_event()`. `event` and everything it points to are valid only during the
+/// call. The callback may call `h3q_conn_send_*` and the other functions on the same
+/// connection (to answer a request from its HEADERS event, for instance).
+pub type h3q_event_cb =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, event: *const h3q_event)>;
+
+/// Reads and checks a QUIC event from C.
+///
+/// # Safety
+/// `ptr` is non-NULL and points at a readable `h3q_quic_event` whose pointers are valid
+/// for their lengths for `'a`.
+pub(crate) unsafe fn quic_event_from_c<'a>(
+    ptr: *const h3q_quic_event,
+) -> Result<QuicEvent<'a>, FfiError> {
+    // SAFETY: readable (caller's contract); the enum and the bool are read as integers so
+    // that out-of-range values from C are reported, never materialised.
+    let (kind, stream_id, error_code, end_stream) = unsafe {
+        (
+            read_enum(&raw const (*ptr).r#type),
+            (*ptr).stream_id,
+            (*ptr).error_code,
+            read_bool(&raw const (*ptr).end_stream),
+        )
+    };
+    // SAFETY: pointer/length pairs valid for 'a (caller's contract).
+    let data = || unsafe { bytes_arg((*ptr).data, (*ptr).data_len, "event->data") };
+    // SAFETY: as above.
+    let reason = || unsafe { bytes_arg((*ptr).reason, (*ptr).reason_len, "event->reason") };
+    use h3q_quic_event_type as T;
+    const STREAM_DATA: u32 = T::H3Q_QUIC_STREAM_DATA_RECEIVED as u32;
+    const STREAM_RESET: u32 = T::H3Q_QUIC_STREAM_RESET as u32;
+    const STOP_SENDING: u32 = T::H3Q_QUIC_STOP_SENDING_RECEIVED as u32;
+    const DATAGRAM: u32 = T::H3Q_QUIC_DATAGRAM_RECEIVED as u32;
+    const HANDSHAKE: u32 = T::H3Q_QUIC_HANDSHAKE_COMPLETED as u32;
+    const TERMINATED: u32 = T::H3Q_QUIC_CONNECTION_TERMINATED as u32;
+    Ok(match kind {
+        STREAM_DATA => QuicEvent::StreamDataReceived {
+            stream_id: checked_stream_id(stream_id)?,
+            data: data()?,
+            end_stream,
+        },
+        STREAM_RESET => QuicEvent::StreamReset {
+            stream_id: checked_stream_id(stream_id)?,
+            error_code,
+        },
+        STOP_SENDING => QuicEvent::StopSendingReceived {
+            stream_id: checked_stream_id(stream_id)?,
+            error_code,
+        },
+        DATAGRAM => QuicEvent::DatagramReceived { data: data()? },
+        HANDSHAKE => {
+            let alpn = data()?;
+            QuicEvent::HandshakeCompleted {
+                alpn: (!alpn.is_empty()).then_some(alpn),
+            }
+        }
+        TERMINATED => QuicEvent::ConnectionTerminated {
+            error_code,
+            reason: reason()?,
+        },
+        other => {
+            return Err(FfiError::invalid(format!(
+                "event->type {other} is not an h3q_quic_event_type"
+            )));
+        }
+    })
+}
+
+fn checked_stream_id(stream_id: u64) -> Result<u64, FfiError> {
+    if stream_id > crate::varint::MAX {
+        Err(FfiError::invalid(format!(
+            "event->stream_id {stream_id} is above 2^62-1"
+        )))
+    } else {
+        Ok(stream_id)
+    }
+}
+
+/// The C view of an HTTP event. `headers` receives the event's field views and must outlive
+/// the returned struct's use; so must `event`.
+pub(crate) fn event_to_c(event: &H3Event, headers: &mut Vec<h3q_header>) -> h3q_event {
+    headers.clear();
+    let mut c = h3q_event {
+        r#type: h3q_event_type::H3Q_EVENT_HEADERS_RECEIVED,
+        stream_id: 0,
+        stream_ended: false,
+        has_push_id: false,
+        push_id: 0,
+        headers: std::ptr::null(),
+        headers_len: 0,
+        data: std::ptr::null(),
+        data_len: 0,
+        session_id: 0,
+    };
+    let set_push = |c: &mut h3q_event, push_id: Option<u64>| {
+        c.has_push_id = push_id.is_some();
+        c.push_id = push_id.unwrap_or(0);
+    };
+    match event {
+        H3Event::HeadersReceived {
+            stream_id,
+            headers: fields,
+            stream_ended,
+            push_id,
+        } => {
+            headers.extend(fields.iter().map(h3q_header::borrowing));
+            c.stream_id = *stream_id;
+            c.stream_ended = *stream_ended;
+            set_push(&mut c, *push_id);
+        }
+        H3Event::DataReceived {
+            stream_id,
+            data,
+            stream_ended,
+            push_id,
+        } => {
+            c.r#type = h3q_event_type::H3Q_EVENT_DATA_RECEIVED;
+            c.stream_id = *stream_id;
+            c.stream_ended = *stream_ended;
+            (c.data, c.data_len) = (data.as_ptr(), data.len());
+            set_push(&mut c, *push_id);
+        }
+        H3Event::PushPromiseReceived {
+            stream_id,
+            push_id,
+            headers: fields,
+        } => {
+            headers.extend(fields.iter().map(h3q_header::borrowing));
+            c.r#type = h3q_event_type::H3Q_EVENT_PUSH_PROMISE_RECEIVED;
+            c.stream_id = *stream_id;
+            set_push(&mut c, Some(*push_id));
+        }
+        H3Event::DatagramReceived { stream_id, data } => {
+            c.r#type = h3q_event_type::H3Q_EVENT_DATAGRAM_RECEIVED;
+            c.stream_id = *stream_id;
+            (c.data, c.data_len) = (data.as_ptr(), data.len());
+        }
+        H3Event::WebTransportStreamDataReceived {
+            stream_id,
+            data,
+            stream_ended,
+            session_id,
+        } => {
+            c.r#type = h3q_event_type::H3Q_EVENT_WEBTRANSPORT_STREAM_DATA_RECEIVED;
+            c.stream_id = *stream_id;
+            c.stream_ended = *stream_ended;
+            c.session_id = *session_id;
+            (c.data, c.data_len) = (data.as_ptr(), data.len());
+        }
+    }
+    if !headers.is_empty() {
+        (c.headers, c.headers_len) = (headers.as_ptr(), headers.len());
+    }
+    c
+}

@@ -1,0 +1,83 @@
+//! `h3q_settings`: the HTTP/3 connection's configuration, as C sees it.
+
+use crate::h3::Settings;
+
+use super::read::read_bool;
+
+/// The configuration of an HTTP/3 connection (`h3q_conn_new`, `h3q_conn_new_quic`).
+///
+/// Always initialise one with `h3q_settings_default()` and then change the fields you care
+/// about: fields may be appended in later versions, and the defaults keep old code working.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct h3q_settings {
+    /// Our QPACK decoder's dynamic table capacity, advertised as
+    /// SETTINGS_QPACK_MAX_TABLE_CAPACITY. Default 4096.
+    pub qpack_max_table_capacity: u64,
+    /// How many streams may wait for QPACK encoder-stream data at once, advertised as
+    /// SETTINGS_QPACK_BLOCKED_STREAMS. Default 16.
+    pub qpack_blocked_streams: u64,
+    /// A client's initial MAX_PUSH_ID: push ids 0..=max_push_id may be promised to it.
+    /// Default 8. Ignored by a server.
+    pub max_push_id: u64,
+    /// The largest field section (headers) we accept, advertised as
+    /// SETTINGS_MAX_FIELD_SECTION_SIZE and enforced; 0 = unlimited. Default 0.
+    pub max_field_section_size: u64,
+    /// Advertise SETTINGS_ENABLE_CONNECT_PROTOCOL = 1 (extended CONNECT). Default true.
+    pub enable_connect_protocol: bool,
+    /// Advertise SETTINGS_H3_DATAGRAM = 1 and SETTINGS_ENABLE_WEBTRANSPORT = 1.
+    /// Default false.
+    pub enable_webtransport: bool,
+    /// The largest frame payload kept whole before it is handled (HEADERS, PUSH_PROMISE,
+    /// SETTINGS); a larger one closes the connection with H3_EXCESSIVE_LOAD. Default 65536.
+    pub max_buffered_frame_size: u64,
+    /// The most bytes held back on one stream behind a field section that waits for QPACK
+    /// encoder-stream data; more closes the connection with H3_EXCESSIVE_LOAD.
+    /// Default 1048576.
+    pub max_blocked_stream_bytes: u64,
+}
+
+impl From<&Settings> for h3q_settings {
+    fn from(s: &Settings) -> Self {
+        h3q_settings {
+            qpack_max_table_capacity: s.qpack_max_table_capacity,
+            qpack_blocked_streams: s.qpack_blocked_streams,
+            max_push_id: s.max_push_id,
+            max_field_section_size: s.max_field_section_size,
+            enable_connect_protocol: s.enable_connect_protocol,
+            enable_webtransport: s.enable_webtransport,
+            max_buffered_frame_size: s.max_buffered_frame_size,
+            max_blocked_stream_bytes: s.max_blocked_stream_bytes,
+        }
+    }
+}
+
+/// Reads settings from C without trusting its `bool`s to be 0 or 1.
+///
+/// # Safety
+/// `ptr` is non-NULL and points at a readable `h3q_settings`.
+pub(crate) unsafe fn settings_from_c(ptr: *const h3q_settings) -> Settings {
+    // SAFETY: readable (caller's contract); fields read through raw pointers so that an
+    // out-of-range bool byte is never materialised as a Rust bool.
+    unsafe {
+        Settings {
+            qpack_max_table_capacity: (*ptr).qpack_max_table_capacity,
+            qpack_blocked_streams: (*ptr).qpack_blocked_streams,
+            max_push_id: (*ptr).max_push_id,
+            max_field_section_size: (*ptr).max_field_section_size,
+            enable_connect_protocol: read_bool(&raw const (*ptr).enable_connect_protocol),
+            enable_webtransport: read_bool(&raw const (*ptr).enable_webtransport),
+            max_buffered_frame_size: (*ptr).max_buffered_frame_size,
+            max_blocked_stream_bytes: (*ptr).max_blocked_stream_bytes,
+        }
+    }
+}
+
+/// Writes the default settings to `*out`. NULL `out` is ignored. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn h3q_settings_default(out: *mut h3q_settings) {
+    if !out.is_null() {
+        // SAFETY: non-NULL and writable (caller's contract).
+        unsafe { out.write(h3q_settings::from(&Settings::default())) };
+    }
+}
