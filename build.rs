@@ -12,7 +12,10 @@ use std::path::PathBuf;
 fn main() {
     let crate_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
     let committed = crate_dir.join("include").join("h3q.h");
-    let fresh = env::var("OUT_DIR").map(PathBuf::from).expect("set by cargo").join("h3q.h");
+    let fresh = env::var("OUT_DIR")
+        .map(PathBuf::from)
+        .expect("set by cargo")
+        .join("h3q.h");
 
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=cbindgen.toml");
@@ -36,8 +39,7 @@ fn main() {
         return;
     }
     if env::var_os("H3Q_REGENERATE_HEADER").is_some_and(|v| v != "0") {
-        fs::create_dir_all(committed.parent().expect("include/"))
-            .expect("can create include/");
+        fs::create_dir_all(committed.parent().expect("include/")).expect("can create include/");
         fs::write(&committed, fresh_text).expect("can write include/h3q.h");
         return;
     }

@@ -58,10 +58,22 @@ pub enum ErrorCode {
 /// The single table mapping codes to wire values and names.
 const TABLE: &[(ErrorCode, u64, &str)] = &[
     (ErrorCode::NoError, 0x100, "H3_NO_ERROR"),
-    (ErrorCode::GeneralProtocolError, 0x101, "H3_GENERAL_PROTOCOL_ERROR"),
+    (
+        ErrorCode::GeneralProtocolError,
+        0x101,
+        "H3_GENERAL_PROTOCOL_ERROR",
+    ),
     (ErrorCode::InternalError, 0x102, "H3_INTERNAL_ERROR"),
-    (ErrorCode::StreamCreationError, 0x103, "H3_STREAM_CREATION_ERROR"),
-    (ErrorCode::ClosedCriticalStream, 0x104, "H3_CLOSED_CRITICAL_STREAM"),
+    (
+        ErrorCode::StreamCreationError,
+        0x103,
+        "H3_STREAM_CREATION_ERROR",
+    ),
+    (
+        ErrorCode::ClosedCriticalStream,
+        0x104,
+        "H3_CLOSED_CRITICAL_STREAM",
+    ),
     (ErrorCode::FrameUnexpected, 0x105, "H3_FRAME_UNEXPECTED"),
     (ErrorCode::FrameError, 0x106, "H3_FRAME_ERROR"),
     (ErrorCode::ExcessiveLoad, 0x107, "H3_EXCESSIVE_LOAD"),
@@ -74,9 +86,21 @@ const TABLE: &[(ErrorCode, u64, &str)] = &[
     (ErrorCode::MessageError, 0x10e, "H3_MESSAGE_ERROR"),
     (ErrorCode::ConnectError, 0x10f, "H3_CONNECT_ERROR"),
     (ErrorCode::VersionFallback, 0x110, "H3_VERSION_FALLBACK"),
-    (ErrorCode::QpackDecompressionFailed, 0x200, "QPACK_DECOMPRESSION_FAILED"),
-    (ErrorCode::QpackEncoderStreamError, 0x201, "QPACK_ENCODER_STREAM_ERROR"),
-    (ErrorCode::QpackDecoderStreamError, 0x202, "QPACK_DECODER_STREAM_ERROR"),
+    (
+        ErrorCode::QpackDecompressionFailed,
+        0x200,
+        "QPACK_DECOMPRESSION_FAILED",
+    ),
+    (
+        ErrorCode::QpackEncoderStreamError,
+        0x201,
+        "QPACK_ENCODER_STREAM_ERROR",
+    ),
+    (
+        ErrorCode::QpackDecoderStreamError,
+        0x202,
+        "QPACK_DECODER_STREAM_ERROR",
+    ),
     (ErrorCode::DatagramError, 0x33, "H3_DATAGRAM_ERROR"),
 ];
 
@@ -100,7 +124,10 @@ impl ErrorCode {
 
     /// The code for a wire value, if it is one of ours.
     pub fn from_wire(value: u64) -> Option<ErrorCode> {
-        TABLE.iter().find(|(_, v, _)| *v == value).map(|(c, _, _)| *c)
+        TABLE
+            .iter()
+            .find(|(_, v, _)| *v == value)
+            .map(|(c, _, _)| *c)
     }
 }
 

@@ -12,11 +12,12 @@
 //! 7. the application polls the QUIC layer for datagrams to send and a timer to arm.
 //!
 //! Modules: [`error`] (wire codes), [`varint`], [`field`] (header fields), [`h3`] (the
-//! HTTP/3 connection), `ffi` (the C ABI; the only module with `unsafe`).
+//! HTTP/3 connection), [`quic`] (the built-in QUIC transport on quinn-proto), `ffi` (the C ABI; the only module with `unsafe`).
 
 pub mod error;
 pub mod field;
 pub mod h3;
+pub mod quic;
 pub mod varint;
 
 mod ffi;

@@ -122,7 +122,9 @@ mod tests {
     fn every_code_has_a_distinct_text_starting_with_its_name() {
         let mut seen = std::collections::HashSet::new();
         for r in h3q_result::ALL {
-            let text = unsafe { CStr::from_ptr(h3q_result_str(r as i32)) }.to_str().unwrap();
+            let text = unsafe { CStr::from_ptr(h3q_result_str(r as i32)) }
+                .to_str()
+                .unwrap();
             assert!(text.starts_with(&format!("{r:?}")), "{text}");
             assert!(seen.insert(text));
         }
