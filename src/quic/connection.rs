@@ -19,7 +19,7 @@
 //!
 //! [`Endpoint`]: super::Endpoint
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -195,6 +195,9 @@ pub(crate) struct Core {
     time: LatestTime,
     events: VecDeque<Event>,
     outgoing: HashMap<u64, Outgoing>,
+    /// Streams the peer sent STOP_SENDING on (and we reset): later sends are dropped
+    /// quietly, since the peer asked for nothing more. Eight bytes per such stream.
+    peer_stopped: HashSet<u64>,
     /// Local streams (per direction) the application has used: indices below are claimed.
     claimed: [u64; 2],
     /// Local streams (per direction) opened in quinn-proto: indices below exist there.
@@ -222,6 +225,7 @@ impl Core {
             time,
             events: VecDeque::new(),
             outgoing: HashMap::new(),
+            peer_stopped: HashSet::new(),
             claimed: [0; 2],
             opened: [0; 2],
             peer_opened: [0; 2],
@@ -301,6 +305,7 @@ impl Core {
             E::Stream(StreamEvent::Finished { .. }) => {}
             E::Stream(StreamEvent::Stopped { id, error_code }) => {
                 self.outgoing.remove(&u64::from(id));
+                self.peer_stopped.insert(u64::from(id));
                 // RFC 9000 §3.5: answer STOP_SENDING with RESET_STREAM. An error means the
                 // stream is already reset or gone, which is the state we want.
                 let _ = self.quinn.send_stream(id).reset(error_code);
@@ -494,6 +499,9 @@ impl Core {
     fn send(&mut self, stream_id: u64, data: Payload<'_>, fin: bool) -> Result<(), QuicError> {
         self.check_open()?;
         let id = parse_stream_id(stream_id)?;
+        if self.peer_stopped.contains(&stream_id) {
+            return Ok(());
+        }
         if self.is_local(id) {
             self.claim(id);
             if id.index() >= self.opened[id.dir() as usize] {
