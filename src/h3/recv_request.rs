@@ -1,0 +1,570 @@
+//! Receiving on request and push streams: frame parsing as bytes arrive, HEADERS /
+//! PUSH_PROMISE decoding (and blocking), DATA delivery, stream ends and resets.
+
+use bytes::Bytes;
+
+use crate::error::{ErrorCode, ProtocolError};
+use crate::field::HeaderField;
+use crate::frame::{FrameHeader, FrameHeaderReader, frame_type};
+use crate::headers;
+use crate::qpack::Decoded;
+use crate::varint;
+
+use super::connection::H3Connection;
+use super::event::H3Event;
+use super::stream::{self, Blocked, H3Stream, HeadersState, Kind, Parse};
+use super::transport::Transport;
+
+/// How handling a whole HEADERS / PUSH_PROMISE frame ended.
+enum Outcome {
+    /// Handled; `true` when its event carried `stream_ended`.
+    Done(bool),
+    /// Its field section waits for encoder-stream data.
+    Blocked,
+}
+
+/// A field section the decoder refused: the QPACK code, no reason phrase (as aioquic).
+fn qpack_failure(error: ProtocolError) -> ProtocolError {
+    ProtocolError::new(error.code, "")
+}
+
+fn frame_unexpected(reason: &str) -> ProtocolError {
+    ProtocolError::new(ErrorCode::FrameUnexpected, reason)
+}
+
+impl<T: Transport> H3Connection<T> {
+    /// Data on a bidirectional stream.
+    pub(super) fn recv_bidi(
+        &mut self,
+        stream_id: u64,
+        data: &[u8],
+        fin: bool,
+        out: &mut Vec<H3Event>,
+    ) -> Result<(), ProtocolError> {
+        let mut stream = self
+            .streams
+            .remove(&stream_id)
+            .unwrap_or_else(H3Stream::request);
+        let result = if stream.receiving_ended {
+            Ok(()) // nothing follows FIN or a reset
+        } else {
+            self.recv_request_bytes(stream_id, &mut stream, data, fin, out)
+        };
+        self.put_back(stream_id, stream);
+        result
+    }
+
+    /// Bytes for a request or push stream (after the push id), in stream order.
+    pub(super) fn recv_request_bytes(
+        &mut self,
+        stream_id: u64,
+        stream: &mut H3Stream,
+        data: &[u8],
+        fin: bool,
+        out: &mut Vec<H3Event>,
+    ) -> Result<(), ProtocolError> {
+        if fin {
+            stream.receiving_ended = true;
+        }
+        if stream.blocked.is_some() {
+            return self.hold(stream, data);
+        }
+        self.parse_request_frames(stream_id, stream, data, fin, out)
+    }
+
+    /// Keeps bytes behind a blocked field section, within the configured bound.
+    fn hold(&self, stream: &mut H3Stream, data: &[u8]) -> Result<(), ProtocolError> {
+        let total = stream.held.len() as u64 + data.len() as u64;
+        if total > self.settings.max_blocked_stream_bytes {
+            return Err(ProtocolError::new(
+                ErrorCode::ExcessiveLoad,
+                "Too much data behind a blocked field section",
+            ));
+        }
+        stream.held.extend_from_slice(data);
+        Ok(())
+    }
+
+    /// Parses frames from `data`; `fin` says the stream ends right after it.
+    pub(super) fn parse_request_frames(
+        &mut self,
+        stream_id: u64,
+        stream: &mut H3Stream,
+        data: &[u8],
+        fin: bool,
+        out: &mut Vec<H3Event>,
+    ) -> Result<(), ProtocolError> {
+        let mut pos = 0;
+        let mut fin_delivered = false;
+        loop {
+            match &mut stream.parse {
+                Parse::Header(reader) => {
+                    if pos == data.len() {
+                        break;
+                    }
+                    let Some(header) = reader.read(data, &mut pos) else {
+                        break;
+                    };
+                    self.start_request_frame(stream, header)?;
+                }
+                Parse::Data { remaining } => {
+                    let n = (*remaining).min((data.len() - pos) as u64) as usize;
+                    *remaining -= n as u64;
+                    let frame_done = *remaining == 0;
+                    if frame_done {
+                        stream.parse = Parse::Header(FrameHeaderReader::default());
+                    }
+                    let chunk = &data[pos..pos + n];
+                    pos += n;
+                    stream.content_length += n as u64;
+                    let ended = fin && frame_done && pos == data.len();
+                    if ended {
+                        self.check_content_length(stream)?;
+                        fin_delivered = true;
+                    }
+                    if n > 0 || ended {
+                        out.push(H3Event::DataReceived {
+                            stream_id,
+                            data: Bytes::copy_from_slice(chunk),
+                            stream_ended: ended,
+                            push_id: stream.push_id,
+                        });
+                    }
+                    if !frame_done {
+                        break;
+                    }
+                }
+                Parse::Skip { remaining } => {
+                    let n = (*remaining).min((data.len() - pos) as u64) as usize;
+                    *remaining -= n as u64;
+                    pos += n;
+                    if *remaining == 0 {
+                        stream.parse = Parse::Header(FrameHeaderReader::default());
+                    } else {
+                        break;
+                    }
+                }
+                Parse::Whole { ty, len, buf } => {
+                    let (ty, len) = (*ty, *len);
+                    let payload_start = pos;
+                    let owned;
+                    let payload: &[u8] = if buf.is_empty() && data.len() - pos >= len {
+                        // The whole payload is in this input: no copy.
+                        pos += len;
+                        &data[payload_start..pos]
+                    } else {
+                        let n = (len - buf.len()).min(data.len() - pos);
+                        buf.extend_from_slice(&data[pos..pos + n]);
+                        pos += n;
+                        if buf.len() < len {
+                            break;
+                        }
+                        owned = std::mem::take(buf);
+                        &owned
+                    };
+                    stream.parse = Parse::Header(FrameHeaderReader::default());
+                    let ended = fin && pos == data.len();
+                    match self.handle_whole_frame(stream_id, stream, ty, payload, ended, out)? {
+                        Outcome::Done(delivered) => fin_delivered |= delivered,
+                        Outcome::Blocked => return self.hold(stream, &data[pos..]),
+                    }
+                }
+                Parse::WebTransport => {
+                    let chunk = &data[pos..];
+                    if !chunk.is_empty() || fin {
+                        out.push(H3Event::WebTransportStreamDataReceived {
+                            stream_id,
+                            data: Bytes::copy_from_slice(chunk),
+                            stream_ended: fin,
+                            session_id: stream.session_id.unwrap_or_default(),
+                        });
+                        fin_delivered = fin;
+                    }
+                    break;
+                }
+            }
+        }
+        if fin && !fin_delivered {
+            if !stream.parse.at_frame_boundary() {
+                return Err(ProtocolError::new(
+                    ErrorCode::FrameError,
+                    "Frame is truncated by the end of the stream",
+                ));
+            }
+            self.handle_request_end(stream_id, stream, out)?;
+        }
+        Ok(())
+    }
+
+    /// Decides what to do with a frame from its header alone.
+    fn start_request_frame(
+        &mut self,
+        stream: &mut H3Stream,
+        header: FrameHeader,
+    ) -> Result<(), ProtocolError> {
+        let on_push = stream.push_id.is_some();
+        let invalid = || {
+            frame_unexpected(if on_push {
+                "Invalid frame type on push stream"
+            } else {
+                "Invalid frame type on request stream"
+            })
+        };
+        let whole = |ty: u64, limit: u64| {
+            if header.len > limit {
+                Err(ProtocolError::new(
+                    ErrorCode::ExcessiveLoad,
+                    format!("Frame of type 0x{ty:x} exceeds {limit} bytes"),
+                ))
+            } else {
+                Ok(Parse::Whole {
+                    ty,
+                    len: header.len as usize,
+                    // Grown as bytes arrive: an announced length reserves nothing.
+                    buf: Vec::new(),
+                })
+            }
+        };
+        let limit = self.settings.max_buffered_frame_size;
+        stream.parse = match header.ty {
+            frame_type::DATA => {
+                if stream.headers_recv != HeadersState::AfterHeaders {
+                    return Err(frame_unexpected("DATA frame is not allowed in this state"));
+                }
+                if header.len == 0 {
+                    Parse::Header(FrameHeaderReader::default())
+                } else {
+                    Parse::Data {
+                        remaining: header.len,
+                    }
+                }
+            }
+            frame_type::HEADERS => {
+                if stream.headers_recv == HeadersState::AfterTrailers {
+                    return Err(frame_unexpected(
+                        "HEADERS frame is not allowed in this state",
+                    ));
+                }
+                whole(header.ty, limit)?
+            }
+            frame_type::PUSH_PROMISE => {
+                if on_push {
+                    return Err(invalid());
+                }
+                if !self.is_client {
+                    return Err(frame_unexpected("Clients must not send PUSH_PROMISE"));
+                }
+                whole(header.ty, limit)?
+            }
+            frame_type::CANCEL_PUSH
+            | frame_type::SETTINGS
+            | frame_type::GOAWAY
+            | frame_type::MAX_PUSH_ID => return Err(invalid()),
+            ty if frame_type::is_http2_only(ty) => return Err(invalid()),
+            frame_type::WEBTRANSPORT_STREAM => {
+                // The "length" is the session id; the rest of the stream is raw data and
+                // nothing more will be sent on it by the HTTP/3 layer.
+                stream.session_id = Some(header.len);
+                stream.sending_ended = true;
+                Parse::WebTransport
+            }
+            _ if header.len == 0 => Parse::Header(FrameHeaderReader::default()),
+            _ => Parse::Skip {
+                remaining: header.len,
+            },
+        };
+        Ok(())
+    }
+
+    /// Handles a complete HEADERS or PUSH_PROMISE frame.
+    fn handle_whole_frame(
+        &mut self,
+        stream_id: u64,
+        stream: &mut H3Stream,
+        ty: u64,
+        payload: &[u8],
+        ended: bool,
+        out: &mut Vec<H3Event>,
+    ) -> Result<Outcome, ProtocolError> {
+        if ty == frame_type::HEADERS {
+            let decoded = self.decoder.decode(stream_id, payload);
+            return match decoded.map_err(qpack_failure)? {
+                Decoded::Blocked => {
+                    stream.blocked = Some(Blocked {
+                        frame_type: ty,
+                        push_id: 0,
+                    });
+                    Ok(Outcome::Blocked)
+                }
+                Decoded::Headers(fields) => {
+                    self.flush_decoder_stream()?;
+                    let delivered = self.deliver_headers(stream_id, stream, fields, ended, out)?;
+                    Ok(Outcome::Done(delivered))
+                }
+            };
+        }
+        debug_assert_eq!(ty, frame_type::PUSH_PROMISE);
+        let (push_id, n) = varint::decode(payload).map_err(|_| {
+            ProtocolError::new(ErrorCode::FrameError, "Could not parse PUSH_PROMISE frame")
+        })?;
+        self.check_push_id(push_id)?;
+        match self
+            .decoder
+            .decode(stream_id, &payload[n..])
+            .map_err(qpack_failure)?
+        {
+            Decoded::Blocked => {
+                stream.blocked = Some(Blocked {
+                    frame_type: ty,
+                    push_id,
+                });
+                Ok(Outcome::Blocked)
+            }
+            Decoded::Headers(fields) => {
+                self.flush_decoder_stream()?;
+                let delivered =
+                    self.deliver_push_promise(stream_id, stream, push_id, fields, ended, out)?;
+                Ok(Outcome::Done(delivered))
+            }
+        }
+    }
+
+    /// A push id received by a client must not exceed the MAX_PUSH_ID it sent.
+    pub(super) fn check_push_id(&self, push_id: u64) -> Result<(), ProtocolError> {
+        match self.max_push_id {
+            Some(max) if push_id <= max => Ok(()),
+            _ => Err(ProtocolError::new(
+                ErrorCode::IdError,
+                "Push ID exceeds the maximum push ID",
+            )),
+        }
+    }
+
+    /// Validates decoded headers, updates the stream and emits HEADERS_RECEIVED.
+    /// Returns `ended` (the event carried the end of the stream).
+    fn deliver_headers(
+        &mut self,
+        stream_id: u64,
+        stream: &mut H3Stream,
+        fields: Vec<HeaderField>,
+        ended: bool,
+        out: &mut Vec<H3Event>,
+    ) -> Result<bool, ProtocolError> {
+        let mut interim = false;
+        if stream.headers_recv == HeadersState::Initial {
+            if self.is_client {
+                interim = headers::is_interim_response(&fields);
+                let info = headers::validate_response(&fields)?;
+                if interim {
+                    // content-length on a 1xx is ignored (RFC 9110 §6.4.1).
+                    stream.interim_received = true;
+                } else {
+                    stream.expected_content_length = info.content_length;
+                    stream.status = info.status;
+                }
+            } else {
+                let info = headers::validate_request(&fields)?;
+                stream.expected_content_length = info.content_length;
+            }
+        } else {
+            headers::validate_trailers(&fields)?;
+        }
+        if ended {
+            if interim {
+                return Err(ProtocolError::new(
+                    ErrorCode::MessageError,
+                    "Interim response cannot end the stream",
+                ));
+            }
+            self.check_content_length(stream)?;
+        }
+        match stream.headers_recv {
+            HeadersState::Initial if interim => {}
+            HeadersState::Initial => stream.headers_recv = HeadersState::AfterHeaders,
+            _ => stream.headers_recv = HeadersState::AfterTrailers,
+        }
+        out.push(H3Event::HeadersReceived {
+            stream_id,
+            headers: fields,
+            stream_ended: ended,
+            push_id: stream.push_id,
+        });
+        Ok(ended)
+    }
+
+    /// Validates a promised request and emits PUSH_PROMISE_RECEIVED; a PUSH_PROMISE may be
+    /// the last frame of a response.
+    fn deliver_push_promise(
+        &mut self,
+        stream_id: u64,
+        stream: &mut H3Stream,
+        push_id: u64,
+        fields: Vec<HeaderField>,
+        ended: bool,
+        out: &mut Vec<H3Event>,
+    ) -> Result<bool, ProtocolError> {
+        headers::validate_push_promise(&fields)?;
+        out.push(H3Event::PushPromiseReceived {
+            stream_id,
+            push_id,
+            headers: fields,
+        });
+        if ended {
+            self.handle_request_end(stream_id, stream, out)?;
+        }
+        Ok(ended)
+    }
+
+    /// The content-length of the received message must match its DATA bytes at FIN
+    /// (a client does not check responses to HEAD or 304 responses, which have none).
+    fn check_content_length(&self, stream: &H3Stream) -> Result<(), ProtocolError> {
+        if self.is_client && (stream.head_request || stream.status == Some(304)) {
+            return Ok(());
+        }
+        match stream.expected_content_length {
+            Some(expected) if expected != stream.content_length => Err(ProtocolError::new(
+                ErrorCode::MessageError,
+                "content-length does not match data size",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// The stream ended where no frame carried the FIN (lone FIN, after an unknown frame,
+    /// an empty DATA frame or a PUSH_PROMISE).
+    fn handle_request_end(
+        &mut self,
+        stream_id: u64,
+        stream: &mut H3Stream,
+        out: &mut Vec<H3Event>,
+    ) -> Result<(), ProtocolError> {
+        if !self.is_client
+            && stream.headers_recv == HeadersState::Initial
+            && matches!(stream.kind, Kind::Request)
+        {
+            // The application never saw the request: nothing would answer it.
+            self.abort_incomplete_request(stream_id, stream);
+            return Ok(());
+        }
+        if stream.interim_received && stream.headers_recv == HeadersState::Initial {
+            return Err(ProtocolError::new(
+                ErrorCode::MessageError,
+                "Interim response cannot end the stream",
+            ));
+        }
+        self.check_content_length(stream)?;
+        out.push(H3Event::DataReceived {
+            stream_id,
+            data: Bytes::new(),
+            stream_ended: true,
+            push_id: stream.push_id,
+        });
+        Ok(())
+    }
+
+    /// Resets our side of a request stream with H3_REQUEST_INCOMPLETE.
+    fn abort_incomplete_request(&mut self, stream_id: u64, stream: &mut H3Stream) {
+        // A failure means the stream is already gone: nothing more to do.
+        let _ = self
+            .transport
+            .reset_stream(stream_id, ErrorCode::RequestIncomplete.wire());
+        stream.sending_ended = true;
+    }
+
+    /// Resumes streams whose field sections were unblocked by encoder-stream data, in the
+    /// order the decoder reports them: the held frame, then the bytes held behind it.
+    pub(super) fn resume_unblocked(
+        &mut self,
+        stream_ids: Vec<u64>,
+        out: &mut Vec<H3Event>,
+    ) -> Result<(), ProtocolError> {
+        for stream_id in stream_ids {
+            let Some(mut stream) = self.streams.remove(&stream_id) else {
+                continue;
+            };
+            let result = self.resume_stream(stream_id, &mut stream, out);
+            self.put_back(stream_id, stream);
+            result?;
+        }
+        Ok(())
+    }
+
+    fn resume_stream(
+        &mut self,
+        stream_id: u64,
+        stream: &mut H3Stream,
+        out: &mut Vec<H3Event>,
+    ) -> Result<(), ProtocolError> {
+        let Some(blocked) = stream.blocked.take() else {
+            return Ok(());
+        };
+        let fields = self.decoder.resume(stream_id).map_err(qpack_failure)?;
+        self.flush_decoder_stream()?;
+        let held = std::mem::take(&mut stream.held);
+        let fin = stream.receiving_ended;
+        let ended = fin && held.is_empty();
+        if blocked.frame_type == frame_type::HEADERS {
+            self.deliver_headers(stream_id, stream, fields, ended, out)?;
+        } else {
+            self.deliver_push_promise(stream_id, stream, blocked.push_id, fields, ended, out)?;
+        }
+        if !held.is_empty() {
+            self.parse_request_frames(stream_id, stream, &held, fin, out)?;
+        }
+        Ok(())
+    }
+
+    /// The peer reset its sending side of a stream.
+    pub(super) fn recv_stream_reset(&mut self, stream_id: u64) -> Result<(), ProtocolError> {
+        if [self.peer_control, self.peer_encoder, self.peer_decoder].contains(&Some(stream_id)) {
+            return Err(ProtocolError::new(
+                ErrorCode::ClosedCriticalStream,
+                "Resetting a critical stream is not allowed",
+            ));
+        }
+        let mut stream = self.streams.remove(&stream_id);
+        let carries_sections = !stream::is_uni(stream_id)
+            || stream
+                .as_ref()
+                .is_some_and(|s| matches!(s.kind, Kind::Push | Kind::PushId(_)));
+        if carries_sections {
+            // Field sections on it will never be decoded: tell the peer's encoder.
+            self.decoder.cancel_stream(stream_id);
+            self.flush_decoder_stream()?;
+        }
+        if let Some(s) = stream.as_mut() {
+            s.blocked = None;
+            s.held = Vec::new();
+            s.parse = Parse::Header(FrameHeaderReader::default());
+            s.receiving_ended = true;
+        }
+        let never_seen = stream
+            .as_ref()
+            .is_none_or(|s| s.headers_recv == HeadersState::Initial && s.session_id.is_none());
+        if !self.is_client && stream::is_request_stream(stream_id) && never_seen {
+            let mut placeholder = H3Stream::request();
+            let s = stream.as_mut().unwrap_or(&mut placeholder);
+            self.abort_incomplete_request(stream_id, s);
+        }
+        if let Some(s) = stream {
+            self.put_back(stream_id, s);
+        }
+        Ok(())
+    }
+
+    /// The peer asked us to stop sending on a stream.
+    pub(super) fn recv_stop_sending(&mut self, stream_id: u64) -> Result<(), ProtocolError> {
+        if [self.local_control, self.local_encoder, self.local_decoder].contains(&stream_id) {
+            return Err(ProtocolError::new(
+                ErrorCode::ClosedCriticalStream,
+                "Stopping a critical stream is not allowed",
+            ));
+        }
+        self.encoder.stream_cancelled(stream_id);
+        if let Some(mut stream) = self.streams.remove(&stream_id) {
+            stream.sending_ended = true;
+            self.put_back(stream_id, stream);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,106 @@
+//! [`Settings`]: what this endpoint advertises in SETTINGS, and the limits that keep its
+//! memory bounded whatever the peer sends.
+
+use crate::frame::{SettingsMap, setting};
+
+/// The configuration of an [`H3Connection`](super::H3Connection).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
+    /// Our QPACK decoder's dynamic table capacity, advertised as
+    /// SETTINGS_QPACK_MAX_TABLE_CAPACITY. Default 4096.
+    pub qpack_max_table_capacity: u64,
+    /// How many streams may wait for encoder-stream data at once, advertised as
+    /// SETTINGS_QPACK_BLOCKED_STREAMS. Default 16.
+    pub qpack_blocked_streams: u64,
+    /// A client's initial MAX_PUSH_ID (push ids 0..=max_push_id may be promised).
+    /// Default 8. Ignored by a server.
+    pub max_push_id: u64,
+    /// The largest decoded field section we accept (RFC 9114 §4.2.2), advertised as
+    /// SETTINGS_MAX_FIELD_SECTION_SIZE when nonzero and enforced by the QPACK decoder.
+    /// 0 = unlimited (not advertised). Default 0.
+    pub max_field_section_size: u64,
+    /// Advertise SETTINGS_ENABLE_CONNECT_PROTOCOL = 1 (RFC 9220). Default true.
+    pub enable_connect_protocol: bool,
+    /// Advertise SETTINGS_H3_DATAGRAM = 1 and SETTINGS_ENABLE_WEBTRANSPORT = 1.
+    /// Default false.
+    pub enable_webtransport: bool,
+    /// The largest frame payload kept whole before it is handled (HEADERS,
+    /// PUSH_PROMISE, SETTINGS). A larger frame closes the connection with
+    /// H3_EXCESSIVE_LOAD as soon as its header arrives. Default 64 KiB.
+    pub max_buffered_frame_size: u64,
+    /// The most bytes held back per stream behind a field section that waits for
+    /// encoder-stream data. More closes the connection with H3_EXCESSIVE_LOAD.
+    /// Default 1 MiB.
+    pub max_blocked_stream_bytes: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            qpack_max_table_capacity: 4096,
+            qpack_blocked_streams: 16,
+            max_push_id: 8,
+            max_field_section_size: 0,
+            enable_connect_protocol: true,
+            enable_webtransport: false,
+            max_buffered_frame_size: 64 * 1024,
+            max_blocked_stream_bytes: 1024 * 1024,
+        }
+    }
+}
+
+impl Settings {
+    /// The SETTINGS this configuration advertises.
+    pub fn to_wire(&self) -> SettingsMap {
+        let mut map = SettingsMap::new();
+        map.insert(
+            setting::QPACK_MAX_TABLE_CAPACITY,
+            self.qpack_max_table_capacity,
+        );
+        map.insert(setting::QPACK_BLOCKED_STREAMS, self.qpack_blocked_streams);
+        if self.max_field_section_size != 0 {
+            map.insert(setting::MAX_FIELD_SECTION_SIZE, self.max_field_section_size);
+        }
+        if self.enable_connect_protocol {
+            map.insert(setting::ENABLE_CONNECT_PROTOCOL, 1);
+        }
+        if self.enable_webtransport {
+            map.insert(setting::H3_DATAGRAM, 1);
+            map.insert(setting::ENABLE_WEBTRANSPORT, 1);
+        }
+        map
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_advertise_the_documented_settings() {
+        let wire = Settings::default().to_wire();
+        let got: Vec<(u64, u64)> = wire.into_iter().collect();
+        assert_eq!(got, vec![(0x1, 4096), (0x7, 16), (0x8, 1)]);
+    }
+
+    #[test]
+    fn optional_settings() {
+        let s = Settings {
+            enable_webtransport: true,
+            enable_connect_protocol: false,
+            max_field_section_size: 16_384,
+            ..Settings::default()
+        };
+        let got: Vec<(u64, u64)> = s.to_wire().into_iter().collect();
+        assert_eq!(
+            got,
+            vec![
+                (0x1, 4096),
+                (0x6, 16_384),
+                (0x7, 16),
+                (0x33, 1),
+                (0x2b60_3742, 1)
+            ]
+        );
+    }
+}

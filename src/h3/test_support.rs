@@ -1,0 +1,430 @@
+//! Test harness: a fake QUIC transport (like aioquic's `FakeQuicConnection`) that records
+//! everything the HTTP/3 layer asks of it, and helpers that deliver one connection's
+//! output to another as QUIC events, one byte per event or in large chunks.
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+
+use crate::error::ErrorCode;
+use crate::field::HeaderField;
+use crate::frame;
+use crate::qpack::Encoder;
+use crate::varint;
+
+use super::{H3Connection, H3Event, QuicEvent, Settings, Transport, TransportError};
+
+/// One thing the transport put on the wire, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Wire {
+    Stream {
+        stream_id: u64,
+        data: Vec<u8>,
+        fin: bool,
+    },
+    Reset {
+        stream_id: u64,
+        code: u64,
+    },
+    StopSending {
+        stream_id: u64,
+        code: u64,
+    },
+    Datagram(Vec<u8>),
+}
+
+/// How stream data is cut into QUIC events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// One byte per event; FIN as a separate empty event.
+    Bytes,
+    /// Consecutive sends on one stream merged into one event; FIN as a separate empty
+    /// event.
+    Chunks,
+}
+
+pub(crate) const MODES: [Mode; 2] = [Mode::Bytes, Mode::Chunks];
+
+/// A QUIC connection without a network.
+#[derive(Debug, Default)]
+pub(crate) struct FakeTransport {
+    pub is_client: bool,
+    pub remote_max_datagram_frame_size: u64,
+    /// Sent and not yet transferred to the peer.
+    pub pending: Vec<Wire>,
+    /// Every close() call.
+    pub closed: Vec<(u64, String)>,
+    pub resets: Vec<(u64, u64)>,
+    pub stops: Vec<(u64, u64)>,
+    pub datagrams: Vec<Vec<u8>>,
+    /// Every byte sent per stream, and whether FIN was sent.
+    pub sent: HashMap<u64, (Vec<u8>, bool)>,
+    /// Keep `sent` (off for long runs).
+    pub record: bool,
+    /// Make every call fail.
+    pub fail: bool,
+    next_bidi: u64,
+    next_uni: u64,
+}
+
+impl FakeTransport {
+    pub(crate) fn new(is_client: bool) -> Self {
+        FakeTransport {
+            is_client,
+            remote_max_datagram_frame_size: 65_536,
+            record: true,
+            next_bidi: if is_client { 0 } else { 1 },
+            next_uni: if is_client { 2 } else { 3 },
+            ..FakeTransport::default()
+        }
+    }
+
+    pub(crate) fn take_pending(&mut self) -> Vec<Wire> {
+        std::mem::take(&mut self.pending)
+    }
+
+    /// Every byte sent on `stream_id` so far.
+    pub(crate) fn stream_bytes(&self, stream_id: u64) -> &[u8] {
+        self.sent
+            .get(&stream_id)
+            .map(|(d, _)| d.as_slice())
+            .unwrap_or(&[])
+    }
+
+    fn check(&self) -> Result<(), TransportError> {
+        if self.fail {
+            Err(TransportError::new("fake failure"))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl Transport for FakeTransport {
+    fn is_client(&self) -> bool {
+        self.is_client
+    }
+
+    fn remote_max_datagram_frame_size(&self) -> u64 {
+        self.remote_max_datagram_frame_size
+    }
+
+    fn send_stream_data(
+        &mut self,
+        stream_id: u64,
+        data: &[u8],
+        end_stream: bool,
+    ) -> Result<(), TransportError> {
+        self.check()?;
+        if stream_id == self.next_bidi {
+            self.next_bidi += 4;
+        }
+        if stream_id == self.next_uni {
+            self.next_uni += 4;
+        }
+        if self.record {
+            let entry = self.sent.entry(stream_id).or_default();
+            entry.0.extend_from_slice(data);
+            entry.1 |= end_stream;
+        }
+        self.pending.push(Wire::Stream {
+            stream_id,
+            data: data.to_vec(),
+            fin: end_stream,
+        });
+        Ok(())
+    }
+
+    fn get_next_available_stream_id(
+        &mut self,
+        unidirectional: bool,
+    ) -> Result<u64, TransportError> {
+        self.check()?;
+        Ok(if unidirectional {
+            self.next_uni
+        } else {
+            self.next_bidi
+        })
+    }
+
+    fn reset_stream(&mut self, stream_id: u64, error_code: u64) -> Result<(), TransportError> {
+        self.check()?;
+        self.resets.push((stream_id, error_code));
+        self.pending.push(Wire::Reset {
+            stream_id,
+            code: error_code,
+        });
+        Ok(())
+    }
+
+    fn stop_stream(&mut self, stream_id: u64, error_code: u64) -> Result<(), TransportError> {
+        self.check()?;
+        self.stops.push((stream_id, error_code));
+        self.pending.push(Wire::StopSending {
+            stream_id,
+            code: error_code,
+        });
+        Ok(())
+    }
+
+    fn send_datagram_frame(&mut self, data: &[u8]) -> Result<(), TransportError> {
+        self.check()?;
+        self.datagrams.push(data.to_vec());
+        self.pending.push(Wire::Datagram(data.to_vec()));
+        Ok(())
+    }
+
+    fn close(&mut self, error_code: u64, reason: &str) {
+        self.closed.push((error_code, reason.to_string()));
+    }
+}
+
+pub(crate) type Conn = H3Connection<FakeTransport>;
+
+pub(crate) fn client_with(settings: Settings) -> Conn {
+    H3Connection::new(FakeTransport::new(true), settings).expect("client starts")
+}
+
+pub(crate) fn server_with(settings: Settings) -> Conn {
+    H3Connection::new(FakeTransport::new(false), settings).expect("server starts")
+}
+
+/// A client and a server that have exchanged their control and QPACK streams.
+pub(crate) fn pair(mode: Mode) -> (Conn, Conn) {
+    pair_with(Settings::default(), Settings::default(), mode)
+}
+
+pub(crate) fn pair_with(client: Settings, server: Settings, mode: Mode) -> (Conn, Conn) {
+    let mut c = client_with(client);
+    let mut s = server_with(server);
+    assert!(transfer(&mut c, &mut s, mode).is_empty());
+    assert!(transfer(&mut s, &mut c, mode).is_empty());
+    (c, s)
+}
+
+/// Delivers everything `from` sent and `to` has not seen yet; returns `to`'s events.
+pub(crate) fn transfer(from: &mut Conn, to: &mut Conn, mode: Mode) -> Vec<H3Event> {
+    let wire = from.transport_mut().take_pending();
+    deliver(to, wire, mode)
+}
+
+/// Delivers `wire` to `to` as QUIC events.
+pub(crate) fn deliver(to: &mut Conn, wire: Vec<Wire>, mode: Mode) -> Vec<H3Event> {
+    let mut events = Vec::new();
+    let mut iter = wire.into_iter().peekable();
+    while let Some(item) = iter.next() {
+        match item {
+            Wire::Stream {
+                stream_id,
+                mut data,
+                mut fin,
+            } => {
+                if mode == Mode::Chunks {
+                    while !fin {
+                        match iter.peek() {
+                            Some(Wire::Stream {
+                                stream_id: next, ..
+                            }) if *next == stream_id => {
+                                let Some(Wire::Stream {
+                                    data: more, fin: f, ..
+                                }) = iter.next()
+                                else {
+                                    unreachable!()
+                                };
+                                data.extend_from_slice(&more);
+                                fin = f;
+                            }
+                            _ => break,
+                        }
+                    }
+                }
+                feed(to, stream_id, &data, fin, mode, &mut events);
+            }
+            Wire::Reset { stream_id, code } => to.handle_event_into(
+                QuicEvent::StreamReset {
+                    stream_id,
+                    error_code: code,
+                },
+                &mut events,
+            ),
+            Wire::StopSending { stream_id, code } => to.handle_event_into(
+                QuicEvent::StopSendingReceived {
+                    stream_id,
+                    error_code: code,
+                },
+                &mut events,
+            ),
+            Wire::Datagram(data) => {
+                to.handle_event_into(QuicEvent::DatagramReceived { data: &data }, &mut events)
+            }
+        }
+    }
+    events
+}
+
+/// Feeds stream bytes (then FIN as its own empty event) to `to`.
+pub(crate) fn feed(
+    to: &mut Conn,
+    stream_id: u64,
+    data: &[u8],
+    fin: bool,
+    mode: Mode,
+    events: &mut Vec<H3Event>,
+) {
+    let pieces: Vec<&[u8]> = match mode {
+        Mode::Bytes => data.chunks(1).collect(),
+        Mode::Chunks if data.is_empty() => Vec::new(),
+        Mode::Chunks => vec![data],
+    };
+    for piece in pieces {
+        to.handle_event_into(
+            QuicEvent::StreamDataReceived {
+                stream_id,
+                data: piece,
+                end_stream: false,
+            },
+            events,
+        );
+    }
+    if fin {
+        to.handle_event_into(
+            QuicEvent::StreamDataReceived {
+                stream_id,
+                data: &[],
+                end_stream: true,
+            },
+            events,
+        );
+    }
+}
+
+/// Feeds stream bytes and returns the events.
+pub(crate) fn recv(
+    to: &mut Conn,
+    stream_id: u64,
+    data: &[u8],
+    fin: bool,
+    mode: Mode,
+) -> Vec<H3Event> {
+    let mut events = Vec::new();
+    feed(to, stream_id, data, fin, mode, &mut events);
+    events
+}
+
+/// Merges consecutive DATA events of one stream, so byte-by-byte and chunked runs compare.
+pub(crate) fn normalise(events: Vec<H3Event>) -> Vec<H3Event> {
+    let mut out: Vec<H3Event> = Vec::new();
+    for event in events {
+        if let (
+            Some(H3Event::DataReceived {
+                stream_id: last_id,
+                data: last_data,
+                stream_ended: last_ended,
+                push_id: last_push,
+            }),
+            H3Event::DataReceived {
+                stream_id,
+                data,
+                stream_ended,
+                push_id,
+            },
+        ) = (out.last_mut(), &event)
+            && *last_id == *stream_id
+            && *last_push == *push_id
+            && !*last_ended
+        {
+            let mut merged = last_data.to_vec();
+            merged.extend_from_slice(data);
+            *last_data = Bytes::from(merged);
+            *last_ended = *stream_ended;
+            continue;
+        }
+        out.push(event);
+    }
+    out
+}
+
+/// Asserts the connection closed exactly once with `code` and `reason`.
+#[track_caller]
+pub(crate) fn assert_closed(conn: &Conn, code: ErrorCode, reason: &str) {
+    assert_eq!(
+        conn.transport().closed,
+        vec![(code.wire(), reason.to_string())],
+        "expected close({code}, {reason:?})"
+    );
+    assert!(conn.is_closed());
+}
+
+#[track_caller]
+pub(crate) fn assert_open(conn: &Conn) {
+    assert_eq!(
+        conn.transport().closed,
+        vec![],
+        "connection closed unexpectedly"
+    );
+    assert!(!conn.is_closed());
+}
+
+pub(crate) fn fields(pairs: &[(&str, &str)]) -> Vec<HeaderField> {
+    pairs.iter().map(|(n, v)| HeaderField::new(n, v)).collect()
+}
+
+pub(crate) fn pairs<'a>(list: &'a [(&'a str, &'a str)]) -> Vec<(&'a [u8], &'a [u8])> {
+    list.iter()
+        .map(|(n, v)| (n.as_bytes(), v.as_bytes()))
+        .collect()
+}
+
+pub(crate) const GET: &[(&str, &str)] = &[
+    (":method", "GET"),
+    (":scheme", "https"),
+    (":authority", "localhost"),
+    (":path", "/"),
+];
+
+pub(crate) const OK: &[(&str, &str)] = &[(":status", "200")];
+
+/// A frame.
+pub(crate) fn frame(ty: u64, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    frame::encode_frame(ty, payload, &mut out);
+    out
+}
+
+/// A varint.
+pub(crate) fn v(value: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    varint::encode(value, &mut out);
+    out
+}
+
+/// A field section encoded with the static table and literals only (never blocks).
+pub(crate) fn section(list: &[(&str, &str)]) -> Vec<u8> {
+    let mut encoder = Encoder::new();
+    let (mut enc, mut sec) = (Vec::new(), Vec::new());
+    encoder.encode(0, &pairs(list), &mut enc, &mut sec);
+    assert!(enc.is_empty());
+    sec
+}
+
+/// A HEADERS frame carrying `list`.
+pub(crate) fn headers_frame(list: &[(&str, &str)]) -> Vec<u8> {
+    frame(frame::frame_type::HEADERS, &section(list))
+}
+
+/// The bytes of a peer's control stream: type 0x00 then SETTINGS.
+pub(crate) fn control_stream(settings: &[(u64, u64)]) -> Vec<u8> {
+    let mut payload = Vec::new();
+    for (id, value) in settings {
+        varint::encode(*id, &mut payload);
+        varint::encode(*value, &mut payload);
+    }
+    let mut out = v(0);
+    out.extend(frame(frame::frame_type::SETTINGS, &payload));
+    out
+}
+
+/// Concatenates byte strings.
+pub(crate) fn cat(parts: &[&[u8]]) -> Vec<u8> {
+    parts.concat()
+}

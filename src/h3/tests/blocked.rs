@@ -1,0 +1,442 @@
+//! QPACK blocked streams: held frames and data resume in order; resets cancel once; the
+//! decoder's duties on the wire (section acks, stream cancellations); limits.
+
+use bytes::Bytes;
+
+use crate::error::ErrorCode;
+use crate::frame::frame_type;
+use crate::h3::test_support::*;
+use crate::h3::{H3Event, QuicEvent, Settings};
+use crate::qpack::{field_lines, instruction};
+
+const MAX_ENTRIES: u64 = 4096 / 32;
+/// The server's encoder stream, as seen by the client in a pair.
+const SERVER_ENCODER: u64 = 7;
+/// The client's decoder stream.
+const CLIENT_DECODER: u64 = 10;
+
+/// Encoder-stream bytes: set the capacity (first time) and insert `name: value`.
+fn insert(first: bool, name: &str, value: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    if first {
+        instruction::write_set_capacity(&mut out, 4096);
+    }
+    instruction::write_insert_with_literal_name(&mut out, name.as_bytes(), value.as_bytes());
+    out
+}
+
+/// A field section with Required Insert Count `ric` (Base = ric): the static `statics`
+/// and the dynamic entry with absolute index `ric - 1`.
+fn dyn_section(ric: u64, statics: &[(&str, &str)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    field_lines::write_prefix(&mut out, ric, ric, MAX_ENTRIES);
+    for (name, value) in statics {
+        field_lines::write_literal(&mut out, false, name.as_bytes(), value.as_bytes());
+    }
+    field_lines::write_indexed(&mut out, false, 0);
+    out
+}
+
+fn dyn_headers(ric: u64, statics: &[(&str, &str)]) -> Vec<u8> {
+    frame(frame_type::HEADERS, &dyn_section(ric, statics))
+}
+
+fn client_request(mode: Mode) -> (Conn, Conn) {
+    let (mut c, s) = pair(mode);
+    c.send_headers(0, &pairs(GET), true).unwrap();
+    (c, s)
+}
+
+fn decoder_stream_after_type(c: &Conn) -> Vec<u8> {
+    c.transport().stream_bytes(CLIENT_DECODER)[1..].to_vec()
+}
+
+fn section_ack(stream_id: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    instruction::write_section_ack(&mut out, stream_id);
+    out
+}
+
+fn cancel(stream_id: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    instruction::write_stream_cancel(&mut out, stream_id);
+    out
+}
+
+fn run_blocked_headers_then_data(mode: Mode) -> Vec<H3Event> {
+    let (mut c, _s) = client_request(mode);
+    let response = cat(&[
+        &dyn_headers(1, &[(":status", "200")]),
+        &frame(0, b"hello"),
+        &frame(0, b" world"),
+    ]);
+    let mut events = recv(&mut c, 0, &response, true, mode);
+    assert!(events.is_empty(), "held while blocked");
+    assert_eq!(c.tracked_streams(), 7);
+    events.extend(recv(
+        &mut c,
+        SERVER_ENCODER,
+        &insert(true, "x-dyn", "v"),
+        false,
+        mode,
+    ));
+    assert_open(&c);
+    assert_eq!(c.tracked_streams(), 6, "freed once delivered");
+    // section ack (stream 0) on our decoder stream; the insert count is implied by it
+    let decoder = decoder_stream_after_type(&c);
+    assert!(
+        decoder.starts_with(&section_ack(0)) || decoder.ends_with(&section_ack(0)),
+        "{decoder:?}"
+    );
+    normalise(events)
+}
+
+#[test]
+fn blocked_headers_resume_with_held_data_in_order() {
+    let expected = vec![
+        H3Event::HeadersReceived {
+            stream_id: 0,
+            headers: fields(&[(":status", "200"), ("x-dyn", "v")]),
+            stream_ended: false,
+            push_id: None,
+        },
+        H3Event::DataReceived {
+            stream_id: 0,
+            data: Bytes::from_static(b"hello world"),
+            stream_ended: true,
+            push_id: None,
+        },
+    ];
+    for mode in MODES {
+        assert_eq!(run_blocked_headers_then_data(mode), expected, "{mode:?}");
+    }
+}
+
+#[test]
+fn blocked_headers_with_fin_right_after() {
+    for mode in MODES {
+        let (mut c, _s) = client_request(mode);
+        assert!(
+            recv(
+                &mut c,
+                0,
+                &dyn_headers(1, &[(":status", "204")]),
+                true,
+                mode
+            )
+            .is_empty()
+        );
+        let events = recv(
+            &mut c,
+            SERVER_ENCODER,
+            &insert(true, "x-dyn", "v"),
+            false,
+            mode,
+        );
+        assert_eq!(
+            events,
+            vec![H3Event::HeadersReceived {
+                stream_id: 0,
+                headers: fields(&[(":status", "204"), ("x-dyn", "v")]),
+                stream_ended: true,
+                push_id: None
+            }]
+        );
+        assert_eq!(c.tracked_streams(), 6);
+    }
+}
+
+#[test]
+fn blocked_trailers() {
+    for mode in MODES {
+        let (mut c, _s) = client_request(mode);
+        let mut events = recv(
+            &mut c,
+            SERVER_ENCODER,
+            &insert(true, "x-a", "1"),
+            false,
+            mode,
+        );
+        let body = cat(&[
+            &dyn_headers(1, &[(":status", "200")]),
+            &frame(0, b"data"),
+            &dyn_headers(2, &[("x-t", "t")]),
+        ]);
+        events.extend(recv(&mut c, 0, &body, true, mode));
+        // headers and data came through; trailers wait for the second insert
+        assert_eq!(normalise(events.clone()).len(), 2);
+        events.extend(recv(
+            &mut c,
+            SERVER_ENCODER,
+            &insert(false, "x-b", "2"),
+            false,
+            mode,
+        ));
+        assert_eq!(
+            normalise(events),
+            vec![
+                H3Event::HeadersReceived {
+                    stream_id: 0,
+                    headers: fields(&[(":status", "200"), ("x-a", "1")]),
+                    stream_ended: false,
+                    push_id: None
+                },
+                H3Event::DataReceived {
+                    stream_id: 0,
+                    data: Bytes::from_static(b"data"),
+                    stream_ended: false,
+                    push_id: None
+                },
+                H3Event::HeadersReceived {
+                    stream_id: 0,
+                    headers: fields(&[("x-t", "t"), ("x-b", "2")]),
+                    stream_ended: true,
+                    push_id: None
+                },
+            ]
+        );
+        assert_open(&c);
+    }
+}
+
+#[test]
+fn blocked_push_promise_then_data() {
+    for mode in MODES {
+        let (mut c, _s) = client_request(mode);
+        let pp = frame(
+            frame_type::PUSH_PROMISE,
+            &cat(&[
+                &v(2),
+                &dyn_section(
+                    1,
+                    &[
+                        (":method", "GET"),
+                        (":scheme", "https"),
+                        (":authority", "a"),
+                        (":path", "/p"),
+                    ],
+                ),
+            ]),
+        );
+        let events = recv(
+            &mut c,
+            0,
+            &cat(&[&headers_frame(OK), &pp, &frame(0, b"after")]),
+            true,
+            mode,
+        );
+        assert_eq!(events.len(), 1, "the response head is not blocked");
+        let events = recv(
+            &mut c,
+            SERVER_ENCODER,
+            &insert(true, "x-dyn", "p"),
+            false,
+            mode,
+        );
+        assert_eq!(
+            normalise(events),
+            vec![
+                H3Event::PushPromiseReceived {
+                    stream_id: 0,
+                    push_id: 2,
+                    headers: fields(&[
+                        (":method", "GET"),
+                        (":scheme", "https"),
+                        (":authority", "a"),
+                        (":path", "/p"),
+                        ("x-dyn", "p")
+                    ]),
+                },
+                H3Event::DataReceived {
+                    stream_id: 0,
+                    data: Bytes::from_static(b"after"),
+                    stream_ended: true,
+                    push_id: None
+                },
+            ]
+        );
+    }
+}
+
+#[test]
+fn blocked_push_promise_checks_the_push_id_first() {
+    let (mut c, _s) = client_request(Mode::Chunks);
+    let pp = frame(
+        frame_type::PUSH_PROMISE,
+        &cat(&[&v(9), &dyn_section(1, &[])]),
+    );
+    recv(
+        &mut c,
+        0,
+        &cat(&[&headers_frame(OK), &pp]),
+        false,
+        Mode::Chunks,
+    );
+    assert_closed(
+        &c,
+        ErrorCode::IdError,
+        "Push ID exceeds the maximum push ID",
+    );
+}
+
+#[test]
+fn reset_of_a_blocked_stream_cancels_it_exactly_once() {
+    for mode in MODES {
+        let (mut c, _s) = client_request(mode);
+        recv(
+            &mut c,
+            0,
+            &cat(&[&dyn_headers(1, &[(":status", "200")]), &frame(0, b"x")]),
+            false,
+            mode,
+        );
+        let before = decoder_stream_after_type(&c);
+        assert!(
+            c.handle_event(QuicEvent::StreamReset {
+                stream_id: 0,
+                error_code: 0x10c
+            })
+            .is_empty()
+        );
+        assert!(
+            c.handle_event(QuicEvent::StreamReset {
+                stream_id: 0,
+                error_code: 0x10c
+            })
+            .is_empty()
+        );
+        let after = decoder_stream_after_type(&c);
+        assert_eq!(&after[before.len()..], cancel(0).as_slice());
+        assert_eq!(c.tracked_streams(), 6, "dropped");
+        // the insert arrives later: nothing for the cancelled stream
+        let events = recv(
+            &mut c,
+            SERVER_ENCODER,
+            &insert(true, "x-dyn", "v"),
+            false,
+            mode,
+        );
+        assert!(events.is_empty());
+        assert_open(&c);
+    }
+}
+
+#[test]
+fn server_side_blocked_request_and_reset_before_decoding() {
+    for mode in MODES {
+        let (_c, mut s) = pair(mode);
+        // client encoder stream is 6
+        recv(
+            &mut s,
+            0,
+            &dyn_headers(
+                1,
+                &[
+                    (":method", "GET"),
+                    (":scheme", "https"),
+                    (":authority", "a"),
+                    (":path", "/"),
+                ],
+            ),
+            false,
+            mode,
+        );
+        s.handle_event(QuicEvent::StreamReset {
+            stream_id: 0,
+            error_code: 0x10c,
+        });
+        // cancellation on the server's decoder stream (11), and the request aborted
+        assert!(s.transport().stream_bytes(11).ends_with(&cancel(0)));
+        assert_eq!(
+            s.transport().resets,
+            vec![(0, ErrorCode::RequestIncomplete.wire())]
+        );
+        assert_eq!(s.tracked_streams(), 6);
+        assert!(recv(&mut s, 6, &insert(true, "x-dyn", "v"), false, mode).is_empty());
+        assert_open(&s);
+    }
+}
+
+#[test]
+fn too_many_blocked_streams() {
+    let (mut c, _s) = pair_with(
+        Settings {
+            qpack_blocked_streams: 1,
+            ..Settings::default()
+        },
+        Settings::default(),
+        Mode::Chunks,
+    );
+    c.send_headers(0, &pairs(GET), true).unwrap();
+    c.send_headers(4, &pairs(GET), true).unwrap();
+    recv(
+        &mut c,
+        0,
+        &dyn_headers(1, &[(":status", "200")]),
+        false,
+        Mode::Chunks,
+    );
+    assert_open(&c);
+    recv(
+        &mut c,
+        4,
+        &dyn_headers(1, &[(":status", "200")]),
+        false,
+        Mode::Chunks,
+    );
+    assert_closed(&c, ErrorCode::QpackDecompressionFailed, "");
+}
+
+#[test]
+fn held_bytes_are_bounded() {
+    let (mut c, _s) = pair_with(
+        Settings {
+            max_blocked_stream_bytes: 1000,
+            ..Settings::default()
+        },
+        Settings::default(),
+        Mode::Chunks,
+    );
+    c.send_headers(0, &pairs(GET), true).unwrap();
+    recv(
+        &mut c,
+        0,
+        &cat(&[&dyn_headers(1, &[(":status", "200")]), &v(0), &v(5000)]),
+        false,
+        Mode::Chunks,
+    );
+    assert_open(&c);
+    recv(&mut c, 0, &[0; 999], false, Mode::Chunks);
+    assert_eq!(c.transport().closed[0].0, ErrorCode::ExcessiveLoad.wire());
+}
+
+#[test]
+fn section_ack_only_for_dynamic_sections() {
+    let (mut c, _s) = client_request(Mode::Chunks);
+    recv(&mut c, 0, &headers_frame(OK), false, Mode::Chunks);
+    assert_eq!(
+        decoder_stream_after_type(&c),
+        Vec::<u8>::new(),
+        "static-only: no ack"
+    );
+    recv(
+        &mut c,
+        SERVER_ENCODER,
+        &insert(true, "x-dyn", "v"),
+        false,
+        Mode::Chunks,
+    );
+    c.send_headers(4, &pairs(GET), true).unwrap();
+    let before = decoder_stream_after_type(&c).len();
+    recv(
+        &mut c,
+        4,
+        &dyn_headers(1, &[(":status", "200")]),
+        false,
+        Mode::Chunks,
+    );
+    assert_eq!(
+        &decoder_stream_after_type(&c)[before..],
+        section_ack(4).as_slice()
+    );
+}

@@ -1,0 +1,175 @@
+//! Unused QUIC events, the close-once rule, and stream state being freed.
+
+use crate::error::ErrorCode;
+use crate::h3::test_support::*;
+use crate::h3::{QuicEvent, Settings, Transport};
+
+#[test]
+fn quic_events_without_use_produce_nothing() {
+    let (mut c, _s) = pair(Mode::Chunks);
+    assert!(
+        c.handle_event(QuicEvent::HandshakeCompleted { alpn: Some(b"h3") })
+            .is_empty()
+    );
+    assert!(
+        c.handle_event(QuicEvent::HandshakeCompleted { alpn: None })
+            .is_empty()
+    );
+    assert!(
+        c.handle_event(QuicEvent::ConnectionTerminated {
+            error_code: 0x100,
+            reason: b"bye"
+        })
+        .is_empty()
+    );
+    // resets / stop sending of unknown streams
+    assert!(
+        c.handle_event(QuicEvent::StopSendingReceived {
+            stream_id: 40,
+            error_code: 0
+        })
+        .is_empty()
+    );
+    assert!(
+        c.handle_event(QuicEvent::StreamReset {
+            stream_id: 41,
+            error_code: 0
+        })
+        .is_empty()
+    );
+    assert_open(&c);
+    assert_eq!(c.tracked_streams(), 6);
+}
+
+#[test]
+fn the_failing_call_reports_nothing_and_close_happens_once() {
+    let mut s = server_with(Settings::default());
+    // a valid request followed, in the same event, by a bad frame
+    let bytes = cat(&[&headers_frame(GET), &frame(0x2, b"")]);
+    let events = s.handle_event(QuicEvent::StreamDataReceived {
+        stream_id: 0,
+        data: &bytes,
+        end_stream: false,
+    });
+    assert!(events.is_empty());
+    assert_closed(
+        &s,
+        ErrorCode::FrameUnexpected,
+        "Invalid frame type on request stream",
+    );
+    for _ in 0..3 {
+        assert!(recv(&mut s, 2, &frame(0, b""), true, Mode::Bytes).is_empty());
+        s.handle_event(QuicEvent::StreamReset {
+            stream_id: 2,
+            error_code: 0,
+        });
+    }
+    assert_eq!(s.transport().closed.len(), 1);
+}
+
+#[test]
+fn handle_event_into_keeps_earlier_events() {
+    let mut s = server_with(Settings::default());
+    let mut out = Vec::new();
+    s.handle_event_into(
+        QuicEvent::StreamDataReceived {
+            stream_id: 0,
+            data: &headers_frame(GET),
+            end_stream: false,
+        },
+        &mut out,
+    );
+    assert_eq!(out.len(), 1);
+    s.handle_event_into(
+        QuicEvent::StreamDataReceived {
+            stream_id: 4,
+            data: &frame(0, b"x"),
+            end_stream: false,
+        },
+        &mut out,
+    );
+    assert_eq!(out.len(), 1, "only the failing call's events are dropped");
+    assert!(s.is_closed());
+}
+
+#[test]
+fn request_streams_are_freed_when_both_sides_are_done() {
+    for mode in MODES {
+        let (mut c, mut s) = pair(mode);
+        c.send_headers(0, &pairs(GET), true).unwrap();
+        assert_eq!(c.tracked_streams(), 7);
+        transfer(&mut c, &mut s, mode);
+        assert_eq!(s.tracked_streams(), 7, "the response is still to be sent");
+        s.send_headers(0, &pairs(OK), false).unwrap();
+        s.send_data(0, b"x", true).unwrap();
+        assert_eq!(s.tracked_streams(), 6);
+        transfer(&mut s, &mut c, mode);
+        assert_eq!(c.tracked_streams(), 6);
+    }
+}
+
+#[test]
+fn stop_sending_and_reset_free_streams() {
+    // server: request received, then STOP_SENDING (our half ends) and the request FIN
+    let (mut c, mut s) = pair(Mode::Chunks);
+    c.send_headers(0, &pairs(GET), true).unwrap();
+    transfer(&mut c, &mut s, Mode::Chunks);
+    s.handle_event(QuicEvent::StopSendingReceived {
+        stream_id: 0,
+        error_code: 0x10c,
+    });
+    assert_eq!(s.tracked_streams(), 6);
+
+    // client: request sent without FIN, peer resets, then STOP_SENDING
+    let (mut c, _s) = pair(Mode::Chunks);
+    c.send_headers(0, &pairs(GET), false).unwrap();
+    c.handle_event(QuicEvent::StreamReset {
+        stream_id: 0,
+        error_code: 0x10c,
+    });
+    assert_eq!(c.tracked_streams(), 7);
+    c.handle_event(QuicEvent::StopSendingReceived {
+        stream_id: 0,
+        error_code: 0x10c,
+    });
+    assert_eq!(c.tracked_streams(), 6);
+    assert_open(&c);
+
+    // server push stream: freed when its sending ends
+    let (mut c, mut s) = pair(Mode::Chunks);
+    c.send_headers(0, &pairs(GET), true).unwrap();
+    transfer(&mut c, &mut s, Mode::Chunks);
+    let push = s.send_push_promise(0, &pairs(GET)).unwrap();
+    assert_eq!(s.tracked_streams(), 8);
+    s.send_headers(push, &pairs(OK), true).unwrap();
+    s.send_headers(0, &pairs(OK), true).unwrap();
+    assert_eq!(s.tracked_streams(), 6);
+}
+
+#[test]
+fn many_reset_requests_leave_nothing_behind() {
+    let (mut c, mut s) = pair(Mode::Chunks);
+    for i in 0..200u64 {
+        let id = i * 4;
+        c.send_headers(id, &pairs(GET), false).unwrap();
+        transfer(&mut c, &mut s, Mode::Chunks);
+        c.transport_mut().reset_stream(id, 0x10c).unwrap();
+        transfer(&mut c, &mut s, Mode::Chunks);
+        s.handle_event(QuicEvent::StopSendingReceived {
+            stream_id: id,
+            error_code: 0x10c,
+        });
+        c.handle_event(QuicEvent::StopSendingReceived {
+            stream_id: id,
+            error_code: 0x10c,
+        });
+        c.handle_event(QuicEvent::StreamReset {
+            stream_id: id,
+            error_code: 0x10c,
+        });
+    }
+    assert_eq!(s.tracked_streams(), 6);
+    assert_eq!(c.tracked_streams(), 6);
+    assert_open(&s);
+    assert_open(&c);
+}

@@ -1,0 +1,267 @@
+//! "Sending (errors returned to the caller, connection unharmed)".
+
+use crate::error::ErrorCode;
+use crate::frame::frame_type;
+use crate::h3::test_support::*;
+use crate::h3::{H3Error, QuicEvent, Settings};
+
+fn fu(msg: &'static str) -> Result<(), H3Error> {
+    Err(H3Error::FrameUnexpected(msg))
+}
+
+/// A server that received GET on stream 0.
+fn server_with_request() -> Conn {
+    let mut s = server_with(Settings::default());
+    recv(&mut s, 0, &headers_frame(GET), true, Mode::Chunks);
+    s
+}
+
+#[test]
+fn headers_then_trailers_then_nothing() {
+    let mut c = client_with(Settings::default());
+    c.send_headers(0, &pairs(GET), false).unwrap();
+    c.send_data(0, b"body", false).unwrap();
+    c.send_headers(0, &pairs(&[("x-t", "1")]), false).unwrap();
+    assert_eq!(
+        c.send_headers(0, &pairs(&[("x-t", "2")]), false),
+        fu("HEADERS frame is not allowed in this state")
+    );
+    assert_eq!(
+        c.send_headers(0, &pairs(&[("x-t", "2")]), true),
+        fu("HEADERS frame is not allowed in this state")
+    );
+    assert_eq!(
+        c.send_data(0, b"x", false),
+        fu("DATA frame is not allowed in this state")
+    );
+    assert_open(&c);
+}
+
+#[test]
+fn server_may_send_several_interim_responses() {
+    let mut s = server_with_request();
+    s.send_headers(0, &pairs(&[(":status", "100")]), false)
+        .unwrap();
+    s.send_headers(0, &pairs(&[(":status", "103")]), false)
+        .unwrap();
+    assert_eq!(
+        s.send_data(0, b"x", false),
+        fu("DATA frame is not allowed in this state")
+    );
+    assert_eq!(
+        s.send_headers(0, &pairs(&[(":status", "103")]), true),
+        fu("Interim response cannot end the stream")
+    );
+    s.send_headers(0, &pairs(OK), false).unwrap();
+    s.send_data(0, b"x", true).unwrap();
+    assert_open(&s);
+}
+
+#[test]
+fn nothing_after_the_stream_was_ended() {
+    let mut c = client_with(Settings::default());
+    c.send_headers(0, &pairs(GET), true).unwrap();
+    assert_eq!(c.send_data(0, b"x", false), fu("stream was already ended"));
+    assert_eq!(c.send_data(0, b"", true), fu("stream was already ended"));
+    assert_eq!(
+        c.send_headers(0, &pairs(&[("x-t", "1")]), false),
+        fu("stream was already ended")
+    );
+
+    let mut c = client_with(Settings::default());
+    c.send_headers(0, &pairs(GET), false).unwrap();
+    c.send_data(0, b"x", true).unwrap();
+    assert_eq!(c.send_data(0, b"y", false), fu("stream was already ended"));
+    assert_eq!(
+        c.send_headers(0, &pairs(&[("x-t", "1")]), true),
+        fu("stream was already ended")
+    );
+    assert_open(&c);
+
+    // a server whose response is complete and whose request ended: the stream is gone
+    let mut s = server_with_request();
+    s.send_headers(0, &pairs(OK), true).unwrap();
+    assert_eq!(s.tracked_streams(), 3);
+    assert_eq!(s.send_data(0, b"x", false), fu("stream was already ended"));
+    assert_eq!(s.tracked_streams(), 3);
+}
+
+#[test]
+fn data_only_after_headers() {
+    let mut c = client_with(Settings::default());
+    assert_eq!(
+        c.send_data(0, b"x", false),
+        fu("DATA frame is not allowed in this state")
+    );
+    assert_eq!(
+        c.tracked_streams(),
+        3,
+        "no state left behind by a refused call"
+    );
+    let mut s = server_with_request();
+    assert_eq!(
+        s.send_data(0, b"x", true),
+        fu("DATA frame is not allowed in this state")
+    );
+}
+
+#[test]
+fn frames_on_the_wire() {
+    let mut c = client_with(Settings::default());
+    c.send_headers(0, &pairs(GET), false).unwrap();
+    c.send_data(0, b"hello", false).unwrap();
+    let big = vec![7u8; 100_000];
+    c.send_data(0, &big, true).unwrap();
+    let expected = cat(&[&headers_frame(GET), &frame(0, b"hello"), &frame(0, &big)]);
+    assert_eq!(c.transport().stream_bytes(0), expected.as_slice());
+    assert!(c.transport().sent[&0].1, "FIN sent");
+}
+
+#[test]
+fn push_promise_from_a_client_is_wrong_role() {
+    let mut c = client_with(Settings::default());
+    assert_eq!(
+        c.send_push_promise(0, &pairs(GET)),
+        Err(H3Error::WrongRole("Only servers may send a push promise."))
+    );
+    assert_eq!(
+        H3Error::WrongRole("Only servers may send a push promise.").to_string(),
+        "Only servers may send a push promise."
+    );
+    assert_open(&c);
+}
+
+#[test]
+fn push_promise_needs_a_request_stream_and_a_push_id() {
+    let mut s = server_with(Settings::default());
+    for id in [1u64, 2, 3, 5] {
+        assert_eq!(
+            s.send_push_promise(id, &pairs(GET)),
+            Err(H3Error::InvalidStreamType(
+                "Push promises can only be sent for client-initiated bidirectional streams"
+            ))
+        );
+    }
+    // no MAX_PUSH_ID yet
+    assert_eq!(
+        s.send_push_promise(0, &pairs(GET)),
+        Err(H3Error::NoAvailablePushId)
+    );
+    assert_open(&s);
+}
+
+#[test]
+fn push_ids_run_from_zero_to_max_inclusive() {
+    for mode in MODES {
+        let (mut c, mut s) = pair_with(
+            Settings {
+                max_push_id: 2,
+                ..Settings::default()
+            },
+            Settings::default(),
+            mode,
+        );
+        transfer(&mut c, &mut s, mode);
+        c.send_headers(0, &pairs(GET), true).unwrap();
+        transfer(&mut c, &mut s, mode);
+        let mut push_streams = Vec::new();
+        for _ in 0..3 {
+            push_streams.push(s.send_push_promise(0, &pairs(GET)).unwrap());
+        }
+        assert_eq!(push_streams, vec![15, 19, 23]);
+        assert_eq!(
+            s.send_push_promise(0, &pairs(GET)),
+            Err(H3Error::NoAvailablePushId)
+        );
+        assert_open(&s);
+        // each push stream starts with type 0x01 and its push id; PUSH_PROMISEs are on stream 0
+        for (push_id, id) in push_streams.iter().enumerate() {
+            assert_eq!(
+                s.transport().stream_bytes(*id),
+                cat(&[&v(1), &v(push_id as u64)]).as_slice()
+            );
+        }
+        let pp0 = frame(frame_type::PUSH_PROMISE, &cat(&[&v(0), &section(GET)]));
+        assert!(s.transport().stream_bytes(0).starts_with(&pp0));
+    }
+}
+
+#[test]
+fn datagram_needs_a_request_stream() {
+    let mut c = client_with(Settings::default());
+    for id in [1u64, 2, 3, 6] {
+        assert_eq!(
+            c.send_datagram(id, b"x"),
+            Err(H3Error::InvalidStreamType(
+                "Datagrams can only be sent for client-initiated bidirectional streams"
+            ))
+        );
+    }
+    c.send_datagram(4 * 100, b"payload").unwrap();
+    assert_eq!(c.transport().datagrams, vec![cat(&[&v(100), b"payload"])]);
+}
+
+#[test]
+fn after_a_protocol_error_every_send_is_connection_closed() {
+    let mut s = server_with(Settings::default());
+    recv(&mut s, 0, &frame(0, b"x"), false, Mode::Chunks);
+    assert!(s.is_closed());
+    assert_eq!(
+        s.send_headers(0, &pairs(OK), false),
+        Err(H3Error::ConnectionClosed)
+    );
+    assert_eq!(s.send_data(0, b"", true), Err(H3Error::ConnectionClosed));
+    assert_eq!(
+        s.send_push_promise(0, &pairs(GET)),
+        Err(H3Error::ConnectionClosed)
+    );
+    assert_eq!(s.send_datagram(0, b""), Err(H3Error::ConnectionClosed));
+    assert_eq!(
+        s.create_webtransport_stream(0, true),
+        Err(H3Error::ConnectionClosed)
+    );
+    // and later events produce nothing, and close is not called again
+    assert!(recv(&mut s, 4, &headers_frame(GET), true, Mode::Chunks).is_empty());
+    assert!(
+        s.handle_event(QuicEvent::DatagramReceived { data: b"\x00x" })
+            .is_empty()
+    );
+    assert_closed(
+        &s,
+        ErrorCode::FrameUnexpected,
+        "DATA frame is not allowed in this state",
+    );
+}
+
+#[test]
+fn transport_failures_are_returned() {
+    let mut c = client_with(Settings::default());
+    c.transport_mut().fail = true;
+    assert!(matches!(
+        c.send_headers(0, &pairs(GET), false),
+        Err(H3Error::Transport(_))
+    ));
+    assert!(matches!(
+        c.send_datagram(0, b""),
+        Err(H3Error::Transport(_))
+    ));
+    c.transport_mut().fail = false;
+    c.send_headers(0, &pairs(GET), true).unwrap();
+    assert_open(&c);
+}
+
+#[test]
+fn errors_display_their_message() {
+    assert_eq!(
+        H3Error::FrameUnexpected("stream was already ended").to_string(),
+        "stream was already ended"
+    );
+    assert_eq!(
+        H3Error::NoAvailablePushId.to_string(),
+        "No available push ID"
+    );
+    assert_eq!(
+        H3Error::ConnectionClosed.to_string(),
+        "the connection is closed"
+    );
+}

@@ -1,0 +1,175 @@
+//! Shared helpers for the QIF corpus tests: reading QIF header lists, reading and writing
+//! the QPACK offline-interop encoded format, and running our decoder over an encoded file.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use h3q::qpack::{Decoded, Decoder, HeaderField};
+
+/// A header list: (name, value) pairs in order.
+pub type HeaderList = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// The shared QIF corpus directory.
+pub fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/qifs")
+}
+
+/// Reads a QIF file: `name<TAB>value` lines, `#` comments, a blank line ends a list.
+pub fn read_qif(path: &Path) -> Vec<HeaderList> {
+    let text = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut lists = Vec::new();
+    let mut current = HeaderList::new();
+    for line in text.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.first() == Some(&b'#') {
+            continue;
+        }
+        if line.is_empty() {
+            if !current.is_empty() {
+                lists.push(std::mem::take(&mut current));
+            }
+            continue;
+        }
+        match line.iter().position(|&b| b == b'\t') {
+            Some(tab) => current.push((line[..tab].to_vec(), line[tab + 1..].to_vec())),
+            None => current.push((line.to_vec(), Vec::new())),
+        }
+    }
+    if !current.is_empty() {
+        lists.push(current);
+    }
+    lists
+}
+
+/// Splits an encoded file into (stream id, payload) blocks.
+pub fn read_blocks(data: &[u8]) -> Result<Vec<(u64, Vec<u8>)>, String> {
+    let mut blocks = Vec::new();
+    let mut pos = 0;
+    while pos < data.len() {
+        if data.len() - pos < 12 {
+            return Err("truncated block header".into());
+        }
+        let stream = u64::from_be_bytes(data[pos..pos + 8].try_into().unwrap());
+        let len = u32::from_be_bytes(data[pos + 8..pos + 12].try_into().unwrap()) as usize;
+        pos += 12;
+        if data.len() - pos < len {
+            return Err("truncated block payload".into());
+        }
+        blocks.push((stream, data[pos..pos + len].to_vec()));
+        pos += len;
+    }
+    Ok(blocks)
+}
+
+/// Appends one block in the offline-interop format.
+pub fn write_block(out: &mut Vec<u8>, stream: u64, payload: &[u8]) {
+    out.extend_from_slice(&stream.to_be_bytes());
+    out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    out.extend_from_slice(payload);
+}
+
+/// The parts of an encoded file name `<qif>.out.<table>.<blocked>.<ack>`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EncodedName {
+    pub qif: String,
+    pub table: u64,
+    pub blocked: u64,
+    pub ack: bool,
+}
+
+/// Parses an encoded file name; `None` when it does not follow the pattern.
+pub fn parse_encoded_name(name: &str) -> Option<EncodedName> {
+    let (qif, rest) = name.split_once(".out.")?;
+    let mut parts = rest.split('.');
+    let table = parts.next()?.parse().ok()?;
+    let blocked = parts.next()?.parse().ok()?;
+    let ack = parts.next()? == "1";
+    Some(EncodedName {
+        qif: qif.to_string(),
+        table,
+        blocked,
+        ack,
+    })
+}
+
+/// Decodes an encoded file with a decoder allowing `table` / `blocked`; returns the header
+/// lists in stream-id order.
+pub fn decode_file(data: &[u8], table: u64, blocked: u64) -> Result<Vec<HeaderList>, String> {
+    let blocks = read_blocks(data)?;
+    let mut decoder = Decoder::new(table, blocked);
+    // The corpus follows draft-ietf-quic-qpack-05: the table starts at its maximum capacity.
+    decoder
+        .set_dynamic_table_capacity(table)
+        .map_err(|e| e.to_string())?;
+    let mut done: BTreeMap<u64, Vec<HeaderField>> = BTreeMap::new();
+    let mut sink = Vec::new();
+    for (stream, payload) in blocks {
+        if stream == 0 {
+            let unblocked = decoder.feed_encoder(&payload).map_err(|e| e.to_string())?;
+            for id in unblocked {
+                let fields = decoder.resume(id).map_err(|e| e.to_string())?;
+                done.insert(id, fields);
+            }
+        } else {
+            match decoder
+                .decode(stream, &payload)
+                .map_err(|e| e.to_string())?
+            {
+                Decoded::Headers(fields) => {
+                    done.insert(stream, fields);
+                }
+                Decoded::Blocked => {}
+            }
+        }
+        decoder.take_decoder_stream_data(&mut sink);
+    }
+    if decoder.blocked_streams() > 0 {
+        return Err(format!(
+            "{} streams still blocked at the end",
+            decoder.blocked_streams()
+        ));
+    }
+    Ok(done
+        .into_values()
+        .map(|fields| {
+            fields
+                .into_iter()
+                .map(|f| (f.name.to_vec(), f.value.to_vec()))
+                .collect()
+        })
+        .collect())
+}
+
+/// A short description of the first difference between two sets of lists.
+pub fn first_difference(expected: &[HeaderList], got: &[HeaderList]) -> Option<String> {
+    if expected.len() != got.len() {
+        return Some(format!(
+            "{} lists expected, {} decoded",
+            expected.len(),
+            got.len()
+        ));
+    }
+    for (i, (e, g)) in expected.iter().zip(got).enumerate() {
+        if e != g {
+            let show = |l: &HeaderList| {
+                l.iter()
+                    .map(|(n, v)| {
+                        format!(
+                            "{}: {}",
+                            String::from_utf8_lossy(n),
+                            String::from_utf8_lossy(v)
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            };
+            return Some(format!(
+                "list {i}: expected [{}], got [{}]",
+                show(e),
+                show(g)
+            ));
+        }
+    }
+    None
+}
