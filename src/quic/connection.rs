@@ -263,6 +263,14 @@ impl Core {
                 break;
             }
         }
+        // The peer's initial stream limits arrive with its transport parameters, which
+        // quinn-proto applies without a `StreamEvent::Available`: streams claimed before
+        // then (a client starting HTTP/3 before the handshake) are opened here.
+        for dir in [Dir::Bi, Dir::Uni] {
+            if self.opened[dir as usize] < self.claimed[dir as usize] {
+                self.open_claimed(dir);
+            }
+        }
     }
 
     fn on_quinn_event(&mut self, event: quinn_proto::Event) {
