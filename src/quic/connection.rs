@@ -1,0 +1,885 @@
+//! One QUIC connection: aioquic's `QuicConnection` calls and event queue over quinn-proto.
+//!
+//! The state ([`Core`]) lives behind an `Arc<Mutex<_>>` shared by the [`Endpoint`] that
+//! routes datagrams and timers to it and by any number of [`Connection`] handles the
+//! application (or an HTTP/3 connection, through [`Transport`]) holds. See `quic/mod.rs` for
+//! why. Every method locks once, does its work, and unlocks; no lock is held across calls.
+//!
+//! Receiving: after every input the endpoint gives the connection (a datagram, a timer), the
+//! connection drains quinn-proto's events and turns them into owned [`Event`]s: new peer
+//! streams are accepted at once, readable streams are read to the end of what has arrived
+//! (`Bytes` chunks, no copy), FIN becomes `end_stream` (on the last data event, or an empty
+//! one). The application takes them with [`Connection::next_event`], as in aioquic.
+//!
+//! Sending: [`Connection::send_stream_data`] accepts every byte. What quinn-proto's flow and
+//! congestion control do not take now is kept in a per-stream queue of `Bytes` and written
+//! when quinn-proto reports the stream writable; FIN follows the last byte. A locally
+//! initiated stream beyond the peer's stream limit is queued, and opened, in order, when the
+//! peer raises the limit.
+//!
+//! [`Endpoint`]: super::Endpoint
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use bytes::Bytes;
+use quinn_proto::{
+    ConnectionError, Dir, FinishError, ReadError, SendDatagramError, Side, StreamEvent, StreamId,
+    VarInt, WriteError,
+};
+
+use super::error::QuicError;
+use super::time::LatestTime;
+use crate::h3::event::QuicEvent;
+use crate::h3::transport::{Transport, TransportError};
+
+/// QUIC transport error code INTERNAL_ERROR (RFC 9000 §20.1).
+const INTERNAL_ERROR: u64 = 0x1;
+
+/// Identifies a connection inside its [`Endpoint`](super::Endpoint): a slot index and the
+/// generation of the slot. A handle whose connection was reaped never matches a later
+/// connection in the same slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ConnectionHandle {
+    pub(crate) index: u32,
+    pub(crate) generation: u32,
+}
+
+impl ConnectionHandle {
+    /// The handle packed into one integer (generation in the high half), for storage in
+    /// foreign code. [`ConnectionHandle::from_u64`] reverses it.
+    pub fn to_u64(self) -> u64 {
+        (u64::from(self.generation) << 32) | u64::from(self.index)
+    }
+
+    /// The handle packed by [`ConnectionHandle::to_u64`].
+    pub fn from_u64(value: u64) -> Self {
+        ConnectionHandle {
+            index: value as u32,
+            generation: (value >> 32) as u32,
+        }
+    }
+}
+
+/// A QUIC event, owned: aioquic's `quic.events`. Lend it to the HTTP/3 layer with
+/// [`Event::as_quic_event`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// The handshake completed.
+    HandshakeCompleted {
+        /// The negotiated ALPN protocol, if any.
+        alpn: Option<Bytes>,
+    },
+    /// Stream bytes, in order; `end_stream` marks FIN (possibly with no data).
+    StreamDataReceived {
+        /// The stream.
+        stream_id: u64,
+        /// The bytes following those of the previous event on this stream.
+        data: Bytes,
+        /// FIN: no bytes follow.
+        end_stream: bool,
+    },
+    /// The peer reset its sending side of a stream.
+    StreamReset {
+        /// The stream.
+        stream_id: u64,
+        /// The peer's application error code.
+        error_code: u64,
+    },
+    /// The peer asked us to stop sending on a stream. The stream has been reset with the
+    /// same code, as RFC 9000 §3.5 requires.
+    StopSendingReceived {
+        /// The stream.
+        stream_id: u64,
+        /// The peer's application error code.
+        error_code: u64,
+    },
+    /// A DATAGRAM frame arrived.
+    DatagramReceived {
+        /// The payload.
+        data: Bytes,
+    },
+    /// The connection ended: closed by the peer or by us, a transport error, an idle timeout.
+    ConnectionTerminated {
+        /// The application or transport error code (0 for an idle timeout).
+        error_code: u64,
+        /// The reason phrase.
+        reason: Bytes,
+    },
+}
+
+impl Event {
+    /// This event as the borrowed [`QuicEvent`] `H3Connection::handle_event` takes.
+    pub fn as_quic_event(&self) -> QuicEvent<'_> {
+        match self {
+            Event::HandshakeCompleted { alpn } => QuicEvent::HandshakeCompleted {
+                alpn: alpn.as_deref(),
+            },
+            Event::StreamDataReceived {
+                stream_id,
+                data,
+                end_stream,
+            } => QuicEvent::StreamDataReceived {
+                stream_id: *stream_id,
+                data,
+                end_stream: *end_stream,
+            },
+            Event::StreamReset {
+                stream_id,
+                error_code,
+            } => QuicEvent::StreamReset {
+                stream_id: *stream_id,
+                error_code: *error_code,
+            },
+            Event::StopSendingReceived {
+                stream_id,
+                error_code,
+            } => QuicEvent::StopSendingReceived {
+                stream_id: *stream_id,
+                error_code: *error_code,
+            },
+            Event::DatagramReceived { data } => QuicEvent::DatagramReceived { data },
+            Event::ConnectionTerminated { error_code, reason } => QuicEvent::ConnectionTerminated {
+                error_code: *error_code,
+                reason,
+            },
+        }
+    }
+}
+
+/// Stream data handed to the send path: borrowed (copied once, only if it must wait) or
+/// already owned.
+enum Payload<'a> {
+    Slice(&'a [u8]),
+    Owned(Bytes),
+}
+
+impl Payload<'_> {
+    fn is_empty(&self) -> bool {
+        match self {
+            Payload::Slice(s) => s.is_empty(),
+            Payload::Owned(b) => b.is_empty(),
+        }
+    }
+
+    fn into_bytes(self) -> Bytes {
+        match self {
+            Payload::Slice(s) => Bytes::copy_from_slice(s),
+            Payload::Owned(b) => b,
+        }
+    }
+}
+
+/// What we still owe quinn-proto for one of our sending streams.
+#[derive(Default)]
+struct Outgoing {
+    /// Bytes quinn-proto has not accepted yet, in order.
+    queue: VecDeque<Bytes>,
+    /// FIN goes after the queue.
+    fin: bool,
+    /// quinn-proto refused a write; wait for `StreamEvent::Writable`.
+    blocked: bool,
+    /// Reset requested before the stream was opened in quinn-proto.
+    reset: Option<VarInt>,
+    /// STOP_SENDING requested before the stream was opened in quinn-proto.
+    stop: Option<VarInt>,
+}
+
+/// The state of one connection, shared by the endpoint and the handles.
+pub(crate) struct Core {
+    pub(crate) quinn: quinn_proto::Connection,
+    /// quinn-proto's handle, used to forward endpoint events.
+    qch: quinn_proto::ConnectionHandle,
+    side: Side,
+    time: LatestTime,
+    events: VecDeque<Event>,
+    outgoing: HashMap<u64, Outgoing>,
+    /// Streams the peer sent STOP_SENDING on (and we reset): later sends are dropped
+    /// quietly, since the peer asked for nothing more. Eight bytes per such stream.
+    peer_stopped: HashSet<u64>,
+    /// Local streams (per direction) the application has used: indices below are claimed.
+    claimed: [u64; 2],
+    /// Local streams (per direction) opened in quinn-proto: indices below exist there.
+    opened: [u64; 2],
+    /// Peer streams (per direction) accepted: indices below were opened by the peer.
+    peer_opened: [u64; 2],
+    established: bool,
+    alpn: Option<Bytes>,
+    /// Our own close, reported when quinn-proto says `LocallyClosed`.
+    local_close: Option<(u64, Bytes)>,
+    terminated: bool,
+    pub(crate) drained: bool,
+}
+
+impl Core {
+    pub(crate) fn new(
+        quinn: quinn_proto::Connection,
+        qch: quinn_proto::ConnectionHandle,
+        time: LatestTime,
+    ) -> Self {
+        Core {
+            side: quinn.side(),
+            quinn,
+            qch,
+            time,
+            events: VecDeque::new(),
+            outgoing: HashMap::new(),
+            peer_stopped: HashSet::new(),
+            claimed: [0; 2],
+            opened: [0; 2],
+            peer_opened: [0; 2],
+            established: false,
+            alpn: None,
+            local_close: None,
+            terminated: false,
+            drained: false,
+        }
+    }
+
+    /// Drains quinn-proto after an input: endpoint events go to (and come back from) the
+    /// endpoint, application events become [`Event`]s. Repeats until both are empty.
+    pub(crate) fn process(&mut self, endpoint: &mut quinn_proto::Endpoint) {
+        loop {
+            let mut progressed = false;
+            while let Some(event) = self.quinn.poll_endpoint_events() {
+                progressed = true;
+                if self.drained {
+                    continue;
+                }
+                let drained = event.is_drained();
+                if let Some(back) = endpoint.handle_event(self.qch, event) {
+                    self.quinn.handle_event(back);
+                }
+                if drained {
+                    self.drained = true;
+                }
+            }
+            while let Some(event) = self.quinn.poll() {
+                progressed = true;
+                self.on_quinn_event(event);
+            }
+            if !progressed {
+                break;
+            }
+        }
+        // The peer's initial stream limits arrive with its transport parameters, which
+        // quinn-proto applies without a `StreamEvent::Available`: streams claimed before
+        // then (a client starting HTTP/3 before the handshake) are opened here.
+        for dir in [Dir::Bi, Dir::Uni] {
+            if self.opened[dir as usize] < self.claimed[dir as usize] {
+                self.open_claimed(dir);
+            }
+        }
+    }
+
+    fn on_quinn_event(&mut self, event: quinn_proto::Event) {
+        use quinn_proto::Event as E;
+        match event {
+            E::HandshakeDataReady | E::DatagramsUnblocked => {}
+            E::Connected => {
+                self.established = true;
+                self.alpn = self
+                    .quinn
+                    .crypto_session()
+                    .handshake_data()
+                    .and_then(|data| {
+                        data.downcast::<quinn_proto::crypto::rustls::HandshakeData>()
+                            .ok()
+                    })
+                    .and_then(|data| data.protocol)
+                    .map(Bytes::from);
+                self.events.push_back(Event::HandshakeCompleted {
+                    alpn: self.alpn.clone(),
+                });
+            }
+            E::ConnectionLost { reason } => {
+                let (error_code, reason) = self.termination(&reason);
+                self.terminate(error_code, reason);
+            }
+            E::Stream(StreamEvent::Opened { dir }) => {
+                while let Some(id) = self.quinn.streams().accept(dir) {
+                    self.peer_opened[dir as usize] = id.index() + 1;
+                    self.read(id);
+                }
+            }
+            E::Stream(StreamEvent::Readable { id }) => self.read(id),
+            E::Stream(StreamEvent::Writable { id }) => {
+                if let Some(out) = self.outgoing.get_mut(&u64::from(id)) {
+                    out.blocked = false;
+                    self.flush(id);
+                }
+            }
+            E::Stream(StreamEvent::Finished { .. }) => {}
+            E::Stream(StreamEvent::Stopped { id, error_code }) => {
+                self.outgoing.remove(&u64::from(id));
+                self.peer_stopped.insert(u64::from(id));
+                // RFC 9000 §3.5: answer STOP_SENDING with RESET_STREAM. An error means the
+                // stream is already reset or gone, which is the state we want.
+                let _ = self.quinn.send_stream(id).reset(error_code);
+                self.events.push_back(Event::StopSendingReceived {
+                    stream_id: id.into(),
+                    error_code: error_code.into_inner(),
+                });
+            }
+            E::Stream(StreamEvent::Available { dir }) => self.open_claimed(dir),
+            E::DatagramReceived => {
+                while let Some(data) = self.quinn.datagrams().recv() {
+                    self.events.push_back(Event::DatagramReceived { data });
+                }
+            }
+        }
+    }
+
+    /// Reads everything that has arrived on `id`, in order, as events.
+    fn read(&mut self, id: StreamId) {
+        if id.dir() == Dir::Uni && id.initiator() == self.side {
+            return; // our own unidirectional stream has no receiving side
+        }
+        let stream_id = u64::from(id);
+        let mut recv = self.quinn.recv_stream(id);
+        let Ok(mut chunks) = recv.read(true) else {
+            return; // stopped by us, or already finished: nothing to report
+        };
+        let mut last_data: Option<usize> = None;
+        loop {
+            match chunks.next(usize::MAX) {
+                Ok(Some(chunk)) => {
+                    self.events.push_back(Event::StreamDataReceived {
+                        stream_id,
+                        data: chunk.bytes,
+                        end_stream: false,
+                    });
+                    last_data = Some(self.events.len() - 1);
+                }
+                Ok(None) => {
+                    match last_data.and_then(|i| self.events.get_mut(i)) {
+                        Some(Event::StreamDataReceived { end_stream, .. }) => *end_stream = true,
+                        _ => self.events.push_back(Event::StreamDataReceived {
+                            stream_id,
+                            data: Bytes::new(),
+                            end_stream: true,
+                        }),
+                    }
+                    break;
+                }
+                Err(ReadError::Blocked) => break,
+                Err(ReadError::Reset(code)) => {
+                    self.events.push_back(Event::StreamReset {
+                        stream_id,
+                        error_code: code.into_inner(),
+                    });
+                    break;
+                }
+            }
+        }
+        // Flow-control credit is queued by finalize; the next poll_transmit sends it.
+        let _ = chunks.finalize();
+    }
+
+    /// Writes as much of `id`'s queue as quinn-proto takes, then FIN if due.
+    fn flush(&mut self, id: StreamId) {
+        let key = u64::from(id);
+        let Some(out) = self.outgoing.get_mut(&key) else {
+            return;
+        };
+        let mut send = self.quinn.send_stream(id);
+        while let Some(front) = out.queue.front_mut() {
+            // A partial write leaves `front` non-empty; the next write then reports
+            // `Blocked`, which registers the stream for a `Writable` event.
+            match send.write_chunks(std::slice::from_mut(front)) {
+                Ok(_) => {
+                    if front.is_empty() {
+                        out.queue.pop_front();
+                    }
+                }
+                Err(WriteError::Blocked) => {
+                    out.blocked = true;
+                    return;
+                }
+                Err(WriteError::Stopped(_) | WriteError::ClosedStream) => {
+                    // Stopped: reported as StopSendingReceived. Closed: reset by us.
+                    self.outgoing.remove(&key);
+                    return;
+                }
+            }
+        }
+        if out.fin {
+            match send.finish() {
+                Ok(()) | Err(FinishError::Stopped(_) | FinishError::ClosedStream) => {}
+            }
+        }
+        self.outgoing.remove(&key);
+    }
+
+    /// Opens, in order, the claimed local streams the peer's limit now allows.
+    fn open_claimed(&mut self, dir: Dir) {
+        let d = dir as usize;
+        while self.opened[d] < self.claimed[d] {
+            let Some(id) = self.quinn.streams().open(dir) else {
+                return; // wait for StreamEvent::Available
+            };
+            debug_assert_eq!(id.index(), self.opened[d], "quinn opens streams in order");
+            self.opened[d] = id.index() + 1;
+            let key = u64::from(id);
+            let (reset, stop) = match self.outgoing.get(&key) {
+                Some(out) => (out.reset, out.stop),
+                None => continue,
+            };
+            if let Some(code) = stop {
+                let _ = self.quinn.recv_stream(id).stop(code);
+            }
+            if let Some(code) = reset {
+                self.outgoing.remove(&key);
+                let _ = self.quinn.send_stream(id).reset(code);
+            } else {
+                self.flush(id);
+            }
+        }
+    }
+
+    fn termination(&self, reason: &ConnectionError) -> (u64, Bytes) {
+        match reason {
+            ConnectionError::ApplicationClosed(close) => {
+                (close.error_code.into_inner(), close.reason.clone())
+            }
+            ConnectionError::ConnectionClosed(close) => {
+                (u64::from(close.error_code), close.reason.clone())
+            }
+            ConnectionError::TransportError(e) => {
+                (u64::from(e.code), Bytes::from(e.reason.clone()))
+            }
+            ConnectionError::TimedOut => (0, Bytes::from_static(b"Idle timeout")),
+            ConnectionError::Reset => (INTERNAL_ERROR, Bytes::from_static(b"Stateless reset")),
+            ConnectionError::VersionMismatch => (
+                INTERNAL_ERROR,
+                Bytes::from_static(b"Could not find a common protocol version"),
+            ),
+            ConnectionError::CidsExhausted => (
+                INTERNAL_ERROR,
+                Bytes::from_static(b"Connection IDs exhausted"),
+            ),
+            ConnectionError::LocallyClosed => self.local_close.clone().unwrap_or((0, Bytes::new())),
+        }
+    }
+
+    /// Queues ConnectionTerminated once and drops what we still meant to send.
+    fn terminate(&mut self, error_code: u64, reason: Bytes) {
+        if !self.terminated {
+            self.terminated = true;
+            self.events
+                .push_back(Event::ConnectionTerminated { error_code, reason });
+        }
+        self.outgoing.clear();
+    }
+
+    fn check_open(&self) -> Result<(), QuicError> {
+        if self.drained || self.terminated || self.quinn.is_closed() {
+            Err(QuicError::ConnectionClosed)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn is_local(&self, id: StreamId) -> bool {
+        id.initiator() == self.side
+    }
+
+    /// Checks a peer-initiated stream id against what the peer has opened.
+    fn check_peer_opened(&self, id: StreamId) -> Result<(), QuicError> {
+        if id.index() >= self.peer_opened[id.dir() as usize] {
+            return Err(QuicError::InvalidArgument(format!(
+                "stream {} has not been opened by the peer",
+                u64::from(id)
+            )));
+        }
+        Ok(())
+    }
+
+    /// Claims a local stream id: it and every lower id in its direction are now used.
+    fn claim(&mut self, id: StreamId) {
+        let d = id.dir() as usize;
+        if id.index() >= self.claimed[d] {
+            self.claimed[d] = id.index() + 1;
+        }
+    }
+
+    fn send(&mut self, stream_id: u64, data: Payload<'_>, fin: bool) -> Result<(), QuicError> {
+        self.check_open()?;
+        let id = parse_stream_id(stream_id)?;
+        if self.peer_stopped.contains(&stream_id) {
+            return Ok(());
+        }
+        if self.is_local(id) {
+            self.claim(id);
+            if id.index() >= self.opened[id.dir() as usize] {
+                // Not opened in quinn-proto yet (peer's stream limit): queue it.
+                let out = self.outgoing.entry(stream_id).or_default();
+                if out.fin || out.reset.is_some() {
+                    return Err(QuicError::StreamClosed(stream_id));
+                }
+                if !data.is_empty() {
+                    out.queue.push_back(data.into_bytes());
+                }
+                out.fin = fin;
+                self.open_claimed(id.dir());
+                return Ok(());
+            }
+        } else if id.dir() == Dir::Uni {
+            return Err(QuicError::InvalidArgument(format!(
+                "stream {stream_id} is the peer's unidirectional stream"
+            )));
+        } else {
+            self.check_peer_opened(id)?;
+        }
+
+        if let Some(out) = self.outgoing.get_mut(&stream_id) {
+            if out.fin {
+                return Err(QuicError::StreamClosed(stream_id));
+            }
+            if !data.is_empty() {
+                out.queue.push_back(data.into_bytes());
+            }
+            out.fin = fin;
+            if !out.blocked {
+                self.flush(id);
+            }
+            return Ok(());
+        }
+
+        // Nothing queued: write straight into quinn-proto, queue only the rest.
+        let mut send = self.quinn.send_stream(id);
+        let rest = match data {
+            Payload::Slice(slice) => match send.write(slice) {
+                Ok(n) => Payload::Slice(&slice[n..]),
+                Err(WriteError::Blocked) => Payload::Slice(slice),
+                Err(e) => return write_error(stream_id, e),
+            },
+            Payload::Owned(mut bytes) => {
+                if !bytes.is_empty() {
+                    match send.write_chunks(std::slice::from_mut(&mut bytes)) {
+                        Ok(_) | Err(WriteError::Blocked) => {}
+                        Err(e) => return write_error(stream_id, e),
+                    }
+                }
+                Payload::Owned(bytes)
+            }
+        };
+        if rest.is_empty() {
+            if fin {
+                return match send.finish() {
+                    Ok(()) | Err(FinishError::Stopped(_)) => Ok(()),
+                    Err(FinishError::ClosedStream) => Err(QuicError::StreamClosed(stream_id)),
+                };
+            }
+            // A write that exactly filled the window registers no wake-up; an empty write
+            // does (it reports Blocked when the window is full).
+            return Ok(());
+        }
+        let out = self.outgoing.entry(stream_id).or_default();
+        out.queue.push_back(rest.into_bytes());
+        out.fin = fin;
+        // Writing again reports `Blocked` (registering for `Writable`) or takes more bytes.
+        self.flush(id);
+        Ok(())
+    }
+
+    fn next_stream_id(&self, unidirectional: bool) -> u64 {
+        let dir = if unidirectional { Dir::Uni } else { Dir::Bi };
+        StreamId::new(self.side, dir, self.claimed[dir as usize]).into()
+    }
+
+    fn reset_stream(&mut self, stream_id: u64, error_code: u64) -> Result<(), QuicError> {
+        self.check_open()?;
+        let id = parse_stream_id(stream_id)?;
+        let code = parse_code(error_code)?;
+        if self.is_local(id) {
+            self.claim(id);
+            if id.index() >= self.opened[id.dir() as usize] {
+                let out = self.outgoing.entry(stream_id).or_default();
+                out.queue.clear();
+                out.fin = false;
+                out.reset = Some(code);
+                self.open_claimed(id.dir());
+                return Ok(());
+            }
+        } else if id.dir() == Dir::Uni {
+            return Err(QuicError::InvalidArgument(format!(
+                "stream {stream_id} is the peer's unidirectional stream: it cannot be reset"
+            )));
+        } else {
+            self.check_peer_opened(id)?;
+        }
+        self.outgoing.remove(&stream_id);
+        // An error means already reset or finished and acknowledged: nothing left to do.
+        let _ = self.quinn.send_stream(id).reset(code);
+        Ok(())
+    }
+
+    fn stop_stream(&mut self, stream_id: u64, error_code: u64) -> Result<(), QuicError> {
+        self.check_open()?;
+        let id = parse_stream_id(stream_id)?;
+        let code = parse_code(error_code)?;
+        if self.is_local(id) {
+            if id.dir() == Dir::Uni {
+                return Err(QuicError::InvalidArgument(format!(
+                    "stream {stream_id} is our unidirectional stream: it has no receiving side"
+                )));
+            }
+            self.claim(id);
+            if id.index() >= self.opened[id.dir() as usize] {
+                self.outgoing.entry(stream_id).or_default().stop = Some(code);
+                self.open_claimed(id.dir());
+                return Ok(());
+            }
+        } else {
+            self.check_peer_opened(id)?;
+        }
+        // An error means already finished, reset or stopped.
+        let _ = self.quinn.recv_stream(id).stop(code);
+        Ok(())
+    }
+
+    fn send_datagram(&mut self, data: Bytes) -> Result<(), QuicError> {
+        self.check_open()?;
+        let size = data.len();
+        let mut datagrams = self.quinn.datagrams();
+        match datagrams.send(data, false) {
+            Ok(()) => Ok(()),
+            Err(SendDatagramError::UnsupportedByPeer | SendDatagramError::Disabled) => {
+                Err(QuicError::DatagramsUnsupported)
+            }
+            Err(SendDatagramError::TooLarge) => Err(QuicError::DatagramTooLarge {
+                size,
+                max: datagrams.max_size().unwrap_or(0),
+            }),
+            Err(SendDatagramError::Blocked(_)) => Err(QuicError::DatagramBlocked),
+        }
+    }
+
+    fn close(&mut self, error_code: u64, reason: &[u8]) {
+        if self.drained || self.terminated || self.quinn.is_closed() {
+            return;
+        }
+        let code = VarInt::from_u64(error_code).unwrap_or(VarInt::MAX);
+        let reason = Bytes::copy_from_slice(reason);
+        self.local_close = Some((code.into_inner(), reason.clone()));
+        self.quinn.close(self.time.now(), code, reason.clone());
+        self.terminate(code.into_inner(), reason);
+    }
+}
+
+fn write_error(stream_id: u64, e: WriteError) -> Result<(), QuicError> {
+    match e {
+        // The peer asked us to stop: the bytes are of no use to it; not the caller's error.
+        WriteError::Stopped(_) => Ok(()),
+        WriteError::Blocked => Ok(()),
+        WriteError::ClosedStream => Err(QuicError::StreamClosed(stream_id)),
+    }
+}
+
+fn parse_stream_id(stream_id: u64) -> Result<StreamId, QuicError> {
+    VarInt::from_u64(stream_id)
+        .map(StreamId::from)
+        .map_err(|_| QuicError::InvalidArgument(format!("stream id {stream_id} is too large")))
+}
+
+fn parse_code(code: u64) -> Result<VarInt, QuicError> {
+    VarInt::from_u64(code)
+        .map_err(|_| QuicError::InvalidArgument(format!("error code {code} is too large")))
+}
+
+/// A handle on one connection of an [`Endpoint`](super::Endpoint): aioquic's
+/// `QuicConnection` calls and event queue. Cheap to clone; every clone is the same
+/// connection. It stays usable after the connection drained and the endpoint reaped it:
+/// queued events can still be taken, and operations return
+/// [`QuicError::ConnectionClosed`].
+#[derive(Clone)]
+pub struct Connection {
+    core: Arc<Mutex<Core>>,
+    handle: ConnectionHandle,
+    is_client: bool,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("handle", &self.handle)
+            .field("is_client", &self.is_client)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connection {
+    pub(crate) fn new(core: Core, handle: ConnectionHandle) -> Self {
+        Connection {
+            is_client: core.side == Side::Client,
+            core: Arc::new(Mutex::new(core)),
+            handle,
+        }
+    }
+
+    pub(crate) fn lock(&self) -> Result<MutexGuard<'_, Core>, QuicError> {
+        self.core.lock().map_err(|_| QuicError::Poisoned)
+    }
+
+    /// This connection's handle in its endpoint.
+    pub fn handle(&self) -> ConnectionHandle {
+        self.handle
+    }
+
+    /// The next QUIC event (aioquic's `next_event()`), or `None`.
+    pub fn next_event(&self) -> Option<Event> {
+        self.lock().ok()?.events.pop_front()
+    }
+
+    /// Queues `data` on `stream_id`, then FIN if `end_stream`. Every byte is accepted;
+    /// what flow control does not take now is sent later. Sending on a new local stream id
+    /// (see [`Connection::get_next_available_stream_id`]) opens it.
+    pub fn send_stream_data(
+        &self,
+        stream_id: u64,
+        data: &[u8],
+        end_stream: bool,
+    ) -> Result<(), QuicError> {
+        self.lock()?
+            .send(stream_id, Payload::Slice(data), end_stream)
+    }
+
+    /// As [`Connection::send_stream_data`], taking owned bytes (no copy).
+    pub fn send_stream_bytes(
+        &self,
+        stream_id: u64,
+        data: Bytes,
+        end_stream: bool,
+    ) -> Result<(), QuicError> {
+        self.lock()?
+            .send(stream_id, Payload::Owned(data), end_stream)
+    }
+
+    /// The next local stream id in the given direction. It stays the same until it is used
+    /// (sent on, reset or stopped). Ids beyond the peer's stream limit are handed out too:
+    /// their data waits and the streams open, in order, when the peer allows more.
+    pub fn get_next_available_stream_id(&self, unidirectional: bool) -> Result<u64, QuicError> {
+        Ok(self.lock()?.next_stream_id(unidirectional))
+    }
+
+    /// Resets the sending side of `stream_id` (RESET_STREAM), discarding queued data.
+    pub fn reset_stream(&self, stream_id: u64, error_code: u64) -> Result<(), QuicError> {
+        self.lock()?.reset_stream(stream_id, error_code)
+    }
+
+    /// Asks the peer to stop sending on `stream_id` (STOP_SENDING).
+    pub fn stop_stream(&self, stream_id: u64, error_code: u64) -> Result<(), QuicError> {
+        self.lock()?.stop_stream(stream_id, error_code)
+    }
+
+    /// Sends a DATAGRAM frame. Fails when either side did not enable datagrams, when the
+    /// payload exceeds [`Connection::remote_max_datagram_frame_size`], or when the send
+    /// buffer is full.
+    pub fn send_datagram_frame(&self, data: &[u8]) -> Result<(), QuicError> {
+        self.lock()?.send_datagram(Bytes::copy_from_slice(data))
+    }
+
+    /// As [`Connection::send_datagram_frame`], taking owned bytes.
+    pub fn send_datagram(&self, data: Bytes) -> Result<(), QuicError> {
+        self.lock()?.send_datagram(data)
+    }
+
+    /// Closes the connection with an application error code and reason: CONNECTION_CLOSE
+    /// goes out with the next transmits, then the connection drains (three PTOs) and the
+    /// endpoint forgets it. A ConnectionTerminated event with this code is queued now.
+    /// Data not yet sent is discarded, as in aioquic. Closing twice does nothing.
+    pub fn close(&self, error_code: u64, reason: &[u8]) {
+        if let Ok(mut core) = self.lock() {
+            core.close(error_code, reason);
+        }
+    }
+
+    /// True for the client side.
+    pub fn is_client(&self) -> bool {
+        self.is_client
+    }
+
+    /// True once the handshake completed (and until the connection closes).
+    pub fn is_established(&self) -> bool {
+        self.lock()
+            .map(|c| c.established && !c.terminated && !c.quinn.is_closed())
+            .unwrap_or(false)
+    }
+
+    /// True once the connection is closing, draining or drained.
+    pub fn is_closed(&self) -> bool {
+        self.lock()
+            .map(|c| c.terminated || c.quinn.is_closed())
+            .unwrap_or(true)
+    }
+
+    /// True once the connection has drained: the endpoint no longer knows it.
+    pub fn is_drained(&self) -> bool {
+        self.lock().map(|c| c.drained).unwrap_or(true)
+    }
+
+    /// The negotiated ALPN protocol, once the handshake completed.
+    pub fn alpn(&self) -> Option<Bytes> {
+        self.lock().ok()?.alpn.clone()
+    }
+
+    /// The peer's UDP address.
+    pub fn remote_address(&self) -> Option<SocketAddr> {
+        Some(self.lock().ok()?.quinn.remote_address())
+    }
+
+    /// The largest DATAGRAM payload the peer accepts on the current path, or `None` when
+    /// the peer (or this endpoint) did not enable DATAGRAM frames.
+    pub fn remote_max_datagram_frame_size(&self) -> Option<usize> {
+        self.lock().ok()?.quinn.datagrams().max_size()
+    }
+
+    /// quinn-proto's statistics for this connection.
+    pub fn stats(&self) -> Option<quinn_proto::ConnectionStats> {
+        Some(self.lock().ok()?.quinn.stats())
+    }
+}
+
+impl Transport for Connection {
+    fn is_client(&self) -> bool {
+        self.is_client
+    }
+
+    fn remote_max_datagram_frame_size(&self) -> u64 {
+        Connection::remote_max_datagram_frame_size(self).map_or(0, |n| n as u64)
+    }
+
+    fn send_stream_data(
+        &mut self,
+        stream_id: u64,
+        data: &[u8],
+        end_stream: bool,
+    ) -> Result<(), TransportError> {
+        Connection::send_stream_data(self, stream_id, data, end_stream).map_err(Into::into)
+    }
+
+    fn get_next_available_stream_id(
+        &mut self,
+        unidirectional: bool,
+    ) -> Result<u64, TransportError> {
+        Connection::get_next_available_stream_id(self, unidirectional).map_err(Into::into)
+    }
+
+    fn reset_stream(&mut self, stream_id: u64, error_code: u64) -> Result<(), TransportError> {
+        Connection::reset_stream(self, stream_id, error_code).map_err(Into::into)
+    }
+
+    fn stop_stream(&mut self, stream_id: u64, error_code: u64) -> Result<(), TransportError> {
+        Connection::stop_stream(self, stream_id, error_code).map_err(Into::into)
+    }
+
+    fn send_datagram_frame(&mut self, data: &[u8]) -> Result<(), TransportError> {
+        Connection::send_datagram_frame(self, data).map_err(Into::into)
+    }
+
+    fn close(&mut self, error_code: u64, reason: &str) {
+        Connection::close(self, error_code, reason.as_bytes());
+    }
+}

@@ -1,0 +1,360 @@
+//! One endpoint per UDP socket: datagrams in and out, timers, and the connections.
+//!
+//! The endpoint owns quinn-proto's `Endpoint` and a slab of connections indexed like
+//! quinn-proto's own (its `ConnectionHandle` is a slab index that it reuses once a
+//! connection drained); each slot carries a generation, bumped when the connection is
+//! reaped, so an old [`ConnectionHandle`] never reaches a newer connection.
+//!
+//! quinn-proto's rules, and where they are kept:
+//! * every `Incoming` is accepted, or refused when too many accepted connections wait for
+//!   [`Endpoint::accept`] ([`Endpoint::receive`]);
+//! * endpoint events go to quinn-proto's endpoint and its answers back to the connection,
+//!   and connection events are polled until `None`, after every input ([`Core::process`]);
+//! * a connection is dropped only after it drained (it reports `Drained`);
+//! * [`Endpoint::poll_transmit`] asks every connection in turn, so calling it until `None`
+//!   drains them all.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+
+use bytes::BytesMut;
+use quinn_proto::{DatagramEvent, EndpointConfig};
+
+use super::config::Config;
+use super::connection::{Connection, ConnectionHandle, Core};
+use super::error::QuicError;
+use super::time::Clock;
+
+/// The smallest buffer [`Endpoint::poll_transmit`] accepts: the largest UDP payload this
+/// endpoint may produce.
+pub const MIN_TRANSMIT_BUFFER: usize = 1472;
+
+/// Accepted connections waiting for [`Endpoint::accept`] beyond which new ones are refused.
+const MAX_PENDING_ACCEPT: usize = 1024;
+
+/// One datagram (or a GSO batch of equal-size datagrams) to send.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Transmit {
+    /// Bytes written at the start of the caller's buffer.
+    pub len: usize,
+    /// Where to send them.
+    pub destination: SocketAddr,
+    /// The size of each datagram: `len` for a single one; for a batch, every datagram but
+    /// the last is exactly this long (UDP_SEGMENT).
+    pub segment_size: usize,
+}
+
+struct Slot {
+    generation: u32,
+    conn: Option<Connection>,
+}
+
+/// A QUIC endpoint on one UDP socket (server or client), sans-I/O.
+pub struct Endpoint {
+    quinn: quinn_proto::Endpoint,
+    clock: Clock,
+    client: Option<quinn_proto::ClientConfig>,
+    is_server: bool,
+    slots: Vec<Slot>,
+    live: usize,
+    accept_queue: VecDeque<ConnectionHandle>,
+    /// Datagrams quinn-proto's endpoint produced itself (version negotiation, stateless
+    /// resets, refusals), sent before any connection's.
+    responses: VecDeque<(Vec<u8>, SocketAddr)>,
+    scratch: Vec<u8>,
+    /// Where the next `poll_transmit` starts looking, for fairness between connections.
+    cursor: usize,
+    max_gso_segments: usize,
+    fingerprint: Option<[u8; 32]>,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("is_server", &self.is_server)
+            .field("connections", &self.live)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Endpoint {
+    /// Creates an endpoint from a configuration. The one clock read of the QUIC layer
+    /// happens here (see `time`).
+    pub fn new(config: &Config) -> Result<Endpoint, QuicError> {
+        let built = config.build()?;
+        let quinn = quinn_proto::Endpoint::new(
+            std::sync::Arc::new(EndpointConfig::default()),
+            built.server,
+            built.allow_mtud,
+            None,
+        );
+        Ok(Endpoint {
+            quinn,
+            clock: Clock::new(),
+            client: built.client,
+            is_server: config.is_server(),
+            slots: Vec::new(),
+            live: 0,
+            accept_queue: VecDeque::new(),
+            responses: VecDeque::new(),
+            scratch: Vec::with_capacity(MIN_TRANSMIT_BUFFER),
+            cursor: 0,
+            max_gso_segments: built.max_gso_segments,
+            fingerprint: built.fingerprint,
+        })
+    }
+
+    /// True for a server endpoint.
+    pub fn is_server(&self) -> bool {
+        self.is_server
+    }
+
+    /// The SHA-256 fingerprint of this endpoint's certificate (a server's generated one
+    /// included), if it has one.
+    pub fn certificate_fingerprint(&self) -> Option<[u8; 32]> {
+        self.fingerprint
+    }
+
+    /// How many connections the endpoint holds (not yet drained).
+    pub fn connection_count(&self) -> usize {
+        self.live
+    }
+
+    /// Processes one received UDP datagram.
+    pub fn receive(&mut self, now_ns: u64, from: SocketAddr, data: &[u8]) {
+        if data.is_empty() {
+            return;
+        }
+        let now = self.clock.advance(now_ns);
+        self.scratch.clear();
+        let event = self.quinn.handle(
+            now,
+            from,
+            None,
+            None,
+            BytesMut::from(data),
+            &mut self.scratch,
+        );
+        match event {
+            Some(DatagramEvent::ConnectionEvent(qch, event)) => {
+                let Some(conn) = self.slots.get(qch.0).and_then(|s| s.conn.as_ref()) else {
+                    return;
+                };
+                let Ok(mut core) = conn.lock() else {
+                    return;
+                };
+                core.quinn.handle_event(event);
+                core.process(&mut self.quinn);
+                let drained = core.drained;
+                drop(core);
+                if drained {
+                    self.reap(qch.0);
+                }
+            }
+            Some(DatagramEvent::NewConnection(incoming)) => {
+                if !self.is_server || self.accept_queue.len() >= MAX_PENDING_ACCEPT {
+                    self.scratch.clear();
+                    let transmit = self.quinn.refuse(incoming, &mut self.scratch);
+                    self.queue_response(transmit.size, transmit.destination);
+                    return;
+                }
+                self.scratch.clear();
+                match self.quinn.accept(incoming, now, &mut self.scratch, None) {
+                    Ok((qch, quinn_conn)) => {
+                        let handle = self.insert(qch, quinn_conn);
+                        self.accept_queue.push_back(handle);
+                    }
+                    Err(e) => {
+                        if let Some(transmit) = e.response {
+                            self.queue_response(transmit.size, transmit.destination);
+                        }
+                    }
+                }
+            }
+            Some(DatagramEvent::Response(transmit)) => {
+                self.queue_response(transmit.size, transmit.destination);
+            }
+            None => {}
+        }
+    }
+
+    fn queue_response(&mut self, size: usize, destination: SocketAddr) {
+        if size > 0 {
+            self.responses
+                .push_back((self.scratch[..size].to_vec(), destination));
+        }
+    }
+
+    /// The next connection a client opened to this server, or `None`.
+    pub fn accept(&mut self) -> Option<ConnectionHandle> {
+        while let Some(handle) = self.accept_queue.pop_front() {
+            if self.connection(handle).is_ok() {
+                return Some(handle);
+            }
+        }
+        None
+    }
+
+    /// Starts a connection to `remote`, verifying the server as `server_name` (also sent as
+    /// SNI). Needs a client endpoint.
+    pub fn connect(
+        &mut self,
+        now_ns: u64,
+        remote: SocketAddr,
+        server_name: &str,
+    ) -> Result<ConnectionHandle, QuicError> {
+        let Some(client) = self.client.clone() else {
+            return Err(QuicError::WrongRole("connect needs a client endpoint"));
+        };
+        let now = self.clock.advance(now_ns);
+        let (qch, quinn_conn) = self
+            .quinn
+            .connect(now, client, remote, server_name)
+            .map_err(|e| QuicError::Connect(e.to_string()))?;
+        Ok(self.insert(qch, quinn_conn))
+    }
+
+    fn insert(
+        &mut self,
+        qch: quinn_proto::ConnectionHandle,
+        quinn_conn: quinn_proto::Connection,
+    ) -> ConnectionHandle {
+        let index = qch.0;
+        if self.slots.len() <= index {
+            self.slots.resize_with(index + 1, || Slot {
+                generation: 0,
+                conn: None,
+            });
+        }
+        let slot = &mut self.slots[index];
+        debug_assert!(slot.conn.is_none(), "quinn-proto reused a live slot");
+        let handle = ConnectionHandle {
+            index: index as u32,
+            generation: slot.generation,
+        };
+        let mut core = Core::new(quinn_conn, qch, self.clock.latest_time());
+        core.process(&mut self.quinn);
+        slot.conn = Some(Connection::new(core, handle));
+        self.live += 1;
+        handle
+    }
+
+    /// Forgets a drained connection; its handles now fail with `ConnectionClosed`.
+    fn reap(&mut self, index: usize) {
+        if let Some(slot) = self.slots.get_mut(index)
+            && slot.conn.take().is_some()
+        {
+            slot.generation = slot.generation.wrapping_add(1);
+            self.live -= 1;
+        }
+    }
+
+    /// The connection behind `handle`: a shared handle on it (see [`Connection`]). Fails
+    /// with [`QuicError::ConnectionClosed`] once the connection drained and was reaped.
+    pub fn connection(&self, handle: ConnectionHandle) -> Result<Connection, QuicError> {
+        self.slots
+            .get(handle.index as usize)
+            .filter(|slot| slot.generation == handle.generation)
+            .and_then(|slot| slot.conn.clone())
+            .ok_or(QuicError::ConnectionClosed)
+    }
+
+    /// Writes the next datagram to send into `buf` (at least [`MIN_TRANSMIT_BUFFER`]
+    /// bytes) and says where it goes; `None` when nothing is left. Call it until `None`
+    /// after every input. With `max_gso_segments` > 1 and room in `buf`, several
+    /// equal-size datagrams may come back in one [`Transmit`].
+    pub fn poll_transmit(
+        &mut self,
+        now_ns: u64,
+        buf: &mut [u8],
+    ) -> Result<Option<Transmit>, QuicError> {
+        if buf.len() < MIN_TRANSMIT_BUFFER {
+            return Err(QuicError::InvalidArgument(format!(
+                "transmit buffer of {} bytes is smaller than {MIN_TRANSMIT_BUFFER}",
+                buf.len()
+            )));
+        }
+        let now = self.clock.advance(now_ns);
+        if let Some((data, destination)) = self.responses.pop_front() {
+            let len = data.len().min(buf.len());
+            buf[..len].copy_from_slice(&data[..len]);
+            return Ok(Some(Transmit {
+                len,
+                destination,
+                segment_size: len,
+            }));
+        }
+        let max_datagrams = self
+            .max_gso_segments
+            .min(buf.len() / MIN_TRANSMIT_BUFFER)
+            .max(1);
+        let count = self.slots.len();
+        for step in 0..count {
+            let index = (self.cursor + step) % count;
+            let Some(conn) = self.slots[index].conn.as_ref() else {
+                continue;
+            };
+            let Ok(mut core) = conn.lock() else {
+                continue;
+            };
+            self.scratch.clear();
+            let transmit = core
+                .quinn
+                .poll_transmit(now, max_datagrams, &mut self.scratch);
+            core.process(&mut self.quinn);
+            let drained = core.drained;
+            drop(core);
+            if drained {
+                self.reap(index);
+            }
+            if let Some(t) = transmit {
+                let len = t.size.min(buf.len());
+                buf[..len].copy_from_slice(&self.scratch[..len]);
+                self.cursor = (index + 1) % count;
+                return Ok(Some(Transmit {
+                    len,
+                    destination: t.destination,
+                    segment_size: t.segment_size.unwrap_or(len),
+                }));
+            }
+        }
+        Ok(None)
+    }
+
+    /// When [`Endpoint::handle_timeout`] should next be called, in the caller's
+    /// nanoseconds; `None` when no timer is armed.
+    pub fn next_timeout(&self) -> Option<u64> {
+        let mut earliest = None;
+        for conn in self.slots.iter().filter_map(|s| s.conn.as_ref()) {
+            let Ok(mut core) = conn.lock() else {
+                continue;
+            };
+            if let Some(at) = core.quinn.poll_timeout() {
+                earliest = Some(earliest.map_or(at, |e: std::time::Instant| e.min(at)));
+            }
+        }
+        earliest.map(|at| self.clock.to_ns(at))
+    }
+
+    /// Runs the timers that expired by `now_ns`.
+    pub fn handle_timeout(&mut self, now_ns: u64) {
+        let now = self.clock.advance(now_ns);
+        for index in 0..self.slots.len() {
+            let Some(conn) = self.slots[index].conn.as_ref() else {
+                continue;
+            };
+            let Ok(mut core) = conn.lock() else {
+                continue;
+            };
+            if core.quinn.poll_timeout().is_some_and(|at| at <= now) {
+                core.quinn.handle_timeout(now);
+            }
+            core.process(&mut self.quinn);
+            let drained = core.drained;
+            drop(core);
+            if drained {
+                self.reap(index);
+            }
+        }
+    }
+}

@@ -1,0 +1,523 @@
+//! HTTP/3 end to end: `H3Connection` over the built-in QUIC transport
+//! (`H3Connection<h3q::quic::Connection>`), client and server in the in-memory pair.
+
+mod support;
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use h3q::field::HeaderField;
+use h3q::h3::{H3Connection, H3Event, Settings};
+use h3q::quic::{Config, Connection};
+use sha2::{Digest, Sha256};
+use support::{Network, Pair, Rng, configs};
+
+const SECOND: u64 = 1_000_000_000;
+
+/// Client and server HTTP/3 connections over a simulated network.
+struct H3Pair {
+    pair: Pair,
+    client: H3Connection<Connection>,
+    server: H3Connection<Connection>,
+    client_quic: Connection,
+    server_quic: Connection,
+}
+
+impl H3Pair {
+    fn new(client_cfg: &Config, server_cfg: &Config, net: Network, settings: Settings) -> Self {
+        let mut pair = Pair::with_network(client_cfg, server_cfg, net);
+        // The client starts HTTP/3 before the handshake completes, as aioquic does.
+        let ch = pair.connect();
+        let client_quic = pair.client.connection(ch).unwrap();
+        let client = H3Connection::new(client_quic.clone(), settings.clone()).unwrap();
+        let mut server_quic = None;
+        assert!(pair.run_until(10 * SECOND, |p| {
+            if let Some(h) = p.server.accept() {
+                server_quic = Some(p.server.connection(h).unwrap());
+            }
+            server_quic.is_some()
+        }));
+        let server_quic = server_quic.unwrap();
+        let server = H3Connection::new(server_quic.clone(), settings).unwrap();
+        H3Pair {
+            pair,
+            client,
+            server,
+            client_quic,
+            server_quic,
+        }
+    }
+
+    fn default() -> Self {
+        let (client_cfg, server_cfg) = configs();
+        H3Pair::new(
+            &client_cfg,
+            &server_cfg,
+            Network::default(),
+            Settings::default(),
+        )
+    }
+
+    /// One network step, then every QUIC event through the HTTP/3 connections.
+    /// Returns (client events, server events).
+    fn step(&mut self) -> (Vec<H3Event>, Vec<H3Event>) {
+        self.pair.step();
+        let mut client_out = Vec::new();
+        while let Some(ev) = self.client_quic.next_event() {
+            self.client
+                .handle_event_into(ev.as_quic_event(), &mut client_out);
+        }
+        let mut server_out = Vec::new();
+        while let Some(ev) = self.server_quic.next_event() {
+            self.server
+                .handle_event_into(ev.as_quic_event(), &mut server_out);
+        }
+        (client_out, server_out)
+    }
+
+    /// Steps, handing every HTTP event to `on_event(is_client, connection, event)`, until
+    /// it returns true (finished) or the simulated time limit passes.
+    fn run(
+        &mut self,
+        limit_ns: u64,
+        mut on_event: impl FnMut(bool, &mut H3Connection<Connection>, H3Event) -> bool,
+    ) -> bool {
+        let deadline = self.pair.now + limit_ns;
+        let mut finished = false;
+        while self.pair.now <= deadline {
+            let (client_events, server_events) = self.step();
+            for ev in server_events {
+                finished |= on_event(false, &mut self.server, ev);
+            }
+            for ev in client_events {
+                finished |= on_event(true, &mut self.client, ev);
+            }
+            if finished {
+                assert!(!self.client.is_closed() && !self.server.is_closed());
+                return true;
+            }
+        }
+        false
+    }
+}
+
+fn header<'a>(headers: &'a [HeaderField], name: &str) -> Option<&'a [u8]> {
+    headers
+        .iter()
+        .find(|h| h.name.as_ref() == name.as_bytes())
+        .map(|h| h.value.as_ref())
+}
+
+fn request(method: &str, path: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
+    vec![
+        (b":method".to_vec(), method.as_bytes().to_vec()),
+        (b":scheme".to_vec(), b"https".to_vec()),
+        (b":authority".to_vec(), b"localhost".to_vec()),
+        (b":path".to_vec(), path.as_bytes().to_vec()),
+    ]
+}
+
+fn fields(list: &[(Vec<u8>, Vec<u8>)]) -> Vec<(&[u8], &[u8])> {
+    list.iter()
+        .map(|(n, v)| (n.as_slice(), v.as_slice()))
+        .collect()
+}
+
+fn body(len: usize, seed: u64) -> Vec<u8> {
+    let mut data = vec![0u8; len];
+    Rng::new(seed).fill(&mut data);
+    data
+}
+
+fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// GET with a large response body, checked by SHA-256.
+fn get_large(h: &mut H3Pair, size: usize) {
+    let response_body = body(size, 1);
+    let expected = Sha256::digest(&response_body);
+    let sid = h
+        .client
+        .transport_mut()
+        .get_next_available_stream_id(false)
+        .unwrap();
+    h.client
+        .send_headers(sid, &fields(&request("GET", "/large")), true)
+        .unwrap();
+    let mut hasher = Sha256::new();
+    let mut got = 0usize;
+    let mut status = None;
+    let mut ended = false;
+    assert!(h.run(600 * SECOND, |is_client, conn, ev| {
+        if !is_client {
+            if let H3Event::HeadersReceived {
+                stream_id,
+                headers,
+                stream_ended,
+                ..
+            } = ev
+            {
+                assert!(stream_ended);
+                assert_eq!(header(&headers, ":path"), Some(&b"/large"[..]));
+                let len = response_body.len().to_string();
+                conn.send_headers(
+                    stream_id,
+                    &[(b":status", b"200"), (b"content-length", len.as_bytes())],
+                    false,
+                )
+                .unwrap();
+                conn.send_data(stream_id, &response_body, true).unwrap();
+            }
+            return false;
+        }
+        match ev {
+            H3Event::HeadersReceived {
+                stream_id, headers, ..
+            } => {
+                assert_eq!(stream_id, sid);
+                status = header(&headers, ":status").map(<[u8]>::to_vec);
+            }
+            H3Event::DataReceived {
+                stream_id,
+                data,
+                stream_ended,
+                ..
+            } => {
+                assert_eq!(stream_id, sid);
+                hasher.update(&data);
+                got += data.len();
+                ended |= stream_ended;
+            }
+            other => panic!("client: unexpected {other:?}"),
+        }
+        ended
+    }));
+    assert_eq!(status.as_deref(), Some(&b"200"[..]));
+    assert_eq!(got, size);
+    assert_eq!(hasher.finalize(), expected);
+}
+
+#[test]
+fn get_with_a_10_mb_response_body() {
+    let mut h = H3Pair::default();
+    get_large(&mut h, 10 * 1024 * 1024);
+}
+
+#[test]
+fn get_with_a_large_body_under_loss_and_latency() {
+    let (client_cfg, server_cfg) = configs();
+    let net = Network {
+        latency_ns: 15_000_000,
+        loss: 0.02,
+        reorder: 0.02,
+        seed: 3,
+    };
+    let mut h = H3Pair::new(&client_cfg, &server_cfg, net, Settings::default());
+    get_large(&mut h, 2 * 1024 * 1024);
+    assert!(h.pair.stats.lost > 0);
+}
+
+#[test]
+fn post_with_a_10_mb_request_body() {
+    let mut h = H3Pair::default();
+    let request_body = body(10 * 1024 * 1024, 2);
+    let expected = hex(&Sha256::digest(&request_body));
+    let sid = h
+        .client
+        .transport_mut()
+        .get_next_available_stream_id(false)
+        .unwrap();
+    h.client
+        .send_headers(sid, &fields(&request("POST", "/upload")), false)
+        .unwrap();
+    // In pieces, as an application streaming a file would.
+    for chunk in request_body.chunks(1024 * 1024) {
+        h.client.send_data(sid, chunk, false).unwrap();
+    }
+    h.client.send_data(sid, b"", true).unwrap();
+
+    let mut server_hash = Sha256::new();
+    let mut server_got = 0usize;
+    let mut reply = Vec::new();
+    let mut done = false;
+    assert!(h.run(600 * SECOND, |is_client, conn, ev| {
+        if is_client {
+            if let H3Event::DataReceived {
+                data, stream_ended, ..
+            } = ev
+            {
+                reply.extend_from_slice(&data);
+                done |= stream_ended;
+            }
+            return done;
+        }
+        match ev {
+            H3Event::HeadersReceived { headers, .. } => {
+                assert_eq!(header(&headers, ":method"), Some(&b"POST"[..]));
+            }
+            H3Event::DataReceived {
+                stream_id,
+                data,
+                stream_ended,
+                ..
+            } => {
+                server_hash.update(&data);
+                server_got += data.len();
+                if stream_ended {
+                    let digest = hex(&std::mem::take(&mut server_hash).finalize());
+                    conn.send_headers(stream_id, &[(b":status", b"200")], false)
+                        .unwrap();
+                    conn.send_data(stream_id, digest.as_bytes(), true).unwrap();
+                }
+            }
+            other => panic!("server: unexpected {other:?}"),
+        }
+        false
+    }));
+    assert_eq!(server_got, request_body.len());
+    assert_eq!(String::from_utf8(reply).unwrap(), expected);
+}
+
+/// 100 MB download; run with `cargo test --release -- --ignored`.
+#[test]
+#[ignore = "100 MB: run in release mode with --ignored"]
+fn get_with_a_100_mb_response_body() {
+    let mut h = H3Pair::default();
+    get_large(&mut h, 100 * 1024 * 1024);
+}
+
+#[test]
+fn thousand_concurrent_requests_on_one_connection() {
+    // The server allows 100 concurrent request streams: the rest queue and open as
+    // earlier requests complete.
+    let (client_cfg, mut server_cfg) = configs();
+    server_cfg.set_max_streams_bidi(100);
+    let mut h = H3Pair::new(
+        &client_cfg,
+        &server_cfg,
+        Network::default(),
+        Settings::default(),
+    );
+    let mut expected = HashMap::new();
+    for i in 0..1000u64 {
+        let sid = h
+            .client
+            .transport_mut()
+            .get_next_available_stream_id(false)
+            .unwrap();
+        let path = format!("/item/{i}");
+        h.client
+            .send_headers(sid, &fields(&request("GET", &path)), true)
+            .unwrap();
+        expected.insert(sid, format!("body of {path}").into_bytes());
+    }
+    let mut bodies: HashMap<u64, Vec<u8>> = HashMap::new();
+    let mut statuses = 0;
+    let mut ended = 0;
+    assert!(h.run(300 * SECOND, |is_client, conn, ev| {
+        if !is_client {
+            if let H3Event::HeadersReceived {
+                stream_id, headers, ..
+            } = ev
+            {
+                let path = header(&headers, ":path").unwrap().to_vec();
+                let mut reply = b"body of ".to_vec();
+                reply.extend_from_slice(&path);
+                conn.send_headers(stream_id, &[(b":status", b"200")], false)
+                    .unwrap();
+                conn.send_data(stream_id, &reply, true).unwrap();
+            }
+            return false;
+        }
+        match ev {
+            H3Event::HeadersReceived { headers, .. } => {
+                assert_eq!(header(&headers, ":status"), Some(&b"200"[..]));
+                statuses += 1;
+            }
+            H3Event::DataReceived {
+                stream_id,
+                data,
+                stream_ended,
+                ..
+            } => {
+                bodies
+                    .entry(stream_id)
+                    .or_default()
+                    .extend_from_slice(&data);
+                if stream_ended {
+                    ended += 1;
+                }
+            }
+            other => panic!("client: unexpected {other:?}"),
+        }
+        ended == 1000
+    }));
+    assert_eq!(statuses, 1000);
+    assert_eq!(bodies, expected);
+}
+
+#[test]
+fn server_push_and_trailers() {
+    let mut h = H3Pair::default();
+    let sid = h
+        .client
+        .transport_mut()
+        .get_next_available_stream_id(false)
+        .unwrap();
+    h.client
+        .send_headers(sid, &fields(&request("GET", "/index.html")), true)
+        .unwrap();
+    let pushed = body(200_000, 9);
+    let pushed_sha = Sha256::digest(&pushed);
+    let mut promised = None;
+    let mut push_headers = None;
+    let mut push_hash = Sha256::new();
+    let mut push_ended = false;
+    let mut response = Vec::new();
+    let mut trailers = None;
+    assert!(h.run(30 * SECOND, |is_client, conn, ev| {
+        if !is_client {
+            if let H3Event::HeadersReceived { stream_id, .. } = ev {
+                let push_stream = conn
+                    .send_push_promise(stream_id, &fields(&request("GET", "/style.css")))
+                    .unwrap();
+                conn.send_headers(push_stream, &[(b":status", b"200")], false)
+                    .unwrap();
+                conn.send_data(push_stream, &pushed, true).unwrap();
+                conn.send_headers(stream_id, &[(b":status", b"200")], false)
+                    .unwrap();
+                conn.send_data(stream_id, b"<html></html>", false).unwrap();
+                conn.send_headers(stream_id, &[(b"x-checksum", b"abc123")], true)
+                    .unwrap();
+            }
+            return false;
+        }
+        match ev {
+            H3Event::PushPromiseReceived {
+                stream_id,
+                push_id,
+                headers,
+            } => {
+                assert_eq!(stream_id, sid);
+                assert_eq!(header(&headers, ":path"), Some(&b"/style.css"[..]));
+                promised = Some(push_id);
+            }
+            H3Event::HeadersReceived {
+                push_id: Some(push_id),
+                headers,
+                ..
+            } => {
+                // The push stream may be read before the promise: compare at the end.
+                push_headers = Some((push_id, headers));
+            }
+            H3Event::DataReceived {
+                push_id: Some(_),
+                data,
+                stream_ended,
+                ..
+            } => {
+                push_hash.update(&data);
+                push_ended |= stream_ended;
+            }
+            H3Event::HeadersReceived {
+                stream_id,
+                headers,
+                stream_ended,
+                push_id: None,
+            } => {
+                assert_eq!(stream_id, sid);
+                if stream_ended {
+                    trailers = Some(headers);
+                } else {
+                    assert_eq!(header(&headers, ":status"), Some(&b"200"[..]));
+                }
+            }
+            H3Event::DataReceived {
+                push_id: None,
+                data,
+                ..
+            } => response.extend_from_slice(&data),
+            other => panic!("client: unexpected {other:?}"),
+        }
+        push_ended && trailers.is_some() && promised.is_some()
+    }));
+    let (push_id, push_headers) = push_headers.unwrap();
+    assert_eq!(Some(push_id), promised);
+    assert_eq!(header(&push_headers, ":status"), Some(&b"200"[..]));
+    assert_eq!(push_hash.finalize(), pushed_sha);
+    assert_eq!(response, b"<html></html>");
+    assert_eq!(
+        header(trailers.as_deref().unwrap(), "x-checksum"),
+        Some(&b"abc123"[..])
+    );
+}
+
+#[test]
+fn http_datagrams_both_ways() {
+    let (mut client_cfg, mut server_cfg) = configs();
+    client_cfg.set_max_datagram_frame_size(65535);
+    server_cfg.set_max_datagram_frame_size(65535);
+    let settings = Settings {
+        enable_webtransport: true,
+        ..Settings::default()
+    };
+    let mut h = H3Pair::new(&client_cfg, &server_cfg, Network::default(), settings);
+    let sid = h
+        .client
+        .transport_mut()
+        .get_next_available_stream_id(false)
+        .unwrap();
+    h.client
+        .send_headers(sid, &fields(&request("GET", "/dgram")), false)
+        .unwrap();
+    h.client.send_datagram(sid, b"from client").unwrap();
+    let mut client_got = None;
+    let mut server_got = None;
+    assert!(h.run(10 * SECOND, |is_client, conn, ev| {
+        match (is_client, ev) {
+            (true, H3Event::DatagramReceived { stream_id, data }) => {
+                client_got = Some((stream_id, data));
+            }
+            (false, H3Event::DatagramReceived { stream_id, data }) => {
+                conn.send_datagram(stream_id, b"from server").unwrap();
+                server_got = Some((stream_id, data));
+            }
+            (false, H3Event::HeadersReceived { .. }) => {}
+            (_, other) => panic!("unexpected {other:?}"),
+        }
+        client_got.is_some() && server_got.is_some()
+    }));
+    assert_eq!(server_got, Some((sid, Bytes::from_static(b"from client"))));
+    assert_eq!(client_got, Some((sid, Bytes::from_static(b"from server"))));
+    assert_eq!(h.client.received_setting(0x33), Some(1));
+}
+
+#[test]
+fn h3_datagram_without_quic_datagrams_closes_with_settings_error() {
+    // HTTP/3 advertises H3_DATAGRAM but QUIC has DATAGRAM frames off: the peer must close
+    // with H3_SETTINGS_ERROR, and our ConnectionTerminated carries that code.
+    let (client_cfg, server_cfg) = configs();
+    let settings = Settings {
+        enable_webtransport: true,
+        ..Settings::default()
+    };
+    let mut h = H3Pair::new(&client_cfg, &server_cfg, Network::default(), settings);
+    let mut terminated = None;
+    for _ in 0..10_000 {
+        h.pair.step();
+        while let Some(ev) = h.client_quic.next_event() {
+            if let h3q::quic::Event::ConnectionTerminated { error_code, .. } = ev {
+                terminated = Some(error_code);
+            }
+            h.client.handle_event(ev.as_quic_event());
+        }
+        while let Some(ev) = h.server_quic.next_event() {
+            h.server.handle_event(ev.as_quic_event());
+        }
+        if terminated.is_some() {
+            break;
+        }
+    }
+    assert_eq!(terminated, Some(0x109));
+}

@@ -1,0 +1,634 @@
+//! The built-in QUIC layer, end to end over the in-memory pair (tests/support).
+
+mod support;
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use h3q::h3::transport::Transport;
+use h3q::quic::{Config, Connection, Endpoint, Event, QuicError};
+use sha2::{Digest, Sha256};
+use support::{Network, Pair, Rng, configs};
+
+const SECOND: u64 = 1_000_000_000;
+
+fn body(len: usize, seed: u64) -> Bytes {
+    let mut data = vec![0u8; len];
+    Rng::new(seed).fill(&mut data);
+    Bytes::from(data)
+}
+
+fn sha(data: &[u8]) -> [u8; 32] {
+    Sha256::digest(data).into()
+}
+
+/// Client sends `size` bytes on a bidirectional stream; the server echoes every chunk back
+/// (zero-copy) and finishes when the client does. Returns the simulated time it took.
+fn echo(pair: &mut Pair, client: &Connection, server: &Connection, size: usize) -> u64 {
+    let start = pair.now;
+    let data = body(size, size as u64);
+    let expected = sha(&data);
+    let sid = client.get_next_available_stream_id(false).unwrap();
+    client.send_stream_bytes(sid, data, true).unwrap();
+    let mut hasher = Sha256::new();
+    let mut received = 0usize;
+    let mut finished = false;
+    let done = pair.run_until(600 * SECOND, |_| {
+        while let Some(ev) = server.next_event() {
+            if let Event::StreamDataReceived {
+                stream_id,
+                data,
+                end_stream,
+            } = ev
+            {
+                server
+                    .send_stream_bytes(stream_id, data, end_stream)
+                    .unwrap();
+            }
+        }
+        while let Some(ev) = client.next_event() {
+            if let Event::StreamDataReceived {
+                stream_id,
+                data,
+                end_stream,
+            } = ev
+            {
+                assert_eq!(stream_id, sid);
+                hasher.update(&data);
+                received += data.len();
+                finished |= end_stream;
+            }
+        }
+        finished
+    });
+    assert!(
+        done,
+        "echo of {size} bytes did not finish ({received} received)"
+    );
+    assert_eq!(received, size);
+    assert_eq!(<[u8; 32]>::from(hasher.finalize()), expected);
+    pair.now - start
+}
+
+fn drain(conn: &Connection) -> Vec<Event> {
+    std::iter::from_fn(|| conn.next_event()).collect()
+}
+
+#[test]
+fn handshake_completes_with_h3_on_both_sides() {
+    let (client_cfg, server_cfg) = configs();
+    let mut pair = Pair::new(&client_cfg, &server_cfg);
+    let (client, server) = pair.connected();
+    let expect = Event::HandshakeCompleted {
+        alpn: Some(Bytes::from_static(b"h3")),
+    };
+    assert_eq!(drain(&client), vec![expect.clone()]);
+    assert_eq!(drain(&server), vec![expect]);
+    assert_eq!(client.alpn().as_deref(), Some(&b"h3"[..]));
+    assert!(client.is_client() && !server.is_client());
+    assert_eq!(server.remote_address(), Some(pair.client_addr));
+    assert_eq!(client.remote_address(), Some(pair.server_addr));
+    assert_eq!(pair.server.connection_count(), 1);
+}
+
+#[test]
+fn client_rejects_an_untrusted_server_certificate() {
+    let (_, server_cfg) = configs();
+    let mut other = Config::server();
+    other.generate_self_signed("localhost").unwrap();
+    let mut client_cfg = Config::client();
+    client_cfg
+        .add_ca_pem(other.certificate_chain_pem().unwrap().as_bytes())
+        .unwrap();
+    let mut pair = Pair::new(&client_cfg, &server_cfg);
+    let ch = pair.connect();
+    let client = pair.client.connection(ch).unwrap();
+    pair.run_until(10 * SECOND, |_| client.is_closed());
+    let events = drain(&client);
+    let Some(Event::ConnectionTerminated { error_code, .. }) = events.last() else {
+        panic!("expected ConnectionTerminated, got {events:?}");
+    };
+    // CRYPTO_ERROR range (0x100 + TLS alert)
+    assert_eq!(error_code & !0xff, 0x100, "{events:?}");
+}
+
+#[test]
+fn verification_off_accepts_any_certificate_and_alpn_mismatch_fails() {
+    let server_cfg = Config::server(); // generated certificate, default host
+    let mut client_cfg = Config::client();
+    client_cfg.set_verify_peer(false);
+    let mut pair = Pair::new(&client_cfg, &server_cfg);
+    let (client, _server) = pair.connected();
+    assert!(client.is_established());
+    assert!(pair.server.certificate_fingerprint().is_some());
+
+    client_cfg.set_alpn_protocols(&[b"not-h3"]);
+    let mut pair = Pair::new(&client_cfg, &server_cfg);
+    let ch = pair.connect();
+    let client = pair.client.connection(ch).unwrap();
+    assert!(pair.run_until(10 * SECOND, |_| client.is_closed()));
+    assert!(!client.is_established());
+}
+
+#[test]
+fn echo_10_mb_on_a_bidirectional_stream() {
+    let (client_cfg, server_cfg) = configs();
+    let mut pair = Pair::new(&client_cfg, &server_cfg);
+    let (client, server) = pair.connected();
+    echo(&mut pair, &client, &server, 10 * 1024 * 1024);
+}
+
+/// 100 MB both ways; run with `cargo test --release -- --ignored`.
+#[test]
+#[ignore = "100 MB: run in release mode with --ignored"]
+fn echo_100_mb_on_a_bidirectional_stream() {
+    let (client_cfg, server_cfg) = configs();
+    let mut pair = Pair::new(&client_cfg, &server_cfg);
+    let (client, server) = pair.connected();
+    echo(&mut pair, &client, &server, 100 * 1024 * 1024);
+}
+
+#[test]
+fn echo_with_latency_and_reordering() {
+    let (client_cfg, server_cfg) = configs();
+    let net = Network {
+        latency_ns: 20_000_000,
+        reorder: 0.05,
+        ..Network::default()
+    };
+    let mut pair = Pair::with_network(&client_cfg, &server_cfg, net);
+    let (client, server) = pair.connected();
+    echo(&mut pair, &client, &server, 2 * 1024 * 1024);
+    assert!(pair.stats.reordered > 0);
+}
+
+fn lossy_echo(loss: f64, seed: u64) {
+    let (client_cfg, server_cfg) = configs();
+    let net = Network {
+        latency_ns: 10_000_000,
+        loss,
+        seed,
+        ..Network::default()
+    };
+    let mut pair = Pair::with_network(&client_cfg, &server_cfg, net);
+    let (client, server) = pair.connected();
+    echo(&mut pair, &client, &server, 2 * 1024 * 1024);
+    assert!(pair.stats.lost > 0, "{:?}", pair.stats);
+}
+
+#[test]
+fn echo_completes_under_1_percent_loss() {
+    lossy_echo(0.01, 7);
+}
+
+#[test]
+fn echo_completes_under_5_percent_loss() {
+    lossy_echo(0.05, 11);
+}
+
+#[test]
+fn thousand_streams_with_peer_limit_100_open_in_order() {
+    let (client_cfg, mut server_cfg) = configs();
+    server_cfg.set_max_streams_bidi(100);
+    let mut pair = Pair::new(&client_cfg, &server_cfg);
+    let (client, server) = pair.connected();
+    let mut ids = Vec::new();
+    for i in 0..1000u64 {
+        let sid = client.get_next_available_stream_id(false).unwrap();
+        assert_eq!(sid, 4 * i, "ids are handed out in sequence past the limit");
+        // Asking twice without sending returns the same id.
+        assert_eq!(client.get_next_available_stream_id(false).unwrap(), sid);
+        client
+            .send_stream_data(sid, format!("request {i}").as_bytes(), true)
+            .unwrap();
+        ids.push(sid);
+    }
+    let mut responses = std::collections::HashMap::new();
+    let mut max_server_seen = 0;
+    let done = pair.run_until(120 * SECOND, |_| {
+        while let Some(ev) = server.next_event() {
+            if let Event::StreamDataReceived {
+                stream_id,
+                data,
+                end_stream,
+            } = ev
+            {
+                max_server_seen = max_server_seen.max(stream_id);
+                let mut reply = b"response to ".to_vec();
+                reply.extend_from_slice(&data);
+                assert!(end_stream, "small requests arrive in one piece");
+                server.send_stream_data(stream_id, &reply, true).unwrap();
+            }
+        }
+        while let Some(ev) = client.next_event() {
+            if let Event::StreamDataReceived {
+                stream_id,
+                data,
+                end_stream,
+            } = ev
+            {
+                let entry: &mut Vec<u8> = responses.entry(stream_id).or_default();
+                entry.extend_from_slice(&data);
+                if end_stream {
+                    assert_eq!(
+                        entry.as_slice(),
+                        format!("response to request {}", stream_id / 4).as_bytes()
+                    );
+                }
+            }
+        }
+        responses.len() == 1000
+    });
+    assert!(done, "only {} responses", responses.len());
+    assert_eq!(max_server_seen, 4 * 999);
+}
+
+#[test]
+fn datagrams_both_ways_and_their_errors() {
+    let (mut client_cfg, mut server_cfg) = configs();
+    client_cfg.set_max_datagram_frame_size(65535);
+    server_cfg.set_max_datagram_frame_size(65535);
+    let mut pair = Pair::new(&client_cfg, &server_cfg);
+    let (client, server) = pair.connected();
+    let max = client.remote_max_datagram_frame_size().unwrap();
+    assert!(max >= 1000, "max {max}");
+    assert_eq!(
+        Transport::remote_max_datagram_frame_size(&client),
+        max as u64
+    );
+    client.send_datagram_frame(b"ping").unwrap();
+    server.send_datagram(Bytes::from_static(b"pong")).unwrap();
+    let too_big = vec![0u8; max + 1];
+    assert!(matches!(
+        client.send_datagram_frame(&too_big),
+        Err(QuicError::DatagramTooLarge { .. })
+    ));
+    let mut got = (false, false);
+    assert!(pair.run_until(5 * SECOND, |_| {
+        for ev in drain(&server) {
+            if let Event::DatagramReceived { data } = ev {
+                assert_eq!(&data[..], b"ping");
+                got.0 = true;
+            }
+        }
+        for ev in drain(&client) {
+            if let Event::DatagramReceived { data } = ev {
+                assert_eq!(&data[..], b"pong");
+                got.1 = true;
+            }
+        }
+        got == (true, true)
+    }));
+
+    // A peer that did not enable datagrams.
+    let (mut client_cfg, server_cfg) = configs();
+    client_cfg.set_max_datagram_frame_size(65535);
+    let mut pair = Pair::new(&client_cfg, &server_cfg);
+    let (client, server) = pair.connected();
+    assert_eq!(client.remote_max_datagram_frame_size(), None);
+    assert_eq!(Transport::remote_max_datagram_frame_size(&client), 0);
+    assert_eq!(
+        client.send_datagram_frame(b"x"),
+        Err(QuicError::DatagramsUnsupported)
+    );
+    assert_eq!(
+        server.send_datagram_frame(b"x"),
+        Err(QuicError::DatagramsUnsupported)
+    );
+}
+
+#[test]
+fn idle_timeout_terminates_both_sides_and_drains() {
+    let (mut client_cfg, mut server_cfg) = configs();
+    client_cfg.set_idle_timeout(Duration::from_secs(2));
+    server_cfg.set_idle_timeout(Duration::from_secs(2));
+    let mut pair = Pair::new(&client_cfg, &server_cfg);
+    let (client, server) = pair.connected();
+    drain(&client);
+    drain(&server);
+    let start = pair.now;
+    assert!(pair.run_until(60 * SECOND, |_| client.is_drained() && server.is_drained()));
+    let elapsed = pair.now - start;
+    assert!((2 * SECOND..4 * SECOND).contains(&elapsed), "{elapsed}");
+    let idle = Event::ConnectionTerminated {
+        error_code: 0,
+        reason: Bytes::from_static(b"Idle timeout"),
+    };
+    assert_eq!(drain(&client), vec![idle.clone()]);
+    assert_eq!(drain(&server), vec![idle]);
+    assert_eq!(pair.client.connection_count(), 0);
+    assert_eq!(pair.server.connection_count(), 0);
+    assert_eq!(pair.client.next_timeout(), None);
+}
+
+fn close_by(client_closes: bool) {
+    let (client_cfg, server_cfg) = configs();
+    let net = Network {
+        latency_ns: 5_000_000,
+        ..Network::default()
+    };
+    let mut pair = Pair::with_network(&client_cfg, &server_cfg, net);
+    let (client, server) = pair.connected();
+    drain(&client);
+    drain(&server);
+    let (closer, peer) = if client_closes {
+        (&client, &server)
+    } else {
+        (&server, &client)
+    };
+    let mut closer_t: Box<dyn Transport> = Box::new(closer.clone());
+    closer_t.close(0x100, "bye");
+    let expected = Event::ConnectionTerminated {
+        error_code: 0x100,
+        reason: Bytes::from_static(b"bye"),
+    };
+    assert_eq!(drain(closer), vec![expected.clone()]);
+    assert!(closer.is_closed() && !closer.is_drained());
+    assert!(pair.run_until(10 * SECOND, |_| client.is_drained() && server.is_drained()));
+    assert_eq!(drain(peer), vec![expected]);
+    assert!(drain(closer).is_empty(), "terminated is reported once");
+    assert_eq!(pair.client.connection_count(), 0);
+    assert_eq!(pair.server.connection_count(), 0);
+}
+
+#[test]
+fn graceful_close_by_client() {
+    close_by(true);
+}
+
+#[test]
+fn graceful_close_by_server() {
+    close_by(false);
+}
+
+#[test]
+fn handles_fail_cleanly_after_the_connection_drained() {
+    let (client_cfg, server_cfg) = configs();
+    let mut pair = Pair::new(&client_cfg, &server_cfg);
+    let (client, server) = pair.connected();
+    let old = client.handle();
+    client.close(0, b"");
+    assert!(pair.run_until(10 * SECOND, |_| client.is_drained() && server.is_drained()));
+    assert_eq!(
+        pair.client.connection(old).unwrap_err(),
+        QuicError::ConnectionClosed
+    );
+    assert_eq!(
+        client.send_stream_data(0, b"x", false),
+        Err(QuicError::ConnectionClosed)
+    );
+    assert_eq!(
+        client.get_next_available_stream_id(false).map(|_| ()),
+        Ok(()),
+        "ids can still be asked for"
+    );
+    assert_eq!(client.reset_stream(0, 0), Err(QuicError::ConnectionClosed));
+    assert_eq!(
+        client.send_datagram_frame(b"x"),
+        Err(QuicError::ConnectionClosed)
+    );
+    client.close(1, b"again"); // no-op, no panic
+
+    // The next connection reuses the slot; the old handle must not reach it.
+    let (client2, _server2) = pair.connected();
+    let new = client2.handle();
+    assert_eq!(new.to_u64() & 0xffff_ffff, old.to_u64() & 0xffff_ffff);
+    assert_ne!(new, old);
+    assert!(pair.client.connection(old).is_err());
+    assert!(pair.client.connection(new).is_ok());
+    assert_eq!(
+        h3q::quic::ConnectionHandle::from_u64(new.to_u64()),
+        new,
+        "handles round-trip through u64"
+    );
+}
+
+#[test]
+fn reset_and_stop_sending_are_reported() {
+    let (client_cfg, server_cfg) = configs();
+    let mut pair = Pair::new(&client_cfg, &server_cfg);
+    let (client, server) = pair.connected();
+    drain(&client);
+    drain(&server);
+    // Stream 0: the client sends, then resets.
+    client.send_stream_data(0, b"partial", false).unwrap();
+    pair.run_until(SECOND, |_| false);
+    client.reset_stream(0, 42).unwrap();
+    // Stream 4: the client asks the server to stop sending.
+    client.send_stream_data(4, b"req", false).unwrap();
+    pair.run_until(SECOND, |_| false);
+    client.stop_stream(4, 7).unwrap();
+    pair.run_until(SECOND, |_| false);
+    let events = drain(&server);
+    assert!(events.contains(&Event::StreamReset {
+        stream_id: 0,
+        error_code: 42
+    }));
+    assert!(events.contains(&Event::StopSendingReceived {
+        stream_id: 4,
+        error_code: 7
+    }));
+    // The server's sending side of stream 4 was reset in answer (RFC 9000 §3.5); data sent
+    // on it now is dropped without an error, and the client sees nothing more on it.
+    server.send_stream_data(4, b"late", true).unwrap();
+    pair.run_until(SECOND, |_| false);
+    assert!(drain(&client).is_empty());
+    assert!(client.is_established() && server.is_established());
+}
+
+#[test]
+fn uni_streams_and_fin_only_events() {
+    let (client_cfg, server_cfg) = configs();
+    let mut pair = Pair::new(&client_cfg, &server_cfg);
+    let (client, server) = pair.connected();
+    drain(&client);
+    drain(&server);
+    let sid = client.get_next_available_stream_id(true).unwrap();
+    assert_eq!(sid, 2);
+    client.send_stream_data(sid, b"abc", false).unwrap();
+    pair.run_until(SECOND, |_| false);
+    client.send_stream_data(sid, b"", true).unwrap();
+    pair.run_until(SECOND, |_| false);
+    assert_eq!(
+        drain(&server),
+        vec![
+            Event::StreamDataReceived {
+                stream_id: 2,
+                data: Bytes::from_static(b"abc"),
+                end_stream: false
+            },
+            Event::StreamDataReceived {
+                stream_id: 2,
+                data: Bytes::new(),
+                end_stream: true
+            },
+        ]
+    );
+    assert_eq!(client.get_next_available_stream_id(true).unwrap(), 6);
+    assert_eq!(server.get_next_available_stream_id(true).unwrap(), 3);
+    assert_eq!(server.get_next_available_stream_id(false).unwrap(), 1);
+}
+
+#[test]
+fn invalid_stream_operations_are_errors_not_panics() {
+    let (client_cfg, server_cfg) = configs();
+    let mut pair = Pair::new(&client_cfg, &server_cfg);
+    let (client, server) = pair.connected();
+    client.send_stream_data(2, b"uni", true).unwrap();
+    pair.run_until(SECOND, |_| false);
+    // The server cannot send on, or reset, the client's unidirectional stream.
+    assert!(matches!(
+        server.send_stream_data(2, b"x", false),
+        Err(QuicError::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        server.reset_stream(2, 0),
+        Err(QuicError::InvalidArgument(_))
+    ));
+    // The client cannot stop its own unidirectional stream.
+    assert!(matches!(
+        client.stop_stream(2, 0),
+        Err(QuicError::InvalidArgument(_))
+    ));
+    // A client stream the client never opened.
+    assert!(matches!(
+        server.send_stream_data(400, b"x", false),
+        Err(QuicError::InvalidArgument(_))
+    ));
+    // Sending after FIN.
+    assert_eq!(
+        client.send_stream_data(2, b"more", false),
+        Err(QuicError::StreamClosed(2))
+    );
+    // Out-of-range values.
+    assert!(client.send_stream_data(u64::MAX, b"x", false).is_err());
+    assert!(client.reset_stream(0, u64::MAX).is_err());
+    // Small transmit buffer, wrong role.
+    let mut small = [0u8; 100];
+    assert!(matches!(
+        pair.client.poll_transmit(pair.now, &mut small),
+        Err(QuicError::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        pair.server.connect(pair.now, pair.client_addr, "x"),
+        Err(QuicError::WrongRole(_))
+    ));
+}
+
+#[test]
+fn transport_trait_drives_a_stream() {
+    let (client_cfg, server_cfg) = configs();
+    let mut pair = Pair::new(&client_cfg, &server_cfg);
+    let (client, server) = pair.connected();
+    drain(&server);
+    let mut t: Box<dyn Transport> = Box::new(client.clone());
+    assert!(t.is_client());
+    let sid = t.get_next_available_stream_id(false).unwrap();
+    t.send_stream_data(sid, b"via trait", true).unwrap();
+    pair.run_until(SECOND, |_| false);
+    let events = drain(&server);
+    assert_eq!(
+        events,
+        vec![Event::StreamDataReceived {
+            stream_id: sid,
+            data: Bytes::from_static(b"via trait"),
+            end_stream: true
+        }]
+    );
+    let quic_event = events[0].as_quic_event();
+    assert!(matches!(
+        quic_event,
+        h3q::h3::event::QuicEvent::StreamDataReceived {
+            data: b"via trait",
+            end_stream: true,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn gso_batches_are_split_by_segment_size() {
+    let (mut client_cfg, mut server_cfg) = configs();
+    client_cfg.set_max_gso_segments(8);
+    server_cfg.set_max_gso_segments(8);
+    let mut pair = Pair::new(&client_cfg, &server_cfg);
+    let (client, server) = pair.connected();
+    // Check a batch appears: send a burst and inspect one transmit directly.
+    client
+        .send_stream_data(0, &vec![7u8; 100_000], true)
+        .unwrap();
+    let mut buf = vec![0u8; 1472 * 8];
+    let t = pair
+        .client
+        .poll_transmit(pair.now, &mut buf)
+        .unwrap()
+        .unwrap();
+    assert!(t.len > t.segment_size, "{t:?}");
+    // Deliver that batch segment by segment, then finish normally.
+    let mut offset = 0;
+    while offset < t.len {
+        let end = (offset + t.segment_size).min(t.len);
+        pair.server
+            .receive(pair.now, pair.client_addr, &buf[offset..end]);
+        offset = end;
+    }
+    let mut total = 0;
+    let mut fin = false;
+    assert!(pair.run_until(10 * SECOND, |_| {
+        for ev in drain(&server) {
+            if let Event::StreamDataReceived {
+                data, end_stream, ..
+            } = ev
+            {
+                total += data.len();
+                fin |= end_stream;
+            }
+        }
+        fin
+    }));
+    assert_eq!(total, 100_000);
+}
+
+#[test]
+fn key_log_file_is_written() {
+    let path = std::env::temp_dir().join(format!("h3q-keylog-{}.txt", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let (mut client_cfg, server_cfg) = configs();
+    client_cfg.set_key_log_file(&path).unwrap();
+    let mut pair = Pair::new(&client_cfg, &server_cfg);
+    pair.connected();
+    let log = std::fs::read_to_string(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert!(
+        log.lines()
+            .any(|l| l.starts_with("CLIENT_HANDSHAKE_TRAFFIC_SECRET "))
+    );
+    assert!(
+        log.lines()
+            .any(|l| l.starts_with("SERVER_TRAFFIC_SECRET_0 "))
+    );
+    for line in log.lines() {
+        let fields: Vec<&str> = line.split(' ').collect();
+        assert_eq!(fields.len(), 3, "{line}");
+        assert_eq!(fields[1].len(), 64, "client random is 32 bytes of hex");
+    }
+    let err = Config::client()
+        .set_key_log_file("/nonexistent-dir/keylog")
+        .unwrap_err();
+    assert!(err.message().contains("/nonexistent-dir/keylog"));
+}
+
+#[test]
+fn endpoints_ignore_garbage_and_unknown_peers() {
+    let (client_cfg, server_cfg) = configs();
+    let mut pair = Pair::new(&client_cfg, &server_cfg);
+    let (client, _server) = pair.connected();
+    pair.server
+        .receive(pair.now, "10.9.9.9:1".parse().unwrap(), &[0xff; 1200]);
+    pair.server.receive(pair.now, pair.client_addr, &[0x40; 30]);
+    pair.server.receive(pair.now, pair.client_addr, &[]);
+    pair.client.receive(pair.now, pair.server_addr, &[1, 2, 3]);
+    pair.run_until(SECOND, |_| false);
+    assert!(client.is_established());
+    let _ = Endpoint::new(&Config::server()).unwrap();
+}

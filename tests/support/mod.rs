@@ -1,0 +1,305 @@
+//! An in-memory client/server pair: two `h3q::quic::Endpoint`s in one process, a simulated
+//! clock, and a simulated network with optional latency, loss and reordering driven by a
+//! seeded PRNG, so every run is reproducible.
+//!
+//! Shared by the integration tests and the throughput benchmark
+//! (`#[path = "../tests/support/mod.rs"]`).
+
+#![allow(dead_code)]
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::net::SocketAddr;
+
+use h3q::quic::{Config, Connection, ConnectionHandle, Endpoint, MIN_TRANSMIT_BUFFER};
+
+/// The client's address on the simulated network.
+pub const CLIENT_ADDR: &str = "10.0.0.1:40000";
+/// The server's address on the simulated network.
+pub const SERVER_ADDR: &str = "10.0.0.2:4433";
+
+/// xorshift64*: small, fast, deterministic.
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed.max(1))
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A uniform value in [0, 1).
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    pub fn fill(&mut self, buf: &mut [u8]) {
+        for chunk in buf.chunks_mut(8) {
+            let v = self.next_u64().to_le_bytes();
+            chunk.copy_from_slice(&v[..chunk.len()]);
+        }
+    }
+}
+
+/// The simulated network's behaviour.
+#[derive(Clone, Debug)]
+pub struct Network {
+    /// One-way delay.
+    pub latency_ns: u64,
+    /// Probability that a datagram is lost.
+    pub loss: f64,
+    /// Probability that a datagram is delayed by up to one extra latency (reordering).
+    pub reorder: f64,
+    pub seed: u64,
+}
+
+impl Default for Network {
+    fn default() -> Self {
+        Network {
+            latency_ns: 0,
+            loss: 0.0,
+            reorder: 0.0,
+            seed: 0x5eed,
+        }
+    }
+}
+
+struct InFlight {
+    deliver_at: u64,
+    seq: u64,
+    to_server: bool,
+    data: Vec<u8>,
+}
+
+impl PartialEq for InFlight {
+    fn eq(&self, other: &Self) -> bool {
+        (self.deliver_at, self.seq) == (other.deliver_at, other.seq)
+    }
+}
+impl Eq for InFlight {}
+impl PartialOrd for InFlight {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for InFlight {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.deliver_at, self.seq).cmp(&(other.deliver_at, other.seq))
+    }
+}
+
+/// Counters of the simulated network.
+#[derive(Clone, Debug, Default)]
+pub struct NetStats {
+    pub sent: u64,
+    pub lost: u64,
+    pub reordered: u64,
+    pub bytes: u64,
+}
+
+/// A client and a server endpoint joined by a simulated network.
+pub struct Pair {
+    pub client: Endpoint,
+    pub server: Endpoint,
+    pub client_addr: SocketAddr,
+    pub server_addr: SocketAddr,
+    /// Simulated time, in nanoseconds (starts at an arbitrary non-zero origin).
+    pub now: u64,
+    pub net: Network,
+    pub stats: NetStats,
+    rng: Rng,
+    in_flight: BinaryHeap<Reverse<InFlight>>,
+    seq: u64,
+    buf: Vec<u8>,
+}
+
+/// A server configuration with a generated certificate for "localhost", and a client
+/// configuration trusting exactly that certificate.
+pub fn configs() -> (Config, Config) {
+    let mut server = Config::server();
+    server.generate_self_signed("localhost").unwrap();
+    let mut client = Config::client();
+    client
+        .add_ca_pem(server.certificate_chain_pem().unwrap().as_bytes())
+        .unwrap();
+    (client, server)
+}
+
+impl Pair {
+    pub fn new(client: &Config, server: &Config) -> Pair {
+        Pair::with_network(client, server, Network::default())
+    }
+
+    pub fn with_network(client: &Config, server: &Config, net: Network) -> Pair {
+        Pair {
+            client: Endpoint::new(client).unwrap(),
+            server: Endpoint::new(server).unwrap(),
+            client_addr: CLIENT_ADDR.parse().unwrap(),
+            server_addr: SERVER_ADDR.parse().unwrap(),
+            now: 1_000_000_000,
+            rng: Rng::new(net.seed),
+            net,
+            stats: NetStats::default(),
+            in_flight: BinaryHeap::new(),
+            seq: 0,
+            buf: vec![0; MIN_TRANSMIT_BUFFER * 8],
+        }
+    }
+
+    /// Starts a connection from the client, returning the client's handle.
+    pub fn connect(&mut self) -> ConnectionHandle {
+        self.client
+            .connect(self.now, self.server_addr, "localhost")
+            .unwrap()
+    }
+
+    /// Connects and runs until the server accepted and both handshakes completed; returns
+    /// (client connection, server connection). Handshake events stay in the queues.
+    pub fn connected(&mut self) -> (Connection, Connection) {
+        let ch = self.connect();
+        let client = self.client.connection(ch).unwrap();
+        let mut server = None;
+        let deadline = self.now + 10_000_000_000;
+        while self.now < deadline {
+            self.step();
+            if server.is_none()
+                && let Some(sh) = self.server.accept()
+            {
+                server = Some(self.server.connection(sh).unwrap());
+            }
+            if let Some(s) = &server
+                && s.is_established()
+                && client.is_established()
+            {
+                return (client, server.unwrap());
+            }
+        }
+        panic!("handshake did not complete");
+    }
+
+    /// Sends everything both endpoints have to send, then delivers every datagram due now.
+    /// Returns whether anything moved.
+    pub fn pump(&mut self) -> bool {
+        let mut moved = false;
+        for to_server in [true, false] {
+            loop {
+                let sender = if to_server {
+                    &mut self.client
+                } else {
+                    &mut self.server
+                };
+                let Some(t) = sender.poll_transmit(self.now, &mut self.buf).unwrap() else {
+                    break;
+                };
+                moved = true;
+                let mut offset = 0;
+                while offset < t.len {
+                    let end = (offset + t.segment_size).min(t.len);
+                    self.send(to_server, offset, end);
+                    offset = end;
+                }
+            }
+        }
+        while let Some(Reverse(p)) = self.in_flight.peek() {
+            if p.deliver_at > self.now {
+                break;
+            }
+            let Reverse(p) = self.in_flight.pop().unwrap();
+            self.deliver(p.to_server, &p.data);
+            moved = true;
+        }
+        moved
+    }
+
+    fn send(&mut self, to_server: bool, start: usize, end: usize) {
+        self.stats.sent += 1;
+        self.stats.bytes += (end - start) as u64;
+        if self.net.loss > 0.0 && self.rng.unit() < self.net.loss {
+            self.stats.lost += 1;
+            return;
+        }
+        let mut delay = self.net.latency_ns;
+        if self.net.reorder > 0.0 && self.rng.unit() < self.net.reorder {
+            self.stats.reordered += 1;
+            delay += 1 + self.rng.next_u64() % self.net.latency_ns.max(1_000_000);
+        }
+        if delay == 0 {
+            // Zero latency: hand it over at once, no copy.
+            let data = &self.buf[start..end];
+            let (receiver, from) = if to_server {
+                (&mut self.server, self.client_addr)
+            } else {
+                (&mut self.client, self.server_addr)
+            };
+            receiver.receive(self.now, from, data);
+            return;
+        }
+        self.seq += 1;
+        self.in_flight.push(Reverse(InFlight {
+            deliver_at: self.now + delay,
+            seq: self.seq,
+            to_server,
+            data: self.buf[start..end].to_vec(),
+        }));
+    }
+
+    fn deliver(&mut self, to_server: bool, data: &[u8]) {
+        if to_server {
+            self.server.receive(self.now, self.client_addr, data);
+        } else {
+            self.client.receive(self.now, self.server_addr, data);
+        }
+    }
+
+    /// One round: pump; if nothing moved, advance time to the next arrival or timer (but
+    /// not past `deadline`) and run the timers. Returns false when time cannot advance.
+    pub fn step_until(&mut self, deadline: u64) -> bool {
+        if self.pump() {
+            return true;
+        }
+        let next = [
+            self.in_flight.peek().map(|Reverse(p)| p.deliver_at),
+            self.client.next_timeout(),
+            self.server.next_timeout(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(u64::MAX)
+        .min(deadline);
+        if next <= self.now && self.now >= deadline {
+            return false;
+        }
+        self.now = self.now.max(next);
+        self.client.handle_timeout(self.now);
+        self.server.handle_timeout(self.now);
+        true
+    }
+
+    /// One round without a deadline.
+    pub fn step(&mut self) -> bool {
+        self.step_until(u64::MAX)
+    }
+
+    /// Steps until `done` holds (checked after every step) or `limit_ns` of simulated time
+    /// passed; returns whether `done` held.
+    pub fn run_until(&mut self, limit_ns: u64, mut done: impl FnMut(&mut Pair) -> bool) -> bool {
+        let deadline = self.now + limit_ns;
+        loop {
+            if done(self) {
+                return true;
+            }
+            if !self.step_until(deadline) {
+                return done(self);
+            }
+        }
+    }
+}
