@@ -166,12 +166,31 @@ typedef enum h3q_event_type {
 } h3q_event_type;
 
 /**
+ * The configuration of a QUIC endpoint (`h3q_endpoint_new()` copies what it needs, so the
+ * config may be freed or reused afterwards). Create with `h3q_config_new()`, free with
+ * `h3q_config_free()`. Not thread-safe; may move between threads.
+ */
+typedef struct h3q_config h3q_config;
+
+/**
  * An HTTP/3 connection (aioquic's `H3Connection`): QUIC events in, HTTP events out, and
  * the calls that send requests and responses. Create with `h3q_conn_new()` (over your QUIC
  * stack) or `h3q_conn_new_quic()` (over h3q's); free with `h3q_conn_free()`. Not
  * thread-safe; may move between threads.
  */
 typedef struct h3q_conn h3q_conn;
+
+/**
+ * A QUIC endpoint for one UDP socket (server or client): datagrams in, datagrams out, one
+ * timer, new connections. h3q does no I/O: you read the socket and call
+ * `h3q_endpoint_receive()`, send what `h3q_endpoint_poll_transmit()` gives, and arm a
+ * timer for `h3q_endpoint_next_timeout()`. Create with `h3q_endpoint_new()`, free with
+ * `h3q_endpoint_free()`. Not thread-safe; may move between threads.
+ *
+ * Time: every `now_ns` is your monotonic clock in nanoseconds (e.g. CLOCK_MONOTONIC), never
+ * going backwards; h3q reads no clock of its own after `h3q_endpoint_new()`.
+ */
+typedef struct h3q_endpoint h3q_endpoint;
 
 /**
  * A QPACK decoder: decodes field sections, consumes the peer's encoder stream and produces
@@ -186,6 +205,15 @@ typedef struct h3q_qpack_decoder h3q_qpack_decoder;
  * `h3q_qpack_encoder_free()`. Not thread-safe; may move between threads.
  */
 typedef struct h3q_qpack_encoder h3q_qpack_encoder;
+
+/**
+ * One QUIC connection of an `h3q_endpoint`: its event queue and operations. Get one from
+ * `h3q_endpoint_connect()` or `h3q_endpoint_accept()`; free it with `h3q_quic_conn_free()`.
+ * The handle stays valid after the connection has closed and drained (operations then
+ * return `H3Q_ERR_CONNECTION_CLOSED`) and even after its endpoint is freed. Not
+ * thread-safe; may move between threads.
+ */
+typedef struct h3q_quic_conn h3q_quic_conn;
 
 /**
  * What the HTTP/3 connection asks of a QUIC stack you bring (msquic, ngtcp2, lsquic ...):
@@ -430,6 +458,201 @@ extern "C" {
 #endif // __cplusplus
 
 /**
+ * Creates a configuration for a server (`is_server`) or a client endpoint, with the
+ * defaults: ALPN "h3", idle timeout 60 s, 128 concurrent streams each way, no DATAGRAM
+ * frames; a server without a certificate gets a generated self-signed one for
+ * "localhost"; a client verifies the server against the CA roots it is given.
+ *
+ * On success writes a new handle to `*out`, owned by the caller. Returns `H3Q_OK` or
+ * `H3Q_ERR_NULL`.
+ */
+enum h3q_result h3q_config_new(bool is_server, struct h3q_config **out);
+
+/**
+ * Frees a configuration. NULL is a no-op.
+ *
+ * # Safety
+ * `config` is NULL or a handle not freed before.
+ */
+void h3q_config_free(struct h3q_config *config);
+
+/**
+ * The message of the configuration's last failed call (e.g. why a PEM file was refused),
+ * or NULL. Owned by the config; valid until its next failing call or its free.
+ *
+ * # Safety
+ * `config` is NULL or a live handle.
+ */
+const char *h3q_config_last_error(const struct h3q_config *config);
+
+/**
+ * Uses a certificate chain (PEM, end-entity first) and its private key (PEM: PKCS#8,
+ * PKCS#1 or SEC1), given as bytes read during the call only.
+ *
+ * Returns `H3Q_OK`; `H3Q_ERR_NULL`; or `H3Q_ERR_TLS` if either cannot be parsed or they
+ * do not fit together.
+ *
+ * # Safety
+ * `config` is NULL or a live handle; the buffers are valid for their lengths.
+ */
+enum h3q_result h3q_config_set_certificate_chain_pem(struct h3q_config *config,
+                                                     const uint8_t *chain_pem,
+                                                     size_t chain_len,
+                                                     const uint8_t *key_pem,
+                                                     size_t key_len);
+
+/**
+ * Uses a certificate chain and private key read from PEM files (paths are NUL-terminated
+ * UTF-8, read during the call).
+ *
+ * Returns `H3Q_OK`; `H3Q_ERR_NULL`; `H3Q_ERR_INVALID_ARGUMENT` for a path that is not
+ * UTF-8; or `H3Q_ERR_TLS` if a file cannot be read or parsed (the message says which).
+ *
+ * # Safety
+ * `config` is NULL or a live handle; the paths are NULL or NUL-terminated strings.
+ */
+enum h3q_result h3q_config_load_certificate_chain(struct h3q_config *config,
+                                                  const char *chain_path,
+                                                  const char *key_path);
+
+/**
+ * Generates a self-signed certificate for `host` (NUL-terminated, e.g. "localhost") and
+ * uses it. If `fingerprint_out` is not NULL, writes the certificate's SHA-256 fingerprint
+ * (32 bytes) there, for a client to pin or a person to compare.
+ *
+ * Returns `H3Q_OK`; `H3Q_ERR_NULL`; `H3Q_ERR_INVALID_ARGUMENT`; or `H3Q_ERR_TLS`.
+ *
+ * # Safety
+ * `config` is NULL or a live handle; `host` is NULL or NUL-terminated; `fingerprint_out`
+ * is NULL or writable for 32 bytes.
+ */
+enum h3q_result h3q_config_generate_self_signed(struct h3q_config *config,
+                                                const char *host,
+                                                uint8_t *fingerprint_out);
+
+/**
+ * Writes the configured certificate chain as PEM (end-entity first) into `buf` (`cap`
+ * bytes) and its length to `*len_out`. A client may trust a server's generated
+ * certificate by passing this PEM to `h3q_config_add_ca_pem()`.
+ *
+ * Returns `H3Q_OK`; `H3Q_DONE` when no certificate is configured; `H3Q_ERR_NULL`; or
+ * `H3Q_ERR_BUFFER_TOO_SMALL` (then `*len_out` is the size needed, nothing else written).
+ *
+ * # Safety
+ * `config` is NULL or a live handle; `buf` is writable for `cap` bytes; `len_out` is NULL
+ * or writable.
+ */
+enum h3q_result h3q_config_certificate_chain_pem(struct h3q_config *config,
+                                                 uint8_t *buf,
+                                                 size_t cap,
+                                                 size_t *len_out);
+
+/**
+ * Adds trusted CA certificates (PEM bytes, read during the call) for verifying the server
+ * (clients).
+ *
+ * Returns `H3Q_OK`; `H3Q_ERR_NULL`; or `H3Q_ERR_TLS` if the PEM holds no usable
+ * certificate.
+ *
+ * # Safety
+ * `config` is NULL or a live handle; `pem` is valid for `len` bytes.
+ */
+enum h3q_result h3q_config_add_ca_pem(struct h3q_config *config, const uint8_t *pem, size_t len);
+
+/**
+ * Adds trusted CA certificates from a PEM file (clients).
+ *
+ * Returns `H3Q_OK`; `H3Q_ERR_NULL`; `H3Q_ERR_INVALID_ARGUMENT`; or `H3Q_ERR_TLS` if the file
+ * cannot be read or holds no usable certificate.
+ *
+ * # Safety
+ * `config` is NULL or a live handle; `path` is NULL or NUL-terminated.
+ */
+enum h3q_result h3q_config_load_ca_file(struct h3q_config *config, const char *path);
+
+/**
+ * Turns verification of the server's certificate on (the default) or off (clients). Off
+ * accepts any certificate: for tests and local development only.
+ *
+ * Returns `H3Q_OK` or `H3Q_ERR_NULL`.
+ *
+ * # Safety
+ * `config` is NULL or a live handle.
+ */
+enum h3q_result h3q_config_set_verify_peer(struct h3q_config *config, bool verify);
+
+/**
+ * Sets the ALPN protocols offered (client) or accepted (server), in preference order:
+ * `count` NUL-terminated strings (default: just "h3"). Read during the call only.
+ *
+ * Returns `H3Q_OK`; `H3Q_ERR_NULL`; or `H3Q_ERR_INVALID_ARGUMENT` for an empty list, an
+ * empty protocol or one longer than 255 bytes.
+ *
+ * # Safety
+ * `config` is NULL or a live handle; `protocols` points at `count` NUL-terminated strings.
+ */
+enum h3q_result h3q_config_set_alpn(struct h3q_config *config,
+                                    const char *const *protocols,
+                                    size_t count);
+
+/**
+ * Sets the idle timeout in milliseconds; 0 disables it. Default 60000.
+ *
+ * Returns `H3Q_OK` or `H3Q_ERR_NULL`.
+ *
+ * # Safety
+ * `config` is NULL or a live handle.
+ */
+enum h3q_result h3q_config_set_idle_timeout_ms(struct h3q_config *config, uint64_t timeout_ms);
+
+/**
+ * Sets how many bidirectional and unidirectional streams the peer may have open at once.
+ * Default 128 each. HTTP/3 needs at least 3 unidirectional streams.
+ *
+ * Returns `H3Q_OK`, `H3Q_ERR_NULL`, or `H3Q_ERR_INVALID_ARGUMENT` for `uni` < 3 or a value
+ * above 2^60.
+ *
+ * # Safety
+ * `config` is NULL or a live handle.
+ */
+enum h3q_result h3q_config_set_max_streams(struct h3q_config *config, uint64_t bidi, uint64_t uni);
+
+/**
+ * Sets the max_datagram_frame_size transport parameter: non-zero enables QUIC DATAGRAM
+ * frames (needed for HTTP datagrams and WebTransport). Default 0 (disabled).
+ *
+ * Returns `H3Q_OK` or `H3Q_ERR_NULL`.
+ *
+ * # Safety
+ * `config` is NULL or a live handle.
+ */
+enum h3q_result h3q_config_set_max_datagram_frame_size(struct h3q_config *config, uint64_t size);
+
+/**
+ * Appends the TLS secrets of every connection to the file at `path` (NUL-terminated) in
+ * the SSLKEYLOGFILE format, so Wireshark can decrypt captures. The file is opened now.
+ *
+ * Returns `H3Q_OK`; `H3Q_ERR_NULL`; `H3Q_ERR_INVALID_ARGUMENT`; or `H3Q_ERR_TLS` if the file
+ * cannot be opened for appending.
+ *
+ * # Safety
+ * `config` is NULL or a live handle; `path` is NULL or NUL-terminated.
+ */
+enum h3q_result h3q_config_set_key_log_file(struct h3q_config *config, const char *path);
+
+/**
+ * Sets how many equal-size datagrams `h3q_endpoint_poll_transmit()` may coalesce into one
+ * buffer for UDP generic segmentation offload (send with UDP_SEGMENT = the reported
+ * segment size). Default 1 (no coalescing); 0 is taken as 1.
+ *
+ * Returns `H3Q_OK` or `H3Q_ERR_NULL`.
+ *
+ * # Safety
+ * `config` is NULL or a live handle.
+ */
+enum h3q_result h3q_config_set_max_gso_segments(struct h3q_config *config, size_t segments);
+
+/**
  * Creates an HTTP/3 connection over your own QUIC stack, described by `transport` (copied;
  * `transport->user_data` must stay valid until `h3q_conn_free()`). `settings` may be NULL
  * for the defaults (`h3q_settings_default()`); it is read during the call only.
@@ -447,6 +670,25 @@ extern "C" {
 enum h3q_result h3q_conn_new(const struct h3q_transport *transport,
                              const struct h3q_settings *settings,
                              struct h3q_conn **out);
+
+/**
+ * Creates an HTTP/3 connection over a connection of h3q's built-in QUIC layer (from
+ * `h3q_endpoint_connect()` or `h3q_endpoint_accept()`). The HTTP/3 connection shares the
+ * QUIC connection: `quic_conn` stays owned by the caller, who keeps polling its events
+ * with `h3q_quic_conn_next_event()` and passing them to `h3q_conn_handle_event()`. Either
+ * handle may be freed first. `settings` may be NULL for the defaults.
+ *
+ * On success writes a new handle to `*out`, owned by the caller. Returns `H3Q_OK`;
+ * `H3Q_ERR_NULL`; `H3Q_ERR_CONNECTION_CLOSED` if the QUIC connection is closed; or
+ * `H3Q_ERR_TRANSPORT`.
+ *
+ * # Safety
+ * `quic_conn` is NULL or a live handle; `settings` is NULL or readable; `out` is NULL or
+ * writable.
+ */
+enum h3q_result h3q_conn_new_quic(struct h3q_quic_conn *quic_conn,
+                                  const struct h3q_settings *settings,
+                                  struct h3q_conn **out);
 
 /**
  * Frees a connection. NULL is a no-op. Must not be called from inside one of the
@@ -607,6 +849,144 @@ enum h3q_result h3q_conn_received_setting(struct h3q_conn *conn, uint64_t id, ui
  * `conn` is NULL or a live handle; `value_out` is NULL or writable.
  */
 enum h3q_result h3q_conn_sent_setting(struct h3q_conn *conn, uint64_t id, uint64_t *value_out);
+
+/**
+ * Creates an endpoint from `config` (read during the call; the config may be freed
+ * afterwards). A server config without a certificate gets a generated self-signed one.
+ *
+ * On success writes a new handle to `*out`, owned by the caller. Returns `H3Q_OK`;
+ * `H3Q_ERR_NULL`; `H3Q_ERR_POISONED` for a poisoned config; or `H3Q_ERR_TLS` if the TLS
+ * configuration cannot be built (`h3q_last_error()` says why).
+ *
+ * # Safety
+ * `config` is NULL or a live handle; `out` is NULL or writable.
+ */
+enum h3q_result h3q_endpoint_new(struct h3q_config *config, struct h3q_endpoint **out);
+
+/**
+ * Frees an endpoint. NULL is a no-op. Connection handles taken from it stay valid (and
+ * report `H3Q_ERR_CONNECTION_CLOSED` for operations that need the network) until freed.
+ *
+ * # Safety
+ * `endpoint` is NULL or a handle not freed before.
+ */
+void h3q_endpoint_free(struct h3q_endpoint *endpoint);
+
+/**
+ * The message of the endpoint's last failed call, or NULL. Owned by the endpoint; valid
+ * until its next failing call or its free.
+ *
+ * # Safety
+ * `endpoint` is NULL or a live handle.
+ */
+const char *h3q_endpoint_last_error(const struct h3q_endpoint *endpoint);
+
+/**
+ * Starts a client connection to `remote` (an IPv4 or IPv6 `struct sockaddr` of
+ * `remote_len` bytes), verifying the certificate for `server_name` (NUL-terminated SNI
+ * host name). The first datagrams come out of `h3q_endpoint_poll_transmit()`.
+ *
+ * On success writes a new connection handle to `*out`, owned by the caller (free it with
+ * `h3q_quic_conn_free()`). Returns `H3Q_OK`; `H3Q_ERR_NULL`; `H3Q_ERR_WRONG_ROLE` on a
+ * server endpoint; or `H3Q_ERR_INVALID_ARGUMENT` for a bad address or server name.
+ *
+ * # Safety
+ * `endpoint` is NULL or a live handle; `remote` is NULL or readable for `remote_len`
+ * bytes; `server_name` is NULL or NUL-terminated; `out` is NULL or writable.
+ */
+enum h3q_result h3q_endpoint_connect(struct h3q_endpoint *endpoint,
+                                     uint64_t now_ns,
+                                     const struct sockaddr *remote,
+                                     socklen_t remote_len,
+                                     const char *server_name,
+                                     struct h3q_quic_conn **out);
+
+/**
+ * Processes one UDP datagram received from `from` (payload read during the call). New
+ * server connections then come out of `h3q_endpoint_accept()`, and every connection's
+ * events out of `h3q_quic_conn_next_event()`.
+ *
+ * Returns `H3Q_OK` (also for datagrams QUIC discards); `H3Q_ERR_NULL`; or
+ * `H3Q_ERR_INVALID_ARGUMENT` for a bad address.
+ *
+ * # Safety
+ * `endpoint` is NULL or a live handle; `from` readable for `from_len` bytes; `data`
+ * valid for `len` bytes.
+ */
+enum h3q_result h3q_endpoint_receive(struct h3q_endpoint *endpoint,
+                                     uint64_t now_ns,
+                                     const struct sockaddr *from,
+                                     socklen_t from_len,
+                                     const uint8_t *data,
+                                     size_t len);
+
+/**
+ * Takes the next new server connection (aioquic: a new `QuicConnection`).
+ *
+ * Returns `H3Q_OK` and writes a new connection handle to `*out`, owned by the caller;
+ * `H3Q_DONE` when none is waiting; or `H3Q_ERR_NULL`.
+ *
+ * # Safety
+ * `endpoint` is NULL or a live handle; `out` is NULL or writable.
+ */
+enum h3q_result h3q_endpoint_accept(struct h3q_endpoint *endpoint, struct h3q_quic_conn **out);
+
+/**
+ * Writes the next UDP payload to send into `buf` (`cap` bytes, at least 1472; more lets
+ * h3q coalesce datagrams for GSO when the config allows), its length to `*len_out`, the
+ * destination to `*dest_out` / `*dest_len_out`, and the datagram size to
+ * `*segment_size_out` (equal to the length for one datagram; for a GSO batch, every
+ * datagram but the last is exactly this long: send with UDP_SEGMENT). Call until it
+ * returns `H3Q_DONE`, after every receive, timeout and send call.
+ *
+ * Returns `H3Q_OK`; `H3Q_DONE` when nothing is waiting; `H3Q_ERR_NULL`; or
+ * `H3Q_ERR_BUFFER_TOO_SMALL` when `cap` is below 1472.
+ *
+ * # Safety
+ * `endpoint` is NULL or a live handle; `buf` writable for `cap` bytes; the out pointers
+ * NULL or writable.
+ */
+enum h3q_result h3q_endpoint_poll_transmit(struct h3q_endpoint *endpoint,
+                                           uint64_t now_ns,
+                                           uint8_t *buf,
+                                           size_t cap,
+                                           size_t *len_out,
+                                           struct sockaddr_storage *dest_out,
+                                           socklen_t *dest_len_out,
+                                           size_t *segment_size_out);
+
+/**
+ * When `h3q_endpoint_handle_timeout()` should next be called, on the `now_ns` clock;
+ * `UINT64_MAX` when no timer is needed (or `endpoint` is NULL or busy). Call it again after
+ * every other endpoint call.
+ *
+ * # Safety
+ * `endpoint` is NULL or a live handle.
+ */
+uint64_t h3q_endpoint_next_timeout(const struct h3q_endpoint *endpoint);
+
+/**
+ * Runs the timers due at `now_ns` (loss detection, idle timeouts, draining). Call when the
+ * time from `h3q_endpoint_next_timeout()` has come, then poll transmits and events.
+ *
+ * Returns `H3Q_OK` or `H3Q_ERR_NULL`.
+ *
+ * # Safety
+ * `endpoint` is NULL or a live handle.
+ */
+enum h3q_result h3q_endpoint_handle_timeout(struct h3q_endpoint *endpoint, uint64_t now_ns);
+
+/**
+ * Writes the SHA-256 fingerprint (32 bytes) of the endpoint's certificate, a generated one
+ * included, to `out`.
+ *
+ * Returns `H3Q_OK`; `H3Q_DONE` if the endpoint has no certificate (a client); or
+ * `H3Q_ERR_NULL`.
+ *
+ * # Safety
+ * `endpoint` is NULL or a live handle; `out` is NULL or writable for 32 bytes.
+ */
+enum h3q_result h3q_endpoint_certificate_fingerprint(struct h3q_endpoint *endpoint, uint8_t *out);
 
 /**
  * The message of the last failing h3q call on the calling thread, or NULL if none failed
@@ -859,6 +1239,179 @@ enum h3q_result h3q_qpack_encoder_feed_decoder(struct h3q_qpack_encoder *encoder
  */
 enum h3q_result h3q_qpack_encoder_stream_cancelled(struct h3q_qpack_encoder *encoder,
                                                    uint64_t stream_id);
+
+/**
+ * Frees a connection handle. NULL is a no-op. Freeing does not close the connection: call
+ * `h3q_quic_conn_close()` first for a graceful close; the endpoint keeps driving it until
+ * it drains.
+ *
+ * # Safety
+ * `conn` is NULL or a handle not freed before.
+ */
+void h3q_quic_conn_free(struct h3q_quic_conn *conn);
+
+/**
+ * The message of the connection's last failed call, or NULL. Owned by the handle; valid
+ * until its next failing call or its free.
+ *
+ * # Safety
+ * `conn` is NULL or a live handle.
+ */
+const char *h3q_quic_conn_last_error(const struct h3q_quic_conn *conn);
+
+/**
+ * Takes the next QUIC event (aioquic's `next_event()`): writes it to `*out`. Its bytes are
+ * owned by the handle and valid until the next call on it. Pass it to
+ * `h3q_conn_handle_event()` to get HTTP events.
+ *
+ * Returns `H3Q_OK`; `H3Q_DONE` when the queue is empty; or `H3Q_ERR_NULL`. After
+ * `H3Q_QUIC_CONNECTION_TERMINATED` no further events come.
+ *
+ * # Safety
+ * `conn` is NULL or a live handle; `out` is NULL or writable.
+ */
+enum h3q_result h3q_quic_conn_next_event(struct h3q_quic_conn *conn, struct h3q_quic_event *out);
+
+/**
+ * Queues `len` bytes on `stream_id`, then FIN if `end_stream` (aioquic's
+ * `send_stream_data`). Every byte is accepted and buffered until flow control lets it go;
+ * sending on an id from `h3q_quic_conn_get_next_available_stream_id()` opens that stream.
+ *
+ * Returns `H3Q_OK`; `H3Q_ERR_NULL`; `H3Q_ERR_INVALID_ARGUMENT` for a stream we cannot send
+ * on (the peer's unidirectional stream, one not opened yet, one already finished or
+ * reset); or `H3Q_ERR_CONNECTION_CLOSED`.
+ *
+ * # Safety
+ * `conn` is NULL or a live handle; `data` valid for `len` bytes.
+ */
+enum h3q_result h3q_quic_conn_send_stream_data(struct h3q_quic_conn *conn,
+                                               uint64_t stream_id,
+                                               const uint8_t *data,
+                                               size_t len,
+                                               bool end_stream);
+
+/**
+ * Writes the id of the next stream this endpoint may open to `*stream_id_out`. When the
+ * peer's stream limit is reached the id is still given: the stream opens (in order) as
+ * soon as the peer allows, and data sent on it waits until then.
+ *
+ * Returns `H3Q_OK`, `H3Q_ERR_NULL` or `H3Q_ERR_CONNECTION_CLOSED`.
+ *
+ * # Safety
+ * `conn` is NULL or a live handle; `stream_id_out` is NULL or writable.
+ */
+enum h3q_result h3q_quic_conn_get_next_available_stream_id(struct h3q_quic_conn *conn,
+                                                           bool unidirectional,
+                                                           uint64_t *stream_id_out);
+
+/**
+ * Resets the sending side of `stream_id` (RESET_STREAM) with `error_code`; buffered data
+ * is dropped.
+ *
+ * Returns `H3Q_OK`, `H3Q_ERR_NULL`, `H3Q_ERR_INVALID_ARGUMENT` or
+ * `H3Q_ERR_CONNECTION_CLOSED`.
+ *
+ * # Safety
+ * `conn` is NULL or a live handle.
+ */
+enum h3q_result h3q_quic_conn_reset_stream(struct h3q_quic_conn *conn,
+                                           uint64_t stream_id,
+                                           uint64_t error_code);
+
+/**
+ * Asks the peer to stop sending on `stream_id` (STOP_SENDING) with `error_code`.
+ *
+ * Returns `H3Q_OK`, `H3Q_ERR_NULL`, `H3Q_ERR_INVALID_ARGUMENT` or
+ * `H3Q_ERR_CONNECTION_CLOSED`.
+ *
+ * # Safety
+ * `conn` is NULL or a live handle.
+ */
+enum h3q_result h3q_quic_conn_stop_stream(struct h3q_quic_conn *conn,
+                                          uint64_t stream_id,
+                                          uint64_t error_code);
+
+/**
+ * Sends one QUIC DATAGRAM frame (`data` read during the call).
+ *
+ * Returns `H3Q_OK`; `H3Q_ERR_NULL`; `H3Q_ERR_TRANSPORT` when datagrams are not enabled on
+ * both sides, the payload is too large, or the send buffer is full; or
+ * `H3Q_ERR_CONNECTION_CLOSED`.
+ *
+ * # Safety
+ * `conn` is NULL or a live handle; `data` valid for `len` bytes.
+ */
+enum h3q_result h3q_quic_conn_send_datagram_frame(struct h3q_quic_conn *conn,
+                                                  const uint8_t *data,
+                                                  size_t len);
+
+/**
+ * Closes the connection gracefully with an application error code (for HTTP/3,
+ * H3_NO_ERROR = 0x100) and reason phrase (`reason_len` bytes, read during the call). The
+ * endpoint sends CONNECTION_CLOSE and drains; `H3Q_QUIC_CONNECTION_TERMINATED` follows.
+ * Closing a closed connection does nothing.
+ *
+ * Returns `H3Q_OK` or `H3Q_ERR_NULL`.
+ *
+ * # Safety
+ * `conn` is NULL or a live handle; `reason` valid for `reason_len` bytes.
+ */
+enum h3q_result h3q_quic_conn_close(struct h3q_quic_conn *conn,
+                                    uint64_t error_code,
+                                    const uint8_t *reason,
+                                    size_t reason_len);
+
+/**
+ * True once the handshake completed and until the connection closes. False for NULL.
+ *
+ * # Safety
+ * `conn` is NULL or a live handle.
+ */
+bool h3q_quic_conn_is_established(const struct h3q_quic_conn *conn);
+
+/**
+ * True once the connection is closed (by either side, an error or the idle timeout);
+ * true for NULL.
+ *
+ * # Safety
+ * `conn` is NULL or a live handle.
+ */
+bool h3q_quic_conn_is_closed(const struct h3q_quic_conn *conn);
+
+/**
+ * True once the connection has drained and the endpoint has forgotten it: the handle may
+ * only be freed. True for NULL.
+ *
+ * # Safety
+ * `conn` is NULL or a live handle.
+ */
+bool h3q_quic_conn_is_drained(const struct h3q_quic_conn *conn);
+
+/**
+ * Writes the negotiated ALPN protocol (owned by the handle, valid until the next call on
+ * it; not NUL-terminated) to `*alpn_out` / `*len_out`.
+ *
+ * Returns `H3Q_OK`; `H3Q_DONE` before the handshake completed or if none was negotiated;
+ * or `H3Q_ERR_NULL`.
+ *
+ * # Safety
+ * `conn` is NULL or a live handle; the out pointers are NULL or writable.
+ */
+enum h3q_result h3q_quic_conn_alpn(struct h3q_quic_conn *conn,
+                                   const uint8_t **alpn_out,
+                                   size_t *len_out);
+
+/**
+ * Writes the peer's address to `*addr_out` / `*addr_len_out`.
+ *
+ * Returns `H3Q_OK`, `H3Q_ERR_NULL` or `H3Q_ERR_CONNECTION_CLOSED`.
+ *
+ * # Safety
+ * `conn` is NULL or a live handle; the out pointers are NULL or writable.
+ */
+enum h3q_result h3q_quic_conn_remote_address(struct h3q_quic_conn *conn,
+                                             struct sockaddr_storage *addr_out,
+                                             socklen_t *addr_len_out);
 
 /**
  * Returns a static, NUL-terminated description of `result`, starting with its name

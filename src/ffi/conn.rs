@@ -7,8 +7,9 @@ use crate::h3::{H3Connection, H3Error};
 
 use super::conn_transport::{ConnTransport, Stack};
 use super::event::{event_to_c, h3q_event_cb, h3q_quic_event, quic_event_from_c};
-use super::handle::{self, FfiError, Opaque, call, call_static, non_null};
+use super::handle::{self, FfiError, Opaque, call, call_static, call_status, non_null};
 use super::header::{h3q_header, header_list_arg};
+use super::quic_conn::h3q_quic_conn;
 use super::result::h3q_result;
 use super::settings::{h3q_settings, settings_from_c};
 use super::slice::bytes_arg;
@@ -95,6 +96,44 @@ pub unsafe extern "C" fn h3q_conn_new(
         // SAFETY: non-NULL and readable (caller's contract).
         Ok(Stack::C(unsafe { CTransport::from_c(transport)? }))
     };
+    // SAFETY: forwarded from the caller's contract.
+    unsafe { new_conn(stack, settings, out) }
+}
+
+/// Creates an HTTP/3 connection over a connection of h3q's built-in QUIC layer (from
+/// `h3q_endpoint_connect()` or `h3q_endpoint_accept()`). The HTTP/3 connection shares the
+/// QUIC connection: `quic_conn` stays owned by the caller, who keeps polling its events
+/// with `h3q_quic_conn_next_event()` and passing them to `h3q_conn_handle_event()`. Either
+/// handle may be freed first. `settings` may be NULL for the defaults.
+///
+/// On success writes a new handle to `*out`, owned by the caller. Returns `H3Q_OK`;
+/// `H3Q_ERR_NULL`; `H3Q_ERR_CONNECTION_CLOSED` if the QUIC connection is closed; or
+/// `H3Q_ERR_TRANSPORT`.
+///
+/// # Safety
+/// `quic_conn` is NULL or a live handle; `settings` is NULL or readable; `out` is NULL or
+/// writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_conn_new_quic(
+    quic_conn: *mut h3q_quic_conn,
+    settings: *const h3q_settings,
+    out: *mut *mut h3q_conn,
+) -> h3q_result {
+    let mut shared = None;
+    // SAFETY: forwarded from the caller's contract.
+    let result = unsafe {
+        call(quic_conn, |state| {
+            if state.conn.is_closed() {
+                return Err(crate::quic::QuicError::ConnectionClosed.into());
+            }
+            shared = Some(state.conn.clone());
+            Ok(())
+        })
+    };
+    if result != h3q_result::H3Q_OK {
+        return result;
+    }
+    let stack = || Ok(Stack::Quic(shared.take().expect("set on success")));
     // SAFETY: forwarded from the caller's contract.
     unsafe { new_conn(stack, settings, out) }
 }
@@ -379,21 +418,16 @@ unsafe fn setting_query(
     value_out: *mut u64,
     query: impl FnOnce(&H3Connection<ConnTransport>) -> Option<u64>,
 ) -> h3q_result {
-    let mut found = true;
     // SAFETY: forwarded from the caller's contract.
-    let result = unsafe {
-        call(conn, |state| {
+    unsafe {
+        call_status(conn, |state| {
             non_null(value_out, "value_out")?;
-            match query(&state.h3) {
-                // SAFETY: checked non-NULL; writable (caller's contract).
-                Some(value) => *value_out = value,
-                None => found = false,
-            }
-            Ok(())
+            let Some(value) = query(&state.h3) else {
+                return Ok(h3q_result::H3Q_DONE);
+            };
+            // SAFETY: checked non-NULL; writable (caller's contract).
+            *value_out = value;
+            Ok(h3q_result::H3Q_OK)
         })
-    };
-    match result {
-        h3q_result::H3Q_OK if !found => h3q_result::H3Q_DONE,
-        other => other,
     }
 }

@@ -1,4 +1,4 @@
-//! The transport behind an `h3q_conn`: a C table, or (later) the built-in QUIC layer, with
+//! The transport behind an `h3q_conn`: a C table or the built-in QUIC layer, with
 //! the close it was asked for remembered so the C API can report why a connection ended.
 
 use crate::h3::transport::{Transport, TransportError};
@@ -9,6 +9,8 @@ use super::transport::CTransport;
 pub(crate) enum Stack {
     /// The application's own QUIC stack, through an `h3q_transport` table.
     C(CTransport),
+    /// A connection of the built-in QUIC layer (shared with its `h3q_quic_conn`).
+    Quic(crate::quic::Connection),
 }
 
 /// The `Transport` of an `h3q_conn`.
@@ -34,12 +36,14 @@ impl ConnTransport {
     fn inner(&mut self) -> &mut dyn Transport {
         match &mut self.stack {
             Stack::C(t) => t,
+            Stack::Quic(t) => t,
         }
     }
 
     fn inner_ref(&self) -> &dyn Transport {
         match &self.stack {
             Stack::C(t) => t,
+            Stack::Quic(t) => t,
         }
     }
 }

@@ -216,6 +216,30 @@ pub(crate) unsafe fn call<C: Opaque>(
     }
 }
 
+/// [`call`] for functions whose success has more than one outcome: `body` returns the
+/// status to report (`H3Q_OK`, `H3Q_DONE` for "nothing more", `H3Q_BLOCKED`).
+///
+/// # Safety
+/// As [`call`].
+pub(crate) unsafe fn call_status<C: Opaque>(
+    ptr: *mut C,
+    body: impl FnOnce(&mut C::Inner) -> Result<h3q_result, FfiError>,
+) -> h3q_result {
+    let mut status = h3q_result::H3Q_OK;
+    // SAFETY: forwarded from the caller's contract.
+    let result = unsafe {
+        call(ptr, |inner| {
+            status = body(inner)?;
+            Ok(())
+        })
+    };
+    if result == h3q_result::H3Q_OK {
+        status
+    } else {
+        result
+    }
+}
+
 /// Fails with `H3Q_ERR_NULL` naming `name` when `ptr` is NULL (for out-parameters, checked
 /// before anything is done).
 pub(crate) fn non_null<T>(ptr: *const T, name: &str) -> Result<(), FfiError> {

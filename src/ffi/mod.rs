@@ -9,21 +9,28 @@
 //! - `qpack_encoder`, `qpack_decoder`: the standalone QPACK C API;
 //! - `settings`, `transport`, `event`, `conn`, `conn_transport`: the HTTP/3 connection
 //!   (`h3q_conn`) over a C QUIC stack;
+//! - `config`, `endpoint`, `quic_conn`, `quic_error`, `sockaddr`: the built-in QUIC layer
+//!   (`h3q_config`, `h3q_endpoint`, `h3q_quic_conn`);
 //! - `read`: reading C `bool`s and enums without trusting their values.
 
 #![allow(non_camel_case_types)]
 
+pub mod config;
 pub mod conn;
 pub mod conn_transport;
+pub mod endpoint;
 pub mod event;
 pub mod handle;
 pub mod header;
 pub mod last_error;
 pub mod qpack_decoder;
 pub mod qpack_encoder;
+pub mod quic_conn;
+pub mod quic_error;
 pub mod read;
 pub mod result;
 pub mod settings;
 pub mod slice;
+pub mod sockaddr;
 pub mod transport;
 pub mod version;

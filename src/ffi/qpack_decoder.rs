@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use crate::field::HeaderField;
 use crate::qpack::{Decoded, Decoder};
 
-use super::handle::{self, FfiError, Opaque, call, call_static, non_null};
+use super::handle::{self, FfiError, Opaque, call, call_static, call_status, non_null};
 use super::header::h3q_header;
 use super::result::h3q_result;
 use super::slice::bytes_arg;
@@ -193,10 +193,9 @@ pub unsafe extern "C" fn h3q_qpack_decoder_decode(
     headers_out: *mut *const h3q_header,
     headers_len_out: *mut usize,
 ) -> h3q_result {
-    let mut status = h3q_result::H3Q_OK;
     // SAFETY: forwarded from the caller's contract.
-    let result = unsafe {
-        call(decoder, |state| {
+    unsafe {
+        call_status(decoder, |state| {
             non_null(headers_out, "headers_out")?;
             non_null(headers_len_out, "headers_len_out")?;
             let section = bytes_arg(section, len, "section")?;
@@ -206,16 +205,11 @@ pub unsafe extern "C" fn h3q_qpack_decoder_decode(
                     // SAFETY: checked non-NULL; valid for writing (caller's contract).
                     *headers_out = ptr;
                     *headers_len_out = count;
+                    Ok(h3q_result::H3Q_OK)
                 }
-                Decoded::Blocked => status = h3q_result::H3Q_BLOCKED,
+                Decoded::Blocked => Ok(h3q_result::H3Q_BLOCKED),
             }
-            Ok(())
         })
-    };
-    if result == h3q_result::H3Q_OK {
-        status
-    } else {
-        result
     }
 }
 
@@ -236,16 +230,14 @@ pub unsafe extern "C" fn h3q_qpack_decoder_next_unblocked(
     headers_out: *mut *const h3q_header,
     headers_len_out: *mut usize,
 ) -> h3q_result {
-    let mut status = h3q_result::H3Q_OK;
     // SAFETY: forwarded from the caller's contract.
-    let result = unsafe {
-        call(decoder, |state| {
+    unsafe {
+        call_status(decoder, |state| {
             non_null(stream_id_out, "stream_id_out")?;
             non_null(headers_out, "headers_out")?;
             non_null(headers_len_out, "headers_len_out")?;
             let Some(stream_id) = state.unblocked.pop_front() else {
-                status = h3q_result::H3Q_DONE;
-                return Ok(());
+                return Ok(h3q_result::H3Q_DONE);
             };
             let fields = state.decoder.resume(stream_id)?;
             let (ptr, count) = state.publish(fields);
@@ -253,13 +245,8 @@ pub unsafe extern "C" fn h3q_qpack_decoder_next_unblocked(
             *stream_id_out = stream_id;
             *headers_out = ptr;
             *headers_len_out = count;
-            Ok(())
+            Ok(h3q_result::H3Q_OK)
         })
-    };
-    if result == h3q_result::H3Q_OK {
-        status
-    } else {
-        result
     }
 }
 

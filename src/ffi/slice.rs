@@ -39,3 +39,20 @@ pub(crate) unsafe fn bytes_arg<'a>(
     // SAFETY: forwarded from the caller's contract.
     unsafe { slice_arg(ptr, len, name) }
 }
+
+/// Borrows a NUL-terminated UTF-8 string from C for the duration of a call.
+///
+/// # Safety
+/// `ptr` is NULL or a valid NUL-terminated string during the call.
+pub(crate) unsafe fn str_arg<'a>(
+    ptr: *const std::ffi::c_char,
+    name: &str,
+) -> Result<&'a str, FfiError> {
+    if ptr.is_null() {
+        return Err(FfiError::null(name));
+    }
+    // SAFETY: non-NULL and NUL-terminated (caller's contract).
+    unsafe { std::ffi::CStr::from_ptr(ptr) }
+        .to_str()
+        .map_err(|_| FfiError::invalid(format!("{name} is not valid UTF-8")))
+}

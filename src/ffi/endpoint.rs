@@ -1,0 +1,298 @@
+//! `h3q_endpoint`: the built-in QUIC layer's endpoint, one per UDP socket.
+
+use std::ffi::c_char;
+
+use libc::{sockaddr, sockaddr_storage, socklen_t};
+
+use crate::quic::{Endpoint, MIN_TRANSMIT_BUFFER};
+
+use super::config::h3q_config;
+use super::handle::{self, FfiError, Opaque, call, call_static, call_status, non_null};
+use super::quic_conn::{QuicConnState, h3q_quic_conn};
+use super::result::h3q_result;
+use super::slice::{bytes_arg, str_arg};
+use super::sockaddr::{sockaddr_from_c, sockaddr_to_c};
+
+/// A QUIC endpoint for one UDP socket (server or client): datagrams in, datagrams out, one
+/// timer, new connections. h3q does no I/O: you read the socket and call
+/// `h3q_endpoint_receive()`, send what `h3q_endpoint_poll_transmit()` gives, and arm a
+/// timer for `h3q_endpoint_next_timeout()`. Create with `h3q_endpoint_new()`, free with
+/// `h3q_endpoint_free()`. Not thread-safe; may move between threads.
+///
+/// Time: every `now_ns` is your monotonic clock in nanoseconds (e.g. CLOCK_MONOTONIC), never
+/// going backwards; h3q reads no clock of its own after `h3q_endpoint_new()`.
+pub struct h3q_endpoint {
+    _private: [u8; 0],
+}
+
+impl Opaque for h3q_endpoint {
+    type Inner = Endpoint;
+    const NAME: &'static str = "h3q_endpoint";
+}
+
+/// Creates an endpoint from `config` (read during the call; the config may be freed
+/// afterwards). A server config without a certificate gets a generated self-signed one.
+///
+/// On success writes a new handle to `*out`, owned by the caller. Returns `H3Q_OK`;
+/// `H3Q_ERR_NULL`; `H3Q_ERR_POISONED` for a poisoned config; or `H3Q_ERR_TLS` if the TLS
+/// configuration cannot be built (`h3q_last_error()` says why).
+///
+/// # Safety
+/// `config` is NULL or a live handle; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_endpoint_new(
+    config: *mut h3q_config,
+    out: *mut *mut h3q_endpoint,
+) -> h3q_result {
+    if out.is_null() {
+        return call_static(|| Err(FfiError::null("out")));
+    }
+    // SAFETY: forwarded from the caller's contract.
+    unsafe {
+        call(config, |config| {
+            let endpoint = Endpoint::new(config)?;
+            // SAFETY: checked non-NULL; writable (caller's contract).
+            *out = handle::into_raw(endpoint);
+            Ok(())
+        })
+    }
+}
+
+/// Frees an endpoint. NULL is a no-op. Connection handles taken from it stay valid (and
+/// report `H3Q_ERR_CONNECTION_CLOSED` for operations that need the network) until freed.
+///
+/// # Safety
+/// `endpoint` is NULL or a handle not freed before.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_endpoint_free(endpoint: *mut h3q_endpoint) {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe { handle::free(endpoint) }
+}
+
+/// The message of the endpoint's last failed call, or NULL. Owned by the endpoint; valid
+/// until its next failing call or its free.
+///
+/// # Safety
+/// `endpoint` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_endpoint_last_error(endpoint: *const h3q_endpoint) -> *const c_char {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe { handle::last_error(endpoint) }
+}
+
+/// Starts a client connection to `remote` (an IPv4 or IPv6 `struct sockaddr` of
+/// `remote_len` bytes), verifying the certificate for `server_name` (NUL-terminated SNI
+/// host name). The first datagrams come out of `h3q_endpoint_poll_transmit()`.
+///
+/// On success writes a new connection handle to `*out`, owned by the caller (free it with
+/// `h3q_quic_conn_free()`). Returns `H3Q_OK`; `H3Q_ERR_NULL`; `H3Q_ERR_WRONG_ROLE` on a
+/// server endpoint; or `H3Q_ERR_INVALID_ARGUMENT` for a bad address or server name.
+///
+/// # Safety
+/// `endpoint` is NULL or a live handle; `remote` is NULL or readable for `remote_len`
+/// bytes; `server_name` is NULL or NUL-terminated; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_endpoint_connect(
+    endpoint: *mut h3q_endpoint,
+    now_ns: u64,
+    remote: *const sockaddr,
+    remote_len: socklen_t,
+    server_name: *const c_char,
+    out: *mut *mut h3q_quic_conn,
+) -> h3q_result {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe {
+        call(endpoint, |ep| {
+            non_null(out, "out")?;
+            let remote = sockaddr_from_c(remote, remote_len, "remote")?;
+            let server_name = str_arg(server_name, "server_name")?;
+            let handle = ep.connect(now_ns, remote, server_name)?;
+            let conn = ep.connection(handle)?;
+            // SAFETY: checked non-NULL; writable (caller's contract).
+            *out = handle::into_raw(QuicConnState::new(conn));
+            Ok(())
+        })
+    }
+}
+
+/// Processes one UDP datagram received from `from` (payload read during the call). New
+/// server connections then come out of `h3q_endpoint_accept()`, and every connection's
+/// events out of `h3q_quic_conn_next_event()`.
+///
+/// Returns `H3Q_OK` (also for datagrams QUIC discards); `H3Q_ERR_NULL`; or
+/// `H3Q_ERR_INVALID_ARGUMENT` for a bad address.
+///
+/// # Safety
+/// `endpoint` is NULL or a live handle; `from` readable for `from_len` bytes; `data`
+/// valid for `len` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_endpoint_receive(
+    endpoint: *mut h3q_endpoint,
+    now_ns: u64,
+    from: *const sockaddr,
+    from_len: socklen_t,
+    data: *const u8,
+    len: usize,
+) -> h3q_result {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe {
+        call(endpoint, |ep| {
+            let from = sockaddr_from_c(from, from_len, "from")?;
+            let data = bytes_arg(data, len, "data")?;
+            ep.receive(now_ns, from, data);
+            Ok(())
+        })
+    }
+}
+
+/// Takes the next new server connection (aioquic: a new `QuicConnection`).
+///
+/// Returns `H3Q_OK` and writes a new connection handle to `*out`, owned by the caller;
+/// `H3Q_DONE` when none is waiting; or `H3Q_ERR_NULL`.
+///
+/// # Safety
+/// `endpoint` is NULL or a live handle; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_endpoint_accept(
+    endpoint: *mut h3q_endpoint,
+    out: *mut *mut h3q_quic_conn,
+) -> h3q_result {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe {
+        call_status(endpoint, |ep| {
+            non_null(out, "out")?;
+            // A connection may drain between being queued and accepted: skip those.
+            loop {
+                let Some(handle) = ep.accept() else {
+                    return Ok(h3q_result::H3Q_DONE);
+                };
+                if let Ok(conn) = ep.connection(handle) {
+                    // SAFETY: checked non-NULL; writable (caller's contract).
+                    *out = handle::into_raw(QuicConnState::new(conn));
+                    return Ok(h3q_result::H3Q_OK);
+                }
+            }
+        })
+    }
+}
+
+/// Writes the next UDP payload to send into `buf` (`cap` bytes, at least 1472; more lets
+/// h3q coalesce datagrams for GSO when the config allows), its length to `*len_out`, the
+/// destination to `*dest_out` / `*dest_len_out`, and the datagram size to
+/// `*segment_size_out` (equal to the length for one datagram; for a GSO batch, every
+/// datagram but the last is exactly this long: send with UDP_SEGMENT). Call until it
+/// returns `H3Q_DONE`, after every receive, timeout and send call.
+///
+/// Returns `H3Q_OK`; `H3Q_DONE` when nothing is waiting; `H3Q_ERR_NULL`; or
+/// `H3Q_ERR_BUFFER_TOO_SMALL` when `cap` is below 1472.
+///
+/// # Safety
+/// `endpoint` is NULL or a live handle; `buf` writable for `cap` bytes; the out pointers
+/// NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_endpoint_poll_transmit(
+    endpoint: *mut h3q_endpoint,
+    now_ns: u64,
+    buf: *mut u8,
+    cap: usize,
+    len_out: *mut usize,
+    dest_out: *mut sockaddr_storage,
+    dest_len_out: *mut socklen_t,
+    segment_size_out: *mut usize,
+) -> h3q_result {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe {
+        call_status(endpoint, |ep| {
+            non_null(buf, "buf")?;
+            non_null(len_out, "len_out")?;
+            non_null(dest_out, "dest_out")?;
+            non_null(dest_len_out, "dest_len_out")?;
+            non_null(segment_size_out, "segment_size_out")?;
+            if cap < MIN_TRANSMIT_BUFFER || cap > isize::MAX as usize {
+                return Err(FfiError::new(
+                    h3q_result::H3Q_ERR_BUFFER_TOO_SMALL,
+                    format!(
+                        "transmit buffer of {cap} bytes; at least {MIN_TRANSMIT_BUFFER} needed"
+                    ),
+                ));
+            }
+            // SAFETY: writable for `cap` bytes (caller's contract), size checked.
+            let buf = std::slice::from_raw_parts_mut(buf, cap);
+            let Some(transmit) = ep.poll_transmit(now_ns, buf)? else {
+                return Ok(h3q_result::H3Q_DONE);
+            };
+            // SAFETY: checked non-NULL; writable (caller's contract).
+            *dest_len_out = sockaddr_to_c(transmit.destination, &mut *dest_out);
+            *len_out = transmit.len;
+            *segment_size_out = transmit.segment_size;
+            Ok(h3q_result::H3Q_OK)
+        })
+    }
+}
+
+/// When `h3q_endpoint_handle_timeout()` should next be called, on the `now_ns` clock;
+/// `UINT64_MAX` when no timer is needed (or `endpoint` is NULL or busy). Call it again after
+/// every other endpoint call.
+///
+/// # Safety
+/// `endpoint` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_endpoint_next_timeout(endpoint: *const h3q_endpoint) -> u64 {
+    let mut at = u64::MAX;
+    // SAFETY: forwarded from the caller's contract; nothing is written through the handle.
+    unsafe {
+        call(endpoint.cast_mut(), |ep| {
+            at = ep.next_timeout().unwrap_or(u64::MAX);
+            Ok(())
+        })
+    };
+    at
+}
+
+/// Runs the timers due at `now_ns` (loss detection, idle timeouts, draining). Call when the
+/// time from `h3q_endpoint_next_timeout()` has come, then poll transmits and events.
+///
+/// Returns `H3Q_OK` or `H3Q_ERR_NULL`.
+///
+/// # Safety
+/// `endpoint` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_endpoint_handle_timeout(
+    endpoint: *mut h3q_endpoint,
+    now_ns: u64,
+) -> h3q_result {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe {
+        call(endpoint, |ep| {
+            ep.handle_timeout(now_ns);
+            Ok(())
+        })
+    }
+}
+
+/// Writes the SHA-256 fingerprint (32 bytes) of the endpoint's certificate, a generated one
+/// included, to `out`.
+///
+/// Returns `H3Q_OK`; `H3Q_DONE` if the endpoint has no certificate (a client); or
+/// `H3Q_ERR_NULL`.
+///
+/// # Safety
+/// `endpoint` is NULL or a live handle; `out` is NULL or writable for 32 bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_endpoint_certificate_fingerprint(
+    endpoint: *mut h3q_endpoint,
+    out: *mut u8,
+) -> h3q_result {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe {
+        call_status(endpoint, |ep| {
+            non_null(out, "out")?;
+            let Some(fingerprint) = ep.certificate_fingerprint() else {
+                return Ok(h3q_result::H3Q_DONE);
+            };
+            // SAFETY: writable for 32 bytes (caller's contract).
+            std::ptr::copy_nonoverlapping(fingerprint.as_ptr(), out, 32);
+            Ok(h3q_result::H3Q_OK)
+        })
+    }
+}

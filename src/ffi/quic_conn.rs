@@ -1,0 +1,415 @@
+//! `h3q_quic_conn`: one connection of the built-in QUIC layer (aioquic's `QuicConnection`).
+
+use std::ffi::c_char;
+
+use libc::{sockaddr_storage, socklen_t};
+
+use crate::quic::{Connection, Event};
+
+use super::event::{h3q_quic_event, h3q_quic_event_type};
+use super::handle::{self, Opaque, call, call_status, non_null};
+use super::result::h3q_result;
+use super::slice::bytes_arg;
+use super::sockaddr::sockaddr_to_c;
+
+/// One QUIC connection of an `h3q_endpoint`: its event queue and operations. Get one from
+/// `h3q_endpoint_connect()` or `h3q_endpoint_accept()`; free it with `h3q_quic_conn_free()`.
+/// The handle stays valid after the connection has closed and drained (operations then
+/// return `H3Q_ERR_CONNECTION_CLOSED`) and even after its endpoint is freed. Not
+/// thread-safe; may move between threads.
+pub struct h3q_quic_conn {
+    _private: [u8; 0],
+}
+
+pub(crate) struct QuicConnState {
+    pub(crate) conn: Connection,
+    /// The event last handed to C: its bytes stay alive until the next call.
+    current: Option<Event>,
+    /// The ALPN last handed to C.
+    alpn: Option<bytes::Bytes>,
+}
+
+impl QuicConnState {
+    pub(crate) fn new(conn: Connection) -> Self {
+        QuicConnState {
+            conn,
+            current: None,
+            alpn: None,
+        }
+    }
+}
+
+impl Opaque for h3q_quic_conn {
+    type Inner = QuicConnState;
+    const NAME: &'static str = "h3q_quic_conn";
+}
+
+/// Frees a connection handle. NULL is a no-op. Freeing does not close the connection: call
+/// `h3q_quic_conn_close()` first for a graceful close; the endpoint keeps driving it until
+/// it drains.
+///
+/// # Safety
+/// `conn` is NULL or a handle not freed before.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_quic_conn_free(conn: *mut h3q_quic_conn) {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe { handle::free(conn) }
+}
+
+/// The message of the connection's last failed call, or NULL. Owned by the handle; valid
+/// until its next failing call or its free.
+///
+/// # Safety
+/// `conn` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_quic_conn_last_error(conn: *const h3q_quic_conn) -> *const c_char {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe { handle::last_error(conn) }
+}
+
+fn empty_event(kind: h3q_quic_event_type) -> h3q_quic_event {
+    h3q_quic_event {
+        r#type: kind,
+        stream_id: 0,
+        data: std::ptr::null(),
+        data_len: 0,
+        end_stream: false,
+        error_code: 0,
+        reason: std::ptr::null(),
+        reason_len: 0,
+    }
+}
+
+fn event_to_c(event: &Event) -> h3q_quic_event {
+    use h3q_quic_event_type as T;
+    match event {
+        Event::HandshakeCompleted { alpn } => {
+            let mut c = empty_event(T::H3Q_QUIC_HANDSHAKE_COMPLETED);
+            if let Some(alpn) = alpn {
+                (c.data, c.data_len) = (alpn.as_ptr(), alpn.len());
+            }
+            c
+        }
+        Event::StreamDataReceived {
+            stream_id,
+            data,
+            end_stream,
+        } => h3q_quic_event {
+            stream_id: *stream_id,
+            data: data.as_ptr(),
+            data_len: data.len(),
+            end_stream: *end_stream,
+            ..empty_event(T::H3Q_QUIC_STREAM_DATA_RECEIVED)
+        },
+        Event::StreamReset {
+            stream_id,
+            error_code,
+        } => h3q_quic_event {
+            stream_id: *stream_id,
+            error_code: *error_code,
+            ..empty_event(T::H3Q_QUIC_STREAM_RESET)
+        },
+        Event::StopSendingReceived {
+            stream_id,
+            error_code,
+        } => h3q_quic_event {
+            stream_id: *stream_id,
+            error_code: *error_code,
+            ..empty_event(T::H3Q_QUIC_STOP_SENDING_RECEIVED)
+        },
+        Event::DatagramReceived { data } => h3q_quic_event {
+            data: data.as_ptr(),
+            data_len: data.len(),
+            ..empty_event(T::H3Q_QUIC_DATAGRAM_RECEIVED)
+        },
+        Event::ConnectionTerminated { error_code, reason } => h3q_quic_event {
+            error_code: *error_code,
+            reason: reason.as_ptr(),
+            reason_len: reason.len(),
+            ..empty_event(T::H3Q_QUIC_CONNECTION_TERMINATED)
+        },
+    }
+}
+
+/// Takes the next QUIC event (aioquic's `next_event()`): writes it to `*out`. Its bytes are
+/// owned by the handle and valid until the next call on it. Pass it to
+/// `h3q_conn_handle_event()` to get HTTP events.
+///
+/// Returns `H3Q_OK`; `H3Q_DONE` when the queue is empty; or `H3Q_ERR_NULL`. After
+/// `H3Q_QUIC_CONNECTION_TERMINATED` no further events come.
+///
+/// # Safety
+/// `conn` is NULL or a live handle; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_quic_conn_next_event(
+    conn: *mut h3q_quic_conn,
+    out: *mut h3q_quic_event,
+) -> h3q_result {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe {
+        call_status(conn, |state| {
+            non_null(out, "out")?;
+            state.current = state.conn.next_event();
+            let Some(event) = &state.current else {
+                return Ok(h3q_result::H3Q_DONE);
+            };
+            // SAFETY: checked non-NULL; writable (caller's contract).
+            out.write(event_to_c(event));
+            Ok(h3q_result::H3Q_OK)
+        })
+    }
+}
+
+/// Queues `len` bytes on `stream_id`, then FIN if `end_stream` (aioquic's
+/// `send_stream_data`). Every byte is accepted and buffered until flow control lets it go;
+/// sending on an id from `h3q_quic_conn_get_next_available_stream_id()` opens that stream.
+///
+/// Returns `H3Q_OK`; `H3Q_ERR_NULL`; `H3Q_ERR_INVALID_ARGUMENT` for a stream we cannot send
+/// on (the peer's unidirectional stream, one not opened yet, one already finished or
+/// reset); or `H3Q_ERR_CONNECTION_CLOSED`.
+///
+/// # Safety
+/// `conn` is NULL or a live handle; `data` valid for `len` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_quic_conn_send_stream_data(
+    conn: *mut h3q_quic_conn,
+    stream_id: u64,
+    data: *const u8,
+    len: usize,
+    end_stream: bool,
+) -> h3q_result {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe {
+        call(conn, |state| {
+            let data = bytes_arg(data, len, "data")?;
+            Ok(state.conn.send_stream_data(stream_id, data, end_stream)?)
+        })
+    }
+}
+
+/// Writes the id of the next stream this endpoint may open to `*stream_id_out`. When the
+/// peer's stream limit is reached the id is still given: the stream opens (in order) as
+/// soon as the peer allows, and data sent on it waits until then.
+///
+/// Returns `H3Q_OK`, `H3Q_ERR_NULL` or `H3Q_ERR_CONNECTION_CLOSED`.
+///
+/// # Safety
+/// `conn` is NULL or a live handle; `stream_id_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_quic_conn_get_next_available_stream_id(
+    conn: *mut h3q_quic_conn,
+    unidirectional: bool,
+    stream_id_out: *mut u64,
+) -> h3q_result {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe {
+        call(conn, |state| {
+            non_null(stream_id_out, "stream_id_out")?;
+            let id = state.conn.get_next_available_stream_id(unidirectional)?;
+            // SAFETY: checked non-NULL; writable (caller's contract).
+            *stream_id_out = id;
+            Ok(())
+        })
+    }
+}
+
+/// Resets the sending side of `stream_id` (RESET_STREAM) with `error_code`; buffered data
+/// is dropped.
+///
+/// Returns `H3Q_OK`, `H3Q_ERR_NULL`, `H3Q_ERR_INVALID_ARGUMENT` or
+/// `H3Q_ERR_CONNECTION_CLOSED`.
+///
+/// # Safety
+/// `conn` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_quic_conn_reset_stream(
+    conn: *mut h3q_quic_conn,
+    stream_id: u64,
+    error_code: u64,
+) -> h3q_result {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe {
+        call(conn, |state| {
+            Ok(state.conn.reset_stream(stream_id, error_code)?)
+        })
+    }
+}
+
+/// Asks the peer to stop sending on `stream_id` (STOP_SENDING) with `error_code`.
+///
+/// Returns `H3Q_OK`, `H3Q_ERR_NULL`, `H3Q_ERR_INVALID_ARGUMENT` or
+/// `H3Q_ERR_CONNECTION_CLOSED`.
+///
+/// # Safety
+/// `conn` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_quic_conn_stop_stream(
+    conn: *mut h3q_quic_conn,
+    stream_id: u64,
+    error_code: u64,
+) -> h3q_result {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe {
+        call(conn, |state| {
+            Ok(state.conn.stop_stream(stream_id, error_code)?)
+        })
+    }
+}
+
+/// Sends one QUIC DATAGRAM frame (`data` read during the call).
+///
+/// Returns `H3Q_OK`; `H3Q_ERR_NULL`; `H3Q_ERR_TRANSPORT` when datagrams are not enabled on
+/// both sides, the payload is too large, or the send buffer is full; or
+/// `H3Q_ERR_CONNECTION_CLOSED`.
+///
+/// # Safety
+/// `conn` is NULL or a live handle; `data` valid for `len` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_quic_conn_send_datagram_frame(
+    conn: *mut h3q_quic_conn,
+    data: *const u8,
+    len: usize,
+) -> h3q_result {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe {
+        call(conn, |state| {
+            let data = bytes_arg(data, len, "data")?;
+            Ok(state.conn.send_datagram_frame(data)?)
+        })
+    }
+}
+
+/// Closes the connection gracefully with an application error code (for HTTP/3,
+/// H3_NO_ERROR = 0x100) and reason phrase (`reason_len` bytes, read during the call). The
+/// endpoint sends CONNECTION_CLOSE and drains; `H3Q_QUIC_CONNECTION_TERMINATED` follows.
+/// Closing a closed connection does nothing.
+///
+/// Returns `H3Q_OK` or `H3Q_ERR_NULL`.
+///
+/// # Safety
+/// `conn` is NULL or a live handle; `reason` valid for `reason_len` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_quic_conn_close(
+    conn: *mut h3q_quic_conn,
+    error_code: u64,
+    reason: *const u8,
+    reason_len: usize,
+) -> h3q_result {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe {
+        call(conn, |state| {
+            let reason = bytes_arg(reason, reason_len, "reason")?;
+            state.conn.close(error_code, reason);
+            Ok(())
+        })
+    }
+}
+
+/// True once the handshake completed and until the connection closes. False for NULL.
+///
+/// # Safety
+/// `conn` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_quic_conn_is_established(conn: *const h3q_quic_conn) -> bool {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe { query(conn, false, |s| s.conn.is_established()) }
+}
+
+/// True once the connection is closed (by either side, an error or the idle timeout);
+/// true for NULL.
+///
+/// # Safety
+/// `conn` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_quic_conn_is_closed(conn: *const h3q_quic_conn) -> bool {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe { query(conn, true, |s| s.conn.is_closed()) }
+}
+
+/// True once the connection has drained and the endpoint has forgotten it: the handle may
+/// only be freed. True for NULL.
+///
+/// # Safety
+/// `conn` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_quic_conn_is_drained(conn: *const h3q_quic_conn) -> bool {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe { query(conn, true, |s| s.conn.is_drained()) }
+}
+
+/// # Safety
+/// `conn` is NULL or a live handle.
+unsafe fn query(
+    conn: *const h3q_quic_conn,
+    default: bool,
+    f: impl FnOnce(&QuicConnState) -> bool,
+) -> bool {
+    let mut answer = default;
+    // SAFETY: forwarded from the caller's contract; nothing is written through the handle.
+    unsafe {
+        call(conn.cast_mut(), |state| {
+            answer = f(state);
+            Ok(())
+        })
+    };
+    answer
+}
+
+/// Writes the negotiated ALPN protocol (owned by the handle, valid until the next call on
+/// it; not NUL-terminated) to `*alpn_out` / `*len_out`.
+///
+/// Returns `H3Q_OK`; `H3Q_DONE` before the handshake completed or if none was negotiated;
+/// or `H3Q_ERR_NULL`.
+///
+/// # Safety
+/// `conn` is NULL or a live handle; the out pointers are NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_quic_conn_alpn(
+    conn: *mut h3q_quic_conn,
+    alpn_out: *mut *const u8,
+    len_out: *mut usize,
+) -> h3q_result {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe {
+        call_status(conn, |state| {
+            non_null(alpn_out, "alpn_out")?;
+            non_null(len_out, "len_out")?;
+            state.alpn = state.conn.alpn();
+            let Some(alpn) = &state.alpn else {
+                return Ok(h3q_result::H3Q_DONE);
+            };
+            // SAFETY: checked non-NULL; writable (caller's contract).
+            *alpn_out = alpn.as_ptr();
+            *len_out = alpn.len();
+            Ok(h3q_result::H3Q_OK)
+        })
+    }
+}
+
+/// Writes the peer's address to `*addr_out` / `*addr_len_out`.
+///
+/// Returns `H3Q_OK`, `H3Q_ERR_NULL` or `H3Q_ERR_CONNECTION_CLOSED`.
+///
+/// # Safety
+/// `conn` is NULL or a live handle; the out pointers are NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_quic_conn_remote_address(
+    conn: *mut h3q_quic_conn,
+    addr_out: *mut sockaddr_storage,
+    addr_len_out: *mut socklen_t,
+) -> h3q_result {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe {
+        call(conn, |state| {
+            non_null(addr_out, "addr_out")?;
+            non_null(addr_len_out, "addr_len_out")?;
+            let addr = state
+                .conn
+                .remote_address()
+                .ok_or(crate::quic::QuicError::ConnectionClosed)?;
+            // SAFETY: checked non-NULL; writable (caller's contract).
+            *addr_len_out = sockaddr_to_c(addr, &mut *addr_out);
+            Ok(())
+        })
+    }
+}
