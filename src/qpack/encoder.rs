@@ -26,6 +26,7 @@ use bytes::Bytes;
 use super::dynamic_table::{DynamicTable, ENTRY_OVERHEAD, entry_size};
 use super::field_lines;
 use super::hash::FastHashBuilder;
+use super::history::{History, Recency};
 use super::instruction::{self, DecoderInstruction, InstructionReader, ParseError, Step};
 use super::static_table::{self, Match};
 use crate::error::{ErrorCode, ProtocolError};
@@ -37,8 +38,17 @@ fn decoder_stream_error(reason: impl Into<String>) -> ProtocolError {
 /// The largest dynamic table the encoder uses unless told otherwise.
 const DEFAULT_MAX_CAPACITY_USED: u64 = 64 * 1024;
 
-/// How many recent field hashes the insertion history remembers.
-const HISTORY_LEN: usize = 1024;
+/// A field is inserted when it repeats within this many fields, plus a quarter of its
+/// length in bytes (a longer literal is worth remembering longer). Tuned on the QPACK
+/// interop corpus at a 4096-byte table.
+const REPEAT_WINDOW_BASE: u64 = 16;
+
+/// How far back (in fields) repeats are looked for at all.
+const RECENCY_HORIZON: u64 = 2048;
+
+/// How many recent literal names are remembered, to spot recurring names worth an entry
+/// that later literals can name by reference.
+const NAME_HISTORY_LEN: usize = 256;
 
 /// Whether a field must never be indexed (N bit set, never inserted).
 pub(crate) fn is_sensitive(name: &[u8], value: &[u8]) -> bool {
@@ -55,6 +65,13 @@ struct Section {
     required_insert_count: u64,
     /// The smallest absolute index it references, if any.
     min_ref: Option<u64>,
+}
+
+/// What the encoder knows about one dynamic table entry.
+#[derive(Clone, Copy, Debug)]
+struct EntryMeta {
+    /// Total bytes inserted before this entry.
+    inserted_before: u64,
 }
 
 /// How one field line will be written, once the section's Base is known.
@@ -88,8 +105,8 @@ pub struct Encoder {
     max_entries: u64,
     max_blocked: u64,
     known_received: u64,
-    /// Total bytes inserted before each entry present (front = oldest entry).
-    inserted_before: VecDeque<u64>,
+    /// Bookkeeping for each entry present (front = oldest entry).
+    meta: VecDeque<EntryMeta>,
     inserted_total: u64,
     /// Hash of (name, value) -> absolute indices of entries with it.
     by_field: HashMap<u64, Vec<u64>, FastHashBuilder>,
@@ -99,9 +116,10 @@ pub struct Encoder {
     outstanding: HashMap<u64, VecDeque<Section>>,
     /// The `min_ref` of every unacknowledged section, counted.
     pinned: BTreeMap<u64, usize>,
-    /// Recently seen field hashes (ring) and how often each is in the ring.
-    history: VecDeque<u64>,
-    history_count: HashMap<u64, u32, FastHashBuilder>,
+    /// Recently seen fields (hashes of name and value).
+    fields_seen: Recency,
+    /// Recently seen names without a static-table entry.
+    names_seen: History,
 }
 
 impl Default for Encoder {
@@ -121,14 +139,14 @@ impl Encoder {
             max_entries: 0,
             max_blocked: 0,
             known_received: 0,
-            inserted_before: VecDeque::new(),
+            meta: VecDeque::new(),
             inserted_total: 0,
             by_field: HashMap::default(),
             by_name: HashMap::default(),
             outstanding: HashMap::new(),
             pinned: BTreeMap::new(),
-            history: VecDeque::new(),
-            history_count: HashMap::default(),
+            fields_seen: Recency::new(RECENCY_HORIZON),
+            names_seen: History::new(NAME_HISTORY_LEN),
         }
     }
 
@@ -246,30 +264,28 @@ impl Encoder {
     /// Whether the entry is near the eviction end: little free space and few older bytes.
     fn is_draining(&self, abs: u64) -> bool {
         let first = self.table.first_index();
-        let Some(&before) = self.inserted_before.get((abs - first) as usize) else {
+        let Some(before) = self
+            .meta
+            .get((abs - first) as usize)
+            .map(|m| m.inserted_before)
+        else {
             return false;
         };
-        let older = before - self.inserted_before.front().copied().unwrap_or(before);
+        let older = before - self.meta.front().map_or(before, |m| m.inserted_before);
         let free = self.table.capacity() - self.table.size();
         (older + free) * 4 < self.table.capacity()
     }
 
-    /// Records a field in the history; returns whether it was already there.
-    fn seen_before(&mut self, hash: u64) -> bool {
-        let count = self.history_count.entry(hash).or_insert(0);
-        let seen = *count > 0;
-        *count += 1;
-        self.history.push_back(hash);
-        if self.history.len() > HISTORY_LEN
-            && let Some(old) = self.history.pop_front()
-            && let Some(c) = self.history_count.get_mut(&old)
-        {
-            *c -= 1;
-            if *c == 0 {
-                self.history_count.remove(&old);
-            }
+    /// Duplicates entry `abs` if that evicts only entries below `limit`; returns the copy.
+    fn duplicate(&mut self, abs: u64, limit: u64, encoder_stream: &mut Vec<u8>) -> Option<u64> {
+        let entry = self.table.get(abs)?;
+        let (name, value) = (entry.name.clone(), entry.value.clone());
+        // The copy may evict the original: RFC 9204 §3.2.2 requires decoders to cope.
+        if !self.table.can_insert(entry.size(), limit) {
+            return None;
         }
-        seen
+        instruction::write_duplicate(encoder_stream, self.table.insert_count() - 1 - abs);
+        self.insert(&name, &value, Some(name.clone()))
     }
 
     /// Inserts an entry, keeping the lookup maps in step with evictions. The caller has
@@ -284,14 +300,16 @@ impl Encoder {
                 remove_index(&mut self.by_field, fh, abs);
                 remove_index(&mut self.by_name, nh, abs);
             }
-            self.inserted_before.pop_front();
+            self.meta.pop_front();
         }
         let name = name_bytes.unwrap_or_else(|| Bytes::copy_from_slice(name));
         let abs = self
             .table
             .insert(name.clone(), Bytes::copy_from_slice(value))
             .ok()?;
-        self.inserted_before.push_back(self.inserted_total);
+        self.meta.push_back(EntryMeta {
+            inserted_before: self.inserted_total,
+        });
         self.inserted_total += size;
         self.by_field
             .entry(Self::field_hash(&name, value))
@@ -349,21 +367,11 @@ impl Encoder {
                 if let Some(abs) = self.find_exact(fh, name, value) {
                     // A hot entry about to be evicted: duplicate it (the copy pins nothing).
                     if may_block && self.is_draining(abs) {
-                        let limit = self.evictable_below(min_ref).min(abs);
-                        if self.table.can_insert(size, limit) {
-                            let relative = self.table.insert_count() - 1 - abs;
-                            instruction::write_duplicate(encoder_stream, relative);
-                            let e = self
-                                .table
-                                .get(abs)
-                                .map(|e| (e.name.clone(), e.value.clone()));
-                            if let Some(new) =
-                                e.and_then(|(n, v)| self.insert(&n, &v, Some(n.clone())))
-                            {
-                                note_ref(new, &mut min_ref);
-                                lines.push(Line::Dynamic(new));
-                                continue;
-                            }
+                        let limit = self.evictable_below(min_ref);
+                        if let Some(new) = self.duplicate(abs, limit, encoder_stream) {
+                            note_ref(new, &mut min_ref);
+                            lines.push(Line::Dynamic(new));
+                            continue;
                         }
                     }
                     if usable(abs) {
@@ -373,7 +381,10 @@ impl Encoder {
                     }
                 }
             }
-            let seen = !never && self.seen_before(fh);
+            // Worth inserting if seen recently, where "recently" stretches with the size
+            // of the literal it would save.
+            let window = REPEAT_WINDOW_BASE + (name.len() + value.len()) as u64 / 4;
+            let seen = !never && self.fields_seen.record(fh).is_some_and(|gap| gap <= window);
             if seen
                 && size <= self.table.capacity() / 2
                 && self.table.can_insert(size, self.evictable_below(min_ref))
@@ -406,9 +417,8 @@ impl Encoder {
                         instruction::write_insert_with_literal_name(encoder_stream, name, value)
                     }
                 }
-                if let Some(abs) = self.insert(name, value, name_bytes)
-                    && may_block
-                {
+                let inserted = self.insert(name, value, name_bytes);
+                if let Some(abs) = inserted.filter(|_| may_block) {
                     note_ref(abs, &mut min_ref);
                     lines.push(Line::Dynamic(abs));
                     continue;
@@ -421,16 +431,31 @@ impl Encoder {
                     index: i,
                     value,
                 }),
-                None => match self
-                    .find_name(Self::name_hash(name), name)
-                    .filter(|&abs| usable(abs))
-                {
-                    Some(abs) => {
-                        note_ref(abs, &mut min_ref);
-                        lines.push(Line::DynamicName { never, abs, value });
+                None => {
+                    let nh = Self::name_hash(name);
+                    let mut name_abs = self.find_name(nh, name).filter(|&abs| usable(abs));
+                    let name_seen = self.names_seen.record(nh);
+                    if name_abs.is_none() && name_seen >= 1 && self.find_name(nh, name).is_none() {
+                        // A recurring name: insert it with an empty value, as an anchor
+                        // for name references.
+                        let anchor = entry_size(name.len(), 0);
+                        let limit = self.evictable_below(min_ref);
+                        if anchor <= self.table.capacity() / 8
+                            && self.table.can_insert(anchor, limit)
+                        {
+                            instruction::write_insert_with_literal_name(encoder_stream, name, b"");
+                            let inserted = self.insert(name, b"", None);
+                            name_abs = inserted.filter(|_| may_block);
+                        }
                     }
-                    None => lines.push(Line::Literal { never, name, value }),
-                },
+                    match name_abs {
+                        Some(abs) => {
+                            note_ref(abs, &mut min_ref);
+                            lines.push(Line::DynamicName { never, abs, value });
+                        }
+                        None => lines.push(Line::Literal { never, name, value }),
+                    }
+                }
             }
         }
         let ric = max_ref.map_or(0, |m| m + 1);
@@ -511,9 +536,10 @@ impl Encoder {
     }
 
     fn unpin(&mut self, section: &Section) {
-        if let Some(min) = section.min_ref
-            && let Some(count) = self.pinned.get_mut(&min)
-        {
+        let Some(min) = section.min_ref else {
+            return;
+        };
+        if let Some(count) = self.pinned.get_mut(&min) {
             *count -= 1;
             if *count == 0 {
                 self.pinned.remove(&min);
