@@ -189,7 +189,8 @@ impl<T: Transport> H3Connection<T> {
     /// Errors: from a client, [`H3Error::WrongRole`]; on a stream that is not a
     /// client-initiated bidirectional stream, [`H3Error::InvalidStreamType`]; before the
     /// client's MAX_PUSH_ID or once every push id up to it is used,
-    /// [`H3Error::NoAvailablePushId`].
+    /// [`H3Error::NoAvailablePushId`]; on a request stream we hold no state for or whose
+    /// response is complete, [`H3Error::FrameUnexpected`] ("stream was already ended").
     pub fn send_push_promise(
         &mut self,
         stream_id: u64,
@@ -207,6 +208,10 @@ impl<T: Transport> H3Connection<T> {
         match self.max_push_id {
             Some(max) if self.next_push_id <= max => {}
             _ => return Err(H3Error::NoAvailablePushId),
+        }
+        if self.streams.get(&stream_id).is_none_or(|s| s.sending_ended) {
+            // A request we have not received, or whose response is complete.
+            return Err(H3Error::FrameUnexpected("stream was already ended"));
         }
         let push_id = self.next_push_id;
         self.next_push_id += 1;

@@ -265,3 +265,21 @@ fn errors_display_their_message() {
         "the connection is closed"
     );
 }
+
+#[test]
+fn push_promise_needs_an_open_request_stream() {
+    let (mut c, mut s) = pair(Mode::Chunks);
+    c.send_headers(0, &pairs(GET), true).unwrap();
+    transfer(&mut c, &mut s, Mode::Chunks);
+    // stream 4 was never opened by the client
+    assert_eq!(
+        s.send_push_promise(4, &pairs(GET)),
+        fu("stream was already ended").map(|_| 0)
+    );
+    s.send_headers(0, &pairs(OK), true).unwrap();
+    assert_eq!(
+        s.send_push_promise(0, &pairs(GET)),
+        fu("stream was already ended").map(|_| 0)
+    );
+    assert_open(&s);
+}
