@@ -15,7 +15,7 @@ use crate::varint;
 use super::error::H3Error;
 use super::event::{H3Event, QuicEvent};
 use super::settings::Settings;
-use super::stream::{self, H3Stream, Kind};
+use super::stream::{self, H3Stream};
 use super::transport::{Transport, TransportError};
 
 /// An HTTP/3 connection (RFC 9114) over a QUIC [`Transport`].
@@ -83,11 +83,6 @@ impl<T: Transport> H3Connection<T> {
         );
         decoder.set_max_field_section_size(settings.max_field_section_size);
 
-        let mut streams = HashMap::new();
-        for id in [local_control, local_encoder, local_decoder] {
-            streams.insert(id, H3Stream::local_uni(Kind::LocalCritical));
-        }
-
         Ok(H3Connection {
             max_push_id: is_client.then_some(settings.max_push_id),
             transport,
@@ -96,7 +91,7 @@ impl<T: Transport> H3Connection<T> {
             closed: false,
             decoder,
             encoder: Encoder::new(),
-            streams,
+            streams: HashMap::new(),
             sent_settings,
             received_settings: None,
             next_push_id: 0,
@@ -152,9 +147,9 @@ impl<T: Transport> H3Connection<T> {
         self.sent_settings.get(&id).copied()
     }
 
-    /// How many per-stream state entries the connection holds: our three critical
-    /// streams, the peer's (once seen), and streams still in use. Finished streams are
-    /// not counted: they are dropped.
+    /// How many per-stream state entries the connection holds: the peer's control and
+    /// QPACK streams (once seen) and streams still in use. Our own control and QPACK
+    /// streams need no entry; finished streams are dropped. A settled connection holds 3.
     pub fn tracked_streams(&self) -> usize {
         self.streams.len()
     }

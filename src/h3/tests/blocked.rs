@@ -72,7 +72,7 @@ fn run_blocked_headers_then_data(mode: Mode) -> Vec<H3Event> {
     ]);
     let mut events = recv(&mut c, 0, &response, true, mode);
     assert!(events.is_empty(), "held while blocked");
-    assert_eq!(c.tracked_streams(), 7);
+    assert_eq!(c.tracked_streams(), 4);
     events.extend(recv(
         &mut c,
         SERVER_ENCODER,
@@ -81,7 +81,7 @@ fn run_blocked_headers_then_data(mode: Mode) -> Vec<H3Event> {
         mode,
     ));
     assert_open(&c);
-    assert_eq!(c.tracked_streams(), 6, "freed once delivered");
+    assert_eq!(c.tracked_streams(), 3, "freed once delivered");
     // section ack (stream 0) on our decoder stream; the insert count is implied by it
     let decoder = decoder_stream_after_type(&c);
     assert!(
@@ -142,7 +142,7 @@ fn blocked_headers_with_fin_right_after() {
                 push_id: None
             }]
         );
-        assert_eq!(c.tracked_streams(), 6);
+        assert_eq!(c.tracked_streams(), 3);
     }
 }
 
@@ -307,7 +307,7 @@ fn reset_of_a_blocked_stream_cancels_it_exactly_once() {
         );
         let after = decoder_stream_after_type(&c);
         assert_eq!(&after[before.len()..], cancel(0).as_slice());
-        assert_eq!(c.tracked_streams(), 6, "dropped");
+        assert_eq!(c.tracked_streams(), 3, "dropped");
         // the insert arrives later: nothing for the cancelled stream
         let events = recv(
             &mut c,
@@ -351,7 +351,7 @@ fn server_side_blocked_request_and_reset_before_decoding() {
             s.transport().resets,
             vec![(0, ErrorCode::RequestIncomplete.wire())]
         );
-        assert_eq!(s.tracked_streams(), 6);
+        assert_eq!(s.tracked_streams(), 3);
         assert!(recv(&mut s, 6, &insert(true, "x-dyn", "v"), false, mode).is_empty());
         assert_open(&s);
     }
@@ -476,7 +476,7 @@ fn blocked_headers_on_a_push_stream_and_reset_while_blocked() {
                 },
             ]
         );
-        assert_eq!(c.tracked_streams(), 6);
+        assert_eq!(c.tracked_streams(), 3);
 
         // a second push stream blocks on insert 2, then is reset: one cancellation
         recv(
@@ -495,7 +495,7 @@ fn blocked_headers_on_a_push_stream_and_reset_while_blocked() {
             &decoder_stream_after_type(&c)[before..],
             cancel(19).as_slice()
         );
-        assert_eq!(c.tracked_streams(), 6);
+        assert_eq!(c.tracked_streams(), 3);
         assert!(
             recv(
                 &mut c,
@@ -548,14 +548,14 @@ fn reset_after_fin_of_a_blocked_stream_still_cancels() {
         &decoder_stream_after_type(&c)[before..],
         cancel(0).as_slice()
     );
-    assert_eq!(c.tracked_streams(), 6);
+    assert_eq!(c.tracked_streams(), 3);
 }
 
 #[test]
 fn reset_of_an_unknown_or_finished_stream_sends_no_cancellation() {
     let (mut c, _s) = client_request(Mode::Chunks);
     recv(&mut c, 0, &headers_frame(OK), true, Mode::Chunks);
-    assert_eq!(c.tracked_streams(), 6);
+    assert_eq!(c.tracked_streams(), 3);
     c.handle_event(QuicEvent::StreamReset {
         stream_id: 0,
         error_code: 0x10c,

@@ -42,7 +42,7 @@ fn unidirectional_stream() {
             .unwrap();
         let events = merge_wt(transfer(&mut c, &mut s, mode));
         assert_eq!(events, vec![wt(14, 0, b"hello", true)]);
-        assert_eq!(s.tracked_streams(), 6, "forgotten after FIN");
+        assert_eq!(s.tracked_streams(), 3, "forgotten after FIN");
     }
 }
 
@@ -68,12 +68,12 @@ fn bidirectional_stream_both_ways() {
         assert_eq!(events, vec![wt(0, 0, b"pong", true)]);
         assert_eq!(
             c.tracked_streams(),
-            6,
+            3,
             "client forgot it after the peer's FIN"
         );
         let events = merge_wt(recv(&mut s, 0, b"", true, mode));
         assert_eq!(events, vec![wt(0, 0, b"", true)]);
-        assert_eq!(s.tracked_streams(), 6);
+        assert_eq!(s.tracked_streams(), 3);
     }
 }
 
