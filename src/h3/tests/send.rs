@@ -267,19 +267,51 @@ fn errors_display_their_message() {
 }
 
 #[test]
-fn push_promise_needs_an_open_request_stream() {
+fn push_promise_needs_an_unfinished_request_stream() {
     let (mut c, mut s) = pair(Mode::Chunks);
     c.send_headers(0, &pairs(GET), true).unwrap();
     transfer(&mut c, &mut s, Mode::Chunks);
-    // stream 4 was never opened by the client
-    assert_eq!(
-        s.send_push_promise(4, &pairs(GET)),
-        fu("stream was already ended").map(|_| 0)
-    );
     s.send_headers(0, &pairs(OK), true).unwrap();
+    assert_eq!(s.tracked_streams(), 3);
     assert_eq!(
         s.send_push_promise(0, &pairs(GET)),
-        fu("stream was already ended").map(|_| 0)
+        Err(H3Error::FrameUnexpected("stream was already ended"))
     );
     assert_open(&s);
+}
+
+#[test]
+fn a_server_may_answer_a_stream_it_has_not_heard_from_yet() {
+    // As aioquic: state is created on first use (the request may still be in flight).
+    let mut s = server_with(Settings::default());
+    assert_eq!(
+        s.send_headers(0, &pairs(&[(":status", "103")]), true),
+        fu("Interim response cannot end the stream")
+    );
+    assert_eq!(s.tracked_streams(), 0);
+    s.send_headers(0, &pairs(OK), true).unwrap();
+    assert_eq!(s.tracked_streams(), 1, "waits for the request to end");
+    recv(&mut s, 0, &headers_frame(GET), true, Mode::Chunks);
+    assert_eq!(s.tracked_streams(), 0);
+    // now finished: no new state is created for it
+    assert_eq!(
+        s.send_headers(0, &pairs(OK), true),
+        fu("stream was already ended")
+    );
+    assert_open(&s);
+}
+
+#[test]
+fn a_client_stream_once_finished_stays_finished() {
+    let (mut c, mut s) = pair(Mode::Chunks);
+    c.send_headers(0, &pairs(GET), true).unwrap();
+    transfer(&mut c, &mut s, Mode::Chunks);
+    s.send_headers(0, &pairs(OK), true).unwrap();
+    transfer(&mut s, &mut c, Mode::Chunks);
+    assert_eq!(c.tracked_streams(), 3);
+    assert_eq!(
+        c.send_headers(0, &pairs(GET), true),
+        fu("stream was already ended")
+    );
+    assert_eq!(c.tracked_streams(), 3);
 }
