@@ -366,3 +366,63 @@ fn scenario_streams_blocked_by_our_own_encoder() {
     );
     assert_eq!(sort(split_fin(bytes)), sort(expected));
 }
+
+#[test]
+fn fragmented_frames_without_a_settings_exchange_first() {
+    // aioquic's test_request_fragmented_frame: everything, control streams included,
+    // travels byte by byte in one transfer per direction.
+    let mut c = client_with(Settings::default());
+    let mut s = server_with(Settings::default());
+    let req = [
+        (":method", "GET"),
+        (":scheme", "https"),
+        (":authority", "localhost"),
+        (":path", "/"),
+        ("x-foo", "client"),
+    ];
+    c.send_headers(0, &pairs(&req), false).unwrap();
+    c.send_data(0, b"hello", true).unwrap();
+    let mut expected = vec![hdr(0, &req, false, None)];
+    for b in b"hello" {
+        expected.push(data(0, &[*b], false, None));
+    }
+    expected.push(data(0, b"", true, None));
+    assert_eq!(transfer(&mut c, &mut s, Mode::Bytes), expected);
+
+    let app = [
+        (":method", "GET"),
+        (":scheme", "https"),
+        (":authority", "localhost"),
+        (":path", "/app.txt"),
+    ];
+    let push = s.send_push_promise(0, &pairs(&app)).unwrap();
+    assert_eq!(push, 15);
+    let html = [
+        (":status", "200"),
+        ("content-type", "text/html; charset=utf-8"),
+    ];
+    let text = [(":status", "200"), ("content-type", "text/plain")];
+    s.send_headers(0, &pairs(&html), false).unwrap();
+    s.send_data(0, b"html", true).unwrap();
+    s.send_headers(push, &pairs(&text), false).unwrap();
+    s.send_data(push, b"text", true).unwrap();
+    let mut expected = vec![
+        H3Event::PushPromiseReceived {
+            stream_id: 0,
+            push_id: 0,
+            headers: fields(&app),
+        },
+        hdr(0, &html, false, None),
+    ];
+    for b in b"html" {
+        expected.push(data(0, &[*b], false, None));
+    }
+    expected.push(data(0, b"", true, None));
+    expected.push(hdr(15, &text, false, Some(0)));
+    for b in b"text" {
+        expected.push(data(15, &[*b], false, Some(0)));
+    }
+    expected.push(data(15, b"", true, Some(0)));
+    assert_eq!(transfer(&mut s, &mut c, Mode::Bytes), expected);
+    assert_eq!((c.tracked_streams(), s.tracked_streams()), (3, 3));
+}
