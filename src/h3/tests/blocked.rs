@@ -567,3 +567,159 @@ fn reset_of_an_unknown_or_finished_stream_sends_no_cancellation() {
     assert_eq!(decoder_stream_after_type(&c), Vec::<u8>::new());
     assert_open(&c);
 }
+
+fn hex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+/// aioquic's test vectors (pylsqpack output): a blocked response, reset by the server.
+#[test]
+fn aioquic_blocked_stream_reset_vectors() {
+    let mut c = client_with(Settings::default());
+    c.send_headers(0, &pairs(GET), true).unwrap();
+    recv(
+        &mut c,
+        3,
+        &hex("0004170150000680020000074064091040bcc0000000faceb00c"),
+        false,
+        Mode::Chunks,
+    );
+    recv(&mut c, 7, b"\x02", false, Mode::Chunks);
+    recv(&mut c, 11, b"\x03", false, Mode::Chunks);
+    assert!(recv(&mut c, 0, &hex("01040280d910"), false, Mode::Chunks).is_empty());
+    assert!(c.streams[&0].blocked.is_some());
+    let before = decoder_stream_after_type(&c).len();
+    assert!(
+        c.handle_event(QuicEvent::StreamReset {
+            stream_id: 0,
+            error_code: 0
+        })
+        .is_empty()
+    );
+    assert!(!c.streams.contains_key(&0));
+    assert_eq!(&decoder_stream_after_type(&c)[before..], b"\x40");
+    let encoder = hex("3fe101c696d07abe941094cb6d0a08017d403971966e32ca98b46f");
+    assert!(recv(&mut c, 7, &encoder, false, Mode::Chunks).is_empty());
+    assert!(!c.streams.contains_key(&0));
+    assert_open(&c);
+}
+
+/// aioquic's test vectors: a blocked request reset by the client is aborted.
+#[test]
+fn aioquic_blocked_stream_reset_by_client_vectors() {
+    let mut s = server_with(Settings::default());
+    recv(&mut s, 6, b"\x02", false, Mode::Chunks);
+    recv(&mut s, 10, b"\x03", false, Mode::Chunks);
+    recv(&mut s, 0, &hex("01040280d910"), false, Mode::Chunks);
+    assert!(s.streams[&0].blocked.is_some());
+    assert!(
+        s.handle_event(QuicEvent::StreamReset {
+            stream_id: 0,
+            error_code: 0x10c
+        })
+        .is_empty()
+    );
+    assert_eq!(
+        s.transport().resets,
+        vec![(0, ErrorCode::RequestIncomplete.wire())]
+    );
+    assert!(!s.streams.contains_key(&0));
+    let encoder = hex("3fe101c696d07abe941094cb6d0a08017d403971966e32ca98b46f");
+    assert!(recv(&mut s, 6, &encoder, false, Mode::Chunks).is_empty());
+    assert_open(&s);
+    assert!(!s.streams.contains_key(&0));
+}
+
+/// aioquic's test vectors, unblocked: the decoded response arrives.
+#[test]
+fn aioquic_blocked_stream_vectors_unblock() {
+    for mode in MODES {
+        let mut c = client_with(Settings::default());
+        c.send_headers(0, &pairs(GET), true).unwrap();
+        recv(
+            &mut c,
+            3,
+            &hex("0004170150000680020000074064091040bcc0000000faceb00c"),
+            false,
+            mode,
+        );
+        recv(&mut c, 7, b"\x02", false, mode);
+        recv(&mut c, 11, b"\x03", false, mode);
+        assert!(recv(&mut c, 0, &hex("01040280d910"), true, mode).is_empty());
+        let encoder = hex("3fe101c696d07abe941094cb6d0a08017d403971966e32ca98b46f");
+        let events = recv(&mut c, 7, &encoder, false, mode);
+        assert_open(&c);
+        assert_eq!(events.len(), 1, "{events:?}");
+        let H3Event::HeadersReceived {
+            stream_id: 0,
+            headers,
+            stream_ended: true,
+            ..
+        } = &events[0]
+        else {
+            panic!("{events:?}")
+        };
+        assert_eq!(
+            *headers,
+            fields(&[
+                (":status", "200"),
+                ("date", "Mon, 22 Jul 2019 06:33:33 GMT")
+            ])
+        );
+        assert_eq!(c.tracked_streams(), 3);
+    }
+}
+
+/// aioquic's test_blocked_stream: a blocked response with its body held behind it.
+#[test]
+fn aioquic_blocked_stream_with_body_vectors() {
+    let body = hex(concat!(
+        "00408d796f752072656163686564206d766673742e6e65742c20726561636820",
+        "746865202f6563686f20656e64706f696e7420666f7220616e206563686f2072",
+        "6573706f6e7365207175657279202f3c6e756d6265723e20656e64706f696e74",
+        "7320666f722061207661726961626c652073697a6520726573706f6e73652077",
+        "6974682072616e646f6d206279746573"
+    ));
+    let text: &[u8] = b"you reached mvfst.net, reach the /echo endpoint for an echo response query /<number> endpoints for a variable size response with random bytes";
+    for mode in MODES {
+        let mut c = client_with(Settings::default());
+        c.send_headers(0, &pairs(GET), true).unwrap();
+        recv(
+            &mut c,
+            3,
+            &hex("0004170150000680020000074064091040bcc0000000faceb00c"),
+            false,
+            mode,
+        );
+        recv(&mut c, 7, b"\x02", false, mode);
+        recv(&mut c, 11, b"\x03", false, mode);
+        assert!(recv(&mut c, 0, &hex("01040280d910"), false, mode).is_empty());
+        assert!(recv(&mut c, 0, &body, true, mode).is_empty());
+        let encoder = hex("3fe101c696d07abe941094cb6d0a08017d403971966e32ca98b46f");
+        let events = normalise(recv(&mut c, 7, &encoder, false, mode));
+        assert_eq!(
+            events,
+            vec![
+                H3Event::HeadersReceived {
+                    stream_id: 0,
+                    headers: fields(&[
+                        (":status", "200"),
+                        ("date", "Mon, 22 Jul 2019 06:33:33 GMT")
+                    ]),
+                    stream_ended: false,
+                    push_id: None,
+                },
+                H3Event::DataReceived {
+                    stream_id: 0,
+                    data: Bytes::copy_from_slice(text),
+                    stream_ended: true,
+                    push_id: None
+                },
+            ]
+        );
+        assert!(!c.streams.contains_key(&0));
+    }
+}
