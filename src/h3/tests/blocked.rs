@@ -723,3 +723,75 @@ fn aioquic_blocked_stream_with_body_vectors() {
         assert!(!c.streams.contains_key(&0));
     }
 }
+
+fn repeated_request() -> Vec<(&'static str, &'static str)> {
+    vec![
+        (":method", "GET"),
+        (":scheme", "https"),
+        (":authority", "example.com"),
+        (":path", "/some/resource"),
+        ("user-agent", "h3q-test-agent/1.0"),
+        ("x-custom", "a fairly long value that is worth inserting"),
+    ]
+}
+
+/// Sends rounds of identical requests and delivers them with the encoder stream last.
+fn requests_with_encoder_last(c: &mut Conn, s: &mut Conn, rounds: u64, per_round: u64) {
+    let req = repeated_request();
+    for round in 0..rounds {
+        for i in 0..per_round {
+            c.send_headers((round * per_round + i) * 4, &pairs(&req), true)
+                .unwrap();
+        }
+        let wire = c.transport_mut().take_pending();
+        let (uni, bidi): (Vec<Wire>, Vec<Wire>) = wire
+            .into_iter()
+            .partition(|w| matches!(w, Wire::Stream { stream_id, .. } if stream_id & 2 != 0));
+        deliver(s, bidi, Mode::Chunks);
+        deliver(s, uni, Mode::Chunks);
+        transfer(s, c, Mode::Chunks);
+    }
+}
+
+#[test]
+fn our_encoder_respects_the_peer_blocked_streams_limit() {
+    let (mut c, mut s) = pair_with(
+        Settings::default(),
+        Settings {
+            qpack_blocked_streams: 1,
+            ..Settings::default()
+        },
+        Mode::Chunks,
+    );
+    requests_with_encoder_last(&mut c, &mut s, 5, 4);
+    assert_open(&s);
+    assert_open(&c);
+    assert!(
+        c.transport().stream_bytes(6).len() > 1,
+        "the dynamic table was used"
+    );
+}
+
+#[test]
+fn our_encoder_never_uses_the_dynamic_table_at_capacity_zero() {
+    let (mut c, mut s) = pair_with(
+        Settings::default(),
+        Settings {
+            qpack_max_table_capacity: 0,
+            ..Settings::default()
+        },
+        Mode::Chunks,
+    );
+    requests_with_encoder_last(&mut c, &mut s, 3, 4);
+    assert_open(&s);
+    assert_eq!(
+        c.transport().stream_bytes(6),
+        b"\x02",
+        "only the stream type"
+    );
+    assert_eq!(
+        s.transport().stream_bytes(11),
+        b"\x03",
+        "nothing to acknowledge"
+    );
+}
