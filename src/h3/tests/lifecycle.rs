@@ -173,3 +173,12 @@ fn many_reset_requests_leave_nothing_behind() {
     assert_open(&s);
     assert_open(&c);
 }
+
+#[test]
+fn a_connection_can_move_between_threads() {
+    fn assert_send<T: Send>() {}
+    assert_send::<crate::h3::H3Connection<FakeTransport>>();
+    let (c, _s) = pair(Mode::Chunks);
+    let c = std::thread::spawn(move || c).join().unwrap();
+    assert_open(&c);
+}
