@@ -15,7 +15,7 @@ use crate::varint;
 use super::error::H3Error;
 use super::event::{H3Event, QuicEvent};
 use super::settings::Settings;
-use super::stream::{self, H3Stream, Kind};
+use super::stream::{self, H3Stream};
 use super::transport::{Transport, TransportError};
 
 /// An HTTP/3 connection (RFC 9114) over a QUIC [`Transport`].
@@ -44,6 +44,10 @@ pub struct H3Connection<T: Transport> {
     pub(super) peer_control: Option<u64>,
     pub(super) peer_encoder: Option<u64>,
     pub(super) peer_decoder: Option<u64>,
+    /// The highest bidirectional stream ids that got state, ours and the peer's: a lower
+    /// id without state is a finished stream.
+    pub(super) max_local_bidi: Option<u64>,
+    pub(super) max_peer_bidi: Option<u64>,
     /// Reused buffers, so steady-state sending allocates nothing.
     pub(super) scratch: Vec<u8>,
     pub(super) scratch_section: Vec<u8>,
@@ -83,11 +87,6 @@ impl<T: Transport> H3Connection<T> {
         );
         decoder.set_max_field_section_size(settings.max_field_section_size);
 
-        let mut streams = HashMap::new();
-        for id in [local_control, local_encoder, local_decoder] {
-            streams.insert(id, H3Stream::local_uni(Kind::LocalCritical));
-        }
-
         Ok(H3Connection {
             max_push_id: is_client.then_some(settings.max_push_id),
             transport,
@@ -96,7 +95,7 @@ impl<T: Transport> H3Connection<T> {
             closed: false,
             decoder,
             encoder: Encoder::new(),
-            streams,
+            streams: HashMap::new(),
             sent_settings,
             received_settings: None,
             next_push_id: 0,
@@ -106,6 +105,8 @@ impl<T: Transport> H3Connection<T> {
             peer_control: None,
             peer_encoder: None,
             peer_decoder: None,
+            max_local_bidi: None,
+            max_peer_bidi: None,
             scratch: Vec::new(),
             scratch_section: Vec::new(),
         })
@@ -152,9 +153,9 @@ impl<T: Transport> H3Connection<T> {
         self.sent_settings.get(&id).copied()
     }
 
-    /// How many per-stream state entries the connection holds: our three critical
-    /// streams, the peer's (once seen), and streams still in use. Finished streams are
-    /// not counted: they are dropped.
+    /// How many per-stream state entries the connection holds: the peer's control and
+    /// QPACK streams (once seen) and streams still in use. Our own control and QPACK
+    /// streams need no entry; finished streams are dropped. A settled connection holds 3.
     pub fn tracked_streams(&self) -> usize {
         self.streams.len()
     }
@@ -218,9 +219,30 @@ impl<T: Transport> H3Connection<T> {
 
     /// Puts a stream's state back into the map unless both its directions are done.
     pub(super) fn put_back(&mut self, stream_id: u64, stream: H3Stream) {
+        if !stream::is_uni(stream_id) {
+            let local = stream::is_client_initiated(stream_id) == self.is_client;
+            let mark = if local {
+                &mut self.max_local_bidi
+            } else {
+                &mut self.max_peer_bidi
+            };
+            *mark = Some(mark.map_or(stream_id, |m| m.max(stream_id)));
+        }
         if !stream.is_done() {
             self.streams.insert(stream_id, stream);
         }
+    }
+
+    /// A bidirectional stream we hold no state for, at or below the highest id of its
+    /// initiator that had state: it is finished.
+    pub(super) fn bidi_finished(&self, stream_id: u64) -> bool {
+        let local = stream::is_client_initiated(stream_id) == self.is_client;
+        let mark = if local {
+            self.max_local_bidi
+        } else {
+            self.max_peer_bidi
+        };
+        !self.streams.contains_key(&stream_id) && mark.is_some_and(|m| stream_id <= m)
     }
 
     /// Sends what the QPACK decoder queued (section acknowledgements, stream

@@ -22,15 +22,15 @@ impl<T: Transport> H3Connection<T> {
         }
     }
 
-    /// The stream's state for a send call. A stream we hold no state for is new, unless
-    /// it is a peer's bidirectional stream or one of our unidirectional streams: those
-    /// get state when they start, so none means they are finished.
+    /// The stream's state for a send call: its entry, or a fresh one (`true`) for a
+    /// bidirectional stream never seen. A bidirectional stream without an entry whose id is
+    /// not above the highest one seen from its initiator is finished, and so is one of our
+    /// unidirectional streams without an entry (push streams get theirs when created).
     fn stream_for_send(&mut self, stream_id: u64) -> Result<(H3Stream, bool), H3Error> {
         if let Some(stream) = self.streams.remove(&stream_id) {
             return Ok((stream, false));
         }
-        let local = stream::is_client_initiated(stream_id) == self.is_client;
-        if stream::is_uni(stream_id) || !local {
+        if stream::is_uni(stream_id) || self.bidi_finished(stream_id) {
             return Err(H3Error::FrameUnexpected("stream was already ended"));
         }
         Ok((H3Stream::request(), true))
@@ -189,7 +189,8 @@ impl<T: Transport> H3Connection<T> {
     /// Errors: from a client, [`H3Error::WrongRole`]; on a stream that is not a
     /// client-initiated bidirectional stream, [`H3Error::InvalidStreamType`]; before the
     /// client's MAX_PUSH_ID or once every push id up to it is used,
-    /// [`H3Error::NoAvailablePushId`].
+    /// [`H3Error::NoAvailablePushId`]; on a request stream whose response is complete,
+    /// [`H3Error::FrameUnexpected`] ("stream was already ended").
     pub fn send_push_promise(
         &mut self,
         stream_id: u64,
@@ -207,6 +208,13 @@ impl<T: Transport> H3Connection<T> {
         match self.max_push_id {
             Some(max) if self.next_push_id <= max => {}
             _ => return Err(H3Error::NoAvailablePushId),
+        }
+        let finished = match self.streams.get(&stream_id) {
+            Some(s) => s.sending_ended,
+            None => self.bidi_finished(stream_id),
+        };
+        if finished {
+            return Err(H3Error::FrameUnexpected("stream was already ended"));
         }
         let push_id = self.next_push_id;
         self.next_push_id += 1;
@@ -282,7 +290,7 @@ impl<T: Transport> H3Connection<T> {
             stream.parse = Parse::WebTransport;
             stream.session_id = Some(session_id);
             stream.sending_ended = true;
-            self.streams.insert(stream_id, stream);
+            self.put_back(stream_id, stream);
         }
         Ok(stream_id)
     }

@@ -26,6 +26,7 @@ use bytes::Bytes;
 use super::dynamic_table::{DynamicTable, ENTRY_OVERHEAD, entry_size};
 use super::field_lines;
 use super::hash::FastHashBuilder;
+use super::history::{History, Recency};
 use super::instruction::{self, DecoderInstruction, InstructionReader, ParseError, Step};
 use super::static_table::{self, Match};
 use crate::error::{ErrorCode, ProtocolError};
@@ -37,8 +38,22 @@ fn decoder_stream_error(reason: impl Into<String>) -> ProtocolError {
 /// The largest dynamic table the encoder uses unless told otherwise.
 const DEFAULT_MAX_CAPACITY_USED: u64 = 64 * 1024;
 
-/// How many recent field hashes the insertion history remembers.
-const HISTORY_LEN: usize = 1024;
+/// A field is inserted when it repeats within this many fields, plus a quarter of its
+/// length in bytes (a longer literal is worth remembering longer). Tuned on the QPACK
+/// interop corpus at a 4096-byte table.
+const REPEAT_WINDOW_BASE: u64 = 16;
+
+/// An entry is draining (duplicated when referenced) once fewer than 1/6 of the capacity's
+/// bytes (free space plus older entries) stand between it and eviction. Tuned on the
+/// corpus, like the windows here.
+const DRAINING_FRACTION: u64 = 6;
+
+/// How far back (in fields) repeats are looked for at all.
+const RECENCY_HORIZON: u64 = 2048;
+
+/// How many recent literal names are remembered, to spot recurring names worth an entry
+/// that later literals can name by reference.
+const NAME_HISTORY_LEN: usize = 256;
 
 /// Whether a field must never be indexed (N bit set, never inserted).
 pub(crate) fn is_sensitive(name: &[u8], value: &[u8]) -> bool {
@@ -55,6 +70,13 @@ struct Section {
     required_insert_count: u64,
     /// The smallest absolute index it references, if any.
     min_ref: Option<u64>,
+}
+
+/// What the encoder knows about one dynamic table entry.
+#[derive(Clone, Copy, Debug)]
+struct EntryMeta {
+    /// Total bytes inserted before this entry.
+    inserted_before: u64,
 }
 
 /// How one field line will be written, once the section's Base is known.
@@ -88,8 +110,8 @@ pub struct Encoder {
     max_entries: u64,
     max_blocked: u64,
     known_received: u64,
-    /// Total bytes inserted before each entry present (front = oldest entry).
-    inserted_before: VecDeque<u64>,
+    /// Bookkeeping for each entry present (front = oldest entry).
+    meta: VecDeque<EntryMeta>,
     inserted_total: u64,
     /// Hash of (name, value) -> absolute indices of entries with it.
     by_field: HashMap<u64, Vec<u64>, FastHashBuilder>,
@@ -97,11 +119,15 @@ pub struct Encoder {
     by_name: HashMap<u64, Vec<u64>, FastHashBuilder>,
     /// Unacknowledged sections per stream, oldest first.
     outstanding: HashMap<u64, VecDeque<Section>>,
+    /// Required Insert Counts of sections forgotten by `stream_cancelled`, per stream: a
+    /// Section Acknowledgement already in flight for them is still honoured.
+    forgotten: HashMap<u64, VecDeque<u64>>,
     /// The `min_ref` of every unacknowledged section, counted.
     pinned: BTreeMap<u64, usize>,
-    /// Recently seen field hashes (ring) and how often each is in the ring.
-    history: VecDeque<u64>,
-    history_count: HashMap<u64, u32, FastHashBuilder>,
+    /// Recently seen fields (hashes of name and value).
+    fields_seen: Recency,
+    /// Recently seen names without a static-table entry.
+    names_seen: History,
 }
 
 impl Default for Encoder {
@@ -121,14 +147,15 @@ impl Encoder {
             max_entries: 0,
             max_blocked: 0,
             known_received: 0,
-            inserted_before: VecDeque::new(),
+            meta: VecDeque::new(),
             inserted_total: 0,
             by_field: HashMap::default(),
             by_name: HashMap::default(),
             outstanding: HashMap::new(),
+            forgotten: HashMap::new(),
             pinned: BTreeMap::new(),
-            history: VecDeque::new(),
-            history_count: HashMap::default(),
+            fields_seen: Recency::new(RECENCY_HORIZON),
+            names_seen: History::new(NAME_HISTORY_LEN),
         }
     }
 
@@ -246,30 +273,28 @@ impl Encoder {
     /// Whether the entry is near the eviction end: little free space and few older bytes.
     fn is_draining(&self, abs: u64) -> bool {
         let first = self.table.first_index();
-        let Some(&before) = self.inserted_before.get((abs - first) as usize) else {
+        let Some(before) = self
+            .meta
+            .get((abs - first) as usize)
+            .map(|m| m.inserted_before)
+        else {
             return false;
         };
-        let older = before - self.inserted_before.front().copied().unwrap_or(before);
+        let older = before - self.meta.front().map_or(before, |m| m.inserted_before);
         let free = self.table.capacity() - self.table.size();
-        (older + free) * 4 < self.table.capacity()
+        (older + free) * DRAINING_FRACTION < self.table.capacity()
     }
 
-    /// Records a field in the history; returns whether it was already there.
-    fn seen_before(&mut self, hash: u64) -> bool {
-        let count = self.history_count.entry(hash).or_insert(0);
-        let seen = *count > 0;
-        *count += 1;
-        self.history.push_back(hash);
-        if self.history.len() > HISTORY_LEN
-            && let Some(old) = self.history.pop_front()
-            && let Some(c) = self.history_count.get_mut(&old)
-        {
-            *c -= 1;
-            if *c == 0 {
-                self.history_count.remove(&old);
-            }
+    /// Duplicates entry `abs` if that evicts only entries below `limit`; returns the copy.
+    fn duplicate(&mut self, abs: u64, limit: u64, encoder_stream: &mut Vec<u8>) -> Option<u64> {
+        let entry = self.table.get(abs)?;
+        let (name, value) = (entry.name.clone(), entry.value.clone());
+        // The copy may evict the original: RFC 9204 §3.2.2 requires decoders to cope.
+        if !self.table.can_insert(entry.size(), limit) {
+            return None;
         }
-        seen
+        instruction::write_duplicate(encoder_stream, self.table.insert_count() - 1 - abs);
+        self.insert(&name, &value, Some(name.clone()))
     }
 
     /// Inserts an entry, keeping the lookup maps in step with evictions. The caller has
@@ -284,14 +309,16 @@ impl Encoder {
                 remove_index(&mut self.by_field, fh, abs);
                 remove_index(&mut self.by_name, nh, abs);
             }
-            self.inserted_before.pop_front();
+            self.meta.pop_front();
         }
         let name = name_bytes.unwrap_or_else(|| Bytes::copy_from_slice(name));
         let abs = self
             .table
             .insert(name.clone(), Bytes::copy_from_slice(value))
             .ok()?;
-        self.inserted_before.push_back(self.inserted_total);
+        self.meta.push_back(EntryMeta {
+            inserted_before: self.inserted_total,
+        });
         self.inserted_total += size;
         self.by_field
             .entry(Self::field_hash(&name, value))
@@ -349,21 +376,11 @@ impl Encoder {
                 if let Some(abs) = self.find_exact(fh, name, value) {
                     // A hot entry about to be evicted: duplicate it (the copy pins nothing).
                     if may_block && self.is_draining(abs) {
-                        let limit = self.evictable_below(min_ref).min(abs);
-                        if self.table.can_insert(size, limit) {
-                            let relative = self.table.insert_count() - 1 - abs;
-                            instruction::write_duplicate(encoder_stream, relative);
-                            let e = self
-                                .table
-                                .get(abs)
-                                .map(|e| (e.name.clone(), e.value.clone()));
-                            if let Some(new) =
-                                e.and_then(|(n, v)| self.insert(&n, &v, Some(n.clone())))
-                            {
-                                note_ref(new, &mut min_ref);
-                                lines.push(Line::Dynamic(new));
-                                continue;
-                            }
+                        let limit = self.evictable_below(min_ref);
+                        if let Some(new) = self.duplicate(abs, limit, encoder_stream) {
+                            note_ref(new, &mut min_ref);
+                            lines.push(Line::Dynamic(new));
+                            continue;
                         }
                     }
                     if usable(abs) {
@@ -373,7 +390,10 @@ impl Encoder {
                     }
                 }
             }
-            let seen = !never && self.seen_before(fh);
+            // Worth inserting if seen recently, where "recently" stretches with the size
+            // of the literal it would save.
+            let window = REPEAT_WINDOW_BASE + (name.len() + value.len()) as u64 / 4;
+            let seen = !never && self.fields_seen.record(fh).is_some_and(|gap| gap <= window);
             if seen
                 && size <= self.table.capacity() / 2
                 && self.table.can_insert(size, self.evictable_below(min_ref))
@@ -406,9 +426,8 @@ impl Encoder {
                         instruction::write_insert_with_literal_name(encoder_stream, name, value)
                     }
                 }
-                if let Some(abs) = self.insert(name, value, name_bytes)
-                    && may_block
-                {
+                let inserted = self.insert(name, value, name_bytes);
+                if let Some(abs) = inserted.filter(|_| may_block) {
                     note_ref(abs, &mut min_ref);
                     lines.push(Line::Dynamic(abs));
                     continue;
@@ -421,16 +440,31 @@ impl Encoder {
                     index: i,
                     value,
                 }),
-                None => match self
-                    .find_name(Self::name_hash(name), name)
-                    .filter(|&abs| usable(abs))
-                {
-                    Some(abs) => {
-                        note_ref(abs, &mut min_ref);
-                        lines.push(Line::DynamicName { never, abs, value });
+                None => {
+                    let nh = Self::name_hash(name);
+                    let mut name_abs = self.find_name(nh, name).filter(|&abs| usable(abs));
+                    let name_seen = self.names_seen.record(nh);
+                    if name_abs.is_none() && name_seen >= 1 && self.find_name(nh, name).is_none() {
+                        // A recurring name: insert it with an empty value, as an anchor
+                        // for name references.
+                        let anchor = entry_size(name.len(), 0);
+                        let limit = self.evictable_below(min_ref);
+                        if anchor <= self.table.capacity() / 8
+                            && self.table.can_insert(anchor, limit)
+                        {
+                            instruction::write_insert_with_literal_name(encoder_stream, name, b"");
+                            let inserted = self.insert(name, b"", None);
+                            name_abs = inserted.filter(|_| may_block);
+                        }
                     }
-                    None => lines.push(Line::Literal { never, name, value }),
-                },
+                    match name_abs {
+                        Some(abs) => {
+                            note_ref(abs, &mut min_ref);
+                            lines.push(Line::DynamicName { never, abs, value });
+                        }
+                        None => lines.push(Line::Literal { never, name, value }),
+                    }
+                }
             }
         }
         let ric = max_ref.map_or(0, |m| m + 1);
@@ -490,7 +524,9 @@ impl Encoder {
         match instruction {
             DecoderInstruction::SectionAck(id) => self.acknowledge_section(id),
             DecoderInstruction::StreamCancel(id) => {
-                self.stream_cancelled(id);
+                // The decoder will not acknowledge these sections.
+                self.forget(id);
+                self.forgotten.remove(&id);
                 Ok(())
             }
             DecoderInstruction::InsertCountIncrement(n) => {
@@ -511,9 +547,10 @@ impl Encoder {
     }
 
     fn unpin(&mut self, section: &Section) {
-        if let Some(min) = section.min_ref
-            && let Some(count) = self.pinned.get_mut(&min)
-        {
+        let Some(min) = section.min_ref else {
+            return;
+        };
+        if let Some(count) = self.pinned.get_mut(&min) {
             *count -= 1;
             if *count == 0 {
                 self.pinned.remove(&min);
@@ -525,6 +562,16 @@ impl Encoder {
     /// on it), as if it had arrived on the decoder stream. Offline tools use this for
     /// "immediate acknowledgement".
     pub fn acknowledge_section(&mut self, stream_id: u64) -> Result<(), ProtocolError> {
+        if !self.outstanding.contains_key(&stream_id) {
+            if let Some(rics) = self.forgotten.get_mut(&stream_id) {
+                let ric = rics.pop_front().unwrap_or(0);
+                if rics.is_empty() {
+                    self.forgotten.remove(&stream_id);
+                }
+                self.known_received = self.known_received.max(ric);
+                return Ok(());
+            }
+        }
         let section = self
             .outstanding
             .get_mut(&stream_id)
@@ -553,11 +600,19 @@ impl Encoder {
 
     /// Forgets a reset stream's unacknowledged sections (as a Stream Cancellation does).
     pub fn stream_cancelled(&mut self, stream_id: u64) {
-        if let Some(sections) = self.outstanding.remove(&stream_id) {
-            for s in &sections {
-                self.unpin(s);
-            }
+        let rics = self.forget(stream_id);
+        if !rics.is_empty() {
+            self.forgotten.entry(stream_id).or_default().extend(rics);
         }
+    }
+
+    /// Drops a stream's unacknowledged sections, returning their Required Insert Counts.
+    fn forget(&mut self, stream_id: u64) -> Vec<u64> {
+        let sections = self.outstanding.remove(&stream_id).unwrap_or_default();
+        for s in &sections {
+            self.unpin(s);
+        }
+        sections.iter().map(|s| s.required_insert_count).collect()
     }
 }
 
@@ -566,6 +621,198 @@ fn remove_index(map: &mut HashMap<u64, Vec<u64>, FastHashBuilder>, hash: u64, ab
         v.retain(|&a| a != abs);
         if v.is_empty() {
             map.remove(&hash);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Decoded, Decoder};
+    use super::*;
+
+    fn encode(e: &mut Encoder, stream: u64, fields: &[(&str, &str)]) -> (Vec<u8>, Vec<u8>) {
+        let pairs: Vec<(&[u8], &[u8])> = fields
+            .iter()
+            .map(|(n, v)| (n.as_bytes(), v.as_bytes()))
+            .collect();
+        let (mut es, mut section) = (Vec::new(), Vec::new());
+        e.encode(stream, &pairs, &mut es, &mut section);
+        (es, section)
+    }
+
+    #[test]
+    fn without_settings_only_static_table_and_literals() {
+        let mut e = Encoder::new();
+        let (es, section) = encode(
+            &mut e,
+            0,
+            &[(":method", "GET"), (":path", "/x"), ("x-a", "b")],
+        );
+        assert!(es.is_empty());
+        // Prefix 0000, indexed static 17, literal with static name 1, literal name.
+        assert_eq!(&section[..3], &[0x00, 0x00, 0xd1]);
+        let mut d = Decoder::new(0, 0);
+        let Decoded::Headers(h) = d.decode(0, &section).unwrap() else {
+            panic!()
+        };
+        assert_eq!(h.len(), 3);
+        assert_eq!(h[2].name, "x-a");
+    }
+
+    #[test]
+    fn sensitive_fields_carry_the_never_index_bit_and_are_not_inserted() {
+        let mut e = Encoder::new();
+        let mut es = Vec::new();
+        e.apply_settings(4096, 100, &mut es);
+        for stream in 0..4 {
+            let (es, section) = encode(
+                &mut e,
+                stream * 4,
+                &[("authorization", "secret"), ("cookie", "a=b")],
+            );
+            assert!(es.is_empty(), "never inserted");
+            // 0x7 = 0111: literal with name reference, N=1, T=1.
+            assert_eq!(section[2] & 0xf0, 0x70);
+            let (v, _) = field_lines::parse_line(&section[2..], 100).unwrap();
+            assert!(matches!(
+                v,
+                field_lines::FieldLine::LiteralNameRef {
+                    never_index: true,
+                    ..
+                }
+            ));
+        }
+        assert!(is_sensitive(b"proxy-authorization", b"x"));
+        assert!(!is_sensitive(b"cookie", b"a-long-cookie-value-of-30-bytes"));
+    }
+
+    #[test]
+    fn repeated_fields_are_inserted_and_referenced() {
+        let mut e = Encoder::new();
+        let mut d = Decoder::new(4096, 100);
+        let mut es = Vec::new();
+        e.apply_settings(4096, 100, &mut es);
+        assert_eq!(es, [0x3f, 0xe1, 0x1f]);
+        d.feed_encoder(&es).unwrap();
+        let list = [(":authority", "example.com"), ("x-custom", "value")];
+        let mut sizes = Vec::new();
+        for stream in 0..4u64 {
+            let (es, section) = encode(&mut e, stream * 4, &list);
+            d.feed_encoder(&es).unwrap();
+            let Decoded::Headers(h) = d.decode(stream * 4, &section).unwrap() else {
+                panic!()
+            };
+            assert_eq!(h[0].value, "example.com");
+            sizes.push(section.len());
+            let mut ds = Vec::new();
+            d.take_decoder_stream_data(&mut ds);
+            e.feed_decoder(&ds).unwrap();
+        }
+        assert!(
+            sizes[3] <= 4,
+            "two indexed references and a prefix: {sizes:?}"
+        );
+        assert_eq!(e.known_received_count(), e.insert_count());
+        assert_eq!(e.blocking_streams(), 0);
+    }
+
+    #[test]
+    fn blocked_stream_budget_is_respected() {
+        let mut e = Encoder::new();
+        let mut es = Vec::new();
+        e.apply_settings(4096, 1, &mut es);
+        let list = [("x-a", "1"), ("x-b", "2")];
+        encode(&mut e, 0, &list); // first sighting: literals
+        let (es1, s1) = encode(&mut e, 4, &list); // second: inserted, blocks stream 4
+        assert!(!es1.is_empty());
+        assert_ne!(s1[0], 0, "references the new entries");
+        assert_eq!(e.blocking_streams(), 1);
+        let (_, s2) = encode(&mut e, 8, &list); // budget exhausted: no unacknowledged refs
+        assert_eq!(s2[0], 0, "Required Insert Count 0");
+        let (_, s3) = encode(&mut e, 4, &list); // stream 4 already blocks: may reference
+        assert_ne!(s3[0], 0);
+        assert_eq!(e.blocking_streams(), 1);
+        // Zero blocked streams: never reference unacknowledged entries.
+        let mut e = Encoder::new();
+        e.apply_settings(4096, 0, &mut es);
+        for stream in 0..3 {
+            let (_, s) = encode(&mut e, stream * 4, &list);
+            assert_eq!(s[0], 0);
+        }
+        e.acknowledge_inserts();
+        let (_, s) = encode(&mut e, 12, &list);
+        assert_ne!(s[0], 0, "acknowledged entries are usable");
+    }
+
+    #[test]
+    fn decoder_stream_errors() {
+        let mut e = Encoder::new();
+        let mut es = Vec::new();
+        e.apply_settings(4096, 100, &mut es);
+        let err = e.feed_decoder(&[0x84]).unwrap_err();
+        assert_eq!(err.code, ErrorCode::QpackDecoderStreamError);
+        assert!(err.reason.contains("no outstanding section"), "{err}");
+        let err = e.feed_decoder(&[0x00]).unwrap_err();
+        assert!(err.reason.contains("of 0"), "{err}");
+        let err = e.feed_decoder(&[0x01]).unwrap_err();
+        assert!(err.reason.contains("beyond"), "{err}");
+        // A Stream Cancellation for an unknown stream is fine.
+        e.feed_decoder(&[0x48]).unwrap();
+        // Split anywhere: a Section Acknowledgement for stream 300 in two pieces.
+        let list = [("x-a", "1")];
+        encode(&mut e, 300, &list);
+        encode(&mut e, 300, &list);
+        assert_eq!(e.blocking_streams(), 1);
+        let mut ack = Vec::new();
+        instruction::write_section_ack(&mut ack, 300);
+        e.feed_decoder(&ack[..1]).unwrap();
+        e.feed_decoder(&ack[1..]).unwrap();
+        assert_eq!(e.blocking_streams(), 0);
+        assert_eq!(e.known_received_count(), 1);
+    }
+
+    #[test]
+    fn several_sections_per_stream_and_cancellation() {
+        let mut e = Encoder::new();
+        let mut es = Vec::new();
+        e.apply_settings(4096, 100, &mut es);
+        let list = [("x-a", "1")];
+        encode(&mut e, 0, &list);
+        encode(&mut e, 4, &list); // headers, references entry 0
+        encode(&mut e, 4, &list); // trailers, same
+        assert_eq!(e.outstanding[&4].len(), 2);
+        e.acknowledge_section(4).unwrap();
+        assert_eq!(e.outstanding[&4].len(), 1);
+        e.stream_cancelled(4);
+        assert!(e.outstanding.is_empty());
+        assert!(e.pinned.is_empty());
+        // An acknowledgement already in flight for the forgotten section is accepted once.
+        e.feed_decoder(&[0x84]).unwrap();
+        assert!(e.feed_decoder(&[0x84]).is_err());
+    }
+
+    #[test]
+    fn referenced_entries_are_never_evicted() {
+        // Room for two 40-byte entries.
+        let mut e = Encoder::new();
+        let mut d = Decoder::new(100, 100);
+        let mut es = Vec::new();
+        e.apply_settings(100, 100, &mut es);
+        d.feed_encoder(&es).unwrap();
+        let mut blocked_sections = Vec::new();
+        for i in 0..20u64 {
+            let v = format!("{}", i % 3);
+            let list = [("x-key", v.as_str())];
+            let (es, section) = encode(&mut e, i * 4, &list);
+            // Sections stay unacknowledged; every one must still decode afterwards.
+            blocked_sections.push((i * 4, section, es));
+        }
+        for (stream, section, es) in &blocked_sections {
+            d.feed_encoder(es).unwrap();
+            match d.decode(*stream, section).unwrap() {
+                Decoded::Headers(h) => assert_eq!(h[0].name, "x-key"),
+                Decoded::Blocked => panic!("stream {stream} blocked after its inserts"),
+            }
         }
     }
 }
