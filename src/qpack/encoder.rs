@@ -372,8 +372,10 @@ impl Encoder {
             let usable = |abs: u64| abs < known_received || may_block;
             let fh = Self::field_hash(name, value);
             let size = entry_size(name.len(), value.len());
+            let mut present = false;
             if !never {
                 if let Some(abs) = self.find_exact(fh, name, value) {
+                    present = true;
                     // A hot entry about to be evicted: duplicate it (the copy pins nothing).
                     if may_block && self.is_draining(abs) {
                         let limit = self.evictable_below(min_ref);
@@ -394,7 +396,9 @@ impl Encoder {
             // of the literal it would save.
             let window = REPEAT_WINDOW_BASE + (name.len() + value.len()) as u64 / 4;
             let seen = !never && self.fields_seen.record(fh).is_some_and(|gap| gap <= window);
+            // (An entry the section may not reference yet is not inserted twice.)
             if seen
+                && !present
                 && size <= self.table.capacity() / 2
                 && self.table.can_insert(size, self.evictable_below(min_ref))
             {
