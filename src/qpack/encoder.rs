@@ -55,6 +55,10 @@ const RECENCY_HORIZON: u64 = 2048;
 /// that later literals can name by reference.
 const NAME_HISTORY_LEN: usize = 256;
 
+/// How many reset streams' unacknowledged sections are remembered for late
+/// acknowledgements.
+const FORGOTTEN_MEMORY: usize = 4096;
+
 /// Whether a field must never be indexed (N bit set, never inserted).
 pub(crate) fn is_sensitive(name: &[u8], value: &[u8]) -> bool {
     match name {
@@ -606,6 +610,13 @@ impl Encoder {
     pub fn stream_cancelled(&mut self, stream_id: u64) {
         let rics = self.forget(stream_id);
         if !rics.is_empty() {
+            // Bounded: a peer that neither acknowledges nor cancels must not grow this.
+            if self.forgotten.len() >= FORGOTTEN_MEMORY {
+                let any = self.forgotten.keys().next().copied();
+                if let Some(k) = any {
+                    self.forgotten.remove(&k);
+                }
+            }
             self.forgotten.entry(stream_id).or_default().extend(rics);
         }
     }
