@@ -2,7 +2,7 @@
 //! sections (holding those that must wait for inserts), and produces the decoder stream
 //! (Section Acknowledgements, Stream Cancellations, Insert Count Increments).
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 
 use bytes::Bytes;
 
@@ -17,6 +17,10 @@ use crate::error::{ErrorCode, ProtocolError};
 /// The longest string literal accepted in a field section when no field section size
 /// limit is set.
 const DEFAULT_MAX_LITERAL: u64 = 1 << 20;
+
+/// How many cancelled stream ids are remembered to avoid cancelling one twice (a repeat
+/// beyond that is harmless: encoders ignore cancellations of unknown streams).
+const CANCELLED_MEMORY: usize = 4096;
 
 fn section_error(reason: impl Into<String>) -> ProtocolError {
     ProtocolError::new(ErrorCode::QpackDecompressionFailed, reason)
@@ -49,7 +53,9 @@ pub struct Decoder {
     out: Vec<u8>,
     /// The insert count the encoder can infer from what we have sent.
     known_received: u64,
+    /// Streams already cancelled (the most recent [`CANCELLED_MEMORY`]), oldest first.
     cancelled: HashSet<u64>,
+    cancelled_order: VecDeque<u64>,
 }
 
 impl Decoder {
@@ -65,6 +71,7 @@ impl Decoder {
             out: Vec::new(),
             known_received: 0,
             cancelled: HashSet::new(),
+            cancelled_order: VecDeque::new(),
         }
     }
 
@@ -236,6 +243,11 @@ impl Decoder {
         // RFC 9204 §4.4.2: not needed when the dynamic table cannot be used.
         if self.table.max_capacity() > 0 && self.cancelled.insert(stream_id) {
             instruction::write_stream_cancel(&mut self.out, stream_id);
+            self.cancelled_order.push_back(stream_id);
+            if self.cancelled_order.len() > CANCELLED_MEMORY {
+                let oldest = self.cancelled_order.pop_front().unwrap_or(stream_id);
+                self.cancelled.remove(&oldest);
+            }
         }
     }
 

@@ -91,16 +91,6 @@ impl DynamicTable {
         self.evicted
     }
 
-    /// The number of entries present.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// Whether the table has no entries.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
     /// Sets the capacity, evicting entries that no longer fit.
     pub fn set_capacity(&mut self, capacity: u64) -> Result<(), TableError> {
         if capacity > self.max_capacity {
@@ -181,18 +171,6 @@ impl DynamicTable {
         }
         index
     }
-
-    /// Bytes used by entries with absolute index below `absolute`.
-    pub fn size_below(&self, absolute: u64) -> u64 {
-        let count = absolute
-            .saturating_sub(self.evicted)
-            .min(self.entries.len() as u64);
-        self.entries
-            .iter()
-            .take(count as usize)
-            .map(Entry::size)
-            .sum()
-    }
 }
 
 #[cfg(test)]
@@ -241,7 +219,7 @@ mod tests {
         );
         t.insert(b("x"), b("y")).unwrap();
         t.set_capacity(33).unwrap();
-        assert!(t.is_empty());
+        assert_eq!(t.first_index(), t.insert_count());
         assert_eq!(t.size(), 0);
         assert_eq!(t.insert_count(), 1);
         // An entry exactly the capacity fits.
@@ -262,6 +240,5 @@ mod tests {
         assert!(t.can_insert(70, 2));
         assert!(!t.can_insert(101, 2));
         assert_eq!(t.first_surviving_after_insert(34), 1);
-        assert_eq!(t.size_below(1), 34);
     }
 }

@@ -55,6 +55,10 @@ const RECENCY_HORIZON: u64 = 2048;
 /// that later literals can name by reference.
 const NAME_HISTORY_LEN: usize = 256;
 
+/// How many reset streams' unacknowledged sections are remembered for late
+/// acknowledgements.
+const FORGOTTEN_MEMORY: usize = 4096;
+
 /// Whether a field must never be indexed (N bit set, never inserted).
 pub(crate) fn is_sensitive(name: &[u8], value: &[u8]) -> bool {
     match name {
@@ -372,8 +376,10 @@ impl Encoder {
             let usable = |abs: u64| abs < known_received || may_block;
             let fh = Self::field_hash(name, value);
             let size = entry_size(name.len(), value.len());
+            let mut present = false;
             if !never {
                 if let Some(abs) = self.find_exact(fh, name, value) {
+                    present = true;
                     // A hot entry about to be evicted: duplicate it (the copy pins nothing).
                     if may_block && self.is_draining(abs) {
                         let limit = self.evictable_below(min_ref);
@@ -394,7 +400,9 @@ impl Encoder {
             // of the literal it would save.
             let window = REPEAT_WINDOW_BASE + (name.len() + value.len()) as u64 / 4;
             let seen = !never && self.fields_seen.record(fh).is_some_and(|gap| gap <= window);
+            // (An entry the section may not reference yet is not inserted twice.)
             if seen
+                && !present
                 && size <= self.table.capacity() / 2
                 && self.table.can_insert(size, self.evictable_below(min_ref))
             {
@@ -602,6 +610,13 @@ impl Encoder {
     pub fn stream_cancelled(&mut self, stream_id: u64) {
         let rics = self.forget(stream_id);
         if !rics.is_empty() {
+            // Bounded: a peer that neither acknowledges nor cancels must not grow this.
+            if self.forgotten.len() >= FORGOTTEN_MEMORY {
+                let any = self.forgotten.keys().next().copied();
+                if let Some(k) = any {
+                    self.forgotten.remove(&k);
+                }
+            }
             self.forgotten.entry(stream_id).or_default().extend(rics);
         }
     }

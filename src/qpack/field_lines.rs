@@ -206,7 +206,9 @@ pub fn write_indexed(out: &mut Vec<u8>, is_static: bool, index: u64) {
     prefix_int::encode(out, if is_static { 0xc0 } else { 0x80 }, 6, index);
 }
 
-/// Appends an Indexed Field Line with Post-Base Index.
+/// Appends an Indexed Field Line with Post-Base Index (our encoder always sets Base to
+/// the Required Insert Count, so only tests write these).
+#[cfg(test)]
 pub fn write_indexed_post_base(out: &mut Vec<u8>, index: u64) {
     prefix_int::encode(out, 0x10, 4, index);
 }
@@ -224,7 +226,8 @@ pub fn write_literal_name_ref(
     string::write(out, 0, 7, value);
 }
 
-/// Appends a Literal Field Line with Post-Base Name Reference.
+/// Appends a Literal Field Line with Post-Base Name Reference (tests only, as above).
+#[cfg(test)]
 pub fn write_literal_post_base_name_ref(
     out: &mut Vec<u8>,
     never_index: bool,

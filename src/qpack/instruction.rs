@@ -193,6 +193,7 @@ pub enum Step {
 
 impl InstructionReader {
     /// The number of bytes buffered.
+    #[cfg(test)]
     pub fn buffered(&self) -> usize {
         self.pending.len()
     }

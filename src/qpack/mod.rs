@@ -1,10 +1,12 @@
 //! QPACK (RFC 9204): field compression for HTTP/3.
 //!
-//! This module is the only public face; the files behind it each hold one concern:
-//! [`prefix_int`] integers, [`huffman`] the HPACK Huffman code, [`static_table`],
-//! [`dynamic_table`], [`string`] literals, [`instruction`] encoder/decoder-stream
-//! instructions, [`field_lines`] field section representations, and the [`Decoder`] and
-//! [`Encoder`] built from them.
+//! This module is the only public face (the codec modules are `pub(crate)`, for tests
+//! elsewhere in the crate); the files behind it each hold one concern:
+//! `prefix_int` (N-bit prefix integers), `huffman` (the HPACK Huffman code, table-driven),
+//! `static_table`, `dynamic_table`, `string` (string literals), `instruction`
+//! (encoder/decoder-stream instructions and split-anywhere reading), `field_lines`
+//! (field section prefix and representations), `history` (the encoder's memory of recent
+//! fields), `hash`, and the [`Decoder`] and [`Encoder`] built from them.
 //!
 //! The API follows pylsqpack (which aioquic uses):
 //!
@@ -18,19 +20,29 @@
 //!   [`Encoder::feed_decoder`].
 //!
 //! Errors are [`ProtocolError`]s carrying QPACK_DECOMPRESSION_FAILED (field sections),
-//! QPACK_ENCODER_STREAM_ERROR or QPACK_DECODER_STREAM_ERROR.
+//! QPACK_ENCODER_STREAM_ERROR or QPACK_DECODER_STREAM_ERROR. No input panics, and memory
+//! is bounded: encoder-stream strings by the table capacity, field-section literals by
+//! the field section size limit (1 MiB without one), blocked sections by the
+//! blocked-stream limit.
+//!
+//! Extras beyond the pylsqpack shape: [`Decoder::set_dynamic_table_capacity`] (decoding
+//! output of draft-era encoders that assumed the table starts at its maximum, such as the
+//! QPACK offline-interop corpus), [`Decoder::insert_count`],
+//! [`Encoder::set_max_table_capacity_used`], [`Encoder::acknowledge_section`] and
+//! [`Encoder::acknowledge_inserts`] (offline "immediate acknowledgement"), and a few
+//! read-only counters.
 
 mod decoder;
-pub mod dynamic_table;
+pub(crate) mod dynamic_table;
 mod encoder;
-pub mod field_lines;
+pub(crate) mod field_lines;
 mod hash;
 mod history;
-pub mod huffman;
-pub mod instruction;
-pub mod prefix_int;
-pub mod static_table;
-pub mod string;
+pub(crate) mod huffman;
+pub(crate) mod instruction;
+pub(crate) mod prefix_int;
+pub(crate) mod static_table;
+pub(crate) mod string;
 
 pub use crate::error::ProtocolError;
 pub use crate::field::HeaderField;

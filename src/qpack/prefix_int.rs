@@ -41,6 +41,7 @@ pub fn encode(out: &mut Vec<u8>, flags: u8, prefix: u8, value: u64) {
 }
 
 /// The number of bytes [`encode`] writes for `value` with an N-bit prefix.
+#[cfg(test)]
 pub fn encoded_len(prefix: u8, value: u64) -> usize {
     let max_prefix: u64 = (1u64 << prefix) - 1;
     if value < max_prefix {

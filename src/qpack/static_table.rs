@@ -118,9 +118,6 @@ pub const ENTRIES: [(&[u8], &[u8]); 99] = [
     (b"x-frame-options", b"sameorigin"),
 ];
 
-/// The number of entries.
-pub const LEN: u64 = ENTRIES.len() as u64;
-
 /// The entry at `index`, if there is one.
 pub fn get(index: u64) -> Option<(&'static [u8], &'static [u8])> {
     ENTRIES.get(usize::try_from(index).ok()?).copied()

@@ -94,6 +94,7 @@ pub fn write(out: &mut Vec<u8>, flags: u8, prefix: u8, value: &[u8]) {
 }
 
 /// The number of bytes [`write`] produces.
+#[cfg(test)]
 pub fn written_len(prefix: u8, value: &[u8]) -> usize {
     let len = huffman::encoded_len(value).min(value.len());
     prefix_int::encoded_len(prefix, len as u64) + len
