@@ -16,6 +16,9 @@
 //! [`headers`] (received-header validation), [`h3`] (the HTTP/3 connection), [`quic`] (the
 //! built-in QUIC transport on quinn-proto), `ffi` (the C ABI; the only module with `unsafe`).
 
+// `unsafe` is confined to the C ABI in `ffi`, which opts back in.
+#![deny(unsafe_code)]
+
 pub mod error;
 pub mod field;
 pub mod frame;

@@ -14,6 +14,7 @@
 //! - `read`: reading C `bool`s and enums without trusting their values.
 
 #![allow(non_camel_case_types)]
+#![allow(unsafe_code)]
 
 pub mod config;
 pub mod conn;
