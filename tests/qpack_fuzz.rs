@@ -3,9 +3,12 @@
 
 mod common;
 
-use common::{corpus_dir, read_blocks};
+use common::{HeaderList, corpus_dir, read_blocks};
 use h3q::error::ErrorCode;
 use h3q::qpack::{Decoded, Decoder, Encoder};
+
+/// Stream id -> the fields encoded on it, until decoded.
+type Expected = std::collections::BTreeMap<u64, HeaderList>;
 
 /// xorshift64*: a tiny deterministic generator.
 struct Rng(u64);
@@ -147,20 +150,17 @@ fn random_conversations_round_trip() {
         let mut pending_ds = Vec::new();
         encoder.apply_settings(table, blocked, &mut pending_es);
         // stream id -> expected fields, for sections in flight or blocked.
-        let mut expected = std::collections::BTreeMap::<u64, Vec<(Vec<u8>, Vec<u8>)>>::new();
+        let mut expected = Expected::new();
         let mut in_flight: Vec<(u64, Vec<u8>)> = Vec::new();
         let mut next_stream = 0u64;
-        let check =
-            |stream: u64,
-             got: Vec<h3q::qpack::HeaderField>,
-             expected: &mut std::collections::BTreeMap<u64, Vec<(Vec<u8>, Vec<u8>)>>| {
-                let want = expected.remove(&stream).expect("decoded a stream twice");
-                let got: Vec<(Vec<u8>, Vec<u8>)> = got
-                    .into_iter()
-                    .map(|f| (f.name.to_vec(), f.value.to_vec()))
-                    .collect();
-                assert_eq!(got, want, "round {round} stream {stream}");
-            };
+        let check = |stream: u64, got: Vec<h3q::qpack::HeaderField>, expected: &mut Expected| {
+            let want = expected.remove(&stream).expect("decoded a stream twice");
+            let got: Vec<(Vec<u8>, Vec<u8>)> = got
+                .into_iter()
+                .map(|f| (f.name.to_vec(), f.value.to_vec()))
+                .collect();
+            assert_eq!(got, want, "round {round} stream {stream}");
+        };
         for _ in 0..200 {
             match rng.below(6) {
                 0 | 1 => {
