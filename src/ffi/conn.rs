@@ -138,8 +138,10 @@ pub unsafe extern "C" fn h3q_conn_new_quic(
     unsafe { new_conn(stack, settings, out) }
 }
 
-/// Frees a connection. NULL is a no-op. Must not be called from inside one of the
-/// connection's own callbacks (it is then refused, and `h3q_last_error()` says so).
+/// Frees a connection. NULL is a no-op. It may be called from an `h3q_event_cb` (see
+/// `h3q_conn_handle_event()`), but not from inside a transport function that h3q is calling
+/// for this connection: that free is refused, the connection stays valid, and
+/// `h3q_last_error()` says so.
 ///
 /// # Safety
 /// `conn` is NULL or a handle not freed before.
@@ -171,10 +173,12 @@ pub unsafe extern "C" fn h3q_conn_last_error(conn: *const h3q_conn) -> *const c_
 ///
 /// Returns `H3Q_OK` (also for events HTTP/3 has no use for, and once the connection is
 /// closed: then no callback runs); `H3Q_ERR_NULL`; `H3Q_ERR_INVALID_ARGUMENT` for an unknown
-/// event type or a stream id above 2^62-1; or `H3Q_ERR_PROTOCOL` when the event revealed a
+/// event type or a stream id above 2^62-1; `H3Q_ERR_PROTOCOL` when the event revealed a
 /// protocol violation by the peer: the connection was closed through the transport with the
 /// HTTP/3 error code, no callback ran for this event, and `h3q_conn_last_error()` gives the
-/// code and reason.
+/// code and reason; or `H3Q_ERR_TRANSPORT` when a transport function failed while the
+/// event was handled: the connection was closed with H3_INTERNAL_ERROR (0x102) in the same
+/// way.
 ///
 /// # Safety
 /// `conn` is NULL or a live handle; `event` is NULL or a readable event whose pointers are
@@ -204,10 +208,17 @@ pub unsafe extern "C" fn h3q_conn_handle_event(
                     .closed_with()
                     .cloned()
                     .unwrap_or_default();
-                let name = ErrorCode::from_wire(code).map_or("H3 error", ErrorCode::name);
+                let raw = code;
+                let code = ErrorCode::from_wire(raw);
+                let name = code.map_or("H3 error", ErrorCode::name);
+                let result = if code == Some(ErrorCode::InternalError) {
+                    h3q_result::H3Q_ERR_TRANSPORT
+                } else {
+                    h3q_result::H3Q_ERR_PROTOCOL
+                };
                 return Err(FfiError::new(
-                    h3q_result::H3Q_ERR_PROTOCOL,
-                    format!("{name} (0x{code:x}): {reason}"),
+                    result,
+                    format!("{name} (0x{raw:x}): {reason}"),
                 ));
             }
             Ok(())

@@ -48,6 +48,9 @@ pub struct H3Connection<T: Transport> {
     /// id without state is a finished stream.
     pub(super) max_local_bidi: Option<u64>,
     pub(super) max_peer_bidi: Option<u64>,
+    /// The highest push stream id we opened (a server): a lower push stream without state
+    /// is a finished push.
+    pub(super) max_push_stream: Option<u64>,
     /// Reused buffers, so steady-state sending allocates nothing.
     pub(super) scratch: Vec<u8>,
     pub(super) scratch_section: Vec<u8>,
@@ -107,6 +110,7 @@ impl<T: Transport> H3Connection<T> {
             peer_decoder: None,
             max_local_bidi: None,
             max_peer_bidi: None,
+            max_push_stream: None,
             scratch: Vec::new(),
             scratch_section: Vec::new(),
         })

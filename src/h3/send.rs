@@ -27,13 +27,42 @@ impl<T: Transport> H3Connection<T> {
     /// not above the highest one seen from its initiator is finished, and so is one of our
     /// unidirectional streams without an entry (push streams get theirs when created).
     fn stream_for_send(&mut self, stream_id: u64) -> Result<(H3Stream, bool), H3Error> {
+        const NOT_A_MESSAGE_STREAM: &str = "HTTP messages are sent on client-initiated \
+             bidirectional streams, or on a server's own push streams";
+        let ours = stream::is_client_initiated(stream_id) == self.is_client;
+        if stream::is_uni(stream_id) {
+            // The only unidirectional streams that carry a message are a server's own
+            // push streams; control, QPACK, WebTransport and the peer's streams do not.
+            if self.is_client || !ours {
+                return Err(H3Error::InvalidStreamType(NOT_A_MESSAGE_STREAM));
+            }
+            return match self.streams.get(&stream_id).map(|s| &s.kind) {
+                Some(Kind::Push) => Ok((self.streams.remove(&stream_id).expect("present"), false)),
+                Some(_) => Err(H3Error::InvalidStreamType(NOT_A_MESSAGE_STREAM)),
+                None if self.is_local_critical(stream_id) => {
+                    Err(H3Error::InvalidStreamType(NOT_A_MESSAGE_STREAM))
+                }
+                None if self.max_push_stream.is_some_and(|max| stream_id <= max) => {
+                    Err(H3Error::FrameUnexpected("stream was already ended"))
+                }
+                None => Err(H3Error::InvalidStreamType(NOT_A_MESSAGE_STREAM)),
+            };
+        }
+        if !stream::is_client_initiated(stream_id) {
+            // Server-initiated bidirectional streams carry no HTTP/3 (RFC 9114 §6.1).
+            return Err(H3Error::InvalidStreamType(NOT_A_MESSAGE_STREAM));
+        }
         if let Some(stream) = self.streams.remove(&stream_id) {
             return Ok((stream, false));
         }
-        if stream::is_uni(stream_id) || self.bidi_finished(stream_id) {
+        if self.bidi_finished(stream_id) {
             return Err(H3Error::FrameUnexpected("stream was already ended"));
         }
         Ok((H3Stream::request(), true))
+    }
+
+    fn is_local_critical(&self, stream_id: u64) -> bool {
+        [self.local_control, self.local_encoder, self.local_decoder].contains(&stream_id)
     }
 
     /// Encodes a field section for `stream_id` into `self.scratch_section`, sending any
@@ -240,6 +269,10 @@ impl<T: Transport> H3Connection<T> {
         let mut push = H3Stream::local_uni(Kind::Push);
         push.push_id = Some(push_id);
         self.streams.insert(push_stream_id, push);
+        self.max_push_stream = Some(
+            self.max_push_stream
+                .map_or(push_stream_id, |m| m.max(push_stream_id)),
+        );
         Ok(push_stream_id)
     }
 

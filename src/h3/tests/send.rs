@@ -315,3 +315,52 @@ fn a_client_stream_once_finished_stays_finished() {
     );
     assert_eq!(c.tracked_streams(), 3);
 }
+
+fn not_a_message_stream() -> H3Error {
+    H3Error::InvalidStreamType(
+        "HTTP messages are sent on client-initiated bidirectional streams, or on a server's \
+         own push streams",
+    )
+}
+
+#[test]
+fn messages_only_go_on_request_and_own_push_streams() {
+    let mut c = client_with(Settings::default());
+    // Our control and QPACK streams (2, 6, 10), the server's unidirectional streams (3, 7),
+    // an unopened unidirectional id, and server-initiated bidirectional streams.
+    for id in [2, 6, 10, 14, 3, 7, 1, 5] {
+        assert_eq!(
+            c.send_headers(id, &pairs(GET), false),
+            Err(not_a_message_stream()),
+            "client send_headers on {id}"
+        );
+        assert_eq!(
+            c.send_data(id, b"x", false),
+            Err(not_a_message_stream()),
+            "client send_data on {id}"
+        );
+    }
+    let mut s = server_with_request();
+    for id in [3, 7, 11, 15, 2, 6, 1] {
+        assert_eq!(
+            s.send_headers(id, &pairs(OK), false),
+            Err(not_a_message_stream()),
+            "server send_headers on {id}"
+        );
+    }
+    assert_open(&c);
+    assert_open(&s);
+}
+
+#[test]
+fn a_finished_push_stream_is_ended_not_invalid() {
+    let (mut c, mut s) = pair(Mode::Chunks);
+    c.send_headers(0, &pairs(GET), true).unwrap();
+    transfer(&mut c, &mut s, Mode::Chunks);
+    let push = s.send_push_promise(0, &pairs(GET)).unwrap();
+    s.send_headers(push, &pairs(OK), true).unwrap();
+    assert_eq!(
+        s.send_data(push, b"x", false),
+        fu("stream was already ended")
+    );
+}
