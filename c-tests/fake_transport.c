@@ -201,6 +201,9 @@ static int t_send_datagram_frame(void *ud, const uint8_t *data, size_t len) {
 static void t_close(void *ud, uint64_t error_code, const uint8_t *reason, size_t reason_len) {
     fake_transport *fake = ud;
     fake->calls++;
+    if (fake->hooks.on_close != NULL) {
+        fake->hooks.on_close(fake->hooks.hook_user_data, error_code);
+    }
     if (fake->close_count++ == 0) {
         fake->close_code = error_code;
         fake->close_reason = (char *)copy_bytes(reason, reason_len);

@@ -61,6 +61,8 @@ typedef struct fake_hooks {
     int fail_datagram;
     /* Called at the start of every send_stream_data (e.g. to call back into h3q). */
     void (*on_send)(void *hook_user_data, uint64_t stream_id);
+    /* Called at the start of every close. */
+    void (*on_close)(void *hook_user_data, uint64_t error_code);
     void *hook_user_data;
 } fake_hooks;
 

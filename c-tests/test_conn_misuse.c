@@ -527,6 +527,118 @@ static void free_from_the_event_callback(void) {
     fake_free(&cfake);
 }
 
+/* ---- re-entrancy from the transport's close -------------------------------------------- */
+
+typedef struct close_reenter {
+    h3q_conn *conn;
+    unsigned closes;
+    h3q_result rc_send;
+    h3q_result rc_event;
+} close_reenter;
+
+static void reenter_on_close(void *user_data, uint64_t error_code) {
+    (void)error_code;
+    close_reenter *r = user_data;
+    r->closes++;
+    h3q_quic_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = H3Q_QUIC_STREAM_DATA_RECEIVED;
+    ev.stream_id = 4;
+    ev.data = get_frame;
+    ev.data_len = sizeof get_frame;
+    r->rc_send = h3q_conn_send_headers(r->conn, 0, ok_200, 1, true);
+    r->rc_event = h3q_conn_handle_event(r->conn, &ev, ignore_event, NULL);
+}
+
+static void close_calling_back_is_refused(void) {
+    fake_transport fake;
+    h3q_conn *server = server_with_request(&fake);
+    close_reenter r = {server, 0, H3Q_OK, H3Q_OK};
+    fake.hooks.on_close = reenter_on_close;
+    fake.hooks.hook_user_data = &r;
+    static const uint8_t bad[] = {0x00, 0x01, 'x'}; /* DATA before HEADERS */
+    CHECK_INT(fake_send_stream(server, 8, bad, sizeof bad, false, ignore_event, NULL),
+              H3Q_ERR_PROTOCOL);
+    CHECK_INT(r.closes, 1);
+    CHECK_INT(r.rc_send, H3Q_ERR_INVALID_ARGUMENT);
+    CHECK_INT(r.rc_event, H3Q_ERR_INVALID_ARGUMENT);
+    CHECK_INT(fake.close_count, 1);
+    CHECK_INT(fake.close_code, 0x105);
+    CHECK_STR(h3q_conn_last_error(server),
+              "H3_FRAME_UNEXPECTED (0x105): DATA frame is not allowed in this state");
+    done(server, &fake);
+}
+
+/* ---- calling back from the event callback (allowed) ---------------------------------- */
+
+typedef struct nested {
+    h3q_conn *conn;
+    event_log log;
+    unsigned depth;
+    h3q_result rc_nested;
+} nested;
+
+static void nested_cb(void *user_data, const h3q_event *event) {
+    nested *n = user_data;
+    event_log_cb(&n->log, event);
+    if (n->depth == 0 && event->type == H3Q_EVENT_HEADERS_RECEIVED) {
+        /* feed the next request from inside the callback */
+        n->depth++;
+        n->rc_nested =
+            fake_send_stream(n->conn, 4, get_frame, sizeof get_frame, true, nested_cb, n);
+        n->depth--;
+    }
+}
+
+static void handle_event_from_the_event_callback(void) {
+    fake_transport fake;
+    h3q_conn *server = new_conn(&fake, false);
+    nested n;
+    memset(&n, 0, sizeof n);
+    n.conn = server;
+    CHECK_INT(fake_send_stream(server, 0, get_frame, sizeof get_frame, true, nested_cb, &n),
+              H3Q_OK);
+    CHECK_INT(n.rc_nested, H3Q_OK);
+    /* stream 0's HEADERS (ended), then stream 4's (nested) */
+    CHECK_INT(n.log.len, 2);
+    if (n.log.len == 2) {
+        CHECK_INT(n.log.items[0].stream_id, 0);
+        CHECK_INT(n.log.items[1].stream_id, 4);
+        CHECK_INT(n.log.items[1].type, H3Q_EVENT_HEADERS_RECEIVED);
+    }
+    CHECK_INT(fake.close_count, 0);
+    CHECK_INT(h3q_conn_send_headers(server, 0, ok_200, 1, true), H3Q_OK);
+    CHECK_INT(h3q_conn_send_headers(server, 4, ok_200, 1, true), H3Q_OK);
+    event_log_free(&n.log);
+    done(server, &fake);
+}
+
+/* ---- C bools are read as bytes -------------------------------------------------------- */
+
+static void settings_bools_any_nonzero_byte(void) {
+    fake_transport fake;
+    fake_init(&fake, true);
+    h3q_transport t = fake_table(&fake);
+    memset(&t.is_client, 2, 1); /* not 0 or 1: read as "true" */
+    h3q_settings s;
+    h3q_settings_default(&s);
+    memset(&s.enable_webtransport, 0x80, 1);
+    memset(&s.enable_connect_protocol, 0, 1);
+    h3q_conn *conn = NULL;
+    CHECK_INT(h3q_conn_new(&t, &s, &conn), H3Q_OK);
+    uint64_t v = 0;
+    CHECK_INT(h3q_conn_sent_setting(conn, 0x33, &v), H3Q_OK);
+    CHECK_INT(v, 1);
+    CHECK_INT(h3q_conn_sent_setting(conn, 0x8, &v), H3Q_DONE);
+    /* a client: its control stream (2) ends with MAX_PUSH_ID 8 */
+    fake_buf ctl = {0};
+    fake_stream_bytes(&fake, 2, &ctl);
+    CHECK(ctl.len > 3 && ctl.data[0] == 0x00);
+    CHECK(ctl.len > 3 && memcmp(ctl.data + ctl.len - 3, "\x0d\x01\x08", 3) == 0);
+    fake_buf_free(&ctl);
+    done(conn, &fake);
+}
+
 int main(void) {
     RUN(settings_default_and_null);
     RUN(conn_new_rejects_nulls_and_incomplete_tables);
@@ -538,6 +650,9 @@ int main(void) {
     RUN(sends_after_a_protocol_close);
     RUN(transport_failures);
     RUN(transport_calling_back_is_refused);
+    RUN(close_calling_back_is_refused);
+    RUN(handle_event_from_the_event_callback);
+    RUN(settings_bools_any_nonzero_byte);
     RUN(free_from_the_event_callback);
     return CHECK_DONE("test_conn_misuse");
 }

@@ -518,12 +518,28 @@ static void settings_queries(void) {
         CHECK_INT(h3q_conn_received_setting(p.server.conn, 0x6, &v), H3Q_DONE);
         CHECK_INT(h3q_conn_received_setting(p.client.conn, 0x8, &v), H3Q_DONE);
         CHECK_INT(v, 7);
-        /* a server with no dynamic table: requests still go through */
+        /* a server with no dynamic table: requests still go through, and the client's
+         * encoder never references (or fills) a dynamic table */
         p.server.echo = true;
-        CHECK_INT(h3q_conn_send_headers(p.client.conn, 0, get_root, N(get_root), true), H3Q_OK);
+        for (uint64_t id = 0; id < 12; id += 4) {
+            CHECK_INT(h3q_conn_send_headers(p.client.conn, id, get_root, N(get_root), true),
+                      H3Q_OK);
+        }
         to_server(&p);
         to_client(&p);
         check_body(&p.client.log, 0, "");
+        check_body(&p.client.log, 8, "");
+        fake_buf enc = {0};
+        fake_stream_bytes(&p.cf, 6, &enc);
+        CHECK(enc.len == 1 && enc.data[0] == 0x02);
+        fake_buf_free(&enc);
+        for (uint64_t id = 0; id < 12; id += 4) {
+            fake_buf req = {0};
+            fake_stream_bytes(&p.cf, id, &req);
+            /* HEADERS, a one-byte length, then Required Insert Count 0 and Base 0 */
+            CHECK(req.len > 4 && req.data[0] == 0x01 && req.data[2] == 0x00 && req.data[3] == 0x00);
+            fake_buf_free(&req);
+        }
         pair_finish(&p);
         report(failed, "settings", mode);
     }
@@ -578,6 +594,41 @@ static void many_requests_with_the_dynamic_table(void) {
         fake_buf_free(&enc);
         pair_finish(&p);
         report(failed, "dynamic table", mode);
+    }
+}
+
+/* content-length is not checked against the (absent) body of a response to HEAD, nor of a
+ * 304; it is checked for others. */
+static void head_and_304_responses_have_no_body(void) {
+    static const h3q_header head[] = {FAKE_HDR(":method", "HEAD"), FAKE_HDR(":scheme", "https"),
+                                      FAKE_HDR(":authority", "example.com"),
+                                      FAKE_HDR(":path", "/")};
+    static const h3q_header ok_len[] = {FAKE_HDR(":status", "200"),
+                                        FAKE_HDR("content-length", "100")};
+    static const h3q_header not_modified[] = {FAKE_HDR(":status", "304"),
+                                              FAKE_HDR("content-length", "50")};
+    static const h3q_header ok_5[] = {FAKE_HDR(":status", "200"),
+                                      FAKE_HDR("content-length", "5")};
+    FOR_EACH_MODE(mode) {
+        unsigned failed = check_failed_;
+        pair p;
+        pair_connect(&p, (fake_mode)mode, NULL, NULL, 0);
+        CHECK_INT(h3q_conn_send_headers(p.client.conn, 0, head, N(head), true), H3Q_OK);
+        CHECK_INT(h3q_conn_send_headers(p.client.conn, 4, get_root, N(get_root), true), H3Q_OK);
+        CHECK_INT(h3q_conn_send_headers(p.client.conn, 8, get_root, N(get_root), true), H3Q_OK);
+        to_server(&p);
+        CHECK_INT(h3q_conn_send_headers(p.server.conn, 0, ok_len, N(ok_len), true), H3Q_OK);
+        CHECK_INT(h3q_conn_send_headers(p.server.conn, 4, not_modified, N(not_modified), true),
+                  H3Q_OK);
+        CHECK_INT(h3q_conn_send_headers(p.server.conn, 8, ok_5, N(ok_5), false), H3Q_OK);
+        CHECK_INT(h3q_conn_send_data(p.server.conn, 8, (const uint8_t *)"hello", 5, true),
+                  H3Q_OK);
+        to_client(&p);
+        check_body(&p.client.log, 0, "");
+        check_body(&p.client.log, 4, "");
+        check_body(&p.client.log, 8, "hello");
+        pair_finish(&p);
+        report(failed, "HEAD/304", mode);
     }
 }
 
@@ -665,6 +716,7 @@ int main(void) {
     RUN(datagrams_both_ways);
     RUN(settings_queries);
     RUN(many_requests_with_the_dynamic_table);
+    RUN(head_and_304_responses_have_no_body);
     RUN(webtransport_streams);
     return CHECK_DONE("test_conn_scenarios");
 }
