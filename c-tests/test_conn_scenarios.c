@@ -597,6 +597,96 @@ static void many_requests_with_the_dynamic_table(void) {
     }
 }
 
+/* Delivers the client's request-stream bytes before anything else it recorded (its
+ * encoder stream included), as a network may reorder streams. */
+static size_t requests_first_to_server(pair *p) {
+    size_t decoded_before_encoder_stream = 0;
+    for (size_t pass = 0; pass < 2; pass++) {
+        if (pass == 1) {
+            decoded_before_encoder_stream = count_events(&p->server.log, H3Q_EVENT_HEADERS_RECEIVED);
+        }
+        for (size_t k = p->cf.transferred; k < p->cf.ops_len; k++) {
+            const fake_op *op = &p->cf.ops[k];
+            bool request = op->kind == FAKE_OP_STREAM_DATA && op->stream_id % 4 == 0;
+            if (request != (pass == 0) || op->kind != FAKE_OP_STREAM_DATA) {
+                continue;
+            }
+            CHECK_INT(fake_send_stream(p->server.conn, op->stream_id, op->data, op->len, op->fin,
+                                       app_cb, &p->server),
+                      H3Q_OK);
+        }
+    }
+    p->cf.transferred = p->cf.ops_len;
+    return decoded_before_encoder_stream;
+}
+
+/* The peer's QPACK settings bound our encoder: its dynamic table capacity, and how many of
+ * its streams may block. With request streams delivered before the encoder stream, a
+ * server allowing 0 blocked streams decodes every request at once, and one allowing 2
+ * never sees more than 2 blocked (more would close the connection). */
+static void encoder_respects_peer_qpack_settings(void) {
+    static const uint64_t blocked[] = {0, 2};
+    for (size_t b = 0; b < N(blocked); b++) {
+        h3q_settings ss;
+        h3q_settings_default(&ss);
+        ss.qpack_max_table_capacity = 300;
+        ss.qpack_blocked_streams = blocked[b];
+        FOR_EACH_MODE(mode) {
+            unsigned failed = check_failed_;
+            pair p;
+            pair_connect(&p, (fake_mode)mode, NULL, &ss, 0);
+            for (uint64_t i = 0; i < 10; i++) {
+                char value[32];
+                snprintf(value, sizeof value, "value-%u", (unsigned)(i / 3));
+                h3q_header req[] = {FAKE_HDR(":method", "GET"), FAKE_HDR(":scheme", "https"),
+                                    FAKE_HDR(":authority", "example.com"),
+                                    FAKE_HDR(":path", "/"),
+                                    {(const uint8_t *)"x-rotating", 10, (const uint8_t *)value,
+                                     strlen(value)}};
+                CHECK_INT(h3q_conn_send_headers(p.client.conn, 4 * i, req, N(req), true),
+                          H3Q_OK);
+            }
+            size_t early = requests_first_to_server(&p);
+            /* blocked streams: at most what the server allows */
+            CHECK(10 - early <= blocked[b]);
+            if (mode == FAKE_CHUNKS) {
+                fprintf(stderr, "  %u blocked allowed: %u of 10 requests waited for the encoder "
+                        "stream\n", (unsigned)blocked[b], (unsigned)(10 - early));
+            }
+            CHECK_INT(p.sf.close_count, 0);
+            CHECK_INT(count_events(&p.server.log, H3Q_EVENT_HEADERS_RECEIVED), 10);
+            for (uint64_t i = 0; i < 10; i++) {
+                const rec_event *e = nth_event(&p.server.log, H3Q_EVENT_HEADERS_RECEIVED, 4 * i, 0);
+                char value[32];
+                snprintf(value, sizeof value, "value-%u", (unsigned)(i / 3));
+                CHECK(e != NULL && rec_header_value(e, "x-rotating") != NULL &&
+                      strcmp(rec_header_value(e, "x-rotating"), value) == 0);
+            }
+            /* a Set Dynamic Table Capacity, if any, stays within 300 */
+            fake_buf enc = {0};
+            fake_stream_bytes(&p.cf, 6, &enc);
+            CHECK(enc.len >= 1 && enc.data[0] == 0x02);
+            if (enc.len > 1 && (enc.data[1] & 0xe0) == 0x20) {
+                uint64_t cap = enc.data[1] & 0x1f;
+                if (cap == 0x1f) {
+                    unsigned shift = 0;
+                    for (size_t k = 2; k < enc.len; k++, shift += 7) {
+                        cap += (uint64_t)(enc.data[k] & 0x7f) << shift;
+                        if ((enc.data[k] & 0x80) == 0) {
+                            break;
+                        }
+                    }
+                }
+                CHECK(cap <= 300);
+            }
+            fake_buf_free(&enc);
+            pair_finish(&p);
+            report(failed, blocked[b] == 0 ? "QPACK limits (0 blocked)" : "QPACK limits (2 blocked)",
+                   mode);
+        }
+    }
+}
+
 /* content-length is not checked against the (absent) body of a response to HEAD, nor of a
  * 304; it is checked for others. */
 static void head_and_304_responses_have_no_body(void) {
@@ -663,6 +753,10 @@ static void webtransport_streams(void) {
         CHECK_INT(h3q_conn_create_webtransport_stream(p.server.conn, 0, true, &server_uni),
                   H3Q_OK);
         CHECK_INT(server_uni, 15);
+        uint64_t server_bidi = 0;
+        CHECK_INT(h3q_conn_create_webtransport_stream(p.server.conn, 0, false, &server_bidi),
+                  H3Q_OK);
+        CHECK_INT(server_bidi, 1);
         fake_buf wire = {0};
         fake_stream_bytes(&p.cf, 14, &wire);
         CHECK(wire.len == 3 && memcmp(wire.data, "\x40\x54\x00", 3) == 0);
@@ -675,6 +769,8 @@ static void webtransport_streams(void) {
         CHECK_INT(ct.send_stream_data(ct.user_data, bidi, (const uint8_t *)"bidi", 4, false), 0);
         CHECK_INT(st.send_stream_data(st.user_data, server_uni, (const uint8_t *)"srv", 3, true),
                   0);
+        CHECK_INT(st.send_stream_data(st.user_data, server_bidi, (const uint8_t *)"sb", 2, true),
+                  0);
         to_server(&p);
         to_client(&p);
         /* data comes out as WEBTRANSPORT_STREAM_DATA_RECEIVED with the session id */
@@ -682,6 +778,7 @@ static void webtransport_streams(void) {
             {&p.server.log, 14, "uni-data", true},
             {&p.server.log, 4, "bidi", false},
             {&p.client.log, 15, "srv", true},
+            {&p.client.log, 1, "sb", true},
         };
         for (size_t w = 0; w < N(want); w++) {
             fake_buf got = {0};
@@ -716,6 +813,7 @@ int main(void) {
     RUN(datagrams_both_ways);
     RUN(settings_queries);
     RUN(many_requests_with_the_dynamic_table);
+    RUN(encoder_respects_peer_qpack_settings);
     RUN(head_and_304_responses_have_no_body);
     RUN(webtransport_streams);
     return CHECK_DONE("test_conn_scenarios");
