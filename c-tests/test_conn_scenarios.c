@@ -177,6 +177,87 @@ static void report(unsigned failed_before, const char *what, int mode) {
     }
 }
 
+/* Reads a QUIC varint at *pos; false when cut. */
+static bool read_varint(const fake_buf *b, size_t *pos, uint64_t *out) {
+    if (*pos >= b->len) {
+        return false;
+    }
+    size_t n = (size_t)1 << (b->data[*pos] >> 6);
+    if (*pos + n > b->len) {
+        return false;
+    }
+    uint64_t v = b->data[*pos] & 0x3f;
+    for (size_t i = 1; i < n; i++) {
+        v = v << 8 | b->data[*pos + i];
+    }
+    *pos += n;
+    *out = v;
+    return true;
+}
+
+/* Start-up: control stream (type 0, SETTINGS with the defaults, and MAX_PUSH_ID 8 from a
+ * client), then the QPACK encoder (type 2) and decoder (type 3) streams, in that order, on
+ * 2, 6, 10 (client) and 3, 7, 11 (server). */
+static void startup_streams_on_the_wire(void) {
+    for (int is_client = 0; is_client < 2; is_client++) {
+        fake_transport fake;
+        fake_init(&fake, is_client);
+        h3q_transport t = fake_table(&fake);
+        h3q_conn *conn = NULL;
+        CHECK_INT(h3q_conn_new(&t, NULL, &conn), H3Q_OK);
+        uint64_t first = is_client ? 2 : 3;
+        CHECK_INT(fake.ops_len, 3);
+        for (size_t i = 0; i < fake.ops_len && i < 3; i++) {
+            CHECK_INT(fake.ops[i].kind, FAKE_OP_STREAM_DATA);
+            CHECK_INT(fake.ops[i].stream_id, first + 4 * i);
+            CHECK(!fake.ops[i].fin);
+        }
+        fake_buf b = {0};
+        fake_stream_bytes(&fake, first + 4, &b);
+        CHECK(b.len == 1 && b.data[0] == 0x02);
+        b.len = 0;
+        fake_stream_bytes(&fake, first + 8, &b);
+        CHECK(b.len == 1 && b.data[0] == 0x03);
+        b.len = 0;
+        fake_stream_bytes(&fake, first, &b);
+        size_t pos = 0;
+        uint64_t type = 99, frame = 99, len = 0;
+        CHECK(read_varint(&b, &pos, &type) && type == 0x00);
+        CHECK(read_varint(&b, &pos, &frame) && frame == 0x04);
+        CHECK(read_varint(&b, &pos, &len));
+        size_t end = pos + (size_t)len;
+        CHECK(end <= b.len);
+        uint64_t seen[3] = {0, 0, 0};
+        while (pos < end && end <= b.len) {
+            uint64_t id = 0, value = 0;
+            CHECK(read_varint(&b, &pos, &id) && read_varint(&b, &pos, &value));
+            if (id == 0x1) {
+                seen[0]++;
+                CHECK_INT(value, 4096);
+            } else if (id == 0x7) {
+                seen[1]++;
+                CHECK_INT(value, 16);
+            } else if (id == 0x8) {
+                seen[2]++;
+                CHECK_INT(value, 1);
+            } else {
+                CHECK(0 && "unexpected default setting");
+            }
+        }
+        CHECK(seen[0] == 1 && seen[1] == 1 && seen[2] == 1);
+        if (is_client) {
+            uint64_t max_push_id = 0;
+            CHECK(read_varint(&b, &pos, &frame) && frame == 0x0d);
+            CHECK(read_varint(&b, &pos, &len) && len == 1);
+            CHECK(read_varint(&b, &pos, &max_push_id) && max_push_id == 8);
+        }
+        CHECK_INT(pos, b.len);
+        fake_buf_free(&b);
+        h3q_conn_free(conn);
+        fake_free(&fake);
+    }
+}
+
 /* ---- scenarios ---------------------------------------------------------------------- */
 
 static void get_answered_from_the_callback(void) {
@@ -231,6 +312,17 @@ static void post_with_a_body(void) {
         const rec_event *req = nth_event(&p.server.log, H3Q_EVENT_HEADERS_RECEIVED, 0, 0);
         CHECK(req != NULL && headers_equal(req, post, N(post)));
         check_body(&p.server.log, 0, "hello world");
+        /* DATA is delivered as it arrives: a byte per event in byte mode, whole chunks
+         * otherwise */
+        size_t data_events = 0;
+        for (size_t k = 0; k < p.server.log.len; k++) {
+            const rec_event *e = &p.server.log.items[k];
+            if (e->type == H3Q_EVENT_DATA_RECEIVED && e->data_len > 0) {
+                data_events++;
+                CHECK(mode != FAKE_BYTES || e->data_len == 1);
+            }
+        }
+        CHECK_INT(data_events, mode == FAKE_BYTES ? 11 : 2);
         to_client(&p);
         check_body(&p.client.log, 0, "hello world");
 
@@ -804,6 +896,7 @@ static void webtransport_streams(void) {
 }
 
 int main(void) {
+    RUN(startup_streams_on_the_wire);
     RUN(get_answered_from_the_callback);
     RUN(post_with_a_body);
     RUN(trailers_both_ways);
