@@ -1,0 +1,658 @@
+/* h3q_conn misuse: NULL handles and pointers, bad transport tables, unknown event types,
+ * stream ids out of range, sends on the wrong kind of stream or in the wrong state (with
+ * their exact messages), sends after a protocol close, transport failures, re-entrant
+ * calls from transport functions, and freeing the connection from its event callback.
+ * Every case gets its documented code and never a crash. */
+#include "h3q.h"
+
+#include "check.h"
+#include "fake_transport.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define N(array) (sizeof(array) / sizeof((array)[0]))
+
+static const h3q_header get_root[] = {FAKE_HDR(":method", "GET"), FAKE_HDR(":scheme", "https"),
+                                      FAKE_HDR(":authority", "a"), FAKE_HDR(":path", "/")};
+static const h3q_header ok_200[] = {FAKE_HDR(":status", "200")};
+static const h3q_header trailer[] = {FAKE_HDR("x-t", "1")};
+/* GET https://a/ (static table only) */
+static const uint8_t get_frame[] = {0x01, 0x08, 0x00, 0x00, 0xd1, 0xd7, 0xc1, 0x50, 0x01, 0x61};
+
+static h3q_conn *new_conn(fake_transport *fake, bool is_client) {
+    fake_init(fake, is_client);
+    h3q_transport t = fake_table(fake);
+    h3q_conn *conn = NULL;
+    CHECK_INT(h3q_conn_new(&t, NULL, &conn), H3Q_OK);
+    CHECK(conn != NULL);
+    return conn;
+}
+
+static void done(h3q_conn *conn, fake_transport *fake) {
+    h3q_conn_free(conn);
+    fake_free(fake);
+}
+
+static void ignore_event(void *user_data, const h3q_event *event) {
+    (void)user_data;
+    (void)event;
+}
+
+/* A server that received GET on stream 0. */
+static h3q_conn *server_with_request(fake_transport *fake) {
+    h3q_conn *conn = new_conn(fake, false);
+    CHECK_INT(fake_send_stream(conn, 0, get_frame, sizeof get_frame, true, ignore_event, NULL),
+              H3Q_OK);
+    return conn;
+}
+
+/* ---- NULLs and bad arguments -------------------------------------------------------- */
+
+static void settings_default_and_null(void) {
+    h3q_settings_default(NULL); /* ignored */
+    h3q_settings s;
+    memset(&s, 0xab, sizeof s);
+    h3q_settings_default(&s);
+    CHECK_INT(s.qpack_max_table_capacity, 4096);
+    CHECK_INT(s.qpack_blocked_streams, 16);
+    CHECK_INT(s.max_push_id, 8);
+    CHECK(s.enable_connect_protocol);
+    CHECK(!s.enable_webtransport);
+}
+
+static void conn_new_rejects_nulls_and_incomplete_tables(void) {
+    fake_transport fake;
+    fake_init(&fake, true);
+    h3q_transport t = fake_table(&fake);
+    h3q_conn *conn = (h3q_conn *)&fake; /* must stay untouched on failure */
+    h3q_conn *const sentinel = conn;
+    CHECK_INT(h3q_conn_new(NULL, NULL, &conn), H3Q_ERR_NULL);
+    CHECK_STR(h3q_last_error(), "transport is NULL");
+    CHECK_INT(h3q_conn_new(&t, NULL, NULL), H3Q_ERR_NULL);
+    CHECK_STR(h3q_last_error(), "out is NULL");
+    CHECK(conn == sentinel);
+
+    static const char *names[] = {"send_stream_data", "get_next_available_stream_id",
+                                  "reset_stream", "stop_stream", "close"};
+    for (size_t i = 0; i < N(names); i++) {
+        h3q_transport broken = t;
+        switch (i) {
+        case 0: broken.send_stream_data = NULL; break;
+        case 1: broken.get_next_available_stream_id = NULL; break;
+        case 2: broken.reset_stream = NULL; break;
+        case 3: broken.stop_stream = NULL; break;
+        case 4: broken.close = NULL; break;
+        }
+        CHECK_INT(h3q_conn_new(&broken, NULL, &conn), H3Q_ERR_NULL);
+        char expected[80];
+        snprintf(expected, sizeof expected, "transport->%s is NULL", names[i]);
+        CHECK_STR(h3q_last_error(), expected);
+        CHECK(conn == sentinel);
+    }
+    CHECK_INT(fake.calls, 0); /* nothing was called on a refused table */
+
+    /* send_datagram_frame is optional: without it, datagrams fail as a transport error */
+    h3q_transport no_dgram = t;
+    no_dgram.send_datagram_frame = NULL;
+    conn = NULL;
+    CHECK_INT(h3q_conn_new(&no_dgram, NULL, &conn), H3Q_OK);
+    CHECK_INT(h3q_conn_send_datagram(conn, 0, (const uint8_t *)"x", 1), H3Q_ERR_TRANSPORT);
+    CHECK_STR(h3q_conn_last_error(conn), "transport error: the transport has no send_datagram_frame");
+    h3q_conn_free(conn);
+    fake_free(&fake);
+
+    h3q_conn_free(NULL);
+    CHECK(h3q_conn_last_error(NULL) == NULL);
+}
+
+static void every_call_rejects_a_null_handle(void) {
+    h3q_quic_event ev;
+    memset(&ev, 0, sizeof ev);
+    uint64_t v = 5;
+    CHECK_INT(h3q_conn_handle_event(NULL, &ev, ignore_event, NULL), H3Q_ERR_NULL);
+    CHECK_STR(h3q_last_error(), "h3q_conn handle is NULL");
+    CHECK_INT(h3q_conn_send_headers(NULL, 0, get_root, N(get_root), true), H3Q_ERR_NULL);
+    CHECK_INT(h3q_conn_send_data(NULL, 0, (const uint8_t *)"x", 1, true), H3Q_ERR_NULL);
+    CHECK_INT(h3q_conn_send_push_promise(NULL, 0, get_root, N(get_root), &v), H3Q_ERR_NULL);
+    CHECK_INT(h3q_conn_send_datagram(NULL, 0, (const uint8_t *)"x", 1), H3Q_ERR_NULL);
+    CHECK_INT(h3q_conn_create_webtransport_stream(NULL, 0, true, &v), H3Q_ERR_NULL);
+    CHECK_INT(h3q_conn_received_setting(NULL, 1, &v), H3Q_ERR_NULL);
+    CHECK_INT(h3q_conn_sent_setting(NULL, 1, &v), H3Q_ERR_NULL);
+    CHECK_INT(v, 5);
+}
+
+static void null_out_pointers_and_data(void) {
+    fake_transport fake;
+    h3q_conn *conn = new_conn(&fake, true);
+    CHECK(h3q_conn_last_error(conn) == NULL);
+    size_t ops = fake.ops_len;
+    uint64_t v = 5;
+    CHECK_INT(h3q_conn_received_setting(conn, 1, NULL), H3Q_ERR_NULL);
+    CHECK_INT(h3q_conn_sent_setting(conn, 1, NULL), H3Q_ERR_NULL);
+    CHECK_INT(h3q_conn_create_webtransport_stream(conn, 0, true, NULL), H3Q_ERR_NULL);
+    CHECK_STR(h3q_conn_last_error(conn), "stream_id_out is NULL");
+    CHECK_INT(h3q_conn_send_headers(conn, 0, NULL, 2, false), H3Q_ERR_NULL);
+    CHECK_STR(h3q_conn_last_error(conn), "headers is NULL");
+    h3q_header bad_name = {NULL, 3, (const uint8_t *)"v", 1};
+    CHECK_INT(h3q_conn_send_headers(conn, 0, &bad_name, 1, false), H3Q_ERR_NULL);
+    CHECK_STR(h3q_conn_last_error(conn), "headers[0]: header name is NULL");
+    h3q_header bad_value[] = {FAKE_HDR(":method", "GET"), {(const uint8_t *)"x", 1, NULL, 4}};
+    CHECK_INT(h3q_conn_send_headers(conn, 0, bad_value, 2, false), H3Q_ERR_NULL);
+    CHECK_STR(h3q_conn_last_error(conn), "headers[1]: header value is NULL");
+    CHECK_INT(h3q_conn_send_data(conn, 0, NULL, 3, false), H3Q_ERR_NULL);
+    CHECK_STR(h3q_conn_last_error(conn), "data is NULL");
+    CHECK_INT(h3q_conn_send_datagram(conn, 0, NULL, 3), H3Q_ERR_NULL);
+    CHECK_INT(fake.ops_len, ops); /* nothing was sent by refused calls */
+    /* NULL with length 0 is fine */
+    CHECK_INT(h3q_conn_send_headers(conn, 0, get_root, N(get_root), false), H3Q_OK);
+    CHECK_INT(h3q_conn_send_data(conn, 0, NULL, 0, false), H3Q_OK);
+    CHECK_INT(h3q_conn_sent_setting(conn, 1, &v), H3Q_OK);
+    CHECK_INT(v, 4096);
+    done(conn, &fake);
+
+    fake_transport sfake;
+    h3q_conn *server = server_with_request(&sfake);
+    CHECK_INT(h3q_conn_send_push_promise(server, 0, get_root, N(get_root), NULL), H3Q_ERR_NULL);
+    CHECK_STR(h3q_conn_last_error(server), "push_stream_id_out is NULL");
+    done(server, &sfake);
+}
+
+static void handle_event_rejects_bad_events(void) {
+    fake_transport fake;
+    h3q_conn *conn = new_conn(&fake, false);
+    event_log log = {0};
+    h3q_quic_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = H3Q_QUIC_STREAM_DATA_RECEIVED;
+    CHECK_INT(h3q_conn_handle_event(conn, NULL, event_log_cb, &log), H3Q_ERR_NULL);
+    CHECK_STR(h3q_conn_last_error(conn), "event is NULL");
+    CHECK_INT(h3q_conn_handle_event(conn, &ev, NULL, &log), H3Q_ERR_NULL);
+    CHECK_STR(h3q_conn_last_error(conn), "cb is NULL");
+
+    ev.type = (h3q_quic_event_type)99;
+    CHECK_INT(h3q_conn_handle_event(conn, &ev, event_log_cb, &log), H3Q_ERR_INVALID_ARGUMENT);
+    CHECK_STR(h3q_conn_last_error(conn), "event->type 99 is not an h3q_quic_event_type");
+    ev.type = (h3q_quic_event_type)-1;
+    CHECK_INT(h3q_conn_handle_event(conn, &ev, event_log_cb, &log), H3Q_ERR_INVALID_ARGUMENT);
+
+    static const h3q_quic_event_type stream_types[] = {H3Q_QUIC_STREAM_DATA_RECEIVED,
+                                                       H3Q_QUIC_STREAM_RESET,
+                                                       H3Q_QUIC_STOP_SENDING_RECEIVED};
+    for (size_t i = 0; i < N(stream_types); i++) {
+        ev.type = stream_types[i];
+        ev.stream_id = (uint64_t)1 << 62;
+        CHECK_INT(h3q_conn_handle_event(conn, &ev, event_log_cb, &log),
+                  H3Q_ERR_INVALID_ARGUMENT);
+        CHECK_STR(h3q_conn_last_error(conn),
+                  "event->stream_id 4611686018427387904 is above 2^62-1");
+        ev.stream_id = UINT64_MAX;
+        CHECK_INT(h3q_conn_handle_event(conn, &ev, event_log_cb, &log),
+                  H3Q_ERR_INVALID_ARGUMENT);
+    }
+    /* 2^62-1 itself is a valid id (a server unidirectional one: ours, nothing to do) */
+    ev.type = H3Q_QUIC_STREAM_DATA_RECEIVED;
+    ev.stream_id = ((uint64_t)1 << 62) - 1;
+    CHECK_INT(h3q_conn_handle_event(conn, &ev, event_log_cb, &log), H3Q_OK);
+
+    /* NULL data with a length */
+    ev.stream_id = 0;
+    ev.data = NULL;
+    ev.data_len = 4;
+    CHECK_INT(h3q_conn_handle_event(conn, &ev, event_log_cb, &log), H3Q_ERR_NULL);
+    CHECK_STR(h3q_conn_last_error(conn), "event->data is NULL");
+    ev.type = H3Q_QUIC_DATAGRAM_RECEIVED;
+    CHECK_INT(h3q_conn_handle_event(conn, &ev, event_log_cb, &log), H3Q_ERR_NULL);
+    ev.type = H3Q_QUIC_HANDSHAKE_COMPLETED;
+    CHECK_INT(h3q_conn_handle_event(conn, &ev, event_log_cb, &log), H3Q_ERR_NULL);
+    ev.type = H3Q_QUIC_CONNECTION_TERMINATED;
+    ev.data_len = 0;
+    ev.reason = NULL;
+    ev.reason_len = 9;
+    CHECK_INT(h3q_conn_handle_event(conn, &ev, event_log_cb, &log), H3Q_ERR_NULL);
+    CHECK_STR(h3q_conn_last_error(conn), "event->reason is NULL");
+
+    /* none of that closed or changed the connection: a request still works */
+    CHECK_INT(fake.close_count, 0);
+    CHECK_INT(log.len, 0);
+    CHECK_INT(fake_send_stream(conn, 0, get_frame, sizeof get_frame, true, event_log_cb, &log),
+              H3Q_OK);
+    CHECK(log.len >= 1 && log.items[0].type == H3Q_EVENT_HEADERS_RECEIVED);
+    event_log_free(&log);
+    done(conn, &fake);
+}
+
+/* ---- sends on the wrong kind of stream ---------------------------------------------- */
+
+static void sends_on_wrong_stream_kinds(void) {
+    fake_transport sfake;
+    h3q_conn *server = server_with_request(&sfake);
+    size_t ops = sfake.ops_len;
+    uint64_t out = 77;
+    static const uint64_t not_request[] = {1, 2, 3, 5, 7, 11};
+    for (size_t i = 0; i < N(not_request); i++) {
+        CHECK_INT(h3q_conn_send_push_promise(server, not_request[i], get_root, N(get_root), &out),
+                  H3Q_ERR_INVALID_STREAM_TYPE);
+        CHECK_STR(h3q_conn_last_error(server),
+                  "Push promises can only be sent for client-initiated bidirectional streams");
+        CHECK_INT(h3q_conn_send_datagram(server, not_request[i], (const uint8_t *)"x", 1),
+                  H3Q_ERR_INVALID_STREAM_TYPE);
+        CHECK_STR(h3q_conn_last_error(server),
+                  "Datagrams can only be sent for client-initiated bidirectional streams");
+    }
+    CHECK_INT(out, 77);
+    CHECK_INT(sfake.ops_len, ops);
+    done(server, &sfake);
+
+    /* HEADERS and DATA on streams that cannot carry HTTP messages: see
+     * test_conn_stream_kinds.c. */
+}
+
+/* ---- send-side state errors, with their messages ------------------------------------ */
+
+static void send_state_errors(void) {
+    fake_transport cfake;
+    h3q_conn *client = new_conn(&cfake, true);
+    CHECK_INT(h3q_conn_send_data(client, 0, (const uint8_t *)"x", 1, false),
+              H3Q_ERR_FRAME_UNEXPECTED);
+    CHECK_STR(h3q_conn_last_error(client), "DATA frame is not allowed in this state");
+    CHECK_INT(h3q_conn_send_headers(client, 0, get_root, N(get_root), false), H3Q_OK);
+    CHECK_INT(h3q_conn_send_data(client, 0, (const uint8_t *)"body", 4, false), H3Q_OK);
+    CHECK_INT(h3q_conn_send_headers(client, 0, trailer, 1, false), H3Q_OK);
+    size_t ops = cfake.ops_len;
+    CHECK_INT(h3q_conn_send_headers(client, 0, trailer, 1, false), H3Q_ERR_FRAME_UNEXPECTED);
+    CHECK_STR(h3q_conn_last_error(client), "HEADERS frame is not allowed in this state");
+    CHECK_INT(h3q_conn_send_headers(client, 0, trailer, 1, true), H3Q_ERR_FRAME_UNEXPECTED);
+    CHECK_STR(h3q_conn_last_error(client), "HEADERS frame is not allowed in this state");
+    CHECK_INT(h3q_conn_send_data(client, 0, (const uint8_t *)"x", 1, false),
+              H3Q_ERR_FRAME_UNEXPECTED);
+    CHECK_STR(h3q_conn_last_error(client), "DATA frame is not allowed in this state");
+    CHECK_INT(cfake.ops_len, ops);
+
+    /* after end_stream */
+    CHECK_INT(h3q_conn_send_headers(client, 4, get_root, N(get_root), true), H3Q_OK);
+    ops = cfake.ops_len;
+    CHECK_INT(h3q_conn_send_data(client, 4, (const uint8_t *)"x", 1, false),
+              H3Q_ERR_FRAME_UNEXPECTED);
+    CHECK_STR(h3q_conn_last_error(client), "stream was already ended");
+    CHECK_INT(h3q_conn_send_data(client, 4, NULL, 0, true), H3Q_ERR_FRAME_UNEXPECTED);
+    CHECK_STR(h3q_conn_last_error(client), "stream was already ended");
+    CHECK_INT(h3q_conn_send_headers(client, 4, trailer, 1, true), H3Q_ERR_FRAME_UNEXPECTED);
+    CHECK_STR(h3q_conn_last_error(client), "stream was already ended");
+    CHECK_INT(cfake.ops_len, ops);
+
+    /* a client may not push */
+    uint64_t out = 77;
+    CHECK_INT(h3q_conn_send_push_promise(client, 0, get_root, N(get_root), &out),
+              H3Q_ERR_WRONG_ROLE);
+    CHECK_STR(h3q_conn_last_error(client), "Only servers may send a push promise.");
+    CHECK_INT(out, 77);
+    /* unharmed */
+    CHECK_INT(h3q_conn_send_headers(client, 8, get_root, N(get_root), true), H3Q_OK);
+    CHECK_INT(cfake.close_count, 0);
+    done(client, &cfake);
+
+    fake_transport sfake;
+    h3q_conn *server = server_with_request(&sfake);
+    static const h3q_header continue_100[] = {FAKE_HDR(":status", "100")};
+    CHECK_INT(h3q_conn_send_headers(server, 0, continue_100, 1, true), H3Q_ERR_FRAME_UNEXPECTED);
+    CHECK_STR(h3q_conn_last_error(server), "Interim response cannot end the stream");
+    CHECK_INT(h3q_conn_send_headers(server, 0, continue_100, 1, false), H3Q_OK);
+    CHECK_INT(h3q_conn_send_data(server, 0, (const uint8_t *)"x", 1, false),
+              H3Q_ERR_FRAME_UNEXPECTED);
+    CHECK_STR(h3q_conn_last_error(server), "DATA frame is not allowed in this state");
+    CHECK_INT(h3q_conn_send_headers(server, 0, ok_200, 1, false), H3Q_OK);
+    CHECK_INT(h3q_conn_send_data(server, 0, (const uint8_t *)"x", 1, true), H3Q_OK);
+    CHECK_INT(h3q_conn_send_data(server, 0, (const uint8_t *)"y", 1, true),
+              H3Q_ERR_FRAME_UNEXPECTED);
+    CHECK_STR(h3q_conn_last_error(server), "stream was already ended");
+    /* no MAX_PUSH_ID received: no push id */
+    CHECK_INT(h3q_conn_send_push_promise(server, 0, get_root, N(get_root), &out),
+              H3Q_ERR_NO_AVAILABLE_PUSH_ID);
+    CHECK_STR(h3q_conn_last_error(server), "No available push ID");
+    CHECK_INT(sfake.close_count, 0);
+    done(server, &sfake);
+}
+
+/* ---- after a protocol close --------------------------------------------------------- */
+
+static void sends_after_a_protocol_close(void) {
+    fake_transport fake;
+    h3q_conn *server = server_with_request(&fake);
+    static const uint8_t data_frame[] = {0x00, 0x01, 'x'};
+    event_log log = {0};
+    CHECK_INT(fake_send_stream(server, 4, data_frame, sizeof data_frame, false, event_log_cb,
+                               &log),
+              H3Q_ERR_PROTOCOL);
+    CHECK_STR(h3q_conn_last_error(server),
+              "H3_FRAME_UNEXPECTED (0x105): DATA frame is not allowed in this state");
+    CHECK_INT(fake.close_count, 1);
+    size_t ops = fake.ops_len;
+    uint64_t out = 77;
+    CHECK_INT(h3q_conn_send_headers(server, 0, ok_200, 1, true), H3Q_ERR_CONNECTION_CLOSED);
+    CHECK_STR(h3q_conn_last_error(server), "the connection is closed");
+    CHECK_INT(h3q_conn_send_data(server, 0, NULL, 0, true), H3Q_ERR_CONNECTION_CLOSED);
+    CHECK_INT(h3q_conn_send_push_promise(server, 0, get_root, N(get_root), &out),
+              H3Q_ERR_CONNECTION_CLOSED);
+    CHECK_INT(h3q_conn_send_datagram(server, 0, (const uint8_t *)"x", 1),
+              H3Q_ERR_CONNECTION_CLOSED);
+    CHECK_INT(h3q_conn_create_webtransport_stream(server, 0, true, &out),
+              H3Q_ERR_CONNECTION_CLOSED);
+    CHECK_INT(out, 77);
+    CHECK_INT(fake.ops_len, ops);
+    /* events after the close: OK, no callback, no second close */
+    CHECK_INT(fake_send_stream(server, 8, get_frame, sizeof get_frame, true, event_log_cb, &log),
+              H3Q_OK);
+    CHECK_INT(log.len, 0);
+    CHECK_INT(fake.close_count, 1);
+    event_log_free(&log);
+    done(server, &fake);
+}
+
+/* ---- transport failures ------------------------------------------------------------- */
+
+static int huge_next_id(void *ud, bool unidirectional, uint64_t *out) {
+    (void)ud;
+    (void)unidirectional;
+    *out = UINT64_MAX;
+    return 0;
+}
+
+static void transport_failures(void) {
+    fake_transport fake;
+    fake_init(&fake, true);
+    h3q_transport t = fake_table(&fake);
+    h3q_conn *conn = NULL;
+
+    /* while opening the control and QPACK streams */
+    fake.hooks.fail_send = -5;
+    CHECK_INT(h3q_conn_new(&t, NULL, &conn), H3Q_ERR_TRANSPORT);
+    CHECK(conn == NULL);
+    fake.hooks.fail_send = 0;
+    fake.hooks.fail_next_id = 3;
+    CHECK_INT(h3q_conn_new(&t, NULL, &conn), H3Q_ERR_TRANSPORT);
+    CHECK(conn == NULL);
+    fake.hooks.fail_next_id = 0;
+    h3q_transport huge = t;
+    huge.get_next_available_stream_id = huge_next_id;
+    CHECK_INT(h3q_conn_new(&huge, NULL, &conn), H3Q_ERR_TRANSPORT);
+    CHECK(conn == NULL);
+    fake_free(&fake);
+
+    conn = new_conn(&fake, true);
+    fake.hooks.fail_send = 42;
+    CHECK_INT(h3q_conn_send_headers(conn, 0, get_root, N(get_root), false), H3Q_ERR_TRANSPORT);
+    CHECK_STR(h3q_conn_last_error(conn), "transport error: transport send_stream_data returned 42");
+    fake.hooks.fail_send = 0;
+    fake.hooks.fail_datagram = -1;
+    CHECK_INT(h3q_conn_send_datagram(conn, 0, (const uint8_t *)"x", 1), H3Q_ERR_TRANSPORT);
+    CHECK_STR(h3q_conn_last_error(conn),
+              "transport error: transport send_datagram_frame returned -1");
+    fake.hooks.fail_datagram = 0;
+    fake.hooks.fail_next_id = 9;
+    uint64_t out = 77;
+    CHECK_INT(h3q_conn_create_webtransport_stream(conn, 0, true, &out), H3Q_ERR_TRANSPORT);
+    CHECK_INT(out, 77);
+    fake.hooks.fail_next_id = 0;
+    /* the connection is unharmed once the transport recovers */
+    CHECK_INT(h3q_conn_send_headers(conn, 0, get_root, N(get_root), true), H3Q_OK);
+    CHECK_INT(h3q_conn_send_datagram(conn, 0, (const uint8_t *)"x", 1), H3Q_OK);
+    CHECK_INT(fake.close_count, 0);
+    done(conn, &fake);
+}
+
+/* ---- re-entrancy from a transport function ------------------------------------------ */
+
+typedef struct reenter {
+    h3q_conn *conn;
+    unsigned calls;
+    h3q_result rc_send;
+    h3q_result rc_data;
+    h3q_result rc_setting;
+    h3q_result rc_event;
+    h3q_result rc_wt;
+    char thread_error[128];
+    bool freed_refused;
+} reenter;
+
+static void reenter_on_send(void *user_data, uint64_t stream_id) {
+    (void)stream_id;
+    reenter *r = user_data;
+    if (r->conn == NULL || r->calls++ > 0) {
+        return;
+    }
+    uint64_t v;
+    h3q_quic_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = H3Q_QUIC_HANDSHAKE_COMPLETED;
+    r->rc_send = h3q_conn_send_headers(r->conn, 4, get_root, N(get_root), true);
+    const char *msg = h3q_last_error();
+    snprintf(r->thread_error, sizeof r->thread_error, "%s", msg ? msg : "(null)");
+    r->rc_data = h3q_conn_send_data(r->conn, 0, (const uint8_t *)"x", 1, false);
+    r->rc_setting = h3q_conn_sent_setting(r->conn, 1, &v);
+    r->rc_event = h3q_conn_handle_event(r->conn, &ev, ignore_event, NULL);
+    r->rc_wt = h3q_conn_create_webtransport_stream(r->conn, 0, true, &v);
+    /* freeing from inside a transport call is refused */
+    h3q_conn_free(r->conn);
+    msg = h3q_last_error();
+    r->freed_refused =
+        msg != NULL && strcmp(msg, "h3q_conn cannot be freed from inside one of its own calls") == 0;
+}
+
+static void transport_calling_back_is_refused(void) {
+    fake_transport fake;
+    h3q_conn *conn = new_conn(&fake, true);
+    reenter r;
+    memset(&r, 0, sizeof r);
+    r.conn = conn;
+    fake.hooks.on_send = reenter_on_send;
+    fake.hooks.hook_user_data = &r;
+    size_t ops = fake.ops_len;
+    CHECK_INT(h3q_conn_send_headers(conn, 0, get_root, N(get_root), false), H3Q_OK);
+    CHECK_INT(r.calls, 1);
+    CHECK_INT(r.rc_send, H3Q_ERR_INVALID_ARGUMENT);
+    CHECK_STR(r.thread_error, "h3q_conn is already in use by the call that invoked this callback");
+    CHECK_INT(r.rc_data, H3Q_ERR_INVALID_ARGUMENT);
+    CHECK_INT(r.rc_setting, H3Q_ERR_INVALID_ARGUMENT);
+    CHECK_INT(r.rc_event, H3Q_ERR_INVALID_ARGUMENT);
+    CHECK_INT(r.rc_wt, H3Q_ERR_INVALID_ARGUMENT);
+    CHECK(r.freed_refused);
+    /* the outer call completed: exactly its HEADERS frame was sent, on stream 0 */
+    CHECK_INT(fake.ops_len, ops + 1);
+    CHECK(fake.ops_len == ops + 1 && fake.ops[ops].stream_id == 0);
+    /* the refused inner calls did not overwrite the handle's last error */
+    CHECK(h3q_conn_last_error(conn) == NULL);
+    /* and the connection (not freed) goes on */
+    fake.hooks.on_send = NULL;
+    CHECK_INT(h3q_conn_send_data(conn, 0, (const uint8_t *)"x", 1, true), H3Q_OK);
+    CHECK_INT(h3q_conn_send_headers(conn, 4, get_root, N(get_root), true), H3Q_OK);
+    done(conn, &fake);
+}
+
+/* ---- freeing the connection from its event callback --------------------------------- */
+
+typedef struct freer {
+    h3q_conn *conn;
+    event_log log;
+} freer;
+
+static void free_on_first_event(void *user_data, const h3q_event *event) {
+    freer *f = user_data;
+    event_log_cb(&f->log, event);
+    if (f->conn != NULL) {
+        h3q_conn *conn = f->conn;
+        f->conn = NULL;
+        h3q_conn_free(conn);
+    }
+}
+
+static void free_from_the_event_callback(void) {
+    fake_transport fake;
+    h3q_conn *server = new_conn(&fake, false);
+    freer f;
+    memset(&f, 0, sizeof f);
+    f.conn = server;
+    /* HEADERS, DATA "hello", FIN: three events from one call */
+    uint8_t input[sizeof get_frame + 7];
+    memcpy(input, get_frame, sizeof get_frame);
+    memcpy(input + sizeof get_frame, "\x00\x05hello", 7);
+    CHECK_INT(fake_send_stream(server, 0, input, sizeof input, true, free_on_first_event, &f),
+              H3Q_OK);
+    CHECK(f.conn == NULL);
+    CHECK_INT(f.log.len, 2);
+    if (f.log.len == 2) {
+        CHECK_INT(f.log.items[0].type, H3Q_EVENT_HEADERS_RECEIVED);
+        CHECK_STR(rec_header_value(&f.log.items[0], ":authority"), "a");
+        CHECK_INT(f.log.items[1].type, H3Q_EVENT_DATA_RECEIVED);
+        CHECK_STR((const char *)f.log.items[1].data, "hello");
+        CHECK(f.log.items[1].stream_ended);
+    }
+    event_log_free(&f.log);
+    fake_free(&fake);
+
+    /* freeing on the last event, and from a client's push promise */
+    fake_transport cfake;
+    h3q_conn *client = new_conn(&cfake, true);
+    memset(&f, 0, sizeof f);
+    static const uint8_t resp[] = {0x01, 0x03, 0x00, 0x00, 0xd9};
+    CHECK_INT(fake_send_stream(client, 0, resp, sizeof resp, false, free_on_first_event, &f),
+              H3Q_OK);
+    f.conn = client;
+    CHECK_INT(fake_send_stream(client, 0, (const uint8_t *)"\x00\x02hi", 4, true,
+                               free_on_first_event, &f),
+              H3Q_OK);
+    CHECK(f.conn == NULL);
+    CHECK_INT(f.log.len, 2);
+    event_log_free(&f.log);
+    fake_free(&cfake);
+}
+
+/* ---- re-entrancy from the transport's close -------------------------------------------- */
+
+typedef struct close_reenter {
+    h3q_conn *conn;
+    unsigned closes;
+    h3q_result rc_send;
+    h3q_result rc_event;
+} close_reenter;
+
+static void reenter_on_close(void *user_data, uint64_t error_code) {
+    (void)error_code;
+    close_reenter *r = user_data;
+    r->closes++;
+    h3q_quic_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = H3Q_QUIC_STREAM_DATA_RECEIVED;
+    ev.stream_id = 4;
+    ev.data = get_frame;
+    ev.data_len = sizeof get_frame;
+    r->rc_send = h3q_conn_send_headers(r->conn, 0, ok_200, 1, true);
+    r->rc_event = h3q_conn_handle_event(r->conn, &ev, ignore_event, NULL);
+}
+
+static void close_calling_back_is_refused(void) {
+    fake_transport fake;
+    h3q_conn *server = server_with_request(&fake);
+    close_reenter r = {server, 0, H3Q_OK, H3Q_OK};
+    fake.hooks.on_close = reenter_on_close;
+    fake.hooks.hook_user_data = &r;
+    static const uint8_t bad[] = {0x00, 0x01, 'x'}; /* DATA before HEADERS */
+    CHECK_INT(fake_send_stream(server, 8, bad, sizeof bad, false, ignore_event, NULL),
+              H3Q_ERR_PROTOCOL);
+    CHECK_INT(r.closes, 1);
+    CHECK_INT(r.rc_send, H3Q_ERR_INVALID_ARGUMENT);
+    CHECK_INT(r.rc_event, H3Q_ERR_INVALID_ARGUMENT);
+    CHECK_INT(fake.close_count, 1);
+    CHECK_INT(fake.close_code, 0x105);
+    CHECK_STR(h3q_conn_last_error(server),
+              "H3_FRAME_UNEXPECTED (0x105): DATA frame is not allowed in this state");
+    done(server, &fake);
+}
+
+/* ---- calling back from the event callback (allowed) ---------------------------------- */
+
+typedef struct nested {
+    h3q_conn *conn;
+    event_log log;
+    unsigned depth;
+    h3q_result rc_nested;
+} nested;
+
+static void nested_cb(void *user_data, const h3q_event *event) {
+    nested *n = user_data;
+    event_log_cb(&n->log, event);
+    if (n->depth == 0 && event->type == H3Q_EVENT_HEADERS_RECEIVED) {
+        /* feed the next request from inside the callback */
+        n->depth++;
+        n->rc_nested =
+            fake_send_stream(n->conn, 4, get_frame, sizeof get_frame, true, nested_cb, n);
+        n->depth--;
+    }
+}
+
+static void handle_event_from_the_event_callback(void) {
+    fake_transport fake;
+    h3q_conn *server = new_conn(&fake, false);
+    nested n;
+    memset(&n, 0, sizeof n);
+    n.conn = server;
+    CHECK_INT(fake_send_stream(server, 0, get_frame, sizeof get_frame, true, nested_cb, &n),
+              H3Q_OK);
+    CHECK_INT(n.rc_nested, H3Q_OK);
+    /* stream 0's HEADERS (ended), then stream 4's (nested) */
+    CHECK_INT(n.log.len, 2);
+    if (n.log.len == 2) {
+        CHECK_INT(n.log.items[0].stream_id, 0);
+        CHECK_INT(n.log.items[1].stream_id, 4);
+        CHECK_INT(n.log.items[1].type, H3Q_EVENT_HEADERS_RECEIVED);
+    }
+    CHECK_INT(fake.close_count, 0);
+    CHECK_INT(h3q_conn_send_headers(server, 0, ok_200, 1, true), H3Q_OK);
+    CHECK_INT(h3q_conn_send_headers(server, 4, ok_200, 1, true), H3Q_OK);
+    event_log_free(&n.log);
+    done(server, &fake);
+}
+
+/* ---- C bools are read as bytes -------------------------------------------------------- */
+
+static void settings_bools_any_nonzero_byte(void) {
+    fake_transport fake;
+    fake_init(&fake, true);
+    h3q_transport t = fake_table(&fake);
+    memset(&t.is_client, 2, 1); /* not 0 or 1: read as "true" */
+    h3q_settings s;
+    h3q_settings_default(&s);
+    memset(&s.enable_webtransport, 0x80, 1);
+    memset(&s.enable_connect_protocol, 0, 1);
+    h3q_conn *conn = NULL;
+    CHECK_INT(h3q_conn_new(&t, &s, &conn), H3Q_OK);
+    uint64_t v = 0;
+    CHECK_INT(h3q_conn_sent_setting(conn, 0x33, &v), H3Q_OK);
+    CHECK_INT(v, 1);
+    CHECK_INT(h3q_conn_sent_setting(conn, 0x8, &v), H3Q_DONE);
+    /* a client: its control stream (2) ends with MAX_PUSH_ID 8 */
+    fake_buf ctl = {0};
+    fake_stream_bytes(&fake, 2, &ctl);
+    CHECK(ctl.len > 3 && ctl.data[0] == 0x00);
+    CHECK(ctl.len > 3 && memcmp(ctl.data + ctl.len - 3, "\x0d\x01\x08", 3) == 0);
+    fake_buf_free(&ctl);
+    done(conn, &fake);
+}
+
+int main(void) {
+    RUN(settings_default_and_null);
+    RUN(conn_new_rejects_nulls_and_incomplete_tables);
+    RUN(every_call_rejects_a_null_handle);
+    RUN(null_out_pointers_and_data);
+    RUN(handle_event_rejects_bad_events);
+    RUN(sends_on_wrong_stream_kinds);
+    RUN(send_state_errors);
+    RUN(sends_after_a_protocol_close);
+    RUN(transport_failures);
+    RUN(transport_calling_back_is_refused);
+    RUN(close_calling_back_is_refused);
+    RUN(handle_event_from_the_event_callback);
+    RUN(settings_bools_any_nonzero_byte);
+    RUN(free_from_the_event_callback);
+    return CHECK_DONE("test_conn_misuse");
+}

@@ -1,0 +1,913 @@
+/* A client and a server h3q_conn wired through two fake transports, every scenario run in
+ * each delivery mode (one byte per event; chunks with FIN apart; chunks carrying FIN):
+ * GET answered from inside the server's event callback, POST with a body, trailers, an
+ * interim 103, server push, push ids used up, HTTP datagrams, settings queries and
+ * WebTransport streams. */
+#include "h3q.h"
+
+#include "check.h"
+#include "fake_transport.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define N(array) (sizeof(array) / sizeof((array)[0]))
+
+/* ---- an application: records events; a server may answer from its callback ---------- */
+
+typedef struct app {
+    h3q_conn *conn;
+    event_log log;
+    bool echo;            /* answer each ended request with 200 + its body, in the callback */
+    unsigned answered;
+    h3q_result answer_rc; /* the first failure of a send from the callback */
+} app;
+
+static const h3q_header response_200[] = {FAKE_HDR(":status", "200"),
+                                          FAKE_HDR("content-type", "text/plain")};
+
+static void app_cb(void *user_data, const h3q_event *event) {
+    app *a = user_data;
+    event_log_cb(&a->log, event);
+    if (!a->echo || !event->stream_ended || event->stream_id % 4 != 0) {
+        return;
+    }
+    if (event->type != H3Q_EVENT_HEADERS_RECEIVED && event->type != H3Q_EVENT_DATA_RECEIVED) {
+        return;
+    }
+    /* The aioquic pattern: answer from inside the event callback. */
+    fake_buf body = {0};
+    event_log_data(&a->log, event->stream_id, &body);
+    h3q_result rc = h3q_conn_send_headers(a->conn, event->stream_id, response_200,
+                                          N(response_200), false);
+    if (rc == H3Q_OK) {
+        rc = h3q_conn_send_data(a->conn, event->stream_id, body.data, body.len, true);
+    }
+    if (rc != H3Q_OK && a->answer_rc == H3Q_OK) {
+        a->answer_rc = rc;
+    }
+    a->answered++;
+    fake_buf_free(&body);
+}
+
+/* ---- a client and a server ---------------------------------------------------------- */
+
+typedef struct pair {
+    fake_mode mode;
+    fake_transport cf; /* the client's transport */
+    fake_transport sf; /* the server's transport */
+    app client;
+    app server;
+} pair;
+
+static void pair_start(pair *p, fake_mode mode, const h3q_settings *cs, const h3q_settings *ss,
+                       uint64_t max_datagram_frame_size) {
+    memset(p, 0, sizeof *p);
+    p->mode = mode;
+    fake_init(&p->cf, true);
+    fake_init(&p->sf, false);
+    p->cf.remote_max_datagram_frame_size = max_datagram_frame_size;
+    p->sf.remote_max_datagram_frame_size = max_datagram_frame_size;
+    h3q_transport ct = fake_table(&p->cf);
+    h3q_transport st = fake_table(&p->sf);
+    CHECK_INT(h3q_conn_new(&ct, cs, &p->client.conn), H3Q_OK);
+    CHECK_INT(h3q_conn_new(&st, ss, &p->server.conn), H3Q_OK);
+}
+
+static void to_server(pair *p) {
+    fake_transfer_result r =
+        fake_transfer(&p->cf, p->server.conn, p->mode, app_cb, &p->server);
+    CHECK_INT(r.first_error, H3Q_OK);
+}
+
+static void to_client(pair *p) {
+    fake_transfer_result r =
+        fake_transfer(&p->sf, p->client.conn, p->mode, app_cb, &p->client);
+    CHECK_INT(r.first_error, H3Q_OK);
+}
+
+/* Starts both and exchanges their control and QPACK streams. */
+static void pair_connect(pair *p, fake_mode mode, const h3q_settings *cs,
+                         const h3q_settings *ss, uint64_t max_datagram_frame_size) {
+    pair_start(p, mode, cs, ss, max_datagram_frame_size);
+    to_server(p);
+    to_client(p);
+    to_server(p);
+    CHECK_INT(p->client.log.len, 0);
+    CHECK_INT(p->server.log.len, 0);
+}
+
+static void pair_finish(pair *p) {
+    /* Nobody closed: every scenario is a legal conversation. */
+    CHECK_INT(p->cf.close_count, 0);
+    CHECK_INT(p->sf.close_count, 0);
+    h3q_conn_free(p->client.conn);
+    h3q_conn_free(p->server.conn);
+    event_log_free(&p->client.log);
+    event_log_free(&p->server.log);
+    fake_free(&p->cf);
+    fake_free(&p->sf);
+}
+
+static bool headers_equal(const rec_event *e, const h3q_header *expected, size_t n) {
+    if (e->headers_len != n) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const rec_header *h = &e->headers[i];
+        if (h->name_len != expected[i].name_len || h->value_len != expected[i].value_len ||
+            memcmp(h->name, expected[i].name, h->name_len) != 0 ||
+            memcmp(h->value, expected[i].value, h->value_len) != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The i-th recorded event of `type` on `stream_id`, or NULL. */
+static const rec_event *nth_event(const event_log *log, h3q_event_type type, uint64_t stream_id,
+                                  size_t i) {
+    for (size_t k = 0; k < log->len; k++) {
+        const rec_event *e = &log->items[k];
+        if (e->type == type && e->stream_id == stream_id && i-- == 0) {
+            return e;
+        }
+    }
+    return NULL;
+}
+
+static size_t count_events(const event_log *log, h3q_event_type type) {
+    size_t n = 0;
+    for (size_t k = 0; k < log->len; k++) {
+        n += log->items[k].type == type;
+    }
+    return n;
+}
+
+/* The DATA bytes of `stream_id` equal `expected`, and the stream ended (once, last). */
+static void check_body(const event_log *log, uint64_t stream_id, const char *expected) {
+    fake_buf body = {0};
+    event_log_data(log, stream_id, &body);
+    CHECK_INT(body.len, strlen(expected));
+    CHECK(body.len == strlen(expected) &&
+          (body.len == 0 || memcmp(body.data, expected, body.len) == 0));
+    fake_buf_free(&body);
+    size_t ends = 0;
+    const rec_event *last = NULL;
+    for (size_t k = 0; k < log->len; k++) {
+        if (log->items[k].stream_id == stream_id && log->items[k].type != H3Q_EVENT_PUSH_PROMISE_RECEIVED) {
+            ends += log->items[k].stream_ended;
+            last = &log->items[k];
+        }
+    }
+    CHECK_INT(ends, 1);
+    CHECK(last != NULL && last->stream_ended);
+}
+
+static const h3q_header get_root[] = {FAKE_HDR(":method", "GET"), FAKE_HDR(":scheme", "https"),
+                                      FAKE_HDR(":authority", "example.com"),
+                                      FAKE_HDR(":path", "/")};
+
+#define FOR_EACH_MODE(mode) for (int mode = 0; mode < FAKE_MODE_COUNT; mode++)
+
+static void report(unsigned failed_before, const char *what, int mode) {
+    if (check_failed_ != failed_before) {
+        fprintf(stderr, "  ^ in %s (%s)\n", what, fake_mode_name((fake_mode)mode));
+    }
+}
+
+/* Reads a QUIC varint at *pos; false when cut. */
+static bool read_varint(const fake_buf *b, size_t *pos, uint64_t *out) {
+    if (*pos >= b->len) {
+        return false;
+    }
+    size_t n = (size_t)1 << (b->data[*pos] >> 6);
+    if (*pos + n > b->len) {
+        return false;
+    }
+    uint64_t v = b->data[*pos] & 0x3f;
+    for (size_t i = 1; i < n; i++) {
+        v = v << 8 | b->data[*pos + i];
+    }
+    *pos += n;
+    *out = v;
+    return true;
+}
+
+/* Start-up: control stream (type 0, SETTINGS with the defaults, and MAX_PUSH_ID 8 from a
+ * client), then the QPACK encoder (type 2) and decoder (type 3) streams, in that order, on
+ * 2, 6, 10 (client) and 3, 7, 11 (server). */
+static void startup_streams_on_the_wire(void) {
+    for (int is_client = 0; is_client < 2; is_client++) {
+        fake_transport fake;
+        fake_init(&fake, is_client);
+        h3q_transport t = fake_table(&fake);
+        h3q_conn *conn = NULL;
+        CHECK_INT(h3q_conn_new(&t, NULL, &conn), H3Q_OK);
+        uint64_t first = is_client ? 2 : 3;
+        CHECK_INT(fake.ops_len, 3);
+        for (size_t i = 0; i < fake.ops_len && i < 3; i++) {
+            CHECK_INT(fake.ops[i].kind, FAKE_OP_STREAM_DATA);
+            CHECK_INT(fake.ops[i].stream_id, first + 4 * i);
+            CHECK(!fake.ops[i].fin);
+        }
+        fake_buf b = {0};
+        fake_stream_bytes(&fake, first + 4, &b);
+        CHECK(b.len == 1 && b.data[0] == 0x02);
+        b.len = 0;
+        fake_stream_bytes(&fake, first + 8, &b);
+        CHECK(b.len == 1 && b.data[0] == 0x03);
+        b.len = 0;
+        fake_stream_bytes(&fake, first, &b);
+        size_t pos = 0;
+        uint64_t type = 99, frame = 99, len = 0;
+        CHECK(read_varint(&b, &pos, &type) && type == 0x00);
+        CHECK(read_varint(&b, &pos, &frame) && frame == 0x04);
+        CHECK(read_varint(&b, &pos, &len));
+        size_t end = pos + (size_t)len;
+        CHECK(end <= b.len);
+        uint64_t seen[3] = {0, 0, 0};
+        while (pos < end && end <= b.len) {
+            uint64_t id = 0, value = 0;
+            CHECK(read_varint(&b, &pos, &id) && read_varint(&b, &pos, &value));
+            if (id == 0x1) {
+                seen[0]++;
+                CHECK_INT(value, 4096);
+            } else if (id == 0x7) {
+                seen[1]++;
+                CHECK_INT(value, 16);
+            } else if (id == 0x8) {
+                seen[2]++;
+                CHECK_INT(value, 1);
+            } else {
+                CHECK(0 && "unexpected default setting");
+            }
+        }
+        CHECK(seen[0] == 1 && seen[1] == 1 && seen[2] == 1);
+        if (is_client) {
+            uint64_t max_push_id = 0;
+            CHECK(read_varint(&b, &pos, &frame) && frame == 0x0d);
+            CHECK(read_varint(&b, &pos, &len) && len == 1);
+            CHECK(read_varint(&b, &pos, &max_push_id) && max_push_id == 8);
+        }
+        CHECK_INT(pos, b.len);
+        fake_buf_free(&b);
+        h3q_conn_free(conn);
+        fake_free(&fake);
+    }
+}
+
+/* ---- scenarios ---------------------------------------------------------------------- */
+
+static void get_answered_from_the_callback(void) {
+    FOR_EACH_MODE(mode) {
+        unsigned failed = check_failed_;
+        pair p;
+        pair_connect(&p, (fake_mode)mode, NULL, NULL, 0);
+        p.server.echo = true;
+        CHECK_INT(h3q_conn_send_headers(p.client.conn, 0, get_root, N(get_root), true), H3Q_OK);
+        to_server(&p);
+        CHECK_INT(p.server.answered, 1);
+        CHECK_INT(p.server.answer_rc, H3Q_OK);
+        const rec_event *req = nth_event(&p.server.log, H3Q_EVENT_HEADERS_RECEIVED, 0, 0);
+        CHECK(req != NULL && headers_equal(req, get_root, N(get_root)));
+        CHECK(req != NULL && !req->has_push_id);
+        check_body(&p.server.log, 0, "");
+        to_client(&p);
+        const rec_event *resp = nth_event(&p.client.log, H3Q_EVENT_HEADERS_RECEIVED, 0, 0);
+        CHECK(resp != NULL && headers_equal(resp, response_200, N(response_200)));
+        check_body(&p.client.log, 0, "");
+        /* A second request on the next stream. */
+        CHECK_INT(h3q_conn_send_headers(p.client.conn, 4, get_root, N(get_root), true), H3Q_OK);
+        to_server(&p);
+        to_client(&p);
+        CHECK_INT(p.server.answered, 2);
+        CHECK(nth_event(&p.client.log, H3Q_EVENT_HEADERS_RECEIVED, 4, 0) != NULL);
+        check_body(&p.client.log, 4, "");
+        pair_finish(&p);
+        report(failed, "GET", mode);
+    }
+}
+
+static void post_with_a_body(void) {
+    static const h3q_header post[] = {
+        FAKE_HDR(":method", "POST"), FAKE_HDR(":scheme", "https"),
+        FAKE_HDR(":authority", "example.com"), FAKE_HDR(":path", "/upload"),
+        FAKE_HDR("content-length", "11"), FAKE_HDR("content-type", "text/plain")};
+    FOR_EACH_MODE(mode) {
+        unsigned failed = check_failed_;
+        pair p;
+        pair_connect(&p, (fake_mode)mode, NULL, NULL, 0);
+        p.server.echo = true;
+        CHECK_INT(h3q_conn_send_headers(p.client.conn, 0, post, N(post), false), H3Q_OK);
+        CHECK_INT(h3q_conn_send_data(p.client.conn, 0, (const uint8_t *)"hello ", 6, false),
+                  H3Q_OK);
+        to_server(&p); /* partial delivery: the server has not answered yet */
+        CHECK_INT(p.server.answered, 0);
+        CHECK_INT(h3q_conn_send_data(p.client.conn, 0, (const uint8_t *)"world", 5, true),
+                  H3Q_OK);
+        to_server(&p);
+        CHECK_INT(p.server.answered, 1);
+        const rec_event *req = nth_event(&p.server.log, H3Q_EVENT_HEADERS_RECEIVED, 0, 0);
+        CHECK(req != NULL && headers_equal(req, post, N(post)));
+        check_body(&p.server.log, 0, "hello world");
+        /* DATA is delivered as it arrives: a byte per event in byte mode, whole chunks
+         * otherwise */
+        size_t data_events = 0;
+        for (size_t k = 0; k < p.server.log.len; k++) {
+            const rec_event *e = &p.server.log.items[k];
+            if (e->type == H3Q_EVENT_DATA_RECEIVED && e->data_len > 0) {
+                data_events++;
+                CHECK(mode != FAKE_BYTES || e->data_len == 1);
+            }
+        }
+        CHECK_INT(data_events, mode == FAKE_BYTES ? 11 : 2);
+        to_client(&p);
+        check_body(&p.client.log, 0, "hello world");
+
+        /* A large body: one DATA frame bigger than the coalescing limit. */
+        size_t big_len = 100000;
+        uint8_t *big = malloc(big_len);
+        CHECK(big != NULL);
+        if (big != NULL && mode != FAKE_BYTES) {
+            for (size_t i = 0; i < big_len; i++) {
+                big[i] = (uint8_t)('a' + i % 26);
+            }
+            CHECK_INT(h3q_conn_send_headers(p.client.conn, 4, get_root, N(get_root), false),
+                      H3Q_OK);
+            CHECK_INT(h3q_conn_send_data(p.client.conn, 4, big, big_len, true), H3Q_OK);
+            to_server(&p);
+            fake_buf got = {0};
+            CHECK(event_log_data(&p.server.log, 4, &got));
+            CHECK(got.len == big_len && memcmp(got.data, big, big_len) == 0);
+            fake_buf_free(&got);
+        }
+        free(big);
+        pair_finish(&p);
+        report(failed, "POST", mode);
+    }
+}
+
+static void trailers_both_ways(void) {
+    static const h3q_header req_trailers[] = {FAKE_HDR("x-checksum", "abc")};
+    static const h3q_header resp_trailers[] = {FAKE_HDR("grpc-status", "0"),
+                                               FAKE_HDR("grpc-message", "ok")};
+    FOR_EACH_MODE(mode) {
+        unsigned failed = check_failed_;
+        pair p;
+        pair_connect(&p, (fake_mode)mode, NULL, NULL, 0);
+        CHECK_INT(h3q_conn_send_headers(p.client.conn, 0, get_root, N(get_root), false), H3Q_OK);
+        CHECK_INT(h3q_conn_send_data(p.client.conn, 0, (const uint8_t *)"q", 1, false), H3Q_OK);
+        CHECK_INT(h3q_conn_send_headers(p.client.conn, 0, req_trailers, 1, true), H3Q_OK);
+        to_server(&p);
+        const rec_event *t = nth_event(&p.server.log, H3Q_EVENT_HEADERS_RECEIVED, 0, 1);
+        /* FIN on the trailers' frame ends them; a FIN apart comes as an empty DATA */
+        CHECK(t != NULL && headers_equal(t, req_trailers, 1));
+        CHECK(t != NULL && t->stream_ended == (mode == FAKE_CHUNKS_FIN));
+        check_body(&p.server.log, 0, "q");
+        CHECK_INT(count_events(&p.server.log, H3Q_EVENT_HEADERS_RECEIVED), 2);
+
+        CHECK_INT(h3q_conn_send_headers(p.server.conn, 0, response_200, N(response_200), false),
+                  H3Q_OK);
+        CHECK_INT(h3q_conn_send_data(p.server.conn, 0, (const uint8_t *)"body", 4, false),
+                  H3Q_OK);
+        CHECK_INT(h3q_conn_send_headers(p.server.conn, 0, resp_trailers, 2, true), H3Q_OK);
+        to_client(&p);
+        CHECK_INT(count_events(&p.client.log, H3Q_EVENT_HEADERS_RECEIVED), 2);
+        const rec_event *rt = nth_event(&p.client.log, H3Q_EVENT_HEADERS_RECEIVED, 0, 1);
+        CHECK(rt != NULL && headers_equal(rt, resp_trailers, 2));
+        CHECK(rt != NULL && rt->stream_ended == (mode == FAKE_CHUNKS_FIN));
+        check_body(&p.client.log, 0, "body");
+        pair_finish(&p);
+        report(failed, "trailers", mode);
+    }
+}
+
+static void interim_103_then_200(void) {
+    static const h3q_header early[] = {FAKE_HDR(":status", "103"),
+                                       FAKE_HDR("link", "</style.css>; rel=preload")};
+    FOR_EACH_MODE(mode) {
+        unsigned failed = check_failed_;
+        pair p;
+        pair_connect(&p, (fake_mode)mode, NULL, NULL, 0);
+        CHECK_INT(h3q_conn_send_headers(p.client.conn, 0, get_root, N(get_root), true), H3Q_OK);
+        to_server(&p);
+        CHECK_INT(h3q_conn_send_headers(p.server.conn, 0, early, N(early), false), H3Q_OK);
+        CHECK_INT(h3q_conn_send_headers(p.server.conn, 0, early, N(early), false), H3Q_OK);
+        to_client(&p);
+        CHECK_INT(count_events(&p.client.log, H3Q_EVENT_HEADERS_RECEIVED), 2);
+        CHECK_INT(h3q_conn_send_headers(p.server.conn, 0, response_200, N(response_200), false),
+                  H3Q_OK);
+        CHECK_INT(h3q_conn_send_data(p.server.conn, 0, (const uint8_t *)"ok", 2, true), H3Q_OK);
+        to_client(&p);
+        const rec_event *e0 = nth_event(&p.client.log, H3Q_EVENT_HEADERS_RECEIVED, 0, 0);
+        const rec_event *e2 = nth_event(&p.client.log, H3Q_EVENT_HEADERS_RECEIVED, 0, 2);
+        CHECK(e0 != NULL && headers_equal(e0, early, N(early)) && !e0->stream_ended);
+        CHECK(e2 != NULL && headers_equal(e2, response_200, N(response_200)));
+        CHECK(e0 != NULL && e0->headers_len > 0 && strcmp(rec_header_value(e0, ":status"), "103") == 0);
+        check_body(&p.client.log, 0, "ok");
+        pair_finish(&p);
+        report(failed, "103", mode);
+    }
+}
+
+static const h3q_header promised[] = {FAKE_HDR(":method", "GET"), FAKE_HDR(":scheme", "https"),
+                                      FAKE_HDR(":authority", "example.com"),
+                                      FAKE_HDR(":path", "/style.css")};
+
+static void server_push(void) {
+    FOR_EACH_MODE(mode) {
+        unsigned failed = check_failed_;
+        pair p;
+        pair_start(&p, (fake_mode)mode, NULL, NULL, 0);
+        uint64_t push_stream = 99;
+        /* No MAX_PUSH_ID received yet. */
+        CHECK_INT(h3q_conn_send_push_promise(p.server.conn, 0, promised, N(promised),
+                                             &push_stream),
+                  H3Q_ERR_NO_AVAILABLE_PUSH_ID);
+        CHECK_INT(push_stream, 99);
+        to_server(&p);
+        to_client(&p);
+        CHECK_INT(h3q_conn_send_headers(p.client.conn, 0, get_root, N(get_root), true), H3Q_OK);
+        to_server(&p);
+        CHECK_INT(h3q_conn_send_push_promise(p.server.conn, 0, promised, N(promised),
+                                             &push_stream),
+                  H3Q_OK);
+        CHECK_INT(push_stream, 15); /* server uni streams: 3, 7, 11 are taken */
+        CHECK_INT(h3q_conn_send_headers(p.server.conn, 0, response_200, N(response_200), false),
+                  H3Q_OK);
+        CHECK_INT(h3q_conn_send_data(p.server.conn, 0, (const uint8_t *)"<html>", 6, true),
+                  H3Q_OK);
+        CHECK_INT(h3q_conn_send_headers(p.server.conn, push_stream, response_200,
+                                        N(response_200), false),
+                  H3Q_OK);
+        CHECK_INT(h3q_conn_send_data(p.server.conn, push_stream, (const uint8_t *)"body{}", 6,
+                                     true),
+                  H3Q_OK);
+        /* the push stream starts with type 0x01 and push id 0 */
+        fake_buf wire = {0};
+        CHECK(fake_stream_bytes(&p.sf, 15, &wire));
+        CHECK(wire.len > 2 && wire.data[0] == 0x01 && wire.data[1] == 0x00);
+        fake_buf_free(&wire);
+        to_client(&p);
+
+        const rec_event *pp = nth_event(&p.client.log, H3Q_EVENT_PUSH_PROMISE_RECEIVED, 0, 0);
+        CHECK(pp != NULL && pp->has_push_id && pp->push_id == 0);
+        CHECK(pp != NULL && headers_equal(pp, promised, N(promised)));
+        const rec_event *ph = nth_event(&p.client.log, H3Q_EVENT_HEADERS_RECEIVED, 15, 0);
+        CHECK(ph != NULL && ph->has_push_id && ph->push_id == 0);
+        CHECK(ph != NULL && headers_equal(ph, response_200, N(response_200)));
+        /* PUSH_PROMISE comes before the pushed response */
+        CHECK(pp != NULL && ph != NULL && pp < ph);
+        for (size_t k = 0; k < p.client.log.len; k++) {
+            const rec_event *e = &p.client.log.items[k];
+            if (e->stream_id == 15) {
+                CHECK(e->has_push_id && e->push_id == 0);
+            } else if (e->type != H3Q_EVENT_PUSH_PROMISE_RECEIVED) {
+                CHECK(!e->has_push_id);
+            }
+        }
+        check_body(&p.client.log, 15, "body{}");
+        check_body(&p.client.log, 0, "<html>");
+        pair_finish(&p);
+        report(failed, "push", mode);
+    }
+}
+
+static void push_ids_run_out_after_max_push_id(void) {
+    FOR_EACH_MODE(mode) {
+        unsigned failed = check_failed_;
+        pair p;
+        pair_connect(&p, (fake_mode)mode, NULL, NULL, 0);
+        CHECK_INT(h3q_conn_send_headers(p.client.conn, 0, get_root, N(get_root), true), H3Q_OK);
+        to_server(&p);
+        uint64_t ids[9];
+        for (size_t i = 0; i < 9; i++) {
+            ids[i] = 0;
+            CHECK_INT(h3q_conn_send_push_promise(p.server.conn, 0, promised, N(promised),
+                                                 &ids[i]),
+                      H3Q_OK);
+            CHECK_INT(ids[i], 15 + 4 * i);
+            CHECK_INT(h3q_conn_send_headers(p.server.conn, ids[i], response_200,
+                                            N(response_200), true),
+                      H3Q_OK);
+        }
+        uint64_t extra = 1234;
+        CHECK_INT(h3q_conn_send_push_promise(p.server.conn, 0, promised, N(promised), &extra),
+                  H3Q_ERR_NO_AVAILABLE_PUSH_ID);
+        CHECK_INT(extra, 1234);
+        CHECK_STR(h3q_conn_last_error(p.server.conn), "No available push ID");
+        /* the connection is unharmed */
+        CHECK_INT(h3q_conn_send_headers(p.server.conn, 0, response_200, N(response_200), true),
+                  H3Q_OK);
+        to_client(&p);
+        CHECK_INT(count_events(&p.client.log, H3Q_EVENT_PUSH_PROMISE_RECEIVED), 9);
+        for (size_t i = 0; i < 9; i++) {
+            const rec_event *pp =
+                nth_event(&p.client.log, H3Q_EVENT_PUSH_PROMISE_RECEIVED, 0, i);
+            CHECK(pp != NULL && pp->push_id == i);
+            const rec_event *h = nth_event(&p.client.log, H3Q_EVENT_HEADERS_RECEIVED, ids[i], 0);
+            CHECK(h != NULL && h->has_push_id && h->push_id == i);
+        }
+        pair_finish(&p);
+        report(failed, "push ids", mode);
+    }
+}
+
+static void datagrams_both_ways(void) {
+    h3q_settings s;
+    h3q_settings_default(&s);
+    s.enable_webtransport = true;
+    FOR_EACH_MODE(mode) {
+        unsigned failed = check_failed_;
+        pair p;
+        pair_connect(&p, (fake_mode)mode, &s, &s, 65536);
+        uint64_t v = 0;
+        CHECK_INT(h3q_conn_received_setting(p.client.conn, 0x33, &v), H3Q_OK);
+        CHECK_INT(v, 1);
+        CHECK_INT(h3q_conn_received_setting(p.server.conn, 0x2b603742, &v), H3Q_OK);
+        CHECK_INT(v, 1);
+        CHECK_INT(h3q_conn_send_headers(p.client.conn, 0, get_root, N(get_root), false), H3Q_OK);
+        CHECK_INT(h3q_conn_send_datagram(p.client.conn, 0, (const uint8_t *)"ping", 4), H3Q_OK);
+        CHECK_INT(h3q_conn_send_datagram(p.client.conn, 400, (const uint8_t *)"", 0), H3Q_OK);
+        const fake_op *d = fake_nth(&p.cf, FAKE_OP_DATAGRAM, 0);
+        CHECK(d != NULL && d->len == 5 && memcmp(d->data, "\x00ping", 5) == 0);
+        d = fake_nth(&p.cf, FAKE_OP_DATAGRAM, 1);
+        CHECK(d != NULL && d->len == 2 && d->data[0] == 0x40 && d->data[1] == 100);
+        to_server(&p);
+        const rec_event *e = nth_event(&p.server.log, H3Q_EVENT_DATAGRAM_RECEIVED, 0, 0);
+        CHECK(e != NULL && e->data_len == 4 && memcmp(e->data, "ping", 4) == 0);
+        e = nth_event(&p.server.log, H3Q_EVENT_DATAGRAM_RECEIVED, 400, 0);
+        CHECK(e != NULL && e->data_len == 0);
+        CHECK_INT(h3q_conn_send_datagram(p.server.conn, 0, (const uint8_t *)"pong", 4), H3Q_OK);
+        to_client(&p);
+        e = nth_event(&p.client.log, H3Q_EVENT_DATAGRAM_RECEIVED, 0, 0);
+        CHECK(e != NULL && e->data_len == 4 && memcmp(e->data, "pong", 4) == 0);
+        CHECK_INT(count_events(&p.client.log, H3Q_EVENT_DATAGRAM_RECEIVED), 1);
+        pair_finish(&p);
+        report(failed, "datagrams", mode);
+    }
+}
+
+static void settings_queries(void) {
+    h3q_settings cs;
+    h3q_settings_default(&cs);
+    CHECK_INT(cs.qpack_max_table_capacity, 4096);
+    CHECK_INT(cs.qpack_blocked_streams, 16);
+    CHECK_INT(cs.max_push_id, 8);
+    CHECK_INT(cs.max_field_section_size, 0);
+    CHECK(cs.enable_connect_protocol);
+    CHECK(!cs.enable_webtransport);
+    CHECK_INT(cs.max_buffered_frame_size, 65536);
+    CHECK_INT(cs.max_blocked_stream_bytes, 1048576);
+    h3q_settings ss = cs;
+    ss.qpack_max_table_capacity = 0;
+    ss.qpack_blocked_streams = 0;
+    ss.max_field_section_size = 16384;
+    ss.enable_connect_protocol = false;
+    ss.enable_webtransport = true;
+    FOR_EACH_MODE(mode) {
+        unsigned failed = check_failed_;
+        pair p;
+        pair_start(&p, (fake_mode)mode, &cs, &ss, 1200);
+        uint64_t v = 7;
+        /* before the peer's SETTINGS arrive: nothing */
+        CHECK_INT(h3q_conn_received_setting(p.client.conn, 0x1, &v), H3Q_DONE);
+        CHECK_INT(h3q_conn_received_setting(p.server.conn, 0x1, &v), H3Q_DONE);
+        CHECK_INT(v, 7);
+        /* what each sent */
+        static const struct { uint64_t id; uint64_t value; } client_sent[] = {
+            {0x1, 4096}, {0x7, 16}, {0x8, 1}};
+        static const struct { uint64_t id; uint64_t value; } server_sent[] = {
+            {0x1, 0}, {0x7, 0}, {0x6, 16384}, {0x33, 1}, {0x2b603742, 1}};
+        for (size_t i = 0; i < N(client_sent); i++) {
+            CHECK_INT(h3q_conn_sent_setting(p.client.conn, client_sent[i].id, &v), H3Q_OK);
+            CHECK_INT(v, client_sent[i].value);
+        }
+        for (size_t i = 0; i < N(server_sent); i++) {
+            CHECK_INT(h3q_conn_sent_setting(p.server.conn, server_sent[i].id, &v), H3Q_OK);
+            CHECK_INT(v, server_sent[i].value);
+        }
+        v = 7;
+        CHECK_INT(h3q_conn_sent_setting(p.client.conn, 0x6, &v), H3Q_DONE);
+        CHECK_INT(h3q_conn_sent_setting(p.client.conn, 0x33, &v), H3Q_DONE);
+        CHECK_INT(h3q_conn_sent_setting(p.server.conn, 0x8, &v), H3Q_DONE);
+        CHECK_INT(h3q_conn_sent_setting(p.server.conn, 0x21, &v), H3Q_DONE);
+        CHECK_INT(v, 7);
+        to_server(&p);
+        to_client(&p);
+        /* after: each received what the other sent, and only that */
+        for (size_t i = 0; i < N(client_sent); i++) {
+            CHECK_INT(h3q_conn_received_setting(p.server.conn, client_sent[i].id, &v), H3Q_OK);
+            CHECK_INT(v, client_sent[i].value);
+        }
+        for (size_t i = 0; i < N(server_sent); i++) {
+            CHECK_INT(h3q_conn_received_setting(p.client.conn, server_sent[i].id, &v), H3Q_OK);
+            CHECK_INT(v, server_sent[i].value);
+        }
+        v = 7;
+        CHECK_INT(h3q_conn_received_setting(p.server.conn, 0x6, &v), H3Q_DONE);
+        CHECK_INT(h3q_conn_received_setting(p.client.conn, 0x8, &v), H3Q_DONE);
+        CHECK_INT(v, 7);
+        /* a server with no dynamic table: requests still go through, and the client's
+         * encoder never references (or fills) a dynamic table */
+        p.server.echo = true;
+        for (uint64_t id = 0; id < 12; id += 4) {
+            CHECK_INT(h3q_conn_send_headers(p.client.conn, id, get_root, N(get_root), true),
+                      H3Q_OK);
+        }
+        to_server(&p);
+        to_client(&p);
+        check_body(&p.client.log, 0, "");
+        check_body(&p.client.log, 8, "");
+        fake_buf enc = {0};
+        fake_stream_bytes(&p.cf, 6, &enc);
+        CHECK(enc.len == 1 && enc.data[0] == 0x02);
+        fake_buf_free(&enc);
+        for (uint64_t id = 0; id < 12; id += 4) {
+            fake_buf req = {0};
+            fake_stream_bytes(&p.cf, id, &req);
+            /* HEADERS, a one-byte length, then Required Insert Count 0 and Base 0 */
+            CHECK(req.len > 4 && req.data[0] == 0x01 && req.data[2] == 0x00 && req.data[3] == 0x00);
+            fake_buf_free(&req);
+        }
+        pair_finish(&p);
+        report(failed, "settings", mode);
+    }
+}
+
+/* Many requests with repeated fields: the dynamic table is used both ways (encoder and
+ * decoder streams, acknowledgements), and every field comes out intact. */
+static void many_requests_with_the_dynamic_table(void) {
+    FOR_EACH_MODE(mode) {
+        unsigned failed = check_failed_;
+        pair p;
+        pair_connect(&p, (fake_mode)mode, NULL, NULL, 0);
+        p.server.echo = true;
+        for (uint64_t i = 0; i < 20; i++) {
+            char path[32];
+            snprintf(path, sizeof path, "/item/%u", (unsigned)i);
+            h3q_header req[] = {FAKE_HDR(":method", "GET"), FAKE_HDR(":scheme", "https"),
+                                FAKE_HDR(":authority", "example.com"),
+                                {(const uint8_t *)":path", 5, (const uint8_t *)path,
+                                 strlen(path)},
+                                FAKE_HDR("user-agent", "h3q-c-tests/1.0 (a long value)"),
+                                FAKE_HDR("x-session", "0123456789abcdef0123456789abcdef")};
+            CHECK_INT(h3q_conn_send_headers(p.client.conn, 4 * i, req, N(req), true), H3Q_OK);
+            /* deliver every other request in pairs, so some wait for the encoder stream */
+            if (i % 2 == 1) {
+                to_server(&p);
+                to_client(&p);
+            }
+            if (i % 2 == 1) {
+                for (uint64_t j = i - 1; j <= i; j++) {
+                    const rec_event *e =
+                        nth_event(&p.server.log, H3Q_EVENT_HEADERS_RECEIVED, 4 * j, 0);
+                    char want[32];
+                    snprintf(want, sizeof want, "/item/%u", (unsigned)j);
+                    CHECK(e != NULL && e->headers_len == N(req));
+                    CHECK(e != NULL && rec_header_value(e, ":path") != NULL &&
+                          strcmp(rec_header_value(e, ":path"), want) == 0);
+                    CHECK(e != NULL && rec_header_value(e, "x-session") != NULL &&
+                          strcmp(rec_header_value(e, "x-session"),
+                                 "0123456789abcdef0123456789abcdef") == 0);
+                    check_body(&p.client.log, 4 * j, "");
+                }
+            }
+        }
+        to_server(&p);
+        CHECK_INT(p.server.answered, 20);
+        CHECK_INT(count_events(&p.client.log, H3Q_EVENT_HEADERS_RECEIVED), 20);
+        /* the client's encoder used its dynamic table: its encoder stream carries inserts */
+        fake_buf enc = {0};
+        fake_stream_bytes(&p.cf, 6, &enc);
+        CHECK(enc.len > 10);
+        fake_buf_free(&enc);
+        pair_finish(&p);
+        report(failed, "dynamic table", mode);
+    }
+}
+
+/* Delivers the client's request-stream bytes before anything else it recorded (its
+ * encoder stream included), as a network may reorder streams. */
+static size_t requests_first_to_server(pair *p) {
+    size_t decoded_before_encoder_stream = 0;
+    for (size_t pass = 0; pass < 2; pass++) {
+        if (pass == 1) {
+            decoded_before_encoder_stream = count_events(&p->server.log, H3Q_EVENT_HEADERS_RECEIVED);
+        }
+        for (size_t k = p->cf.transferred; k < p->cf.ops_len; k++) {
+            const fake_op *op = &p->cf.ops[k];
+            bool request = op->kind == FAKE_OP_STREAM_DATA && op->stream_id % 4 == 0;
+            if (request != (pass == 0) || op->kind != FAKE_OP_STREAM_DATA) {
+                continue;
+            }
+            CHECK_INT(fake_send_stream(p->server.conn, op->stream_id, op->data, op->len, op->fin,
+                                       app_cb, &p->server),
+                      H3Q_OK);
+        }
+    }
+    p->cf.transferred = p->cf.ops_len;
+    return decoded_before_encoder_stream;
+}
+
+/* The peer's QPACK settings bound our encoder: its dynamic table capacity, and how many of
+ * its streams may block. With request streams delivered before the encoder stream, a
+ * server allowing 0 blocked streams decodes every request at once, and one allowing 2
+ * never sees more than 2 blocked (more would close the connection). */
+static void encoder_respects_peer_qpack_settings(void) {
+    static const uint64_t blocked[] = {0, 2};
+    for (size_t b = 0; b < N(blocked); b++) {
+        h3q_settings ss;
+        h3q_settings_default(&ss);
+        ss.qpack_max_table_capacity = 300;
+        ss.qpack_blocked_streams = blocked[b];
+        FOR_EACH_MODE(mode) {
+            unsigned failed = check_failed_;
+            pair p;
+            pair_connect(&p, (fake_mode)mode, NULL, &ss, 0);
+            for (uint64_t i = 0; i < 10; i++) {
+                char value[32];
+                snprintf(value, sizeof value, "value-%u", (unsigned)(i / 3));
+                h3q_header req[] = {FAKE_HDR(":method", "GET"), FAKE_HDR(":scheme", "https"),
+                                    FAKE_HDR(":authority", "example.com"),
+                                    FAKE_HDR(":path", "/"),
+                                    {(const uint8_t *)"x-rotating", 10, (const uint8_t *)value,
+                                     strlen(value)}};
+                CHECK_INT(h3q_conn_send_headers(p.client.conn, 4 * i, req, N(req), true),
+                          H3Q_OK);
+            }
+            size_t early = requests_first_to_server(&p);
+            /* blocked streams: at most what the server allows */
+            CHECK(10 - early <= blocked[b]);
+            if (mode == FAKE_CHUNKS) {
+                fprintf(stderr, "  %u blocked allowed: %u of 10 requests waited for the encoder "
+                        "stream\n", (unsigned)blocked[b], (unsigned)(10 - early));
+            }
+            CHECK_INT(p.sf.close_count, 0);
+            CHECK_INT(count_events(&p.server.log, H3Q_EVENT_HEADERS_RECEIVED), 10);
+            for (uint64_t i = 0; i < 10; i++) {
+                const rec_event *e = nth_event(&p.server.log, H3Q_EVENT_HEADERS_RECEIVED, 4 * i, 0);
+                char value[32];
+                snprintf(value, sizeof value, "value-%u", (unsigned)(i / 3));
+                CHECK(e != NULL && rec_header_value(e, "x-rotating") != NULL &&
+                      strcmp(rec_header_value(e, "x-rotating"), value) == 0);
+            }
+            /* a Set Dynamic Table Capacity, if any, stays within 300 */
+            fake_buf enc = {0};
+            fake_stream_bytes(&p.cf, 6, &enc);
+            CHECK(enc.len >= 1 && enc.data[0] == 0x02);
+            if (enc.len > 1 && (enc.data[1] & 0xe0) == 0x20) {
+                uint64_t cap = enc.data[1] & 0x1f;
+                if (cap == 0x1f) {
+                    unsigned shift = 0;
+                    for (size_t k = 2; k < enc.len; k++, shift += 7) {
+                        cap += (uint64_t)(enc.data[k] & 0x7f) << shift;
+                        if ((enc.data[k] & 0x80) == 0) {
+                            break;
+                        }
+                    }
+                }
+                CHECK(cap <= 300);
+            }
+            fake_buf_free(&enc);
+            pair_finish(&p);
+            report(failed, blocked[b] == 0 ? "QPACK limits (0 blocked)" : "QPACK limits (2 blocked)",
+                   mode);
+        }
+    }
+}
+
+/* content-length is not checked against the (absent) body of a response to HEAD, nor of a
+ * 304; it is checked for others. */
+static void head_and_304_responses_have_no_body(void) {
+    static const h3q_header head[] = {FAKE_HDR(":method", "HEAD"), FAKE_HDR(":scheme", "https"),
+                                      FAKE_HDR(":authority", "example.com"),
+                                      FAKE_HDR(":path", "/")};
+    static const h3q_header ok_len[] = {FAKE_HDR(":status", "200"),
+                                        FAKE_HDR("content-length", "100")};
+    static const h3q_header not_modified[] = {FAKE_HDR(":status", "304"),
+                                              FAKE_HDR("content-length", "50")};
+    static const h3q_header ok_5[] = {FAKE_HDR(":status", "200"),
+                                      FAKE_HDR("content-length", "5")};
+    FOR_EACH_MODE(mode) {
+        unsigned failed = check_failed_;
+        pair p;
+        pair_connect(&p, (fake_mode)mode, NULL, NULL, 0);
+        CHECK_INT(h3q_conn_send_headers(p.client.conn, 0, head, N(head), true), H3Q_OK);
+        CHECK_INT(h3q_conn_send_headers(p.client.conn, 4, get_root, N(get_root), true), H3Q_OK);
+        CHECK_INT(h3q_conn_send_headers(p.client.conn, 8, get_root, N(get_root), true), H3Q_OK);
+        to_server(&p);
+        CHECK_INT(h3q_conn_send_headers(p.server.conn, 0, ok_len, N(ok_len), true), H3Q_OK);
+        CHECK_INT(h3q_conn_send_headers(p.server.conn, 4, not_modified, N(not_modified), true),
+                  H3Q_OK);
+        CHECK_INT(h3q_conn_send_headers(p.server.conn, 8, ok_5, N(ok_5), false), H3Q_OK);
+        CHECK_INT(h3q_conn_send_data(p.server.conn, 8, (const uint8_t *)"hello", 5, true),
+                  H3Q_OK);
+        to_client(&p);
+        check_body(&p.client.log, 0, "");
+        check_body(&p.client.log, 4, "");
+        check_body(&p.client.log, 8, "hello");
+        pair_finish(&p);
+        report(failed, "HEAD/304", mode);
+    }
+}
+
+static void webtransport_streams(void) {
+    static const h3q_header connect[] = {
+        FAKE_HDR(":method", "CONNECT"), FAKE_HDR(":protocol", "webtransport"),
+        FAKE_HDR(":scheme", "https"), FAKE_HDR(":authority", "example.com"),
+        FAKE_HDR(":path", "/wt")};
+    h3q_settings s;
+    h3q_settings_default(&s);
+    s.enable_webtransport = true;
+    FOR_EACH_MODE(mode) {
+        unsigned failed = check_failed_;
+        pair p;
+        pair_connect(&p, (fake_mode)mode, &s, &s, 65536);
+        CHECK_INT(h3q_conn_send_headers(p.client.conn, 0, connect, N(connect), false), H3Q_OK);
+        to_server(&p);
+        const rec_event *e = nth_event(&p.server.log, H3Q_EVENT_HEADERS_RECEIVED, 0, 0);
+        CHECK(e != NULL && headers_equal(e, connect, N(connect)) && !e->stream_ended);
+        CHECK_INT(h3q_conn_send_headers(p.server.conn, 0, response_200, 1, false), H3Q_OK);
+        to_client(&p);
+
+        h3q_transport ct = fake_table(&p.cf);
+        h3q_transport st = fake_table(&p.sf);
+        uint64_t uni = 0;
+        uint64_t bidi = 0;
+        uint64_t server_uni = 0;
+        CHECK_INT(h3q_conn_create_webtransport_stream(p.client.conn, 0, true, &uni), H3Q_OK);
+        CHECK_INT(uni, 14); /* client uni streams: 2, 6, 10 are taken */
+        CHECK_INT(h3q_conn_create_webtransport_stream(p.client.conn, 0, false, &bidi), H3Q_OK);
+        CHECK_INT(bidi, 4);
+        CHECK_INT(h3q_conn_create_webtransport_stream(p.server.conn, 0, true, &server_uni),
+                  H3Q_OK);
+        CHECK_INT(server_uni, 15);
+        uint64_t server_bidi = 0;
+        CHECK_INT(h3q_conn_create_webtransport_stream(p.server.conn, 0, false, &server_bidi),
+                  H3Q_OK);
+        CHECK_INT(server_bidi, 1);
+        fake_buf wire = {0};
+        fake_stream_bytes(&p.cf, 14, &wire);
+        CHECK(wire.len == 3 && memcmp(wire.data, "\x40\x54\x00", 3) == 0);
+        wire.len = 0;
+        fake_stream_bytes(&p.cf, 4, &wire);
+        CHECK(wire.len == 3 && memcmp(wire.data, "\x40\x41\x00", 3) == 0);
+        fake_buf_free(&wire);
+        /* the application writes its data through its own transport */
+        CHECK_INT(ct.send_stream_data(ct.user_data, uni, (const uint8_t *)"uni-data", 8, true), 0);
+        CHECK_INT(ct.send_stream_data(ct.user_data, bidi, (const uint8_t *)"bidi", 4, false), 0);
+        CHECK_INT(st.send_stream_data(st.user_data, server_uni, (const uint8_t *)"srv", 3, true),
+                  0);
+        CHECK_INT(st.send_stream_data(st.user_data, server_bidi, (const uint8_t *)"sb", 2, true),
+                  0);
+        to_server(&p);
+        to_client(&p);
+        /* data comes out as WEBTRANSPORT_STREAM_DATA_RECEIVED with the session id */
+        struct { const event_log *log; uint64_t sid; const char *data; bool ended; } want[] = {
+            {&p.server.log, 14, "uni-data", true},
+            {&p.server.log, 4, "bidi", false},
+            {&p.client.log, 15, "srv", true},
+            {&p.client.log, 1, "sb", true},
+        };
+        for (size_t w = 0; w < N(want); w++) {
+            fake_buf got = {0};
+            bool ended = false;
+            for (size_t k = 0; k < want[w].log->len; k++) {
+                const rec_event *r = &want[w].log->items[k];
+                if (r->stream_id != want[w].sid) {
+                    continue;
+                }
+                CHECK_INT(r->type, H3Q_EVENT_WEBTRANSPORT_STREAM_DATA_RECEIVED);
+                CHECK_INT(r->session_id, 0);
+                fake_buf_put(&got, r->data, r->data_len);
+                ended |= r->stream_ended;
+            }
+            CHECK(got.len == strlen(want[w].data) &&
+                  memcmp(got.data, want[w].data, got.len) == 0);
+            CHECK(ended == want[w].ended);
+            fake_buf_free(&got);
+        }
+        pair_finish(&p);
+        report(failed, "webtransport", mode);
+    }
+}
+
+int main(void) {
+    RUN(startup_streams_on_the_wire);
+    RUN(get_answered_from_the_callback);
+    RUN(post_with_a_body);
+    RUN(trailers_both_ways);
+    RUN(interim_103_then_200);
+    RUN(server_push);
+    RUN(push_ids_run_out_after_max_push_id);
+    RUN(datagrams_both_ways);
+    RUN(settings_queries);
+    RUN(many_requests_with_the_dynamic_table);
+    RUN(encoder_respects_peer_qpack_settings);
+    RUN(head_and_304_responses_have_no_body);
+    RUN(webtransport_streams);
+    return CHECK_DONE("test_conn_scenarios");
+}
