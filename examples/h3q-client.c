@@ -14,8 +14,8 @@
  * is a terminal. Exit status 0 when every request got a complete 2xx response, 1 if any
  * failed (connection error, other status, truncated body), 2 on a usage error.
  *
- * The event loop has the shape of h3q-server's (see there): poll(), the endpoint's timer on
- * CLOCK_MONOTONIC, recvmmsg in, poll_transmit out after every input, UDP_SEGMENT when the
+ * The event loop has the shape of h3q-server's (see there): ppoll() with a nanosecond
+ * timeout for the endpoint's timer on CLOCK_MONOTONIC, recvmmsg in, poll_transmit out after every input, UDP_SEGMENT when the
  * kernel accepts it, and request bodies fed in chunks against an estimate of what is still
  * unsent.
  */
@@ -719,11 +719,15 @@ int main(int argc, char **argv) {
         if (tty && wake > next_progress) wake = next_progress;
         if (closing && wake > close_deadline) wake = close_deadline;
         now = now_ns();
-        int timeout_ms = -1;
-        if (wake != UINT64_MAX)
-            timeout_ms = wake <= now ? 0 : (int)((wake - now + 999999) / 1000000);
+        struct timespec ts = {0, 0}, *timeout = NULL;
+        if (wake != UINT64_MAX) {
+            uint64_t d = wake > now ? wake - now : 0;
+            ts.tv_sec = (time_t)(d / 1000000000ULL);
+            ts.tv_nsec = (long)(d % 1000000000ULL);
+            timeout = &ts;
+        }
         struct pollfd pfd = {.fd = cl.fd, .events = POLLIN | (sent_all ? 0 : POLLOUT)};
-        int n = poll(&pfd, 1, timeout_ms);
+        int n = ppoll(&pfd, 1, timeout, NULL);
         if (n < 0 && errno != EINTR) {
             perror("h3q-client: poll");
             break;

@@ -21,7 +21,10 @@
  * How it is put together (the parts to copy):
  *   - One non-blocking UDP socket, one epoll instance, one h3q_endpoint. The loop sleeps
  *     until the socket is readable (or writable again, after EAGAIN) or the endpoint's timer
- *     (h3q_endpoint_next_timeout, CLOCK_MONOTONIC nanoseconds) is due.
+ *     (h3q_endpoint_next_timeout, CLOCK_MONOTONIC nanoseconds) is due. The timer is a
+ *     timerfd armed at that absolute time: quinn-proto's pacer asks for wake-ups well under
+ *     a millisecond apart, and rounding them up to epoll_wait's milliseconds would cap a
+ *     connection at about ten packets per millisecond.
  *   - Input: datagrams are read in batches with recvmmsg; with UDP_GRO the kernel may hand
  *     several datagrams in one buffer, which is split by the gso_size control message.
  *   - After every input (a batch of datagrams, a timer): accept new connections, take every
@@ -56,6 +59,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
@@ -187,7 +191,7 @@ typedef struct conn {
 } conn;
 
 typedef struct server {
-    int fd, ep;
+    int fd, ep, timer;
     h3q_endpoint *endpoint;
     const char *root;
     conn *conns;
@@ -979,8 +983,16 @@ int main(int argc, char **argv) {
     sigaction(SIGTERM, &sa, NULL);
 
     srv.ep = epoll_create1(EPOLL_CLOEXEC);
+    srv.timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (srv.ep < 0 || srv.timer < 0) {
+        perror("h3q-server: epoll/timerfd");
+        return 1;
+    }
     struct epoll_event want = {.events = EPOLLIN, .data.fd = srv.fd};
+    struct epoll_event tick = {.events = EPOLLIN, .data.fd = srv.timer};
     epoll_ctl(srv.ep, EPOLL_CTL_ADD, srv.fd, &want);
+    epoll_ctl(srv.ep, EPOLL_CTL_ADD, srv.timer, &tick);
+    uint64_t armed = UINT64_MAX;
     bool want_out = false;
 
     srv.tx = malloc(TX_BUF);
@@ -1030,8 +1042,17 @@ int main(int argc, char **argv) {
         if (starved && wake > now + STALL_NS) wake = now + STALL_NS;
         if (shutting_down && wake > deadline) wake = deadline;
         int timeout_ms = -1;
-        if (wake != UINT64_MAX)
-            timeout_ms = wake <= now ? 0 : (int)((wake - now + 999999) / 1000000);
+        if (wake <= now) {
+            timeout_ms = 0;
+        } else if (wake != armed) { /* arm the timerfd at `wake` (0 disarms it) */
+            struct itimerspec its = {{0, 0}, {0, 0}};
+            if (wake != UINT64_MAX) {
+                its.it_value.tv_sec = (time_t)(wake / 1000000000ULL);
+                its.it_value.tv_nsec = (long)(wake % 1000000000ULL);
+            }
+            timerfd_settime(srv.timer, TFD_TIMER_ABSTIME, &its, NULL);
+            armed = wake;
+        }
         struct epoll_event evs[2];
         int n = epoll_pwait(srv.ep, evs, 2, timeout_ms, &wait_mask);
         if (n < 0 && errno != EINTR) {
@@ -1039,7 +1060,11 @@ int main(int argc, char **argv) {
             break;
         }
         for (int i = 0; i < n; i++) {
-            if (evs[i].events & EPOLLIN) {
+            if (evs[i].data.fd == srv.timer) {
+                uint64_t expirations;
+                if (read(srv.timer, &expirations, sizeof expirations) < 0) { /* spurious */ }
+                armed = UINT64_MAX;
+            } else if (evs[i].events & EPOLLIN) {
                 /* A bounded number of batches, handling events after each so that
                  * acknowledgements and responses go out while input keeps coming. */
                 for (int b = 0; b < 16; b++) {
@@ -1065,6 +1090,7 @@ int main(int argc, char **argv) {
     }
     h3q_endpoint_free(srv.endpoint);
     close(srv.ep);
+    close(srv.timer);
     close(srv.fd);
     free(srv.tx);
     free(rx);
