@@ -115,9 +115,9 @@ typedef struct client {
     struct sockaddr_storage server;
     socklen_t server_len;
     request *reqs;
-    size_t nreqs, next_req, in_flight, parallel, finished, failures;
-    request **by_stream;    /* request of client stream id 4*k, in the order they opened */
-    size_t nstreams;
+    size_t nreqs, next_req, first_active, in_flight, parallel, finished, failures;
+    request **by_stream;    /* the request on client stream 4*k, or NULL */
+    size_t nstreams;        /* requests started (each on its own stream) */
     bool established, terminated;
     /* --data */
     int data_fd;
@@ -256,7 +256,8 @@ static void start_requests(client *cl) {
         r->stream_id = id;
         r->content_length = -1;
         cl->in_flight++;
-        cl->by_stream[cl->nstreams++] = r; /* stream ids are used in order: 0, 4, 8 ... */
+        cl->nstreams++;
+        if (id / 4 < cl->nreqs) cl->by_stream[id / 4] = r;
         h3q_result rc = h3q_conn_send_headers(cl->h3, id, h, n, !post || cl->data_len == 0);
         if (rc != H3Q_OK) {
             fail(cl, r, h3q_result_str(rc));
@@ -270,7 +271,7 @@ static void start_requests(client *cl) {
 }
 
 static request *request_of(client *cl, uint64_t stream_id) {
-    if (stream_id % 4 != 0 || stream_id / 4 >= cl->nstreams) return NULL;
+    if (stream_id % 4 != 0 || stream_id / 4 >= cl->nreqs) return NULL;
     return cl->by_stream[stream_id / 4];
 }
 
@@ -338,8 +339,11 @@ static void feed_bodies(client *cl) {
     if (cl->data_fd < 0 || cl->terminated) return;
     for (;;) {
         bool any = false;
-        for (size_t i = 0; i < cl->nstreams; i++) {
-            request *r = cl->by_stream[i];
+        /* Requests start in order: skip the finished ones at the front. */
+        while (cl->first_active < cl->next_req && cl->reqs[cl->first_active].done)
+            cl->first_active++;
+        for (size_t i = cl->first_active; i < cl->next_req; i++) {
+            request *r = &cl->reqs[i];
             if (r->done || r->body_sent >= cl->data_len) continue;
             if (backlog(cl) >= BACKLOG_WINDOW) {
                 cl->starved = true;
@@ -657,6 +661,8 @@ int main(int argc, char **argv) {
     if (h3q_config_new(false, &config) != H3Q_OK) return 1;
     h3q_result rc = ca ? h3q_config_load_ca_file(config, ca)
                        : h3q_config_set_verify_peer(config, false);
+    /* Give up on a silent server after 30 s (the default is 60). */
+    if (rc == H3Q_OK) rc = h3q_config_set_idle_timeout_ms(config, 30000);
     if (rc == H3Q_OK && getenv("SSLKEYLOGFILE"))
         rc = h3q_config_set_key_log_file(config, getenv("SSLKEYLOGFILE"));
     if (rc == H3Q_OK && cl.gso) rc = h3q_config_set_max_gso_segments(config, GSO_SEGMENTS);
