@@ -118,7 +118,8 @@ typedef struct client {
     size_t nreqs, next_req, first_active, in_flight, parallel, finished, failures;
     request **by_stream;    /* the request on client stream 4*k, or NULL */
     size_t nstreams;        /* requests started (each on its own stream) */
-    bool established, terminated;
+    bool established, terminated, closing;
+    char close_reason[256];
     /* --data */
     int data_fd;
     uint64_t data_len;
@@ -234,6 +235,7 @@ static FILE *open_output(const char *dir, const char *path) {
 }
 
 static void start_requests(client *cl) {
+    if (!cl->established || cl->terminated || cl->closing) return;
     while (cl->in_flight < cl->parallel && cl->next_req < cl->nreqs) {
         request *r = &cl->reqs[cl->next_req++];
         uint64_t id;
@@ -393,9 +395,9 @@ static void drain_events(client *cl) {
             break;
         case H3Q_QUIC_CONNECTION_TERMINATED:
             cl->terminated = true;
-            if (cl->finished < cl->nreqs)
-                fprintf(stderr, "h3q-client: connection closed: 0x%" PRIx64 " %.*s\n",
-                        ev.error_code, (int)ev.reason_len, (const char *)ev.reason);
+            snprintf(cl->close_reason, sizeof cl->close_reason,
+                     "connection closed (0x%" PRIx64 " %.*s)", ev.error_code,
+                     (int)ev.reason_len, (const char *)ev.reason);
             break;
         default:
             break;
@@ -699,8 +701,8 @@ int main(int argc, char **argv) {
         drain_events(&cl);
         if (cl.terminated) /* whatever is still open can no longer complete */
             for (size_t i = 0; i < cl.nreqs; i++)
-                if (!cl.reqs[i].done) fail(&cl, &cl.reqs[i], "connection closed");
-        if (cl.established && !closing) start_requests(&cl);
+                if (!cl.reqs[i].done) fail(&cl, &cl.reqs[i], cl.close_reason);
+        start_requests(&cl);
         if (cl.starved && cl.last_rx_ns > cl.last_tx_ns && now - cl.last_tx_ns >= STALL_NS)
             cl.wire = cl.queued; /* see h3q-server.c, "Body pacing" */
         feed_bodies(&cl);
@@ -708,7 +710,7 @@ int main(int argc, char **argv) {
 
         if (cl.finished == cl.nreqs && !closing) {
             /* Done: close with H3_NO_ERROR and send the CONNECTION_CLOSE. */
-            closing = true;
+            closing = cl.closing = true;
             close_deadline = now + CLOSE_WAIT_NS;
             h3q_quic_conn_close(cl.quic, H3_NO_ERROR, NULL, 0);
             continue;
