@@ -129,7 +129,7 @@ typedef struct client {
     /* statistics */
     uint64_t bytes, start_ns, pushes;
     /* body pacing (as in h3q-server) */
-    uint64_t queued, wire, last_tx_ns, last_rx_ns;
+    uint64_t queued, wire, last_tx_ns, last_rx_ns, resync_rx_ns;
     bool starved;
     /* send state */
     bool gso;
@@ -703,8 +703,11 @@ int main(int argc, char **argv) {
             for (size_t i = 0; i < cl.nreqs; i++)
                 if (!cl.reqs[i].done) fail(&cl, &cl.reqs[i], cl.close_reason);
         start_requests(&cl);
-        if (cl.starved && cl.last_rx_ns > cl.last_tx_ns && now - cl.last_tx_ns >= STALL_NS)
-            cl.wire = cl.queued; /* see h3q-server.c, "Body pacing" */
+        if (cl.starved && cl.last_rx_ns > cl.last_tx_ns && cl.last_rx_ns > cl.resync_rx_ns &&
+            now - cl.last_tx_ns >= STALL_NS) { /* see h3q-server.c, "Body pacing" */
+            cl.wire = cl.queued;
+            cl.resync_rx_ns = cl.last_rx_ns;
+        }
         feed_bodies(&cl);
         bool sent_all = flush_transmits(&cl);
 

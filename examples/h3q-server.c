@@ -187,6 +187,7 @@ typedef struct conn {
     uint64_t queued;       /* body bytes handed to h3q */
     uint64_t wire;         /* body bytes estimated to have left in datagrams */
     uint64_t last_tx_ns, last_rx_ns;
+    uint64_t resync_rx_ns; /* last_rx_ns at the last reset of the estimate */
     bool starved;          /* feeding stopped by the window */
 } conn;
 
@@ -289,7 +290,14 @@ static stream *find_stream(conn *c, uint64_t id) {
  * estimate slowly drifts upwards. pacing_resync() corrects it: when the connection has sent
  * nothing for STALL_NS although the peer has spoken since our last datagram (it
  * acknowledged everything and quinn-proto had nothing left to send), the real backlog is
- * zero, and the estimate is reset to zero.
+ * taken to be zero, and the estimate is reset to zero. Each reset needs a new datagram from
+ * the peer: a client that stops granting flow control (so nothing is sent, and the silence
+ * lasts) gets at most one window more, not one every STALL_NS.
+ *
+ * Retransmissions count as progress they are not, so the real backlog can exceed the window
+ * by what was retransmitted since the last reset; on loopback that is little. This is an
+ * estimate because h3q's C API has no query for a stream's unsent bytes yet; with one, the
+ * feeding rule would simply be "while unsent < window".
  */
 
 static uint64_t backlog(const conn *c) { return c->queued > c->wire ? c->queued - c->wire : 0; }
@@ -304,9 +312,11 @@ static void pace_sent(conn *c, size_t len, size_t seg, uint64_t now) {
 }
 
 static void pacing_resync(conn *c, uint64_t now) {
-    if (c->starved && c->last_rx_ns > c->last_tx_ns && now - c->last_tx_ns >= STALL_NS) {
+    if (c->starved && c->last_rx_ns > c->last_tx_ns && c->last_rx_ns > c->resync_rx_ns &&
+        now - c->last_tx_ns >= STALL_NS) {
         vlog("%s: pacing estimate reset (backlog estimate %" PRIu64 ")", c->peer, backlog(c));
         c->wire = c->queued;
+        c->resync_rx_ns = c->last_rx_ns;
     }
 }
 
