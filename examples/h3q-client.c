@@ -57,7 +57,8 @@
 #define CHUNK (64 * 1024)
 #define BACKLOG_WINDOW (8u << 20)
 #define PACKET_OVERHEAD 64
-#define STALL_NS (5 * 1000000ULL)
+#define PACKET_OVERHEAD_MIN 20
+#define STALL_NS (10 * 1000000ULL)
 #define GSO_SEGMENTS 32
 #define TX_BUF (GSO_SEGMENTS * 1500)
 #define RX_BATCH 32
@@ -129,7 +130,7 @@ typedef struct client {
     /* statistics */
     uint64_t bytes, start_ns, pushes;
     /* body pacing (as in h3q-server) */
-    uint64_t queued, wire, last_tx_ns, last_rx_ns, resync_rx_ns;
+    uint64_t queued, wire, wire_max, last_tx_ns, last_rx_ns, resync_rx_ns;
     bool starved;
     /* send state */
     bool gso;
@@ -467,6 +468,7 @@ static bool flush_transmits(client *cl) {
         for (size_t off = 0; off < len; off += seg) {
             size_t n = len - off < seg ? len - off : seg;
             if (n > PACKET_OVERHEAD) cl->wire += n - PACKET_OVERHEAD;
+            if (n > PACKET_OVERHEAD_MIN) cl->wire_max += n - PACKET_OVERHEAD_MIN;
         }
         cl->last_tx_ns = now;
         cl->tx_len = len;
@@ -703,9 +705,12 @@ int main(int argc, char **argv) {
             for (size_t i = 0; i < cl.nreqs; i++)
                 if (!cl.reqs[i].done) fail(&cl, &cl.reqs[i], cl.close_reason);
         start_requests(&cl);
+        flush_transmits(&cl);
+        now = now_ns();
         if (cl.starved && cl.last_rx_ns > cl.last_tx_ns && cl.last_rx_ns > cl.resync_rx_ns &&
             now - cl.last_tx_ns >= STALL_NS) { /* see h3q-server.c, "Body pacing" */
-            cl.wire = cl.queued;
+            uint64_t most = cl.wire_max < cl.queued ? cl.wire_max : cl.queued;
+            if (most > cl.wire) cl.wire = most;
             cl.resync_rx_ns = cl.last_rx_ns;
         }
         feed_bodies(&cl);

@@ -81,8 +81,9 @@
 #define MAX_GENERATED 10000000000ULL   /* largest /<N> */
 #define CHUNK (64 * 1024)              /* body bytes per h3q_conn_send_data */
 #define BACKLOG_WINDOW (8u << 20)      /* estimated unsent bytes allowed per connection */
-#define PACKET_OVERHEAD 64             /* counted per datagram as not carrying body bytes */
-#define STALL_NS (5 * 1000000ULL)      /* see pacing_resync() */
+#define PACKET_OVERHEAD 64             /* per datagram: more than a QUIC packet's real overhead */
+#define PACKET_OVERHEAD_MIN 20         /* per datagram: less than any packet's overhead */
+#define STALL_NS (10 * 1000000ULL)     /* see pacing_resync() */
 #define GSO_SEGMENTS 32                /* datagrams per poll_transmit with UDP_SEGMENT */
 #define TX_BUF (GSO_SEGMENTS * 1500)
 #define RX_BATCH 32                    /* datagrams (or GRO buffers) per recvmmsg */
@@ -185,7 +186,8 @@ typedef struct conn {
     bool terminated;
     /* Body pacing (see pace_* below). */
     uint64_t queued;       /* body bytes handed to h3q */
-    uint64_t wire;         /* body bytes estimated to have left in datagrams */
+    uint64_t wire;         /* body bytes estimated to have left in datagrams (low) */
+    uint64_t wire_max;     /* body bytes that can at most have left (high) */
     uint64_t last_tx_ns, last_rx_ns;
     uint64_t resync_rx_ns; /* last_rx_ns at the last reset of the estimate */
     bool starved;          /* feeding stopped by the window */
@@ -280,24 +282,28 @@ static stream *find_stream(conn *c, uint64_t id) {
  * h3q buffers whatever it is given, and its C API does not (yet) say how much of a stream
  * is still unsent. So the server estimates, per connection:
  *
- *   queued  = body bytes given to h3q_conn_send_data
- *   wire    = for every datagram sent to the connection, its length minus PACKET_OVERHEAD
- *   backlog = queued - wire
+ *   queued   = body bytes given to h3q_conn_send_data
+ *   wire     = for every datagram sent to the connection, its length minus PACKET_OVERHEAD
+ *   backlog  = queued - wire
  *
  * and feeds 64 KiB chunks (round robin over the connection's streams) while the backlog is
- * below BACKLOG_WINDOW. PACKET_OVERHEAD is larger than the real per-packet overhead, so the
- * estimate errs on the side of "more is still queued": memory stays bounded, but the
- * estimate slowly drifts upwards. pacing_resync() corrects it: when the connection has sent
- * nothing for STALL_NS although the peer has spoken since our last datagram (it
- * acknowledged everything and quinn-proto had nothing left to send), the real backlog is
- * taken to be zero, and the estimate is reset to zero. Each reset needs a new datagram from
- * the peer: a client that stops granting flow control (so nothing is sent, and the silence
- * lasts) gets at most one window more, not one every STALL_NS.
+ * below BACKLOG_WINDOW. PACKET_OVERHEAD is larger than the real per-packet overhead (header,
+ * AEAD tag, frame headers), so the estimate errs on the side of "more is still queued":
+ * memory stays bounded, but the estimate drifts upwards by a few percent of what is sent.
+ * pacing_resync() corrects it. When, after timers have run and every transmit has been
+ * flushed, the connection has sent nothing for STALL_NS although the peer has spoken since
+ * our last datagram, quinn-proto had nothing left to send: the backlog is then taken to be
+ * zero, but `wire` is only moved up to `wire_max`, the most body bytes that can have left
+ * (lengths minus PACKET_OVERHEAD_MIN, less than any packet's overhead). When the queue
+ * really is empty, wire_max >= queued and the backlog becomes zero; when the guess is wrong
+ * (a scheduling hiccup), the error is at most the estimate's own drift. Each reset also
+ * needs a new datagram from the peer, so a client that stops granting flow control (nothing
+ * is sent, the silence lasts) does not get window after window.
  *
  * Retransmissions count as progress they are not, so the real backlog can exceed the window
- * by what was retransmitted since the last reset; on loopback that is little. This is an
- * estimate because h3q's C API has no query for a stream's unsent bytes yet; with one, the
- * feeding rule would simply be "while unsent < window".
+ * by what was retransmitted; on loopback that is little. This is an estimate because h3q's
+ * C API has no query for a stream's unsent bytes yet; with one, the feeding rule would
+ * simply be "while unsent < window".
  */
 
 static uint64_t backlog(const conn *c) { return c->queued > c->wire ? c->queued - c->wire : 0; }
@@ -307,6 +313,7 @@ static void pace_sent(conn *c, size_t len, size_t seg, uint64_t now) {
     for (size_t off = 0; off < len; off += seg) {
         size_t n = len - off < seg ? len - off : seg;
         if (n > PACKET_OVERHEAD) c->wire += n - PACKET_OVERHEAD;
+        if (n > PACKET_OVERHEAD_MIN) c->wire_max += n - PACKET_OVERHEAD_MIN;
     }
     c->last_tx_ns = now;
 }
@@ -314,9 +321,12 @@ static void pace_sent(conn *c, size_t len, size_t seg, uint64_t now) {
 static void pacing_resync(conn *c, uint64_t now) {
     if (c->starved && c->last_rx_ns > c->last_tx_ns && c->last_rx_ns > c->resync_rx_ns &&
         now - c->last_tx_ns >= STALL_NS) {
-        vlog("%s: pacing estimate reset (backlog estimate %" PRIu64 ")", c->peer, backlog(c));
-        c->wire = c->queued;
+        uint64_t before = backlog(c);
+        uint64_t most = c->wire_max < c->queued ? c->wire_max : c->queued;
+        if (most > c->wire) c->wire = most;
         c->resync_rx_ns = c->last_rx_ns;
+        vlog("%s: pacing estimate corrected from %" PRIu64 " to %" PRIu64, c->peer, before,
+             backlog(c));
     }
 }
 
@@ -1030,10 +1040,11 @@ int main(int argc, char **argv) {
         if (now >= h3q_endpoint_next_timeout(srv.endpoint))
             h3q_endpoint_handle_timeout(srv.endpoint, now);
         accept_connections(&srv, shutting_down);
+        for (conn *c = srv.conns; c; c = c->next) drain_events(c);
+        flush_transmits(&srv); /* first, so that pacing_resync sees what could be sent */
         bool starved = false;
         for (conn *c = srv.conns; c; c = c->next) {
-            drain_events(c);
-            pacing_resync(c, now);
+            pacing_resync(c, now_ns());
             feed_bodies(c);
             sweep_streams(c, false);
             starved |= c->starved;
