@@ -49,10 +49,13 @@ def log(*args):
         print(*args, file=sys.stderr, flush=True)
 
 
+GENERATED_LINE = bytes(b"\n"[0] if i == 63 else ord("a") + i % 26 for i in range(64))
+
+
 def generated(n):
-    """The body of /<N>: N bytes of the repeating pattern 0x00 0x01 ... 0xff."""
-    pattern = bytes(range(256))
-    return (pattern * (n // 256 + 1))[:n]
+    """The body of /<N>: N bytes of 64-byte text lines ("abc...z abc...z abc...k\n"),
+    the same bytes as h3q-server's."""
+    return (GENERATED_LINE * (n // 64 + 1))[:n]
 
 
 class Request:

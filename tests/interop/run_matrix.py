@@ -43,6 +43,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -169,9 +170,20 @@ class Server:
             self.port = int(m.group(1))
         else:
             time.sleep(0.5)
+        # Keep reading stdout (servers log one line per request) so the server never
+        # blocks on a full pipe; the lines go to its log file.
+        threading.Thread(target=self._drain, daemon=True).start()
         if self.proc.poll() is not None:
             self.error = f"{self.name} exited at start with status {self.proc.returncode}"
         log(f"{self.name} server on port {self.port}")
+
+    def _drain(self):
+        try:
+            with open(self.log_path, "ab") as f:
+                for line in self.proc.stdout:
+                    f.write(b"stdout: " + line)
+        except (OSError, ValueError):
+            pass
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
@@ -187,8 +199,6 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        if self.proc.stdout:
-            self.proc.stdout.close()
         return self.proc.returncode
 
     def log_tail(self, n=5):
