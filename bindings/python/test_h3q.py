@@ -297,7 +297,10 @@ class InMemoryTests(unittest.TestCase):
                 h3q.Endpoint(cfg)  # verification on, but no CA roots
             self.assertEqual(cm.exception.code, h3q.H3Q_ERR_TLS)
             self.assertIn("CA", cm.exception.detail)
-        with h3q.Config(is_server=False) as cfg, h3q.Endpoint(cfg.set_verify_peer(False) or cfg) as ep:
+        with h3q.Config(is_server=False) as cfg:
+            cfg.set_verify_peer(False)
+            ep = h3q.Endpoint(cfg)
+        with ep:
             with self.assertRaises(h3q.H3QError) as cm:
                 ep.connect(p.now, SERVER_ADDR, "")
             self.assertEqual(cm.exception.code, h3q.H3Q_ERR_INVALID_ARGUMENT)
