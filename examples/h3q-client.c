@@ -57,13 +57,15 @@
 #define CHUNK (64 * 1024)
 #define BACKLOG_WINDOW (8u << 20)
 #define PACKET_OVERHEAD 64
-#define STALL_NS (5 * 1000000ULL)
+#define PACKET_OVERHEAD_MIN 20
+#define STALL_NS (10 * 1000000ULL)
 #define GSO_SEGMENTS 32
 #define TX_BUF (GSO_SEGMENTS * 1500)
 #define RX_BATCH 32
 #define RX_BUF 65536
 #define PROGRESS_NS (250 * 1000000ULL)
 #define CLOSE_WAIT_NS (1000 * 1000000ULL)
+#define ATTEMPT_NS (1000 * 1000000ULL) /* per server address, to complete the handshake */
 
 static uint64_t now_ns(void) {
     struct timespec ts;
@@ -129,7 +131,7 @@ typedef struct client {
     /* statistics */
     uint64_t bytes, start_ns, pushes;
     /* body pacing (as in h3q-server) */
-    uint64_t queued, wire, last_tx_ns, last_rx_ns;
+    uint64_t queued, wire, wire_max, last_tx_ns, last_rx_ns, resync_rx_ns;
     bool starved;
     /* send state */
     bool gso;
@@ -467,6 +469,7 @@ static bool flush_transmits(client *cl) {
         for (size_t off = 0; off < len; off += seg) {
             size_t n = len - off < seg ? len - off : seg;
             if (n > PACKET_OVERHEAD) cl->wire += n - PACKET_OVERHEAD;
+            if (n > PACKET_OVERHEAD_MIN) cl->wire_max += n - PACKET_OVERHEAD_MIN;
         }
         cl->last_tx_ns = now;
         cl->tx_len = len;
@@ -520,6 +523,67 @@ static void receive_all(client *cl, uint8_t *bufs, struct mmsghdr *msgs,
         flush_transmits(cl);
         if (n < RX_BATCH) return;
     }
+}
+
+/* ---- connecting ----------------------------------------------------------------------- */
+
+/* Opens a UDP socket for `ai`'s family, an endpoint, the QUIC connection (SNI = the URL's
+ * host) and the HTTP/3 connection over it. Returns 0, or -1 after printing why. */
+static int connect_to(client *cl, const struct addrinfo *ai, const char *ca) {
+    memcpy(&cl->server, ai->ai_addr, ai->ai_addrlen);
+    cl->server_len = ai->ai_addrlen;
+    cl->fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (cl->fd < 0) {
+        perror("h3q-client: socket");
+        return -1;
+    }
+    int size = 8 << 20, seg = 1200, on = 1;
+    setsockopt(cl->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+    setsockopt(cl->fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+    cl->gso = setsockopt(cl->fd, SOL_UDP, UDP_SEGMENT, &seg, sizeof seg) == 0;
+    if (cl->gso) {
+        seg = 0;
+        setsockopt(cl->fd, SOL_UDP, UDP_SEGMENT, &seg, sizeof seg);
+    }
+    setsockopt(cl->fd, SOL_UDP, UDP_GRO, &on, sizeof on);
+
+    h3q_config *config;
+    if (h3q_config_new(false, &config) != H3Q_OK) return -1;
+    h3q_result rc = ca ? h3q_config_load_ca_file(config, ca)
+                       : h3q_config_set_verify_peer(config, false);
+    /* Give up on a silent server after 30 s (the default is 60). */
+    if (rc == H3Q_OK) rc = h3q_config_set_idle_timeout_ms(config, 30000);
+    if (rc == H3Q_OK && getenv("SSLKEYLOGFILE"))
+        rc = h3q_config_set_key_log_file(config, getenv("SSLKEYLOGFILE"));
+    if (rc == H3Q_OK && cl->gso) rc = h3q_config_set_max_gso_segments(config, GSO_SEGMENTS);
+    if (rc == H3Q_OK) rc = h3q_endpoint_new(config, &cl->endpoint);
+    if (rc != H3Q_OK) {
+        const char *msg = h3q_config_last_error(config);
+        fprintf(stderr, "h3q-client: %s\n", msg ? msg : h3q_last_error());
+        h3q_config_free(config);
+        return -1;
+    }
+    h3q_config_free(config);
+    rc = h3q_endpoint_connect(cl->endpoint, now_ns(), (const struct sockaddr *)&cl->server,
+                              cl->server_len, cl->host, &cl->quic);
+    if (rc == H3Q_OK) rc = h3q_conn_new_quic(cl->quic, NULL, &cl->h3);
+    if (rc != H3Q_OK) {
+        fprintf(stderr, "h3q-client: connect: %s\n", h3q_last_error());
+        return -1;
+    }
+    return 0;
+}
+
+static void disconnect(client *cl) {
+    h3q_conn_free(cl->h3);
+    h3q_quic_conn_free(cl->quic);
+    h3q_endpoint_free(cl->endpoint);
+    if (cl->fd >= 0) close(cl->fd);
+    cl->h3 = NULL;
+    cl->quic = NULL;
+    cl->endpoint = NULL;
+    cl->fd = -1;
+    cl->tx_pending = false;
 }
 
 /* ---- main ----------------------------------------------------------------------------- */
@@ -633,57 +697,20 @@ int main(int argc, char **argv) {
         cl.data_len = (uint64_t)st.st_size;
     }
 
-    /* Resolve the server and open a socket of its family. */
+    /* Resolve the server; try its addresses in turn (see connect_to). */
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM}, *res;
     int err = getaddrinfo(cl.host, cl.port, &hints, &res);
     if (err) {
         fprintf(stderr, "h3q-client: %s: %s\n", cl.host, gai_strerror(err));
         return 1;
     }
-    memcpy(&cl.server, res->ai_addr, res->ai_addrlen);
-    cl.server_len = res->ai_addrlen;
-    cl.fd = socket(res->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    freeaddrinfo(res);
-    if (cl.fd < 0) {
-        perror("h3q-client: socket");
-        return 1;
-    }
-    int size = 8 << 20, seg = 1200, on = 1;
-    setsockopt(cl.fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-    setsockopt(cl.fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
-    cl.gso = setsockopt(cl.fd, SOL_UDP, UDP_SEGMENT, &seg, sizeof seg) == 0;
-    if (cl.gso) {
-        seg = 0;
-        setsockopt(cl.fd, SOL_UDP, UDP_SEGMENT, &seg, sizeof seg);
-    }
-    setsockopt(cl.fd, SOL_UDP, UDP_GRO, &on, sizeof on);
-
-    /* QUIC and HTTP/3. */
-    h3q_config *config;
-    if (h3q_config_new(false, &config) != H3Q_OK) return 1;
-    h3q_result rc = ca ? h3q_config_load_ca_file(config, ca)
-                       : h3q_config_set_verify_peer(config, false);
-    /* Give up on a silent server after 30 s (the default is 60). */
-    if (rc == H3Q_OK) rc = h3q_config_set_idle_timeout_ms(config, 30000);
-    if (rc == H3Q_OK && getenv("SSLKEYLOGFILE"))
-        rc = h3q_config_set_key_log_file(config, getenv("SSLKEYLOGFILE"));
-    if (rc == H3Q_OK && cl.gso) rc = h3q_config_set_max_gso_segments(config, GSO_SEGMENTS);
-    if (rc == H3Q_OK) rc = h3q_endpoint_new(config, &cl.endpoint);
-    if (rc != H3Q_OK) {
-        const char *msg = h3q_config_last_error(config);
-        fprintf(stderr, "h3q-client: %s\n", msg ? msg : h3q_last_error());
-        h3q_config_free(config);
-        return 1;
-    }
-    h3q_config_free(config);
+    const struct addrinfo *addr = res;
     cl.start_ns = now_ns();
-    rc = h3q_endpoint_connect(cl.endpoint, cl.start_ns, (const struct sockaddr *)&cl.server,
-                              cl.server_len, cl.host, &cl.quic);
-    if (rc == H3Q_OK) rc = h3q_conn_new_quic(cl.quic, NULL, &cl.h3);
-    if (rc != H3Q_OK) {
-        fprintf(stderr, "h3q-client: connect: %s\n", h3q_last_error());
+    if (connect_to(&cl, addr, ca) != 0) {
+        freeaddrinfo(res);
         return 1;
     }
+    uint64_t attempt_ns = cl.start_ns;
 
     cl.tx = malloc(TX_BUF);
     uint8_t *rx = malloc((size_t)RX_BATCH * RX_BUF);
@@ -696,6 +723,16 @@ int main(int argc, char **argv) {
     uint64_t next_progress = cl.start_ns + 1000000000ULL, close_deadline = 0;
     for (;;) {
         uint64_t now = now_ns();
+        /* A name may resolve to several addresses (localhost: ::1 and 127.0.0.1): when one
+         * gives no handshake within a second, try the next. */
+        if (!cl.established && !cl.terminated && addr->ai_next &&
+            now - attempt_ns >= ATTEMPT_NS) {
+            disconnect(&cl);
+            addr = addr->ai_next;
+            vlog("no answer from the first address, trying the next");
+            if (connect_to(&cl, addr, ca) != 0) break;
+            attempt_ns = now;
+        }
         if (now >= h3q_endpoint_next_timeout(cl.endpoint))
             h3q_endpoint_handle_timeout(cl.endpoint, now);
         drain_events(&cl);
@@ -703,8 +740,14 @@ int main(int argc, char **argv) {
             for (size_t i = 0; i < cl.nreqs; i++)
                 if (!cl.reqs[i].done) fail(&cl, &cl.reqs[i], cl.close_reason);
         start_requests(&cl);
-        if (cl.starved && cl.last_rx_ns > cl.last_tx_ns && now - cl.last_tx_ns >= STALL_NS)
-            cl.wire = cl.queued; /* see h3q-server.c, "Body pacing" */
+        flush_transmits(&cl);
+        now = now_ns();
+        if (cl.starved && cl.last_rx_ns > cl.last_tx_ns && cl.last_rx_ns > cl.resync_rx_ns &&
+            now - cl.last_tx_ns >= STALL_NS) { /* see h3q-server.c, "Body pacing" */
+            uint64_t most = cl.wire_max < cl.queued ? cl.wire_max : cl.queued;
+            if (most > cl.wire) cl.wire = most;
+            cl.resync_rx_ns = cl.last_rx_ns;
+        }
         feed_bodies(&cl);
         bool sent_all = flush_transmits(&cl);
 
@@ -723,6 +766,8 @@ int main(int argc, char **argv) {
         }
 
         uint64_t wake = h3q_endpoint_next_timeout(cl.endpoint);
+        if (!cl.established && addr->ai_next && wake > attempt_ns + ATTEMPT_NS)
+            wake = attempt_ns + ATTEMPT_NS;
         if (cl.starved && wake > now + STALL_NS) wake = now + STALL_NS;
         if (tty && wake > next_progress) wake = next_progress;
         if (closing && wake > close_deadline) wake = close_deadline;
@@ -743,6 +788,8 @@ int main(int argc, char **argv) {
         if (n > 0 && (pfd.revents & POLLIN)) receive_all(&cl, rx, msgs, from, ctrl);
     }
     if (shown) progress(&cl, now_ns(), true);
+    for (size_t i = 0; i < cl.nreqs; i++) /* after an error that ended the loop early */
+        if (!cl.reqs[i].done) fail(&cl, &cl.reqs[i], "not completed");
 
     uint64_t end = now_ns();
     double secs = (double)(end - cl.start_ns) / 1e9;
@@ -753,10 +800,8 @@ int main(int argc, char **argv) {
 
     for (size_t i = 0; i < cl.nreqs; i++)
         if (cl.reqs[i].out && cl.reqs[i].out != stdout) fclose(cl.reqs[i].out);
-    h3q_conn_free(cl.h3);
-    h3q_quic_conn_free(cl.quic);
-    h3q_endpoint_free(cl.endpoint);
-    close(cl.fd);
+    disconnect(&cl);
+    freeaddrinfo(res);
     if (cl.data_fd >= 0) close(cl.data_fd);
     free(cl.reqs);
     free(cl.by_stream);
