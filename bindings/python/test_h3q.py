@@ -8,12 +8,14 @@ by a simulated network (datagrams handed over in memory) and a simulated clock, 
 tests: GET with a generated body, POST echoed back, many requests at once, error reporting,
 graceful close, handle lifetimes.
 
-UDP test: when H3Q_SERVER names the h3q-server example program, it is started on
-127.0.0.1 (ephemeral port) and this module's client fetches from it over a real UDP socket.
-Skipped otherwise.
+UDP tests: this module's client fetches (GET of a generated body, POST echo) over a real
+UDP socket on 127.0.0.1 from h3q-server, when H3Q_SERVER names that example program, and
+from aioquic's server (tests/interop/aioquic_server.py), when this Python has aioquic.
+Each is skipped otherwise.
 """
 
 import hashlib
+import importlib.util
 import os
 import re
 import select
@@ -430,37 +432,66 @@ def fetch_over_udp(host, port, requests, timeout_s=20.0):
         ep.close()
 
 
-@unittest.skipUnless(os.environ.get("H3Q_SERVER"), "H3Q_SERVER (h3q-server path) not set")
-class UdpAgainstH3qServerTest(unittest.TestCase):
-    def test_get_and_post_over_udp(self):
-        proc = subprocess.Popen([os.environ["H3Q_SERVER"], "--listen", "127.0.0.1:0"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+def run_server(argv):
+    """Starts a server that prints "listening on HOST:PORT" first; returns (proc, port)."""
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            stdin=subprocess.DEVNULL)
+    ready, _, _ = select.select([proc.stdout], [], [], 20)
+    first = proc.stdout.readline().decode() if ready else ""
+    m = re.search(r":(\d+)\s*$", first.strip())
+    if not m:
+        stop_server(proc)
+        raise AssertionError(f"{argv[0]}: no port in its first line {first!r}")
+    return proc, int(m.group(1))
+
+
+def stop_server(proc):
+    """SIGINT, up to 10 s to exit, then SIGKILL; returns the exit status."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
         try:
-            ready, _, _ = select.select([proc.stdout], [], [], 15)
-            self.assertTrue(ready, "h3q-server printed no port")
-            first = proc.stdout.readline().decode()
-            m = re.search(r":(\d+)\b", first) or re.search(r"(\d+)\s*$", first)
-            self.assertTrue(m, f"no port in {first!r}")
-            port = int(m.group(1))
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    proc.stdout.close()
+    return proc.returncode
+
+
+GENERATED_LINE = bytes(10 if i == 63 else 97 + i % 26 for i in range(64))
+
+
+def generated(n):
+    """h3q-server's (and tests/interop/aioquic_server.py's) body for /<n>: 64-byte lines."""
+    return (GENERATED_LINE * (n // 64 + 1))[:n]
+
+
+class UdpTests(unittest.TestCase):
+    """The Python h3q client over a real UDP socket against a server in another process."""
+
+    def fetch_from(self, argv):
+        proc, port = run_server(argv)
+        try:
             body = os.urandom(200_000)
             got = fetch_over_udp("127.0.0.1", port, [(b"GET", b"/123456", None),
                                                      (b"POST", b"/echo", body)])
             self.assertEqual(got[b"/123456"].status, b"200")
-            # h3q-server's generated bodies: 64-byte lines "abc...zabc...zabc...k\n".
-            line = bytes(10 if i == 63 else 97 + i % 26 for i in range(64))
-            self.assertEqual(bytes(got[b"/123456"].body), (line * 1930)[:123456])
+            self.assertEqual(bytes(got[b"/123456"].body), generated(123456))
             self.assertEqual(got[b"/echo"].status, b"200")
             self.assertEqual(bytes(got[b"/echo"].body), body)
         finally:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            proc.stdout.close()
-            proc.stderr.close()
-        self.assertEqual(proc.returncode, 0, "h3q-server did not exit 0 on SIGINT")
+            status = stop_server(proc)
+        self.assertEqual(status, 0, f"{argv[0]} did not exit 0 on SIGINT")
+
+    @unittest.skipUnless(os.environ.get("H3Q_SERVER"), "H3Q_SERVER (h3q-server path) not set")
+    def test_h3q_server(self):
+        self.fetch_from([os.environ["H3Q_SERVER"], "--listen", "127.0.0.1:0"])
+
+    @unittest.skipUnless(importlib.util.find_spec("aioquic"), "aioquic not installed")
+    def test_aioquic_server(self):
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests",
+                              "interop", "aioquic_server.py")
+        self.fetch_from([sys.executable, script, "--listen", "127.0.0.1:0"])
 
 
 if __name__ == "__main__":
