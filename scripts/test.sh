@@ -5,8 +5,9 @@
 #   scripts/test.sh
 #
 # Needs: Rust (cargo, rustfmt, clippy), a C/C++ compiler, CMake >= 3.20, pkg-config,
-# valgrind, Python 3 with venv. Interop peers from PyPI (pylsqpack) are installed into
-# build/venv. The build trees go to build/asan and build/valgrind; cargo's to target/.
+# valgrind, Python 3 with venv; for the HTTP/3 interop matrix, ngtcp2's example programs
+# (Debian ngtcp2-server, ngtcp2-client) and openssl. Interop peers from PyPI (pylsqpack,
+# aioquic) are installed into build/venv. The build trees go to build/asan and build/valgrind; cargo's to target/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +24,13 @@ venv=build/venv
   "$venv/bin/pip" install --quiet --disable-pip-version-check pylsqpack
 "$venv/bin/python" -c "import pylsqpack; print('pylsqpack', pylsqpack.__version__)" 2>/dev/null ||
   "$venv/bin/python" -c "import pylsqpack; print('pylsqpack ready')"
+"$venv/bin/python" -c "import aioquic" 2>/dev/null ||
+  "$venv/bin/pip" install --quiet --disable-pip-version-check aioquic
+"$venv/bin/python" -c "import aioquic; print('aioquic', aioquic.__version__)"
+for tool in gtlsserver gtlsclient openssl; do
+  command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] ||
+    echo "warning: $tool not found: the interop matrix will fail (.ci/run installs it)"
+done
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

@@ -1,0 +1,898 @@
+"""h3q from Python: a small ctypes binding of libh3q (include/h3q.h).
+
+h3q is aioquic's sans-I/O HTTP/3 API implemented in Rust behind a C ABI. This module wraps
+the part of that ABI a Python program needs to run HTTP/3 over h3q's built-in QUIC layer:
+
+    Config          h3q_config_*        certificates, trust, ALPN, limits
+    Endpoint        h3q_endpoint_*      datagrams in/out, timers, new connections
+    QuicConnection  h3q_quic_conn_*     one QUIC connection: its event queue and state
+    H3Connection    h3q_conn_*          aioquic's H3Connection: handle_event, send_headers,
+                                        send_data, send_push_promise
+
+Like the C library, this module does no I/O and reads no clock: the caller moves datagrams
+between `Endpoint.poll_transmit()` / `Endpoint.receive()` and its socket (or an in-memory
+network), and passes a monotonic time in nanoseconds (`time.monotonic_ns()`, or a simulated
+clock) to every call that takes `now_ns`.
+
+Loading the library: the path in the environment variable H3Q_LIBRARY, else a libh3q.so next
+to this file, else the system loader ("libh3q.so.0.1", "libh3q.so").
+
+Errors: every failing call raises `H3QError`, which carries the h3q_result code, its name and
+description from h3q_result_str(), and the handle's last error message (`*_last_error()`).
+
+Ownership: each wrapper owns one C handle and frees it in `close()` (every class is also a
+context manager). Closing twice is harmless; using a closed wrapper raises `H3QError` with
+H3Q_ERR_NULL. Handles are independent in C (a QuicConnection outlives its Endpoint, an
+H3Connection and its QuicConnection may be freed in either order), so wrappers may be closed
+in any order. Pointers that C hands out (event bytes, header arrays) are copied into Python
+bytes before the call returns, so nothing returned by this module dangles.
+
+Example (a client; see test_h3q.py for a complete in-memory client and server)::
+
+    with h3q.Config(is_server=False) as cfg:
+        cfg.set_verify_peer(False)
+        ep = h3q.Endpoint(cfg)
+    quic = ep.connect(time.monotonic_ns(), ("127.0.0.1", 4433), "localhost")
+    h3 = h3q.H3Connection(quic)
+    sid = quic.get_next_available_stream_id()
+    h3.send_headers(sid, [(b":method", b"GET"), (b":scheme", b"https"),
+                          (b":authority", b"localhost"), (b":path", b"/")], end_stream=True)
+    # ... loop: send ep.poll_transmit() datagrams, ep.receive() what arrives,
+    #     ep.handle_timeout() when ep.next_timeout() is due, and for each
+    #     quic.next_event(): h3.handle_event(event) -> [HeadersReceived | DataReceived ...]
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import ipaddress
+import os
+import socket
+import struct
+from dataclasses import dataclass, field
+from typing import Callable, List, Optional, Sequence, Tuple, Union
+
+__all__ = [
+    "H3QError", "Config", "Endpoint", "QuicConnection", "H3Connection", "Settings",
+    "QuicEvent", "H3Event", "HeadersReceived", "DataReceived", "PushPromiseReceived",
+    "DatagramReceived", "WebTransportStreamDataReceived", "version", "result_str", "lib",
+    "H3Q_OK", "H3Q_DONE",
+]
+
+# --- h3q_result -------------------------------------------------------------------------------
+
+H3Q_OK = 0
+H3Q_BLOCKED = 1
+H3Q_DONE = -1
+H3Q_ERR_NULL = -2
+H3Q_ERR_INVALID_ARGUMENT = -3
+H3Q_ERR_FRAME_UNEXPECTED = -4
+H3Q_ERR_INVALID_STREAM_TYPE = -5
+H3Q_ERR_NO_AVAILABLE_PUSH_ID = -6
+H3Q_ERR_WRONG_ROLE = -7
+H3Q_ERR_CONNECTION_CLOSED = -8
+H3Q_ERR_TLS = -9
+H3Q_ERR_PROTOCOL = -10
+H3Q_ERR_TRANSPORT = -11
+H3Q_ERR_BUFFER_TOO_SMALL = -12
+H3Q_ERR_IO = -13
+H3Q_ERR_PANIC = -14
+H3Q_ERR_POISONED = -15
+
+# h3q_quic_event_type
+QUIC_STREAM_DATA_RECEIVED = 0
+QUIC_STREAM_RESET = 1
+QUIC_STOP_SENDING_RECEIVED = 2
+QUIC_DATAGRAM_RECEIVED = 3
+QUIC_HANDSHAKE_COMPLETED = 4
+QUIC_CONNECTION_TERMINATED = 5
+
+# h3q_event_type
+EVENT_HEADERS_RECEIVED = 0
+EVENT_DATA_RECEIVED = 1
+EVENT_PUSH_PROMISE_RECEIVED = 2
+EVENT_DATAGRAM_RECEIVED = 3
+EVENT_WEBTRANSPORT_STREAM_DATA_RECEIVED = 4
+
+H3_NO_ERROR = 0x100
+
+# The smallest buffer h3q_endpoint_poll_transmit() accepts.
+MIN_TRANSMIT_BUFFER = 1472
+
+# --- C types ----------------------------------------------------------------------------------
+
+c_result = ctypes.c_int  # enum h3q_result (repr(C) enum: an int)
+c_socklen = ctypes.c_uint32
+c_u8_p = ctypes.POINTER(ctypes.c_uint8)
+
+
+class h3q_header(ctypes.Structure):
+    """One header field line; names and values are byte strings (not NUL-terminated)."""
+    _fields_ = [
+        ("name", c_u8_p),
+        ("name_len", ctypes.c_size_t),
+        ("value", c_u8_p),
+        ("value_len", ctypes.c_size_t),
+    ]
+
+
+class h3q_settings(ctypes.Structure):
+    """HTTP/3 settings; always start from h3q_settings_default() (see `Settings`)."""
+    _fields_ = [
+        ("qpack_max_table_capacity", ctypes.c_uint64),
+        ("qpack_blocked_streams", ctypes.c_uint64),
+        ("max_push_id", ctypes.c_uint64),
+        ("max_field_section_size", ctypes.c_uint64),
+        ("enable_connect_protocol", ctypes.c_bool),
+        ("enable_webtransport", ctypes.c_bool),
+        ("max_buffered_frame_size", ctypes.c_uint64),
+        ("max_blocked_stream_bytes", ctypes.c_uint64),
+    ]
+
+
+class h3q_quic_event(ctypes.Structure):
+    """A QUIC event (out of h3q_quic_conn_next_event, into h3q_conn_handle_event)."""
+    _fields_ = [
+        ("type", ctypes.c_int),
+        ("stream_id", ctypes.c_uint64),
+        ("data", c_u8_p),
+        ("data_len", ctypes.c_size_t),
+        ("end_stream", ctypes.c_bool),
+        ("error_code", ctypes.c_uint64),
+        ("reason", c_u8_p),
+        ("reason_len", ctypes.c_size_t),
+    ]
+
+
+class h3q_event(ctypes.Structure):
+    """An HTTP event given to the h3q_event_cb; every pointer is valid during the callback."""
+    _fields_ = [
+        ("type", ctypes.c_int),
+        ("stream_id", ctypes.c_uint64),
+        ("stream_ended", ctypes.c_bool),
+        ("has_push_id", ctypes.c_bool),
+        ("push_id", ctypes.c_uint64),
+        ("headers", ctypes.POINTER(h3q_header)),
+        ("headers_len", ctypes.c_size_t),
+        ("data", c_u8_p),
+        ("data_len", ctypes.c_size_t),
+        ("session_id", ctypes.c_uint64),
+    ]
+
+
+class sockaddr_in(ctypes.Structure):
+    _fields_ = [
+        ("sin_family", ctypes.c_ushort),
+        ("sin_port", ctypes.c_uint8 * 2),  # network byte order
+        ("sin_addr", ctypes.c_uint8 * 4),
+        ("sin_zero", ctypes.c_uint8 * 8),
+    ]
+
+
+class sockaddr_in6(ctypes.Structure):
+    _fields_ = [
+        ("sin6_family", ctypes.c_ushort),
+        ("sin6_port", ctypes.c_uint8 * 2),  # network byte order
+        ("sin6_flowinfo", ctypes.c_uint32),
+        ("sin6_addr", ctypes.c_uint8 * 16),
+        ("sin6_scope_id", ctypes.c_uint32),
+    ]
+
+
+class sockaddr_storage(ctypes.Structure):
+    _fields_ = [("ss_family", ctypes.c_ushort), ("_pad", ctypes.c_uint8 * 118),
+                ("_align", ctypes.c_uint64)]
+
+
+assert ctypes.sizeof(sockaddr_storage) == 128
+
+h3q_event_cb = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.POINTER(h3q_event))
+
+# --- loading ----------------------------------------------------------------------------------
+
+
+def _load() -> ctypes.CDLL:
+    candidates = []
+    env = os.environ.get("H3Q_LIBRARY")
+    if env:
+        candidates.append(env)
+    else:
+        here = os.path.dirname(os.path.abspath(__file__))
+        beside = os.path.join(here, "libh3q.so")
+        if os.path.exists(beside):
+            candidates.append(beside)
+        candidates += ["libh3q.so.0.1", "libh3q.so"]
+        found = ctypes.util.find_library("h3q")
+        if found:
+            candidates.append(found)
+    errors = []
+    for path in candidates:
+        try:
+            return ctypes.CDLL(path)
+        except OSError as e:
+            errors.append(f"{path}: {e}")
+    raise ImportError("cannot load libh3q (set H3Q_LIBRARY to its path): " + "; ".join(errors))
+
+
+lib = _load()
+
+_P = ctypes.c_void_p  # opaque handles
+_PP = ctypes.POINTER(ctypes.c_void_p)
+_SIGNATURES = {
+    # name: (restype, argtypes)
+    "h3q_version": (ctypes.c_char_p, []),
+    "h3q_result_str": (ctypes.c_char_p, [ctypes.c_int32]),
+    "h3q_last_error": (ctypes.c_char_p, []),
+    "h3q_settings_default": (None, [ctypes.POINTER(h3q_settings)]),
+    # config
+    "h3q_config_new": (c_result, [ctypes.c_bool, _PP]),
+    "h3q_config_free": (None, [_P]),
+    "h3q_config_last_error": (ctypes.c_char_p, [_P]),
+    "h3q_config_set_certificate_chain_pem": (
+        c_result, [_P, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t]),
+    "h3q_config_load_certificate_chain": (c_result, [_P, ctypes.c_char_p, ctypes.c_char_p]),
+    "h3q_config_generate_self_signed": (c_result, [_P, ctypes.c_char_p, c_u8_p]),
+    "h3q_config_certificate_chain_pem": (
+        c_result, [_P, c_u8_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)]),
+    "h3q_config_add_ca_pem": (c_result, [_P, ctypes.c_char_p, ctypes.c_size_t]),
+    "h3q_config_load_ca_file": (c_result, [_P, ctypes.c_char_p]),
+    "h3q_config_set_verify_peer": (c_result, [_P, ctypes.c_bool]),
+    "h3q_config_set_alpn": (c_result, [_P, ctypes.POINTER(ctypes.c_char_p), ctypes.c_size_t]),
+    "h3q_config_set_idle_timeout_ms": (c_result, [_P, ctypes.c_uint64]),
+    "h3q_config_set_max_streams": (c_result, [_P, ctypes.c_uint64, ctypes.c_uint64]),
+    "h3q_config_set_max_datagram_frame_size": (c_result, [_P, ctypes.c_uint64]),
+    "h3q_config_set_key_log_file": (c_result, [_P, ctypes.c_char_p]),
+    # endpoint
+    "h3q_endpoint_new": (c_result, [_P, _PP]),
+    "h3q_endpoint_free": (None, [_P]),
+    "h3q_endpoint_last_error": (ctypes.c_char_p, [_P]),
+    "h3q_endpoint_connect": (
+        c_result, [_P, ctypes.c_uint64, ctypes.c_void_p, c_socklen, ctypes.c_char_p, _PP]),
+    "h3q_endpoint_receive": (
+        c_result, [_P, ctypes.c_uint64, ctypes.c_void_p, c_socklen, ctypes.c_char_p,
+                   ctypes.c_size_t]),
+    "h3q_endpoint_accept": (c_result, [_P, _PP]),
+    "h3q_endpoint_poll_transmit": (
+        c_result, [_P, ctypes.c_uint64, c_u8_p, ctypes.c_size_t,
+                   ctypes.POINTER(ctypes.c_size_t), ctypes.POINTER(sockaddr_storage),
+                   ctypes.POINTER(c_socklen), ctypes.POINTER(ctypes.c_size_t)]),
+    "h3q_endpoint_next_timeout": (ctypes.c_uint64, [_P]),
+    "h3q_endpoint_handle_timeout": (c_result, [_P, ctypes.c_uint64]),
+    "h3q_endpoint_certificate_fingerprint": (c_result, [_P, c_u8_p]),
+    # quic conn
+    "h3q_quic_conn_free": (None, [_P]),
+    "h3q_quic_conn_last_error": (ctypes.c_char_p, [_P]),
+    "h3q_quic_conn_next_event": (c_result, [_P, ctypes.POINTER(h3q_quic_event)]),
+    "h3q_quic_conn_send_stream_data": (
+        c_result, [_P, ctypes.c_uint64, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_bool]),
+    "h3q_quic_conn_get_next_available_stream_id": (
+        c_result, [_P, ctypes.c_bool, ctypes.POINTER(ctypes.c_uint64)]),
+    "h3q_quic_conn_reset_stream": (c_result, [_P, ctypes.c_uint64, ctypes.c_uint64]),
+    "h3q_quic_conn_stop_stream": (c_result, [_P, ctypes.c_uint64, ctypes.c_uint64]),
+    "h3q_quic_conn_close": (c_result, [_P, ctypes.c_uint64, ctypes.c_char_p, ctypes.c_size_t]),
+    "h3q_quic_conn_is_established": (ctypes.c_bool, [_P]),
+    "h3q_quic_conn_is_closed": (ctypes.c_bool, [_P]),
+    "h3q_quic_conn_is_drained": (ctypes.c_bool, [_P]),
+    "h3q_quic_conn_alpn": (
+        c_result, [_P, ctypes.POINTER(c_u8_p), ctypes.POINTER(ctypes.c_size_t)]),
+    "h3q_quic_conn_remote_address": (
+        c_result, [_P, ctypes.POINTER(sockaddr_storage), ctypes.POINTER(c_socklen)]),
+    # http/3 conn
+    "h3q_conn_new_quic": (c_result, [_P, ctypes.POINTER(h3q_settings), _PP]),
+    "h3q_conn_free": (None, [_P]),
+    "h3q_conn_last_error": (ctypes.c_char_p, [_P]),
+    "h3q_conn_handle_event": (
+        c_result, [_P, ctypes.POINTER(h3q_quic_event), h3q_event_cb, ctypes.c_void_p]),
+    "h3q_conn_send_headers": (
+        c_result, [_P, ctypes.c_uint64, ctypes.POINTER(h3q_header), ctypes.c_size_t,
+                   ctypes.c_bool]),
+    "h3q_conn_send_data": (
+        c_result, [_P, ctypes.c_uint64, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_bool]),
+    "h3q_conn_send_push_promise": (
+        c_result, [_P, ctypes.c_uint64, ctypes.POINTER(h3q_header), ctypes.c_size_t,
+                   ctypes.POINTER(ctypes.c_uint64)]),
+    "h3q_conn_received_setting": (
+        c_result, [_P, ctypes.c_uint64, ctypes.POINTER(ctypes.c_uint64)]),
+    "h3q_conn_sent_setting": (
+        c_result, [_P, ctypes.c_uint64, ctypes.POINTER(ctypes.c_uint64)]),
+}
+for _name, (_restype, _argtypes) in _SIGNATURES.items():
+    _fn = getattr(lib, _name)
+    _fn.restype = _restype
+    _fn.argtypes = _argtypes
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+def result_str(code: int) -> str:
+    """h3q_result_str(): the name and description of an h3q_result code."""
+    return lib.h3q_result_str(code).decode("utf-8", "replace")
+
+
+def version() -> str:
+    """h3q_version(): the library version, e.g. "0.1.0"."""
+    return lib.h3q_version().decode()
+
+
+class H3QError(Exception):
+    """A failed h3q call.
+
+    code:    the h3q_result (negative), e.g. H3Q_ERR_FRAME_UNEXPECTED
+    name:    h3q_result_str(code), e.g. "H3Q_ERR_FRAME_UNEXPECTED: ..."
+    detail:  the handle's last error message (or h3q_last_error()), possibly None
+    call:    the C function that failed
+    """
+
+    def __init__(self, code: int, call: str, detail: Optional[str]):
+        self.code = code
+        self.call = call
+        self.name = result_str(code)
+        self.detail = detail
+        text = f"{call}: {self.name}"
+        if detail:
+            text += f" ({detail})"
+        super().__init__(text)
+
+
+def _decode(msg: Optional[bytes]) -> Optional[str]:
+    return msg.decode("utf-8", "replace") if msg else None
+
+
+def _check(code: int, call: str, last_error: Callable[[], Optional[bytes]]) -> int:
+    """Raises H3QError for a negative result (H3Q_DONE included: callers that expect it test
+    for it first); returns non-negative results (OK, BLOCKED)."""
+    if code < 0:
+        raise H3QError(code, call, _decode(last_error()))
+    return code
+
+
+def _thread_last_error() -> Optional[bytes]:
+    return lib.h3q_last_error()
+
+
+# --- addresses --------------------------------------------------------------------------------
+
+Address = Tuple[str, int]
+
+
+def _sockaddr(addr: Address) -> Tuple[ctypes.Structure, int]:
+    """A (host, port) tuple as a C sockaddr_in / sockaddr_in6 and its length."""
+    host, port = addr[0], addr[1]
+    ip = ipaddress.ip_address(host)
+    port_be = (ctypes.c_uint8 * 2)(*struct.pack("!H", port))
+    if ip.version == 4:
+        sa = sockaddr_in(sin_family=socket.AF_INET, sin_port=port_be,
+                         sin_addr=(ctypes.c_uint8 * 4)(*ip.packed))
+    else:
+        sa = sockaddr_in6(sin6_family=socket.AF_INET6, sin6_port=port_be,
+                          sin6_addr=(ctypes.c_uint8 * 16)(*ip.packed),
+                          sin6_scope_id=addr[3] if len(addr) > 3 else 0)
+    return sa, ctypes.sizeof(sa)
+
+
+def _address(storage: sockaddr_storage, length: int) -> Address:
+    """A C sockaddr_storage as a (host, port) tuple."""
+    raw = ctypes.string_at(ctypes.addressof(storage), length)
+    if storage.ss_family == socket.AF_INET:
+        sa = sockaddr_in.from_buffer_copy(raw)
+        return str(ipaddress.IPv4Address(bytes(sa.sin_addr))), struct.unpack(
+            "!H", bytes(sa.sin_port))[0]
+    if storage.ss_family == socket.AF_INET6:
+        sa = sockaddr_in6.from_buffer_copy(raw)
+        return str(ipaddress.IPv6Address(bytes(sa.sin6_addr))), struct.unpack(
+            "!H", bytes(sa.sin6_port))[0]
+    raise ValueError(f"address family {storage.ss_family}")
+
+
+# --- handles ----------------------------------------------------------------------------------
+
+
+class _Handle:
+    """Owns one C handle; `close()` frees it once. A context manager."""
+
+    _free_fn = ""
+    _last_error_fn = ""
+
+    def __init__(self, ptr: ctypes.c_void_p):
+        self._ptr = ptr
+
+    @property
+    def handle(self) -> ctypes.c_void_p:
+        """The C handle; raises H3QError(H3Q_ERR_NULL) once closed."""
+        if not self._ptr:
+            raise H3QError(H3Q_ERR_NULL, type(self).__name__, "used after close()")
+        return self._ptr
+
+    @property
+    def closed(self) -> bool:
+        return not self._ptr
+
+    def last_error(self) -> Optional[str]:
+        """The handle's last error message (`*_last_error()`), or None."""
+        if not self._ptr:
+            return None
+        return _decode(getattr(lib, self._last_error_fn)(self._ptr))
+
+    def _check(self, code: int, call: str) -> int:
+        if code < 0:
+            detail = _decode(getattr(lib, self._last_error_fn)(self._ptr)) if self._ptr else None
+            raise H3QError(code, call, detail or _decode(lib.h3q_last_error()))
+        return code
+
+    def close(self) -> None:
+        """Frees the C handle (idempotent)."""
+        ptr, self._ptr = self._ptr, None
+        if ptr:
+            getattr(lib, self._free_fn)(ptr)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self):
+        # A safety net only; callers free deterministically with close() / `with`.
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown
+            pass
+
+
+class Config(_Handle):
+    """h3q_config: the configuration of an endpoint (copied by Endpoint(); close it after)."""
+
+    _free_fn = "h3q_config_free"
+    _last_error_fn = "h3q_config_last_error"
+
+    def __init__(self, is_server: bool):
+        out = ctypes.c_void_p()
+        _check(lib.h3q_config_new(is_server, ctypes.byref(out)), "h3q_config_new",
+               _thread_last_error)
+        super().__init__(out)
+
+    def generate_self_signed(self, host: str = "localhost") -> bytes:
+        """Generates and uses a self-signed certificate; returns its SHA-256 fingerprint."""
+        fp = (ctypes.c_uint8 * 32)()
+        self._check(lib.h3q_config_generate_self_signed(self.handle, host.encode(), fp),
+                    "h3q_config_generate_self_signed")
+        return bytes(fp)
+
+    def set_certificate_chain_pem(self, chain_pem: bytes, key_pem: bytes) -> None:
+        self._check(lib.h3q_config_set_certificate_chain_pem(
+            self.handle, chain_pem, len(chain_pem), key_pem, len(key_pem)),
+            "h3q_config_set_certificate_chain_pem")
+
+    def load_certificate_chain(self, chain_path: str, key_path: str) -> None:
+        self._check(lib.h3q_config_load_certificate_chain(
+            self.handle, os.fsencode(chain_path), os.fsencode(key_path)),
+            "h3q_config_load_certificate_chain")
+
+    def certificate_chain_pem(self) -> Optional[bytes]:
+        """The configured certificate chain as PEM, or None when there is none."""
+        need = ctypes.c_size_t(0)
+        buf = (ctypes.c_uint8 * 4096)()
+        rc = lib.h3q_config_certificate_chain_pem(self.handle, buf, len(buf), ctypes.byref(need))
+        if rc == H3Q_ERR_BUFFER_TOO_SMALL:
+            buf = (ctypes.c_uint8 * need.value)()
+            rc = lib.h3q_config_certificate_chain_pem(self.handle, buf, len(buf),
+                                                      ctypes.byref(need))
+        if rc == H3Q_DONE:
+            return None
+        self._check(rc, "h3q_config_certificate_chain_pem")
+        return bytes(buf[:need.value])
+
+    def add_ca_pem(self, pem: bytes) -> None:
+        self._check(lib.h3q_config_add_ca_pem(self.handle, pem, len(pem)),
+                    "h3q_config_add_ca_pem")
+
+    def load_ca_file(self, path: str) -> None:
+        self._check(lib.h3q_config_load_ca_file(self.handle, os.fsencode(path)),
+                    "h3q_config_load_ca_file")
+
+    def set_verify_peer(self, verify: bool) -> None:
+        self._check(lib.h3q_config_set_verify_peer(self.handle, verify),
+                    "h3q_config_set_verify_peer")
+
+    def set_alpn(self, protocols: Sequence[str]) -> None:
+        arr = (ctypes.c_char_p * len(protocols))(*[p.encode() for p in protocols])
+        self._check(lib.h3q_config_set_alpn(self.handle, arr, len(protocols)),
+                    "h3q_config_set_alpn")
+
+    def set_idle_timeout_ms(self, ms: int) -> None:
+        self._check(lib.h3q_config_set_idle_timeout_ms(self.handle, ms),
+                    "h3q_config_set_idle_timeout_ms")
+
+    def set_max_streams(self, bidi: int, uni: int) -> None:
+        self._check(lib.h3q_config_set_max_streams(self.handle, bidi, uni),
+                    "h3q_config_set_max_streams")
+
+    def set_max_datagram_frame_size(self, size: int) -> None:
+        self._check(lib.h3q_config_set_max_datagram_frame_size(self.handle, size),
+                    "h3q_config_set_max_datagram_frame_size")
+
+    def set_key_log_file(self, path: str) -> None:
+        self._check(lib.h3q_config_set_key_log_file(self.handle, os.fsencode(path)),
+                    "h3q_config_set_key_log_file")
+
+
+@dataclass
+class Transmit:
+    """One UDP payload to send (`segment_size` < len(data) for a GSO batch)."""
+    data: bytes
+    address: Address
+    segment_size: int
+
+
+class Endpoint(_Handle):
+    """h3q_endpoint: the QUIC endpoint of one UDP socket. No I/O, no clock of its own."""
+
+    _free_fn = "h3q_endpoint_free"
+    _last_error_fn = "h3q_endpoint_last_error"
+
+    def __init__(self, config: Config, transmit_buffer: int = 65536):
+        out = ctypes.c_void_p()
+        _check(lib.h3q_endpoint_new(config.handle, ctypes.byref(out)), "h3q_endpoint_new",
+               _thread_last_error)
+        super().__init__(out)
+        self._buf = (ctypes.c_uint8 * max(transmit_buffer, MIN_TRANSMIT_BUFFER))()
+        self._len = ctypes.c_size_t()
+        self._dest = sockaddr_storage()
+        self._dest_len = c_socklen()
+        self._seg = ctypes.c_size_t()
+
+    def connect(self, now_ns: int, address: Address, server_name: str) -> "QuicConnection":
+        """Starts a client connection to (host, port), verifying `server_name`."""
+        sa, salen = _sockaddr(address)
+        out = ctypes.c_void_p()
+        self._check(lib.h3q_endpoint_connect(self.handle, now_ns, ctypes.byref(sa), salen,
+                                             server_name.encode(), ctypes.byref(out)),
+                    "h3q_endpoint_connect")
+        return QuicConnection(out)
+
+    def receive(self, now_ns: int, address: Address, data: bytes) -> None:
+        """Processes one UDP datagram that arrived from `address`."""
+        sa, salen = _sockaddr(address)
+        self._check(lib.h3q_endpoint_receive(self.handle, now_ns, ctypes.byref(sa), salen,
+                                             data, len(data)),
+                    "h3q_endpoint_receive")
+
+    def accept(self) -> Optional["QuicConnection"]:
+        """The next new server connection, or None."""
+        out = ctypes.c_void_p()
+        rc = lib.h3q_endpoint_accept(self.handle, ctypes.byref(out))
+        if rc == H3Q_DONE:
+            return None
+        self._check(rc, "h3q_endpoint_accept")
+        return QuicConnection(out)
+
+    def poll_transmit(self, now_ns: int) -> Optional[Transmit]:
+        """The next UDP payload to send, or None when nothing is waiting."""
+        rc = lib.h3q_endpoint_poll_transmit(
+            self.handle, now_ns, self._buf, len(self._buf), ctypes.byref(self._len),
+            ctypes.byref(self._dest), ctypes.byref(self._dest_len), ctypes.byref(self._seg))
+        if rc == H3Q_DONE:
+            return None
+        self._check(rc, "h3q_endpoint_poll_transmit")
+        data = ctypes.string_at(self._buf, self._len.value)
+        return Transmit(data, _address(self._dest, self._dest_len.value), self._seg.value)
+
+    def next_timeout(self) -> Optional[int]:
+        """When handle_timeout() is next due (ns on the caller's clock), or None."""
+        at = lib.h3q_endpoint_next_timeout(self.handle)
+        return None if at == 0xFFFF_FFFF_FFFF_FFFF else at
+
+    def handle_timeout(self, now_ns: int) -> None:
+        self._check(lib.h3q_endpoint_handle_timeout(self.handle, now_ns),
+                    "h3q_endpoint_handle_timeout")
+
+    def certificate_fingerprint(self) -> Optional[bytes]:
+        """SHA-256 of the endpoint's certificate (32 bytes), or None for a client."""
+        fp = (ctypes.c_uint8 * 32)()
+        rc = lib.h3q_endpoint_certificate_fingerprint(self.handle, fp)
+        if rc == H3Q_DONE:
+            return None
+        self._check(rc, "h3q_endpoint_certificate_fingerprint")
+        return bytes(fp)
+
+
+@dataclass
+class QuicEvent:
+    """A QUIC event, copied out of h3q (aioquic's quic events in one record).
+
+    type: QUIC_STREAM_DATA_RECEIVED, QUIC_STREAM_RESET, QUIC_STOP_SENDING_RECEIVED,
+          QUIC_DATAGRAM_RECEIVED, QUIC_HANDSHAKE_COMPLETED, QUIC_CONNECTION_TERMINATED
+    """
+    type: int
+    stream_id: int = 0
+    data: bytes = b""
+    end_stream: bool = False
+    error_code: int = 0
+    reason: bytes = b""
+
+    def _to_c(self) -> h3q_quic_event:
+        ev = h3q_quic_event(type=self.type, stream_id=self.stream_id,
+                            data_len=len(self.data), end_stream=self.end_stream,
+                            error_code=self.error_code, reason_len=len(self.reason))
+        # Pointers into the bytes objects; they live as long as `self` (the caller's call).
+        if self.data:
+            ev.data = ctypes.cast(ctypes.c_char_p(self.data), c_u8_p)
+        if self.reason:
+            ev.reason = ctypes.cast(ctypes.c_char_p(self.reason), c_u8_p)
+        return ev
+
+
+class QuicConnection(_Handle):
+    """h3q_quic_conn: one connection of an Endpoint (from connect() or accept()).
+
+    `close()` frees the handle; `close_connection()` sends CONNECTION_CLOSE (aioquic's
+    QuicConnection.close()).
+    """
+
+    _free_fn = "h3q_quic_conn_free"
+    _last_error_fn = "h3q_quic_conn_last_error"
+
+    def __init__(self, ptr: ctypes.c_void_p):
+        super().__init__(ptr)
+        self._event = h3q_quic_event()
+
+    def next_event(self) -> Optional[QuicEvent]:
+        """The next QUIC event (its bytes copied), or None when the queue is empty."""
+        ev = self._event
+        rc = lib.h3q_quic_conn_next_event(self.handle, ctypes.byref(ev))
+        if rc == H3Q_DONE:
+            return None
+        self._check(rc, "h3q_quic_conn_next_event")
+        return QuicEvent(
+            type=ev.type, stream_id=ev.stream_id,
+            data=ctypes.string_at(ev.data, ev.data_len) if ev.data_len else b"",
+            end_stream=bool(ev.end_stream), error_code=ev.error_code,
+            reason=ctypes.string_at(ev.reason, ev.reason_len) if ev.reason_len else b"")
+
+    def get_next_available_stream_id(self, unidirectional: bool = False) -> int:
+        out = ctypes.c_uint64()
+        self._check(lib.h3q_quic_conn_get_next_available_stream_id(
+            self.handle, unidirectional, ctypes.byref(out)),
+            "h3q_quic_conn_get_next_available_stream_id")
+        return out.value
+
+    def send_stream_data(self, stream_id: int, data: bytes, end_stream: bool = False) -> None:
+        self._check(lib.h3q_quic_conn_send_stream_data(self.handle, stream_id, data, len(data),
+                                                       end_stream),
+                    "h3q_quic_conn_send_stream_data")
+
+    def reset_stream(self, stream_id: int, error_code: int) -> None:
+        self._check(lib.h3q_quic_conn_reset_stream(self.handle, stream_id, error_code),
+                    "h3q_quic_conn_reset_stream")
+
+    def stop_stream(self, stream_id: int, error_code: int) -> None:
+        self._check(lib.h3q_quic_conn_stop_stream(self.handle, stream_id, error_code),
+                    "h3q_quic_conn_stop_stream")
+
+    def close_connection(self, error_code: int = H3_NO_ERROR, reason: bytes = b"") -> None:
+        """Closes the QUIC connection gracefully (CONNECTION_CLOSE); the handle stays."""
+        self._check(lib.h3q_quic_conn_close(self.handle, error_code, reason, len(reason)),
+                    "h3q_quic_conn_close")
+
+    @property
+    def is_established(self) -> bool:
+        return bool(lib.h3q_quic_conn_is_established(self.handle))
+
+    @property
+    def is_closed(self) -> bool:
+        return bool(lib.h3q_quic_conn_is_closed(self.handle))
+
+    @property
+    def is_drained(self) -> bool:
+        return bool(lib.h3q_quic_conn_is_drained(self.handle))
+
+    def alpn(self) -> Optional[bytes]:
+        ptr, n = c_u8_p(), ctypes.c_size_t()
+        rc = lib.h3q_quic_conn_alpn(self.handle, ctypes.byref(ptr), ctypes.byref(n))
+        if rc == H3Q_DONE:
+            return None
+        self._check(rc, "h3q_quic_conn_alpn")
+        return ctypes.string_at(ptr, n.value)
+
+    def remote_address(self) -> Address:
+        st, n = sockaddr_storage(), c_socklen()
+        self._check(lib.h3q_quic_conn_remote_address(self.handle, ctypes.byref(st),
+                                                     ctypes.byref(n)),
+                    "h3q_quic_conn_remote_address")
+        return _address(st, n.value)
+
+
+# --- HTTP/3 -----------------------------------------------------------------------------------
+
+Headers = List[Tuple[bytes, bytes]]
+
+
+@dataclass
+class H3Event:
+    """Base of the HTTP events (aioquic's h3.events)."""
+    stream_id: int
+    stream_ended: bool = False
+    push_id: Optional[int] = None
+
+
+@dataclass
+class HeadersReceived(H3Event):
+    headers: Headers = field(default_factory=list)
+
+
+@dataclass
+class DataReceived(H3Event):
+    data: bytes = b""
+
+
+@dataclass
+class PushPromiseReceived(H3Event):
+    headers: Headers = field(default_factory=list)
+
+
+@dataclass
+class DatagramReceived(H3Event):
+    data: bytes = b""
+
+
+@dataclass
+class WebTransportStreamDataReceived(H3Event):
+    data: bytes = b""
+    session_id: int = 0
+
+
+def _headers_from_c(ptr, n: int) -> Headers:
+    out = []
+    for i in range(n):
+        h = ptr[i]
+        out.append((ctypes.string_at(h.name, h.name_len) if h.name_len else b"",
+                    ctypes.string_at(h.value, h.value_len) if h.value_len else b""))
+    return out
+
+
+def _event_from_c(ev: h3q_event) -> H3Event:
+    push_id = ev.push_id if ev.has_push_id else None
+    common = dict(stream_id=ev.stream_id, stream_ended=bool(ev.stream_ended), push_id=push_id)
+    data = ctypes.string_at(ev.data, ev.data_len) if ev.data_len else b""
+    if ev.type == EVENT_HEADERS_RECEIVED:
+        return HeadersReceived(headers=_headers_from_c(ev.headers, ev.headers_len), **common)
+    if ev.type == EVENT_DATA_RECEIVED:
+        return DataReceived(data=data, **common)
+    if ev.type == EVENT_PUSH_PROMISE_RECEIVED:
+        return PushPromiseReceived(headers=_headers_from_c(ev.headers, ev.headers_len), **common)
+    if ev.type == EVENT_DATAGRAM_RECEIVED:
+        return DatagramReceived(data=data, **common)
+    if ev.type == EVENT_WEBTRANSPORT_STREAM_DATA_RECEIVED:
+        return WebTransportStreamDataReceived(data=data, session_id=ev.session_id, **common)
+    raise ValueError(f"unknown h3q_event type {ev.type}")
+
+
+def _headers_to_c(headers: Sequence[Tuple[Union[bytes, str], Union[bytes, str]]]):
+    """An h3q_header array (and the bytes objects it points into, to keep them alive)."""
+    keep = []
+    arr = (h3q_header * len(headers))()
+    for i, (name, value) in enumerate(headers):
+        name = name.encode() if isinstance(name, str) else bytes(name)
+        value = value.encode() if isinstance(value, str) else bytes(value)
+        keep += [name, value]
+        arr[i].name = ctypes.cast(ctypes.c_char_p(name), c_u8_p)
+        arr[i].name_len = len(name)
+        arr[i].value = ctypes.cast(ctypes.c_char_p(value), c_u8_p)
+        arr[i].value_len = len(value)
+    return arr, keep
+
+
+class Settings:
+    """h3q_settings, starting from h3q_settings_default(); set attributes to change them."""
+
+    def __init__(self, **changes):
+        self._c = h3q_settings()
+        lib.h3q_settings_default(ctypes.byref(self._c))
+        for k, v in changes.items():
+            setattr(self, k, v)
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._c, name)
+
+    def __setattr__(self, name, value):
+        if name.startswith("_"):
+            object.__setattr__(self, name, value)
+        elif name in dict(h3q_settings._fields_):
+            setattr(self._c, name, value)
+        else:
+            raise AttributeError(f"h3q_settings has no field {name!r}")
+
+
+EventCallback = Callable[[H3Event], None]
+
+
+class H3Connection(_Handle):
+    """h3q_conn over a QuicConnection: aioquic's H3Connection.
+
+    handle_event(quic_event) returns the HTTP events it produced (and calls `callback`, when
+    given, for each one as h3q delivers it, from inside h3q_conn_handle_event; the callback
+    may call send_headers/send_data on this connection). An exception raised by a callback
+    is re-raised by handle_event once the C call has returned.
+    """
+
+    _free_fn = "h3q_conn_free"
+    _last_error_fn = "h3q_conn_last_error"
+
+    def __init__(self, quic: QuicConnection, settings: Optional[Settings] = None):
+        out = ctypes.c_void_p()
+        cs = ctypes.byref(settings._c) if settings is not None else None
+        _check(lib.h3q_conn_new_quic(quic.handle, cs, ctypes.byref(out)), "h3q_conn_new_quic",
+               _thread_last_error)
+        super().__init__(out)
+        self._pending: List[H3Event] = []
+        self._user_cb: Optional[EventCallback] = None
+        self._cb_error: Optional[BaseException] = None
+        # One C trampoline per connection, referenced for the connection's lifetime.
+        self._trampoline = h3q_event_cb(self._on_event)
+
+    def _on_event(self, _user_data, ev_ptr) -> None:
+        try:
+            event = _event_from_c(ev_ptr.contents)
+            self._pending.append(event)
+            if self._user_cb is not None and self._cb_error is None:
+                self._user_cb(event)
+        except BaseException as e:  # never let an exception unwind through C
+            if self._cb_error is None:
+                self._cb_error = e
+
+    def handle_event(self, event: QuicEvent,
+                     callback: Optional[EventCallback] = None) -> List[H3Event]:
+        """Feeds one QUIC event; returns the HTTP events it produced, in order."""
+        c_event = event._to_c()
+        self._pending, self._user_cb, self._cb_error = [], callback, None
+        try:
+            rc = lib.h3q_conn_handle_event(self.handle, ctypes.byref(c_event), self._trampoline,
+                                           None)
+        finally:
+            self._user_cb = None
+        events, self._pending = self._pending, []
+        if self._cb_error is not None:
+            err, self._cb_error = self._cb_error, None
+            raise err
+        self._check(rc, "h3q_conn_handle_event")
+        return events
+
+    def send_headers(self, stream_id: int, headers, end_stream: bool = False) -> None:
+        arr, _keep = _headers_to_c(headers)
+        self._check(lib.h3q_conn_send_headers(self.handle, stream_id, arr, len(headers),
+                                              end_stream),
+                    "h3q_conn_send_headers")
+
+    def send_data(self, stream_id: int, data: bytes, end_stream: bool = False) -> None:
+        self._check(lib.h3q_conn_send_data(self.handle, stream_id, bytes(data), len(data),
+                                           end_stream),
+                    "h3q_conn_send_data")
+
+    def send_push_promise(self, stream_id: int, headers) -> int:
+        """Promises a push (servers); returns the push stream id."""
+        arr, _keep = _headers_to_c(headers)
+        out = ctypes.c_uint64()
+        self._check(lib.h3q_conn_send_push_promise(self.handle, stream_id, arr, len(headers),
+                                                   ctypes.byref(out)),
+                    "h3q_conn_send_push_promise")
+        return out.value
+
+    def received_setting(self, setting_id: int) -> Optional[int]:
+        """A value from the peer's SETTINGS, or None if absent or not received yet."""
+        out = ctypes.c_uint64()
+        rc = lib.h3q_conn_received_setting(self.handle, setting_id, ctypes.byref(out))
+        if rc == H3Q_DONE:
+            return None
+        self._check(rc, "h3q_conn_received_setting")
+        return out.value
+
+    def sent_setting(self, setting_id: int) -> Optional[int]:
+        out = ctypes.c_uint64()
+        rc = lib.h3q_conn_sent_setting(self.handle, setting_id, ctypes.byref(out))
+        if rc == H3Q_DONE:
+            return None
+        self._check(rc, "h3q_conn_sent_setting")
+        return out.value
