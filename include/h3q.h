@@ -721,7 +721,8 @@ const char *h3q_conn_last_error(const struct h3q_conn *conn);
  * handle must not be used again.
  *
  * Returns `H3Q_OK` (also for events HTTP/3 has no use for, and once the connection is
- * closed: then no callback runs); `H3Q_ERR_NULL`; `H3Q_ERR_INVALID_ARGUMENT` for an unknown
+ * closed: then no callback runs; after `H3Q_QUIC_CONNECTION_TERMINATED` the connection is
+ * closed and every send returns `H3Q_ERR_CONNECTION_CLOSED`); `H3Q_ERR_NULL`; `H3Q_ERR_INVALID_ARGUMENT` for an unknown
  * event type or a stream id above 2^62-1; `H3Q_ERR_PROTOCOL` when the event revealed a
  * protocol violation by the peer: the connection was closed through the transport with the
  * HTTP/3 error code, no callback ran for this event, and `h3q_conn_last_error()` gives the

@@ -172,7 +172,8 @@ pub unsafe extern "C" fn h3q_conn_last_error(conn: *const h3q_conn) -> *const c_
 /// handle must not be used again.
 ///
 /// Returns `H3Q_OK` (also for events HTTP/3 has no use for, and once the connection is
-/// closed: then no callback runs); `H3Q_ERR_NULL`; `H3Q_ERR_INVALID_ARGUMENT` for an unknown
+/// closed: then no callback runs; after `H3Q_QUIC_CONNECTION_TERMINATED` the connection is
+/// closed and every send returns `H3Q_ERR_CONNECTION_CLOSED`); `H3Q_ERR_NULL`; `H3Q_ERR_INVALID_ARGUMENT` for an unknown
 /// event type or a stream id above 2^62-1; `H3Q_ERR_PROTOCOL` when the event revealed a
 /// protocol violation by the peer: the connection was closed through the transport with the
 /// HTTP/3 error code, no callback ran for this event, and `h3q_conn_last_error()` gives the
@@ -201,15 +202,10 @@ pub unsafe extern "C" fn h3q_conn_handle_event(
             let event = quic_event_from_c(event)?;
             let was_closed = state.h3.is_closed();
             state.h3.handle_event_into(event, &mut events);
-            if !was_closed && state.h3.is_closed() {
-                let (code, reason) = state
-                    .h3
-                    .transport()
-                    .closed_with()
-                    .cloned()
-                    .unwrap_or_default();
-                let raw = code;
-                let code = ErrorCode::from_wire(raw);
+            // A close we made just now (a terminated QUIC connection closes quietly).
+            let closed_now = !was_closed && state.h3.is_closed();
+            if let Some((raw, reason)) = state.h3.transport().closed_with().filter(|_| closed_now) {
+                let code = ErrorCode::from_wire(*raw);
                 let name = code.map_or("H3 error", ErrorCode::name);
                 let result = if code == Some(ErrorCode::InternalError) {
                     h3q_result::H3Q_ERR_TRANSPORT

@@ -131,7 +131,8 @@ impl<T: Transport> H3Connection<T> {
         &self.settings
     }
 
-    /// True once a protocol error closed the connection.
+    /// True once the connection is closed: by a protocol error of the peer's, or because
+    /// the QUIC connection terminated (`QuicEvent::ConnectionTerminated`).
     pub fn is_closed(&self) -> bool {
         self.closed
     }
@@ -188,7 +189,15 @@ impl<T: Transport> H3Connection<T> {
             QuicEvent::StreamReset { stream_id, .. } => self.recv_stream_reset(stream_id),
             QuicEvent::StopSendingReceived { stream_id, .. } => self.recv_stop_sending(stream_id),
             QuicEvent::DatagramReceived { data } => self.recv_datagram(data, out),
-            QuicEvent::HandshakeCompleted { .. } | QuicEvent::ConnectionTerminated { .. } => Ok(()),
+            QuicEvent::HandshakeCompleted { .. } => Ok(()),
+            QuicEvent::ConnectionTerminated { .. } => {
+                // The QUIC connection is gone (either side closed it): nothing more can be
+                // sent or received. No event, no close of our own; state is released.
+                self.closed = true;
+                self.streams.clear();
+                self.streams.shrink_to_fit();
+                Ok(())
+            }
         };
         if let Err(error) = result {
             out.truncate(start);

@@ -15,13 +15,6 @@ fn quic_events_without_use_produce_nothing() {
         c.handle_event(QuicEvent::HandshakeCompleted { alpn: None })
             .is_empty()
     );
-    assert!(
-        c.handle_event(QuicEvent::ConnectionTerminated {
-            error_code: 0x100,
-            reason: b"bye"
-        })
-        .is_empty()
-    );
     // resets / stop sending of unknown streams
     assert!(
         c.handle_event(QuicEvent::StopSendingReceived {
@@ -39,6 +32,30 @@ fn quic_events_without_use_produce_nothing() {
     );
     assert_open(&c);
     assert_eq!(c.tracked_streams(), 3);
+}
+
+#[test]
+fn a_terminated_quic_connection_ends_http3_quietly() {
+    let (mut c, _s) = pair(Mode::Chunks);
+    c.send_headers(0, &pairs(GET), false).unwrap();
+    assert!(
+        c.handle_event(QuicEvent::ConnectionTerminated {
+            error_code: 0x100,
+            reason: b"bye"
+        })
+        .is_empty()
+    );
+    assert!(c.is_closed());
+    assert_eq!(c.transport().closed, vec![], "no close of our own");
+    assert_eq!(c.tracked_streams(), 0, "state released");
+    assert_eq!(
+        c.send_data(0, b"x", true),
+        Err(crate::h3::H3Error::ConnectionClosed)
+    );
+    assert_eq!(
+        c.send_headers(4, &pairs(GET), true),
+        Err(crate::h3::H3Error::ConnectionClosed)
+    );
 }
 
 #[test]
