@@ -205,6 +205,11 @@ pub unsafe extern "C" fn h3q_quic_conn_get_next_available_stream_id(
     unsafe {
         call(conn, |state| {
             non_null(stream_id_out, "stream_id_out")?;
+            // The QUIC layer hands out ids even after the connection closed; the C
+            // contract is H3Q_ERR_CONNECTION_CLOSED then, as for every other operation.
+            if state.conn.is_closed() {
+                return Err(crate::quic::QuicError::ConnectionClosed.into());
+            }
             let id = state.conn.get_next_available_stream_id(unidirectional)?;
             // SAFETY: checked non-NULL; writable (caller's contract).
             *stream_id_out = id;
