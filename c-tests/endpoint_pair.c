@@ -447,6 +447,8 @@ static h3q_config *client_config(const pair_options *o, const uint8_t *pem, size
     int r = H3Q_OK;
     if (o->client_verify_off) {
         r = h3q_config_set_verify_peer(config, false);
+    } else if (o->client_ca_pem) {
+        r = h3q_config_add_ca_pem(config, o->client_ca_pem, o->client_ca_pem_len);
     } else if (o->client_trusts_server) {
         r = h3q_config_add_ca_pem(config, pem, pem_len);
     }

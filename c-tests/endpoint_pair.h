@@ -97,6 +97,8 @@ typedef void (*pair_server_handler)(pair_conn *conn, const h3q_event *event);
 typedef struct pair_options {
     bool client_verify_off;            /* h3q_config_set_verify_peer(false), no CA */
     bool client_trusts_server;         /* add the server's certificate PEM as a CA */
+    const uint8_t *client_ca_pem;      /* if set, trust this PEM instead of the server's */
+    size_t client_ca_pem_len;
     const char *server_name;           /* SNI and verified name; default "localhost" */
     uint64_t max_datagram_frame_size;  /* both sides; 0 leaves datagrams disabled */
     bool enable_webtransport;          /* h3q_settings on both sides (H3_DATAGRAM) */
