@@ -233,10 +233,70 @@ static bool is_peer_address(const struct sockaddr_storage *dest, socklen_t len,
            got.sin_addr.s_addr == expected->sin_addr.s_addr;
 }
 
+/* A datagram on the simulated wire. */
+struct pair_inflight {
+    struct pair_inflight *next;
+    uint64_t deliver_at;
+    bool to_server;
+    size_t len;
+    uint8_t data[];
+};
+
+static void deliver(pair *p, bool to_server, const uint8_t *data, size_t len) {
+    h3q_endpoint *to = to_server ? p->server : p->client;
+    const struct sockaddr_in *from = to_server ? &p->client_addr : &p->server_addr;
+    int r = h3q_endpoint_receive(to, p->now, (const struct sockaddr *)from, sizeof *from, data,
+                                 len);
+    if (r != H3Q_OK) harness_error(p, "receive", r, h3q_endpoint_last_error(to));
+    if (to_server) {
+        p->datagrams_to_server++;
+    } else {
+        p->datagrams_to_client++;
+    }
+}
+
+/* Puts a datagram on the wire, or delivers it at once without latency. */
+static void send_datagram(pair *p, bool to_server, const uint8_t *data, size_t len) {
+    if (p->latency_ns == 0) {
+        deliver(p, to_server, data, len);
+        return;
+    }
+    struct pair_inflight *d = malloc(sizeof *d + len);
+    if (!d) {
+        harness_error(p, "out of memory for the wire", H3Q_OK, NULL);
+        return;
+    }
+    d->next = NULL;
+    d->deliver_at = p->now + p->latency_ns; /* the clock never goes back: FIFO order */
+    d->to_server = to_server;
+    d->len = len;
+    memcpy(d->data, data, len);
+    if (p->wire_tail) {
+        p->wire_tail->next = d;
+    } else {
+        p->wire_head = d;
+    }
+    p->wire_tail = d;
+}
+
+/* Delivers the datagrams whose time has come. */
+static bool deliver_due(pair *p) {
+    bool moved = false;
+    while (p->wire_head && p->wire_head->deliver_at <= p->now) {
+        struct pair_inflight *d = p->wire_head;
+        p->wire_head = d->next;
+        if (!p->wire_head) p->wire_tail = NULL;
+        deliver(p, d->to_server, d->data, d->len);
+        free(d);
+        moved = true;
+    }
+    return moved;
+}
+
 /* Sends everything `from` has to send to `to`. */
-static bool flush_endpoint(pair *p, h3q_endpoint *from, const struct sockaddr_in *from_addr,
-                           h3q_endpoint *to, const struct sockaddr_in *to_addr,
-                           uint64_t *counter) {
+static bool flush_endpoint(pair *p, bool to_server) {
+    h3q_endpoint *from = to_server ? p->client : p->server;
+    const struct sockaddr_in *to_addr = to_server ? &p->server_addr : &p->client_addr;
     bool moved = false;
     for (;;) {
         size_t len = 0, segment = 0;
@@ -261,10 +321,7 @@ static bool flush_endpoint(pair *p, h3q_endpoint *from, const struct sockaddr_in
         if (len > segment) p->gso_batches++;
         for (size_t off = 0; off < len; off += segment) {
             size_t n = len - off < segment ? len - off : segment;
-            r = h3q_endpoint_receive(to, p->now, (const struct sockaddr *)from_addr,
-                                     sizeof *from_addr, p->transmit_buf + off, n);
-            if (r != H3Q_OK) harness_error(p, "receive", r, h3q_endpoint_last_error(to));
-            (*counter)++;
+            send_datagram(p, to_server, p->transmit_buf + off, n);
         }
     }
     return moved;
@@ -343,19 +400,19 @@ bool pair_run(pair *p, bool (*done)(pair *p, void *arg), void *arg, uint64_t max
     for (unsigned long i = 0; i < PAIR_MAX_ITERATIONS; i++) {
         p->iterations++;
         bool moved = false;
-        moved |= flush_endpoint(p, p->client, &p->client_addr, p->server, &p->server_addr,
-                                &p->datagrams_to_server);
-        moved |= flush_endpoint(p, p->server, &p->server_addr, p->client, &p->client_addr,
-                                &p->datagrams_to_client);
+        moved |= flush_endpoint(p, true);
+        moved |= flush_endpoint(p, false);
+        moved |= deliver_due(p);
         moved |= accept_new(p);
         moved |= drain_events(&p->client_conn);
         for (size_t k = 0; k < p->nserver_conns; k++) moved |= drain_events(&p->server_conns[k]);
         if (done(p, arg)) return true;
         if (moved) continue;
-        /* Quiet: the next thing that can happen is a timer. */
+        /* Quiet: the next thing that can happen is a timer or an arrival. */
         const uint64_t ts = h3q_endpoint_next_timeout(p->server);
         const uint64_t tc = h3q_endpoint_next_timeout(p->client);
-        const uint64_t t = min_u64(ts, tc);
+        const uint64_t arrival = p->wire_head ? p->wire_head->deliver_at : UINT64_MAX;
+        const uint64_t t = min_u64(min_u64(ts, tc), arrival);
         if (t == UINT64_MAX || t > deadline) return false;
         if (t > p->now) p->now = t;
         p->timeouts++;
@@ -468,6 +525,7 @@ pair *pair_new(const pair_options *o) {
     if (!p) return NULL;
     p->now = PAIR_START_NS;
     p->server_handler = o->server_handler;
+    p->latency_ns = o->latency_ns;
     p->transmit_buf = malloc(PAIR_TRANSMIT_CAP);
     set_loopback(&p->server_addr, PAIR_SERVER_PORT);
     set_loopback(&p->client_addr, PAIR_CLIENT_PORT);
@@ -518,6 +576,11 @@ void pair_free(pair *p) {
     }
     h3q_endpoint_free(p->client);
     h3q_endpoint_free(p->server);
+    while (p->wire_head) {
+        struct pair_inflight *d = p->wire_head;
+        p->wire_head = d->next;
+        free(d);
+    }
     free(p->responses);
     free(p->transmit_buf);
     free(p);

@@ -4,9 +4,9 @@
  *
  * The server is 127.0.0.1:4433, the client 127.0.0.1:50000 (fake addresses: no socket is
  * opened). pair_run() moves every datagram each endpoint wants to send to the other one
- * (GSO batches split by segment size), accepts new server connections (each gets an
+ * (GSO batches split by segment size; at once, or after a fixed one-way latency), accepts new server connections (each gets an
  * h3q_conn), feeds every QUIC event through h3q_conn_handle_event(), and when nothing
- * moves advances the clock to the earliest endpoint timeout. Every run is bounded by an
+ * moves advances the clock to the earliest endpoint timeout (or datagram arrival). Every run is bounded by an
  * iteration count and a simulated-time limit, so a bug cannot hang a test.
  *
  * HTTP events of the client connection are recorded per stream (pair_response); those of
@@ -103,6 +103,7 @@ typedef struct pair_options {
     uint64_t max_datagram_frame_size;  /* both sides; 0 leaves datagrams disabled */
     bool enable_webtransport;          /* h3q_settings on both sides (H3_DATAGRAM) */
     size_t server_gso_segments;        /* h3q_config_set_max_gso_segments on the server */
+    uint64_t latency_ns;               /* one-way delay; 0 delivers at once */
     pair_server_handler server_handler;
 } pair_options;
 
@@ -136,6 +137,10 @@ typedef struct pair {
     int errors;                        /* unexpected h3q results inside the harness */
     bool trace;                        /* print every QUIC and HTTP event (debugging) */
     uint8_t *transmit_buf;
+    /* Datagrams on the wire (latency_ns > 0), oldest first. */
+    uint64_t latency_ns;
+    struct pair_inflight *wire_head;
+    struct pair_inflight *wire_tail;
 } pair;
 
 /* The options of a normal pair: the client trusts the server's generated certificate for

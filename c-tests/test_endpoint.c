@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #define SEC 1000000000ULL
 
@@ -417,7 +418,7 @@ static void get_small_body(void) {
     pair_free(p);
 }
 
-/* ---- 3. 10 MB echo ---- */
+/* ---- 3. 10 MB echo (over a 10 ms round trip) ---- */
 
 static uint64_t xorshift(uint64_t *state) {
     uint64_t x = *state;
@@ -431,6 +432,7 @@ static uint64_t xorshift(uint64_t *state) {
 static void post_echo_10mb(void) {
     pair_options o = pair_options_default();
     o.server_gso_segments = 8; /* the server's answer comes out in GSO batches */
+    o.latency_ns = 5000000;    /* 10 ms round trip: congestion and flow control at work */
     pair *p = settled_pair(o);
     if (!p) return;
     const size_t size = 10u * 1024u * 1024u;
@@ -1047,18 +1049,32 @@ static void misuse(void) {
     misuse_quic_conn();
 }
 
+static double wall_seconds(void) {
+    struct timespec ts;
+    timespec_get(&ts, TIME_UTC);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* RUN, then the test's wall time (the big transfers must stay quick under valgrind). */
+#define TIMED_RUN(fn)                                                    \
+    do {                                                                 \
+        double timed_start_ = wall_seconds();                            \
+        RUN(fn);                                                         \
+        fprintf(stderr, "     %.2f s\n", wall_seconds() - timed_start_); \
+    } while (0)
+
 int main(void) {
-    RUN(handshake);
-    RUN(handshake_without_verification);
-    RUN(handshake_fails_without_trust);
-    RUN(get_small_body);
-    RUN(post_echo_10mb);
-    RUN(server_push);
-    RUN(trailers);
-    RUN(interim_response);
-    RUN(http_datagrams);
-    RUN(concurrent_requests);
-    RUN(graceful_close);
-    RUN(misuse);
+    TIMED_RUN(handshake);
+    TIMED_RUN(handshake_without_verification);
+    TIMED_RUN(handshake_fails_without_trust);
+    TIMED_RUN(get_small_body);
+    TIMED_RUN(post_echo_10mb);
+    TIMED_RUN(server_push);
+    TIMED_RUN(trailers);
+    TIMED_RUN(interim_response);
+    TIMED_RUN(http_datagrams);
+    TIMED_RUN(concurrent_requests);
+    TIMED_RUN(graceful_close);
+    TIMED_RUN(misuse);
     return CHECK_DONE("test_endpoint");
 }
