@@ -468,10 +468,10 @@ uint64_t pair_request(pair *p, const char *method, const char *path, bool end_st
 
 /* ---- construction ---- */
 
-static h3q_config *server_config(const pair_options *o, uint8_t **pem, size_t *pem_len) {
+static h3q_config *server_config(const pair_options *o, uint8_t **pem, size_t *pem_len,
+                                 uint8_t fingerprint[32]) {
     h3q_config *config = NULL;
     if (h3q_config_new(true, &config) != H3Q_OK) return NULL;
-    uint8_t fingerprint[32];
     int r = h3q_config_generate_self_signed(config, "localhost", fingerprint);
     if (r == H3Q_OK && o->max_datagram_frame_size > 0)
         r = h3q_config_set_max_datagram_frame_size(config, o->max_datagram_frame_size);
@@ -535,7 +535,7 @@ pair *pair_new(const pair_options *o) {
 
     uint8_t *pem = NULL;
     size_t pem_len = 0;
-    h3q_config *sc = server_config(o, &pem, &pem_len);
+    h3q_config *sc = server_config(o, &pem, &pem_len, p->server_fingerprint);
     h3q_config *cc = sc ? client_config(o, pem, pem_len) : NULL;
     free(pem);
     int r = H3Q_ERR_TLS;

@@ -114,6 +114,7 @@ typedef struct pair {
     struct sockaddr_in server_addr;
     struct sockaddr_in client_addr;
     h3q_settings settings;
+    uint8_t server_fingerprint[32];    /* from h3q_config_generate_self_signed() */
     pair_server_handler server_handler;
     pair_conn client_conn;
     pair_conn server_conns[PAIR_MAX_SERVER_CONNS];
@@ -154,9 +155,9 @@ pair *pair_new(const pair_options *options);
 /* Frees every handle the pair owns. NULL is a no-op. */
 void pair_free(pair *p);
 
-/* Runs until done(p, arg) is true (checked after every step), at most max_sim_ns of
- * simulated time from now. Returns whether done became true. done may be NULL: then it
- * runs until nothing moves and no timer is pending, or the limit. */
+/* Runs until done(p, arg) is true (checked after every step; done is required). Returns
+ * false if it did not become true within max_sim_ns of simulated time from now, when
+ * nothing can happen any more (no datagram, no timer), or after 2,000,000 steps. */
 bool pair_run(pair *p, bool (*done)(pair *p, void *arg), void *arg, uint64_t max_sim_ns);
 
 /* Runs until both sides completed the handshake and each received the other's SETTINGS. */

@@ -312,7 +312,9 @@ static void handshake(void) {
     CHECK(!h3q_quic_conn_is_closed(p->client_conn.quic));
     uint8_t fingerprint[32];
     CHECK_INT(h3q_endpoint_certificate_fingerprint(p->client, fingerprint), H3Q_DONE);
+    memset(fingerprint, 0, sizeof fingerprint);
     CHECK_INT(h3q_endpoint_certificate_fingerprint(p->server, fingerprint), H3Q_OK);
+    CHECK(memcmp(fingerprint, p->server_fingerprint, sizeof fingerprint) == 0);
 
     CHECK(pair_settle(p));
     check_handshake(p);
