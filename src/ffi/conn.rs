@@ -27,6 +27,22 @@ pub(crate) struct ConnState {
     h3: H3Connection<ConnTransport>,
 }
 
+impl ConnState {
+    /// A send-side error as C sees it. The HTTP/3 layer learns nothing from
+    /// CONNECTION_TERMINATED, so on a closed built-in QUIC connection its sends fail in the
+    /// transport; that is `H3Q_ERR_CONNECTION_CLOSED`, the code the header gives for closed
+    /// connections, not the generic `H3Q_ERR_TRANSPORT`.
+    fn send_error(&self, error: H3Error) -> FfiError {
+        if matches!(error, H3Error::Transport(_)) && self.h3.transport().quic_closed() {
+            return FfiError::new(
+                h3q_result::H3Q_ERR_CONNECTION_CLOSED,
+                format!("the QUIC connection is closed ({error})"),
+            );
+        }
+        error.into()
+    }
+}
+
 impl Opaque for h3q_conn {
     type Inner = ConnState;
     const NAME: &'static str = "h3q_conn";
@@ -261,7 +277,8 @@ pub unsafe extern "C" fn h3q_conn_send_headers(
     unsafe {
         call(conn, |state| {
             let fields = header_list_arg(headers, headers_len)?;
-            Ok(state.h3.send_headers(stream_id, &fields, end_stream)?)
+            let result = state.h3.send_headers(stream_id, &fields, end_stream);
+            result.map_err(|e| state.send_error(e))
         })
     }
 }
@@ -288,7 +305,8 @@ pub unsafe extern "C" fn h3q_conn_send_data(
     unsafe {
         call(conn, |state| {
             let data = bytes_arg(data, len, "data")?;
-            Ok(state.h3.send_data(stream_id, data, end_stream)?)
+            let result = state.h3.send_data(stream_id, data, end_stream);
+            result.map_err(|e| state.send_error(e))
         })
     }
 }
@@ -320,7 +338,8 @@ pub unsafe extern "C" fn h3q_conn_send_push_promise(
         call(conn, |state| {
             non_null(push_stream_id_out, "push_stream_id_out")?;
             let fields = header_list_arg(headers, headers_len)?;
-            let push_stream_id = state.h3.send_push_promise(stream_id, &fields)?;
+            let result = state.h3.send_push_promise(stream_id, &fields);
+            let push_stream_id = result.map_err(|e| state.send_error(e))?;
             // SAFETY: checked non-NULL; writable (caller's contract).
             *push_stream_id_out = push_stream_id;
             Ok(())
@@ -348,7 +367,8 @@ pub unsafe extern "C" fn h3q_conn_send_datagram(
     unsafe {
         call(conn, |state| {
             let data = bytes_arg(data, len, "data")?;
-            Ok(state.h3.send_datagram(stream_id, data)?)
+            let result = state.h3.send_datagram(stream_id, data);
+            result.map_err(|e| state.send_error(e))
         })
     }
 }
@@ -373,9 +393,10 @@ pub unsafe extern "C" fn h3q_conn_create_webtransport_stream(
     unsafe {
         call(conn, |state| {
             non_null(stream_id_out, "stream_id_out")?;
-            let id = state
+            let result = state
                 .h3
-                .create_webtransport_stream(session_id, unidirectional)?;
+                .create_webtransport_stream(session_id, unidirectional);
+            let id = result.map_err(|e| state.send_error(e))?;
             // SAFETY: checked non-NULL; writable (caller's contract).
             *stream_id_out = id;
             Ok(())

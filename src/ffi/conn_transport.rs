@@ -33,6 +33,15 @@ impl ConnTransport {
         self.closed_with.as_ref()
     }
 
+    /// True when the connection runs over the built-in QUIC layer and that QUIC connection
+    /// is closed (closing, draining or drained).
+    pub(crate) fn quic_closed(&self) -> bool {
+        match &self.stack {
+            Stack::Quic(conn) => conn.is_closed(),
+            Stack::C(_) => false,
+        }
+    }
+
     fn inner(&mut self) -> &mut dyn Transport {
         match &mut self.stack {
             Stack::C(t) => t,
