@@ -138,8 +138,14 @@ fn as_refs(list: &[(Vec<u8>, Vec<u8>)]) -> Vec<(&[u8], &[u8])> {
         .collect()
 }
 
-fn capacity_from(byte: u8) -> u64 {
-    [0u64, 32, 64, 100, 220, 256, 1024, 4096][usize::from(byte & 7)]
+/// A dynamic table capacity from the low three bits of a byte.
+pub fn capacity_from(byte: u8) -> u64 {
+    [0u64, 64, 100, 220, 256, 512, 1024, 4096][usize::from(byte & 7)]
+}
+
+/// A blocked-streams limit from bits 3..6 of a byte.
+pub fn blocked_from(byte: u8) -> u64 {
+    [0u64, 1, 2, 3, 8, 16, 100, 1000][usize::from(byte >> 3 & 7)]
 }
 
 /// QPACK decoder: field sections and encoder-stream input in any order.
@@ -151,7 +157,7 @@ pub fn qpack_decode(data: &[u8]) {
     let mut input = Input::new(data);
     let setup = input.byte();
     let capacity = capacity_from(setup);
-    let mut decoder = Decoder::new(capacity, u64::from(setup >> 3 & 7));
+    let mut decoder = Decoder::new(capacity, blocked_from(setup));
     if setup & 0x40 != 0 {
         decoder.set_max_field_section_size(u64::from(input.u16()));
     }
@@ -202,7 +208,7 @@ pub fn qpack_encoder_decoder_stream(data: &[u8]) {
     let mut input = Input::new(data);
     let setup = input.byte();
     let capacity = capacity_from(setup);
-    let blocked = u64::from(setup >> 3 & 7);
+    let blocked = blocked_from(setup);
     let mut encoder = Encoder::new();
     let mut decoder = Decoder::new(capacity, blocked.max(1) * 4);
     let mut encoder_stream = Vec::new();
@@ -610,7 +616,7 @@ pub fn qpack_roundtrip(data: &[u8]) {
     let mut input = Input::new(data);
     let setup = input.byte();
     let capacity = capacity_from(setup);
-    let blocked = u64::from(setup >> 3 & 7);
+    let blocked = blocked_from(setup);
     let mut encoder = Encoder::new();
     let mut decoder = Decoder::new(capacity, blocked);
     let mut encoder_stream = Vec::new();
