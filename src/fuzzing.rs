@@ -103,7 +103,10 @@ impl<'a> Input<'a> {
 
 /// A small header list read from the input: a count, then (name, value) chunks. Names
 /// come from a short list of realistic ones or are arbitrary bytes.
-fn header_list(input: &mut Input<'_>) -> Vec<(Vec<u8>, Vec<u8>)> {
+/// An owned header list.
+type List = Vec<(Vec<u8>, Vec<u8>)>;
+
+fn header_list(input: &mut Input<'_>) -> List {
     const NAMES: &[&[u8]] = &[
         b":method",
         b":path",
@@ -624,7 +627,7 @@ pub fn qpack_roundtrip(data: &[u8]) {
     decoder
         .feed_encoder(&encoder_stream)
         .expect("capacity instruction decodes");
-    let mut pending: Vec<(u64, Vec<(Vec<u8>, Vec<u8>)>)> = Vec::new();
+    let mut pending: Vec<(u64, List)> = Vec::new();
     let mut next_stream = 0u64;
     let mut back = Vec::new();
     while !input.is_empty() {
