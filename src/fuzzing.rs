@@ -5,7 +5,7 @@
 //! arbitrary bytes and panics only when it finds a bug: a panic inside the library, or a
 //! broken invariant checked here (a transport closed twice, events after a close, a
 //! round trip that changes a header list). Inputs are read as small op sequences by
-//! [`Input`]; running out of bytes ends the op sequence.
+//! `Input`; running out of bytes ends the op sequence.
 //!
 //! The C API target (`ffi_calls`) lives in `ffi::fuzz`, the only module allowed `unsafe`,
 //! and is re-exported here as a safe function.
