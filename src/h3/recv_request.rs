@@ -217,12 +217,19 @@ impl<T: Transport> H3Connection<T> {
                 "Invalid frame type on request stream"
             })
         };
+        // Every field line decodes to at least 32 bytes plus 8/30 of its wire bytes (the
+        // longest Huffman code is 30 bits; integers take at most 10 bytes), so a section
+        // longer than 4 x the decoded limit + 256 cannot fit it: refuse it from its header.
+        let section_limit = self.settings.field_section_limit();
+        let section_bound = section_limit.saturating_mul(4).saturating_add(256);
         let whole = |ty: u64, limit: u64| {
             if header.len > limit {
                 Err(ProtocolError::new(
                     ErrorCode::ExcessiveLoad,
                     format!("Frame of type 0x{ty:x} exceeds {limit} bytes"),
                 ))
+            } else if section_limit > 0 && header.len > section_bound {
+                Err(ProtocolError::new(ErrorCode::QpackDecompressionFailed, ""))
             } else {
                 Ok(Parse::Whole {
                     ty,

@@ -37,7 +37,9 @@ pub struct Settings {
     /// a literal longer than what remains is refused from its length before it is read.
     /// Stops a small section that references a large dynamic-table entry thousands of
     /// times. When `max_field_section_size` is set, it is the limit instead. More closes
-    /// the connection with QPACK_DECOMPRESSION_FAILED. Default 256 KiB.
+    /// the connection with QPACK_DECOMPRESSION_FAILED; so does a HEADERS or PUSH_PROMISE
+    /// frame longer than 4 x the limit + 256 bytes, from its header alone (no field
+    /// section that long can decode within the limit). 0 = unlimited. Default 256 KiB.
     pub max_decoded_field_section_size: u64,
     /// The most entries a peer's SETTINGS frame may carry (real peers send about ten,
     /// GREASE included); more closes the connection with H3_EXCESSIVE_LOAD before the

@@ -346,6 +346,32 @@ fn huge_literal_is_refused_from_its_length() {
 }
 
 #[test]
+fn section_too_long_for_the_limit_is_refused_from_its_frame_header() {
+    let settings = Settings {
+        max_field_section_size: 1024,
+        ..Settings::default()
+    };
+    let mut s = server_with(settings.clone());
+    // 4 x 1024 + 256 = 4352 wire bytes could still fit: buffered and decoded.
+    let mut bytes = v(frame_type::HEADERS);
+    bytes.extend(v(4352));
+    bytes.extend([0u8; 100]);
+    recv(&mut s, 0, &bytes, false, Mode::Chunks);
+    assert_open(&s);
+    // One byte more cannot decode to 1024 bytes or less.
+    let mut s = server_with(settings);
+    let mut bytes = v(frame_type::HEADERS);
+    bytes.extend(v(4353));
+    recv(&mut s, 0, &bytes, false, Mode::Chunks);
+    report(
+        "4353-byte HEADERS against a 1024-byte limit",
+        bytes.len(),
+        s.held_bytes(),
+    );
+    assert_closed(&s, ErrorCode::QpackDecompressionFailed, "");
+}
+
+#[test]
 fn field_section_that_expands_through_references() {
     // One 4000-byte entry referenced 16,000 times: 16 KB on the wire, 64 MB decoded.
     let mut s = server();
