@@ -561,6 +561,12 @@ static void settings_queries(void) {
     CHECK(!cs.enable_webtransport);
     CHECK_INT(cs.max_buffered_frame_size, 65536);
     CHECK_INT(cs.max_blocked_stream_bytes, 1048576);
+    CHECK_INT(cs.max_decoded_field_section_size, 262144);
+    CHECK_INT(cs.max_settings_entries, 256);
+    CHECK_INT(cs.max_cheap_frames, 10000);
+    CHECK_INT(cs.max_excess_resets, 1000);
+    CHECK_INT(cs.max_unreferenced_insert_bytes, 1048576);
+    CHECK_INT(cs.max_buffering_streams, 256);
     h3q_settings ss = cs;
     ss.qpack_max_table_capacity = 0;
     ss.qpack_blocked_streams = 0;

@@ -323,6 +323,39 @@ typedef struct h3q_settings {
    * Default 1048576.
    */
   uint64_t max_blocked_stream_bytes;
+  /**
+   * The largest decoded field section accepted while `max_field_section_size` is 0
+   * (name + value + 32 per field); stops small sections that expand through
+   * dynamic-table references. More closes with QPACK_DECOMPRESSION_FAILED (0x200).
+   * Default 262144. 0 = unlimited.
+   */
+  uint64_t max_decoded_field_section_size;
+  /**
+   * The most entries the peer's SETTINGS may carry; more closes with
+   * H3_EXCESSIVE_LOAD (0x107). Default 256.
+   */
+  uint64_t max_settings_entries;
+  /**
+   * Per stream, the most DATA and unknown frames beyond one per 16 payload bytes
+   * (floods of empty or tiny frames); more closes with H3_EXCESSIVE_LOAD. Default 10000.
+   */
+  uint64_t max_cheap_frames;
+  /**
+   * Streams reset by the peer before their message ended, beyond the messages it
+   * completed ("rapid reset"); more closes with H3_EXCESSIVE_LOAD. Default 1000.
+   */
+  uint64_t max_excess_resets;
+  /**
+   * Bytes the peer's QPACK encoder stream may insert (name + value + 32 per entry)
+   * without a field section referencing the dynamic table; more closes with
+   * H3_EXCESSIVE_LOAD. Default 1048576.
+   */
+  uint64_t max_unreferenced_insert_bytes;
+  /**
+   * The most streams holding partial HEADERS / PUSH_PROMISE payloads or data behind a
+   * blocked field section at once; more closes with H3_EXCESSIVE_LOAD. Default 256.
+   */
+  uint64_t max_buffering_streams;
 } h3q_settings;
 
 /**

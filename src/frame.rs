@@ -114,9 +114,26 @@ pub fn encode_settings_frame(settings: &SettingsMap, out: &mut Vec<u8>) {
 /// Parses a SETTINGS payload: reserved identifiers, repeated identifiers and truncation
 /// are errors (H3_SETTINGS_ERROR / H3_FRAME_ERROR, aioquic's phrases).
 pub fn parse_settings(payload: &[u8]) -> Result<SettingsMap, ProtocolError> {
+    parse_settings_limited(payload, u64::MAX)
+}
+
+/// [`parse_settings`], refusing a payload with more than `max_entries` entries with
+/// H3_EXCESSIVE_LOAD as soon as the entry past the limit is reached.
+pub fn parse_settings_limited(
+    payload: &[u8],
+    max_entries: u64,
+) -> Result<SettingsMap, ProtocolError> {
     let mut settings = SettingsMap::new();
     let mut rest = payload;
+    let mut entries: u64 = 0;
     while !rest.is_empty() {
+        entries += 1;
+        if entries > max_entries {
+            return Err(ProtocolError::new(
+                ErrorCode::ExcessiveLoad,
+                format!("SETTINGS carries more than {max_entries} entries"),
+            ));
+        }
         let truncated =
             || ProtocolError::new(ErrorCode::FrameError, "Could not parse SETTINGS frame");
         let (id, n) = varint::decode(rest).map_err(|_| truncated())?;

@@ -28,4 +28,8 @@ pub mod qpack;
 pub mod quic;
 pub mod varint;
 
+/// Fuzz target bodies shared by `fuzz/` and `tests/fuzz_corpus_replay.rs`; not API.
+#[doc(hidden)]
+pub mod fuzzing;
+
 mod ffi;

@@ -11,7 +11,8 @@
 //!   (`h3q_conn`) over a C QUIC stack;
 //! - `config`, `endpoint`, `quic_conn`, `quic_error`, `sockaddr`: the built-in QUIC layer
 //!   (`h3q_config`, `h3q_endpoint`, `h3q_quic_conn`);
-//! - `read`: reading C `bool`s and enums without trusting their values.
+//! - `read`: reading C `bool`s and enums without trusting their values;
+//! - `fuzz`: the `ffi_calls` fuzz target (re-exported by `crate::fuzzing`).
 
 #![allow(non_camel_case_types)]
 #![allow(unsafe_code)]
@@ -21,6 +22,7 @@ pub mod conn;
 pub mod conn_transport;
 pub mod endpoint;
 pub mod event;
+pub mod fuzz;
 pub mod handle;
 pub mod header;
 pub mod last_error;

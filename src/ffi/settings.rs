@@ -35,6 +35,27 @@ pub struct h3q_settings {
     /// encoder-stream data; more closes the connection with H3_EXCESSIVE_LOAD.
     /// Default 1048576.
     pub max_blocked_stream_bytes: u64,
+    /// The largest decoded field section accepted while `max_field_section_size` is 0
+    /// (name + value + 32 per field); stops small sections that expand through
+    /// dynamic-table references. More closes with QPACK_DECOMPRESSION_FAILED (0x200).
+    /// Default 262144. 0 = unlimited.
+    pub max_decoded_field_section_size: u64,
+    /// The most entries the peer's SETTINGS may carry; more closes with
+    /// H3_EXCESSIVE_LOAD (0x107). Default 256.
+    pub max_settings_entries: u64,
+    /// Per stream, the most DATA and unknown frames beyond one per 16 payload bytes
+    /// (floods of empty or tiny frames); more closes with H3_EXCESSIVE_LOAD. Default 10000.
+    pub max_cheap_frames: u64,
+    /// Streams reset by the peer before their message ended, beyond the messages it
+    /// completed ("rapid reset"); more closes with H3_EXCESSIVE_LOAD. Default 1000.
+    pub max_excess_resets: u64,
+    /// Bytes the peer's QPACK encoder stream may insert (name + value + 32 per entry)
+    /// without a field section referencing the dynamic table; more closes with
+    /// H3_EXCESSIVE_LOAD. Default 1048576.
+    pub max_unreferenced_insert_bytes: u64,
+    /// The most streams holding partial HEADERS / PUSH_PROMISE payloads or data behind a
+    /// blocked field section at once; more closes with H3_EXCESSIVE_LOAD. Default 256.
+    pub max_buffering_streams: u64,
 }
 
 impl From<&Settings> for h3q_settings {
@@ -48,6 +69,12 @@ impl From<&Settings> for h3q_settings {
             enable_webtransport: s.enable_webtransport,
             max_buffered_frame_size: s.max_buffered_frame_size,
             max_blocked_stream_bytes: s.max_blocked_stream_bytes,
+            max_decoded_field_section_size: s.max_decoded_field_section_size,
+            max_settings_entries: s.max_settings_entries,
+            max_cheap_frames: s.max_cheap_frames,
+            max_excess_resets: s.max_excess_resets,
+            max_unreferenced_insert_bytes: s.max_unreferenced_insert_bytes,
+            max_buffering_streams: s.max_buffering_streams,
         }
     }
 }
@@ -69,6 +96,12 @@ pub(crate) unsafe fn settings_from_c(ptr: *const h3q_settings) -> Settings {
             enable_webtransport: read_bool(&raw const (*ptr).enable_webtransport),
             max_buffered_frame_size: (*ptr).max_buffered_frame_size,
             max_blocked_stream_bytes: (*ptr).max_blocked_stream_bytes,
+            max_decoded_field_section_size: (*ptr).max_decoded_field_section_size,
+            max_settings_entries: (*ptr).max_settings_entries,
+            max_cheap_frames: (*ptr).max_cheap_frames,
+            max_excess_resets: (*ptr).max_excess_resets,
+            max_unreferenced_insert_bytes: (*ptr).max_unreferenced_insert_bytes,
+            max_buffering_streams: (*ptr).max_buffering_streams,
         }
     }
 }

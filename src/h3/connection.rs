@@ -5,7 +5,7 @@
 //! (request and push streams) and `recv_uni.rs` (unidirectional streams, control stream,
 //! QPACK streams, datagrams).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::error::{ErrorCode, ProtocolError};
 use crate::frame::{self, SettingsMap, frame_type, stream_type};
@@ -51,6 +51,13 @@ pub struct H3Connection<T: Transport> {
     /// The highest push stream id we opened (a server): a lower push stream without state
     /// is a finished push.
     pub(super) max_push_stream: Option<u64>,
+    /// Streams holding partial input (a HEADERS / PUSH_PROMISE payload still arriving,
+    /// or bytes behind a blocked field section), bounded by
+    /// [`Settings::max_buffering_streams`].
+    pub(super) buffering: HashSet<u64>,
+    /// Peer streams reset before their message ended, beyond those it completed
+    /// (bounded by [`Settings::max_excess_resets`]).
+    pub(super) excess_resets: u64,
     /// Reused buffers, so steady-state sending allocates nothing.
     pub(super) scratch: Vec<u8>,
     pub(super) scratch_section: Vec<u8>,
@@ -88,7 +95,8 @@ impl<T: Transport> H3Connection<T> {
             settings.qpack_max_table_capacity,
             settings.qpack_blocked_streams,
         );
-        decoder.set_max_field_section_size(settings.max_field_section_size);
+        decoder.set_max_field_section_size(settings.field_section_limit());
+        decoder.set_max_unreferenced_insert_bytes(settings.max_unreferenced_insert_bytes);
 
         Ok(H3Connection {
             max_push_id: is_client.then_some(settings.max_push_id),
@@ -111,6 +119,8 @@ impl<T: Transport> H3Connection<T> {
             max_local_bidi: None,
             max_peer_bidi: None,
             max_push_stream: None,
+            buffering: HashSet::new(),
+            excess_resets: 0,
             scratch: Vec::new(),
             scratch_section: Vec::new(),
         })
@@ -210,6 +220,7 @@ impl<T: Transport> H3Connection<T> {
         self.closed = true;
         self.streams.clear();
         self.streams.shrink_to_fit();
+        self.buffering = HashSet::new();
         self.transport.close(error.code.wire(), &error.reason);
     }
 
@@ -256,6 +267,67 @@ impl<T: Transport> H3Connection<T> {
             self.max_peer_bidi
         };
         !self.streams.contains_key(&stream_id) && mark.is_some_and(|m| stream_id <= m)
+    }
+
+    /// Counts a DATA or skipped frame against the stream's cheap-frame budget
+    /// ([`Settings::max_cheap_frames`]).
+    pub(super) fn count_cheap_frame(
+        &self,
+        stream: &mut H3Stream,
+        payload_len: u64,
+    ) -> Result<(), ProtocolError> {
+        stream.frames = stream.frames.saturating_add(1);
+        stream.frame_payload = stream.frame_payload.saturating_add(payload_len);
+        let allowed = self
+            .settings
+            .max_cheap_frames
+            .saturating_add(stream.frame_payload / 16);
+        if stream.frames > allowed {
+            return Err(ProtocolError::new(
+                ErrorCode::ExcessiveLoad,
+                "Too many small or empty frames on a stream",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Records that `stream_id` holds partial input, within
+    /// [`Settings::max_buffering_streams`].
+    pub(super) fn start_buffering(&mut self, stream_id: u64) -> Result<(), ProtocolError> {
+        if !self.buffering.contains(&stream_id) {
+            if self.buffering.len() as u64 >= self.settings.max_buffering_streams {
+                return Err(ProtocolError::new(
+                    ErrorCode::ExcessiveLoad,
+                    "Too many streams with partial frames or blocked field sections",
+                ));
+            }
+            self.buffering.insert(stream_id);
+        }
+        Ok(())
+    }
+
+    /// Bytes of peer input the connection holds (an estimate for memory accounting and
+    /// flood tests): per-stream state, partial frame payloads, bytes behind blocked field
+    /// sections, and the QPACK decoder's table and blocked sections.
+    pub fn held_bytes(&self) -> u64 {
+        let per_stream = std::mem::size_of::<H3Stream>() + std::mem::size_of::<u64>();
+        let streams: usize = self
+            .streams
+            .values()
+            .map(|s| {
+                let partial = match &s.parse {
+                    stream::Parse::Whole { buf, .. } => buf.capacity(),
+                    _ => 0,
+                };
+                per_stream + s.held.capacity() + partial
+            })
+            .sum();
+        streams as u64 + self.decoder.held_bytes()
+    }
+
+    /// How many streams hold partial input.
+    pub fn buffering_streams(&self) -> usize {
+        self.buffering.len()
     }
 
     /// Sends what the QPACK decoder queued (section acknowledgements, stream

@@ -7,6 +7,11 @@
 //!   frames that must be whole are buffered up to [`Settings::max_buffered_frame_size`];
 //!   field sections waiting for QPACK encoder-stream data hold the rest of their stream
 //!   back (up to [`Settings::max_blocked_stream_bytes`]) and resume in order.
+//! - Cheap floods close the connection with H3_EXCESSIVE_LOAD before they cost memory or
+//!   much CPU: tiny and empty frames, SETTINGS with too many entries, rapid resets,
+//!   unreferenced QPACK inserts and Duplicate churn, partial frames on too many streams;
+//!   field sections that decode past a budget fail QPACK decompression. The limits are
+//!   [`Settings`] fields, with defaults no legitimate peer reaches.
 //! - A protocol violation by the peer closes the transport once with its code and reason;
 //!   the connection then produces nothing and refuses every send.
 //! - `send_headers`, `send_data`, `send_push_promise`, `send_datagram` and

@@ -65,6 +65,8 @@ impl<T: Transport> H3Connection<T> {
     ) -> Result<(), ProtocolError> {
         if fin {
             stream.receiving_ended = true;
+            // A completed message offsets one earlier reset (never below zero).
+            self.excess_resets = self.excess_resets.saturating_sub(1);
         }
         if stream.blocked.is_some() {
             return self.hold(stream, data);
@@ -157,16 +159,21 @@ impl<T: Transport> H3Connection<T> {
                         buf.extend_from_slice(&data[pos..pos + n]);
                         pos += n;
                         if buf.len() < len {
+                            self.start_buffering(stream_id)?;
                             break;
                         }
                         owned = std::mem::take(buf);
+                        self.buffering.remove(&stream_id);
                         &owned
                     };
                     stream.parse = Parse::Header(FrameHeaderReader::default());
                     let ended = fin && pos == data.len();
                     match self.handle_whole_frame(stream_id, stream, ty, payload, ended, out)? {
                         Outcome::Done(delivered) => fin_delivered |= delivered,
-                        Outcome::Blocked => return self.hold(stream, &data[pos..]),
+                        Outcome::Blocked => {
+                            self.start_buffering(stream_id)?;
+                            return self.hold(stream, &data[pos..]);
+                        }
                     }
                 }
                 Parse::WebTransport => {
@@ -210,12 +217,19 @@ impl<T: Transport> H3Connection<T> {
                 "Invalid frame type on request stream"
             })
         };
+        // Every field line decodes to at least 32 bytes plus 8/30 of its wire bytes (the
+        // longest Huffman code is 30 bits; integers take at most 10 bytes), so a section
+        // longer than 4 x the decoded limit + 256 cannot fit it: refuse it from its header.
+        let section_limit = self.settings.field_section_limit();
+        let section_bound = section_limit.saturating_mul(4).saturating_add(256);
         let whole = |ty: u64, limit: u64| {
             if header.len > limit {
                 Err(ProtocolError::new(
                     ErrorCode::ExcessiveLoad,
                     format!("Frame of type 0x{ty:x} exceeds {limit} bytes"),
                 ))
+            } else if section_limit > 0 && header.len > section_bound {
+                Err(ProtocolError::new(ErrorCode::QpackDecompressionFailed, ""))
             } else {
                 Ok(Parse::Whole {
                     ty,
@@ -231,6 +245,7 @@ impl<T: Transport> H3Connection<T> {
                 if stream.headers_recv != HeadersState::AfterHeaders {
                     return Err(frame_unexpected("DATA frame is not allowed in this state"));
                 }
+                self.count_cheap_frame(stream, header.len)?;
                 if header.len == 0 {
                     Parse::Header(FrameHeaderReader::default())
                 } else {
@@ -268,10 +283,16 @@ impl<T: Transport> H3Connection<T> {
                 stream.sending_ended = true;
                 Parse::WebTransport
             }
-            _ if header.len == 0 => Parse::Header(FrameHeaderReader::default()),
-            _ => Parse::Skip {
-                remaining: header.len,
-            },
+            _ => {
+                self.count_cheap_frame(stream, header.len)?;
+                if header.len == 0 {
+                    Parse::Header(FrameHeaderReader::default())
+                } else {
+                    Parse::Skip {
+                        remaining: header.len,
+                    }
+                }
+            }
         };
         Ok(())
     }
@@ -498,6 +519,7 @@ impl<T: Transport> H3Connection<T> {
         let Some(blocked) = stream.blocked.take() else {
             return Ok(());
         };
+        self.buffering.remove(&stream_id);
         let fields = self.decoder.resume(stream_id).map_err(qpack_failure)?;
         self.flush_decoder_stream()?;
         let held = std::mem::take(&mut stream.held);
@@ -523,6 +545,8 @@ impl<T: Transport> H3Connection<T> {
             ));
         }
         let mut stream = self.streams.remove(&stream_id);
+        self.buffering.remove(&stream_id);
+        self.count_reset(stream_id, stream.as_ref())?;
         // Only a stream still receiving can have field sections in flight; one we hold no
         // state for never carried any, or finished.
         let carries_sections = stream.as_ref().is_some_and(|s| {
@@ -550,6 +574,42 @@ impl<T: Transport> H3Connection<T> {
         }
         if let Some(s) = stream {
             self.put_back(stream_id, s);
+        }
+        Ok(())
+    }
+
+    /// Counts a peer reset of one of its request or push streams before the message
+    /// ended ("rapid reset"), within [`Settings::max_excess_resets`].
+    ///
+    /// [`Settings::max_excess_resets`]: super::Settings::max_excess_resets
+    fn count_reset(
+        &mut self,
+        stream_id: u64,
+        stream: Option<&H3Stream>,
+    ) -> Result<(), ProtocolError> {
+        let counted = match stream {
+            Some(s) => {
+                !s.receiving_ended
+                    && if stream::is_uni(stream_id) {
+                        matches!(s.kind, Kind::Push | Kind::PushId(_))
+                    } else {
+                        stream::is_client_initiated(stream_id) != self.is_client
+                    }
+            }
+            None => {
+                !stream::is_uni(stream_id)
+                    && stream::is_client_initiated(stream_id) != self.is_client
+                    && !self.bidi_finished(stream_id)
+            }
+        };
+        if counted {
+            self.excess_resets += 1;
+            if self.excess_resets > self.settings.max_excess_resets {
+                return Err(ProtocolError::new(
+                    ErrorCode::ExcessiveLoad,
+                    "Too many streams reset before their message ended",
+                ));
+            }
         }
         Ok(())
     }

@@ -73,10 +73,13 @@ impl<T: Transport> H3Connection<T> {
                     return self.parse_control_frames(stream, &data[pos..]);
                 }
                 Kind::QpackEncoder => {
-                    let unblocked = self
-                        .decoder
-                        .feed_encoder(&data[pos..])
-                        .map_err(|_| ProtocolError::new(ErrorCode::QpackEncoderStreamError, ""))?;
+                    let unblocked = self.decoder.feed_encoder(&data[pos..]).map_err(|e| {
+                        if e.code == ErrorCode::ExcessiveLoad {
+                            e
+                        } else {
+                            ProtocolError::new(ErrorCode::QpackEncoderStreamError, "")
+                        }
+                    })?;
                     self.flush_decoder_stream()?;
                     if fin {
                         return Err(ProtocolError::new(
@@ -196,6 +199,9 @@ impl<T: Transport> H3Connection<T> {
                     let Some(header) = reader.read(data, &mut pos) else {
                         return Ok(());
                     };
+                    if !matches!(header.ty, frame_type::SETTINGS | frame_type::MAX_PUSH_ID) {
+                        self.count_cheap_frame(stream, header.len)?;
+                    }
                     stream.parse = self.start_control_frame(header)?;
                 }
                 Parse::Skip { remaining } => {
@@ -274,7 +280,8 @@ impl<T: Transport> H3Connection<T> {
 
     fn handle_control_frame(&mut self, ty: u64, payload: &[u8]) -> Result<(), ProtocolError> {
         if ty == frame_type::SETTINGS {
-            let settings = frame::parse_settings(payload)?;
+            let settings =
+                frame::parse_settings_limited(payload, self.settings.max_settings_entries)?;
             self.validate_peer_settings(&settings)?;
             let mut buf = std::mem::take(&mut self.scratch);
             buf.clear();

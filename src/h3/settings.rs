@@ -32,6 +32,41 @@ pub struct Settings {
     /// encoder-stream data. More closes the connection with H3_EXCESSIVE_LOAD.
     /// Default 1 MiB.
     pub max_blocked_stream_bytes: u64,
+    /// The largest decoded field section accepted while `max_field_section_size` is 0
+    /// (nothing advertised): name + value + 32 per field, counted as fields decode, and
+    /// a literal longer than what remains is refused from its length before it is read.
+    /// Stops a small section that references a large dynamic-table entry thousands of
+    /// times. When `max_field_section_size` is set, it is the limit instead. More closes
+    /// the connection with QPACK_DECOMPRESSION_FAILED; so does a HEADERS or PUSH_PROMISE
+    /// frame longer than 4 x the limit + 256 bytes, from its header alone (no field
+    /// section that long can decode within the limit). 0 = unlimited. Default 256 KiB.
+    pub max_decoded_field_section_size: u64,
+    /// The most entries a peer's SETTINGS frame may carry (real peers send about ten,
+    /// GREASE included); more closes the connection with H3_EXCESSIVE_LOAD before the
+    /// entries are stored. Default 256.
+    pub max_settings_entries: u64,
+    /// Cheap-frame flood limit, per stream (request, push and control streams): DATA
+    /// frames and unknown / GREASE frames are counted, and the stream may carry at most
+    /// this many plus one per 16 payload bytes it carried. Empty and one-byte frames,
+    /// which cost more to handle than to send, therefore hit it; frames averaging 16 or
+    /// more payload bytes never do. More closes with H3_EXCESSIVE_LOAD. Default 10,000.
+    pub max_cheap_frames: u64,
+    /// Rapid-reset limit: request and push streams reset by the peer before their
+    /// message ended, beyond the number of messages it completed (received with FIN).
+    /// The excess never goes below 0, so completed requests are not banked as credit for
+    /// a later burst. More closes with H3_EXCESSIVE_LOAD. Default 1,000.
+    pub max_excess_resets: u64,
+    /// QPACK insert-flood limit: bytes (name + value + 32 per entry, as the table counts
+    /// them) the peer's encoder stream inserted or duplicated since a field section last
+    /// referenced the dynamic table. A peer inserting far beyond need, or churning the
+    /// table with Duplicates, hits it; a real encoder inserts only what its sections use.
+    /// More closes with H3_EXCESSIVE_LOAD. Default 1 MiB (256 turnovers of a 4 KiB table).
+    pub max_unreferenced_insert_bytes: u64,
+    /// The most streams that may hold partial input at once: a HEADERS / PUSH_PROMISE
+    /// payload still arriving, or bytes held behind a blocked field section. Bounds the
+    /// connection's buffers at this many times `max_buffered_frame_size` /
+    /// `max_blocked_stream_bytes`. More closes with H3_EXCESSIVE_LOAD. Default 256.
+    pub max_buffering_streams: u64,
 }
 
 impl Default for Settings {
@@ -45,11 +80,27 @@ impl Default for Settings {
             enable_webtransport: false,
             max_buffered_frame_size: 64 * 1024,
             max_blocked_stream_bytes: 1024 * 1024,
+            max_decoded_field_section_size: 256 * 1024,
+            max_settings_entries: 256,
+            max_cheap_frames: 10_000,
+            max_excess_resets: 1_000,
+            max_unreferenced_insert_bytes: 1024 * 1024,
+            max_buffering_streams: 256,
         }
     }
 }
 
 impl Settings {
+    /// The decoded field section size the QPACK decoder enforces: the advertised
+    /// `max_field_section_size`, or `max_decoded_field_section_size` when none is.
+    pub fn field_section_limit(&self) -> u64 {
+        if self.max_field_section_size != 0 {
+            self.max_field_section_size
+        } else {
+            self.max_decoded_field_section_size
+        }
+    }
+
     /// The SETTINGS this configuration advertises.
     pub fn to_wire(&self) -> SettingsMap {
         let mut map = SettingsMap::new();

@@ -106,6 +106,10 @@ pub(crate) struct H3Stream {
     pub(crate) receiving_ended: bool,
     /// We sent FIN or the stream cannot carry more from us.
     pub(crate) sending_ended: bool,
+    /// DATA and skipped frames received, and their announced payload bytes (the
+    /// cheap-frame budget).
+    pub(crate) frames: u64,
+    pub(crate) frame_payload: u64,
 }
 
 impl H3Stream {
@@ -126,6 +130,8 @@ impl H3Stream {
             held: Vec::new(),
             receiving_ended: false,
             sending_ended: false,
+            frames: 0,
+            frame_payload: 0,
         }
     }
 

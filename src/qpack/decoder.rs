@@ -48,6 +48,10 @@ pub struct Decoder {
     max_entries: u64,
     max_blocked: u64,
     max_field_section_size: u64,
+    /// Insert-flood limit (0 = none) and the entry bytes inserted since a field section
+    /// last referenced the dynamic table.
+    max_unreferenced_insert_bytes: u64,
+    unreferenced_insert_bytes: u64,
     reader: InstructionReader,
     blocked: Vec<BlockedSection>,
     out: Vec<u8>,
@@ -66,6 +70,8 @@ impl Decoder {
             max_entries: max_table_capacity / ENTRY_OVERHEAD,
             max_blocked: max_blocked_streams,
             max_field_section_size: 0,
+            max_unreferenced_insert_bytes: 0,
+            unreferenced_insert_bytes: 0,
             reader: InstructionReader::default(),
             blocked: Vec::new(),
             out: Vec::new(),
@@ -78,6 +84,18 @@ impl Decoder {
     /// Limits a decoded field section's size (name + value + 32 per field); 0 = unlimited.
     pub fn set_max_field_section_size(&mut self, limit: u64) {
         self.max_field_section_size = limit;
+    }
+
+    /// Limits the entry bytes (name + value + 32 each) the encoder stream may insert or
+    /// duplicate without a field section referencing the dynamic table in between;
+    /// beyond it `feed_encoder` fails with H3_EXCESSIVE_LOAD. 0 = unlimited (the default).
+    pub fn set_max_unreferenced_insert_bytes(&mut self, limit: u64) {
+        self.max_unreferenced_insert_bytes = limit;
+    }
+
+    /// Entry bytes inserted since a field section last referenced the dynamic table.
+    pub fn unreferenced_insert_bytes(&self) -> u64 {
+        self.unreferenced_insert_bytes
     }
 
     /// Sets the dynamic table capacity as if the encoder had sent Set Dynamic Table Capacity
@@ -168,6 +186,15 @@ impl Decoder {
             }
             EncoderInstruction::Duplicate(index) => self.relative_entry(index)?,
         };
+        let entry_size = name.len() as u64 + value.len() as u64 + ENTRY_OVERHEAD;
+        self.unreferenced_insert_bytes = self.unreferenced_insert_bytes.saturating_add(entry_size);
+        let limit = self.max_unreferenced_insert_bytes;
+        if limit > 0 && self.unreferenced_insert_bytes > limit {
+            return Err(ProtocolError::new(
+                ErrorCode::ExcessiveLoad,
+                format!("encoder stream inserted more than {limit} bytes no field section used"),
+            ));
+        }
         self.table.insert(name, value).map_err(|e| match e {
             TableError::EntryTooLarge => {
                 encoder_stream_error("inserted entry exceeds the dynamic table capacity")
@@ -185,6 +212,13 @@ impl Decoder {
             .and_then(|abs| self.table.get(abs))
             .map(|e| (e.name.clone(), e.value.clone()))
             .ok_or_else(|| encoder_stream_error(format!("relative index {relative} out of range")))
+    }
+
+    /// Bytes of peer input this decoder holds: dynamic table entries (as the table counts
+    /// them), blocked sections, and decoder-stream output not yet taken.
+    pub fn held_bytes(&self) -> u64 {
+        let blocked: usize = self.blocked.iter().map(|s| s.lines.capacity()).sum();
+        self.table.size() + (blocked + self.out.capacity()) as u64
     }
 
     /// The number of streams currently blocked.
@@ -277,7 +311,14 @@ impl Decoder {
         let mut fields = Vec::new();
         let mut total: u64 = 0;
         while !lines.is_empty() {
-            let (line, used) = field_lines::parse_line(lines, max_string).map_err(section_error)?;
+            // A literal longer than what is left of the limit is refused from its length,
+            // before it is read.
+            let room = if limit > 0 {
+                limit.saturating_sub(total)
+            } else {
+                max_string
+            };
+            let (line, used) = field_lines::parse_line(lines, room).map_err(section_error)?;
             lines = &lines[used..];
             let field = match line {
                 FieldLine::Indexed {
@@ -353,6 +394,7 @@ impl Decoder {
             fields.push(field);
         }
         if prefix.required_insert_count > 0 {
+            self.unreferenced_insert_bytes = 0;
             instruction::write_section_ack(&mut self.out, stream_id);
             self.known_received = self.known_received.max(prefix.required_insert_count);
         }

@@ -4,6 +4,7 @@
 mod blocked;
 mod control;
 mod datagram;
+mod floods;
 mod headers;
 mod lifecycle;
 mod request;
