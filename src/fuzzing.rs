@@ -524,6 +524,7 @@ pub fn h3_connection(data: &[u8], is_client: bool) {
         }
     }
     let mut events = Vec::new();
+    let mut terminated = false;
     let get = [
         (b":method".as_slice(), b"GET".as_slice()),
         (b":scheme", b"https"),
@@ -572,6 +573,7 @@ pub fn h3_connection(data: &[u8], is_client: bool) {
                 let event = if op & 0x80 != 0 {
                     QuicEvent::HandshakeCompleted { alpn: Some(b"h3") }
                 } else {
+                    terminated = true;
                     QuicEvent::ConnectionTerminated {
                         error_code: 0,
                         reason: b"",
@@ -600,7 +602,13 @@ pub fn h3_connection(data: &[u8], is_client: bool) {
         let t = conn.transport();
         assert!(t.closes <= 1, "transport closed {} times", t.closes);
         assert_eq!(t.calls_after_close, 0, "transport used after close");
-        assert_eq!(conn.is_closed(), t.closes == 1, "is_closed disagrees");
+        // Closed by our own close (a protocol error), or quietly by a terminated QUIC
+        // connection.
+        assert_eq!(
+            conn.is_closed(),
+            t.closes == 1 || terminated,
+            "is_closed disagrees"
+        );
         if was_closed || conn.is_closed() {
             assert!(events.is_empty(), "events after (or with) the close");
         }
