@@ -10,5 +10,7 @@ int main(void) {
     CHECK_INT(r, 0);
     CHECK(h3q_result_str(r) != NULL);
     CHECK(h3q_version() != NULL);
+    /* The library and this header agree on the size of the evolvable settings struct. */
+    CHECK_INT(h3q_settings_size(), sizeof(h3q_settings));
     return CHECK_DONE("test_header_c11");
 }

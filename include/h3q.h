@@ -1460,6 +1460,14 @@ enum h3q_result h3q_quic_conn_remote_address(struct h3q_quic_conn *conn,
 const char *h3q_result_str(int32_t result);
 
 /**
+ * The size in bytes of `h3q_settings` in this library build. Appending fields changes it
+ * (and the SONAME); a binding that mirrors the struct in another language (ctypes, cffi,
+ * JNA ...) should compare this with its own definition when it loads the library, since
+ * `h3q_settings_default()` writes a whole struct of this size. Thread-safe.
+ */
+size_t h3q_settings_size(void);
+
+/**
  * Writes the default settings to `*out`. NULL `out` is ignored. Thread-safe.
  */
 void h3q_settings_default(struct h3q_settings *out);

@@ -128,6 +128,12 @@ class h3q_settings(ctypes.Structure):
         ("enable_webtransport", ctypes.c_bool),
         ("max_buffered_frame_size", ctypes.c_uint64),
         ("max_blocked_stream_bytes", ctypes.c_uint64),
+        ("max_decoded_field_section_size", ctypes.c_uint64),
+        ("max_settings_entries", ctypes.c_uint64),
+        ("max_cheap_frames", ctypes.c_uint64),
+        ("max_excess_resets", ctypes.c_uint64),
+        ("max_unreferenced_insert_bytes", ctypes.c_uint64),
+        ("max_buffering_streams", ctypes.c_uint64),
     ]
 
 
@@ -225,6 +231,7 @@ _SIGNATURES = {
     "h3q_result_str": (ctypes.c_char_p, [ctypes.c_int32]),
     "h3q_last_error": (ctypes.c_char_p, []),
     "h3q_settings_default": (None, [ctypes.POINTER(h3q_settings)]),
+    "h3q_settings_size": (ctypes.c_size_t, []),
     # config
     "h3q_config_new": (c_result, [ctypes.c_bool, _PP]),
     "h3q_config_free": (None, [_P]),
@@ -301,6 +308,13 @@ for _name, (_restype, _argtypes) in _SIGNATURES.items():
     _fn = getattr(lib, _name)
     _fn.restype = _restype
     _fn.argtypes = _argtypes
+
+# h3q_settings_default() writes a whole struct: a stale mirror here would overflow it.
+if lib.h3q_settings_size() != ctypes.sizeof(h3q_settings):
+    raise ImportError(
+        f"bindings/python/h3q.py describes h3q_settings as {ctypes.sizeof(h3q_settings)} bytes "
+        f"but the loaded libh3q has {lib.h3q_settings_size()}: update the binding"
+    )
 
 # --- errors -----------------------------------------------------------------------------------
 

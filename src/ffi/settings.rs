@@ -106,6 +106,15 @@ pub(crate) unsafe fn settings_from_c(ptr: *const h3q_settings) -> Settings {
     }
 }
 
+/// The size in bytes of `h3q_settings` in this library build. Appending fields changes it
+/// (and the SONAME); a binding that mirrors the struct in another language (ctypes, cffi,
+/// JNA ...) should compare this with its own definition when it loads the library, since
+/// `h3q_settings_default()` writes a whole struct of this size. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn h3q_settings_size() -> usize {
+    std::mem::size_of::<h3q_settings>()
+}
+
 /// Writes the default settings to `*out`. NULL `out` is ignored. Thread-safe.
 #[unsafe(no_mangle)]
 pub extern "C" fn h3q_settings_default(out: *mut h3q_settings) {
