@@ -163,13 +163,27 @@ impl Payload<'_> {
         }
     }
 
-    fn into_bytes(self) -> Bytes {
+    /// Appends the payload to a send queue: owned bytes as they are, borrowed bytes copied
+    /// in pieces of at most [`COPY_CHUNK`], so memory is recycled as quinn-proto frees
+    /// acknowledged pieces instead of one large buffer living until the last byte is acked.
+    fn queue_into(self, queue: &mut VecDeque<Bytes>) {
         match self {
-            Payload::Slice(s) => Bytes::copy_from_slice(s),
-            Payload::Owned(b) => b,
+            Payload::Slice(s) => {
+                for piece in s.chunks(COPY_CHUNK) {
+                    queue.push_back(Bytes::copy_from_slice(piece));
+                }
+            }
+            Payload::Owned(b) => {
+                if !b.is_empty() {
+                    queue.push_back(b);
+                }
+            }
         }
     }
 }
+
+/// The largest piece borrowed stream data is copied into while it waits.
+const COPY_CHUNK: usize = 64 * 1024;
 
 /// What we still owe quinn-proto for one of our sending streams.
 #[derive(Default)]
@@ -518,9 +532,7 @@ impl Core {
                 if out.fin || out.reset.is_some() {
                     return Err(QuicError::StreamClosed(stream_id));
                 }
-                if !data.is_empty() {
-                    out.queue.push_back(data.into_bytes());
-                }
+                data.queue_into(&mut out.queue);
                 out.fin = fin;
                 self.open_claimed(id.dir());
                 return Ok(());
@@ -537,9 +549,7 @@ impl Core {
             if out.fin {
                 return Err(QuicError::StreamClosed(stream_id));
             }
-            if !data.is_empty() {
-                out.queue.push_back(data.into_bytes());
-            }
+            data.queue_into(&mut out.queue);
             out.fin = fin;
             if !out.blocked {
                 self.flush(id);
@@ -577,7 +587,7 @@ impl Core {
             return Ok(());
         }
         let out = self.outgoing.entry(stream_id).or_default();
-        out.queue.push_back(rest.into_bytes());
+        rest.queue_into(&mut out.queue);
         out.fin = fin;
         // Writing again reports `Blocked` (registering for `Writable`) or takes more bytes.
         self.flush(id);
