@@ -632,3 +632,103 @@ fn endpoints_ignore_garbage_and_unknown_peers() {
     assert!(client.is_established());
     let _ = Endpoint::new(&Config::server()).unwrap();
 }
+
+#[test]
+fn endpoint_and_connection_are_send() {
+    fn assert_send<T: Send>() {}
+    assert_send::<Endpoint>();
+    assert_send::<Connection>();
+    assert_send::<Event>();
+}
+
+#[test]
+fn many_connections_on_one_endpoint_pair() {
+    // 20 client connections from one client endpoint to one server endpoint, each echoing
+    // its own body; then half of them close and the rest keep working.
+    let (client_cfg, server_cfg) = configs();
+    let net = Network {
+        latency_ns: 2_000_000,
+        ..Network::default()
+    };
+    let mut pair = Pair::with_network(&client_cfg, &server_cfg, net);
+    let clients: Vec<Connection> = (0..20)
+        .map(|_| {
+            let h = pair.connect();
+            pair.client.connection(h).unwrap()
+        })
+        .collect();
+    let mut servers = Vec::new();
+    assert!(pair.run_until(10 * SECOND, |p| {
+        while let Some(h) = p.server.accept() {
+            servers.push(p.server.connection(h).unwrap());
+        }
+        servers.len() == 20 && clients.iter().all(Connection::is_established)
+    }));
+    assert_eq!(pair.server.connection_count(), 20);
+    let bodies: Vec<Bytes> = (0..20).map(|i| body(50_000 + i * 1000, i as u64)).collect();
+    for (client, b) in clients.iter().zip(&bodies) {
+        client.send_stream_bytes(0, b.clone(), true).unwrap();
+    }
+    let mut echoed: Vec<Vec<u8>> = vec![Vec::new(); 20];
+    let mut finished = [false; 20];
+    assert!(pair.run_until(30 * SECOND, |_| {
+        for server in &servers {
+            while let Some(ev) = server.next_event() {
+                if let Event::StreamDataReceived {
+                    stream_id,
+                    data,
+                    end_stream,
+                } = ev
+                {
+                    server
+                        .send_stream_bytes(stream_id, data, end_stream)
+                        .unwrap();
+                }
+            }
+        }
+        for (i, client) in clients.iter().enumerate() {
+            while let Some(ev) = client.next_event() {
+                if let Event::StreamDataReceived {
+                    data, end_stream, ..
+                } = ev
+                {
+                    echoed[i].extend_from_slice(&data);
+                    finished[i] |= end_stream;
+                }
+            }
+        }
+        finished.iter().all(|f| *f)
+    }));
+    for (got, sent) in echoed.iter().zip(&bodies) {
+        assert_eq!(got.as_slice(), sent.as_ref());
+    }
+    for client in clients.iter().step_by(2) {
+        client.close(0, b"done");
+    }
+    assert!(
+        pair.run_until(10 * SECOND, |p| p.client.connection_count() == 10
+            && p.server.connection_count() == 10)
+    );
+    for (i, client) in clients.iter().enumerate() {
+        assert_eq!(client.is_drained(), i % 2 == 0);
+        assert_eq!(pair.client.connection(client.handle()).is_ok(), i % 2 == 1);
+    }
+    // The survivors still carry data.
+    let survivor = &clients[1];
+    survivor.send_stream_data(4, b"still here", true).unwrap();
+    let mut seen = false;
+    assert!(pair.run_until(5 * SECOND, |_| {
+        for s in &servers {
+            while let Some(ev) = s.next_event() {
+                if let Event::StreamDataReceived {
+                    stream_id: 4, data, ..
+                } = ev
+                {
+                    assert_eq!(&data[..], b"still here");
+                    seen = true;
+                }
+            }
+        }
+        seen
+    }));
+}
