@@ -12,8 +12,9 @@
 //! 7. the application polls the QUIC layer for datagrams to send and a timer to arm.
 //!
 //! Modules: [`error`] (wire codes), [`varint`], [`field`] (header fields), [`qpack`] (field
-//! compression, RFC 9204), [`h3`] (the HTTP/3 connection), [`quic`] (the built-in QUIC
-//! transport on quinn-proto), `ffi` (the C ABI; the only module with `unsafe`).
+//! compression, RFC 9204), [`frame`] (HTTP/3 frames and SETTINGS, incremental parsing),
+//! [`headers`] (received-header validation), [`h3`] (the HTTP/3 connection), [`quic`] (the
+//! built-in QUIC transport on quinn-proto), `ffi` (the C ABI; the only module with `unsafe`).
 
 pub mod error;
 pub mod field;

@@ -1,9 +1,9 @@
 //! [`H3Connection`]: aioquic's `H3Connection`, sans-I/O, over any [`Transport`].
 //!
-//! This file holds the connection's state, start-up, event dispatch, the one exit for
-//! protocol errors, and the send-side API. Receiving is in `recv_request.rs` (request
-//! and push streams) and `recv_uni.rs` (unidirectional streams, control stream, QPACK
-//! streams, datagrams).
+//! This file holds the connection's state, start-up, queries, event dispatch and the one
+//! exit for protocol errors. Sending is in `send.rs`; receiving in `recv_request.rs`
+//! (request and push streams) and `recv_uni.rs` (unidirectional streams, control stream,
+//! QPACK streams, datagrams).
 
 use std::collections::HashMap;
 
@@ -15,12 +15,8 @@ use crate::varint;
 use super::error::H3Error;
 use super::event::{H3Event, QuicEvent};
 use super::settings::Settings;
-use super::stream::{self, H3Stream, HeadersState, Kind, Parse};
+use super::stream::{self, H3Stream};
 use super::transport::{Transport, TransportError};
-
-/// DATA payloads up to this size are copied behind their frame header and sent in one
-/// transport call; larger ones are sent without copying, in a second call.
-const COALESCE_DATA_LIMIT: usize = 16 * 1024;
 
 /// An HTTP/3 connection (RFC 9114) over a QUIC [`Transport`].
 ///
@@ -48,6 +44,10 @@ pub struct H3Connection<T: Transport> {
     pub(super) peer_control: Option<u64>,
     pub(super) peer_encoder: Option<u64>,
     pub(super) peer_decoder: Option<u64>,
+    /// The highest bidirectional stream ids that got state, ours and the peer's: a lower
+    /// id without state is a finished stream.
+    pub(super) max_local_bidi: Option<u64>,
+    pub(super) max_peer_bidi: Option<u64>,
     /// Reused buffers, so steady-state sending allocates nothing.
     pub(super) scratch: Vec<u8>,
     pub(super) scratch_section: Vec<u8>,
@@ -87,11 +87,6 @@ impl<T: Transport> H3Connection<T> {
         );
         decoder.set_max_field_section_size(settings.max_field_section_size);
 
-        let mut streams = HashMap::new();
-        for id in [local_control, local_encoder, local_decoder] {
-            streams.insert(id, H3Stream::local_uni(Kind::LocalCritical));
-        }
-
         Ok(H3Connection {
             max_push_id: is_client.then_some(settings.max_push_id),
             transport,
@@ -100,7 +95,7 @@ impl<T: Transport> H3Connection<T> {
             closed: false,
             decoder,
             encoder: Encoder::new(),
-            streams,
+            streams: HashMap::new(),
             sent_settings,
             received_settings: None,
             next_push_id: 0,
@@ -110,6 +105,8 @@ impl<T: Transport> H3Connection<T> {
             peer_control: None,
             peer_encoder: None,
             peer_decoder: None,
+            max_local_bidi: None,
+            max_peer_bidi: None,
             scratch: Vec::new(),
             scratch_section: Vec::new(),
         })
@@ -156,9 +153,9 @@ impl<T: Transport> H3Connection<T> {
         self.sent_settings.get(&id).copied()
     }
 
-    /// How many per-stream state entries the connection holds: our three critical
-    /// streams, the peer's (once seen), and streams still in use. Finished streams are
-    /// not counted: they are dropped.
+    /// How many per-stream state entries the connection holds: the peer's control and
+    /// QPACK streams (once seen) and streams still in use. Our own control and QPACK
+    /// streams need no entry; finished streams are dropped. A settled connection holds 3.
     pub fn tracked_streams(&self) -> usize {
         self.streams.len()
     }
@@ -222,9 +219,30 @@ impl<T: Transport> H3Connection<T> {
 
     /// Puts a stream's state back into the map unless both its directions are done.
     pub(super) fn put_back(&mut self, stream_id: u64, stream: H3Stream) {
+        if !stream::is_uni(stream_id) {
+            let local = stream::is_client_initiated(stream_id) == self.is_client;
+            let mark = if local {
+                &mut self.max_local_bidi
+            } else {
+                &mut self.max_peer_bidi
+            };
+            *mark = Some(mark.map_or(stream_id, |m| m.max(stream_id)));
+        }
         if !stream.is_done() {
             self.streams.insert(stream_id, stream);
         }
+    }
+
+    /// A bidirectional stream we hold no state for, at or below the highest id of its
+    /// initiator that had state: it is finished.
+    pub(super) fn bidi_finished(&self, stream_id: u64) -> bool {
+        let local = stream::is_client_initiated(stream_id) == self.is_client;
+        let mark = if local {
+            self.max_local_bidi
+        } else {
+            self.max_peer_bidi
+        };
+        !self.streams.contains_key(&stream_id) && mark.is_some_and(|m| stream_id <= m)
     }
 
     /// Sends what the QPACK decoder queued (section acknowledgements, stream
@@ -251,279 +269,6 @@ impl<T: Transport> H3Connection<T> {
         }
         self.transport
             .send_stream_data(self.local_encoder, data, false)
-    }
-
-    fn check_open(&self) -> Result<(), H3Error> {
-        if self.closed {
-            Err(H3Error::ConnectionClosed)
-        } else {
-            Ok(())
-        }
-    }
-
-    /// The stream's state for a send call. A stream we hold no state for is new, unless
-    /// it is a peer's bidirectional stream or one of our unidirectional streams: those
-    /// get state when they start, so none means they are finished.
-    fn stream_for_send(&mut self, stream_id: u64) -> Result<(H3Stream, bool), H3Error> {
-        if let Some(stream) = self.streams.remove(&stream_id) {
-            return Ok((stream, false));
-        }
-        let local = stream::is_client_initiated(stream_id) == self.is_client;
-        if stream::is_uni(stream_id) || !local {
-            return Err(H3Error::FrameUnexpected("stream was already ended"));
-        }
-        Ok((H3Stream::request(), true))
-    }
-
-    /// Encodes a field section for `stream_id` into `self.scratch_section`, sending any
-    /// encoder instructions first.
-    fn encode_section(
-        &mut self,
-        stream_id: u64,
-        headers: &[(&[u8], &[u8])],
-    ) -> Result<Vec<u8>, H3Error> {
-        let mut encoder_stream = std::mem::take(&mut self.scratch);
-        let mut section = std::mem::take(&mut self.scratch_section);
-        encoder_stream.clear();
-        section.clear();
-        self.encoder
-            .encode(stream_id, headers, &mut encoder_stream, &mut section);
-        let sent = self.send_encoder_stream(&encoder_stream);
-        self.scratch = encoder_stream;
-        sent?;
-        Ok(section)
-    }
-
-    /// Sends a HEADERS frame: a message head, an interim response or trailers.
-    ///
-    /// Errors ([`H3Error::FrameUnexpected`]): after trailers, "HEADERS frame is not
-    /// allowed in this state"; a 1xx response with `end_stream`, "Interim response cannot
-    /// end the stream"; after our FIN, "stream was already ended".
-    pub fn send_headers(
-        &mut self,
-        stream_id: u64,
-        headers: &[(&[u8], &[u8])],
-        end_stream: bool,
-    ) -> Result<(), H3Error> {
-        self.check_open()?;
-        let (mut stream, fresh) = self.stream_for_send(stream_id)?;
-        let result = self.send_headers_on(stream_id, &mut stream, headers, end_stream);
-        if result.is_ok() || !fresh {
-            self.put_back(stream_id, stream);
-        }
-        result
-    }
-
-    fn send_headers_on(
-        &mut self,
-        stream_id: u64,
-        stream: &mut H3Stream,
-        headers: &[(&[u8], &[u8])],
-        end_stream: bool,
-    ) -> Result<(), H3Error> {
-        if stream.headers_send == HeadersState::AfterTrailers {
-            return Err(H3Error::FrameUnexpected(
-                "HEADERS frame is not allowed in this state",
-            ));
-        }
-        let interim = !self.is_client
-            && stream.headers_send == HeadersState::Initial
-            && headers
-                .iter()
-                .find(|(name, _)| *name == b":status")
-                .is_some_and(|(_, value)| value.first() == Some(&b'1'));
-        if end_stream && interim {
-            return Err(H3Error::FrameUnexpected(
-                "Interim response cannot end the stream",
-            ));
-        }
-        if stream.sending_ended {
-            return Err(H3Error::FrameUnexpected("stream was already ended"));
-        }
-        if self.is_client && stream.headers_send == HeadersState::Initial {
-            stream.head_request = headers
-                .iter()
-                .any(|(name, value)| *name == b":method" && *value == b"HEAD");
-        }
-
-        let section = self.encode_section(stream_id, headers)?;
-        let mut frame = std::mem::take(&mut self.scratch);
-        frame.clear();
-        frame::encode_frame(frame_type::HEADERS, &section, &mut frame);
-        let sent = self
-            .transport
-            .send_stream_data(stream_id, &frame, end_stream);
-        self.scratch = frame;
-        self.scratch_section = section;
-        sent?;
-
-        match stream.headers_send {
-            HeadersState::Initial if interim => {}
-            HeadersState::Initial => stream.headers_send = HeadersState::AfterHeaders,
-            _ => stream.headers_send = HeadersState::AfterTrailers,
-        }
-        if end_stream {
-            stream.sending_ended = true;
-        }
-        Ok(())
-    }
-
-    /// Sends a DATA frame carrying `data` (an empty frame is sent when `data` is empty).
-    ///
-    /// Errors ([`H3Error::FrameUnexpected`]): before the message head or after trailers,
-    /// "DATA frame is not allowed in this state"; after our FIN, "stream was already
-    /// ended".
-    pub fn send_data(
-        &mut self,
-        stream_id: u64,
-        data: &[u8],
-        end_stream: bool,
-    ) -> Result<(), H3Error> {
-        self.check_open()?;
-        let (mut stream, fresh) = self.stream_for_send(stream_id)?;
-        let result = self.send_data_on(stream_id, &mut stream, data, end_stream);
-        if result.is_ok() || !fresh {
-            self.put_back(stream_id, stream);
-        }
-        result
-    }
-
-    fn send_data_on(
-        &mut self,
-        stream_id: u64,
-        stream: &mut H3Stream,
-        data: &[u8],
-        end_stream: bool,
-    ) -> Result<(), H3Error> {
-        if stream.headers_send != HeadersState::AfterHeaders {
-            return Err(H3Error::FrameUnexpected(
-                "DATA frame is not allowed in this state",
-            ));
-        }
-        if stream.sending_ended {
-            return Err(H3Error::FrameUnexpected("stream was already ended"));
-        }
-        let mut buf = std::mem::take(&mut self.scratch);
-        buf.clear();
-        frame::encode_frame_header(frame_type::DATA, data.len() as u64, &mut buf);
-        let sent = if data.len() <= COALESCE_DATA_LIMIT {
-            buf.extend_from_slice(data);
-            self.transport.send_stream_data(stream_id, &buf, end_stream)
-        } else {
-            self.transport
-                .send_stream_data(stream_id, &buf, false)
-                .and_then(|()| self.transport.send_stream_data(stream_id, data, end_stream))
-        };
-        self.scratch = buf;
-        sent?;
-        if end_stream {
-            stream.sending_ended = true;
-        }
-        Ok(())
-    }
-
-    /// Promises a push on request stream `stream_id` (servers only): writes PUSH_PROMISE
-    /// with the promised request's `headers`, opens a push stream and returns its id.
-    ///
-    /// Errors: from a client, [`H3Error::WrongRole`]; on a stream that is not a
-    /// client-initiated bidirectional stream, [`H3Error::InvalidStreamType`]; before the
-    /// client's MAX_PUSH_ID or once every push id up to it is used,
-    /// [`H3Error::NoAvailablePushId`].
-    pub fn send_push_promise(
-        &mut self,
-        stream_id: u64,
-        headers: &[(&[u8], &[u8])],
-    ) -> Result<u64, H3Error> {
-        self.check_open()?;
-        if self.is_client {
-            return Err(H3Error::WrongRole("Only servers may send a push promise."));
-        }
-        if !stream::is_request_stream(stream_id) {
-            return Err(H3Error::InvalidStreamType(
-                "Push promises can only be sent for client-initiated bidirectional streams",
-            ));
-        }
-        match self.max_push_id {
-            Some(max) if self.next_push_id <= max => {}
-            _ => return Err(H3Error::NoAvailablePushId),
-        }
-        let push_id = self.next_push_id;
-        self.next_push_id += 1;
-
-        let section = self.encode_section(stream_id, headers)?;
-        let mut buf = std::mem::take(&mut self.scratch);
-        buf.clear();
-        let len = varint::encoded_len(push_id) + section.len();
-        frame::encode_frame_header(frame_type::PUSH_PROMISE, len as u64, &mut buf);
-        varint::encode(push_id, &mut buf);
-        buf.extend_from_slice(&section);
-        self.scratch_section = section;
-        let sent = self.transport.send_stream_data(stream_id, &buf, false);
-        self.scratch = buf;
-        sent?;
-
-        let push_stream_id = self.transport.get_next_available_stream_id(true)?;
-        let mut buf = Vec::with_capacity(9);
-        varint::encode(stream_type::PUSH, &mut buf);
-        varint::encode(push_id, &mut buf);
-        self.transport
-            .send_stream_data(push_stream_id, &buf, false)?;
-        let mut push = H3Stream::local_uni(Kind::Push);
-        push.push_id = Some(push_id);
-        self.streams.insert(push_stream_id, push);
-        Ok(push_stream_id)
-    }
-
-    /// Sends an HTTP datagram (RFC 9297) for request stream `stream_id`: the quarter
-    /// stream id, then `data`, in one QUIC DATAGRAM frame.
-    ///
-    /// Errors: on a stream that is not a client-initiated bidirectional stream,
-    /// [`H3Error::InvalidStreamType`].
-    pub fn send_datagram(&mut self, stream_id: u64, data: &[u8]) -> Result<(), H3Error> {
-        self.check_open()?;
-        if !stream::is_request_stream(stream_id) {
-            return Err(H3Error::InvalidStreamType(
-                "Datagrams can only be sent for client-initiated bidirectional streams",
-            ));
-        }
-        let mut buf = Vec::with_capacity(8 + data.len());
-        varint::encode(stream_id / 4, &mut buf);
-        buf.extend_from_slice(data);
-        self.transport.send_datagram_frame(&buf)?;
-        Ok(())
-    }
-
-    /// Opens a WebTransport stream for session `session_id` and returns its id. A
-    /// unidirectional one starts with stream type 0x54 and the session id; a
-    /// bidirectional one with a WEBTRANSPORT_STREAM (0x41) frame type and the session id.
-    /// The application then writes to it through the transport; what the peer sends on a
-    /// bidirectional one comes out as `WebTransportStreamDataReceived`.
-    pub fn create_webtransport_stream(
-        &mut self,
-        session_id: u64,
-        unidirectional: bool,
-    ) -> Result<u64, H3Error> {
-        self.check_open()?;
-        let stream_id = self
-            .transport
-            .get_next_available_stream_id(unidirectional)?;
-        let mut buf = Vec::with_capacity(16);
-        if unidirectional {
-            varint::encode(stream_type::WEBTRANSPORT, &mut buf);
-        } else {
-            varint::encode(frame_type::WEBTRANSPORT_STREAM, &mut buf);
-        }
-        varint::encode(session_id, &mut buf);
-        self.transport.send_stream_data(stream_id, &buf, false)?;
-        if !unidirectional {
-            // Only the peer's half needs parsing: its data is raw WebTransport data.
-            let mut stream = H3Stream::request();
-            stream.parse = Parse::WebTransport;
-            stream.session_id = Some(session_id);
-            stream.sending_ended = true;
-            self.streams.insert(stream_id, stream);
-        }
-        Ok(stream_id)
     }
 }
 

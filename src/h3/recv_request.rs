@@ -523,10 +523,12 @@ impl<T: Transport> H3Connection<T> {
             ));
         }
         let mut stream = self.streams.remove(&stream_id);
-        let carries_sections = !stream::is_uni(stream_id)
-            || stream
-                .as_ref()
-                .is_some_and(|s| matches!(s.kind, Kind::Push | Kind::PushId(_)));
+        // Only a stream still receiving can have field sections in flight; one we hold no
+        // state for never carried any, or finished.
+        let carries_sections = stream.as_ref().is_some_and(|s| {
+            (s.blocked.is_some() || !s.receiving_ended)
+                && (!stream::is_uni(stream_id) || matches!(s.kind, Kind::Push | Kind::PushId(_)))
+        });
         if carries_sections {
             // Field sections on it will never be decoded: tell the peer's encoder.
             self.decoder.cancel_stream(stream_id);

@@ -139,7 +139,7 @@ impl<T: Transport> H3Connection<T> {
                     stream.receiving_ended |= fin;
                     return Ok(());
                 }
-                Kind::Request | Kind::LocalCritical => return Ok(()),
+                Kind::Request => return Ok(()),
             }
         }
     }

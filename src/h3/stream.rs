@@ -28,8 +28,6 @@ pub(crate) enum Kind {
     WebTransport,
     /// A unidirectional stream of an unknown or GREASE type: read and discarded.
     Ignored,
-    /// One of our control, encoder or decoder streams.
-    LocalCritical,
 }
 
 /// Where the frame parser of a request or push stream (or the control stream) stands.

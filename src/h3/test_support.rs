@@ -311,37 +311,56 @@ pub(crate) fn recv(
     events
 }
 
-/// Merges consecutive DATA events of one stream, so byte-by-byte and chunked runs compare.
+/// Merges consecutive DATA events of one stream (and consecutive WebTransport data
+/// events), so byte-by-byte and chunked runs compare.
 pub(crate) fn normalise(events: Vec<H3Event>) -> Vec<H3Event> {
     let mut out: Vec<H3Event> = Vec::new();
     for event in events {
-        if let (
-            Some(H3Event::DataReceived {
-                stream_id: last_id,
-                data: last_data,
-                stream_ended: last_ended,
-                push_id: last_push,
-            }),
-            H3Event::DataReceived {
-                stream_id,
-                data,
-                stream_ended,
-                push_id,
-            },
-        ) = (out.last_mut(), &event)
-            && *last_id == *stream_id
-            && *last_push == *push_id
-            && !*last_ended
-        {
-            let mut merged = last_data.to_vec();
-            merged.extend_from_slice(data);
-            *last_data = Bytes::from(merged);
-            *last_ended = *stream_ended;
-            continue;
+        match (out.last_mut(), event) {
+            (
+                Some(H3Event::DataReceived {
+                    stream_id: last_id,
+                    data: last_data,
+                    stream_ended: last_ended,
+                    push_id: last_push,
+                }),
+                H3Event::DataReceived {
+                    stream_id,
+                    data,
+                    stream_ended,
+                    push_id,
+                },
+            ) if *last_id == stream_id && *last_push == push_id && !*last_ended => {
+                *last_data = join(last_data, &data);
+                *last_ended = stream_ended;
+            }
+            (
+                Some(H3Event::WebTransportStreamDataReceived {
+                    stream_id: last_id,
+                    data: last_data,
+                    stream_ended: last_ended,
+                    ..
+                }),
+                H3Event::WebTransportStreamDataReceived {
+                    stream_id,
+                    data,
+                    stream_ended,
+                    ..
+                },
+            ) if *last_id == stream_id && !*last_ended => {
+                *last_data = join(last_data, &data);
+                *last_ended = stream_ended;
+            }
+            (_, event) => out.push(event),
         }
-        out.push(event);
     }
     out
+}
+
+fn join(a: &Bytes, b: &Bytes) -> Bytes {
+    let mut merged = a.to_vec();
+    merged.extend_from_slice(b);
+    Bytes::from(merged)
 }
 
 /// Asserts the connection closed exactly once with `code` and `reason`.

@@ -106,9 +106,8 @@ impl Decoder {
     }
 
     fn apply_instruction(&mut self, buf: &[u8]) -> Result<Step, ProtocolError> {
-        // A Huffman string decodes to at least 8 bits per 30, so an encoded string longer
-        // than this cannot fit the table.
-        let max_string = self.table.capacity().saturating_mul(4) + 8;
+        // No string can be longer than an entry's room in the table.
+        let max_string = self.table.capacity().saturating_sub(ENTRY_OVERHEAD);
         let (instruction, used) = match instruction::parse_encoder(buf, max_string) {
             Ok(v) => v,
             Err(ParseError::NeedMore(n)) => {
@@ -385,4 +384,239 @@ fn insert_string(raw: RawString<'_>, room: u64) -> Result<Bytes, ProtocolError> 
                 encoder_stream_error(reason)
             }
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(s: &str) -> Vec<u8> {
+        let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    fn fields(list: &[(&str, &str)]) -> Vec<HeaderField> {
+        list.iter().map(|(n, v)| HeaderField::new(n, v)).collect()
+    }
+
+    fn headers(d: Decoded) -> Vec<HeaderField> {
+        match d {
+            Decoded::Headers(h) => h,
+            Decoded::Blocked => panic!("unexpectedly blocked"),
+        }
+    }
+
+    fn take(d: &mut Decoder) -> Vec<u8> {
+        let mut out = Vec::new();
+        d.take_decoder_stream_data(&mut out);
+        out
+    }
+
+    #[test]
+    fn rfc9204_appendix_b_walkthrough() {
+        let mut d = Decoder::new(220, 100);
+        // B.1: static name reference only; nothing to acknowledge.
+        let h = headers(
+            d.decode(0, &hex("0000 510b 2f69 6e64 6578 2e68 746d 6c"))
+                .unwrap(),
+        );
+        assert_eq!(h, fields(&[(":path", "/index.html")]));
+        assert!(take(&mut d).is_empty());
+        // B.2: the section arrives first and blocks; the encoder stream unblocks it.
+        assert_eq!(d.decode(4, &hex("0381 10 11")).unwrap(), Decoded::Blocked);
+        assert_eq!(d.blocked_streams(), 1);
+        let es = hex("3fbd01 c00f7777772e6578616d706c652e636f6d c10c2f73616d706c652f70617468");
+        assert_eq!(d.feed_encoder(&es).unwrap(), vec![4]);
+        assert_eq!(d.blocked_streams(), 0);
+        let h = d.resume(4).unwrap();
+        assert_eq!(
+            h,
+            fields(&[(":authority", "www.example.com"), (":path", "/sample/path")])
+        );
+        assert_eq!(take(&mut d), [0x84]);
+        // B.3: speculative insert, acknowledged with an Insert Count Increment.
+        assert!(
+            d.feed_encoder(&hex("4a637573746f6d2d6b65790c637573746f6d2d76616c7565"))
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(take(&mut d), [0x01]);
+        // B.4: Duplicate, then a section on stream 8 the application abandons.
+        assert_eq!(
+            d.decode(8, &hex("0500 80 c1 81")).unwrap(),
+            Decoded::Blocked
+        );
+        d.cancel_stream(8);
+        assert_eq!(d.blocked_streams(), 0);
+        assert!(d.feed_encoder(&[0x02]).unwrap().is_empty());
+        // The RFC's decoder defers the increment for the duplicate; ours sends it at once.
+        assert_eq!(take(&mut d), [0x48, 0x01]);
+        d.cancel_stream(8);
+        assert!(take(&mut d).is_empty(), "never a second cancellation");
+        // The same section decodes on another stream.
+        let h = headers(d.decode(12, &hex("0500 80 c1 81")).unwrap());
+        assert_eq!(
+            h,
+            fields(&[
+                (":authority", "www.example.com"),
+                (":path", "/"),
+                ("custom-key", "custom-value")
+            ])
+        );
+        assert_eq!(take(&mut d), [0x8c]);
+        // B.5: insert with a dynamic name reference, evicting the oldest entry.
+        assert!(
+            d.feed_encoder(&hex("810d637573746f6d2d76616c756532"))
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(take(&mut d), [0x01]);
+        assert!(d.table.get(0).is_none(), "entry 0 was evicted");
+        assert_eq!(d.table.get(4).unwrap().value, "custom-value2");
+        // A reference to the evicted entry fails.
+        let e = d.decode(16, &hex("0200 81")).unwrap_err();
+        assert_eq!(e.code, ErrorCode::QpackDecompressionFailed);
+    }
+
+    #[test]
+    fn corpus_example_file_decodes() {
+        // encoded/qpack-05/examples/examples.out.220.100.1 is Appendix B in file form.
+        let mut d = Decoder::new(220, 100);
+        d.feed_encoder(&hex(
+            "3fbd01 c00f7777772e6578616d706c652e636f6d c10c2f73616d706c652f70617468",
+        ))
+        .unwrap();
+        let h = headers(d.decode(4, &hex("0381 10 11")).unwrap());
+        assert_eq!(h.len(), 2);
+    }
+
+    #[test]
+    fn field_section_errors_are_decompression_failures() {
+        let cases: &[(&str, &str)] = &[
+            ("ff", "truncated Required Insert Count"),
+            ("00", "missing Base"),
+            ("0081", "negative Base"),
+            ("0000 ff", "truncated index"),
+            ("0000 ff64", "static index 163 out of range"),
+            ("0000 80", "dynamic reference with Required Insert Count 0"),
+            (
+                "0000 10",
+                "post-base reference with Required Insert Count 0",
+            ),
+            ("0000 5f00", "static name index out of range"),
+            ("0000 51 05 6162", "truncated value"),
+            ("0000 51 81 ff", "Huffman EOS/padding"),
+            ("0000 51 81 00", "Huffman padding not ones"),
+            ("0000 27", "truncated name length"),
+            ("09 00", "Required Insert Count beyond the table's range"),
+        ];
+        for (bytes, what) in cases {
+            let mut d = Decoder::new(100, 10);
+            let e = d.decode(0, &hex(bytes)).expect_err(what);
+            assert_eq!(e.code, ErrorCode::QpackDecompressionFailed, "{what}: {e}");
+        }
+        // A reference at or beyond Required Insert Count.
+        let mut d = Decoder::new(100, 10);
+        d.set_dynamic_table_capacity(100).unwrap();
+        d.feed_encoder(&hex("c003616263 c003646566")).unwrap(); // two inserts
+        assert!(
+            d.decode(0, &hex("0200 10")).is_err(),
+            "post-base index 0 with Base 1 = RIC"
+        );
+        assert!(headers(d.decode(4, &hex("0300 80 81")).unwrap()).len() == 2);
+    }
+
+    #[test]
+    fn encoder_stream_errors() {
+        let cases: &[(&str, &str)] = &[
+            ("3f e1 1f", "capacity 4096 above maximum 100"),
+            ("01", "duplicate of a missing entry"),
+            ("80 01 61", "dynamic name reference into an empty table"),
+            (
+                "ff 80 ff ff ff ff 01",
+                "static index out of range, before the value arrives",
+            ),
+            ("3f 45 c0 7f 30", "value longer than the capacity"),
+            ("3f 45 c0 81 ff", "Huffman EOS in a value"),
+            ("c0 01 61", "insert with capacity 0"),
+        ];
+        for (bytes, what) in cases {
+            let mut d = Decoder::new(100, 10);
+            let e = d.feed_encoder(&hex(bytes)).expect_err(what);
+            assert_eq!(e.code, ErrorCode::QpackEncoderStreamError, "{what}: {e}");
+        }
+        let mut d = Decoder::new(100, 10);
+        let e = d.feed_encoder(&hex("3f e1 1f")).unwrap_err();
+        assert!(e.reason.contains("exceeds maximum"), "{e}");
+    }
+
+    #[test]
+    fn blocked_stream_limit_is_enforced() {
+        let mut d = Decoder::new(1000, 2);
+        assert_eq!(d.decode(0, &[0x02, 0x00, 0x80]).unwrap(), Decoded::Blocked);
+        assert_eq!(d.decode(4, &[0x02, 0x00, 0x80]).unwrap(), Decoded::Blocked);
+        let e = d.decode(8, &[0x02, 0x00, 0x80]).unwrap_err();
+        assert_eq!(e.code, ErrorCode::QpackDecompressionFailed);
+        // A stream cannot have two blocked sections.
+        assert!(d.decode(4, &[0x02, 0x00, 0x80]).is_err());
+        let mut d = Decoder::new(1000, 0);
+        assert!(
+            d.decode(0, &[0x02, 0x00, 0x80]).is_err(),
+            "no blocking allowed at all"
+        );
+        // Without a dynamic table nothing can block, and no cancellation is sent.
+        let mut d = Decoder::new(0, 0);
+        assert!(d.decode(0, &[0x02, 0x00, 0x80]).is_err());
+        d.cancel_stream(0);
+        assert!(take(&mut d).is_empty());
+    }
+
+    #[test]
+    fn unblocked_streams_are_reported_in_blocking_order() {
+        let mut d = Decoder::new(1000, 10);
+        d.set_dynamic_table_capacity(1000).unwrap();
+        assert_eq!(d.decode(8, &[0x03, 0x00, 0x80]).unwrap(), Decoded::Blocked); // needs 2
+        assert_eq!(d.decode(4, &[0x02, 0x00, 0x80]).unwrap(), Decoded::Blocked); // needs 1
+        assert_eq!(d.feed_encoder(&hex("c0 01 61")).unwrap(), vec![4]);
+        assert_eq!(d.feed_encoder(&hex("c0")).unwrap(), Vec::<u64>::new());
+        assert_eq!(d.feed_encoder(&hex("01 62")).unwrap(), vec![8]);
+        assert_eq!(d.resume(8).unwrap(), fields(&[(":authority", "b")]));
+        assert_eq!(d.resume(4).unwrap(), fields(&[(":authority", "a")]));
+        assert!(d.resume(4).is_err(), "already resumed");
+        assert_eq!(take(&mut d), [0x88, 0x84]);
+    }
+
+    #[test]
+    fn field_section_size_limit() {
+        let mut d = Decoder::new(0, 0);
+        d.set_max_field_section_size(32 + 5 + 11);
+        // :path=/index.html is 5 + 11 + 32 = 48 bytes.
+        let section = hex("0000 510b 2f69 6e64 6578 2e68 746d 6c");
+        assert!(d.decode(0, &section).is_ok());
+        d.set_max_field_section_size(47);
+        assert_eq!(
+            d.decode(4, &section).unwrap_err().code,
+            ErrorCode::QpackDecompressionFailed
+        );
+        // A literal longer than the limit is refused from its length alone.
+        let e = d.decode(8, &hex("0000 51 7f 81 ff ff 03")).unwrap_err();
+        assert_eq!(e.code, ErrorCode::QpackDecompressionFailed);
+    }
+
+    #[test]
+    fn required_insert_count_wraps_around() {
+        // MaxEntries = 64 / 32 = 2: full range 4.
+        let mut d = Decoder::new(64, 10);
+        d.set_dynamic_table_capacity(64).unwrap();
+        for i in 0..7u8 {
+            d.feed_encoder(&[0xc0, 0x01, b'a' + i]).unwrap(); // each entry is 33 bytes: one fits
+            // Required Insert Count i + 1, encoded (i + 1) % 4 + 1, Base = RIC.
+            let section = [((i as u64 + 1) % 4 + 1) as u8, 0x00, 0x80];
+            let h = headers(d.decode(u64::from(i) * 4, &section).unwrap());
+            assert_eq!(h[0].value, [b'a' + i][..]);
+        }
+    }
 }

@@ -1,6 +1,32 @@
 //! The QPACK encoder.
+//!
+//! Strategy, per field line:
+//!
+//! 1. an exact static-table match is indexed;
+//! 2. an exact dynamic-table match is indexed when the decoder has acknowledged the entry,
+//!    or when this section may block (the stream already blocks, or fewer than the peer's
+//!    SETTINGS_QPACK_BLOCKED_STREAMS streams do); an entry close to eviction is first
+//!    Duplicated, so that hot fields survive;
+//! 3. otherwise a field that is not sensitive and has been seen recently (a small history
+//!    of field hashes) is inserted, if that evicts only acknowledged, unreferenced
+//!    entries, and referenced if blocking is allowed;
+//! 4. otherwise a literal, with a static or dynamic name reference when there is one, and
+//!    the never-index bit for sensitive fields (authorization, proxy-authorization, short
+//!    cookies and set-cookies), which are never inserted.
+//!
+//! The encoder tracks the Known Received Count and each stream's unacknowledged sections
+//! (a stream may have several: headers and trailers), and never evicts an entry that an
+//! unacknowledged section references or whose insertion is unacknowledged.
 
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::hash::{BuildHasher, Hasher};
+
+use bytes::Bytes;
+
+use super::dynamic_table::{DynamicTable, ENTRY_OVERHEAD, entry_size};
 use super::field_lines;
+use super::hash::FastHashBuilder;
+use super::history::{History, Recency};
 use super::instruction::{self, DecoderInstruction, InstructionReader, ParseError, Step};
 use super::static_table::{self, Match};
 use crate::error::{ErrorCode, ProtocolError};
@@ -8,6 +34,26 @@ use crate::error::{ErrorCode, ProtocolError};
 fn decoder_stream_error(reason: impl Into<String>) -> ProtocolError {
     ProtocolError::new(ErrorCode::QpackDecoderStreamError, reason)
 }
+
+/// The largest dynamic table the encoder uses unless told otherwise.
+const DEFAULT_MAX_CAPACITY_USED: u64 = 64 * 1024;
+
+/// A field is inserted when it repeats within this many fields, plus a quarter of its
+/// length in bytes (a longer literal is worth remembering longer). Tuned on the QPACK
+/// interop corpus at a 4096-byte table.
+const REPEAT_WINDOW_BASE: u64 = 16;
+
+/// An entry is draining (duplicated when referenced) once fewer than 1/6 of the capacity's
+/// bytes (free space plus older entries) stand between it and eviction. Tuned on the
+/// corpus, like the windows here.
+const DRAINING_FRACTION: u64 = 6;
+
+/// How far back (in fields) repeats are looked for at all.
+const RECENCY_HORIZON: u64 = 2048;
+
+/// How many recent literal names are remembered, to spot recurring names worth an entry
+/// that later literals can name by reference.
+const NAME_HISTORY_LEN: usize = 256;
 
 /// Whether a field must never be indexed (N bit set, never inserted).
 pub(crate) fn is_sensitive(name: &[u8], value: &[u8]) -> bool {
@@ -18,49 +64,444 @@ pub(crate) fn is_sensitive(name: &[u8], value: &[u8]) -> bool {
     }
 }
 
+/// An unacknowledged field section.
+#[derive(Debug)]
+struct Section {
+    required_insert_count: u64,
+    /// The smallest absolute index it references, if any.
+    min_ref: Option<u64>,
+}
+
+/// What the encoder knows about one dynamic table entry.
+#[derive(Clone, Copy, Debug)]
+struct EntryMeta {
+    /// Total bytes inserted before this entry.
+    inserted_before: u64,
+}
+
+/// How one field line will be written, once the section's Base is known.
+enum Line<'a> {
+    Static(u64),
+    Dynamic(u64),
+    StaticName {
+        never: bool,
+        index: u64,
+        value: &'a [u8],
+    },
+    DynamicName {
+        never: bool,
+        abs: u64,
+        value: &'a [u8],
+    },
+    Literal {
+        never: bool,
+        name: &'a [u8],
+        value: &'a [u8],
+    },
+}
+
 /// The encoding half of QPACK.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Encoder {
     reader: InstructionReader,
     settings_applied: bool,
+    table: DynamicTable,
+    max_capacity_used: u64,
+    max_entries: u64,
+    max_blocked: u64,
+    known_received: u64,
+    /// Bookkeeping for each entry present (front = oldest entry).
+    meta: VecDeque<EntryMeta>,
+    inserted_total: u64,
+    /// Hash of (name, value) -> absolute indices of entries with it.
+    by_field: HashMap<u64, Vec<u64>, FastHashBuilder>,
+    /// Hash of name -> absolute indices of entries with it.
+    by_name: HashMap<u64, Vec<u64>, FastHashBuilder>,
+    /// Unacknowledged sections per stream, oldest first.
+    outstanding: HashMap<u64, VecDeque<Section>>,
+    /// Required Insert Counts of sections forgotten by `stream_cancelled`, per stream: a
+    /// Section Acknowledgement already in flight for them is still honoured.
+    forgotten: HashMap<u64, VecDeque<u64>>,
+    /// The `min_ref` of every unacknowledged section, counted.
+    pinned: BTreeMap<u64, usize>,
+    /// Recently seen fields (hashes of name and value).
+    fields_seen: Recency,
+    /// Recently seen names without a static-table entry.
+    names_seen: History,
+}
+
+impl Default for Encoder {
+    fn default() -> Self {
+        Encoder::new()
+    }
 }
 
 impl Encoder {
     /// An encoder that uses no dynamic table until [`Encoder::apply_settings`].
     pub fn new() -> Encoder {
-        Encoder::default()
+        Encoder {
+            reader: InstructionReader::default(),
+            settings_applied: false,
+            table: DynamicTable::new(0),
+            max_capacity_used: DEFAULT_MAX_CAPACITY_USED,
+            max_entries: 0,
+            max_blocked: 0,
+            known_received: 0,
+            meta: VecDeque::new(),
+            inserted_total: 0,
+            by_field: HashMap::default(),
+            by_name: HashMap::default(),
+            outstanding: HashMap::new(),
+            forgotten: HashMap::new(),
+            pinned: BTreeMap::new(),
+            fields_seen: Recency::new(RECENCY_HORIZON),
+            names_seen: History::new(NAME_HISTORY_LEN),
+        }
     }
 
-    /// Applies the peer's SETTINGS_QPACK_MAX_TABLE_CAPACITY and SETTINGS_QPACK_BLOCKED_STREAMS.
+    /// Caps the dynamic table capacity the encoder will use (default 64 KiB), whatever the
+    /// peer allows. Takes effect at [`Encoder::apply_settings`].
+    pub fn set_max_table_capacity_used(&mut self, capacity: u64) {
+        self.max_capacity_used = capacity;
+    }
+
+    /// Applies the peer's SETTINGS_QPACK_MAX_TABLE_CAPACITY and
+    /// SETTINGS_QPACK_BLOCKED_STREAMS, appending Set Dynamic Table Capacity to
+    /// `encoder_stream` when the dynamic table will be used. Call once.
     pub fn apply_settings(
         &mut self,
-        _max_table_capacity: u64,
-        _blocked_streams: u64,
-        _encoder_stream: &mut Vec<u8>,
+        max_table_capacity: u64,
+        blocked_streams: u64,
+        encoder_stream: &mut Vec<u8>,
     ) {
+        if self.settings_applied {
+            return;
+        }
         self.settings_applied = true;
+        self.max_entries = max_table_capacity / ENTRY_OVERHEAD;
+        self.max_blocked = blocked_streams;
+        let capacity = max_table_capacity.min(self.max_capacity_used);
+        self.table = DynamicTable::new(max_table_capacity);
+        if capacity > 0 && self.table.set_capacity(capacity).is_ok() {
+            instruction::write_set_capacity(encoder_stream, capacity);
+        }
     }
 
-    /// Encodes a field section for `stream_id`.
+    /// The dynamic table capacity in use.
+    pub fn table_capacity(&self) -> u64 {
+        self.table.capacity()
+    }
+
+    /// The number of entries inserted so far.
+    pub fn insert_count(&self) -> u64 {
+        self.table.insert_count()
+    }
+
+    /// The Known Received Count: inserts the decoder has acknowledged.
+    pub fn known_received_count(&self) -> u64 {
+        self.known_received
+    }
+
+    /// The number of streams with a section the decoder may be blocked on.
+    pub fn blocking_streams(&self) -> usize {
+        self.outstanding
+            .values()
+            .filter(|q| {
+                q.iter()
+                    .any(|s| s.required_insert_count > self.known_received)
+            })
+            .count()
+    }
+
+    fn stream_is_blocking(&self, stream_id: u64) -> bool {
+        self.outstanding.get(&stream_id).is_some_and(|q| {
+            q.iter()
+                .any(|s| s.required_insert_count > self.known_received)
+        })
+    }
+
+    fn field_hash(name: &[u8], value: &[u8]) -> u64 {
+        let mut h = FastHashBuilder::default().build_hasher();
+        h.write_usize(name.len());
+        h.write(name);
+        h.write(value);
+        h.finish()
+    }
+
+    fn name_hash(name: &[u8]) -> u64 {
+        let mut h = FastHashBuilder::default().build_hasher();
+        h.write(name);
+        h.finish()
+    }
+
+    /// The newest entry with this name and value.
+    fn find_exact(&self, hash: u64, name: &[u8], value: &[u8]) -> Option<u64> {
+        self.by_field
+            .get(&hash)?
+            .iter()
+            .rev()
+            .copied()
+            .find(|&abs| {
+                self.table
+                    .get(abs)
+                    .is_some_and(|e| e.name == name && e.value == value)
+            })
+    }
+
+    /// The newest entry with this name.
+    fn find_name(&self, hash: u64, name: &[u8]) -> Option<u64> {
+        self.by_name
+            .get(&hash)?
+            .iter()
+            .rev()
+            .copied()
+            .find(|&abs| self.table.get(abs).is_some_and(|e| e.name == name))
+    }
+
+    /// Entries below this absolute index may be evicted (acknowledged and unreferenced).
+    fn evictable_below(&self, section_min_ref: Option<u64>) -> u64 {
+        let mut limit = self.known_received;
+        if let Some((&min, _)) = self.pinned.first_key_value() {
+            limit = limit.min(min);
+        }
+        if let Some(min) = section_min_ref {
+            limit = limit.min(min);
+        }
+        limit
+    }
+
+    /// Whether the entry is near the eviction end: little free space and few older bytes.
+    fn is_draining(&self, abs: u64) -> bool {
+        let first = self.table.first_index();
+        let Some(before) = self
+            .meta
+            .get((abs - first) as usize)
+            .map(|m| m.inserted_before)
+        else {
+            return false;
+        };
+        let older = before - self.meta.front().map_or(before, |m| m.inserted_before);
+        let free = self.table.capacity() - self.table.size();
+        (older + free) * DRAINING_FRACTION < self.table.capacity()
+    }
+
+    /// Duplicates entry `abs` if that evicts only entries below `limit`; returns the copy.
+    fn duplicate(&mut self, abs: u64, limit: u64, encoder_stream: &mut Vec<u8>) -> Option<u64> {
+        let entry = self.table.get(abs)?;
+        let (name, value) = (entry.name.clone(), entry.value.clone());
+        // The copy may evict the original: RFC 9204 §3.2.2 requires decoders to cope.
+        if !self.table.can_insert(entry.size(), limit) {
+            return None;
+        }
+        instruction::write_duplicate(encoder_stream, self.table.insert_count() - 1 - abs);
+        self.insert(&name, &value, Some(name.clone()))
+    }
+
+    /// Inserts an entry, keeping the lookup maps in step with evictions. The caller has
+    /// checked `can_insert`. Returns the new entry's absolute index.
+    fn insert(&mut self, name: &[u8], value: &[u8], name_bytes: Option<Bytes>) -> Option<u64> {
+        let size = entry_size(name.len(), value.len());
+        let survivor = self.table.first_surviving_after_insert(size);
+        for abs in self.table.first_index()..survivor {
+            if let Some(e) = self.table.get(abs) {
+                let fh = Self::field_hash(&e.name, &e.value);
+                let nh = Self::name_hash(&e.name);
+                remove_index(&mut self.by_field, fh, abs);
+                remove_index(&mut self.by_name, nh, abs);
+            }
+            self.meta.pop_front();
+        }
+        let name = name_bytes.unwrap_or_else(|| Bytes::copy_from_slice(name));
+        let abs = self
+            .table
+            .insert(name.clone(), Bytes::copy_from_slice(value))
+            .ok()?;
+        self.meta.push_back(EntryMeta {
+            inserted_before: self.inserted_total,
+        });
+        self.inserted_total += size;
+        self.by_field
+            .entry(Self::field_hash(&name, value))
+            .or_default()
+            .push(abs);
+        self.by_name
+            .entry(Self::name_hash(&name))
+            .or_default()
+            .push(abs);
+        Some(abs)
+    }
+
+    /// Encodes a field section for `stream_id`: encoder instructions go to
+    /// `encoder_stream`, the section to `section`.
     pub fn encode(
         &mut self,
-        _stream_id: u64,
+        stream_id: u64,
         fields: &[(&[u8], &[u8])],
-        _encoder_stream: &mut Vec<u8>,
+        encoder_stream: &mut Vec<u8>,
         section: &mut Vec<u8>,
     ) {
-        field_lines::write_prefix(section, 0, 0, 0);
+        let use_table = self.table.capacity() > 0;
+        let may_block = self.stream_is_blocking(stream_id)
+            || (self.blocking_streams() as u64) < self.max_blocked;
+        let mut lines = Vec::with_capacity(fields.len());
+        let mut min_ref: Option<u64> = None;
+        let mut max_ref: Option<u64> = None;
+        let mut note_ref = |abs: u64, min_ref: &mut Option<u64>| {
+            *min_ref = Some(min_ref.map_or(abs, |m| m.min(abs)));
+            max_ref = Some(max_ref.map_or(abs, |m| m.max(abs)));
+        };
         for &(name, value) in fields {
-            let never_index = is_sensitive(name, value);
-            match static_table::find(name, value) {
-                Some(Match::Exact(i)) if !never_index => {
-                    field_lines::write_indexed(section, true, i)
-                }
-                Some(Match::Exact(i) | Match::Name(i)) => {
-                    field_lines::write_literal_name_ref(section, never_index, true, i, value)
-                }
-                None => field_lines::write_literal(section, never_index, name, value),
+            let never = is_sensitive(name, value);
+            let static_match = static_table::find(name, value);
+            if let Some(Match::Exact(i)) = static_match {
+                lines.push(Line::Static(i));
+                continue;
             }
+            if !use_table {
+                lines.push(match static_match {
+                    Some(Match::Name(i) | Match::Exact(i)) => Line::StaticName {
+                        never,
+                        index: i,
+                        value,
+                    },
+                    None => Line::Literal { never, name, value },
+                });
+                continue;
+            }
+            let known_received = self.known_received;
+            let usable = |abs: u64| abs < known_received || may_block;
+            let fh = Self::field_hash(name, value);
+            let size = entry_size(name.len(), value.len());
+            if !never {
+                if let Some(abs) = self.find_exact(fh, name, value) {
+                    // A hot entry about to be evicted: duplicate it (the copy pins nothing).
+                    if may_block && self.is_draining(abs) {
+                        let limit = self.evictable_below(min_ref);
+                        if let Some(new) = self.duplicate(abs, limit, encoder_stream) {
+                            note_ref(new, &mut min_ref);
+                            lines.push(Line::Dynamic(new));
+                            continue;
+                        }
+                    }
+                    if usable(abs) {
+                        note_ref(abs, &mut min_ref);
+                        lines.push(Line::Dynamic(abs));
+                        continue;
+                    }
+                }
+            }
+            // Worth inserting if seen recently, where "recently" stretches with the size
+            // of the literal it would save.
+            let window = REPEAT_WINDOW_BASE + (name.len() + value.len()) as u64 / 4;
+            let seen = !never && self.fields_seen.record(fh).is_some_and(|gap| gap <= window);
+            if seen
+                && size <= self.table.capacity() / 2
+                && self.table.can_insert(size, self.evictable_below(min_ref))
+            {
+                // Insert, naming by reference when possible.
+                let nh = Self::name_hash(name);
+                let name_ref = match static_match {
+                    Some(Match::Name(i) | Match::Exact(i)) => Some((true, i)),
+                    None => self.find_name(nh, name).map(|abs| (false, abs)),
+                };
+                let mut name_bytes = None;
+                match name_ref {
+                    Some((true, i)) => {
+                        instruction::write_insert_with_name_ref(encoder_stream, true, i, value);
+                        if let Some((n, _)) = static_table::get(i) {
+                            name_bytes = Some(Bytes::from_static(n));
+                        }
+                    }
+                    Some((false, abs)) => {
+                        let relative = self.table.insert_count() - 1 - abs;
+                        instruction::write_insert_with_name_ref(
+                            encoder_stream,
+                            false,
+                            relative,
+                            value,
+                        );
+                        name_bytes = self.table.get(abs).map(|e| e.name.clone());
+                    }
+                    None => {
+                        instruction::write_insert_with_literal_name(encoder_stream, name, value)
+                    }
+                }
+                let inserted = self.insert(name, value, name_bytes);
+                if let Some(abs) = inserted.filter(|_| may_block) {
+                    note_ref(abs, &mut min_ref);
+                    lines.push(Line::Dynamic(abs));
+                    continue;
+                }
+            }
+            // A literal, naming by reference when possible.
+            match static_match {
+                Some(Match::Name(i) | Match::Exact(i)) => lines.push(Line::StaticName {
+                    never,
+                    index: i,
+                    value,
+                }),
+                None => {
+                    let nh = Self::name_hash(name);
+                    let mut name_abs = self.find_name(nh, name).filter(|&abs| usable(abs));
+                    let name_seen = self.names_seen.record(nh);
+                    if name_abs.is_none() && name_seen >= 1 && self.find_name(nh, name).is_none() {
+                        // A recurring name: insert it with an empty value, as an anchor
+                        // for name references.
+                        let anchor = entry_size(name.len(), 0);
+                        let limit = self.evictable_below(min_ref);
+                        if anchor <= self.table.capacity() / 8
+                            && self.table.can_insert(anchor, limit)
+                        {
+                            instruction::write_insert_with_literal_name(encoder_stream, name, b"");
+                            let inserted = self.insert(name, b"", None);
+                            name_abs = inserted.filter(|_| may_block);
+                        }
+                    }
+                    match name_abs {
+                        Some(abs) => {
+                            note_ref(abs, &mut min_ref);
+                            lines.push(Line::DynamicName { never, abs, value });
+                        }
+                        None => lines.push(Line::Literal { never, name, value }),
+                    }
+                }
+            }
+        }
+        let ric = max_ref.map_or(0, |m| m + 1);
+        let base = ric;
+        field_lines::write_prefix(section, ric, base, self.max_entries);
+        for line in lines {
+            match line {
+                Line::Static(i) => field_lines::write_indexed(section, true, i),
+                Line::Dynamic(abs) => field_lines::write_indexed(section, false, base - 1 - abs),
+                Line::StaticName {
+                    never,
+                    index,
+                    value,
+                } => field_lines::write_literal_name_ref(section, never, true, index, value),
+                Line::DynamicName { never, abs, value } => field_lines::write_literal_name_ref(
+                    section,
+                    never,
+                    false,
+                    base - 1 - abs,
+                    value,
+                ),
+                Line::Literal { never, name, value } => {
+                    field_lines::write_literal(section, never, name, value)
+                }
+            }
+        }
+        if ric > 0 {
+            if let Some(min) = min_ref {
+                *self.pinned.entry(min).or_insert(0) += 1;
+            }
+            self.outstanding
+                .entry(stream_id)
+                .or_default()
+                .push_back(Section {
+                    required_insert_count: ric,
+                    min_ref,
+                });
         }
     }
 
@@ -81,16 +522,297 @@ impl Encoder {
 
     fn apply(&mut self, instruction: DecoderInstruction) -> Result<(), ProtocolError> {
         match instruction {
-            DecoderInstruction::SectionAck(id) => Err(decoder_stream_error(format!(
-                "Section Acknowledgement for stream {id} with no outstanding section"
-            ))),
-            DecoderInstruction::StreamCancel(_) => Ok(()),
-            DecoderInstruction::InsertCountIncrement(n) => Err(decoder_stream_error(format!(
-                "Insert Count Increment of {n} beyond the inserts sent"
-            ))),
+            DecoderInstruction::SectionAck(id) => self.acknowledge_section(id),
+            DecoderInstruction::StreamCancel(id) => {
+                // The decoder will not acknowledge these sections.
+                self.forget(id);
+                self.forgotten.remove(&id);
+                Ok(())
+            }
+            DecoderInstruction::InsertCountIncrement(n) => {
+                if n == 0 {
+                    return Err(decoder_stream_error("Insert Count Increment of 0"));
+                }
+                match self.known_received.checked_add(n) {
+                    Some(k) if k <= self.table.insert_count() => {
+                        self.known_received = k;
+                        Ok(())
+                    }
+                    _ => Err(decoder_stream_error(format!(
+                        "Insert Count Increment of {n} beyond the inserts sent"
+                    ))),
+                }
+            }
         }
     }
 
-    /// Forgets a reset stream's unacknowledged sections.
-    pub fn stream_cancelled(&mut self, _stream_id: u64) {}
+    fn unpin(&mut self, section: &Section) {
+        let Some(min) = section.min_ref else {
+            return;
+        };
+        if let Some(count) = self.pinned.get_mut(&min) {
+            *count -= 1;
+            if *count == 0 {
+                self.pinned.remove(&min);
+            }
+        }
+    }
+
+    /// Handles a Section Acknowledgement for `stream_id` (the oldest unacknowledged section
+    /// on it), as if it had arrived on the decoder stream. Offline tools use this for
+    /// "immediate acknowledgement".
+    pub fn acknowledge_section(&mut self, stream_id: u64) -> Result<(), ProtocolError> {
+        if !self.outstanding.contains_key(&stream_id) {
+            if let Some(rics) = self.forgotten.get_mut(&stream_id) {
+                let ric = rics.pop_front().unwrap_or(0);
+                if rics.is_empty() {
+                    self.forgotten.remove(&stream_id);
+                }
+                self.known_received = self.known_received.max(ric);
+                return Ok(());
+            }
+        }
+        let section = self
+            .outstanding
+            .get_mut(&stream_id)
+            .and_then(VecDeque::pop_front)
+            .ok_or_else(|| {
+                decoder_stream_error(format!(
+                    "Section Acknowledgement for stream {stream_id} with no outstanding section"
+                ))
+            })?;
+        if self
+            .outstanding
+            .get(&stream_id)
+            .is_some_and(VecDeque::is_empty)
+        {
+            self.outstanding.remove(&stream_id);
+        }
+        self.known_received = self.known_received.max(section.required_insert_count);
+        self.unpin(&section);
+        Ok(())
+    }
+
+    /// Treats every insert so far as acknowledged, as an Insert Count Increment would.
+    pub fn acknowledge_inserts(&mut self) {
+        self.known_received = self.table.insert_count();
+    }
+
+    /// Forgets a reset stream's unacknowledged sections (as a Stream Cancellation does).
+    pub fn stream_cancelled(&mut self, stream_id: u64) {
+        let rics = self.forget(stream_id);
+        if !rics.is_empty() {
+            self.forgotten.entry(stream_id).or_default().extend(rics);
+        }
+    }
+
+    /// Drops a stream's unacknowledged sections, returning their Required Insert Counts.
+    fn forget(&mut self, stream_id: u64) -> Vec<u64> {
+        let sections = self.outstanding.remove(&stream_id).unwrap_or_default();
+        for s in &sections {
+            self.unpin(s);
+        }
+        sections.iter().map(|s| s.required_insert_count).collect()
+    }
+}
+
+fn remove_index(map: &mut HashMap<u64, Vec<u64>, FastHashBuilder>, hash: u64, abs: u64) {
+    if let Some(v) = map.get_mut(&hash) {
+        v.retain(|&a| a != abs);
+        if v.is_empty() {
+            map.remove(&hash);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Decoded, Decoder};
+    use super::*;
+
+    fn encode(e: &mut Encoder, stream: u64, fields: &[(&str, &str)]) -> (Vec<u8>, Vec<u8>) {
+        let pairs: Vec<(&[u8], &[u8])> = fields
+            .iter()
+            .map(|(n, v)| (n.as_bytes(), v.as_bytes()))
+            .collect();
+        let (mut es, mut section) = (Vec::new(), Vec::new());
+        e.encode(stream, &pairs, &mut es, &mut section);
+        (es, section)
+    }
+
+    #[test]
+    fn without_settings_only_static_table_and_literals() {
+        let mut e = Encoder::new();
+        let (es, section) = encode(
+            &mut e,
+            0,
+            &[(":method", "GET"), (":path", "/x"), ("x-a", "b")],
+        );
+        assert!(es.is_empty());
+        // Prefix 0000, indexed static 17, literal with static name 1, literal name.
+        assert_eq!(&section[..3], &[0x00, 0x00, 0xd1]);
+        let mut d = Decoder::new(0, 0);
+        let Decoded::Headers(h) = d.decode(0, &section).unwrap() else {
+            panic!()
+        };
+        assert_eq!(h.len(), 3);
+        assert_eq!(h[2].name, "x-a");
+    }
+
+    #[test]
+    fn sensitive_fields_carry_the_never_index_bit_and_are_not_inserted() {
+        let mut e = Encoder::new();
+        let mut es = Vec::new();
+        e.apply_settings(4096, 100, &mut es);
+        for stream in 0..4 {
+            let (es, section) = encode(
+                &mut e,
+                stream * 4,
+                &[("authorization", "secret"), ("cookie", "a=b")],
+            );
+            assert!(es.is_empty(), "never inserted");
+            // 0x7 = 0111: literal with name reference, N=1, T=1.
+            assert_eq!(section[2] & 0xf0, 0x70);
+            let (v, _) = field_lines::parse_line(&section[2..], 100).unwrap();
+            assert!(matches!(
+                v,
+                field_lines::FieldLine::LiteralNameRef {
+                    never_index: true,
+                    ..
+                }
+            ));
+        }
+        assert!(is_sensitive(b"proxy-authorization", b"x"));
+        assert!(!is_sensitive(b"cookie", b"a-long-cookie-value-of-30-bytes"));
+    }
+
+    #[test]
+    fn repeated_fields_are_inserted_and_referenced() {
+        let mut e = Encoder::new();
+        let mut d = Decoder::new(4096, 100);
+        let mut es = Vec::new();
+        e.apply_settings(4096, 100, &mut es);
+        assert_eq!(es, [0x3f, 0xe1, 0x1f]);
+        d.feed_encoder(&es).unwrap();
+        let list = [(":authority", "example.com"), ("x-custom", "value")];
+        let mut sizes = Vec::new();
+        for stream in 0..4u64 {
+            let (es, section) = encode(&mut e, stream * 4, &list);
+            d.feed_encoder(&es).unwrap();
+            let Decoded::Headers(h) = d.decode(stream * 4, &section).unwrap() else {
+                panic!()
+            };
+            assert_eq!(h[0].value, "example.com");
+            sizes.push(section.len());
+            let mut ds = Vec::new();
+            d.take_decoder_stream_data(&mut ds);
+            e.feed_decoder(&ds).unwrap();
+        }
+        assert!(
+            sizes[3] <= 4,
+            "two indexed references and a prefix: {sizes:?}"
+        );
+        assert_eq!(e.known_received_count(), e.insert_count());
+        assert_eq!(e.blocking_streams(), 0);
+    }
+
+    #[test]
+    fn blocked_stream_budget_is_respected() {
+        let mut e = Encoder::new();
+        let mut es = Vec::new();
+        e.apply_settings(4096, 1, &mut es);
+        let list = [("x-a", "1"), ("x-b", "2")];
+        encode(&mut e, 0, &list); // first sighting: literals
+        let (es1, s1) = encode(&mut e, 4, &list); // second: inserted, blocks stream 4
+        assert!(!es1.is_empty());
+        assert_ne!(s1[0], 0, "references the new entries");
+        assert_eq!(e.blocking_streams(), 1);
+        let (_, s2) = encode(&mut e, 8, &list); // budget exhausted: no unacknowledged refs
+        assert_eq!(s2[0], 0, "Required Insert Count 0");
+        let (_, s3) = encode(&mut e, 4, &list); // stream 4 already blocks: may reference
+        assert_ne!(s3[0], 0);
+        assert_eq!(e.blocking_streams(), 1);
+        // Zero blocked streams: never reference unacknowledged entries.
+        let mut e = Encoder::new();
+        e.apply_settings(4096, 0, &mut es);
+        for stream in 0..3 {
+            let (_, s) = encode(&mut e, stream * 4, &list);
+            assert_eq!(s[0], 0);
+        }
+        e.acknowledge_inserts();
+        let (_, s) = encode(&mut e, 12, &list);
+        assert_ne!(s[0], 0, "acknowledged entries are usable");
+    }
+
+    #[test]
+    fn decoder_stream_errors() {
+        let mut e = Encoder::new();
+        let mut es = Vec::new();
+        e.apply_settings(4096, 100, &mut es);
+        let err = e.feed_decoder(&[0x84]).unwrap_err();
+        assert_eq!(err.code, ErrorCode::QpackDecoderStreamError);
+        assert!(err.reason.contains("no outstanding section"), "{err}");
+        let err = e.feed_decoder(&[0x00]).unwrap_err();
+        assert!(err.reason.contains("of 0"), "{err}");
+        let err = e.feed_decoder(&[0x01]).unwrap_err();
+        assert!(err.reason.contains("beyond"), "{err}");
+        // A Stream Cancellation for an unknown stream is fine.
+        e.feed_decoder(&[0x48]).unwrap();
+        // Split anywhere: a Section Acknowledgement for stream 300 in two pieces.
+        let list = [("x-a", "1")];
+        encode(&mut e, 300, &list);
+        encode(&mut e, 300, &list);
+        assert_eq!(e.blocking_streams(), 1);
+        let mut ack = Vec::new();
+        instruction::write_section_ack(&mut ack, 300);
+        e.feed_decoder(&ack[..1]).unwrap();
+        e.feed_decoder(&ack[1..]).unwrap();
+        assert_eq!(e.blocking_streams(), 0);
+        assert_eq!(e.known_received_count(), 1);
+    }
+
+    #[test]
+    fn several_sections_per_stream_and_cancellation() {
+        let mut e = Encoder::new();
+        let mut es = Vec::new();
+        e.apply_settings(4096, 100, &mut es);
+        let list = [("x-a", "1")];
+        encode(&mut e, 0, &list);
+        encode(&mut e, 4, &list); // headers, references entry 0
+        encode(&mut e, 4, &list); // trailers, same
+        assert_eq!(e.outstanding[&4].len(), 2);
+        e.acknowledge_section(4).unwrap();
+        assert_eq!(e.outstanding[&4].len(), 1);
+        e.stream_cancelled(4);
+        assert!(e.outstanding.is_empty());
+        assert!(e.pinned.is_empty());
+        // An acknowledgement already in flight for the forgotten section is accepted once.
+        e.feed_decoder(&[0x84]).unwrap();
+        assert!(e.feed_decoder(&[0x84]).is_err());
+    }
+
+    #[test]
+    fn referenced_entries_are_never_evicted() {
+        // Room for two 40-byte entries.
+        let mut e = Encoder::new();
+        let mut d = Decoder::new(100, 100);
+        let mut es = Vec::new();
+        e.apply_settings(100, 100, &mut es);
+        d.feed_encoder(&es).unwrap();
+        let mut blocked_sections = Vec::new();
+        for i in 0..20u64 {
+            let v = format!("{}", i % 3);
+            let list = [("x-key", v.as_str())];
+            let (es, section) = encode(&mut e, i * 4, &list);
+            // Sections stay unacknowledged; every one must still decode afterwards.
+            blocked_sections.push((i * 4, section, es));
+        }
+        for (stream, section, es) in &blocked_sections {
+            d.feed_encoder(es).unwrap();
+            match d.decode(*stream, section).unwrap() {
+                Decoded::Headers(h) => assert_eq!(h[0].name, "x-key"),
+                Decoded::Blocked => panic!("stream {stream} blocked after its inserts"),
+            }
+        }
+    }
 }

@@ -242,3 +242,231 @@ impl InstructionReader {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(s: &str) -> Vec<u8> {
+        let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// Owned form of an encoder instruction, for comparisons.
+    #[derive(Debug, PartialEq, Eq)]
+    enum Owned {
+        Cap(u64),
+        NameRef(bool, u64, bool, Vec<u8>),
+        Literal(bool, Vec<u8>, bool, Vec<u8>),
+        Dup(u64),
+    }
+
+    fn own(i: EncoderInstruction<'_>) -> Owned {
+        match i {
+            EncoderInstruction::SetCapacity(c) => Owned::Cap(c),
+            EncoderInstruction::InsertWithNameRef {
+                is_static,
+                index,
+                value,
+            } => Owned::NameRef(is_static, index, value.huffman, value.data.to_vec()),
+            EncoderInstruction::InsertWithLiteralName { name, value } => Owned::Literal(
+                name.huffman,
+                name.data.to_vec(),
+                value.huffman,
+                value.data.to_vec(),
+            ),
+            EncoderInstruction::Duplicate(i) => Owned::Dup(i),
+        }
+    }
+
+    #[test]
+    fn rfc9204_appendix_b_encoder_stream_bytes_parse() {
+        // B.2: Set Dynamic Table Capacity=220, two Insert With Name Reference.
+        let b2 = hex("3fbd01 c00f7777772e6578616d706c652e636f6d c10c2f73616d706c652f70617468");
+        let (i, n) = parse_encoder(&b2, 1000).unwrap();
+        assert_eq!((own(i), n), (Owned::Cap(220), 3));
+        let (i, m) = parse_encoder(&b2[n..], 1000).unwrap();
+        assert_eq!(
+            own(i),
+            Owned::NameRef(true, 0, false, b"www.example.com".to_vec())
+        );
+        let (i, _) = parse_encoder(&b2[n + m..], 1000).unwrap();
+        assert_eq!(
+            own(i),
+            Owned::NameRef(true, 1, false, b"/sample/path".to_vec())
+        );
+        // B.3: Insert With Literal Name.
+        let b3 = hex("4a637573746f6d2d6b65790c637573746f6d2d76616c7565");
+        let (i, n) = parse_encoder(&b3, 1000).unwrap();
+        assert_eq!(n, b3.len());
+        assert_eq!(
+            own(i),
+            Owned::Literal(
+                false,
+                b"custom-key".to_vec(),
+                false,
+                b"custom-value".to_vec()
+            )
+        );
+        // B.4: Duplicate; B.5: Insert With Name Reference, dynamic relative index 1.
+        assert_eq!(
+            parse_encoder(&[0x02], 1000).map(|(i, n)| (own(i), n)),
+            Ok((Owned::Dup(2), 1))
+        );
+        let b5 = hex("810d637573746f6d2d76616c756532");
+        let (i, _) = parse_encoder(&b5, 1000).unwrap();
+        assert_eq!(
+            own(i),
+            Owned::NameRef(false, 1, false, b"custom-value2".to_vec())
+        );
+    }
+
+    #[test]
+    fn rfc9204_appendix_b_decoder_stream_bytes() {
+        let mut out = Vec::new();
+        write_section_ack(&mut out, 4);
+        write_insert_count_increment(&mut out, 1);
+        write_stream_cancel(&mut out, 8);
+        assert_eq!(out, [0x84, 0x01, 0x48]);
+        assert_eq!(
+            parse_decoder(&out),
+            Ok((DecoderInstruction::SectionAck(4), 1))
+        );
+        assert_eq!(
+            parse_decoder(&out[1..]),
+            Ok((DecoderInstruction::InsertCountIncrement(1), 1))
+        );
+        assert_eq!(
+            parse_decoder(&out[2..]),
+            Ok((DecoderInstruction::StreamCancel(8), 1))
+        );
+        let mut out = Vec::new();
+        write_set_capacity(&mut out, 220);
+        write_duplicate(&mut out, 2);
+        assert_eq!(out, [0x3f, 0xbd, 0x01, 0x02]);
+    }
+
+    #[test]
+    fn every_instruction_round_trips() {
+        let mut out = Vec::new();
+        write_set_capacity(&mut out, 4096);
+        write_insert_with_name_ref(&mut out, true, 98, b"sameorigin");
+        write_insert_with_name_ref(&mut out, false, 1000, b"");
+        write_insert_with_literal_name(&mut out, b"x-long-name-here", &[0xff; 300]);
+        write_duplicate(&mut out, 70_000);
+        let mut got = Vec::new();
+        let mut pos = 0;
+        while pos < out.len() {
+            let (i, n) = parse_encoder(&out[pos..], 1000).unwrap();
+            got.push(own(i));
+            pos += n;
+        }
+        assert_eq!(got.len(), 5);
+        assert_eq!(got[0], Owned::Cap(4096));
+        assert!(matches!(&got[1], Owned::NameRef(true, 98, true, _)));
+        assert_eq!(got[2], Owned::NameRef(false, 1000, false, vec![]));
+        assert!(matches!(&got[3], Owned::Literal(true, _, false, v) if v.len() == 300));
+        assert_eq!(got[4], Owned::Dup(70_000));
+        let mut out = Vec::new();
+        for id in [0, 63, 64, 127, 128, 1 << 40] {
+            write_section_ack(&mut out, id);
+            write_stream_cancel(&mut out, id);
+            write_insert_count_increment(&mut out, id + 1);
+        }
+        let mut pos = 0;
+        for id in [0, 63, 64, 127, 128, 1 << 40] {
+            for expect in [
+                DecoderInstruction::SectionAck(id),
+                DecoderInstruction::StreamCancel(id),
+                DecoderInstruction::InsertCountIncrement(id + 1),
+            ] {
+                let (i, n) = parse_decoder(&out[pos..]).unwrap();
+                assert_eq!(i, expect);
+                pos += n;
+            }
+        }
+    }
+
+    #[test]
+    fn strings_longer_than_the_limit_are_rejected_before_they_arrive() {
+        let mut out = Vec::new();
+        write_insert_with_literal_name(&mut out, b"n", &[b'v'; 500]);
+        // Only the name and the value's length prefix are present.
+        assert!(matches!(
+            parse_encoder(&out[..5], 100),
+            Err(ParseError::Invalid(_))
+        ));
+        assert!(
+            matches!(parse_encoder(&out[..5], 1000), Err(ParseError::NeedMore(n)) if n == out.len())
+        );
+    }
+
+    /// Feeds `data` through a reader in pieces of every size and returns the instructions.
+    fn feed_in_pieces(data: &[u8], piece: usize) -> Vec<Owned> {
+        let mut reader = InstructionReader::default();
+        let mut got = Vec::new();
+        let mut calls = 0usize;
+        for chunk in data.chunks(piece) {
+            reader
+                .feed(chunk, |buf| -> Result<Step, ()> {
+                    calls += 1;
+                    match parse_encoder(buf, 10_000) {
+                        Ok((i, n)) => {
+                            got.push(own(i));
+                            Ok(Step::Consumed(n))
+                        }
+                        Err(ParseError::NeedMore(n)) => Ok(Step::NeedMore(n)),
+                        Err(ParseError::Invalid(_)) => Err(()),
+                    }
+                })
+                .unwrap();
+        }
+        assert_eq!(reader.buffered(), 0);
+        // Linear: a parse attempt per instruction boundary or length prefix, not per byte.
+        assert!(
+            calls <= data.len() + got.len() * 4,
+            "{calls} parse calls for {} bytes",
+            data.len()
+        );
+        got
+    }
+
+    #[test]
+    fn reader_handles_splits_anywhere() {
+        let mut data = Vec::new();
+        write_set_capacity(&mut data, 220);
+        write_insert_with_name_ref(&mut data, true, 0, b"www.example.com");
+        write_insert_with_literal_name(&mut data, b"custom-key", &[b'x'; 2000]);
+        write_duplicate(&mut data, 1);
+        write_insert_with_name_ref(&mut data, false, 200, b"value");
+        let whole = feed_in_pieces(&data, data.len());
+        assert_eq!(whole.len(), 5);
+        for piece in [1, 2, 3, 5, 7, 64, 1000] {
+            assert_eq!(feed_in_pieces(&data, piece), whole, "pieces of {piece}");
+        }
+    }
+
+    #[test]
+    fn long_instruction_fed_byte_by_byte_is_not_reparsed_per_byte() {
+        let mut data = Vec::new();
+        write_insert_with_literal_name(&mut data, b"n", &[0u8; 50_000]);
+        let mut reader = InstructionReader::default();
+        let mut calls = 0;
+        for b in &data {
+            reader
+                .feed(std::slice::from_ref(b), |buf| -> Result<Step, ()> {
+                    calls += 1;
+                    Ok(match parse_encoder(buf, 100_000) {
+                        Ok((_, n)) => Step::Consumed(n),
+                        Err(ParseError::NeedMore(n)) => Step::NeedMore(n),
+                        Err(ParseError::Invalid(_)) => return Err(()),
+                    })
+                })
+                .unwrap();
+        }
+        assert!(calls < 20, "{calls} parse attempts");
+    }
+}

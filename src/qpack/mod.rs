@@ -25,6 +25,7 @@ pub mod dynamic_table;
 mod encoder;
 pub mod field_lines;
 mod hash;
+mod history;
 pub mod huffman;
 pub mod instruction;
 pub mod prefix_int;

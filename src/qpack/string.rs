@@ -25,7 +25,9 @@ pub enum StringError {
 }
 
 /// Reads a string literal whose H bit is bit `prefix` of `buf[pos]` and whose length has an
-/// N-bit prefix. `max_len` bounds the encoded length. Returns the string and the position
+/// N-bit prefix. `max_len` bounds the decoded length: a raw string longer than that, or a
+/// Huffman string too long to decode to at most that (codes are at most 30 bits per
+/// byte), is rejected as soon as its length is read. Returns the string and the position
 /// after it.
 pub fn parse(
     buf: &[u8],
@@ -41,7 +43,12 @@ pub fn parse(
         Err(IntError::NeedMore) => return Err(StringError::NeedMore(pos + rest.len() + 1)),
         Err(IntError::Overflow) => return Err(StringError::Overflow),
     };
-    if len > max_len {
+    let bound = if huffman {
+        max_len.saturating_mul(15) / 4 + 1
+    } else {
+        max_len
+    };
+    if len > bound {
         return Err(StringError::TooLong);
     }
     let start = pos + used;

@@ -173,3 +173,74 @@ pub fn first_difference(expected: &[HeaderList], got: &[HeaderList]) -> Option<S
     }
     None
 }
+
+/// The QIF names of the corpus.
+pub fn qif_names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(corpus_dir().join("qifs"))
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().into_string().ok()?;
+            Some(name.strip_suffix(".qif")?.to_string())
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// Borrowed (name, value) pairs of a list, as `Encoder::encode` takes them.
+pub fn as_pairs(list: &HeaderList) -> Vec<(&[u8], &[u8])> {
+    list.iter().map(|(n, v)| (&n[..], &v[..])).collect()
+}
+
+/// Encodes `lists` with our encoder into the offline-interop format (encoder-stream bytes
+/// as stream 0 blocks before the section that needed them; sections on streams 1..N).
+/// With `ack`, a decoder (ours) acknowledges each section immediately: its decoder-stream
+/// bytes are fed back to the encoder.
+pub fn encode_offline(lists: &[HeaderList], table: u64, blocked: u64, ack: bool) -> Vec<u8> {
+    use h3q::qpack::Encoder;
+    let mut out = Vec::new();
+    let mut encoder = Encoder::new();
+    let mut decoder = Decoder::new(table, blocked);
+    let mut es = Vec::new();
+    let mut section = Vec::new();
+    let mut ds = Vec::new();
+    encoder.apply_settings(table, blocked, &mut es);
+    if !es.is_empty() {
+        write_block(&mut out, 0, &es);
+        decoder.feed_encoder(&es).unwrap();
+    }
+    for (i, list) in lists.iter().enumerate() {
+        let stream = i as u64 + 1;
+        es.clear();
+        section.clear();
+        encoder.encode(stream, &as_pairs(list), &mut es, &mut section);
+        if !es.is_empty() {
+            write_block(&mut out, 0, &es);
+        }
+        write_block(&mut out, stream, &section);
+        if ack {
+            decoder.feed_encoder(&es).unwrap();
+            match decoder.decode(stream, &section).unwrap() {
+                Decoded::Headers(_) => {}
+                Decoded::Blocked => panic!("section blocked although its inserts came first"),
+            }
+            ds.clear();
+            decoder.take_decoder_stream_data(&mut ds);
+            encoder.feed_decoder(&ds).unwrap();
+        }
+    }
+    out
+}
+
+/// The six other encoders in the corpus.
+pub const OTHER_ENCODERS: [&str; 6] =
+    ["f5", "ls-qpack", "nghttp3", "proxygen", "qthingey", "quinn"];
+
+/// The size of another encoder's corpus file, if present.
+pub fn other_size(encoder: &str, qif: &str, table: u64, blocked: u64, ack: bool) -> Option<u64> {
+    let path = corpus_dir()
+        .join("encoded/qpack-05")
+        .join(encoder)
+        .join(format!("{qif}.out.{table}.{blocked}.{}", u8::from(ack)));
+    std::fs::metadata(path).ok().map(|m| m.len())
+}

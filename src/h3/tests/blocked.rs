@@ -72,7 +72,7 @@ fn run_blocked_headers_then_data(mode: Mode) -> Vec<H3Event> {
     ]);
     let mut events = recv(&mut c, 0, &response, true, mode);
     assert!(events.is_empty(), "held while blocked");
-    assert_eq!(c.tracked_streams(), 7);
+    assert_eq!(c.tracked_streams(), 4);
     events.extend(recv(
         &mut c,
         SERVER_ENCODER,
@@ -81,7 +81,7 @@ fn run_blocked_headers_then_data(mode: Mode) -> Vec<H3Event> {
         mode,
     ));
     assert_open(&c);
-    assert_eq!(c.tracked_streams(), 6, "freed once delivered");
+    assert_eq!(c.tracked_streams(), 3, "freed once delivered");
     // section ack (stream 0) on our decoder stream; the insert count is implied by it
     let decoder = decoder_stream_after_type(&c);
     assert!(
@@ -142,7 +142,7 @@ fn blocked_headers_with_fin_right_after() {
                 push_id: None
             }]
         );
-        assert_eq!(c.tracked_streams(), 6);
+        assert_eq!(c.tracked_streams(), 3);
     }
 }
 
@@ -307,7 +307,7 @@ fn reset_of_a_blocked_stream_cancels_it_exactly_once() {
         );
         let after = decoder_stream_after_type(&c);
         assert_eq!(&after[before.len()..], cancel(0).as_slice());
-        assert_eq!(c.tracked_streams(), 6, "dropped");
+        assert_eq!(c.tracked_streams(), 3, "dropped");
         // the insert arrives later: nothing for the cancelled stream
         let events = recv(
             &mut c,
@@ -351,7 +351,7 @@ fn server_side_blocked_request_and_reset_before_decoding() {
             s.transport().resets,
             vec![(0, ErrorCode::RequestIncomplete.wire())]
         );
-        assert_eq!(s.tracked_streams(), 6);
+        assert_eq!(s.tracked_streams(), 3);
         assert!(recv(&mut s, 6, &insert(true, "x-dyn", "v"), false, mode).is_empty());
         assert_open(&s);
     }
@@ -438,5 +438,360 @@ fn section_ack_only_for_dynamic_sections() {
     assert_eq!(
         &decoder_stream_after_type(&c)[before..],
         section_ack(4).as_slice()
+    );
+}
+
+#[test]
+fn blocked_headers_on_a_push_stream_and_reset_while_blocked() {
+    for mode in MODES {
+        let (mut c, _s) = pair(mode);
+        let push = cat(&[
+            &v(1),
+            &v(0),
+            &dyn_headers(1, &[(":status", "200")]),
+            &frame(0, b"p"),
+        ]);
+        assert!(recv(&mut c, 15, &push, true, mode).is_empty());
+        let events = recv(
+            &mut c,
+            SERVER_ENCODER,
+            &insert(true, "x-dyn", "v"),
+            false,
+            mode,
+        );
+        assert_eq!(
+            normalise(events),
+            vec![
+                H3Event::HeadersReceived {
+                    stream_id: 15,
+                    headers: fields(&[(":status", "200"), ("x-dyn", "v")]),
+                    stream_ended: false,
+                    push_id: Some(0)
+                },
+                H3Event::DataReceived {
+                    stream_id: 15,
+                    data: Bytes::from_static(b"p"),
+                    stream_ended: true,
+                    push_id: Some(0)
+                },
+            ]
+        );
+        assert_eq!(c.tracked_streams(), 3);
+
+        // a second push stream blocks on insert 2, then is reset: one cancellation
+        recv(
+            &mut c,
+            19,
+            &cat(&[&v(1), &v(1), &dyn_headers(2, &[(":status", "200")])]),
+            false,
+            mode,
+        );
+        let before = decoder_stream_after_type(&c).len();
+        c.handle_event(QuicEvent::StreamReset {
+            stream_id: 19,
+            error_code: 0x10c,
+        });
+        assert_eq!(
+            &decoder_stream_after_type(&c)[before..],
+            cancel(19).as_slice()
+        );
+        assert_eq!(c.tracked_streams(), 3);
+        assert!(
+            recv(
+                &mut c,
+                SERVER_ENCODER,
+                &insert(false, "x-b", "2"),
+                false,
+                mode
+            )
+            .is_empty()
+        );
+        assert_open(&c);
+    }
+}
+
+#[test]
+fn max_field_section_size_is_enforced() {
+    let settings = Settings {
+        max_field_section_size: 100,
+        ..Settings::default()
+    };
+    let mut s = server_with(settings);
+    assert_eq!(s.sent_setting(0x6), Some(100));
+    let big = "x".repeat(200);
+    let list = [
+        (":method", "GET"),
+        (":scheme", "https"),
+        (":authority", "a"),
+        (":path", big.as_str()),
+    ];
+    recv(&mut s, 0, &headers_frame(&list), false, Mode::Chunks);
+    assert_closed(&s, ErrorCode::QpackDecompressionFailed, "");
+}
+
+#[test]
+fn reset_after_fin_of_a_blocked_stream_still_cancels() {
+    let (mut c, _s) = client_request(Mode::Chunks);
+    recv(
+        &mut c,
+        0,
+        &dyn_headers(1, &[(":status", "200")]),
+        true,
+        Mode::Chunks,
+    );
+    let before = decoder_stream_after_type(&c).len();
+    c.handle_event(QuicEvent::StreamReset {
+        stream_id: 0,
+        error_code: 0x10c,
+    });
+    assert_eq!(
+        &decoder_stream_after_type(&c)[before..],
+        cancel(0).as_slice()
+    );
+    assert_eq!(c.tracked_streams(), 3);
+}
+
+#[test]
+fn reset_of_an_unknown_or_finished_stream_sends_no_cancellation() {
+    let (mut c, _s) = client_request(Mode::Chunks);
+    recv(&mut c, 0, &headers_frame(OK), true, Mode::Chunks);
+    assert_eq!(c.tracked_streams(), 3);
+    c.handle_event(QuicEvent::StreamReset {
+        stream_id: 0,
+        error_code: 0x10c,
+    });
+    c.handle_event(QuicEvent::StreamReset {
+        stream_id: 4,
+        error_code: 0x10c,
+    });
+    assert_eq!(decoder_stream_after_type(&c), Vec::<u8>::new());
+    assert_open(&c);
+}
+
+fn hex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+/// aioquic's test vectors (pylsqpack output): a blocked response, reset by the server.
+#[test]
+fn aioquic_blocked_stream_reset_vectors() {
+    let mut c = client_with(Settings::default());
+    c.send_headers(0, &pairs(GET), true).unwrap();
+    recv(
+        &mut c,
+        3,
+        &hex("0004170150000680020000074064091040bcc0000000faceb00c"),
+        false,
+        Mode::Chunks,
+    );
+    recv(&mut c, 7, b"\x02", false, Mode::Chunks);
+    recv(&mut c, 11, b"\x03", false, Mode::Chunks);
+    assert!(recv(&mut c, 0, &hex("01040280d910"), false, Mode::Chunks).is_empty());
+    assert!(c.streams[&0].blocked.is_some());
+    let before = decoder_stream_after_type(&c).len();
+    assert!(
+        c.handle_event(QuicEvent::StreamReset {
+            stream_id: 0,
+            error_code: 0
+        })
+        .is_empty()
+    );
+    assert!(!c.streams.contains_key(&0));
+    assert_eq!(&decoder_stream_after_type(&c)[before..], b"\x40");
+    let encoder = hex("3fe101c696d07abe941094cb6d0a08017d403971966e32ca98b46f");
+    assert!(recv(&mut c, 7, &encoder, false, Mode::Chunks).is_empty());
+    assert!(!c.streams.contains_key(&0));
+    assert_open(&c);
+}
+
+/// aioquic's test vectors: a blocked request reset by the client is aborted.
+#[test]
+fn aioquic_blocked_stream_reset_by_client_vectors() {
+    let mut s = server_with(Settings::default());
+    recv(&mut s, 6, b"\x02", false, Mode::Chunks);
+    recv(&mut s, 10, b"\x03", false, Mode::Chunks);
+    recv(&mut s, 0, &hex("01040280d910"), false, Mode::Chunks);
+    assert!(s.streams[&0].blocked.is_some());
+    assert!(
+        s.handle_event(QuicEvent::StreamReset {
+            stream_id: 0,
+            error_code: 0x10c
+        })
+        .is_empty()
+    );
+    assert_eq!(
+        s.transport().resets,
+        vec![(0, ErrorCode::RequestIncomplete.wire())]
+    );
+    assert!(!s.streams.contains_key(&0));
+    let encoder = hex("3fe101c696d07abe941094cb6d0a08017d403971966e32ca98b46f");
+    assert!(recv(&mut s, 6, &encoder, false, Mode::Chunks).is_empty());
+    assert_open(&s);
+    assert!(!s.streams.contains_key(&0));
+}
+
+/// aioquic's test vectors, unblocked: the decoded response arrives.
+#[test]
+fn aioquic_blocked_stream_vectors_unblock() {
+    for mode in MODES {
+        let mut c = client_with(Settings::default());
+        c.send_headers(0, &pairs(GET), true).unwrap();
+        recv(
+            &mut c,
+            3,
+            &hex("0004170150000680020000074064091040bcc0000000faceb00c"),
+            false,
+            mode,
+        );
+        recv(&mut c, 7, b"\x02", false, mode);
+        recv(&mut c, 11, b"\x03", false, mode);
+        assert!(recv(&mut c, 0, &hex("01040280d910"), true, mode).is_empty());
+        let encoder = hex("3fe101c696d07abe941094cb6d0a08017d403971966e32ca98b46f");
+        let events = recv(&mut c, 7, &encoder, false, mode);
+        assert_open(&c);
+        assert_eq!(events.len(), 1, "{events:?}");
+        let H3Event::HeadersReceived {
+            stream_id: 0,
+            headers,
+            stream_ended: true,
+            ..
+        } = &events[0]
+        else {
+            panic!("{events:?}")
+        };
+        assert_eq!(
+            *headers,
+            fields(&[
+                (":status", "200"),
+                ("date", "Mon, 22 Jul 2019 06:33:33 GMT")
+            ])
+        );
+        assert_eq!(c.tracked_streams(), 3);
+    }
+}
+
+/// aioquic's test_blocked_stream: a blocked response with its body held behind it.
+#[test]
+fn aioquic_blocked_stream_with_body_vectors() {
+    let body = hex(concat!(
+        "00408d796f752072656163686564206d766673742e6e65742c20726561636820",
+        "746865202f6563686f20656e64706f696e7420666f7220616e206563686f2072",
+        "6573706f6e7365207175657279202f3c6e756d6265723e20656e64706f696e74",
+        "7320666f722061207661726961626c652073697a6520726573706f6e73652077",
+        "6974682072616e646f6d206279746573"
+    ));
+    let text: &[u8] = b"you reached mvfst.net, reach the /echo endpoint for an echo response query /<number> endpoints for a variable size response with random bytes";
+    for mode in MODES {
+        let mut c = client_with(Settings::default());
+        c.send_headers(0, &pairs(GET), true).unwrap();
+        recv(
+            &mut c,
+            3,
+            &hex("0004170150000680020000074064091040bcc0000000faceb00c"),
+            false,
+            mode,
+        );
+        recv(&mut c, 7, b"\x02", false, mode);
+        recv(&mut c, 11, b"\x03", false, mode);
+        assert!(recv(&mut c, 0, &hex("01040280d910"), false, mode).is_empty());
+        assert!(recv(&mut c, 0, &body, true, mode).is_empty());
+        let encoder = hex("3fe101c696d07abe941094cb6d0a08017d403971966e32ca98b46f");
+        let events = normalise(recv(&mut c, 7, &encoder, false, mode));
+        assert_eq!(
+            events,
+            vec![
+                H3Event::HeadersReceived {
+                    stream_id: 0,
+                    headers: fields(&[
+                        (":status", "200"),
+                        ("date", "Mon, 22 Jul 2019 06:33:33 GMT")
+                    ]),
+                    stream_ended: false,
+                    push_id: None,
+                },
+                H3Event::DataReceived {
+                    stream_id: 0,
+                    data: Bytes::copy_from_slice(text),
+                    stream_ended: true,
+                    push_id: None
+                },
+            ]
+        );
+        assert!(!c.streams.contains_key(&0));
+    }
+}
+
+fn repeated_request() -> Vec<(&'static str, &'static str)> {
+    vec![
+        (":method", "GET"),
+        (":scheme", "https"),
+        (":authority", "example.com"),
+        (":path", "/some/resource"),
+        ("user-agent", "h3q-test-agent/1.0"),
+        ("x-custom", "a fairly long value that is worth inserting"),
+    ]
+}
+
+/// Sends rounds of identical requests and delivers them with the encoder stream last.
+fn requests_with_encoder_last(c: &mut Conn, s: &mut Conn, rounds: u64, per_round: u64) {
+    let req = repeated_request();
+    for round in 0..rounds {
+        for i in 0..per_round {
+            c.send_headers((round * per_round + i) * 4, &pairs(&req), true)
+                .unwrap();
+        }
+        let wire = c.transport_mut().take_pending();
+        let (uni, bidi): (Vec<Wire>, Vec<Wire>) = wire
+            .into_iter()
+            .partition(|w| matches!(w, Wire::Stream { stream_id, .. } if stream_id & 2 != 0));
+        deliver(s, bidi, Mode::Chunks);
+        deliver(s, uni, Mode::Chunks);
+        transfer(s, c, Mode::Chunks);
+    }
+}
+
+#[test]
+fn our_encoder_respects_the_peer_blocked_streams_limit() {
+    let (mut c, mut s) = pair_with(
+        Settings::default(),
+        Settings {
+            qpack_blocked_streams: 1,
+            ..Settings::default()
+        },
+        Mode::Chunks,
+    );
+    requests_with_encoder_last(&mut c, &mut s, 5, 4);
+    assert_open(&s);
+    assert_open(&c);
+    assert!(
+        c.transport().stream_bytes(6).len() > 1,
+        "the dynamic table was used"
+    );
+}
+
+#[test]
+fn our_encoder_never_uses_the_dynamic_table_at_capacity_zero() {
+    let (mut c, mut s) = pair_with(
+        Settings::default(),
+        Settings {
+            qpack_max_table_capacity: 0,
+            ..Settings::default()
+        },
+        Mode::Chunks,
+    );
+    requests_with_encoder_last(&mut c, &mut s, 3, 4);
+    assert_open(&s);
+    assert_eq!(
+        c.transport().stream_bytes(6),
+        b"\x02",
+        "only the stream type"
+    );
+    assert_eq!(
+        s.transport().stream_bytes(11),
+        b"\x03",
+        "nothing to acknowledge"
     );
 }

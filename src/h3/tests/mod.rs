@@ -7,6 +7,7 @@ mod datagram;
 mod headers;
 mod lifecycle;
 mod request;
+mod robustness;
 mod scenarios;
 mod send;
 mod startup;

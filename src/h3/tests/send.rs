@@ -81,9 +81,9 @@ fn nothing_after_the_stream_was_ended() {
     // a server whose response is complete and whose request ended: the stream is gone
     let mut s = server_with_request();
     s.send_headers(0, &pairs(OK), true).unwrap();
-    assert_eq!(s.tracked_streams(), 3);
+    assert_eq!(s.tracked_streams(), 0);
     assert_eq!(s.send_data(0, b"x", false), fu("stream was already ended"));
-    assert_eq!(s.tracked_streams(), 3);
+    assert_eq!(s.tracked_streams(), 0);
 }
 
 #[test]
@@ -95,7 +95,7 @@ fn data_only_after_headers() {
     );
     assert_eq!(
         c.tracked_streams(),
-        3,
+        0,
         "no state left behind by a refused call"
     );
     let mut s = server_with_request();
@@ -264,4 +264,54 @@ fn errors_display_their_message() {
         H3Error::ConnectionClosed.to_string(),
         "the connection is closed"
     );
+}
+
+#[test]
+fn push_promise_needs_an_unfinished_request_stream() {
+    let (mut c, mut s) = pair(Mode::Chunks);
+    c.send_headers(0, &pairs(GET), true).unwrap();
+    transfer(&mut c, &mut s, Mode::Chunks);
+    s.send_headers(0, &pairs(OK), true).unwrap();
+    assert_eq!(s.tracked_streams(), 3);
+    assert_eq!(
+        s.send_push_promise(0, &pairs(GET)),
+        Err(H3Error::FrameUnexpected("stream was already ended"))
+    );
+    assert_open(&s);
+}
+
+#[test]
+fn a_server_may_answer_a_stream_it_has_not_heard_from_yet() {
+    // As aioquic: state is created on first use (the request may still be in flight).
+    let mut s = server_with(Settings::default());
+    assert_eq!(
+        s.send_headers(0, &pairs(&[(":status", "103")]), true),
+        fu("Interim response cannot end the stream")
+    );
+    assert_eq!(s.tracked_streams(), 0);
+    s.send_headers(0, &pairs(OK), true).unwrap();
+    assert_eq!(s.tracked_streams(), 1, "waits for the request to end");
+    recv(&mut s, 0, &headers_frame(GET), true, Mode::Chunks);
+    assert_eq!(s.tracked_streams(), 0);
+    // now finished: no new state is created for it
+    assert_eq!(
+        s.send_headers(0, &pairs(OK), true),
+        fu("stream was already ended")
+    );
+    assert_open(&s);
+}
+
+#[test]
+fn a_client_stream_once_finished_stays_finished() {
+    let (mut c, mut s) = pair(Mode::Chunks);
+    c.send_headers(0, &pairs(GET), true).unwrap();
+    transfer(&mut c, &mut s, Mode::Chunks);
+    s.send_headers(0, &pairs(OK), true).unwrap();
+    transfer(&mut s, &mut c, Mode::Chunks);
+    assert_eq!(c.tracked_streams(), 3);
+    assert_eq!(
+        c.send_headers(0, &pairs(GET), true),
+        fu("stream was already ended")
+    );
+    assert_eq!(c.tracked_streams(), 3);
 }
