@@ -4,15 +4,15 @@
 //!
 //! Throughput is body bytes divided by the CPU time this thread spent on the transfer
 //! (`/proc/thread-self/schedstat`), which other processes on a shared machine do not
-//! inflate; wall-clock throughput is printed too. Variants:
-//! * raw, owned: the server queues the body as one `Bytes` (no copy at all);
-//! * raw, borrowed: the server passes `&[u8]` (one copy, as quinn-proto's
-//!   `SendStream::write` does);
-//! * HTTP/3: `H3Connection::send_data(&[u8])` on the server, `DataReceived` on the client.
+//! inflate; wall-clock throughput is printed too. Variants (see [`Mode`]):
+//! * raw, whole body as one `Bytes` (no copy at all);
+//! * raw, whole body as `&[u8]` (one copy, as quinn-proto's `SendStream::write`);
+//! * raw, 64 KiB `&[u8]` pieces with backpressure (`Connection::send_buffered`);
+//! * HTTP/3 (`H3Connection::send_data(&[u8])` on the server, `DataReceived` on the
+//!   client), whole body or 64 KiB pieces.
 //!
-//! The final ratio compares HTTP/3 with the faster raw variant (the strict baseline); the
-//! ratio against the borrowed variant, which pays the same send-side copy that
-//! `H3Connection::send_data(&[u8])` forces, is printed too.
+//! The final ratio compares the best HTTP/3 variant with the best raw variant (the strict
+//! baseline); the like-for-like ratios are printed above it.
 //! Run with `cargo bench --bench throughput` (release profile). Environment:
 //! `H3Q_BENCH_MB` (default 100) sets the body size, `H3Q_BENCH_RUNS` (default 3) the runs
 //! per variant, interleaved (the best is reported), `H3Q_BENCH_ONLY` = raw | h3.
@@ -78,9 +78,23 @@ impl Rate {
     }
 }
 
-/// The client asks on a bidirectional stream; the server answers with `size` bytes, owned
-/// (`Bytes`) or borrowed (`&[u8]`).
-fn raw(size: usize, owned: bool) -> Rate {
+/// How the server hands the body over.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// All at once, as one `Bytes` (raw only: no copy).
+    Owned,
+    /// All at once, as `&[u8]` (copied once).
+    Borrowed,
+    /// In `PIECE`-byte `&[u8]` pieces, topped up whenever less than a piece waits in the
+    /// transport (`Connection::send_buffered`): a streaming server with backpressure.
+    Streamed,
+}
+
+/// The piece size of [`Mode::Streamed`].
+const PIECE: usize = 64 * 1024;
+
+/// The client asks on a bidirectional stream; the server answers with `size` bytes.
+fn raw(size: usize, mode: Mode) -> Rate {
     let (client_cfg, server_cfg) = configs();
     let mut pair = Pair::new(&client_cfg, &server_cfg);
     let (client, server) = pair.connected();
@@ -88,7 +102,7 @@ fn raw(size: usize, owned: bool) -> Rate {
     while server.next_event().is_some() {}
     let body = Bytes::from(vec![0x5au8; size]);
     Rate::measure(size, || {
-        raw_transfer(&mut pair, &client, &server, &body, owned)
+        raw_transfer(&mut pair, &client, &server, &body, mode)
     })
 }
 
@@ -97,13 +111,15 @@ fn raw_transfer(
     client: &h3q::quic::Connection,
     server: &h3q::quic::Connection,
     body: &Bytes,
-    owned: bool,
+    mode: Mode,
 ) {
     let size = body.len();
     let sid = client.get_next_available_stream_id(false).unwrap();
     client.send_stream_data(sid, b"GET", true).unwrap();
     let mut received = 0usize;
     let mut done = false;
+    let mut response: Option<u64> = None;
+    let mut sent = 0usize;
     let finished = pair.run_until(3600 * 1_000_000_000, |_| {
         while let Some(ev) = server.next_event() {
             if let Event::StreamDataReceived {
@@ -112,13 +128,22 @@ fn raw_transfer(
                 ..
             } = ev
             {
-                if owned {
-                    server
+                match mode {
+                    Mode::Owned => server
                         .send_stream_bytes(stream_id, body.clone(), true)
-                        .unwrap();
-                } else {
-                    server.send_stream_data(stream_id, body, true).unwrap();
+                        .unwrap(),
+                    Mode::Borrowed => server.send_stream_data(stream_id, body, true).unwrap(),
+                    Mode::Streamed => response = Some(stream_id),
                 }
+            }
+        }
+        if let Some(stream_id) = response {
+            while sent < size && server.send_buffered(stream_id) < PIECE {
+                let end = (sent + PIECE).min(size);
+                server
+                    .send_stream_data(stream_id, &body[sent..end], end == size)
+                    .unwrap();
+                sent = end;
             }
         }
         while let Some(ev) = client.next_event() {
@@ -142,34 +167,44 @@ fn main() {
     println!("in-memory download of {mb} MiB, best of {runs} interleaved runs");
     // Interleave the variants so that load from other processes hits all alike.
     let only = std::env::var("H3Q_BENCH_ONLY").unwrap_or_default();
-    let (mut owned, mut borrowed, mut http3) = (Rate::default(), Rate::default(), Rate::default());
+    let mut rates = [Rate::default(); 5];
     for _ in 0..runs {
         if only != "h3" {
-            owned = owned.best(raw(size, true));
-            borrowed = borrowed.best(raw(size, false));
+            rates[0] = rates[0].best(raw(size, Mode::Owned));
+            rates[1] = rates[1].best(raw(size, Mode::Borrowed));
+            rates[2] = rates[2].best(raw(size, Mode::Streamed));
         }
         if only != "raw" {
-            http3 = http3.best(h3::download(size));
+            rates[3] = rates[3].best(h3::download(size, Mode::Borrowed));
+            rates[4] = rates[4].best(h3::download(size, Mode::Streamed));
         }
     }
+    let [owned, borrowed, streamed, h3_whole, h3_streamed] = rates;
     if only != "h3" {
-        owned.print("raw QUIC stream, owned Bytes (h3q::quic):");
-        borrowed.print("raw QUIC stream, borrowed &[u8] (h3q::quic):");
+        owned.print("raw QUIC stream, whole body as Bytes:");
+        borrowed.print("raw QUIC stream, whole body as &[u8]:");
+        streamed.print("raw QUIC stream, 64 KiB &[u8] pieces:");
     }
     if only != "raw" {
-        http3.print("HTTP/3 (H3Connection over h3q::quic):");
+        h3_whole.print("HTTP/3, whole body in one send_data:");
+        h3_streamed.print("HTTP/3, 64 KiB send_data pieces:");
     }
     if only.is_empty() {
-        let raw_best = owned.cpu.max(borrowed.cpu);
+        println!(
+            "HTTP/3 / raw, whole body as &[u8]:     {:.2}",
+            h3_whole.cpu / borrowed.cpu
+        );
+        println!(
+            "HTTP/3 / raw, 64 KiB pieces:           {:.2}",
+            h3_streamed.cpu / streamed.cpu
+        );
         println!(
             "wall-clock ratio (noisy on a shared machine): {:.2}",
-            http3.wall / owned.wall.max(borrowed.wall)
+            h3_whole.wall.max(h3_streamed.wall) / owned.wall.max(borrowed.wall).max(streamed.wall)
         );
-        println!(
-            "HTTP/3 / raw borrowed (same one copy on send): {:.2}",
-            http3.cpu / borrowed.cpu
-        );
-        println!("h3q/raw throughput ratio: {:.2}", http3.cpu / raw_best);
+        let raw_best = owned.cpu.max(borrowed.cpu).max(streamed.cpu);
+        let h3_best = h3_whole.cpu.max(h3_streamed.cpu);
+        println!("h3q/raw throughput ratio: {:.2}", h3_best / raw_best);
     }
 }
 
@@ -177,13 +212,13 @@ mod h3 {
     use h3q::h3::{H3Connection, H3Event, Settings};
     use h3q::quic::Connection;
 
-    use super::Rate;
     use super::support::{Pair, configs};
+    use super::{Mode, PIECE, Rate};
 
     /// The client GETs; the server answers with HEADERS and a `size`-byte body through
-    /// `H3Connection::send_data`.
-    pub fn download(size: usize) -> Rate {
-        once(size)
+    /// `H3Connection::send_data`, whole or in pieces.
+    pub fn download(size: usize, mode: Mode) -> Rate {
+        once(size, mode)
     }
 
     fn pump(quic: &Connection, h3: &mut H3Connection<Connection>, out: &mut Vec<H3Event>) {
@@ -192,7 +227,7 @@ mod h3 {
         }
     }
 
-    fn once(size: usize) -> Rate {
+    fn once(size: usize, mode: Mode) -> Rate {
         let (client_cfg, server_cfg) = configs();
         let mut pair = Pair::new(&client_cfg, &server_cfg);
         let (client_quic, server_quic) = pair.connected();
@@ -224,6 +259,8 @@ mod h3 {
                 .unwrap();
             let mut received = 0usize;
             let mut done = false;
+            let mut response: Option<u64> = None;
+            let mut sent = 0usize;
             let finished = pair.run_until(3600 * 1_000_000_000, |_| {
                 server_events.clear();
                 pump(&server_quic, &mut server, &mut server_events);
@@ -232,7 +269,20 @@ mod h3 {
                         server
                             .send_headers(stream_id, &[(b":status", b"200")], false)
                             .unwrap();
-                        server.send_data(stream_id, &body, true).unwrap();
+                        if mode == Mode::Streamed {
+                            response = Some(stream_id);
+                        } else {
+                            server.send_data(stream_id, &body, true).unwrap();
+                        }
+                    }
+                }
+                if let Some(stream_id) = response {
+                    while sent < size && server.transport().send_buffered(stream_id) < PIECE {
+                        let end = (sent + PIECE).min(size);
+                        server
+                            .send_data(stream_id, &body[sent..end], end == size)
+                            .unwrap();
+                        sent = end;
                     }
                 }
                 client_events.clear();

@@ -138,6 +138,28 @@ fn echo_10_mb_on_a_bidirectional_stream() {
     echo(&mut pair, &client, &server, 10 * 1024 * 1024);
 }
 
+#[test]
+fn send_buffered_reports_what_waits_for_flow_control() {
+    let (client_cfg, server_cfg) = configs();
+    let mut pair = Pair::new(&client_cfg, &server_cfg);
+    let (client, server) = pair.connected();
+    let data = body(5 * 1024 * 1024, 5);
+    client.send_stream_data(0, &data, true).unwrap();
+    let waiting = client.send_buffered(0);
+    assert!(waiting > 0 && waiting < data.len(), "{waiting}");
+    assert_eq!(client.send_buffered(4), 0);
+    let mut got = 0;
+    assert!(pair.run_until(60 * SECOND, |_| {
+        while let Some(ev) = server.next_event() {
+            if let Event::StreamDataReceived { data, .. } = ev {
+                got += data.len();
+            }
+        }
+        got == data.len()
+    }));
+    assert_eq!(client.send_buffered(0), 0);
+}
+
 /// 100 MB both ways; run with `cargo test --release -- --ignored`.
 #[test]
 #[ignore = "100 MB: run in release mode with --ignored"]

@@ -774,6 +774,21 @@ impl Connection {
         Ok(self.lock()?.next_stream_id(unidirectional))
     }
 
+    /// How many bytes given to [`Connection::send_stream_data`] on `stream_id` wait in this
+    /// layer because quinn-proto has not taken them yet (flow control, the send window, the
+    /// peer's stream limit). Bytes quinn-proto took are not counted. An application
+    /// streaming a large body can keep this low instead of handing everything over at once.
+    pub fn send_buffered(&self, stream_id: u64) -> usize {
+        self.lock()
+            .ok()
+            .and_then(|core| {
+                core.outgoing
+                    .get(&stream_id)
+                    .map(|out| out.queue.iter().map(Bytes::len).sum())
+            })
+            .unwrap_or(0)
+    }
+
     /// Resets the sending side of `stream_id` (RESET_STREAM), discarding queued data.
     pub fn reset_stream(&self, stream_id: u64, error_code: u64) -> Result<(), QuicError> {
         self.lock()?.reset_stream(stream_id, error_code)
