@@ -754,3 +754,82 @@ fn many_connections_on_one_endpoint_pair() {
         seen
     }));
 }
+
+#[test]
+fn random_operations_never_panic() {
+    // Random calls with random (often invalid) stream ids and codes on both sides, with
+    // loss and reordering, must only ever return errors, never panic, and never make
+    // either side commit a protocol violation: the connection ends only when closed.
+    for seed in 1..=6u64 {
+        let (mut client_cfg, mut server_cfg) = configs();
+        client_cfg.set_max_datagram_frame_size(1200);
+        server_cfg.set_max_datagram_frame_size(1200);
+        server_cfg.set_max_streams_bidi(4);
+        server_cfg.set_max_streams_uni(2);
+        let net = Network {
+            latency_ns: 3_000_000,
+            loss: 0.05,
+            reorder: 0.05,
+            seed,
+        };
+        let mut pair = Pair::with_network(&client_cfg, &server_cfg, net);
+        let (client, server) = pair.connected();
+        let mut rng = Rng::new(seed * 7919);
+        let mut accepted = 0;
+        for round in 0..1000 {
+            let conn = if rng.next_u64() % 2 == 0 {
+                &client
+            } else {
+                &server
+            };
+            let id = match rng.next_u64() % 3 {
+                0 => rng.next_u64() % 64,
+                1 => conn
+                    .get_next_available_stream_id(rng.next_u64() % 2 == 0)
+                    .unwrap(),
+                _ => rng.next_u64(),
+            };
+            let code = if rng.next_u64() % 8 == 0 {
+                u64::MAX
+            } else {
+                rng.next_u64() % 1000
+            };
+            let len = (rng.next_u64() % 5000) as usize;
+            let result = match rng.next_u64() % 10 {
+                0..=4 => conn.send_stream_data(id, &vec![1u8; len], rng.next_u64() % 3 == 0),
+                5 => conn.reset_stream(id, code),
+                6 => conn.stop_stream(id, code),
+                7 => conn.send_datagram_frame(&vec![2u8; len]),
+                8 => conn.get_next_available_stream_id(true).map(|_| ()),
+                _ => {
+                    if round > 950 {
+                        conn.close(code, b"random");
+                    }
+                    Ok(())
+                }
+            };
+            accepted += usize::from(result.is_ok());
+            let _ = conn.send_buffered(id);
+            let deadline = pair.now + 5_000_000;
+            for _ in 0..50 {
+                if !pair.step_until(deadline) {
+                    break;
+                }
+            }
+            for conn in [&client, &server] {
+                while let Some(ev) = conn.next_event() {
+                    if let Event::ConnectionTerminated { error_code, reason } = ev {
+                        eprintln!(
+                            "seed {seed} round {round}: terminated {error_code:#x} {reason:?}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(
+            accepted > 200,
+            "seed {seed}: only {accepted} calls succeeded"
+        );
+        pair.run_until(30 * SECOND, |_| false);
+    }
+}
