@@ -21,8 +21,9 @@ use bytes::BytesMut;
 use quinn_proto::{DatagramEvent, EndpointConfig};
 
 use super::config::Config;
-use super::connection::{Connection, ConnectionHandle, Core};
+use super::connection::Core;
 use super::error::QuicError;
+use super::handle::{Connection, ConnectionHandle};
 use super::time::Clock;
 
 /// The smallest buffer [`Endpoint::poll_transmit`] accepts: the largest UDP payload this

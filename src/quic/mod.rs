@@ -88,12 +88,12 @@ mod config;
 mod connection;
 mod endpoint;
 mod error;
+mod event;
+mod handle;
 mod time;
 
-#[cfg(test)]
-mod tests;
-
 pub use config::{Config, DEFAULT_SELF_SIGNED_HOST};
-pub use connection::{Connection, ConnectionHandle, Event};
 pub use endpoint::{Endpoint, MIN_TRANSMIT_BUFFER, Transmit};
 pub use error::{ConfigError, QuicError};
+pub use event::Event;
+pub use handle::{Connection, ConnectionHandle};
