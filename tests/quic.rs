@@ -85,6 +85,8 @@ fn handshake_completes_with_h3_on_both_sides() {
     assert_eq!(drain(&client), vec![expect.clone()]);
     assert_eq!(drain(&server), vec![expect]);
     assert_eq!(client.alpn().as_deref(), Some(&b"h3"[..]));
+    assert_eq!(server.server_name().as_deref(), Some("localhost"));
+    assert_eq!(client.server_name(), None);
     assert!(client.is_client() && !server.is_client());
     assert_eq!(server.remote_address(), Some(pair.client_addr));
     assert_eq!(client.remote_address(), Some(pair.server_addr));

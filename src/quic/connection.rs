@@ -10,6 +10,9 @@
 //! streams are accepted at once, readable streams are read to the end of what has arrived
 //! (`Bytes` chunks, no copy), FIN becomes `end_stream` (on the last data event, or an empty
 //! one). The application takes them with [`Connection::next_event`], as in aioquic.
+//! Reading is eager, so flow-control credit goes back to the peer as data enters the
+//! queue: the queue holds what the datagrams given since the application last drained it
+//! carried, which is why the application drains events after every input.
 //!
 //! Sending: [`Connection::send_stream_data`] accepts every byte. What quinn-proto's flow and
 //! congestion control do not take now is kept in a per-stream queue of `Bytes` and written
@@ -109,6 +112,8 @@ pub(crate) struct Core {
     peer_opened: [u64; 2],
     established: bool,
     alpn: Option<Bytes>,
+    /// The server name (SNI) a client asked for; servers only.
+    server_name: Option<String>,
     /// Our own close, reported when quinn-proto says `LocallyClosed`.
     local_close: Option<(u64, Bytes)>,
     terminated: bool,
@@ -134,6 +139,7 @@ impl Core {
             peer_opened: [0; 2],
             established: false,
             alpn: None,
+            server_name: None,
             local_close: None,
             terminated: false,
             drained: false,
@@ -182,16 +188,18 @@ impl Core {
             E::HandshakeDataReady | E::DatagramsUnblocked => {}
             E::Connected => {
                 self.established = true;
-                self.alpn = self
+                let data = self
                     .quinn
                     .crypto_session()
                     .handshake_data()
                     .and_then(|data| {
                         data.downcast::<quinn_proto::crypto::rustls::HandshakeData>()
                             .ok()
-                    })
-                    .and_then(|data| data.protocol)
-                    .map(Bytes::from);
+                    });
+                if let Some(data) = data {
+                    self.alpn = data.protocol.map(Bytes::from);
+                    self.server_name = data.server_name;
+                }
                 self.events.push_back(Event::HandshakeCompleted {
                     alpn: self.alpn.clone(),
                 });
@@ -406,6 +414,11 @@ impl Core {
     /// The negotiated ALPN protocol.
     pub(crate) fn alpn(&self) -> Option<Bytes> {
         self.alpn.clone()
+    }
+
+    /// The server name the client sent (SNI), on a server, once the handshake completed.
+    pub(crate) fn server_name(&self) -> Option<String> {
+        self.server_name.clone()
     }
 
     fn check_open(&self) -> Result<(), QuicError> {

@@ -177,6 +177,12 @@ impl Connection {
         self.lock().ok()?.alpn()
     }
 
+    /// On a server, the server name the client asked for (SNI), once the handshake
+    /// completed.
+    pub fn server_name(&self) -> Option<String> {
+        self.lock().ok()?.server_name()
+    }
+
     /// The peer's UDP address.
     pub fn remote_address(&self) -> Option<SocketAddr> {
         Some(self.lock().ok()?.quinn.remote_address())
