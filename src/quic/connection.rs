@@ -56,8 +56,13 @@ impl Payload<'_> {
     }
 
     /// Appends the payload to a send queue: owned bytes as they are, borrowed bytes copied
-    /// in pieces of at most [`COPY_CHUNK`], so memory is recycled as quinn-proto frees
-    /// acknowledged pieces instead of one large buffer living until the last byte is acked.
+    /// in pieces of at most [`COPY_CHUNK`], so memory goes back to the allocator piece by
+    /// piece as data is acknowledged, instead of one buffer the size of the call living
+    /// until its last byte is acknowledged. (The copy itself still needs fresh memory for
+    /// everything handed over at once; a sender that keeps [`Connection::send_buffered`]
+    /// low reuses the same memory.)
+    ///
+    /// [`Connection::send_buffered`]: super::Connection::send_buffered
     fn queue_into(self, queue: &mut VecDeque<Bytes>) {
         match self {
             Payload::Slice(s) => {
