@@ -537,6 +537,17 @@ fn invalid_stream_operations_are_errors_not_panics() {
         pair.server.connect(pair.now, pair.client_addr, "x"),
         Err(QuicError::WrongRole(_))
     ));
+    // Bad server names and addresses are refused up front.
+    assert!(matches!(
+        pair.client
+            .connect(pair.now, pair.server_addr, "not a host name!"),
+        Err(QuicError::Connect(_))
+    ));
+    assert!(matches!(
+        pair.client
+            .connect(pair.now, "0.0.0.0:0".parse().unwrap(), "localhost"),
+        Err(QuicError::Connect(_))
+    ));
 }
 
 #[test]
