@@ -846,3 +846,33 @@ fn random_operations_never_panic() {
         pair.run_until(30 * SECOND, |_| false);
     }
 }
+
+#[test]
+fn close_during_the_handshake_drains_both_sides() {
+    let (client_cfg, server_cfg) = configs();
+    let net = Network {
+        latency_ns: 10_000_000,
+        ..Network::default()
+    };
+    let mut pair = Pair::with_network(&client_cfg, &server_cfg, net);
+    let ch = pair.connect();
+    let client = pair.client.connection(ch).unwrap();
+    // Let the Initial reach the server, then give up before the handshake completes.
+    pair.run_until(12_000_000, |_| false);
+    assert!(!client.is_established());
+    assert_eq!(pair.server.connection_count(), 1);
+    client.close(0x10c, b"cancelled");
+    assert!(pair.run_until(10 * SECOND, |p| {
+        p.client.connection_count() == 0 && p.server.connection_count() == 0
+    }));
+    let events = drain(&client);
+    assert_eq!(
+        events,
+        vec![Event::ConnectionTerminated {
+            error_code: 0x10c,
+            reason: Bytes::from_static(b"cancelled")
+        }]
+    );
+    // The server's connection drained before the application accepted it: accept skips it.
+    assert_eq!(pair.server.accept(), None);
+}
