@@ -876,3 +876,34 @@ fn close_during_the_handshake_drains_both_sides() {
     // The server's connection drained before the application accepted it: accept skips it.
     assert_eq!(pair.server.accept(), None);
 }
+
+#[test]
+fn application_calls_wake_an_idle_connection() {
+    // With no idle timeout, an idle connection has no timer and nothing to send; a call
+    // through the handle must make the endpoint notice it: a send yields a transmit, and a
+    // close arms a timer that next_timeout reports before any poll_transmit.
+    let (mut client_cfg, mut server_cfg) = configs();
+    client_cfg.set_idle_timeout(Duration::ZERO);
+    server_cfg.set_idle_timeout(Duration::ZERO);
+    let mut pair = Pair::new(&client_cfg, &server_cfg);
+    let (client, server) = pair.connected();
+    pair.run_until(5 * SECOND, |_| false);
+    let mut buf = vec![0u8; 1500];
+    assert_eq!(pair.client.poll_transmit(pair.now, &mut buf).unwrap(), None);
+    assert_eq!(pair.client.next_timeout(), None, "idle, no timers");
+
+    client.send_stream_data(0, b"wake up", true).unwrap();
+    assert!(
+        pair.client
+            .poll_transmit(pair.now, &mut buf)
+            .unwrap()
+            .is_some()
+    );
+    pair.run_until(5 * SECOND, |_| false);
+    assert_eq!(pair.server.next_timeout(), None);
+
+    server.close(0, b"");
+    let at = pair.server.next_timeout().expect("the close timer");
+    assert!(at > pair.now && at < pair.now + 10 * SECOND);
+    assert!(pair.run_until(10 * SECOND, |_| client.is_drained() && server.is_drained()));
+}

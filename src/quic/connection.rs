@@ -26,6 +26,7 @@
 //! [`Connection::send_stream_data`]: super::Connection::send_stream_data
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use quinn_proto::{
@@ -82,6 +83,30 @@ impl Payload<'_> {
 /// The largest piece borrowed stream data is copied into while it waits.
 const COPY_CHUNK: usize = 64 * 1024;
 
+/// Slots of connections the application changed through a [`Connection`] since the
+/// endpoint last looked: they may have something to send, and their timers may have
+/// moved (a close arms the close timer). Shared by an endpoint and its connections, so the
+/// endpoint polls only connections that may have work instead of all of them.
+///
+/// [`Connection`]: super::Connection
+#[derive(Debug, Default)]
+pub(crate) struct Touched(Mutex<Vec<usize>>);
+
+impl Touched {
+    /// Moves the touched slots into `into` (cleared first).
+    pub(crate) fn take(&self, into: &mut Vec<usize>) {
+        into.clear();
+        if let Ok(mut list) = self.0.lock() {
+            std::mem::swap(&mut *list, into);
+        }
+    }
+
+    /// The touched slots, left in place.
+    pub(crate) fn peek(&self) -> Vec<usize> {
+        self.0.lock().map(|list| list.clone()).unwrap_or_default()
+    }
+}
+
 /// What we still owe quinn-proto for one of our sending streams.
 #[derive(Default)]
 struct Outgoing {
@@ -104,6 +129,11 @@ pub(crate) struct Core {
     qch: quinn_proto::ConnectionHandle,
     side: Side,
     time: LatestTime,
+    /// Our slot in the endpoint and the endpoint's list of touched slots.
+    slot: usize,
+    touched: Arc<Touched>,
+    /// Our slot is in `touched` (until the endpoint takes it).
+    is_touched: bool,
     events: VecDeque<Event>,
     outgoing: HashMap<u64, Outgoing>,
     /// Streams the peer sent STOP_SENDING on (and we reset): later sends are dropped
@@ -130,12 +160,16 @@ impl Core {
         quinn: quinn_proto::Connection,
         qch: quinn_proto::ConnectionHandle,
         time: LatestTime,
+        touched: Arc<Touched>,
     ) -> Self {
         Core {
             side: quinn.side(),
             quinn,
+            slot: qch.0,
             qch,
             time,
+            touched,
+            is_touched: false,
             events: VecDeque::new(),
             outgoing: HashMap::new(),
             peer_stopped: HashSet::new(),
@@ -387,6 +421,22 @@ impl Core {
                 .push_back(Event::ConnectionTerminated { error_code, reason });
         }
         self.outgoing.clear();
+    }
+
+    /// Tells the endpoint this connection changed outside its calls (an application call
+    /// that may queue frames or move timers).
+    pub(crate) fn touch(&mut self) {
+        if !self.is_touched {
+            self.is_touched = true;
+            if let Ok(mut list) = self.touched.0.lock() {
+                list.push(self.slot);
+            }
+        }
+    }
+
+    /// The endpoint took this connection off the touched list.
+    pub(crate) fn untouch(&mut self) {
+        self.is_touched = false;
     }
 
     /// True for the client side.

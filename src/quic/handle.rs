@@ -90,8 +90,9 @@ impl Connection {
         data: &[u8],
         end_stream: bool,
     ) -> Result<(), QuicError> {
-        self.lock()?
-            .send(stream_id, Payload::Slice(data), end_stream)
+        let mut core = self.lock()?;
+        core.touch();
+        core.send(stream_id, Payload::Slice(data), end_stream)
     }
 
     /// As [`Connection::send_stream_data`], taking owned bytes (no copy).
@@ -101,8 +102,9 @@ impl Connection {
         data: Bytes,
         end_stream: bool,
     ) -> Result<(), QuicError> {
-        self.lock()?
-            .send(stream_id, Payload::Owned(data), end_stream)
+        let mut core = self.lock()?;
+        core.touch();
+        core.send(stream_id, Payload::Owned(data), end_stream)
     }
 
     /// The next local stream id in the given direction. It stays the same until it is used
@@ -122,24 +124,32 @@ impl Connection {
 
     /// Resets the sending side of `stream_id` (RESET_STREAM), discarding queued data.
     pub fn reset_stream(&self, stream_id: u64, error_code: u64) -> Result<(), QuicError> {
-        self.lock()?.reset_stream(stream_id, error_code)
+        let mut core = self.lock()?;
+        core.touch();
+        core.reset_stream(stream_id, error_code)
     }
 
     /// Asks the peer to stop sending on `stream_id` (STOP_SENDING).
     pub fn stop_stream(&self, stream_id: u64, error_code: u64) -> Result<(), QuicError> {
-        self.lock()?.stop_stream(stream_id, error_code)
+        let mut core = self.lock()?;
+        core.touch();
+        core.stop_stream(stream_id, error_code)
     }
 
     /// Sends a DATAGRAM frame. Fails when either side did not enable datagrams, when the
     /// payload exceeds [`Connection::remote_max_datagram_frame_size`], or when the send
     /// buffer is full.
     pub fn send_datagram_frame(&self, data: &[u8]) -> Result<(), QuicError> {
-        self.lock()?.send_datagram(Bytes::copy_from_slice(data))
+        let mut core = self.lock()?;
+        core.touch();
+        core.send_datagram(Bytes::copy_from_slice(data))
     }
 
     /// As [`Connection::send_datagram_frame`], taking owned bytes.
     pub fn send_datagram(&self, data: Bytes) -> Result<(), QuicError> {
-        self.lock()?.send_datagram(data)
+        let mut core = self.lock()?;
+        core.touch();
+        core.send_datagram(data)
     }
 
     /// Closes the connection with an application error code and reason: CONNECTION_CLOSE
@@ -148,6 +158,7 @@ impl Connection {
     /// Data not yet sent is discarded, as in aioquic. Closing twice does nothing.
     pub fn close(&self, error_code: u64, reason: &[u8]) {
         if let Ok(mut core) = self.lock() {
+            core.touch();
             core.close(error_code, reason);
         }
     }
