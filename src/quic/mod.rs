@@ -68,8 +68,11 @@
 //! * a [`Connection`] is a clone of that `Arc` plus its [`ConnectionHandle`]; it implements
 //!   `Transport`, so `H3Connection<quic::Connection>` owns one outright;
 //! * every call locks the one connection it touches, for the duration of the call. The
-//!   endpoint never holds a lock while the application runs, so there is no re-entrancy
-//!   and no lock ordering to get wrong; the endpoint's own state is never shared.
+//!   endpoint never holds a lock while the application runs, so there is no re-entrancy.
+//!   The only other shared state is a small list on which a `Connection` call reports its
+//!   slot ("touched": it may have frames to send or a moved timer), so the endpoint polls
+//!   only connections with work; a connection lock may be held while taking that list's
+//!   lock, never the reverse.
 //!
 //! Why not `Rc<RefCell<_>>`: a `Mutex` costs a few nanoseconds uncontended, keeps
 //! `Endpoint` and `Connection` `Send` (the C API lets a handle move between threads), and
