@@ -85,6 +85,8 @@ fn handshake_completes_with_h3_on_both_sides() {
     assert_eq!(drain(&client), vec![expect.clone()]);
     assert_eq!(drain(&server), vec![expect]);
     assert_eq!(client.alpn().as_deref(), Some(&b"h3"[..]));
+    assert_eq!(server.server_name().as_deref(), Some("localhost"));
+    assert_eq!(client.server_name(), None);
     assert!(client.is_client() && !server.is_client());
     assert_eq!(server.remote_address(), Some(pair.client_addr));
     assert_eq!(client.remote_address(), Some(pair.server_addr));
@@ -136,6 +138,28 @@ fn echo_10_mb_on_a_bidirectional_stream() {
     let mut pair = Pair::new(&client_cfg, &server_cfg);
     let (client, server) = pair.connected();
     echo(&mut pair, &client, &server, 10 * 1024 * 1024);
+}
+
+#[test]
+fn send_buffered_reports_what_waits_for_flow_control() {
+    let (client_cfg, server_cfg) = configs();
+    let mut pair = Pair::new(&client_cfg, &server_cfg);
+    let (client, server) = pair.connected();
+    let data = body(5 * 1024 * 1024, 5);
+    client.send_stream_data(0, &data, true).unwrap();
+    let waiting = client.send_buffered(0);
+    assert!(waiting > 0 && waiting < data.len(), "{waiting}");
+    assert_eq!(client.send_buffered(4), 0);
+    let mut got = 0;
+    assert!(pair.run_until(60 * SECOND, |_| {
+        while let Some(ev) = server.next_event() {
+            if let Event::StreamDataReceived { data, .. } = ev {
+                got += data.len();
+            }
+        }
+        got == data.len()
+    }));
+    assert_eq!(client.send_buffered(0), 0);
 }
 
 /// 100 MB both ways; run with `cargo test --release -- --ignored`.
@@ -513,6 +537,17 @@ fn invalid_stream_operations_are_errors_not_panics() {
         pair.server.connect(pair.now, pair.client_addr, "x"),
         Err(QuicError::WrongRole(_))
     ));
+    // Bad server names and addresses are refused up front.
+    assert!(matches!(
+        pair.client
+            .connect(pair.now, pair.server_addr, "not a host name!"),
+        Err(QuicError::Connect(_))
+    ));
+    assert!(matches!(
+        pair.client
+            .connect(pair.now, "0.0.0.0:0".parse().unwrap(), "localhost"),
+        Err(QuicError::Connect(_))
+    ));
 }
 
 #[test]
@@ -631,4 +666,244 @@ fn endpoints_ignore_garbage_and_unknown_peers() {
     pair.run_until(SECOND, |_| false);
     assert!(client.is_established());
     let _ = Endpoint::new(&Config::server()).unwrap();
+}
+
+#[test]
+fn endpoint_and_connection_are_send() {
+    fn assert_send<T: Send>() {}
+    assert_send::<Endpoint>();
+    assert_send::<Connection>();
+    assert_send::<Event>();
+}
+
+#[test]
+fn many_connections_on_one_endpoint_pair() {
+    // 20 client connections from one client endpoint to one server endpoint, each echoing
+    // its own body; then half of them close and the rest keep working.
+    let (client_cfg, server_cfg) = configs();
+    let net = Network {
+        latency_ns: 2_000_000,
+        ..Network::default()
+    };
+    let mut pair = Pair::with_network(&client_cfg, &server_cfg, net);
+    let clients: Vec<Connection> = (0..20)
+        .map(|_| {
+            let h = pair.connect();
+            pair.client.connection(h).unwrap()
+        })
+        .collect();
+    let mut servers = Vec::new();
+    assert!(pair.run_until(10 * SECOND, |p| {
+        while let Some(h) = p.server.accept() {
+            servers.push(p.server.connection(h).unwrap());
+        }
+        servers.len() == 20 && clients.iter().all(Connection::is_established)
+    }));
+    assert_eq!(pair.server.connection_count(), 20);
+    let bodies: Vec<Bytes> = (0..20).map(|i| body(50_000 + i * 1000, i as u64)).collect();
+    for (client, b) in clients.iter().zip(&bodies) {
+        client.send_stream_bytes(0, b.clone(), true).unwrap();
+    }
+    let mut echoed: Vec<Vec<u8>> = vec![Vec::new(); 20];
+    let mut finished = [false; 20];
+    assert!(pair.run_until(30 * SECOND, |_| {
+        for server in &servers {
+            while let Some(ev) = server.next_event() {
+                if let Event::StreamDataReceived {
+                    stream_id,
+                    data,
+                    end_stream,
+                } = ev
+                {
+                    server
+                        .send_stream_bytes(stream_id, data, end_stream)
+                        .unwrap();
+                }
+            }
+        }
+        for (i, client) in clients.iter().enumerate() {
+            while let Some(ev) = client.next_event() {
+                if let Event::StreamDataReceived {
+                    data, end_stream, ..
+                } = ev
+                {
+                    echoed[i].extend_from_slice(&data);
+                    finished[i] |= end_stream;
+                }
+            }
+        }
+        finished.iter().all(|f| *f)
+    }));
+    for (got, sent) in echoed.iter().zip(&bodies) {
+        assert_eq!(got.as_slice(), sent.as_ref());
+    }
+    for client in clients.iter().step_by(2) {
+        client.close(0, b"done");
+    }
+    assert!(
+        pair.run_until(10 * SECOND, |p| p.client.connection_count() == 10
+            && p.server.connection_count() == 10)
+    );
+    for (i, client) in clients.iter().enumerate() {
+        assert_eq!(client.is_drained(), i % 2 == 0);
+        assert_eq!(pair.client.connection(client.handle()).is_ok(), i % 2 == 1);
+    }
+    // The survivors still carry data.
+    let survivor = &clients[1];
+    survivor.send_stream_data(4, b"still here", true).unwrap();
+    let mut seen = false;
+    assert!(pair.run_until(5 * SECOND, |_| {
+        for s in &servers {
+            while let Some(ev) = s.next_event() {
+                if let Event::StreamDataReceived {
+                    stream_id: 4, data, ..
+                } = ev
+                {
+                    assert_eq!(&data[..], b"still here");
+                    seen = true;
+                }
+            }
+        }
+        seen
+    }));
+}
+
+#[test]
+fn random_operations_never_panic() {
+    // Random calls with random (often invalid) stream ids and codes on both sides, with
+    // loss and reordering, must only ever return errors, never panic, and never make
+    // either side commit a protocol violation: the connection ends only when closed.
+    for seed in 1..=6u64 {
+        let (mut client_cfg, mut server_cfg) = configs();
+        client_cfg.set_max_datagram_frame_size(1200);
+        server_cfg.set_max_datagram_frame_size(1200);
+        server_cfg.set_max_streams_bidi(4);
+        server_cfg.set_max_streams_uni(2);
+        let net = Network {
+            latency_ns: 3_000_000,
+            loss: 0.05,
+            reorder: 0.05,
+            seed,
+        };
+        let mut pair = Pair::with_network(&client_cfg, &server_cfg, net);
+        let (client, server) = pair.connected();
+        let mut rng = Rng::new(seed * 7919);
+        let mut accepted = 0;
+        for round in 0..1000 {
+            let conn = if rng.next_u64() % 2 == 0 {
+                &client
+            } else {
+                &server
+            };
+            let id = match rng.next_u64() % 3 {
+                0 => rng.next_u64() % 64,
+                1 => conn
+                    .get_next_available_stream_id(rng.next_u64() % 2 == 0)
+                    .unwrap(),
+                _ => rng.next_u64(),
+            };
+            let code = if rng.next_u64() % 8 == 0 {
+                u64::MAX
+            } else {
+                rng.next_u64() % 1000
+            };
+            let len = (rng.next_u64() % 5000) as usize;
+            let result = match rng.next_u64() % 10 {
+                0..=4 => conn.send_stream_data(id, &vec![1u8; len], rng.next_u64() % 3 == 0),
+                5 => conn.reset_stream(id, code),
+                6 => conn.stop_stream(id, code),
+                7 => conn.send_datagram_frame(&vec![2u8; len]),
+                8 => conn.get_next_available_stream_id(true).map(|_| ()),
+                _ => {
+                    if round > 950 {
+                        conn.close(code, b"random");
+                    }
+                    Ok(())
+                }
+            };
+            accepted += usize::from(result.is_ok());
+            let _ = conn.send_buffered(id);
+            let deadline = pair.now + 5_000_000;
+            for _ in 0..50 {
+                if !pair.step_until(deadline) {
+                    break;
+                }
+            }
+            for conn in [&client, &server] {
+                while let Some(ev) = conn.next_event() {
+                    if let Event::ConnectionTerminated { error_code, reason } = ev {
+                        eprintln!(
+                            "seed {seed} round {round}: terminated {error_code:#x} {reason:?}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(
+            accepted > 200,
+            "seed {seed}: only {accepted} calls succeeded"
+        );
+        pair.run_until(30 * SECOND, |_| false);
+    }
+}
+
+#[test]
+fn close_during_the_handshake_drains_both_sides() {
+    let (client_cfg, server_cfg) = configs();
+    let net = Network {
+        latency_ns: 10_000_000,
+        ..Network::default()
+    };
+    let mut pair = Pair::with_network(&client_cfg, &server_cfg, net);
+    let ch = pair.connect();
+    let client = pair.client.connection(ch).unwrap();
+    // Let the Initial reach the server, then give up before the handshake completes.
+    pair.run_until(12_000_000, |_| false);
+    assert!(!client.is_established());
+    assert_eq!(pair.server.connection_count(), 1);
+    client.close(0x10c, b"cancelled");
+    assert!(pair.run_until(10 * SECOND, |p| {
+        p.client.connection_count() == 0 && p.server.connection_count() == 0
+    }));
+    let events = drain(&client);
+    assert_eq!(
+        events,
+        vec![Event::ConnectionTerminated {
+            error_code: 0x10c,
+            reason: Bytes::from_static(b"cancelled")
+        }]
+    );
+    // The server's connection drained before the application accepted it: accept skips it.
+    assert_eq!(pair.server.accept(), None);
+}
+
+#[test]
+fn application_calls_wake_an_idle_connection() {
+    // With no idle timeout, an idle connection has no timer and nothing to send; a call
+    // through the handle must make the endpoint notice it: a send yields a transmit, and a
+    // close arms a timer that next_timeout reports before any poll_transmit.
+    let (mut client_cfg, mut server_cfg) = configs();
+    client_cfg.set_idle_timeout(Duration::ZERO);
+    server_cfg.set_idle_timeout(Duration::ZERO);
+    let mut pair = Pair::new(&client_cfg, &server_cfg);
+    let (client, server) = pair.connected();
+    pair.run_until(5 * SECOND, |_| false);
+    let mut buf = vec![0u8; 1500];
+    assert_eq!(pair.client.poll_transmit(pair.now, &mut buf).unwrap(), None);
+    assert_eq!(pair.client.next_timeout(), None, "idle, no timers");
+
+    client.send_stream_data(0, b"wake up", true).unwrap();
+    assert!(
+        pair.client
+            .poll_transmit(pair.now, &mut buf)
+            .unwrap()
+            .is_some()
+    );
+    pair.run_until(5 * SECOND, |_| false);
+    assert_eq!(pair.server.next_timeout(), None);
+
+    server.close(0, b"");
+    let at = pair.server.next_timeout().expect("the close timer");
+    assert!(at > pair.now && at < pair.now + 10 * SECOND);
+    assert!(pair.run_until(10 * SECOND, |_| client.is_drained() && server.is_drained()));
 }

@@ -1,15 +1,18 @@
-//! One QUIC connection: aioquic's `QuicConnection` calls and event queue over quinn-proto.
+//! One QUIC connection's state over quinn-proto: the event queue and the send buffers.
 //!
 //! The state ([`Core`]) lives behind an `Arc<Mutex<_>>` shared by the [`Endpoint`] that
 //! routes datagrams and timers to it and by any number of [`Connection`] handles the
-//! application (or an HTTP/3 connection, through [`Transport`]) holds. See `quic/mod.rs` for
-//! why. Every method locks once, does its work, and unlocks; no lock is held across calls.
+//! application (or an HTTP/3 connection, through its `Transport`) holds. See `quic/mod.rs`
+//! for why. Every call locks once, does its work, and unlocks; no lock is held across calls.
 //!
 //! Receiving: after every input the endpoint gives the connection (a datagram, a timer), the
 //! connection drains quinn-proto's events and turns them into owned [`Event`]s: new peer
 //! streams are accepted at once, readable streams are read to the end of what has arrived
 //! (`Bytes` chunks, no copy), FIN becomes `end_stream` (on the last data event, or an empty
 //! one). The application takes them with [`Connection::next_event`], as in aioquic.
+//! Reading is eager, so flow-control credit goes back to the peer as data enters the
+//! queue: the queue holds what the datagrams given since the application last drained it
+//! carried, which is why the application drains events after every input.
 //!
 //! Sending: [`Connection::send_stream_data`] accepts every byte. What quinn-proto's flow and
 //! congestion control do not take now is kept in a per-stream queue of `Bytes` and written
@@ -18,10 +21,12 @@
 //! peer raises the limit.
 //!
 //! [`Endpoint`]: super::Endpoint
+//! [`Connection`]: super::Connection
+//! [`Connection::next_event`]: super::Connection::next_event
+//! [`Connection::send_stream_data`]: super::Connection::send_stream_data
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use quinn_proto::{
@@ -30,127 +35,15 @@ use quinn_proto::{
 };
 
 use super::error::QuicError;
+use super::event::Event;
 use super::time::LatestTime;
-use crate::h3::event::QuicEvent;
-use crate::h3::transport::{Transport, TransportError};
 
 /// QUIC transport error code INTERNAL_ERROR (RFC 9000 §20.1).
 const INTERNAL_ERROR: u64 = 0x1;
 
-/// Identifies a connection inside its [`Endpoint`](super::Endpoint): a slot index and the
-/// generation of the slot. A handle whose connection was reaped never matches a later
-/// connection in the same slot.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ConnectionHandle {
-    pub(crate) index: u32,
-    pub(crate) generation: u32,
-}
-
-impl ConnectionHandle {
-    /// The handle packed into one integer (generation in the high half), for storage in
-    /// foreign code. [`ConnectionHandle::from_u64`] reverses it.
-    pub fn to_u64(self) -> u64 {
-        (u64::from(self.generation) << 32) | u64::from(self.index)
-    }
-
-    /// The handle packed by [`ConnectionHandle::to_u64`].
-    pub fn from_u64(value: u64) -> Self {
-        ConnectionHandle {
-            index: value as u32,
-            generation: (value >> 32) as u32,
-        }
-    }
-}
-
-/// A QUIC event, owned: aioquic's `quic.events`. Lend it to the HTTP/3 layer with
-/// [`Event::as_quic_event`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Event {
-    /// The handshake completed.
-    HandshakeCompleted {
-        /// The negotiated ALPN protocol, if any.
-        alpn: Option<Bytes>,
-    },
-    /// Stream bytes, in order; `end_stream` marks FIN (possibly with no data).
-    StreamDataReceived {
-        /// The stream.
-        stream_id: u64,
-        /// The bytes following those of the previous event on this stream.
-        data: Bytes,
-        /// FIN: no bytes follow.
-        end_stream: bool,
-    },
-    /// The peer reset its sending side of a stream.
-    StreamReset {
-        /// The stream.
-        stream_id: u64,
-        /// The peer's application error code.
-        error_code: u64,
-    },
-    /// The peer asked us to stop sending on a stream. The stream has been reset with the
-    /// same code, as RFC 9000 §3.5 requires.
-    StopSendingReceived {
-        /// The stream.
-        stream_id: u64,
-        /// The peer's application error code.
-        error_code: u64,
-    },
-    /// A DATAGRAM frame arrived.
-    DatagramReceived {
-        /// The payload.
-        data: Bytes,
-    },
-    /// The connection ended: closed by the peer or by us, a transport error, an idle timeout.
-    ConnectionTerminated {
-        /// The application or transport error code (0 for an idle timeout).
-        error_code: u64,
-        /// The reason phrase.
-        reason: Bytes,
-    },
-}
-
-impl Event {
-    /// This event as the borrowed [`QuicEvent`] `H3Connection::handle_event` takes.
-    pub fn as_quic_event(&self) -> QuicEvent<'_> {
-        match self {
-            Event::HandshakeCompleted { alpn } => QuicEvent::HandshakeCompleted {
-                alpn: alpn.as_deref(),
-            },
-            Event::StreamDataReceived {
-                stream_id,
-                data,
-                end_stream,
-            } => QuicEvent::StreamDataReceived {
-                stream_id: *stream_id,
-                data,
-                end_stream: *end_stream,
-            },
-            Event::StreamReset {
-                stream_id,
-                error_code,
-            } => QuicEvent::StreamReset {
-                stream_id: *stream_id,
-                error_code: *error_code,
-            },
-            Event::StopSendingReceived {
-                stream_id,
-                error_code,
-            } => QuicEvent::StopSendingReceived {
-                stream_id: *stream_id,
-                error_code: *error_code,
-            },
-            Event::DatagramReceived { data } => QuicEvent::DatagramReceived { data },
-            Event::ConnectionTerminated { error_code, reason } => QuicEvent::ConnectionTerminated {
-                error_code: *error_code,
-                reason,
-            },
-        }
-    }
-}
-
 /// Stream data handed to the send path: borrowed (copied once, only if it must wait) or
 /// already owned.
-enum Payload<'a> {
+pub(crate) enum Payload<'a> {
     Slice(&'a [u8]),
     Owned(Bytes),
 }
@@ -163,11 +56,54 @@ impl Payload<'_> {
         }
     }
 
-    fn into_bytes(self) -> Bytes {
+    /// Appends the payload to a send queue: owned bytes as they are, borrowed bytes copied
+    /// in pieces of at most [`COPY_CHUNK`], so memory goes back to the allocator piece by
+    /// piece as data is acknowledged, instead of one buffer the size of the call living
+    /// until its last byte is acknowledged. (The copy itself still needs fresh memory for
+    /// everything handed over at once; a sender that keeps [`Connection::send_buffered`]
+    /// low reuses the same memory.)
+    ///
+    /// [`Connection::send_buffered`]: super::Connection::send_buffered
+    fn queue_into(self, queue: &mut VecDeque<Bytes>) {
         match self {
-            Payload::Slice(s) => Bytes::copy_from_slice(s),
-            Payload::Owned(b) => b,
+            Payload::Slice(s) => {
+                for piece in s.chunks(COPY_CHUNK) {
+                    queue.push_back(Bytes::copy_from_slice(piece));
+                }
+            }
+            Payload::Owned(b) => {
+                if !b.is_empty() {
+                    queue.push_back(b);
+                }
+            }
         }
+    }
+}
+
+/// The largest piece borrowed stream data is copied into while it waits.
+const COPY_CHUNK: usize = 64 * 1024;
+
+/// Slots of connections the application changed through a [`Connection`] since the
+/// endpoint last looked: they may have something to send, and their timers may have
+/// moved (a close arms the close timer). Shared by an endpoint and its connections, so the
+/// endpoint polls only connections that may have work instead of all of them.
+///
+/// [`Connection`]: super::Connection
+#[derive(Debug, Default)]
+pub(crate) struct Touched(Mutex<Vec<usize>>);
+
+impl Touched {
+    /// Moves the touched slots into `into` (cleared first).
+    pub(crate) fn take(&self, into: &mut Vec<usize>) {
+        into.clear();
+        if let Ok(mut list) = self.0.lock() {
+            std::mem::swap(&mut *list, into);
+        }
+    }
+
+    /// The touched slots, left in place.
+    pub(crate) fn peek(&self) -> Vec<usize> {
+        self.0.lock().map(|list| list.clone()).unwrap_or_default()
     }
 }
 
@@ -193,6 +129,11 @@ pub(crate) struct Core {
     qch: quinn_proto::ConnectionHandle,
     side: Side,
     time: LatestTime,
+    /// Our slot in the endpoint and the endpoint's list of touched slots.
+    slot: usize,
+    touched: Arc<Touched>,
+    /// Our slot is in `touched` (until the endpoint takes it).
+    is_touched: bool,
     events: VecDeque<Event>,
     outgoing: HashMap<u64, Outgoing>,
     /// Streams the peer sent STOP_SENDING on (and we reset): later sends are dropped
@@ -206,6 +147,8 @@ pub(crate) struct Core {
     peer_opened: [u64; 2],
     established: bool,
     alpn: Option<Bytes>,
+    /// The server name (SNI) a client asked for; servers only.
+    server_name: Option<String>,
     /// Our own close, reported when quinn-proto says `LocallyClosed`.
     local_close: Option<(u64, Bytes)>,
     terminated: bool,
@@ -217,12 +160,16 @@ impl Core {
         quinn: quinn_proto::Connection,
         qch: quinn_proto::ConnectionHandle,
         time: LatestTime,
+        touched: Arc<Touched>,
     ) -> Self {
         Core {
             side: quinn.side(),
             quinn,
+            slot: qch.0,
             qch,
             time,
+            touched,
+            is_touched: false,
             events: VecDeque::new(),
             outgoing: HashMap::new(),
             peer_stopped: HashSet::new(),
@@ -231,6 +178,7 @@ impl Core {
             peer_opened: [0; 2],
             established: false,
             alpn: None,
+            server_name: None,
             local_close: None,
             terminated: false,
             drained: false,
@@ -279,16 +227,18 @@ impl Core {
             E::HandshakeDataReady | E::DatagramsUnblocked => {}
             E::Connected => {
                 self.established = true;
-                self.alpn = self
+                let data = self
                     .quinn
                     .crypto_session()
                     .handshake_data()
                     .and_then(|data| {
                         data.downcast::<quinn_proto::crypto::rustls::HandshakeData>()
                             .ok()
-                    })
-                    .and_then(|data| data.protocol)
-                    .map(Bytes::from);
+                    });
+                if let Some(data) = data {
+                    self.alpn = data.protocol.map(Bytes::from);
+                    self.server_name = data.server_name;
+                }
                 self.events.push_back(Event::HandshakeCompleted {
                     alpn: self.alpn.clone(),
                 });
@@ -473,6 +423,59 @@ impl Core {
         self.outgoing.clear();
     }
 
+    /// Tells the endpoint this connection changed outside its calls (an application call
+    /// that may queue frames or move timers).
+    pub(crate) fn touch(&mut self) {
+        if !self.is_touched {
+            self.is_touched = true;
+            if let Ok(mut list) = self.touched.0.lock() {
+                list.push(self.slot);
+            }
+        }
+    }
+
+    /// The endpoint took this connection off the touched list.
+    pub(crate) fn untouch(&mut self) {
+        self.is_touched = false;
+    }
+
+    /// True for the client side.
+    pub(crate) fn is_client(&self) -> bool {
+        self.side == Side::Client
+    }
+
+    /// The next queued event.
+    pub(crate) fn pop_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Bytes of `stream_id` waiting in this layer for quinn-proto to take them.
+    pub(crate) fn send_buffered(&self, stream_id: u64) -> usize {
+        self.outgoing
+            .get(&stream_id)
+            .map_or(0, |out| out.queue.iter().map(Bytes::len).sum())
+    }
+
+    /// Handshake completed and not closed.
+    pub(crate) fn is_established(&self) -> bool {
+        self.established && !self.is_closed()
+    }
+
+    /// Closing, draining or drained.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.terminated || self.quinn.is_closed()
+    }
+
+    /// The negotiated ALPN protocol.
+    pub(crate) fn alpn(&self) -> Option<Bytes> {
+        self.alpn.clone()
+    }
+
+    /// The server name the client sent (SNI), on a server, once the handshake completed.
+    pub(crate) fn server_name(&self) -> Option<String> {
+        self.server_name.clone()
+    }
+
     fn check_open(&self) -> Result<(), QuicError> {
         if self.drained || self.terminated || self.quinn.is_closed() {
             Err(QuicError::ConnectionClosed)
@@ -504,7 +507,12 @@ impl Core {
         }
     }
 
-    fn send(&mut self, stream_id: u64, data: Payload<'_>, fin: bool) -> Result<(), QuicError> {
+    pub(crate) fn send(
+        &mut self,
+        stream_id: u64,
+        data: Payload<'_>,
+        fin: bool,
+    ) -> Result<(), QuicError> {
         self.check_open()?;
         let id = parse_stream_id(stream_id)?;
         if self.peer_stopped.contains(&stream_id) {
@@ -518,9 +526,7 @@ impl Core {
                 if out.fin || out.reset.is_some() {
                     return Err(QuicError::StreamClosed(stream_id));
                 }
-                if !data.is_empty() {
-                    out.queue.push_back(data.into_bytes());
-                }
+                data.queue_into(&mut out.queue);
                 out.fin = fin;
                 self.open_claimed(id.dir());
                 return Ok(());
@@ -537,9 +543,7 @@ impl Core {
             if out.fin {
                 return Err(QuicError::StreamClosed(stream_id));
             }
-            if !data.is_empty() {
-                out.queue.push_back(data.into_bytes());
-            }
+            data.queue_into(&mut out.queue);
             out.fin = fin;
             if !out.blocked {
                 self.flush(id);
@@ -577,19 +581,23 @@ impl Core {
             return Ok(());
         }
         let out = self.outgoing.entry(stream_id).or_default();
-        out.queue.push_back(rest.into_bytes());
+        rest.queue_into(&mut out.queue);
         out.fin = fin;
         // Writing again reports `Blocked` (registering for `Writable`) or takes more bytes.
         self.flush(id);
         Ok(())
     }
 
-    fn next_stream_id(&self, unidirectional: bool) -> u64 {
+    pub(crate) fn next_stream_id(&self, unidirectional: bool) -> u64 {
         let dir = if unidirectional { Dir::Uni } else { Dir::Bi };
         StreamId::new(self.side, dir, self.claimed[dir as usize]).into()
     }
 
-    fn reset_stream(&mut self, stream_id: u64, error_code: u64) -> Result<(), QuicError> {
+    pub(crate) fn reset_stream(
+        &mut self,
+        stream_id: u64,
+        error_code: u64,
+    ) -> Result<(), QuicError> {
         self.check_open()?;
         let id = parse_stream_id(stream_id)?;
         let code = parse_code(error_code)?;
@@ -616,7 +624,7 @@ impl Core {
         Ok(())
     }
 
-    fn stop_stream(&mut self, stream_id: u64, error_code: u64) -> Result<(), QuicError> {
+    pub(crate) fn stop_stream(&mut self, stream_id: u64, error_code: u64) -> Result<(), QuicError> {
         self.check_open()?;
         let id = parse_stream_id(stream_id)?;
         let code = parse_code(error_code)?;
@@ -640,7 +648,7 @@ impl Core {
         Ok(())
     }
 
-    fn send_datagram(&mut self, data: Bytes) -> Result<(), QuicError> {
+    pub(crate) fn send_datagram(&mut self, data: Bytes) -> Result<(), QuicError> {
         self.check_open()?;
         let size = data.len();
         let mut datagrams = self.quinn.datagrams();
@@ -657,7 +665,7 @@ impl Core {
         }
     }
 
-    fn close(&mut self, error_code: u64, reason: &[u8]) {
+    pub(crate) fn close(&mut self, error_code: u64, reason: &[u8]) {
         if self.drained || self.terminated || self.quinn.is_closed() {
             return;
         }
@@ -687,199 +695,4 @@ fn parse_stream_id(stream_id: u64) -> Result<StreamId, QuicError> {
 fn parse_code(code: u64) -> Result<VarInt, QuicError> {
     VarInt::from_u64(code)
         .map_err(|_| QuicError::InvalidArgument(format!("error code {code} is too large")))
-}
-
-/// A handle on one connection of an [`Endpoint`](super::Endpoint): aioquic's
-/// `QuicConnection` calls and event queue. Cheap to clone; every clone is the same
-/// connection. It stays usable after the connection drained and the endpoint reaped it:
-/// queued events can still be taken, and operations return
-/// [`QuicError::ConnectionClosed`].
-#[derive(Clone)]
-pub struct Connection {
-    core: Arc<Mutex<Core>>,
-    handle: ConnectionHandle,
-    is_client: bool,
-}
-
-impl std::fmt::Debug for Connection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Connection")
-            .field("handle", &self.handle)
-            .field("is_client", &self.is_client)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Connection {
-    pub(crate) fn new(core: Core, handle: ConnectionHandle) -> Self {
-        Connection {
-            is_client: core.side == Side::Client,
-            core: Arc::new(Mutex::new(core)),
-            handle,
-        }
-    }
-
-    pub(crate) fn lock(&self) -> Result<MutexGuard<'_, Core>, QuicError> {
-        self.core.lock().map_err(|_| QuicError::Poisoned)
-    }
-
-    /// This connection's handle in its endpoint.
-    pub fn handle(&self) -> ConnectionHandle {
-        self.handle
-    }
-
-    /// The next QUIC event (aioquic's `next_event()`), or `None`.
-    pub fn next_event(&self) -> Option<Event> {
-        self.lock().ok()?.events.pop_front()
-    }
-
-    /// Queues `data` on `stream_id`, then FIN if `end_stream`. Every byte is accepted;
-    /// what flow control does not take now is sent later. Sending on a new local stream id
-    /// (see [`Connection::get_next_available_stream_id`]) opens it.
-    pub fn send_stream_data(
-        &self,
-        stream_id: u64,
-        data: &[u8],
-        end_stream: bool,
-    ) -> Result<(), QuicError> {
-        self.lock()?
-            .send(stream_id, Payload::Slice(data), end_stream)
-    }
-
-    /// As [`Connection::send_stream_data`], taking owned bytes (no copy).
-    pub fn send_stream_bytes(
-        &self,
-        stream_id: u64,
-        data: Bytes,
-        end_stream: bool,
-    ) -> Result<(), QuicError> {
-        self.lock()?
-            .send(stream_id, Payload::Owned(data), end_stream)
-    }
-
-    /// The next local stream id in the given direction. It stays the same until it is used
-    /// (sent on, reset or stopped). Ids beyond the peer's stream limit are handed out too:
-    /// their data waits and the streams open, in order, when the peer allows more.
-    pub fn get_next_available_stream_id(&self, unidirectional: bool) -> Result<u64, QuicError> {
-        Ok(self.lock()?.next_stream_id(unidirectional))
-    }
-
-    /// Resets the sending side of `stream_id` (RESET_STREAM), discarding queued data.
-    pub fn reset_stream(&self, stream_id: u64, error_code: u64) -> Result<(), QuicError> {
-        self.lock()?.reset_stream(stream_id, error_code)
-    }
-
-    /// Asks the peer to stop sending on `stream_id` (STOP_SENDING).
-    pub fn stop_stream(&self, stream_id: u64, error_code: u64) -> Result<(), QuicError> {
-        self.lock()?.stop_stream(stream_id, error_code)
-    }
-
-    /// Sends a DATAGRAM frame. Fails when either side did not enable datagrams, when the
-    /// payload exceeds [`Connection::remote_max_datagram_frame_size`], or when the send
-    /// buffer is full.
-    pub fn send_datagram_frame(&self, data: &[u8]) -> Result<(), QuicError> {
-        self.lock()?.send_datagram(Bytes::copy_from_slice(data))
-    }
-
-    /// As [`Connection::send_datagram_frame`], taking owned bytes.
-    pub fn send_datagram(&self, data: Bytes) -> Result<(), QuicError> {
-        self.lock()?.send_datagram(data)
-    }
-
-    /// Closes the connection with an application error code and reason: CONNECTION_CLOSE
-    /// goes out with the next transmits, then the connection drains (three PTOs) and the
-    /// endpoint forgets it. A ConnectionTerminated event with this code is queued now.
-    /// Data not yet sent is discarded, as in aioquic. Closing twice does nothing.
-    pub fn close(&self, error_code: u64, reason: &[u8]) {
-        if let Ok(mut core) = self.lock() {
-            core.close(error_code, reason);
-        }
-    }
-
-    /// True for the client side.
-    pub fn is_client(&self) -> bool {
-        self.is_client
-    }
-
-    /// True once the handshake completed (and until the connection closes).
-    pub fn is_established(&self) -> bool {
-        self.lock()
-            .map(|c| c.established && !c.terminated && !c.quinn.is_closed())
-            .unwrap_or(false)
-    }
-
-    /// True once the connection is closing, draining or drained.
-    pub fn is_closed(&self) -> bool {
-        self.lock()
-            .map(|c| c.terminated || c.quinn.is_closed())
-            .unwrap_or(true)
-    }
-
-    /// True once the connection has drained: the endpoint no longer knows it.
-    pub fn is_drained(&self) -> bool {
-        self.lock().map(|c| c.drained).unwrap_or(true)
-    }
-
-    /// The negotiated ALPN protocol, once the handshake completed.
-    pub fn alpn(&self) -> Option<Bytes> {
-        self.lock().ok()?.alpn.clone()
-    }
-
-    /// The peer's UDP address.
-    pub fn remote_address(&self) -> Option<SocketAddr> {
-        Some(self.lock().ok()?.quinn.remote_address())
-    }
-
-    /// The largest DATAGRAM payload the peer accepts on the current path, or `None` when
-    /// the peer (or this endpoint) did not enable DATAGRAM frames.
-    pub fn remote_max_datagram_frame_size(&self) -> Option<usize> {
-        self.lock().ok()?.quinn.datagrams().max_size()
-    }
-
-    /// quinn-proto's statistics for this connection.
-    pub fn stats(&self) -> Option<quinn_proto::ConnectionStats> {
-        Some(self.lock().ok()?.quinn.stats())
-    }
-}
-
-impl Transport for Connection {
-    fn is_client(&self) -> bool {
-        self.is_client
-    }
-
-    fn remote_max_datagram_frame_size(&self) -> u64 {
-        Connection::remote_max_datagram_frame_size(self).map_or(0, |n| n as u64)
-    }
-
-    fn send_stream_data(
-        &mut self,
-        stream_id: u64,
-        data: &[u8],
-        end_stream: bool,
-    ) -> Result<(), TransportError> {
-        Connection::send_stream_data(self, stream_id, data, end_stream).map_err(Into::into)
-    }
-
-    fn get_next_available_stream_id(
-        &mut self,
-        unidirectional: bool,
-    ) -> Result<u64, TransportError> {
-        Connection::get_next_available_stream_id(self, unidirectional).map_err(Into::into)
-    }
-
-    fn reset_stream(&mut self, stream_id: u64, error_code: u64) -> Result<(), TransportError> {
-        Connection::reset_stream(self, stream_id, error_code).map_err(Into::into)
-    }
-
-    fn stop_stream(&mut self, stream_id: u64, error_code: u64) -> Result<(), TransportError> {
-        Connection::stop_stream(self, stream_id, error_code).map_err(Into::into)
-    }
-
-    fn send_datagram_frame(&mut self, data: &[u8]) -> Result<(), TransportError> {
-        Connection::send_datagram_frame(self, data).map_err(Into::into)
-    }
-
-    fn close(&mut self, error_code: u64, reason: &str) {
-        Connection::close(self, error_code, reason.as_bytes());
-    }
 }

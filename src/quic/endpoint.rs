@@ -11,18 +11,28 @@
 //! * endpoint events go to quinn-proto's endpoint and its answers back to the connection,
 //!   and connection events are polled until `None`, after every input ([`Core::process`]);
 //! * a connection is dropped only after it drained (it reports `Drained`);
-//! * [`Endpoint::poll_transmit`] asks every connection in turn, so calling it until `None`
-//!   drains them all.
+//! * [`Endpoint::poll_transmit`] asks every connection that may have something to send
+//!   (see below) until it has nothing, so calling it until `None` drains them all.
+//!
+//! Work is proportional to the connections that have work, not to all of them: the
+//! endpoint keeps a queue of *active* connections (given a datagram or a timer, created,
+//! or changed by the application through a [`Connection`], which reports itself on a
+//! shared "touched" list) and polls only those for transmits; it caches every
+//! connection's next timer, so [`Endpoint::next_timeout`] and
+//! [`Endpoint::handle_timeout`] scan plain values and lock only connections with work.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::BytesMut;
 use quinn_proto::{DatagramEvent, EndpointConfig};
 
 use super::config::Config;
-use super::connection::{Connection, ConnectionHandle, Core};
+use super::connection::{Core, Touched};
 use super::error::QuicError;
+use super::handle::{Connection, ConnectionHandle};
 use super::time::Clock;
 
 /// The smallest buffer [`Endpoint::poll_transmit`] accepts: the largest UDP payload this
@@ -47,6 +57,10 @@ pub struct Transmit {
 struct Slot {
     generation: u32,
     conn: Option<Connection>,
+    /// The connection's next timer, as of the last time the endpoint looked.
+    timeout: Option<Instant>,
+    /// The slot is in `Endpoint::active`.
+    active: bool,
 }
 
 /// A QUIC endpoint on one UDP socket (server or client), sans-I/O.
@@ -62,8 +76,11 @@ pub struct Endpoint {
     /// resets, refusals), sent before any connection's.
     responses: VecDeque<(Vec<u8>, SocketAddr)>,
     scratch: Vec<u8>,
-    /// Where the next `poll_transmit` starts looking, for fairness between connections.
-    cursor: usize,
+    /// Connections that may have something to send, polled in turn (round robin).
+    active: VecDeque<usize>,
+    /// Slots the application changed through a `Connection` handle.
+    touched: Arc<Touched>,
+    touched_scratch: Vec<usize>,
     max_gso_segments: usize,
     fingerprint: Option<[u8; 32]>,
 }
@@ -98,7 +115,9 @@ impl Endpoint {
             accept_queue: VecDeque::new(),
             responses: VecDeque::new(),
             scratch: Vec::with_capacity(MIN_TRANSMIT_BUFFER),
-            cursor: 0,
+            active: VecDeque::new(),
+            touched: Arc::new(Touched::default()),
+            touched_scratch: Vec::new(),
             max_gso_segments: built.max_gso_segments,
             fingerprint: built.fingerprint,
         })
@@ -137,19 +156,7 @@ impl Endpoint {
         );
         match event {
             Some(DatagramEvent::ConnectionEvent(qch, event)) => {
-                let Some(conn) = self.slots.get(qch.0).and_then(|s| s.conn.as_ref()) else {
-                    return;
-                };
-                let Ok(mut core) = conn.lock() else {
-                    return;
-                };
-                core.quinn.handle_event(event);
-                core.process(&mut self.quinn);
-                let drained = core.drained;
-                drop(core);
-                if drained {
-                    self.reap(qch.0);
-                }
+                self.with_core(qch.0, |core, _| core.quinn.handle_event(event));
             }
             Some(DatagramEvent::NewConnection(incoming)) => {
                 if !self.is_server || self.accept_queue.len() >= MAX_PENDING_ACCEPT {
@@ -224,6 +231,8 @@ impl Endpoint {
             self.slots.resize_with(index + 1, || Slot {
                 generation: 0,
                 conn: None,
+                timeout: None,
+                active: false,
             });
         }
         let slot = &mut self.slots[index];
@@ -232,19 +241,64 @@ impl Endpoint {
             index: index as u32,
             generation: slot.generation,
         };
-        let mut core = Core::new(quinn_conn, qch, self.clock.latest_time());
-        core.process(&mut self.quinn);
+        let core = Core::new(
+            quinn_conn,
+            qch,
+            self.clock.latest_time(),
+            self.touched.clone(),
+        );
         slot.conn = Some(Connection::new(core, handle));
         self.live += 1;
+        self.with_core(index, |_, _| ());
         handle
     }
 
-    /// Forgets a drained connection; its handles now fail with `ConnectionClosed`.
+    /// Runs `f` on the connection in slot `index`, then drains its events, refreshes its
+    /// cached timer, marks it active (it may have something to send) and reaps it if it
+    /// drained. `None` when the slot is empty (or the connection poisoned).
+    fn with_core<R>(
+        &mut self,
+        index: usize,
+        f: impl FnOnce(&mut Core, &mut Vec<u8>) -> R,
+    ) -> Option<R> {
+        let conn = self.slots.get(index)?.conn.clone()?;
+        let mut core = conn.lock().ok()?;
+        let result = f(&mut core, &mut self.scratch);
+        core.process(&mut self.quinn);
+        let timeout = core.quinn.poll_timeout();
+        let drained = core.drained;
+        drop(core);
+        if drained {
+            self.reap(index);
+        } else {
+            let slot = &mut self.slots[index];
+            slot.timeout = timeout;
+            if !slot.active {
+                slot.active = true;
+                self.active.push_back(index);
+            }
+        }
+        Some(result)
+    }
+
+    /// Takes the slots the application touched: refreshes their timers and activates them.
+    fn take_touched(&mut self) {
+        let mut touched = std::mem::take(&mut self.touched_scratch);
+        self.touched.take(&mut touched);
+        for &index in &touched {
+            self.with_core(index, |core, _| core.untouch());
+        }
+        self.touched_scratch = touched;
+    }
+
+    /// Forgets a drained connection; its handles now fail with `ConnectionClosed`. (If the
+    /// slot is still queued as active, the queue entry goes when it is next polled.)
     fn reap(&mut self, index: usize) {
         if let Some(slot) = self.slots.get_mut(index)
             && slot.conn.take().is_some()
         {
             slot.generation = slot.generation.wrapping_add(1);
+            slot.timeout = None;
             self.live -= 1;
         }
     }
@@ -288,34 +342,31 @@ impl Endpoint {
             .max_gso_segments
             .min(buf.len() / MIN_TRANSMIT_BUFFER)
             .max(1);
-        let count = self.slots.len();
-        for step in 0..count {
-            let index = (self.cursor + step) % count;
-            let Some(conn) = self.slots[index].conn.as_ref() else {
-                continue;
-            };
-            let Ok(mut core) = conn.lock() else {
-                continue;
-            };
-            self.scratch.clear();
-            let transmit = core
-                .quinn
-                .poll_transmit(now, max_datagrams, &mut self.scratch);
-            core.process(&mut self.quinn);
-            let drained = core.drained;
-            drop(core);
-            if drained {
-                self.reap(index);
-            }
-            if let Some(t) = transmit {
-                let len = t.size.min(buf.len());
-                buf[..len].copy_from_slice(&self.scratch[..len]);
-                self.cursor = (index + 1) % count;
-                return Ok(Some(Transmit {
-                    len,
-                    destination: t.destination,
-                    segment_size: t.segment_size.unwrap_or(len),
-                }));
+        self.take_touched();
+        while let Some(&index) = self.active.front() {
+            let transmit = self.with_core(index, |core, scratch| {
+                scratch.clear();
+                core.quinn.poll_transmit(now, max_datagrams, scratch)
+            });
+            // with_core left `index` queued; take it off the front either way.
+            self.active.pop_front();
+            match transmit {
+                Some(Some(t)) => {
+                    // It may have more: back of the queue, so connections take turns.
+                    self.active.push_back(index);
+                    let len = t.size.min(buf.len());
+                    buf[..len].copy_from_slice(&self.scratch[..len]);
+                    return Ok(Some(Transmit {
+                        len,
+                        destination: t.destination,
+                        segment_size: t.segment_size.unwrap_or(len),
+                    }));
+                }
+                _ => {
+                    if let Some(slot) = self.slots.get_mut(index) {
+                        slot.active = false;
+                    }
+                }
             }
         }
         Ok(None)
@@ -324,36 +375,22 @@ impl Endpoint {
     /// When [`Endpoint::handle_timeout`] should next be called, in the caller's
     /// nanoseconds; `None` when no timer is armed.
     pub fn next_timeout(&self) -> Option<u64> {
-        let mut earliest = None;
-        for conn in self.slots.iter().filter_map(|s| s.conn.as_ref()) {
-            let Ok(mut core) = conn.lock() else {
-                continue;
-            };
-            if let Some(at) = core.quinn.poll_timeout() {
-                earliest = Some(earliest.map_or(at, |e: std::time::Instant| e.min(at)));
-            }
-        }
-        earliest.map(|at| self.clock.to_ns(at))
+        let cached = self.slots.iter().filter_map(|slot| slot.timeout);
+        // Connections the application touched since: their timers may have moved.
+        let touched = self.touched.peek().into_iter().filter_map(|index| {
+            let conn = self.slots.get(index)?.conn.as_ref()?;
+            conn.lock().ok()?.quinn.poll_timeout()
+        });
+        cached.chain(touched).min().map(|at| self.clock.to_ns(at))
     }
 
     /// Runs the timers that expired by `now_ns`.
     pub fn handle_timeout(&mut self, now_ns: u64) {
         let now = self.clock.advance(now_ns);
+        self.take_touched();
         for index in 0..self.slots.len() {
-            let Some(conn) = self.slots[index].conn.as_ref() else {
-                continue;
-            };
-            let Ok(mut core) = conn.lock() else {
-                continue;
-            };
-            if core.quinn.poll_timeout().is_some_and(|at| at <= now) {
-                core.quinn.handle_timeout(now);
-            }
-            core.process(&mut self.quinn);
-            let drained = core.drained;
-            drop(core);
-            if drained {
-                self.reap(index);
+            if self.slots[index].timeout.is_some_and(|at| at <= now) {
+                self.with_core(index, |core, _| core.quinn.handle_timeout(now));
             }
         }
     }

@@ -11,6 +11,51 @@
 //!   operations (send, reset, stop, datagrams, close, state), and the
 //!   [`Transport`](crate::h3::transport::Transport) an HTTP/3 connection runs over.
 //!
+//! # The application loop
+//!
+//! ```no_run
+//! use std::net::UdpSocket;
+//! use std::time::{Duration, Instant};
+//! use h3q::h3::{H3Connection, Settings};
+//! use h3q::quic::{Config, Endpoint, MIN_TRANSMIT_BUFFER};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut config = Config::server();
+//! config.load_certificate_chain("cert.pem", "key.pem")?;
+//! let mut endpoint = Endpoint::new(&config)?;
+//! let socket = UdpSocket::bind("0.0.0.0:4433")?;
+//! let start = Instant::now();
+//! let now = || start.elapsed().as_nanos() as u64; // any monotonic clock
+//! let (mut inbuf, mut outbuf) = (vec![0u8; 65536], vec![0u8; MIN_TRANSMIT_BUFFER]);
+//! let mut http = Vec::new();
+//! loop {
+//!     // Wait for a datagram or the endpoint's timer.
+//!     let wait = endpoint.next_timeout().map(|at| at.saturating_sub(now()));
+//!     socket.set_read_timeout(Some(Duration::from_nanos(wait.unwrap_or(1_000_000_000).max(1))))?;
+//!     match socket.recv_from(&mut inbuf) {
+//!         Ok((n, from)) => endpoint.receive(now(), from, &inbuf[..n]),
+//!         Err(_) => endpoint.handle_timeout(now()),
+//!     }
+//!     // New connections get an HTTP/3 connection that owns a handle on them.
+//!     while let Some(handle) = endpoint.accept() {
+//!         let conn = endpoint.connection(handle)?;
+//!         http.push((conn.clone(), H3Connection::new(conn, Settings::default())?));
+//!     }
+//!     // QUIC events go through HTTP/3; answer the HTTP events (send_headers, send_data).
+//!     for (conn, h3) in &mut http {
+//!         while let Some(event) = conn.next_event() {
+//!             for _http_event in h3.handle_event(event.as_quic_event()) { /* ... */ }
+//!         }
+//!     }
+//!     http.retain(|(conn, _)| !conn.is_drained());
+//!     // Send everything there is to send.
+//!     while let Some(t) = endpoint.poll_transmit(now(), &mut outbuf)? {
+//!         socket.send_to(&outbuf[..t.len], t.destination)?;
+//!     }
+//! }
+//! # }
+//! ```
+//!
 //! # How an HTTP/3 connection holds its transport
 //!
 //! `H3Connection<T: Transport>` keeps its transport for its whole life, while the
@@ -23,8 +68,11 @@
 //! * a [`Connection`] is a clone of that `Arc` plus its [`ConnectionHandle`]; it implements
 //!   `Transport`, so `H3Connection<quic::Connection>` owns one outright;
 //! * every call locks the one connection it touches, for the duration of the call. The
-//!   endpoint never holds a lock while the application runs, so there is no re-entrancy
-//!   and no lock ordering to get wrong; the endpoint's own state is never shared.
+//!   endpoint never holds a lock while the application runs, so there is no re-entrancy.
+//!   The only other shared state is a small list on which a `Connection` call reports its
+//!   slot ("touched": it may have frames to send or a moved timer), so the endpoint polls
+//!   only connections with work; a connection lock may be held while taking that list's
+//!   lock, never the reverse.
 //!
 //! Why not `Rc<RefCell<_>>`: a `Mutex` costs a few nanoseconds uncontended, keeps
 //! `Endpoint` and `Connection` `Send` (the C API lets a handle move between threads), and
@@ -43,12 +91,12 @@ mod config;
 mod connection;
 mod endpoint;
 mod error;
+mod event;
+mod handle;
 mod time;
 
-#[cfg(test)]
-mod tests;
-
 pub use config::{Config, DEFAULT_SELF_SIGNED_HOST};
-pub use connection::{Connection, ConnectionHandle, Event};
 pub use endpoint::{Endpoint, MIN_TRANSMIT_BUFFER, Transmit};
 pub use error::{ConfigError, QuicError};
+pub use event::Event;
+pub use handle::{Connection, ConnectionHandle};

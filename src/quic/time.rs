@@ -10,6 +10,12 @@
 //! * `origin_ns`: the first `now_ns` the endpoint is given; it corresponds to `base`.
 //!
 //! `instant(ns) = base + (ns - origin_ns)` and `ns(instant) = origin_ns + (instant - base)`.
+//! Outside the QUIC state machine, two wall-clock reads remain, both TLS matters: rustls
+//! checks certificate validity periods against the system time during the handshake, and
+//! generating a self-signed certificate stamps it with the current date. quinn-proto's
+//! address-validation tokens would read the system time too; the server configuration
+//! issues none (see `config`).
+//!
 //! A `now_ns` lower than the latest one seen (a caller bug: the clock must not go backwards)
 //! is clamped to the latest one, so quinn-proto never sees time run backwards.
 

@@ -272,9 +272,12 @@ impl Pair {
         ]
         .into_iter()
         .flatten()
-        .min()
-        .unwrap_or(u64::MAX)
-        .min(deadline);
+        .min();
+        let next = match next {
+            Some(at) => at.min(deadline),
+            None if deadline == u64::MAX => return false, // nothing will ever happen
+            None => deadline,
+        };
         if next <= self.now && self.now >= deadline {
             return false;
         }
@@ -292,7 +295,7 @@ impl Pair {
     /// Steps until `done` holds (checked after every step) or `limit_ns` of simulated time
     /// passed; returns whether `done` held.
     pub fn run_until(&mut self, limit_ns: u64, mut done: impl FnMut(&mut Pair) -> bool) -> bool {
-        let deadline = self.now + limit_ns;
+        let deadline = self.now.saturating_add(limit_ns);
         loop {
             if done(self) {
                 return true;
