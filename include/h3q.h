@@ -1343,6 +1343,23 @@ enum h3q_result h3q_quic_conn_get_next_available_stream_id(struct h3q_quic_conn 
                                                            uint64_t *stream_id_out);
 
 /**
+ * Writes to `*bytes_out` how many bytes given to `h3q_quic_conn_send_stream_data()` (or to
+ * `h3q_conn_send_data()` over this connection) on `stream_id` still wait inside h3q because
+ * QUIC has not taken them yet (flow control, the send window, the peer's stream limit).
+ * An application streaming a large body feeds more when this is low, instead of handing
+ * over everything at once (see "Body pacing" in examples/h3q-server.c). 0 for a stream
+ * with nothing waiting, or an unknown one.
+ *
+ * Returns `H3Q_OK` or `H3Q_ERR_NULL`.
+ *
+ * # Safety
+ * `conn` is NULL or a live handle; `bytes_out` is NULL or writable.
+ */
+enum h3q_result h3q_quic_conn_stream_send_buffered(struct h3q_quic_conn *conn,
+                                                   uint64_t stream_id,
+                                                   uint64_t *bytes_out);
+
+/**
  * Resets the sending side of `stream_id` (RESET_STREAM) with `error_code`; buffered data
  * is dropped.
  *

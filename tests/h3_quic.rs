@@ -408,7 +408,12 @@ fn server_push_and_trailers() {
                 headers,
                 ..
             } => {
-                // The push stream may be read before the promise: compare at the end.
+                // Frames keep their order across streams: the promise came first.
+                assert_eq!(
+                    promised,
+                    Some(push_id),
+                    "pushed response before its promise"
+                );
                 push_headers = Some((push_id, headers));
             }
             H3Event::DataReceived {

@@ -218,6 +218,34 @@ pub unsafe extern "C" fn h3q_quic_conn_get_next_available_stream_id(
     }
 }
 
+/// Writes to `*bytes_out` how many bytes given to `h3q_quic_conn_send_stream_data()` (or to
+/// `h3q_conn_send_data()` over this connection) on `stream_id` still wait inside h3q because
+/// QUIC has not taken them yet (flow control, the send window, the peer's stream limit).
+/// An application streaming a large body feeds more when this is low, instead of handing
+/// over everything at once (see "Body pacing" in examples/h3q-server.c). 0 for a stream
+/// with nothing waiting, or an unknown one.
+///
+/// Returns `H3Q_OK` or `H3Q_ERR_NULL`.
+///
+/// # Safety
+/// `conn` is NULL or a live handle; `bytes_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_quic_conn_stream_send_buffered(
+    conn: *mut h3q_quic_conn,
+    stream_id: u64,
+    bytes_out: *mut u64,
+) -> h3q_result {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe {
+        call(conn, |state| {
+            non_null(bytes_out, "bytes_out")?;
+            // SAFETY: checked non-NULL; writable (caller's contract).
+            *bytes_out = state.conn.send_buffered(stream_id) as u64;
+            Ok(())
+        })
+    }
+}
+
 /// Resets the sending side of `stream_id` (RESET_STREAM) with `error_code`; buffered data
 /// is dropped.
 ///

@@ -145,6 +145,9 @@ pub(crate) struct Core {
     opened: [u64; 2],
     /// Peer streams (per direction) accepted: indices below were opened by the peer.
     peer_opened: [u64; 2],
+    /// The peer opened new streams in this direction (`Dir as usize`) during the current
+    /// batch of quinn events; they are accepted after the batch (see `drive`).
+    new_peer_streams: [bool; 2],
     established: bool,
     alpn: Option<Bytes>,
     /// The server name (SNI) a client asked for; servers only.
@@ -176,6 +179,7 @@ impl Core {
             claimed: [0; 2],
             opened: [0; 2],
             peer_opened: [0; 2],
+            new_peer_streams: [false; 2],
             established: false,
             alpn: None,
             server_name: None,
@@ -206,6 +210,21 @@ impl Core {
             while let Some(event) = self.quinn.poll() {
                 progressed = true;
                 self.on_quinn_event(event);
+            }
+            // quinn-proto reports new streams before data on known ones, and new
+            // bidirectional streams before new unidirectional ones; aioquic hands frames over
+            // in packet order. Accepting here, after the batch, and unidirectional first keeps
+            // HTTP/3's order where it matters: data on known streams (a PUSH_PROMISE) before
+            // the push stream it announces, and the peer's control stream (its SETTINGS and
+            // MAX_PUSH_ID) before the first request, so that request can get a push.
+            for dir in [Dir::Uni, Dir::Bi] {
+                if std::mem::take(&mut self.new_peer_streams[dir as usize]) {
+                    progressed = true;
+                    while let Some(id) = self.quinn.streams().accept(dir) {
+                        self.peer_opened[dir as usize] = id.index() + 1;
+                        self.read(id);
+                    }
+                }
             }
             if !progressed {
                 break;
@@ -247,12 +266,7 @@ impl Core {
                 let (error_code, reason) = self.termination(&reason);
                 self.terminate(error_code, reason);
             }
-            E::Stream(StreamEvent::Opened { dir }) => {
-                while let Some(id) = self.quinn.streams().accept(dir) {
-                    self.peer_opened[dir as usize] = id.index() + 1;
-                    self.read(id);
-                }
-            }
+            E::Stream(StreamEvent::Opened { dir }) => self.new_peer_streams[dir as usize] = true,
             E::Stream(StreamEvent::Readable { id }) => self.read(id),
             E::Stream(StreamEvent::Writable { id }) => {
                 if let Some(out) = self.outgoing.get_mut(&u64::from(id)) {
