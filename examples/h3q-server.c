@@ -38,9 +38,9 @@
  *     {h3q_quic_conn*, h3q_conn*, per-stream state}; both handles are freed once
  *     h3q_quic_conn_is_drained says the endpoint has forgotten the connection.
  *
- * Big bodies (see "Body pacing" below): h3q_quic_conn_send_stream_data accepts and buffers
- * every byte, so sending a 10 GB body in one go would buffer 10 GB. Bodies are fed in
- * 64 KiB chunks while the connection's estimated unsent backlog stays under 8 MiB.
+ * Big bodies (see "Body pacing" below): h3q buffers every byte it is given, so sending a
+ * 10 GB body in one go would buffer 10 GB. Bodies are fed in 64 KiB chunks while the
+ * stream's unsent bytes (h3q_quic_conn_stream_send_buffered) stay under 1 MiB.
  */
 #define _GNU_SOURCE
 #include <h3q.h>
@@ -83,15 +83,11 @@
 
 #define MAX_GENERATED 10000000000ULL   /* largest /<N> */
 #define CHUNK (64 * 1024)              /* body bytes per h3q_conn_send_data */
-#define BACKLOG_WINDOW (8u << 20)      /* estimated unsent bytes allowed per connection */
-#define PACKET_OVERHEAD 64             /* per datagram: more than a QUIC packet's real overhead */
-#define PACKET_OVERHEAD_MIN 20         /* per datagram: less than any packet's overhead */
-#define STALL_NS (10 * 1000000ULL)     /* see pacing_resync() */
+#define STREAM_WINDOW (1u << 20)       /* unsent bytes h3q may hold per response stream */
 #define GSO_SEGMENTS 32                /* datagrams per poll_transmit with UDP_SEGMENT */
 #define TX_BUF (GSO_SEGMENTS * 1500)
 #define RX_BATCH 32                    /* datagrams (or GRO buffers) per recvmmsg */
 #define RX_BUF 65536                   /* one GRO buffer: up to 64 KiB of datagrams */
-#define HASH_BUCKETS 4096
 #define SHUTDOWN_NS (2 * 1000000000ULL)
 
 /* ---- small utilities ---------------------------------------------------------------- */
@@ -177,23 +173,14 @@ struct server;
 /* One connection: the two h3q handles and the streams. */
 typedef struct conn {
     struct conn *next;     /* all connections */
-    struct conn *hnext;    /* hash chain by peer address */
     struct server *srv;
     h3q_quic_conn *quic;
     h3q_conn *h3;
     struct sockaddr_storage addr;
     socklen_t addr_len;
-    unsigned bucket;
     char peer[64];
     stream *streams;       /* until both the request and the response are over */
     bool terminated;
-    /* Body pacing (see pace_* below). */
-    uint64_t queued;       /* body bytes handed to h3q */
-    uint64_t wire;         /* body bytes estimated to have left in datagrams (low) */
-    uint64_t wire_max;     /* body bytes that can at most have left (high) */
-    uint64_t last_tx_ns, last_rx_ns;
-    uint64_t resync_rx_ns; /* last_rx_ns at the last reset of the estimate */
-    bool starved;          /* feeding stopped by the window */
 } conn;
 
 typedef struct server {
@@ -202,7 +189,6 @@ typedef struct server {
     const char *root;
     conn *conns;
     size_t nconns;
-    conn *buckets[HASH_BUCKETS];
     bool gso;
     /* A datagram (or GSO batch) the socket refused with EAGAIN, waiting for EPOLLOUT. */
     uint8_t *tx;
@@ -228,52 +214,6 @@ static const char style_css[] =
 
 /* ---- the connection table ------------------------------------------------------------ */
 
-static unsigned addr_hash(const struct sockaddr_storage *ss) {
-    uint32_t h = 2166136261u;
-    const uint8_t *p;
-    size_t n;
-    uint16_t port;
-    if (ss->ss_family == AF_INET) {
-        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
-        p = (const uint8_t *)&a->sin_addr;
-        n = sizeof a->sin_addr;
-        port = a->sin_port;
-    } else if (ss->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
-        p = (const uint8_t *)&a->sin6_addr;
-        n = sizeof a->sin6_addr;
-        port = a->sin6_port;
-    } else {
-        return 0;
-    }
-    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 16777619u;
-    h = (h ^ (port & 0xff)) * 16777619u;
-    h = (h ^ (port >> 8)) * 16777619u;
-    return h % HASH_BUCKETS;
-}
-
-static bool addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b) {
-    if (a->ss_family != b->ss_family) return false;
-    if (a->ss_family == AF_INET) {
-        const struct sockaddr_in *x = (const struct sockaddr_in *)a;
-        const struct sockaddr_in *y = (const struct sockaddr_in *)b;
-        return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-    }
-    if (a->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)a;
-        const struct sockaddr_in6 *y = (const struct sockaddr_in6 *)b;
-        return x->sin6_port == y->sin6_port &&
-               memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
-    }
-    return false;
-}
-
-static conn *conn_by_addr(server *srv, const struct sockaddr_storage *addr) {
-    for (conn *c = srv->buckets[addr_hash(addr)]; c; c = c->hnext)
-        if (addr_equal(&c->addr, addr)) return c;
-    return NULL;
-}
-
 static stream *find_stream(conn *c, uint64_t id) {
     for (stream *s = c->streams; s; s = s->next)
         if (s->id == id) return s;
@@ -282,55 +222,17 @@ static stream *find_stream(conn *c, uint64_t id) {
 
 /* ---- body pacing ----------------------------------------------------------------------
  *
- * h3q buffers whatever it is given, and its C API does not (yet) say how much of a stream
- * is still unsent. So the server estimates, per connection:
- *
- *   queued   = body bytes given to h3q_conn_send_data
- *   wire     = for every datagram sent to the connection, its length minus PACKET_OVERHEAD
- *   backlog  = queued - wire
- *
- * and feeds 64 KiB chunks (round robin over the connection's streams) while the backlog is
- * below BACKLOG_WINDOW. PACKET_OVERHEAD is larger than the real per-packet overhead (header,
- * AEAD tag, frame headers), so the estimate errs on the side of "more is still queued":
- * memory stays bounded, but the estimate drifts upwards by a few percent of what is sent.
- * pacing_resync() corrects it. When, after timers have run and every transmit has been
- * flushed, the connection has sent nothing for STALL_NS although the peer has spoken since
- * our last datagram, quinn-proto had nothing left to send: the backlog is then taken to be
- * zero, but `wire` is only moved up to `wire_max`, the most body bytes that can have left
- * (lengths minus PACKET_OVERHEAD_MIN, less than any packet's overhead). When the queue
- * really is empty, wire_max >= queued and the backlog becomes zero; when the guess is wrong
- * (a scheduling hiccup), the error is at most the estimate's own drift. Each reset also
- * needs a new datagram from the peer, so a client that stops granting flow control (nothing
- * is sent, the silence lasts) does not get window after window.
- *
- * Retransmissions count as progress they are not, so the real backlog can exceed the window
- * by what was retransmitted; on loopback that is little. This is an estimate because h3q's
- * C API has no query for a stream's unsent bytes yet; with one, the feeding rule would
- * simply be "while unsent < window".
+ * h3q buffers whatever it is given, until QUIC flow control lets it go. A generated or file
+ * body is therefore fed in CHUNK pieces only while h3q_quic_conn_stream_send_buffered()
+ * says the stream holds less than STREAM_WINDOW unsent bytes; the rest follows on later
+ * loop iterations, which every acknowledgement from the client triggers. Memory per
+ * response stays around STREAM_WINDOW whatever the body's size.
  */
 
-static uint64_t backlog(const conn *c) { return c->queued > c->wire ? c->queued - c->wire : 0; }
-
-static void pace_sent(conn *c, size_t len, size_t seg, uint64_t now) {
-    if (seg == 0) seg = len;
-    for (size_t off = 0; off < len; off += seg) {
-        size_t n = len - off < seg ? len - off : seg;
-        if (n > PACKET_OVERHEAD) c->wire += n - PACKET_OVERHEAD;
-        if (n > PACKET_OVERHEAD_MIN) c->wire_max += n - PACKET_OVERHEAD_MIN;
-    }
-    c->last_tx_ns = now;
-}
-
-static void pacing_resync(conn *c, uint64_t now) {
-    if (c->starved && c->last_rx_ns > c->last_tx_ns && c->last_rx_ns > c->resync_rx_ns &&
-        now - c->last_tx_ns >= STALL_NS) {
-        uint64_t before = backlog(c);
-        uint64_t most = c->wire_max < c->queued ? c->wire_max : c->queued;
-        if (most > c->wire) c->wire = most;
-        c->resync_rx_ns = c->last_rx_ns;
-        vlog("%s: pacing estimate corrected from %" PRIu64 " to %" PRIu64, c->peer, before,
-             backlog(c));
-    }
+static bool stream_has_room(conn *c, const stream *s) {
+    uint64_t unsent = 0;
+    return h3q_quic_conn_stream_send_buffered(c->quic, s->id, &unsent) == H3Q_OK &&
+           unsent < STREAM_WINDOW;
 }
 
 /* ---- responses ------------------------------------------------------------------------ */
@@ -565,7 +467,6 @@ static void on_http_event(void *user_data, const h3q_event *ev) {
                 return;
             }
             s->sent += ev->data_len;
-            c->queued += ev->data_len;
             if (ev->stream_ended) finish_stream(c, s, NULL);
         }
         return;
@@ -590,18 +491,14 @@ static void sweep_streams(conn *c, bool all) {
     }
 }
 
-/* Continues GENERATED and FILE bodies while the connection's backlog allows. */
+/* Continues GENERATED and FILE bodies while their streams have room (see body pacing). */
 static void feed_bodies(conn *c) {
-    c->starved = false;
     if (c->terminated) return;
     for (;;) {
         bool any = false;
         for (stream *s = c->streams; s; s = s->next) {
             if (s->done || (s->kind != BODY_GENERATED && s->kind != BODY_FILE)) continue;
-            if (backlog(c) >= BACKLOG_WINDOW) {
-                c->starved = true;
-                return;
-            }
+            if (!stream_has_room(c, s)) continue;
             any = true;
             uint64_t left = s->length - s->sent;
             size_t n = left < CHUNK ? (size_t)left : CHUNK;
@@ -625,7 +522,6 @@ static void feed_bodies(conn *c) {
                 continue;
             }
             s->sent += n;
-            c->queued += n;
             if (end) finish_stream(c, s, NULL);
         }
         if (!any) return;
@@ -685,9 +581,6 @@ static void accept_connections(server *srv, bool shutting_down) {
             h3q_quic_conn_close(quic, H3_INTERNAL_ERROR, NULL, 0);
         }
         if (shutting_down) h3q_quic_conn_close(quic, H3_NO_ERROR, (const uint8_t *)"bye", 3);
-        c->bucket = addr_hash(&c->addr);
-        c->hnext = srv->buckets[c->bucket];
-        srv->buckets[c->bucket] = c;
         c->next = srv->conns;
         srv->conns = c;
         srv->nconns++;
@@ -697,9 +590,6 @@ static void accept_connections(server *srv, bool shutting_down) {
 
 static void free_conn(server *srv, conn *c) {
     sweep_streams(c, true);
-    conn **link = &srv->buckets[c->bucket];
-    while (*link != c) link = &(*link)->hnext;
-    *link = c->hnext;
     h3q_conn_free(c->h3);
     h3q_quic_conn_free(c->quic);
     srv->nconns--;
@@ -787,8 +677,6 @@ static bool flush_transmits(server *srv) {
             fprintf(stderr, "h3q_endpoint_poll_transmit: %s\n", h3q_result_str(rc));
             return true;
         }
-        conn *c = conn_by_addr(srv, &srv->tx_dest);
-        if (c) pace_sent(c, len, seg, now);
         srv->tx_len = len;
         srv->tx_seg = seg ? seg : len;
         srv->tx_off = 0;
@@ -836,8 +724,6 @@ static int receive_batch(server *srv, uint8_t *bufs, struct mmsghdr *msgs,
             h3q_endpoint_receive(srv->endpoint, now, (const struct sockaddr *)&from[i],
                                  msgs[i].msg_hdr.msg_namelen, data + off, dl);
         }
-        conn *c = conn_by_addr(srv, &from[i]);
-        if (c) c->last_rx_ns = now;
     }
     return n;
 }
@@ -1044,13 +930,10 @@ int main(int argc, char **argv) {
             h3q_endpoint_handle_timeout(srv.endpoint, now);
         accept_connections(&srv, shutting_down);
         for (conn *c = srv.conns; c; c = c->next) drain_events(c);
-        flush_transmits(&srv); /* first, so that pacing_resync sees what could be sent */
-        bool starved = false;
+        flush_transmits(&srv); /* first, so that QUIC takes what it can before feeding */
         for (conn *c = srv.conns; c; c = c->next) {
-            pacing_resync(c, now_ns());
             feed_bodies(c);
             sweep_streams(c, false);
-            starved |= c->starved;
         }
         bool sent_all = flush_transmits(&srv);
         reap_connections(&srv);
@@ -1060,10 +943,9 @@ int main(int argc, char **argv) {
             epoll_ctl(srv.ep, EPOLL_CTL_MOD, srv.fd, &want);
         }
 
-        /* Sleep until input, room to send, the endpoint's timer, or a pacing check. */
+        /* Sleep until input, room to send, or the endpoint's timer. */
         uint64_t wake = h3q_endpoint_next_timeout(srv.endpoint);
         now = now_ns();
-        if (starved && wake > now + STALL_NS) wake = now + STALL_NS;
         if (shutting_down && wake > deadline) wake = deadline;
         int timeout_ms = -1;
         if (wake <= now) {
