@@ -357,6 +357,11 @@ impl<T: Transport> H3Connection<T> {
     }
 }
 
+/// H3_FRAME_UNEXPECTED with a reason: a frame the peer may not send where it sent it.
+pub(super) fn frame_unexpected(reason: &str) -> ProtocolError {
+    ProtocolError::new(ErrorCode::FrameUnexpected, reason)
+}
+
 /// A transport failure while handling peer input: nothing the peer did, but the
 /// connection cannot go on.
 pub(super) fn internal(error: TransportError) -> ProtocolError {

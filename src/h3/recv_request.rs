@@ -10,7 +10,7 @@ use crate::headers;
 use crate::qpack::Decoded;
 use crate::varint;
 
-use super::connection::H3Connection;
+use super::connection::{H3Connection, frame_unexpected};
 use super::event::H3Event;
 use super::stream::{self, Blocked, H3Stream, HeadersState, Kind, Parse};
 use super::transport::Transport;
@@ -26,10 +26,6 @@ enum Outcome {
 /// A field section the decoder refused: the QPACK code, no reason phrase (as aioquic).
 fn qpack_failure(error: ProtocolError) -> ProtocolError {
     ProtocolError::new(error.code, "")
-}
-
-fn frame_unexpected(reason: &str) -> ProtocolError {
-    ProtocolError::new(ErrorCode::FrameUnexpected, reason)
 }
 
 impl<T: Transport> H3Connection<T> {

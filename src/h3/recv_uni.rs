@@ -9,17 +9,13 @@ use crate::frame::{
 };
 use crate::varint;
 
-use super::connection::{H3Connection, internal};
+use super::connection::{H3Connection, frame_unexpected, internal};
 use super::event::H3Event;
 use super::stream::{H3Stream, Kind, Parse};
 use super::transport::Transport;
 
 fn stream_creation(reason: &str) -> ProtocolError {
     ProtocolError::new(ErrorCode::StreamCreationError, reason)
-}
-
-fn frame_unexpected(reason: &str) -> ProtocolError {
-    ProtocolError::new(ErrorCode::FrameUnexpected, reason)
 }
 
 impl<T: Transport> H3Connection<T> {
