@@ -9,7 +9,8 @@
 //! * raw, whole body as `&[u8]` (one copy, as quinn-proto's `SendStream::write`);
 //! * raw, 64 KiB `&[u8]` pieces with backpressure (`Connection::send_buffered`);
 //! * HTTP/3 (`H3Connection::send_data(&[u8])` on the server, `DataReceived` on the
-//!   client), whole body or 64 KiB pieces.
+//!   client), whole body or 64 KiB pieces, and the whole body as one `Bytes`
+//!   (`H3Connection::send_data_bytes`, no copy on the sending side).
 //!
 //! The final ratio compares the best HTTP/3 variant with the best raw variant (the strict
 //! baseline); the like-for-like ratios are printed above it.
@@ -81,7 +82,7 @@ impl Rate {
 /// How the server hands the body over.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
-    /// All at once, as one `Bytes` (raw only: no copy).
+    /// All at once, as one `Bytes` (no copy on the sending side).
     Owned,
     /// All at once, as `&[u8]` (copied once).
     Borrowed,
@@ -167,7 +168,7 @@ fn main() {
     println!("in-memory download of {mb} MiB, best of {runs} interleaved runs");
     // Interleave the variants so that load from other processes hits all alike.
     let only = std::env::var("H3Q_BENCH_ONLY").unwrap_or_default();
-    let mut rates = [Rate::default(); 5];
+    let mut rates = [Rate::default(); 6];
     for _ in 0..runs {
         if only != "h3" {
             rates[0] = rates[0].best(raw(size, Mode::Owned));
@@ -177,9 +178,10 @@ fn main() {
         if only != "raw" {
             rates[3] = rates[3].best(h3::download(size, Mode::Borrowed));
             rates[4] = rates[4].best(h3::download(size, Mode::Streamed));
+            rates[5] = rates[5].best(h3::download(size, Mode::Owned));
         }
     }
-    let [owned, borrowed, streamed, h3_whole, h3_streamed] = rates;
+    let [owned, borrowed, streamed, h3_whole, h3_streamed, h3_owned] = rates;
     if only != "h3" {
         owned.print("raw QUIC stream, whole body as Bytes:");
         borrowed.print("raw QUIC stream, whole body as &[u8]:");
@@ -188,6 +190,7 @@ fn main() {
     if only != "raw" {
         h3_whole.print("HTTP/3, whole body in one send_data:");
         h3_streamed.print("HTTP/3, 64 KiB send_data pieces:");
+        h3_owned.print("HTTP/3, whole body as Bytes:");
     }
     if only.is_empty() {
         println!(
@@ -199,11 +202,16 @@ fn main() {
             h3_streamed.cpu / streamed.cpu
         );
         println!(
+            "HTTP/3 / raw, whole body as Bytes:     {:.2}",
+            h3_owned.cpu / owned.cpu
+        );
+        println!(
             "wall-clock ratio (noisy on a shared machine): {:.2}",
-            h3_whole.wall.max(h3_streamed.wall) / owned.wall.max(borrowed.wall).max(streamed.wall)
+            h3_whole.wall.max(h3_streamed.wall).max(h3_owned.wall)
+                / owned.wall.max(borrowed.wall).max(streamed.wall)
         );
         let raw_best = owned.cpu.max(borrowed.cpu).max(streamed.cpu);
-        let h3_best = h3_whole.cpu.max(h3_streamed.cpu);
+        let h3_best = h3_whole.cpu.max(h3_streamed.cpu).max(h3_owned.cpu);
         println!("h3q/raw throughput ratio: {:.2}", h3_best / raw_best);
     }
 }
@@ -240,6 +248,7 @@ mod h3 {
         pump(&client_quic, &mut client, &mut client_events);
         pump(&server_quic, &mut server, &mut server_events);
         let body = vec![0x5au8; size];
+        let body_bytes = bytes::Bytes::from(body.clone());
         Rate::measure(size, || {
             let sid = client
                 .transport_mut()
@@ -269,10 +278,12 @@ mod h3 {
                         server
                             .send_headers(stream_id, &[(b":status", b"200")], false)
                             .unwrap();
-                        if mode == Mode::Streamed {
-                            response = Some(stream_id);
-                        } else {
-                            server.send_data(stream_id, &body, true).unwrap();
+                        match mode {
+                            Mode::Streamed => response = Some(stream_id),
+                            Mode::Owned => server
+                                .send_data_bytes(stream_id, body_bytes.clone(), true)
+                                .unwrap(),
+                            Mode::Borrowed => server.send_data(stream_id, &body, true).unwrap(),
                         }
                     }
                 }

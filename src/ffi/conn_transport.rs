@@ -75,6 +75,15 @@ impl Transport for ConnTransport {
         self.inner().send_stream_data(stream_id, data, end_stream)
     }
 
+    fn send_stream_bytes(
+        &mut self,
+        stream_id: u64,
+        data: bytes::Bytes,
+        end_stream: bool,
+    ) -> Result<(), TransportError> {
+        self.inner().send_stream_bytes(stream_id, data, end_stream)
+    }
+
     fn get_next_available_stream_id(
         &mut self,
         unidirectional: bool,

@@ -4,6 +4,8 @@
 use crate::frame::{self, frame_type, stream_type};
 use crate::varint;
 
+use bytes::Bytes;
+
 use super::connection::H3Connection;
 use super::error::H3Error;
 use super::stream::{self, H3Stream, HeadersState, Kind, Parse};
@@ -12,6 +14,12 @@ use super::transport::Transport;
 /// DATA payloads up to this size are copied behind their frame header and sent in one
 /// transport call; larger ones are sent without copying, in a second call.
 const COALESCE_DATA_LIMIT: usize = 16 * 1024;
+
+/// A DATA payload as the caller gave it: borrowed (copied when buffered) or shared.
+enum Payload<'a> {
+    Borrowed(&'a [u8]),
+    Shared(Bytes),
+}
 
 impl<T: Transport> H3Connection<T> {
     fn check_open(&self) -> Result<(), H3Error> {
@@ -169,6 +177,26 @@ impl<T: Transport> H3Connection<T> {
         data: &[u8],
         end_stream: bool,
     ) -> Result<(), H3Error> {
+        self.send_payload(stream_id, Payload::Borrowed(data), end_stream)
+    }
+
+    /// [`send_data`](Self::send_data) for a body already held as [`Bytes`]: a large payload
+    /// is handed to the transport without a copy ([`Transport::send_stream_bytes`]).
+    pub fn send_data_bytes(
+        &mut self,
+        stream_id: u64,
+        data: Bytes,
+        end_stream: bool,
+    ) -> Result<(), H3Error> {
+        self.send_payload(stream_id, Payload::Shared(data), end_stream)
+    }
+
+    fn send_payload(
+        &mut self,
+        stream_id: u64,
+        data: Payload<'_>,
+        end_stream: bool,
+    ) -> Result<(), H3Error> {
         self.check_open()?;
         let (mut stream, fresh) = self.stream_for_send(stream_id)?;
         let result = self.send_data_on(stream_id, &mut stream, data, end_stream);
@@ -182,7 +210,7 @@ impl<T: Transport> H3Connection<T> {
         &mut self,
         stream_id: u64,
         stream: &mut H3Stream,
-        data: &[u8],
+        data: Payload<'_>,
         end_stream: bool,
     ) -> Result<(), H3Error> {
         if stream.headers_send != HeadersState::AfterHeaders {
@@ -195,14 +223,20 @@ impl<T: Transport> H3Connection<T> {
         }
         let mut buf = std::mem::take(&mut self.scratch);
         buf.clear();
-        frame::encode_frame_header(frame_type::DATA, data.len() as u64, &mut buf);
-        let sent = if data.len() <= COALESCE_DATA_LIMIT {
-            buf.extend_from_slice(data);
+        let bytes: &[u8] = match &data {
+            Payload::Borrowed(b) => b,
+            Payload::Shared(b) => b,
+        };
+        frame::encode_frame_header(frame_type::DATA, bytes.len() as u64, &mut buf);
+        let sent = if bytes.len() <= COALESCE_DATA_LIMIT {
+            buf.extend_from_slice(bytes);
             self.transport.send_stream_data(stream_id, &buf, end_stream)
         } else {
-            self.transport
-                .send_stream_data(stream_id, &buf, false)
-                .and_then(|()| self.transport.send_stream_data(stream_id, data, end_stream))
+            let header = self.transport.send_stream_data(stream_id, &buf, false);
+            header.and_then(|()| match data {
+                Payload::Borrowed(b) => self.transport.send_stream_data(stream_id, b, end_stream),
+                Payload::Shared(b) => self.transport.send_stream_bytes(stream_id, b, end_stream),
+            })
         };
         self.scratch = buf;
         sent?;

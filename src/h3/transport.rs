@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+use bytes::Bytes;
+
 /// A failure reported by the transport (for example, a stream that no longer exists).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TransportError {
@@ -46,6 +48,17 @@ pub trait Transport {
         data: &[u8],
         end_stream: bool,
     ) -> Result<(), TransportError>;
+
+    /// [`Transport::send_stream_data`] for data the caller already holds as [`Bytes`]: a
+    /// transport that buffers can keep the buffer instead of copying it. The default copies.
+    fn send_stream_bytes(
+        &mut self,
+        stream_id: u64,
+        data: Bytes,
+        end_stream: bool,
+    ) -> Result<(), TransportError> {
+        self.send_stream_data(stream_id, &data, end_stream)
+    }
 
     /// The id of the next stream this endpoint may open in the given direction. Calling it
     /// twice without sending on the first id returns the same id.

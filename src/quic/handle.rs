@@ -229,6 +229,15 @@ impl Transport for Connection {
         Connection::send_stream_data(self, stream_id, data, end_stream).map_err(Into::into)
     }
 
+    fn send_stream_bytes(
+        &mut self,
+        stream_id: u64,
+        data: Bytes,
+        end_stream: bool,
+    ) -> Result<(), TransportError> {
+        Connection::send_stream_bytes(self, stream_id, data, end_stream).map_err(Into::into)
+    }
+
     fn get_next_available_stream_id(
         &mut self,
         unidirectional: bool,

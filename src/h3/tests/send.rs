@@ -364,3 +364,22 @@ fn a_finished_push_stream_is_ended_not_invalid() {
         fu("stream was already ended")
     );
 }
+
+#[test]
+fn send_data_bytes_writes_what_send_data_writes() {
+    let big = vec![7u8; 100_000];
+    for body in [&b"small"[..], &big[..]] {
+        let mut a = client_with(Settings::default());
+        let mut b = client_with(Settings::default());
+        a.send_headers(0, &pairs(GET), false).unwrap();
+        b.send_headers(0, &pairs(GET), false).unwrap();
+        a.send_data(0, body, true).unwrap();
+        b.send_data_bytes(0, bytes::Bytes::copy_from_slice(body), true)
+            .unwrap();
+        assert_eq!(a.transport().stream_bytes(0), b.transport().stream_bytes(0));
+        assert_eq!(
+            b.send_data_bytes(0, bytes::Bytes::from_static(b"x"), false),
+            fu("stream was already ended")
+        );
+    }
+}
