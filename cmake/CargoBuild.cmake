@@ -39,7 +39,6 @@ add_custom_command(
   COMMAND "${CMAKE_COMMAND}" -E env "CARGO_TARGET_DIR=${H3Q_CARGO_TARGET_DIR}"
           "${CARGO_EXECUTABLE}" build --lib --locked --profile ${_h3q_cargo_profile}
           --manifest-path "${PROJECT_SOURCE_DIR}/Cargo.toml"
-  COMMAND "${CMAKE_COMMAND}" -E create_symlink libh3q.so "${H3Q_CARGO_OUT_DIR}/${H3Q_SONAME}"
   DEPENDS ${_h3q_rust_sources}
           "${PROJECT_SOURCE_DIR}/Cargo.toml" "${PROJECT_SOURCE_DIR}/Cargo.lock"
           "${PROJECT_SOURCE_DIR}/build.rs" "${PROJECT_SOURCE_DIR}/cbindgen.toml"
@@ -48,7 +47,15 @@ add_custom_command(
   COMMENT "cargo build h3q (${_h3q_cargo_profile})"
   USES_TERMINAL
   VERBATIM)
-add_custom_target(h3q_cargo ALL DEPENDS "${H3Q_SHARED_LIB}" "${H3Q_STATIC_LIB}")
+# The SONAME link programs load the library by: a step of its own, so that it is made even
+# when the library was already built by a plain `cargo build` in the same target directory.
+add_custom_command(
+  OUTPUT "${H3Q_CARGO_OUT_DIR}/${H3Q_SONAME}"
+  COMMAND "${CMAKE_COMMAND}" -E create_symlink libh3q.so "${H3Q_CARGO_OUT_DIR}/${H3Q_SONAME}"
+  DEPENDS "${H3Q_SHARED_LIB}"
+  VERBATIM)
+add_custom_target(h3q_cargo ALL
+  DEPENDS "${H3Q_SHARED_LIB}" "${H3Q_STATIC_LIB}" "${H3Q_CARGO_OUT_DIR}/${H3Q_SONAME}")
 
 # Libraries a Rust staticlib needs from the system (`--print native-static-libs`).
 set(H3Q_STATIC_DEPS Threads::Threads ${CMAKE_DL_LIBS} gcc_s util rt m)
