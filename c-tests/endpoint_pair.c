@@ -248,6 +248,7 @@ static void deliver(pair *p, bool to_server, const uint8_t *data, size_t len) {
     int r = h3q_endpoint_receive(to, p->now, (const struct sockaddr *)from, sizeof *from, data,
                                  len);
     if (r != H3Q_OK) harness_error(p, "receive", r, h3q_endpoint_last_error(to));
+    if (len > p->largest_datagram) p->largest_datagram = len;
     if (to_server) {
         p->datagrams_to_server++;
     } else {
@@ -477,6 +478,7 @@ static h3q_config *server_config(const pair_options *o, uint8_t **pem, size_t *p
         r = h3q_config_set_max_datagram_frame_size(config, o->max_datagram_frame_size);
     if (r == H3Q_OK && o->server_gso_segments > 0)
         r = h3q_config_set_max_gso_segments(config, o->server_gso_segments);
+    if (r == H3Q_OK && o->mtu_discovery) r = h3q_config_set_mtu_discovery(config, true);
     /* Ask for the size first, then fetch the PEM. */
     size_t len = 0;
     if (r == H3Q_OK) {
@@ -511,6 +513,7 @@ static h3q_config *client_config(const pair_options *o, const uint8_t *pem, size
     }
     if (r == H3Q_OK && o->max_datagram_frame_size > 0)
         r = h3q_config_set_max_datagram_frame_size(config, o->max_datagram_frame_size);
+    if (r == H3Q_OK && o->mtu_discovery) r = h3q_config_set_mtu_discovery(config, true);
     if (r != H3Q_OK) {
         fprintf(stderr, "endpoint_pair: client config: %s - %s\n", h3q_result_str(r),
                 h3q_config_last_error(config) ? h3q_config_last_error(config) : "");

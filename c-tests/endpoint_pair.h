@@ -103,6 +103,7 @@ typedef struct pair_options {
     uint64_t max_datagram_frame_size;  /* both sides; 0 leaves datagrams disabled */
     bool enable_webtransport;          /* h3q_settings on both sides (H3_DATAGRAM) */
     size_t server_gso_segments;        /* h3q_config_set_max_gso_segments on the server */
+    bool mtu_discovery;                /* h3q_config_set_mtu_discovery on both sides */
     uint64_t latency_ns;               /* one-way delay; 0 delivers at once */
     pair_server_handler server_handler;
 } pair_options;
@@ -132,6 +133,7 @@ typedef struct pair {
     uint64_t datagrams_to_server;
     uint64_t datagrams_to_client;
     uint64_t gso_batches;
+    size_t largest_datagram;           /* the largest datagram delivered, either way */
     uint64_t bad_destinations;         /* transmits addressed to neither peer */
     uint64_t timeouts;                 /* clock advances */
     uint64_t iterations;

@@ -316,6 +316,41 @@ static void send_state_errors(void) {
 
 /* ---- after a protocol close --------------------------------------------------------- */
 
+/* h3q_conn_send_data_zerocopy over a C transport table: the table's send_stream_data
+ * copies, so the lent body is released before the call returns, and the DATA frame on the
+ * wire carries it; failures release too. */
+static unsigned released;
+
+static void count_release(void *ctx) {
+    memset(ctx, 0xdd, 4); /* a later read by h3q would put 0xdd on the wire */
+    released++;
+}
+
+static void zerocopy_over_a_c_transport(void) {
+    fake_transport fake;
+    h3q_conn *server = server_with_request(&fake);
+    uint8_t body[4] = {'b', 'o', 'd', 'y'};
+    released = 0;
+    CHECK_INT(h3q_conn_send_data_zerocopy(server, 0, body, 4, false, count_release, body),
+              H3Q_ERR_FRAME_UNEXPECTED); /* before the headers */
+    CHECK_INT(released, 1);
+    memcpy(body, "body", 4);
+    CHECK_INT(h3q_conn_send_headers(server, 0, ok_200, 1, false), H3Q_OK);
+    CHECK_INT(h3q_conn_send_data_zerocopy(server, 0, body, 4, true, count_release, body),
+              H3Q_OK);
+    CHECK_INT(released, 2);
+    fake_buf wire = {0};
+    CHECK(fake_stream_bytes(&fake, 0, &wire));
+    /* ... HEADERS, then DATA: type 0x00, length 4, "body". */
+    static const uint8_t data_frame[] = {0x00, 0x04, 'b', 'o', 'd', 'y'};
+    CHECK(wire.len >= 6 && memcmp(wire.data + wire.len - 6, data_frame, 6) == 0);
+    fake_buf_free(&wire);
+    CHECK_INT(h3q_conn_send_data_zerocopy(server, 0, body, 4, true, count_release, body),
+              H3Q_ERR_FRAME_UNEXPECTED); /* after the end of the stream */
+    CHECK_INT(released, 3);
+    done(server, &fake);
+}
+
 static void sends_after_a_protocol_close(void) {
     fake_transport fake;
     h3q_conn *server = server_with_request(&fake);
@@ -647,6 +682,7 @@ int main(void) {
     RUN(handle_event_rejects_bad_events);
     RUN(sends_on_wrong_stream_kinds);
     RUN(send_state_errors);
+    RUN(zerocopy_over_a_c_transport);
     RUN(sends_after_a_protocol_close);
     RUN(transport_failures);
     RUN(transport_calling_back_is_refused);

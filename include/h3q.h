@@ -486,6 +486,15 @@ typedef struct h3q_event {
  */
 typedef void (*h3q_event_cb)(void *user_data, const struct h3q_event *event);
 
+/**
+ * Gives lent memory back: h3q calls it once with the `release_ctx` it was given, when it no
+ * longer reads the memory (see `h3q_conn_send_data_zerocopy()`). It runs inside whichever
+ * h3q call lets go of the bytes last, on that call's thread; it must not call h3q functions
+ * on the connection or endpoint involved (they would fail as busy) and must return
+ * normally (no `longjmp`, no C++ exception).
+ */
+typedef void (*h3q_release_cb)(void *release_ctx);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -686,6 +695,24 @@ enum h3q_result h3q_config_set_key_log_file(struct h3q_config *config, const cha
 enum h3q_result h3q_config_set_max_gso_segments(struct h3q_config *config, size_t segments);
 
 /**
+ * Turns path MTU discovery on or off (default off). With it on, connections probe for
+ * datagrams larger than QUIC's 1,200-byte minimum, up to 1,452 bytes, and keep the largest
+ * size the path carries; fewer, fuller packets make bulk transfers cheaper.
+ *
+ * Turn it on only when the UDP socket sets the don't-fragment bit (Linux:
+ * `IP_MTU_DISCOVER` = `IP_PMTUDISC_PROBE` or `IP_PMTUDISC_DO`, and `IPV6_MTU_DISCOVER` for
+ * IPv6): otherwise the kernel may fragment a probe and discovery learns a size the path
+ * does not really carry. A probe the kernel refuses (`EMSGSIZE`) may simply be dropped:
+ * QUIC treats it as lost.
+ *
+ * Returns `H3Q_OK` or `H3Q_ERR_NULL`.
+ *
+ * # Safety
+ * `config` is NULL or a live handle.
+ */
+enum h3q_result h3q_config_set_mtu_discovery(struct h3q_config *config, bool enabled);
+
+/**
  * Creates an HTTP/3 connection over your own QUIC stack, described by `transport` (copied;
  * `transport->user_data` must stay valid until `h3q_conn_free()`). `settings` may be NULL
  * for the defaults (`h3q_settings_default()`); it is read during the call only.
@@ -810,6 +837,35 @@ enum h3q_result h3q_conn_send_data(struct h3q_conn *conn,
                                    const uint8_t *data,
                                    size_t len,
                                    bool end_stream);
+
+/**
+ * `h3q_conn_send_data()` without the copy: h3q reads the body where it is, in place,
+ * until it no longer needs it (after the peer acknowledged it, or the stream or connection
+ * is gone), then calls `release(release_ctx)`, exactly once. A server sending files or
+ * generated content this way saves copying every byte once more.
+ *
+ * Ownership: from the call on, the `len` bytes at `data` belong to h3q until `release`
+ * runs; keep them valid and unchanged until then. `release` is called in every case, also
+ * when this call fails (then before it returns), and may also run before it returns on
+ * success (for example when the transport copies anyway: a C transport table's
+ * `send_stream_data` does). It runs on the thread of the h3q call that lets go of the
+ * bytes last, typically `h3q_endpoint_receive()` when the acknowledgement arrives, or a
+ * `*_free()`; see `h3q_release_cb` for what it must not do. `release` may be NULL for
+ * memory that outlives the connection (static data).
+ *
+ * Returns as `h3q_conn_send_data()`.
+ *
+ * # Safety
+ * `conn` is NULL or a live handle; `data` is valid for `len` bytes until `release` is
+ * called (or, with a NULL `release`, until the connection and its endpoint are freed).
+ */
+enum h3q_result h3q_conn_send_data_zerocopy(struct h3q_conn *conn,
+                                            uint64_t stream_id,
+                                            const uint8_t *data,
+                                            size_t len,
+                                            bool end_stream,
+                                            h3q_release_cb release,
+                                            void *release_ctx);
 
 /**
  * Promises a push on request stream `stream_id` (aioquic's `send_push_promise`, servers
@@ -957,6 +1013,29 @@ enum h3q_result h3q_endpoint_receive(struct h3q_endpoint *endpoint,
                                      socklen_t from_len,
                                      const uint8_t *data,
                                      size_t len);
+
+/**
+ * Processes a buffer of UDP datagrams received from `from`, each `segment_size` bytes
+ * long but the last: what the kernel hands over with UDP generic receive offload (Linux
+ * `UDP_GRO`: the segment size comes in the `UDP_GRO` control message). Equivalent to
+ * calling `h3q_endpoint_receive()` for each datagram in turn, and cheaper: the payload is
+ * copied once for the whole buffer. A `segment_size` of 0 (or at least `len`) means one
+ * datagram. `data` is read during the call only.
+ *
+ * Returns `H3Q_OK` (also for datagrams QUIC discards); `H3Q_ERR_NULL`; or
+ * `H3Q_ERR_INVALID_ARGUMENT` for a bad address.
+ *
+ * # Safety
+ * `endpoint` is NULL or a live handle; `from` readable for `from_len` bytes; `data`
+ * valid for `len` bytes.
+ */
+enum h3q_result h3q_endpoint_receive_segments(struct h3q_endpoint *endpoint,
+                                              uint64_t now_ns,
+                                              const struct sockaddr *from,
+                                              socklen_t from_len,
+                                              const uint8_t *data,
+                                              size_t len,
+                                              size_t segment_size);
 
 /**
  * Takes the next new server connection (aioquic: a new `QuicConnection`).

@@ -624,6 +624,113 @@ fn gso_batches_are_split_by_segment_size() {
     assert_eq!(total, 100_000);
 }
 
+/// Without path MTU discovery every datagram keeps to QUIC's 1,200-byte minimum. With it on
+/// both sides, datagrams grow to what the path carries and never stay above it: a path that
+/// drops datagrams over 1,400 bytes (as a router drops don't-fragment packets) ends up
+/// carrying datagrams between 1,200 and 1,400 bytes, and the transfer completes.
+#[test]
+fn mtu_discovery_grows_datagrams_up_to_the_path_mtu() {
+    let path = Network {
+        mtu: Some(1400),
+        ..Network::default()
+    };
+    let (client_cfg, server_cfg) = configs();
+    let mut pair = Pair::with_network(&client_cfg, &server_cfg, path.clone());
+    let (client, server) = pair.connected();
+    echo(&mut pair, &client, &server, 2 * 1024 * 1024);
+    assert_eq!(pair.stats.largest, 1200, "{:?}", pair.stats);
+    assert_eq!(pair.stats.lost, 0);
+
+    let (mut client_cfg, mut server_cfg) = configs();
+    client_cfg.set_mtu_discovery(true);
+    server_cfg.set_mtu_discovery(true);
+    let mut pair = Pair::with_network(&client_cfg, &server_cfg, path);
+    let (client, server) = pair.connected();
+    echo(&mut pair, &client, &server, 2 * 1024 * 1024);
+    let largest = pair.stats.largest;
+    assert!(largest > 1300 && largest <= 1400, "{:?}", pair.stats);
+    assert!(pair.stats.lost > 0, "probes above the path MTU are lost");
+}
+
+/// A GSO batch handed over whole, as UDP GRO delivers it, with `receive_segments`: the
+/// same as delivering its datagrams one by one. The batch's last datagram may be shorter.
+#[test]
+fn receive_segments_takes_a_gro_buffer_whole() {
+    let (client_cfg, mut server_cfg) = configs();
+    server_cfg.set_max_gso_segments(8);
+    let mut pair = Pair::new(&client_cfg, &server_cfg);
+    let (client, server) = pair.connected();
+    let body = body(300_000, 11);
+    let sid = client.get_next_available_stream_id(false).unwrap();
+    client.send_stream_data(sid, b"GET", true).unwrap();
+    let mut buf = vec![0u8; 1472 * 8];
+    let mut batches = 0;
+    let mut received = Vec::new();
+    let mut fin = false;
+    let mut sent = false;
+    for _ in 0..100_000 {
+        if fin {
+            break;
+        }
+        // Client to server as usual; server to client only as whole batches.
+        while let Some(t) = pair.client.poll_transmit(pair.now, &mut buf).unwrap() {
+            pair.server
+                .receive_segments(pair.now, pair.client_addr, &buf[..t.len], t.segment_size);
+        }
+        while let Some(ev) = server.next_event() {
+            if let Event::StreamDataReceived {
+                end_stream: true, ..
+            } = ev
+                && !sent
+            {
+                server.send_stream_data(sid, &body, true).unwrap();
+                sent = true;
+            }
+        }
+        let mut moved = false;
+        while let Some(t) = pair.server.poll_transmit(pair.now, &mut buf).unwrap() {
+            moved = true;
+            if t.len > t.segment_size {
+                batches += 1;
+            }
+            // Every other batch as segment size 0 when it is a single datagram.
+            let size = if t.len == t.segment_size {
+                0
+            } else {
+                t.segment_size
+            };
+            pair.client
+                .receive_segments(pair.now, pair.server_addr, &buf[..t.len], size);
+        }
+        for ev in drain(&client) {
+            if let Event::StreamDataReceived {
+                data, end_stream, ..
+            } = ev
+            {
+                received.extend_from_slice(&data);
+                fin |= end_stream;
+            }
+        }
+        if !moved {
+            pair.now = pair
+                .client
+                .next_timeout()
+                .into_iter()
+                .chain(pair.server.next_timeout())
+                .min()
+                .unwrap_or(pair.now)
+                .max(pair.now + 1);
+            pair.client.handle_timeout(pair.now);
+            pair.server.handle_timeout(pair.now);
+        }
+    }
+    assert!(fin, "the body did not arrive");
+    assert_eq!(received, body.to_vec());
+    assert!(batches > 0);
+    // Every datagram of every batch was taken: nothing had to be resent.
+    assert_eq!(server.stats().unwrap().path.lost_packets, 0);
+}
+
 #[test]
 fn key_log_file_is_written() {
     let path = std::env::temp_dir().join(format!("h3q-keylog-{}.txt", std::process::id()));
@@ -784,6 +891,7 @@ fn random_operations_never_panic() {
             loss: 0.05,
             reorder: 0.05,
             seed,
+            ..Network::default()
         };
         let mut pair = Pair::with_network(&client_cfg, &server_cfg, net);
         let (client, server) = pair.connected();

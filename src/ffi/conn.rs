@@ -9,6 +9,7 @@ use super::conn_transport::{ConnTransport, Stack};
 use super::event::{event_to_c, h3q_event_cb, h3q_quic_event, quic_event_from_c};
 use super::handle::{self, FfiError, Opaque, call, call_static, call_status, non_null};
 use super::header::{h3q_header, header_list_arg};
+use super::lent::{LentGuard, h3q_release_cb};
 use super::quic_conn::h3q_quic_conn;
 use super::result::h3q_result;
 use super::settings::{h3q_settings, settings_from_c};
@@ -306,6 +307,47 @@ pub unsafe extern "C" fn h3q_conn_send_data(
         call(conn, |state| {
             let data = bytes_arg(data, len, "data")?;
             let result = state.h3.send_data(stream_id, data, end_stream);
+            result.map_err(|e| state.send_error(e))
+        })
+    }
+}
+
+/// `h3q_conn_send_data()` without the copy: h3q reads the body where it is, in place,
+/// until it no longer needs it (after the peer acknowledged it, or the stream or connection
+/// is gone), then calls `release(release_ctx)`, exactly once. A server sending files or
+/// generated content this way saves copying every byte once more.
+///
+/// Ownership: from the call on, the `len` bytes at `data` belong to h3q until `release`
+/// runs; keep them valid and unchanged until then. `release` is called in every case, also
+/// when this call fails (then before it returns), and may also run before it returns on
+/// success (for example when the transport copies anyway: a C transport table's
+/// `send_stream_data` does). It runs on the thread of the h3q call that lets go of the
+/// bytes last, typically `h3q_endpoint_receive()` when the acknowledgement arrives, or a
+/// `*_free()`; see `h3q_release_cb` for what it must not do. `release` may be NULL for
+/// memory that outlives the connection (static data).
+///
+/// Returns as `h3q_conn_send_data()`.
+///
+/// # Safety
+/// `conn` is NULL or a live handle; `data` is valid for `len` bytes until `release` is
+/// called (or, with a NULL `release`, until the connection and its endpoint are freed).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_conn_send_data_zerocopy(
+    conn: *mut h3q_conn,
+    stream_id: u64,
+    data: *const u8,
+    len: usize,
+    end_stream: bool,
+    release: h3q_release_cb,
+    release_ctx: *mut c_void,
+) -> h3q_result {
+    // Dropped (released) on every path that does not hand the bytes to h3q.
+    let lent = LentGuard::new(data, len, release, release_ctx);
+    // SAFETY: forwarded from the caller's contract.
+    unsafe {
+        call(conn, move |state| {
+            let data = lent.into_bytes("data")?;
+            let result = state.h3.send_data_bytes(stream_id, data, end_stream);
             result.map_err(|e| state.send_error(e))
         })
     }

@@ -145,6 +145,40 @@ pub unsafe extern "C" fn h3q_endpoint_receive(
     }
 }
 
+/// Processes a buffer of UDP datagrams received from `from`, each `segment_size` bytes
+/// long but the last: what the kernel hands over with UDP generic receive offload (Linux
+/// `UDP_GRO`: the segment size comes in the `UDP_GRO` control message). Equivalent to
+/// calling `h3q_endpoint_receive()` for each datagram in turn, and cheaper: the payload is
+/// copied once for the whole buffer. A `segment_size` of 0 (or at least `len`) means one
+/// datagram. `data` is read during the call only.
+///
+/// Returns `H3Q_OK` (also for datagrams QUIC discards); `H3Q_ERR_NULL`; or
+/// `H3Q_ERR_INVALID_ARGUMENT` for a bad address.
+///
+/// # Safety
+/// `endpoint` is NULL or a live handle; `from` readable for `from_len` bytes; `data`
+/// valid for `len` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_endpoint_receive_segments(
+    endpoint: *mut h3q_endpoint,
+    now_ns: u64,
+    from: *const sockaddr,
+    from_len: socklen_t,
+    data: *const u8,
+    len: usize,
+    segment_size: usize,
+) -> h3q_result {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe {
+        call(endpoint, |ep| {
+            let from = sockaddr_from_c(from, from_len, "from")?;
+            let data = bytes_arg(data, len, "data")?;
+            ep.receive_segments(now_ns, from, data, segment_size);
+            Ok(())
+        })
+    }
+}
+
 /// Takes the next new server connection (aioquic: a new `QuicConnection`).
 ///
 /// Returns `H3Q_OK` and writes a new connection handle to `*out`, owned by the caller;

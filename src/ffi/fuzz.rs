@@ -28,6 +28,21 @@ struct Peer {
     closes: u32,
     fail: bool,
     events: usize,
+    /// Bodies lent with `h3q_conn_send_data_zerocopy` and given back.
+    released: usize,
+}
+
+/// A body lent to `h3q_conn_send_data_zerocopy`: freed by its release callback.
+struct LentBody {
+    data: Vec<u8>,
+    peer: *mut Peer,
+}
+
+unsafe extern "C" fn release_body(ctx: *mut c_void) {
+    // SAFETY: `ctx` is the LentBody boxed for this call, released once.
+    let body = unsafe { Box::from_raw(ctx.cast::<LentBody>()) };
+    // SAFETY: the Peer outlives the connection.
+    unsafe { (*body.peer).released += 1 };
 }
 
 unsafe extern "C" fn send_stream_data(
@@ -228,6 +243,27 @@ pub fn ffi_calls(data: &[u8]) {
                         headers.len(),
                         fin,
                     );
+                }
+                6 if op & 0x40 != 0 => {
+                    // Lent instead of copied. A C transport table copies what it is given,
+                    // so the body comes back before the call returns, whatever its result.
+                    let body = Box::new(LentBody {
+                        data: input.chunk().to_vec(),
+                        peer: peer_ptr,
+                    });
+                    let (data, len) = (body.data.as_ptr(), body.data.len());
+                    let ctx = Box::into_raw(body).cast::<c_void>();
+                    let before = (*peer_ptr).released;
+                    let _ = h3q_conn_send_data_zerocopy(
+                        conn,
+                        stream_id,
+                        data,
+                        len,
+                        fin,
+                        Some(release_body),
+                        ctx,
+                    );
+                    assert_eq!((*peer_ptr).released, before + 1, "lent body not released");
                 }
                 6 => {
                     let bytes = input.chunk();

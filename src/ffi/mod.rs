@@ -6,6 +6,7 @@
 //! - `version`: `h3q_version`;
 //! - `last_error`: `h3q_last_error`, the thread's last error message;
 //! - `slice`, `header`: arrays, byte buffers and `h3q_header` lists from C;
+//! - `lent`: memory C lends to h3q instead of having it copied (`h3q_release_cb`);
 //! - `qpack_encoder`, `qpack_decoder`: the standalone QPACK C API;
 //! - `settings`, `transport`, `event`, `conn`, `conn_transport`: the HTTP/3 connection
 //!   (`h3q_conn`) over a C QUIC stack;
@@ -26,6 +27,7 @@ pub mod fuzz;
 pub mod handle;
 pub mod header;
 pub mod last_error;
+pub mod lent;
 pub mod qpack_decoder;
 pub mod qpack_encoder;
 pub mod quic_conn;

@@ -7,6 +7,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use bytes::Bytes;
+
 use crate::error::{ErrorCode, ProtocolError};
 use crate::frame::{self, SettingsMap, frame_type, stream_type};
 use crate::qpack::{Decoder, Encoder};
@@ -239,6 +241,17 @@ impl<T: Transport> H3Connection<T> {
         } else {
             self.recv_bidi(stream_id, data, fin, out)
         }
+    }
+
+    /// A received payload as [`Bytes`] for an event: shared with the transport's buffer
+    /// when it lent `chunk` (no copy), else copied.
+    pub(super) fn payload_bytes(&self, chunk: &[u8]) -> Bytes {
+        if chunk.is_empty() {
+            return Bytes::new();
+        }
+        self.transport
+            .shared_bytes(chunk)
+            .unwrap_or_else(|| Bytes::copy_from_slice(chunk))
     }
 
     /// Puts a stream's state back into the map unless both its directions are done.

@@ -123,7 +123,7 @@ impl<T: Transport> H3Connection<T> {
                     if n > 0 || ended {
                         out.push(H3Event::DataReceived {
                             stream_id,
-                            data: Bytes::copy_from_slice(chunk),
+                            data: self.payload_bytes(chunk),
                             stream_ended: ended,
                             push_id: stream.push_id,
                         });
@@ -177,7 +177,7 @@ impl<T: Transport> H3Connection<T> {
                     if !chunk.is_empty() || fin {
                         out.push(H3Event::WebTransportStreamDataReceived {
                             stream_id,
-                            data: Bytes::copy_from_slice(chunk),
+                            data: self.payload_bytes(chunk),
                             stream_ended: fin,
                             session_id: stream.session_id.unwrap_or_default(),
                         });

@@ -1,8 +1,6 @@
 //! Receiving on the peer's unidirectional streams (control, QPACK encoder and decoder,
 //! push, WebTransport, unknown types) and HTTP datagrams.
 
-use bytes::Bytes;
-
 use crate::error::{ErrorCode, ProtocolError};
 use crate::frame::{
     self, FrameHeader, FrameHeaderReader, SettingsMap, frame_type, setting, stream_type,
@@ -126,7 +124,7 @@ impl<T: Transport> H3Connection<T> {
                     if !chunk.is_empty() || fin {
                         out.push(H3Event::WebTransportStreamDataReceived {
                             stream_id,
-                            data: Bytes::copy_from_slice(chunk),
+                            data: self.payload_bytes(chunk),
                             stream_ended: fin,
                             session_id: stream.session_id.unwrap_or_default(),
                         });
@@ -352,7 +350,7 @@ impl<T: Transport> H3Connection<T> {
         })?;
         out.push(H3Event::DatagramReceived {
             stream_id: quarter * 4,
-            data: Bytes::copy_from_slice(&data[n..]),
+            data: self.payload_bytes(&data[n..]),
         });
         Ok(())
     }

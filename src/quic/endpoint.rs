@@ -141,19 +141,41 @@ impl Endpoint {
 
     /// Processes one received UDP datagram.
     pub fn receive(&mut self, now_ns: u64, from: SocketAddr, data: &[u8]) {
+        self.receive_segments(now_ns, from, data, data.len());
+    }
+
+    /// Processes a buffer of UDP datagrams from one sender, each `segment_size` bytes long
+    /// but the last (what the kernel hands over with UDP generic receive offload; a
+    /// `segment_size` of 0 or at least `data.len()` means one datagram). The bytes are
+    /// copied once for the whole batch, not once per datagram.
+    pub fn receive_segments(
+        &mut self,
+        now_ns: u64,
+        from: SocketAddr,
+        data: &[u8],
+        segment_size: usize,
+    ) {
         if data.is_empty() {
             return;
         }
         let now = self.clock.advance(now_ns);
+        let segment_size = if segment_size == 0 {
+            data.len()
+        } else {
+            segment_size
+        };
+        let mut rest = BytesMut::from(data);
+        while !rest.is_empty() {
+            let datagram = rest.split_to(segment_size.min(rest.len()));
+            self.handle_datagram(now, from, datagram);
+        }
+    }
+
+    fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: BytesMut) {
         self.scratch.clear();
-        let event = self.quinn.handle(
-            now,
-            from,
-            None,
-            None,
-            BytesMut::from(data),
-            &mut self.scratch,
-        );
+        let event = self
+            .quinn
+            .handle(now, from, None, None, datagram, &mut self.scratch);
         match event {
             Some(DatagramEvent::ConnectionEvent(qch, event)) => {
                 self.with_core(qch.0, |core, _| core.quinn.handle_event(event));

@@ -238,6 +238,10 @@ impl Transport for Connection {
         Connection::send_stream_bytes(self, stream_id, data, end_stream).map_err(Into::into)
     }
 
+    fn shared_bytes(&self, data: &[u8]) -> Option<Bytes> {
+        self.lock().ok()?.shared_bytes(data)
+    }
+
     fn get_next_available_stream_id(
         &mut self,
         unidirectional: bool,

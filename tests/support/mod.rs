@@ -58,6 +58,9 @@ pub struct Network {
     pub loss: f64,
     /// Probability that a datagram is delayed by up to one extra latency (reordering).
     pub reorder: f64,
+    /// The path MTU as a UDP payload size: larger datagrams are dropped (counted as lost),
+    /// as a router would drop a packet with the don't-fragment bit set. `None`: no limit.
+    pub mtu: Option<usize>,
     pub seed: u64,
 }
 
@@ -67,6 +70,7 @@ impl Default for Network {
             latency_ns: 0,
             loss: 0.0,
             reorder: 0.0,
+            mtu: None,
             seed: 0x5eed,
         }
     }
@@ -103,6 +107,8 @@ pub struct NetStats {
     pub lost: u64,
     pub reordered: u64,
     pub bytes: u64,
+    /// The largest datagram delivered.
+    pub largest: usize,
 }
 
 /// A client and a server endpoint joined by a simulated network.
@@ -222,10 +228,12 @@ impl Pair {
     fn send(&mut self, to_server: bool, start: usize, end: usize) {
         self.stats.sent += 1;
         self.stats.bytes += (end - start) as u64;
-        if self.net.loss > 0.0 && self.rng.unit() < self.net.loss {
+        let too_big = self.net.mtu.is_some_and(|mtu| end - start > mtu);
+        if too_big || (self.net.loss > 0.0 && self.rng.unit() < self.net.loss) {
             self.stats.lost += 1;
             return;
         }
+        self.stats.largest = self.stats.largest.max(end - start);
         let mut delay = self.net.latency_ns;
         if self.net.reorder > 0.0 && self.rng.unit() < self.net.reorder {
             self.stats.reordered += 1;
