@@ -50,6 +50,12 @@
 #ifndef UDP_GRO
 #define UDP_GRO 104
 #endif
+#ifndef IP_PMTUDISC_PROBE
+#define IP_PMTUDISC_PROBE 3
+#endif
+#ifndef IPV6_PMTUDISC_PROBE
+#define IPV6_PMTUDISC_PROBE 3
+#endif
 
 #define H3_NO_ERROR 0x100
 #define H3_REQUEST_CANCELLED 0x10c
@@ -509,12 +515,9 @@ static void receive_all(client *cl, uint8_t *bufs, struct mmsghdr *msgs,
                     if (gso > 0) seg = (size_t)gso;
                 }
             }
-            for (size_t off = 0; off < len; off += seg) {
-                size_t dl = len - off < seg ? len - off : seg;
-                h3q_endpoint_receive(cl->endpoint, now, (const struct sockaddr *)&from[i],
-                                     msgs[i].msg_hdr.msg_namelen,
-                                     bufs + (size_t)i * RX_BUF + off, dl);
-            }
+            h3q_endpoint_receive_segments(cl->endpoint, now, (const struct sockaddr *)&from[i],
+                                          msgs[i].msg_hdr.msg_namelen,
+                                          bufs + (size_t)i * RX_BUF, len, seg);
         }
         /* Handle what arrived before reading more, so acknowledgements go out. */
         drain_events(cl);
@@ -526,6 +529,17 @@ static void receive_all(client *cl, uint8_t *bufs, struct mmsghdr *msgs,
 }
 
 /* ---- connecting ----------------------------------------------------------------------- */
+
+/* Path MTU discovery needs the don't-fragment bit: with IP_PMTUDISC_PROBE the kernel sets
+ * it on every datagram and never fragments, so a probe too big for the path is lost (QUIC
+ * notices and settles on a smaller size) instead of arriving in pieces. True when the
+ * socket took it (for IPv6 both options: a dual-stack socket also carries IPv4). */
+static bool set_dont_fragment(int fd, int family) {
+    int probe = IP_PMTUDISC_PROBE, probe6 = IPV6_PMTUDISC_PROBE;
+    bool v4 = setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &probe, sizeof probe) == 0;
+    if (family != AF_INET6) return v4;
+    return v4 && setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &probe6, sizeof probe6) == 0;
+}
 
 /* Opens a UDP socket for `ai`'s family, an endpoint, the QUIC connection (SNI = the URL's
  * host) and the HTTP/3 connection over it. Returns 0, or -1 after printing why. */
@@ -546,6 +560,7 @@ static int connect_to(client *cl, const struct addrinfo *ai, const char *ca) {
         setsockopt(cl->fd, SOL_UDP, UDP_SEGMENT, &seg, sizeof seg);
     }
     setsockopt(cl->fd, SOL_UDP, UDP_GRO, &on, sizeof on);
+    bool pmtud = set_dont_fragment(cl->fd, ai->ai_family);
 
     h3q_config *config;
     if (h3q_config_new(false, &config) != H3Q_OK) return -1;
@@ -556,6 +571,7 @@ static int connect_to(client *cl, const struct addrinfo *ai, const char *ca) {
     if (rc == H3Q_OK && getenv("SSLKEYLOGFILE"))
         rc = h3q_config_set_key_log_file(config, getenv("SSLKEYLOGFILE"));
     if (rc == H3Q_OK && cl->gso) rc = h3q_config_set_max_gso_segments(config, GSO_SEGMENTS);
+    if (rc == H3Q_OK && pmtud) rc = h3q_config_set_mtu_discovery(config, true);
     if (rc == H3Q_OK) rc = h3q_endpoint_new(config, &cl->endpoint);
     if (rc != H3Q_OK) {
         const char *msg = h3q_config_last_error(config);
@@ -658,7 +674,10 @@ int main(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
-    setvbuf(stdout, NULL, _IOLBF, 0);
+    /* Result lines are written in batches: stdout is flushed before every sleep (see
+     * h3q-server.c). */
+    static char out_buf[1 << 16];
+    setvbuf(stdout, out_buf, _IOFBF, sizeof out_buf);
     cl.parallel = (size_t)parallel;
     cl.data_fd = -1;
 
@@ -779,6 +798,7 @@ int main(int argc, char **argv) {
             ts.tv_nsec = (long)(d % 1000000000ULL);
             timeout = &ts;
         }
+        fflush(stdout);
         struct pollfd pfd = {.fd = cl.fd, .events = POLLIN | (sent_all ? 0 : POLLOUT)};
         int n = ppoll(&pfd, 1, timeout, NULL);
         if (n < 0 && errno != EINTR) {

@@ -29,18 +29,22 @@
  *     a millisecond apart, and rounding them up to epoll_wait's milliseconds would cap a
  *     connection at about ten packets per millisecond.
  *   - Input: datagrams are read in batches with recvmmsg; with UDP_GRO the kernel may hand
- *     several datagrams in one buffer, which is split by the gso_size control message.
+ *     several datagrams in one buffer, which h3q_endpoint_receive_segments takes whole
+ *     (the gso_size control message gives the datagram size).
  *   - After every input (a batch of datagrams, a timer): accept new connections, take every
  *     connection's QUIC events and pass them to its h3q_conn (HTTP events come back through
  *     on_http_event), continue response bodies, then send everything
  *     h3q_endpoint_poll_transmit gives, with UDP_SEGMENT (GSO) when the kernel accepts it.
- *   - Connections live in a table (a list plus a hash on the peer address) holding
- *     {h3q_quic_conn*, h3q_conn*, per-stream state}; both handles are freed once
- *     h3q_quic_conn_is_drained says the endpoint has forgotten the connection.
+ *   - Connections live in a list holding {h3q_quic_conn*, h3q_conn*, per-stream state};
+ *     both handles are freed once h3q_quic_conn_is_drained says the endpoint has forgotten
+ *     the connection.
+ *   - The socket sets the don't-fragment bit, so path MTU discovery can grow datagrams
+ *     beyond QUIC's 1,200-byte minimum (h3q_config_set_mtu_discovery).
  *
  * Big bodies (see "Body pacing" below): h3q buffers every byte it is given, so sending a
  * 10 GB body in one go would buffer 10 GB. Bodies are fed in 64 KiB chunks while the
- * stream's unsent bytes (h3q_quic_conn_stream_send_buffered) stay under 1 MiB.
+ * stream's unsent bytes (h3q_quic_conn_stream_send_buffered) stay under 1 MiB, and lent
+ * rather than copied (h3q_conn_send_data_zerocopy).
  */
 #define _GNU_SOURCE
 #include <h3q.h>
@@ -75,6 +79,12 @@
 #endif
 #ifndef UDP_GRO
 #define UDP_GRO 104
+#endif
+#ifndef IP_PMTUDISC_PROBE
+#define IP_PMTUDISC_PROBE 3
+#endif
+#ifndef IPV6_PMTUDISC_PROBE
+#define IPV6_PMTUDISC_PROBE 3
 #endif
 
 #define H3_NO_ERROR 0x100
@@ -190,13 +200,13 @@ typedef struct server {
     conn *conns;
     size_t nconns;
     bool gso;
+    bool pmtud;            /* the socket sets don't-fragment: MTU discovery on */
     /* A datagram (or GSO batch) the socket refused with EAGAIN, waiting for EPOLLOUT. */
     uint8_t *tx;
     size_t tx_len, tx_off, tx_seg;
     struct sockaddr_storage tx_dest;
     socklen_t tx_dest_len;
     bool tx_pending;
-    uint8_t scratch[CHUNK];
 } server;
 
 static char pattern[CHUNK + 64];   /* generated bodies: 64-byte lines of text */
@@ -502,21 +512,28 @@ static void feed_bodies(conn *c) {
             any = true;
             uint64_t left = s->length - s->sent;
             size_t n = left < CHUNK ? (size_t)left : CHUNK;
+            /* Bodies are lent to h3q, not copied (h3q_conn_send_data_zerocopy): generated
+             * ones straight from the static pattern (nothing to release), file chunks in a
+             * buffer of their own that h3q frees once the client acknowledged it. */
             const uint8_t *data;
+            uint8_t *chunk = NULL;
             if (s->kind == BODY_GENERATED) {
                 data = (const uint8_t *)pattern + s->sent % 64;
             } else {
-                ssize_t r = pread(s->fd, c->srv->scratch, n, (off_t)s->sent);
+                chunk = malloc(n);
+                ssize_t r = chunk ? pread(s->fd, chunk, n, (off_t)s->sent) : -1;
                 if (r <= 0) { /* the file shrank or failed: the response cannot complete */
+                    free(chunk);
                     h3q_quic_conn_reset_stream(c->quic, s->id, H3_INTERNAL_ERROR);
                     finish_stream(c, s, "(file read failed)");
                     continue;
                 }
                 n = (size_t)r;
-                data = c->srv->scratch;
+                data = chunk;
             }
             bool end = s->sent + n == s->length;
-            h3q_result rc = h3q_conn_send_data(c->h3, s->id, data, n, end);
+            h3q_result rc = h3q_conn_send_data_zerocopy(c->h3, s->id, data, n, end,
+                                                        chunk ? free : NULL, chunk);
             if (rc != H3Q_OK) {
                 finish_stream(c, s, "(send failed)");
                 continue;
@@ -709,7 +726,8 @@ static int receive_batch(server *srv, uint8_t *bufs, struct mmsghdr *msgs,
     uint64_t now = now_ns();
     for (int i = 0; i < n; i++) {
         size_t len = msgs[i].msg_len, seg = len;
-        /* With UDP_GRO, one buffer may hold several datagrams of gso_size bytes each. */
+        /* With UDP_GRO, one buffer may hold several datagrams of gso_size bytes each;
+         * h3q takes the whole buffer and splits it. */
         for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msgs[i].msg_hdr); cm;
              cm = CMSG_NXTHDR(&msgs[i].msg_hdr, cm)) {
             if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO) {
@@ -718,17 +736,25 @@ static int receive_batch(server *srv, uint8_t *bufs, struct mmsghdr *msgs,
                 if (gso > 0) seg = (size_t)gso;
             }
         }
-        const uint8_t *data = bufs + (size_t)i * RX_BUF;
-        for (size_t off = 0; off < len; off += seg) {
-            size_t dl = len - off < seg ? len - off : seg;
-            h3q_endpoint_receive(srv->endpoint, now, (const struct sockaddr *)&from[i],
-                                 msgs[i].msg_hdr.msg_namelen, data + off, dl);
-        }
+        h3q_endpoint_receive_segments(srv->endpoint, now, (const struct sockaddr *)&from[i],
+                                      msgs[i].msg_hdr.msg_namelen, bufs + (size_t)i * RX_BUF,
+                                      len, seg);
     }
     return n;
 }
 
 /* ---- set-up --------------------------------------------------------------------------- */
+
+/* Path MTU discovery needs the don't-fragment bit: with IP_PMTUDISC_PROBE the kernel sets
+ * it on every datagram and never fragments, so a probe too big for the path is lost (QUIC
+ * notices and settles on a smaller size) instead of arriving in pieces. True when the
+ * socket took it (for IPv6 both options: a dual-stack socket also carries IPv4). */
+static bool set_dont_fragment(int fd, int family) {
+    int probe = IP_PMTUDISC_PROBE, probe6 = IPV6_PMTUDISC_PROBE;
+    bool v4 = setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &probe, sizeof probe) == 0;
+    if (family != AF_INET6) return v4;
+    return v4 && setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &probe6, sizeof probe6) == 0;
+}
 
 static int open_socket(const char *listen_arg, server *srv) {
     char host[256];
@@ -753,7 +779,8 @@ static int open_socket(const char *listen_arg, server *srv) {
         fprintf(stderr, "h3q-server: %s: %s\n", listen_arg, gai_strerror(err));
         return -1;
     }
-    int fd = socket(res->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int family = res->ai_family;
+    int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) != 0) {
         fprintf(stderr, "h3q-server: bind %s: %s\n", listen_arg, strerror(errno));
         freeaddrinfo(res);
@@ -776,7 +803,9 @@ static int open_socket(const char *listen_arg, server *srv) {
         setsockopt(fd, SOL_UDP, UDP_SEGMENT, &seg, sizeof seg);
     }
     bool gro = setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof on) == 0;
-    vlog("UDP GSO %s, GRO %s", srv->gso ? "on" : "off", gro ? "on" : "off");
+    srv->pmtud = set_dont_fragment(fd, family);
+    vlog("UDP GSO %s, GRO %s, path MTU discovery %s", srv->gso ? "on" : "off",
+         gro ? "on" : "off", srv->pmtud ? "on" : "off");
     return fd;
 }
 
@@ -831,7 +860,11 @@ int main(int argc, char **argv) {
         fputs("h3q-server: --cert and --key go together\n", stderr);
         return 2;
     }
-    setvbuf(stdout, NULL, _IOLBF, 0);
+    /* The request log is written in batches: stdout is flushed before every sleep, so a
+     * busy server makes one write() per loop iteration instead of one per request, and an
+     * idle one shows each line at once. */
+    static char log_buf[1 << 16];
+    setvbuf(stdout, log_buf, _IOFBF, sizeof log_buf);
     for (size_t i = 0; i < sizeof pattern; i++)
         pattern[i] = (i % 64 == 63) ? '\n' : (char)('a' + (i % 64) % 26);
 
@@ -855,6 +888,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     if (srv.gso) h3q_config_set_max_gso_segments(config, GSO_SEGMENTS);
+    if (srv.pmtud) h3q_config_set_mtu_discovery(config, true);
     rc = h3q_endpoint_new(config, &srv.endpoint);
     h3q_config_free(config);
     if (rc != H3Q_OK) {
@@ -959,6 +993,7 @@ int main(int argc, char **argv) {
             timerfd_settime(srv.timer, TFD_TIMER_ABSTIME, &its, NULL);
             armed = wake;
         }
+        fflush(stdout);
         struct epoll_event evs[2];
         int n = epoll_pwait(srv.ep, evs, 2, timeout_ms, &wait_mask);
         if (n < 0 && errno != EINTR) {
