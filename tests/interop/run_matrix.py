@@ -137,8 +137,12 @@ def make_certs(work):
 class Server:
     """A running server; `port` is where it listens on 127.0.0.1."""
 
-    def __init__(self, name, argv, port=None, cwd=None):
+    def __init__(self, name, argv, port=None, cwd=None, stdout_to_log=False):
+        """With a known `port`, `stdout_to_log` sends stdout straight to the log file
+        instead of through a pipe this process drains (benchmarks: no reader thread
+        competing for the CPU)."""
         self.name = name
+        self.stdout_to_log = stdout_to_log and port is not None
         self.argv = argv
         self.log_path = None
         self.proc = None
@@ -150,8 +154,9 @@ class Server:
         self.log_path = os.path.join(work, f"server-{self.name}.log")
         err = open(self.log_path, "wb")
         try:
-            self.proc = subprocess.Popen(self.argv, stdout=subprocess.PIPE, stderr=err,
-                                         stdin=subprocess.DEVNULL, cwd=self.cwd)
+            self.proc = subprocess.Popen(
+                self.argv, stdout=err if self.stdout_to_log else subprocess.PIPE, stderr=err,
+                stdin=subprocess.DEVNULL, cwd=self.cwd)
         except OSError as e:
             self.error = f"cannot start {self.argv[0]}: {e}"
             return
@@ -172,7 +177,8 @@ class Server:
             time.sleep(0.5)
         # Keep reading stdout (servers log one line per request) so the server never
         # blocks on a full pipe; the lines go to its log file.
-        threading.Thread(target=self._drain, daemon=True).start()
+        if not self.stdout_to_log:
+            threading.Thread(target=self._drain, daemon=True).start()
         if self.proc.poll() is not None:
             self.error = f"{self.name} exited at start with status {self.proc.returncode}"
         log(f"{self.name} server on port {self.port}")
