@@ -29,8 +29,8 @@
  *     a millisecond apart, and rounding them up to epoll_wait's milliseconds would cap a
  *     connection at about ten packets per millisecond.
  *   - Input: datagrams are read in batches with recvmmsg; with UDP_GRO the kernel may hand
- *     several datagrams in one buffer, which h3q_endpoint_receive_segments takes whole
- *     (the gso_size control message gives the datagram size).
+ *     several datagrams in one buffer, which h3q_endpoint_receive_segments takes in one
+ *     call (the gso_size control message gives the datagram size).
  *   - After every input (a batch of datagrams, a timer): accept new connections, take every
  *     connection's QUIC events and pass them to its h3q_conn (HTTP events come back through
  *     on_http_event), continue response bodies, then send everything
@@ -727,7 +727,7 @@ static int receive_batch(server *srv, uint8_t *bufs, struct mmsghdr *msgs,
     for (int i = 0; i < n; i++) {
         size_t len = msgs[i].msg_len, seg = len;
         /* With UDP_GRO, one buffer may hold several datagrams of gso_size bytes each;
-         * h3q takes the whole buffer and splits it. */
+         * h3q splits it. */
         for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msgs[i].msg_hdr); cm;
              cm = CMSG_NXTHDR(&msgs[i].msg_hdr, cm)) {
             if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO) {

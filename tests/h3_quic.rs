@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 use h3q::field::HeaderField;
-use h3q::h3::{H3Connection, H3Event, Settings};
+use h3q::h3::{H3Connection, H3Event, Settings, Transport};
 use h3q::quic::{Config, Connection, Event};
 use sha2::{Digest, Sha256};
 use support::{Network, Pair, Rng, configs};
@@ -299,6 +299,7 @@ fn received_data_shares_the_quic_layers_buffers() {
 
     let mut got = Vec::new();
     let mut chunks = 0;
+    let mut last = Bytes::new();
     let deadline = h.pair.now + 60 * SECOND;
     while got.len() < request_body.len() && h.pair.now < deadline {
         h.pair.step();
@@ -307,7 +308,10 @@ fn received_data_shares_the_quic_layers_buffers() {
         }
         while let Some(ev) = h.server_quic.next_event() {
             let lent = match &ev {
-                Event::StreamDataReceived { data, .. } => data.as_ptr_range(),
+                Event::StreamDataReceived { data, .. } => {
+                    last = data.clone();
+                    data.as_ptr_range()
+                }
                 _ => [].as_ptr_range(),
             };
             for out in h.server.handle_event(ev.as_quic_event()) {
@@ -325,6 +329,9 @@ fn received_data_shares_the_quic_layers_buffers() {
     }
     assert_eq!(got, request_body);
     assert!(chunks > 10, "{chunks}");
+    // Once the queue was found empty, the connection keeps no received bytes.
+    assert!(!last.is_empty());
+    assert!(Transport::shared_bytes(&h.server_quic, &last).is_none());
 }
 
 /// 100 MB download; run with `cargo test --release -- --ignored`.

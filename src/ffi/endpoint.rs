@@ -147,10 +147,9 @@ pub unsafe extern "C" fn h3q_endpoint_receive(
 
 /// Processes a buffer of UDP datagrams received from `from`, each `segment_size` bytes
 /// long but the last: what the kernel hands over with UDP generic receive offload (Linux
-/// `UDP_GRO`: the segment size comes in the `UDP_GRO` control message). Equivalent to
-/// calling `h3q_endpoint_receive()` for each datagram in turn, and cheaper: the payload is
-/// copied once for the whole buffer. A `segment_size` of 0 (or at least `len`) means one
-/// datagram. `data` is read during the call only.
+/// `UDP_GRO`: the segment size comes in the `UDP_GRO` control message). The same as calling
+/// `h3q_endpoint_receive()` for each datagram in turn, in one call. A `segment_size` of 0
+/// (or at least `len`) means one datagram. `data` is read during the call only.
 ///
 /// Returns `H3Q_OK` (also for datagrams QUIC discards); `H3Q_ERR_NULL`; or
 /// `H3Q_ERR_INVALID_ARGUMENT` for a bad address.

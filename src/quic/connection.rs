@@ -137,7 +137,7 @@ pub(crate) struct Core {
     events: VecDeque<Event>,
     /// The payload of the event last taken with `pop_event`, kept so that a slice of it
     /// handed back (to the HTTP/3 layer, through `Transport::shared_bytes`) is recognised
-    /// and shared instead of copied.
+    /// and shared instead of copied. Empty once `pop_event` found nothing more.
     lent: Bytes,
     outgoing: HashMap<u64, Outgoing>,
     /// Streams the peer sent STOP_SENDING on (and we reset): later sends are dropped
@@ -464,9 +464,13 @@ impl Core {
     }
 
     /// The next queued event. Its payload is remembered as the lent buffer (see
-    /// [`Core::shared_bytes`]).
+    /// [`Core::shared_bytes`]) until the next call; the call that finds the queue empty
+    /// lets go of it, so an idle connection holds no received bytes.
     pub(crate) fn pop_event(&mut self) -> Option<Event> {
-        let event = self.events.pop_front()?;
+        let Some(event) = self.events.pop_front() else {
+            self.lent = Bytes::new();
+            return None;
+        };
         self.lent = match &event {
             Event::StreamDataReceived { data, .. } | Event::DatagramReceived { data } => {
                 data.clone()

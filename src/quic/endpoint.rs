@@ -146,8 +146,15 @@ impl Endpoint {
 
     /// Processes a buffer of UDP datagrams from one sender, each `segment_size` bytes long
     /// but the last (what the kernel hands over with UDP generic receive offload; a
-    /// `segment_size` of 0 or at least `data.len()` means one datagram). The bytes are
-    /// copied once for the whole batch, not once per datagram.
+    /// `segment_size` of 0 or at least `data.len()` means one datagram).
+    ///
+    /// Each datagram is copied into a buffer of its own, as [`Endpoint::receive`] does.
+    /// One copy of the whole batch, split, would save allocations, but every byte a
+    /// connection keeps (out-of-order stream data waiting for a gap to fill) would then
+    /// pin the whole batch, up to 64 KiB, where quinn-proto's reassembly limits count only
+    /// the datagram: a peer could make us hold ~50 times what those limits intend. Measured
+    /// on 200 MB downloads, the shared copy saved no CPU either (less user time, as much
+    /// more system time in the allocator's heap growth and trimming).
     pub fn receive_segments(
         &mut self,
         now_ns: u64,
@@ -164,10 +171,8 @@ impl Endpoint {
         } else {
             segment_size
         };
-        let mut rest = BytesMut::from(data);
-        while !rest.is_empty() {
-            let datagram = rest.split_to(segment_size.min(rest.len()));
-            self.handle_datagram(now, from, datagram);
+        for datagram in data.chunks(segment_size) {
+            self.handle_datagram(now, from, BytesMut::from(datagram));
         }
     }
 
