@@ -48,6 +48,19 @@ impl H3Pair {
         }
     }
 
+    /// Opens the client's next request stream with `method path` headers; returns its id.
+    fn open_request(&mut self, method: &str, path: &str, end_stream: bool) -> u64 {
+        let sid = self
+            .client
+            .transport_mut()
+            .get_next_available_stream_id(false)
+            .unwrap();
+        self.client
+            .send_headers(sid, &fields(&request(method, path)), end_stream)
+            .unwrap();
+        sid
+    }
+
     fn default() -> Self {
         let (client_cfg, server_cfg) = configs();
         H3Pair::new(
@@ -137,14 +150,7 @@ fn hex(digest: &[u8]) -> String {
 fn get_large(h: &mut H3Pair, size: usize) {
     let response_body = body(size, 1);
     let expected = Sha256::digest(&response_body);
-    let sid = h
-        .client
-        .transport_mut()
-        .get_next_available_stream_id(false)
-        .unwrap();
-    h.client
-        .send_headers(sid, &fields(&request("GET", "/large")), true)
-        .unwrap();
+    let sid = h.open_request("GET", "/large", true);
     let mut hasher = Sha256::new();
     let mut got = 0usize;
     let mut status = None;
@@ -224,14 +230,7 @@ fn post_with_a_10_mb_request_body() {
     let mut h = H3Pair::default();
     let request_body = body(10 * 1024 * 1024, 2);
     let expected = hex(&Sha256::digest(&request_body));
-    let sid = h
-        .client
-        .transport_mut()
-        .get_next_available_stream_id(false)
-        .unwrap();
-    h.client
-        .send_headers(sid, &fields(&request("POST", "/upload")), false)
-        .unwrap();
+    let sid = h.open_request("POST", "/upload", false);
     // In pieces, as an application streaming a file would.
     for chunk in request_body.chunks(1024 * 1024) {
         h.client.send_data(sid, chunk, false).unwrap();
@@ -287,14 +286,7 @@ fn post_with_a_10_mb_request_body() {
 fn received_data_shares_the_quic_layers_buffers() {
     let mut h = H3Pair::default();
     let request_body = body(300_000, 9);
-    let sid = h
-        .client
-        .transport_mut()
-        .get_next_available_stream_id(false)
-        .unwrap();
-    h.client
-        .send_headers(sid, &fields(&request("POST", "/upload")), false)
-        .unwrap();
+    let sid = h.open_request("POST", "/upload", false);
     h.client.send_data(sid, &request_body, true).unwrap();
 
     let mut got = Vec::new();
@@ -356,15 +348,8 @@ fn thousand_concurrent_requests_on_one_connection() {
     );
     let mut expected = HashMap::new();
     for i in 0..1000u64 {
-        let sid = h
-            .client
-            .transport_mut()
-            .get_next_available_stream_id(false)
-            .unwrap();
         let path = format!("/item/{i}");
-        h.client
-            .send_headers(sid, &fields(&request("GET", &path)), true)
-            .unwrap();
+        let sid = h.open_request("GET", &path, true);
         expected.insert(sid, format!("body of {path}").into_bytes());
     }
     let mut bodies: HashMap<u64, Vec<u8>> = HashMap::new();
@@ -415,14 +400,7 @@ fn thousand_concurrent_requests_on_one_connection() {
 #[test]
 fn server_push_and_trailers() {
     let mut h = H3Pair::default();
-    let sid = h
-        .client
-        .transport_mut()
-        .get_next_available_stream_id(false)
-        .unwrap();
-    h.client
-        .send_headers(sid, &fields(&request("GET", "/index.html")), true)
-        .unwrap();
+    let sid = h.open_request("GET", "/index.html", true);
     let pushed = body(200_000, 9);
     let pushed_sha = Sha256::digest(&pushed);
     let mut promised = None;
@@ -523,14 +501,7 @@ fn http_datagrams_both_ways() {
         ..Settings::default()
     };
     let mut h = H3Pair::new(&client_cfg, &server_cfg, Network::default(), settings);
-    let sid = h
-        .client
-        .transport_mut()
-        .get_next_available_stream_id(false)
-        .unwrap();
-    h.client
-        .send_headers(sid, &fields(&request("GET", "/dgram")), false)
-        .unwrap();
+    let sid = h.open_request("GET", "/dgram", false);
     h.client.send_datagram(sid, b"from client").unwrap();
     let mut client_got = None;
     let mut server_got = None;

@@ -135,14 +135,7 @@ pub unsafe extern "C" fn h3q_endpoint_receive(
     len: usize,
 ) -> h3q_result {
     // SAFETY: forwarded from the caller's contract.
-    unsafe {
-        call(endpoint, |ep| {
-            let from = sockaddr_from_c(from, from_len, "from")?;
-            let data = bytes_arg(data, len, "data")?;
-            ep.receive(now_ns, from, data);
-            Ok(())
-        })
-    }
+    unsafe { h3q_endpoint_receive_segments(endpoint, now_ns, from, from_len, data, len, 0) }
 }
 
 /// Processes a buffer of UDP datagrams received from `from`, each `segment_size` bytes
