@@ -18,6 +18,7 @@
 //! (a stream may have several: headers and trailers), and never evicts an entry that an
 //! unacknowledged section references or whose insertion is unacknowledged.
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::{BuildHasher, Hasher};
 
@@ -217,6 +218,22 @@ impl Encoder {
             .count()
     }
 
+    /// Whether the section being encoded for `stream_id` may reference entries the
+    /// decoder has not acknowledged (and so block the stream): the stream blocks already,
+    /// or fewer streams block than the peer allows. Worked out once per section, on first
+    /// need, into `memo`: it scans every outstanding section, and a section that references
+    /// only acknowledged entries (the steady state) never needs it. Encoding does not
+    /// change what it depends on (outstanding sections, the Known Received Count).
+    fn may_block(&self, stream_id: u64, memo: &Cell<Option<bool>>) -> bool {
+        if let Some(known) = memo.get() {
+            return known;
+        }
+        let may = self.stream_is_blocking(stream_id)
+            || (self.blocking_streams() as u64) < self.max_blocked;
+        memo.set(Some(may));
+        may
+    }
+
     fn stream_is_blocking(&self, stream_id: u64) -> bool {
         self.outstanding.get(&stream_id).is_some_and(|q| {
             q.iter()
@@ -345,8 +362,7 @@ impl Encoder {
         section: &mut Vec<u8>,
     ) {
         let use_table = self.table.capacity() > 0;
-        let may_block = self.stream_is_blocking(stream_id)
-            || (self.blocking_streams() as u64) < self.max_blocked;
+        let may_block = Cell::new(None);
         let mut lines = Vec::with_capacity(fields.len());
         let mut min_ref: Option<u64> = None;
         let mut max_ref: Option<u64> = None;
@@ -373,7 +389,6 @@ impl Encoder {
                 continue;
             }
             let known_received = self.known_received;
-            let usable = |abs: u64| abs < known_received || may_block;
             let fh = Self::field_hash(name, value);
             let size = entry_size(name.len(), value.len());
             let mut present = false;
@@ -381,7 +396,7 @@ impl Encoder {
                 if let Some(abs) = self.find_exact(fh, name, value) {
                     present = true;
                     // A hot entry about to be evicted: duplicate it (the copy pins nothing).
-                    if may_block && self.is_draining(abs) {
+                    if self.is_draining(abs) && self.may_block(stream_id, &may_block) {
                         let limit = self.evictable_below(min_ref);
                         if let Some(new) = self.duplicate(abs, limit, encoder_stream) {
                             note_ref(new, &mut min_ref);
@@ -389,7 +404,7 @@ impl Encoder {
                             continue;
                         }
                     }
-                    if usable(abs) {
+                    if abs < known_received || self.may_block(stream_id, &may_block) {
                         note_ref(abs, &mut min_ref);
                         lines.push(Line::Dynamic(abs));
                         continue;
@@ -435,7 +450,7 @@ impl Encoder {
                     }
                 }
                 let inserted = self.insert(name, value, name_bytes);
-                if let Some(abs) = inserted.filter(|_| may_block) {
+                if let Some(abs) = inserted.filter(|_| self.may_block(stream_id, &may_block)) {
                     note_ref(abs, &mut min_ref);
                     lines.push(Line::Dynamic(abs));
                     continue;
@@ -450,7 +465,9 @@ impl Encoder {
                 }),
                 None => {
                     let nh = Self::name_hash(name);
-                    let mut name_abs = self.find_name(nh, name).filter(|&abs| usable(abs));
+                    let mut name_abs = self.find_name(nh, name).filter(|&abs| {
+                        abs < known_received || self.may_block(stream_id, &may_block)
+                    });
                     let name_seen = self.names_seen.record(nh);
                     if name_abs.is_none() && name_seen >= 1 && self.find_name(nh, name).is_none() {
                         // A recurring name: insert it with an empty value, as an anchor
@@ -462,7 +479,7 @@ impl Encoder {
                         {
                             instruction::write_insert_with_literal_name(encoder_stream, name, b"");
                             let inserted = self.insert(name, b"", None);
-                            name_abs = inserted.filter(|_| may_block);
+                            name_abs = inserted.filter(|_| self.may_block(stream_id, &may_block));
                         }
                     }
                     match name_abs {
