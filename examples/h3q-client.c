@@ -65,8 +65,8 @@
 #define PACKET_OVERHEAD 64
 #define PACKET_OVERHEAD_MIN 20
 #define STALL_NS (10 * 1000000ULL)
-#define GSO_SEGMENTS 32
-#define TX_BUF (GSO_SEGMENTS * 1500)
+#define GSO_SEGMENTS 44                /* as in h3q-server.c */
+#define TX_BUF (GSO_SEGMENTS * 1472)
 #define RX_BATCH 32
 #define RX_BUF 65536
 #define PROGRESS_NS (250 * 1000000ULL)

@@ -94,8 +94,10 @@
 #define MAX_GENERATED 10000000000ULL   /* largest /<N> */
 #define CHUNK (64 * 1024)              /* body bytes per h3q_conn_send_data */
 #define STREAM_WINDOW (1u << 20)       /* unsent bytes h3q may hold per response stream */
-#define GSO_SEGMENTS 32                /* datagrams per poll_transmit with UDP_SEGMENT */
-#define TX_BUF (GSO_SEGMENTS * 1500)
+/* Datagrams per poll_transmit with UDP_SEGMENT: as many 1,452-byte datagrams (the most
+ * MTU discovery reaches) as fit in one 64 KiB UDP send. */
+#define GSO_SEGMENTS 44
+#define TX_BUF (GSO_SEGMENTS * 1472)   /* h3q wants 1,472 bytes of room per datagram */
 #define RX_BATCH 32                    /* datagrams (or GRO buffers) per recvmmsg */
 #define RX_BUF 65536                   /* one GRO buffer: up to 64 KiB of datagrams */
 #define SHUTDOWN_NS (2 * 1000000000ULL)
@@ -251,9 +253,12 @@ static void finish_stream(conn *c, stream *s, const char *outcome) {
     if (s->done) return;
     s->done = true;
     s->outcome = outcome;
-    double ms = (double)(now_ns() - s->start_ns) / 1e6;
-    printf("%s %s %s %d %" PRIu64 " %.3f ms%s%s\n", c->peer, s->method, s->path, s->status,
-           s->sent, ms, outcome ? " " : "", outcome ? outcome : "");
+    /* The duration in whole microseconds, printed as milliseconds with three decimals:
+     * integer formatting, a good deal cheaper than %f on a busy server. */
+    uint64_t us = (now_ns() - s->start_ns + 500) / 1000;
+    printf("%s %s %s %d %" PRIu64 " %" PRIu64 ".%03u ms%s%s\n", c->peer, s->method, s->path,
+           s->status, s->sent, us / 1000, (unsigned)(us % 1000), outcome ? " " : "",
+           outcome ? outcome : "");
     /* The request body is of no use any more: ask the client to stop sending it. */
     if (!s->request_ended && !outcome) h3q_quic_conn_stop_stream(c->quic, s->id, H3_NO_ERROR);
 }
