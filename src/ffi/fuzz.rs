@@ -32,6 +32,19 @@ struct Peer {
     released: usize,
 }
 
+/// Every call's result: any code but a caught panic (or the poisoning one leaves). The
+/// panic boundary turns a panic into `H3Q_ERR_PANIC`, so without this check a replay on
+/// stable would not notice one.
+fn no_panic(result: h3q_result) {
+    assert!(
+        !matches!(
+            result,
+            h3q_result::H3Q_ERR_PANIC | h3q_result::H3Q_ERR_POISONED
+        ),
+        "a call panicked: {result:?}"
+    );
+}
+
 /// A body lent to `h3q_conn_send_data_zerocopy`: freed by its release callback.
 struct LentBody {
     data: Vec<u8>,
@@ -232,17 +245,17 @@ pub fn ffi_calls(data: &[u8]) {
                         reason: bytes.as_ptr(),
                         reason_len: bytes.len(),
                     };
-                    let _ = h3q_conn_handle_event(conn, &event, Some(on_event), user);
+                    no_panic(h3q_conn_handle_event(conn, &event, Some(on_event), user));
                 }
                 5 => {
                     let headers = if is_client { &get } else { &ok };
-                    let _ = h3q_conn_send_headers(
+                    no_panic(h3q_conn_send_headers(
                         conn,
                         stream_id,
                         headers.as_ptr(),
                         headers.len(),
                         fin,
-                    );
+                    ));
                 }
                 6 if op & 0x40 != 0 => {
                     // Lent instead of copied. A C transport table copies what it is given,
@@ -254,7 +267,7 @@ pub fn ffi_calls(data: &[u8]) {
                     let (data, len) = (body.data.as_ptr(), body.data.len());
                     let ctx = Box::into_raw(body).cast::<c_void>();
                     let before = (*peer_ptr).released;
-                    let _ = h3q_conn_send_data_zerocopy(
+                    no_panic(h3q_conn_send_data_zerocopy(
                         conn,
                         stream_id,
                         data,
@@ -262,33 +275,46 @@ pub fn ffi_calls(data: &[u8]) {
                         fin,
                         Some(release_body),
                         ctx,
-                    );
+                    ));
                     assert_eq!((*peer_ptr).released, before + 1, "lent body not released");
                 }
                 6 => {
                     let bytes = input.chunk();
-                    let _ = h3q_conn_send_data(conn, stream_id, bytes.as_ptr(), bytes.len(), fin);
+                    no_panic(h3q_conn_send_data(
+                        conn,
+                        stream_id,
+                        bytes.as_ptr(),
+                        bytes.len(),
+                        fin,
+                    ));
                 }
                 7 => {
                     let mut push = 0u64;
-                    let _ = h3q_conn_send_push_promise(
+                    no_panic(h3q_conn_send_push_promise(
                         conn,
                         stream_id,
                         get.as_ptr(),
                         get.len(),
                         &mut push,
-                    );
+                    ));
                 }
                 8 => {
                     let bytes = input.chunk();
-                    let _ = h3q_conn_send_datagram(conn, stream_id, bytes.as_ptr(), bytes.len());
+                    no_panic(h3q_conn_send_datagram(
+                        conn,
+                        stream_id,
+                        bytes.as_ptr(),
+                        bytes.len(),
+                    ));
                 }
                 9 => {
                     let mut id = 0u64;
-                    let _ = h3q_conn_create_webtransport_stream(conn, stream_id, fin, &mut id);
+                    no_panic(h3q_conn_create_webtransport_stream(
+                        conn, stream_id, fin, &mut id,
+                    ));
                     let mut value = 0u64;
-                    let _ = h3q_conn_received_setting(conn, stream_id, &mut value);
-                    let _ = h3q_conn_sent_setting(conn, stream_id, &mut value);
+                    no_panic(h3q_conn_received_setting(conn, stream_id, &mut value));
+                    no_panic(h3q_conn_sent_setting(conn, stream_id, &mut value));
                     let _ = h3q_conn_last_error(conn);
                 }
                 10 => {
@@ -325,14 +351,18 @@ pub fn ffi_calls(data: &[u8]) {
                 }
                 13 => {
                     let bytes = input.chunk();
-                    let _ = h3q_qpack_encoder_feed_decoder(encoder, bytes.as_ptr(), bytes.len());
-                    let _ = h3q_qpack_encoder_stream_cancelled(encoder, stream_id * 4);
+                    no_panic(h3q_qpack_encoder_feed_decoder(
+                        encoder,
+                        bytes.as_ptr(),
+                        bytes.len(),
+                    ));
+                    no_panic(h3q_qpack_encoder_stream_cancelled(encoder, stream_id * 4));
                     if fin {
-                        let _ = h3q_qpack_encoder_apply_settings(
+                        no_panic(h3q_qpack_encoder_apply_settings(
                             encoder,
                             u64::from(input.byte()) * 16,
                             4,
-                        );
+                        ));
                     }
                 }
                 14 => {
@@ -340,17 +370,20 @@ pub fn ffi_calls(data: &[u8]) {
                     let mut headers = ptr::null();
                     let mut n = 0usize;
                     if fin {
-                        let _ =
-                            h3q_qpack_decoder_feed_encoder(decoder, bytes.as_ptr(), bytes.len());
+                        no_panic(h3q_qpack_decoder_feed_encoder(
+                            decoder,
+                            bytes.as_ptr(),
+                            bytes.len(),
+                        ));
                     } else {
-                        let _ = h3q_qpack_decoder_decode(
+                        no_panic(h3q_qpack_decoder_decode(
                             decoder,
                             stream_id * 4,
                             bytes.as_ptr(),
                             bytes.len(),
                             &mut headers,
                             &mut n,
-                        );
+                        ));
                     }
                     let mut unblocked = 0u64;
                     while h3q_qpack_decoder_next_unblocked(
@@ -364,16 +397,18 @@ pub fn ffi_calls(data: &[u8]) {
                 _ => {
                     let mut out = ptr::null();
                     let mut n = 0usize;
-                    let _ = h3q_qpack_decoder_take_decoder_stream(decoder, &mut out, &mut n);
-                    let _ = h3q_qpack_decoder_cancel_stream(decoder, stream_id * 4);
-                    let _ = h3q_qpack_decoder_set_max_field_section_size(
+                    no_panic(h3q_qpack_decoder_take_decoder_stream(
+                        decoder, &mut out, &mut n,
+                    ));
+                    no_panic(h3q_qpack_decoder_cancel_stream(decoder, stream_id * 4));
+                    no_panic(h3q_qpack_decoder_set_max_field_section_size(
                         decoder,
                         u64::from(input.byte()) * 8,
-                    );
-                    let _ = h3q_qpack_decoder_set_dynamic_table_capacity(
+                    ));
+                    no_panic(h3q_qpack_decoder_set_dynamic_table_capacity(
                         decoder,
                         u64::from(input.byte()) * 16,
-                    );
+                    ));
                     let _ = h3q_qpack_decoder_last_error(decoder);
                     let _ = h3q_qpack_encoder_last_error(encoder);
                 }

@@ -149,7 +149,9 @@ pub unsafe extern "C" fn h3q_qpack_decoder_set_dynamic_table_capacity(
 ///
 /// `data` is NULL only with `len` 0; it is read during the call only.
 /// Returns `H3Q_OK`; `H3Q_ERR_NULL`; or `H3Q_ERR_PROTOCOL` for malformed input
-/// (QPACK_ENCODER_STREAM_ERROR: the HTTP/3 connection must be closed with 0x201).
+/// (QPACK_ENCODER_STREAM_ERROR: the HTTP/3 connection must be closed with 0x201). The
+/// stream is broken from then on: every later call returns `H3Q_ERR_PROTOCOL` with the
+/// same message and reads nothing.
 ///
 /// # Safety
 /// `decoder` is NULL or a live handle; `data` is valid for `len` bytes.

@@ -181,7 +181,9 @@ pub unsafe extern "C" fn h3q_qpack_encoder_take_encoder_stream(
 ///
 /// `data` is NULL only with `len` 0; it is read during the call only. Returns `H3Q_OK`;
 /// `H3Q_ERR_NULL`; or `H3Q_ERR_PROTOCOL` for malformed or impossible instructions
-/// (QPACK_DECODER_STREAM_ERROR: the HTTP/3 connection must be closed with 0x202).
+/// (QPACK_DECODER_STREAM_ERROR: the HTTP/3 connection must be closed with 0x202). The
+/// stream is broken from then on: every later call returns `H3Q_ERR_PROTOCOL` with the
+/// same message and reads nothing.
 ///
 /// # Safety
 /// `encoder` is NULL or a live handle; `data` is valid for `len` bytes.

@@ -52,7 +52,7 @@ pub struct Decoder {
     /// last referenced the dynamic table.
     max_unreferenced_insert_bytes: u64,
     unreferenced_insert_bytes: u64,
-    reader: InstructionReader,
+    reader: InstructionReader<ProtocolError>,
     blocked: Vec<BlockedSection>,
     out: Vec<u8>,
     /// The insert count the encoder can infer from what we have sent.

@@ -108,7 +108,7 @@ enum Line<'a> {
 /// The encoding half of QPACK.
 #[derive(Debug)]
 pub struct Encoder {
-    reader: InstructionReader,
+    reader: InstructionReader<ProtocolError>,
     settings_applied: bool,
     table: DynamicTable,
     max_capacity_used: u64,
@@ -778,16 +778,22 @@ mod tests {
 
     #[test]
     fn decoder_stream_errors() {
-        let mut e = Encoder::new();
-        let mut es = Vec::new();
-        e.apply_settings(4096, 100, &mut es);
-        let err = e.feed_decoder(&[0x84]).unwrap_err();
+        let fresh = || {
+            let mut e = Encoder::new();
+            e.apply_settings(4096, 100, &mut Vec::new());
+            e
+        };
+        let err = fresh().feed_decoder(&[0x84]).unwrap_err();
         assert_eq!(err.code, ErrorCode::QpackDecoderStreamError);
         assert!(err.reason.contains("no outstanding section"), "{err}");
-        let err = e.feed_decoder(&[0x00]).unwrap_err();
+        let err = fresh().feed_decoder(&[0x00]).unwrap_err();
         assert!(err.reason.contains("of 0"), "{err}");
+        let mut e = fresh();
         let err = e.feed_decoder(&[0x01]).unwrap_err();
         assert!(err.reason.contains("beyond"), "{err}");
+        // The stream is broken from then on: even valid input gets the same error.
+        assert_eq!(e.feed_decoder(&[0x48]).unwrap_err(), err);
+        let mut e = fresh();
         // A Stream Cancellation for an unknown stream is fine.
         e.feed_decoder(&[0x48]).unwrap();
         // Split anywhere: a Section Acknowledgement for stream 300 in two pieces.

@@ -177,10 +177,25 @@ pub fn write_insert_count_increment(out: &mut Vec<u8>, increment: u64) {
 /// final instruction is copied, and a partial instruction is not re-parsed until at least
 /// as many bytes as its parser asked for have arrived, so feeding a long instruction a
 /// byte at a time stays linear.
-#[derive(Debug, Default)]
-pub struct InstructionReader {
+///
+/// An error ends the stream: the reader keeps it and returns it again for every later
+/// feed, without looking at the input. (QPACK stream errors are connection errors; going
+/// on would parse the bytes after a broken instruction as if they started a new one.)
+#[derive(Debug)]
+pub struct InstructionReader<E> {
     pending: Vec<u8>,
     need: usize,
+    failed: Option<E>,
+}
+
+impl<E> Default for InstructionReader<E> {
+    fn default() -> Self {
+        InstructionReader {
+            pending: Vec::new(),
+            need: 0,
+            failed: None,
+        }
+    }
 }
 
 /// What a step function did with the bytes it was shown.
@@ -191,7 +206,7 @@ pub enum Step {
     NeedMore(usize),
 }
 
-impl InstructionReader {
+impl<E: Clone> InstructionReader<E> {
     /// The number of bytes buffered.
     #[cfg(test)]
     pub fn buffered(&self) -> usize {
@@ -199,8 +214,26 @@ impl InstructionReader {
     }
 
     /// Feeds `data`; `step` is called with a slice starting at an instruction boundary and
-    /// parses and applies one instruction.
-    pub fn feed<E>(
+    /// parses and applies one instruction. The first error `step` returns is returned
+    /// again by every later call (see the type's docs).
+    pub fn feed(
+        &mut self,
+        data: &[u8],
+        step: impl FnMut(&[u8]) -> Result<Step, E>,
+    ) -> Result<(), E> {
+        if let Some(error) = &self.failed {
+            return Err(error.clone());
+        }
+        let result = self.feed_unfailed(data, step);
+        if let Err(error) = &result {
+            self.failed = Some(error.clone());
+            self.pending = Vec::new();
+            self.need = 0;
+        }
+        result
+    }
+
+    fn feed_unfailed(
         &mut self,
         data: &[u8],
         mut step: impl FnMut(&[u8]) -> Result<Step, E>,
@@ -448,6 +481,41 @@ mod tests {
         for piece in [1, 2, 3, 5, 7, 64, 1000] {
             assert_eq!(feed_in_pieces(&data, piece), whole, "pieces of {piece}");
         }
+    }
+
+    /// Found by the ffi_calls fuzz target: a step that failed on a partial instruction left
+    /// its bytes buffered, the next feeds appended to them, and once the step accepted the
+    /// instruction the reader stepped back over more input than it had taken (a debug
+    /// assertion; in release, misparsed input). Now the first error ends the stream.
+    #[test]
+    fn an_error_ends_the_stream() {
+        let mut data = Vec::new();
+        write_insert_with_name_ref(&mut data, false, 0, b"value");
+        write_duplicate(&mut data, 0);
+        let mut reader = InstructionReader::default();
+        let mut refuse = true;
+        let steps = std::cell::Cell::new(0);
+        let feed = |reader: &mut InstructionReader<&'static str>, bytes: &[u8], refuse: bool| {
+            reader.feed(bytes, |buf| {
+                steps.set(steps.get() + 1);
+                match parse_encoder(buf, 100) {
+                    _ if refuse => Err("refused"),
+                    Ok((_, n)) => Ok(Step::Consumed(n)),
+                    Err(ParseError::NeedMore(n)) => Ok(Step::NeedMore(n)),
+                    Err(ParseError::Invalid(_)) => Err("invalid"),
+                }
+            })
+        };
+        // Partial: buffered, then refused when more arrives.
+        assert_eq!(feed(&mut reader, &data[..1], false), Ok(()));
+        assert_eq!(feed(&mut reader, &data[1..3], refuse), Err("refused"));
+        refuse = false;
+        // Whatever follows, the same error, and the step is not called again.
+        let before = steps.get();
+        assert_eq!(feed(&mut reader, &data[3..], refuse), Err("refused"));
+        assert_eq!(feed(&mut reader, &data, refuse), Err("refused"));
+        assert_eq!(steps.get(), before);
+        assert_eq!(reader.buffered(), 0);
     }
 
     #[test]
