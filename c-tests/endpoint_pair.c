@@ -188,6 +188,14 @@ static void client_event(pair_conn *c, const h3q_event *ev) {
             if (status != 0) r->status = status;
         } else {
             r->data_events++;
+            /* Zero-copy: the bytes should be part of the QUIC event's own payload. */
+            if (ev->data_len > 0) {
+                uintptr_t at = (uintptr_t)ev->data, from = (uintptr_t)c->quic_data;
+                bool inside = c->quic_data && at >= from &&
+                              at + ev->data_len <= from + c->quic_data_len;
+                if (inside) c->data_shared++;
+                else c->data_copied++;
+            }
             for (size_t i = 0; i < ev->data_len && r->body_is_pattern; i++) {
                 if (ev->data[i] != pair_pattern_byte(r->body_len + i)) r->body_is_pattern = false;
             }
@@ -382,6 +390,8 @@ static bool drain_events(pair_conn *c) {
                        ev.reason_len);
         }
         if (c->h3) {
+            c->quic_data = ev.data;
+            c->quic_data_len = ev.data_len;
             r = h3q_conn_handle_event(c->h3, &ev, on_http_event, c);
             if (r != H3Q_OK) {
                 c->handle_event_errors++;

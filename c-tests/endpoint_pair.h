@@ -44,6 +44,10 @@ typedef struct pair_conn {
     char terminated_reason[64];
     unsigned events_after_termination;
     int handle_event_errors;     /* h3q_conn_handle_event() calls that did not return OK */
+    const uint8_t *quic_data;    /* the payload of the QUIC event being handled */
+    size_t quic_data_len;
+    unsigned data_shared;        /* DATA events whose bytes lie inside that payload */
+    unsigned data_copied;        /* DATA events whose bytes h3q copied elsewhere */
     void *app;                   /* the server handler's state: malloc'd by the handler,
                                     freed by pair_free() */
 } pair_conn;

@@ -84,6 +84,10 @@ impl Transport for ConnTransport {
         self.inner().send_stream_bytes(stream_id, data, end_stream)
     }
 
+    fn shared_bytes(&self, data: &[u8]) -> Option<bytes::Bytes> {
+        self.inner_ref().shared_bytes(data)
+    }
+
     fn get_next_available_stream_id(
         &mut self,
         unidirectional: bool,
