@@ -41,6 +41,9 @@ cargo clippy --locked --all-targets -- -D warnings
 step "cargo test"
 cargo test --locked 2>&1 | tee "$log_dir/cargo-test.log"
 
+step "hostile-peer floods: peak heap each one cost before the connection closed"
+cargo test --locked --test h3_floods_memory -- --nocapture 2>&1 | grep -E "closed|test result"
+
 ctest_suite() { # name, extra cmake options...
   local name=$1
   shift
