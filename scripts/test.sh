@@ -59,6 +59,10 @@ ctest_suite() { # name, extra cmake options...
 ctest_suite asan -DH3Q_SANITIZE=ON -DH3Q_INTEROP_PYTHON="$PWD/$venv/bin/python"
 ctest_suite valgrind -DH3Q_VALGRIND=ON
 
+step "interop matrix (CTest interop_matrix, ASan build)"
+awk '/Test: interop_matrix$/ { found = 1 } found && /^client -> server/ { show = 1 }
+     show && /^<end of output>/ { exit } show' build/asan/Testing/Temporary/LastTest.log
+
 step "summary"
 awk '/^test result:/ { p += $4; f += $6 } END { printf "Rust tests: %d passed, %d failed\n", p, f }' \
   "$log_dir/cargo-test.log"
