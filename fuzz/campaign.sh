@@ -10,7 +10,8 @@
 # assertions and overflow checks, AddressSanitizer, LeakSanitizer), and then run directly,
 # so editing the sources during a campaign changes nothing in it. Works in
 # fuzz/corpus-work/ (ignored by git; the log of each target is fuzz/corpus-work/<target>.log)
-# and writes fuzz/corpus/<target>/. Inputs are capped at MAX_LEN bytes (default 1024) so the
+# and writes fuzz/corpus/<target>/; fuzz/regressions/<target>/ (inputs that once found a bug)
+# seeds the run and is never rewritten. Inputs are capped at MAX_LEN bytes (default 1024) so the
 # corpora stay small enough to replay in `cargo test`. A target that fails keeps its corpus
 # untouched and makes the script exit 1; the crash input is in fuzz/artifacts/<target>/.
 set -uo pipefail
@@ -33,7 +34,9 @@ for t in "${targets[@]}"; do
   mkdir -p "$work" "fuzz/artifacts/$t"
   before=$(ls fuzz/corpus/"$t" | wc -l)
   echo "==> $t: ${seconds}s (corpus: $before inputs)" >&2
-  "$bin_dir/$t" "$work" "fuzz/corpus/$t" -artifact_prefix="fuzz/artifacts/$t/" \
+  seeds=("fuzz/corpus/$t")
+  [ -d "fuzz/regressions/$t" ] && seeds+=("fuzz/regressions/$t")
+  "$bin_dir/$t" "$work" "${seeds[@]}" -artifact_prefix="fuzz/artifacts/$t/" \
     -max_total_time="$seconds" -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 >"$log" 2>&1
   rc=$?
