@@ -10,6 +10,9 @@ mod common;
 use common::{OTHER_ENCODERS, corpus_dir, encode_offline, other_size, read_qif};
 
 fn main() {
+    let Some(corpus) = corpus_dir("qpack_compression") else {
+        std::process::exit(77);
+    };
     let (table, blocked) = (4096, 100);
     print!("{:<14}{:>9}", "file", "h3q");
     for other in OTHER_ENCODERS {
@@ -17,13 +20,13 @@ fn main() {
     }
     println!("{:>10}", "best");
     for qif in ["fb-req", "fb-resp"] {
-        let lists = read_qif(&corpus_dir().join("qifs").join(format!("{qif}.qif")));
+        let lists = read_qif(&corpus.join("qifs").join(format!("{qif}.qif")));
         for ack in [false, true] {
             let ours = encode_offline(&lists, table, blocked, ack).len();
             print!("{:<14}{ours:>9}", format!("{qif} ack {}", u8::from(ack)));
             let mut best = u64::MAX;
             for other in OTHER_ENCODERS {
-                match other_size(other, qif, table, blocked, ack) {
+                match other_size(&corpus, other, qif, table, blocked, ack) {
                     Some(size) => {
                         best = best.min(size);
                         print!("{size:>10}");

@@ -1,5 +1,5 @@
 //! Writes seed corpora for the fuzz targets into `fuzz/corpus/<target>/`: the QPACK
-//! offline-interop corpus (`/work/shared/qifs`, or `$H3Q_QIFS`) split into op sequences,
+//! offline-interop corpus (found as the corpus tests find it: `$H3Q_QIFS_DIR`, else `../shared/qifs`) split into op sequences,
 //! and the connection scenarios of the test suite as event scripts. Ignored by default;
 //! run it, then minimise with `cargo fuzz cmin` (see fuzz/README.md):
 //!
@@ -7,7 +7,11 @@
 //! cargo test --test fuzz_seeds -- --ignored
 //! ```
 
+mod common;
+
 use std::path::{Path, PathBuf};
+
+use common::{block_prefix, read_qif};
 
 use h3q::frame::{self, frame_type};
 use h3q::h3::Settings;
@@ -76,28 +80,6 @@ const POST: &[(&str, &str)] = &[
 ];
 const OK: &[(&str, &str)] = &[(":status", "200"), ("content-type", "text/plain")];
 
-fn qifs_root() -> PathBuf {
-    std::env::var_os("H3Q_QIFS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/work/shared/qifs"))
-}
-
-/// An encoded corpus file as (stream id, payload) blocks.
-fn blocks(data: &[u8]) -> Vec<(u64, &[u8])> {
-    let mut out = Vec::new();
-    let mut rest = data;
-    while rest.len() >= 12 {
-        let id = u64::from_be_bytes(rest[..8].try_into().unwrap());
-        let len = u32::from_be_bytes(rest[8..12].try_into().unwrap()) as usize;
-        if rest.len() < 12 + len {
-            break;
-        }
-        out.push((id, &rest[12..12 + len]));
-        rest = &rest[12 + len..];
-    }
-    out
-}
-
 fn capacity_index(capacity: u64) -> u8 {
     (0..8u8)
         .find(|&i| h3q::fuzzing::capacity_from(i) == capacity)
@@ -105,8 +87,8 @@ fn capacity_index(capacity: u64) -> u8 {
 }
 
 /// `qpack_decode` seeds: each encoded file's first blocks as feed/decode ops.
-fn qpack_decode_seeds() {
-    let root = qifs_root().join("encoded/qpack-05");
+fn qpack_decode_seeds(corpus: &Path) {
+    let root = corpus.join("encoded/qpack-05");
     for implementation in ["f5", "ls-qpack", "nghttp3", "proxygen", "qthingey", "quinn"] {
         let Ok(entries) = std::fs::read_dir(root.join(implementation)) else {
             continue;
@@ -130,7 +112,7 @@ fn qpack_decode_seeds() {
             let blocked_bits: u8 = if blocked == 0 { 0 } else { 6 };
             // Draft-era encoders assumed the table starts at its maximum: bit 0x80.
             let mut seed = vec![0x80 | blocked_bits << 3 | capacity_index(table)];
-            for (id, payload) in blocks(&data) {
+            for (id, payload) in block_prefix(&data) {
                 if seed.len() > 3000 {
                     break;
                 }
@@ -150,9 +132,9 @@ fn qpack_decode_seeds() {
         }
     }
     for i in 1..=12 {
-        if let Ok(data) = std::fs::read(qifs_root().join(format!("encoded/errors/err{i}"))) {
+        if let Ok(data) = std::fs::read(corpus.join(format!("encoded/errors/err{i}"))) {
             let mut seed = vec![0x80 | 7];
-            for (id, payload) in blocks(&data) {
+            for (id, payload) in block_prefix(&data) {
                 seed.push(if id == 0 { 0 } else { 1 });
                 if id != 0 {
                     seed.push((id % 16) as u8);
@@ -162,33 +144,6 @@ fn qpack_decode_seeds() {
             write("qpack_decode", &format!("err{i}"), &seed);
         }
     }
-}
-
-/// Header lists from the QIF files.
-fn qif_lists(name: &str, max: usize) -> Vec<Vec<(Vec<u8>, Vec<u8>)>> {
-    let Ok(text) = std::fs::read(qifs_root().join("qifs").join(name)) else {
-        return Vec::new();
-    };
-    let mut lists = Vec::new();
-    let mut current = Vec::new();
-    for line in text.split(|&b| b == b'\n') {
-        if line.first() == Some(&b'#') {
-            continue;
-        }
-        if line.is_empty() {
-            if !current.is_empty() {
-                lists.push(std::mem::take(&mut current));
-                if lists.len() == max {
-                    break;
-                }
-            }
-            continue;
-        }
-        let tab = line.iter().position(|&b| b == b'\t').unwrap_or(line.len());
-        let value = line.get(tab + 1..).unwrap_or(&[]).to_vec();
-        current.push((line[..tab].to_vec(), value));
-    }
-    lists
 }
 
 /// A header list in `h3q::fuzzing`'s input form: count, then (255, name, value).
@@ -202,13 +157,14 @@ fn list_input(list: &[(Vec<u8>, Vec<u8>)], out: &mut Vec<u8>) {
     }
 }
 
-fn qpack_list_seeds() {
+fn qpack_list_seeds(corpus: &Path) {
     for (qif, setups) in [
         ("fb-req.qif", [0x37u8, 0x05, 0x00]),
         ("fb-resp.qif", [0x2f, 0x17, 0x07]),
         ("netbsd.qif", [0x27, 0x0d, 0x3f]),
     ] {
-        let lists = qif_lists(qif, 12);
+        let mut lists = read_qif(&corpus.join("qifs").join(qif));
+        lists.truncate(12);
         for setup in setups {
             let mut roundtrip = vec![setup];
             let mut enc_dec = vec![setup];
@@ -454,8 +410,10 @@ fn ffi_seeds() {
 #[test]
 #[ignore = "writes fuzz/corpus seeds; run by hand"]
 fn write_seed_corpora() {
-    qpack_decode_seeds();
-    qpack_list_seeds();
+    if let Some(corpus) = common::corpus_dir("write_seed_corpora (QPACK seeds)") {
+        qpack_decode_seeds(&corpus);
+        qpack_list_seeds(&corpus);
+    }
     frame_parser_seeds();
     h3_seeds();
     ffi_seeds();

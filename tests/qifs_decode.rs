@@ -24,7 +24,9 @@ fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 
 #[test]
 fn every_corpus_file_decodes_to_its_qif() {
-    let root = corpus_dir();
+    let Some(root) = corpus_dir("every_corpus_file_decodes_to_its_qif") else {
+        return;
+    };
     let mut passed = 0;
     let mut failures = Vec::new();
     let files = files_under(&root.join("encoded/qpack-05"));
@@ -68,7 +70,10 @@ fn every_corpus_file_decodes_to_its_qif() {
 
 #[test]
 fn malformed_inputs_are_rejected_and_err9_err10_decode() {
-    let root = corpus_dir().join("encoded/errors");
+    let Some(corpus) = corpus_dir("malformed_inputs_are_rejected_and_err9_err10_decode") else {
+        return;
+    };
+    let root = corpus.join("encoded/errors");
     let mut rejected = 0;
     for n in 1..=12 {
         let data = std::fs::read(root.join(format!("err{n}"))).unwrap();

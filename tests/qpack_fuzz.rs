@@ -89,9 +89,12 @@ fn random_inputs_never_panic() {
 
 #[test]
 fn mutated_corpus_files_never_panic() {
+    let Some(corpus) = corpus_dir("mutated_corpus_files_never_panic") else {
+        return;
+    };
     let mut rng = Rng(0xfeed_beef_cafe_f00d);
     let data =
-        std::fs::read(corpus_dir().join("encoded/qpack-05/ls-qpack/netbsd.out.256.100.1")).unwrap();
+        std::fs::read(corpus.join("encoded/qpack-05/ls-qpack/netbsd.out.256.100.1")).unwrap();
     let blocks = read_blocks(&data).unwrap();
     let mut errors = 0;
     for _ in 0..3_000 {
