@@ -7,7 +7,13 @@
 # Needs: Rust (cargo, rustfmt, clippy), a C/C++ compiler, CMake >= 3.20, pkg-config,
 # valgrind, Python 3 with venv; for the HTTP/3 interop matrix, ngtcp2's example programs
 # (Debian ngtcp2-server, ngtcp2-client) and openssl. Interop peers from PyPI (pylsqpack,
-# aioquic) are installed into build/venv. The build trees go to build/asan and build/valgrind; cargo's to target/.
+# aioquic, niquests) are installed into build/venv. The build trees go to build/asan and
+# build/valgrind; cargo's to target/.
+#
+# The QPACK interop corpus is read from $H3Q_QIFS_DIR (default: ../shared/qifs beside the
+# repository); its tests are skipped, with a line saying so, when it is absent, unless
+# H3Q_REQUIRE_CORPUS=1 (which .ci/run sets under CI), which makes absence a failure. Every
+# other test that needs an outside peer gets it from this script, so it must not skip here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,16 +23,21 @@ mkdir -p "$log_dir"
 
 step() { printf '\n==> %s\n' "$*"; }
 
+export H3Q_QIFS_DIR="${H3Q_QIFS_DIR:-$PWD/../shared/qifs}"
+if [ -d "$H3Q_QIFS_DIR/qifs" ]; then
+  echo "QPACK interop corpus: $H3Q_QIFS_DIR"
+else
+  echo "QPACK interop corpus: not found at $H3Q_QIFS_DIR (its tests will be skipped)"
+fi
+
 step "Python venv with interop peers (build/venv)"
 venv=build/venv
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/python" -c "import pylsqpack" 2>/dev/null ||
-  "$venv/bin/pip" install --quiet --disable-pip-version-check pylsqpack
-"$venv/bin/python" -c "import pylsqpack; print('pylsqpack', pylsqpack.__version__)" 2>/dev/null ||
-  "$venv/bin/python" -c "import pylsqpack; print('pylsqpack ready')"
-"$venv/bin/python" -c "import aioquic" 2>/dev/null ||
-  "$venv/bin/pip" install --quiet --disable-pip-version-check aioquic
-"$venv/bin/python" -c "import aioquic; print('aioquic', aioquic.__version__)"
+for package in pylsqpack aioquic niquests; do
+  "$venv/bin/python" -c "import $package" 2>/dev/null ||
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "$package"
+  "$venv/bin/python" -c "import importlib.metadata as m; print('$package', m.version('$package'))"
+done
 for tool in gtlsserver gtlsclient openssl; do
   command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] ||
     echo "warning: $tool not found: the interop matrix will fail (.ci/run installs it)"
@@ -39,7 +50,10 @@ step "cargo clippy -D warnings (also fails if include/h3q.h is stale)"
 cargo clippy --locked --all-targets -- -D warnings
 
 step "cargo test"
+rm -f "$log_dir/skipped.log"
 cargo test --locked 2>&1 | tee "$log_dir/cargo-test.log"
+grep -o 'SKIPPED .*' "$log_dir/cargo-test.log" | sed 's/^SKIPPED /skipped (cargo test): /' \
+  >>"$log_dir/skipped.log" || true
 
 step "hostile-peer floods: peak heap each one cost before the connection closed"
 cargo test --locked --test h3_floods_memory -- --nocapture 2>&1 | grep -E "closed|test result"
@@ -54,9 +68,33 @@ ctest_suite() { # name, extra cmake options...
     { cat "$log_dir/cmake-$name.log"; return 1; }
   ctest --test-dir "build/$name" --output-on-failure -j "$jobs" 2>&1 |
     tee "$log_dir/ctest-$name.log"
+  check_skips "$name"
 }
 
-ctest_suite asan -DH3Q_SANITIZE=ON -DH3Q_INTEROP_PYTHON="$PWD/$venv/bin/python"
+# Prints each test CTest skipped in build/NAME with the reason it gave (its "SKIPPED:"
+# line); fails when a skip was not allowed: only the QPACK corpus tests may skip, and only
+# while H3Q_REQUIRE_CORPUS is not 1.
+check_skips() {
+  local name=$1 test reason bad=0
+  for test in $(sed -n 's/.*Test *#[0-9]*: \([^ ]*\) .*\*\*\*Skipped.*/\1/p' \
+    "$log_dir/ctest-$name.log"); do
+    reason=$(awk -v t="$test" '$0 ~ "^[0-9]+/[0-9]+ Test: " t "$" { found = 1 }
+      found && /SKIPPED/ { sub(/^.*SKIPPED:? */, ""); print; exit }' \
+      "build/$name/Testing/Temporary/LastTest.log")
+    echo "skipped ($name): $test: ${reason:-no reason given}" | tee -a "$log_dir/skipped.log"
+    case "$test" in
+    qpack_interop_*) [ "${H3Q_REQUIRE_CORPUS:-}" = 1 ] && bad=1 ;;
+    *) bad=1 ;;
+    esac
+  done
+  if [ $bad = 1 ]; then
+    echo "error: a test was skipped that this script provides everything for (see above)"
+    return 1
+  fi
+}
+
+ctest_suite asan -DH3Q_SANITIZE=ON -DH3Q_INTEROP_PYTHON="$PWD/$venv/bin/python" \
+  -DH3Q_QIFS_DIR="$H3Q_QIFS_DIR"
 ctest_suite valgrind -DH3Q_VALGRIND=ON
 
 step "interop matrix (CTest interop_matrix, ASan build)"
@@ -69,3 +107,9 @@ awk '/^test result:/ { p += $4; f += $6 } END { printf "Rust tests: %d passed, %
 for name in asan valgrind; do
   grep -h "tests passed" "$log_dir/ctest-$name.log" | sed "s/^/C tests ($name): /"
 done
+if [ -s "$log_dir/skipped.log" ]; then
+  echo "Skipped: $(wc -l <"$log_dir/skipped.log") tests"
+  sed 's/^/  /' "$log_dir/skipped.log"
+else
+  echo "Skipped: none"
+fi

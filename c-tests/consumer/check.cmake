@@ -2,7 +2,12 @@
 # program against it twice: through find_package(h3q) (shared and static) and through
 # `pkg-config --cflags --libs h3q`.
 #
-# Inputs: H3Q_BUILD_DIR, CONSUMER_SOURCE_DIR, WORK_DIR, C_COMPILER, CMAKE_INSTALL_LIBDIR.
+# Then, when EXAMPLES_SMOKE names tests/examples_smoke.sh, runs it on the *installed*
+# h3q-server and h3q-client, with LD_LIBRARY_PATH unset: they must find the installed
+# library through their RPATH, from wherever the prefix is.
+#
+# Inputs: H3Q_BUILD_DIR, CONSUMER_SOURCE_DIR, WORK_DIR, C_COMPILER, CMAKE_INSTALL_LIBDIR,
+# CMAKE_INSTALL_BINDIR, EXAMPLES_SMOKE (may be empty).
 
 function(run_step what)
   execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
@@ -27,7 +32,15 @@ run_step("build consumer" "${CMAKE_COMMAND}" --build "${WORK_DIR}/cmake-build")
 run_step("run find_package consumer (shared)" "${WORK_DIR}/cmake-build/consumer_shared")
 run_step("run find_package consumer (static)" "${WORK_DIR}/cmake-build/consumer_static")
 
-# 2. pkg-config
+# 2. the installed example programs, against each other
+if(EXAMPLES_SMOKE)
+  unset(ENV{LD_LIBRARY_PATH})
+  run_step("installed h3q-server and h3q-client fetch from each other"
+    sh "${EXAMPLES_SMOKE}" "${prefix}/${CMAKE_INSTALL_BINDIR}/h3q-server"
+       "${prefix}/${CMAKE_INSTALL_BINDIR}/h3q-client" "${WORK_DIR}/examples-smoke")
+endif()
+
+# 3. pkg-config
 find_program(PKG_CONFIG_EXECUTABLE NAMES pkg-config pkgconf REQUIRED)
 set(ENV{PKG_CONFIG_PATH} "${prefix}/${CMAKE_INSTALL_LIBDIR}/pkgconfig")
 execute_process(COMMAND "${PKG_CONFIG_EXECUTABLE}" --cflags --libs h3q
