@@ -1,18 +1,20 @@
 #!/usr/bin/env python3
-"""HTTP/3 interop matrix: h3q's example programs against aioquic and ngtcp2, both ways.
+"""HTTP/3 interop matrix: h3q's example programs against aioquic and ngtcp2, both ways,
+and niquests as a third, independent client.
 
     run_matrix.py --h3q-server PATH --h3q-client PATH --python PATH
                   [--gtlsserver PATH] [--gtlsclient PATH] [--work DIR] [--big-mb N]
                   [--rows LIST] [-v]
 
-Builds nothing. --python is an interpreter with aioquic installed (build/venv/bin/python);
-it runs tests/interop/aioquic_server.py and aioquic_client.py. gtlsserver / gtlsclient are
-ngtcp2's example programs (Debian ngtcp2-server / ngtcp2-client), found on PATH (and in
-/usr/sbin) unless given.
+Builds nothing. --python is an interpreter with aioquic and niquests installed
+(build/venv/bin/python); it runs tests/interop/aioquic_server.py, aioquic_client.py and
+niquests_client.py. gtlsserver / gtlsclient are ngtcp2's example programs (Debian
+ngtcp2-server / ngtcp2-client), found on PATH (and in /usr/sbin) unless given.
 
-Rows (client -> server):  h3q -> aioquic, h3q -> ngtcp2, aioquic -> h3q, ngtcp2 -> h3q, and
-h3q -> h3q as the reference. Columns, each run as one client invocation over UDP on
-127.0.0.1 against a server listening on an ephemeral port:
+Rows (client -> server):  h3q -> aioquic, h3q -> ngtcp2, aioquic -> h3q, ngtcp2 -> h3q,
+niquests -> h3q, niquests -> aioquic, niquests -> ngtcp2 (the last two show that the
+niquests client script is right), and h3q -> h3q as the reference. Columns, each run as one
+client invocation over UDP on 127.0.0.1 against a server listening on an ephemeral port:
 
   GET small    /small.txt (1000 bytes from the document root) arrives byte for byte
   GET 10 MB    /big.bin (10 MiB of random bytes): SHA-256 of what arrives equals the
@@ -23,11 +25,16 @@ h3q -> h3q as the reference. Columns, each run as one client invocation over UDP
 
 All servers get the same certificate (a leaf for localhost / 127.0.0.1 signed by a CA made
 with openssl for this run) and the same document root. Clients that verify certificates
-(h3q-client, aioquic_client.py) trust that CA; gtlsclient does not verify certificates.
+(h3q-client, aioquic_client.py, niquests_client.py) trust that CA; gtlsclient does not
+verify certificates.
 
-Cells: "ok", "FAIL" or "n.a." with a reason listed under the table. Ends with the line
-"N passed, N failed"; exits 1 on any failure. Every process started is killed at the end,
-every step has a time limit.
+Cells: "ok", "FAIL", "n.a." or "skipped", with a reason listed under the table. A row is
+skipped when a peer it needs is missing (aioquic or niquests not importable by --python,
+gtlsserver or gtlsclient not found; without openssl every row is); the other rows still
+run. Ends with the line "N passed, N failed, N skipped". Exit status: 1 on any failure;
+otherwise 77 (CTest's SKIP_RETURN_CODE) when anything was skipped, after a last line
+"SKIPPED: <what is missing and how to install it>"; else 0. Every process started is
+killed at the end, every step has a time limit.
 """
 
 import argparse
@@ -53,6 +60,7 @@ PARALLEL = 100
 STEP_TIMEOUT = {"GET small": 30, "GET 10 MB": 90, "POST echo": 60, "100 parallel": 60}
 VERBOSE = False
 PROCS = []
+SKIP_EXIT = 77  # CTest's SKIP_RETURN_CODE for this test
 
 
 def log(*args):
@@ -230,6 +238,11 @@ class Client:
     def argv(self, port, paths, out_dir, data, parallel):
         raise NotImplementedError
 
+    def check_log(self, check, stderr):
+        """None, or why the client's own report (stderr) shows the check did not happen as
+        intended even though the bodies are right."""
+        return None
+
     def run(self, port, paths, out_dir, data=None, parallel=1, timeout=60):
         os.makedirs(out_dir, exist_ok=True)
         argv = self.argv(port, paths, out_dir, data, parallel)
@@ -270,6 +283,31 @@ class AioquicClient(Client):
         if data:
             a += ["--data", data]
         return a + [url(port, p) for p in paths]
+
+
+class NiquestsClient(Client):
+    name = "niquests"
+
+    def argv(self, port, paths, out_dir, data, parallel):
+        # HTTP/3 only; --parallel > 1 is niquests' multiplexed mode on one connection.
+        a = [self.args.python, os.path.join(HERE, "niquests_client.py"), "--ca",
+             self.certs["ca"], "--output", out_dir, "--parallel", str(parallel),
+             "--timeout", "60"]
+        if data:
+            a += ["--data", data]
+        return a + [url(port, p) for p in paths]
+
+    def check_log(self, check, stderr):
+        # Every response over HTTP/3, and the 100 requests really in flight together.
+        lines = [ln for ln in stderr.splitlines() if " sha256=" in ln]
+        if any(" HTTP/3 " not in ln for ln in lines):
+            return "a response did not come over HTTP/3"
+        if check == "100 parallel":
+            m = re.search(r"at most (\d+) in flight", stderr)
+            if not m or int(m.group(1)) != PARALLEL:
+                return (f"niquests did not send the {PARALLEL} requests at once "
+                        f"({m.group(0) if m else 'no in-flight count'})")
+        return None
 
 
 class Ngtcp2Client(Client):
@@ -365,13 +403,16 @@ def run_check(check, client, server, work, files, echo_file, echo_digest):
     if rc != 0:
         return Cell("FAIL", f"bodies right but {client.name} client exited {rc}: {err_tail}",
                     seconds)
+    wrong = client.check_log(check, err)
+    if wrong:
+        return Cell("FAIL", f"bodies right but {wrong}", seconds)
     if note:
         return Cell("n.a.", note.format("ok"), seconds)
     return Cell("ok", "", seconds)
 
 
 def print_table(rows, results):
-    notes = []
+    notes = []  # a reason shared by several cells (a missing peer) is listed once
     head = ["client -> server"] + CHECKS
     table = []
     for row in rows:
@@ -382,8 +423,9 @@ def print_table(rows, results):
             if c.state == "ok" and c.seconds is not None:
                 text += f" {c.seconds:.1f}s"
             if c.reason:
-                notes.append(c.reason)
-                text += f" [{len(notes)}]"
+                if c.reason not in notes:
+                    notes.append(c.reason)
+                text += f" [{notes.index(c.reason) + 1}]"
             cells.append(text)
         table.append(cells)
     widths = [max(len(r[i]) for r in [head] + table) for i in range(len(head))]
@@ -410,12 +452,46 @@ def which(name, extra=("/usr/sbin", "/usr/local/sbin", "/sbin")):
     return None
 
 
+def python_can_import(python, module):
+    """True if `python -c "import module"` succeeds."""
+    try:
+        return subprocess.run([python, "-c", f"import {module}"], stdin=subprocess.DEVNULL,
+                              capture_output=True, timeout=60).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def missing_peers(args):
+    """{peer: what is missing and how to install it} for every peer that is not there."""
+    missing = {}
+    pip = f"{args.python} -m pip install"
+    for module in ("aioquic", "niquests"):
+        if not python_can_import(args.python, module):
+            missing[module] = f"{module} is not importable by {args.python} ({pip} {module})"
+    if not args.gtlsserver or not os.access(args.gtlsserver, os.X_OK):
+        missing["gtlsserver"] = ("ngtcp2's gtlsserver not found "
+                                 "(apt-get install ngtcp2-server, or --gtlsserver PATH)")
+    if not args.gtlsclient or not os.access(args.gtlsclient, os.X_OK):
+        missing["gtlsclient"] = ("ngtcp2's gtlsclient not found "
+                                 "(apt-get install ngtcp2-client, or --gtlsclient PATH)")
+    if not which("openssl"):
+        missing["openssl"] = "openssl not found (apt-get install openssl)"
+    return missing
+
+
+# The peers each end of a row needs (besides openssl, which makes every row's certificate).
+CLIENT_PEERS = {"h3q": [], "aioquic": ["aioquic"], "ngtcp2": ["gtlsclient"],
+                "niquests": ["niquests"]}
+SERVER_PEERS = {"h3q": [], "aioquic": ["aioquic"], "ngtcp2": ["gtlsserver"]}
+
+
 def main():
     global VERBOSE
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--h3q-server", required=True)
     parser.add_argument("--h3q-client", required=True)
-    parser.add_argument("--python", required=True, help="Python with aioquic installed")
+    parser.add_argument("--python", required=True,
+                        help="Python with aioquic and niquests installed")
     parser.add_argument("--gtlsserver", default=which("gtlsserver"))
     parser.add_argument("--gtlsclient", default=which("gtlsclient"))
     parser.add_argument("--work", help="work directory (default: a temporary one, removed)")
@@ -425,6 +501,33 @@ def main():
     args = parser.parse_args()
     VERBOSE = args.verbose
     started = time.monotonic()
+
+    rows = ["h3q -> aioquic", "h3q -> ngtcp2", "aioquic -> h3q", "ngtcp2 -> h3q",
+            "niquests -> h3q", "niquests -> aioquic", "niquests -> ngtcp2", "h3q -> h3q"]
+    if args.rows:
+        wanted = [r.strip() for r in args.rows.split(",")]
+        rows = [r for r in rows if r in wanted]
+    # Rows whose peers are missing are skipped; the others run.
+    missing = missing_peers(args)
+    results = {}
+    runnable = []
+    absent_peers = []  # the missing peers some row needed, in order
+    for row in rows:
+        cname, sname = row.split(" -> ")
+        absent = [p for p in ["openssl"] + CLIENT_PEERS[cname] + SERVER_PEERS[sname]
+                  if p in missing]
+        absent_peers += [p for p in absent if p not in absent_peers]
+        if absent:
+            for check in CHECKS:
+                results[(row, check)] = Cell("skipped", "; ".join(missing[p] for p in absent))
+        else:
+            runnable.append(row)
+    skip_line = "SKIPPED: " + "; ".join(missing[p] for p in absent_peers)
+    if not runnable:
+        print_table(rows, results)
+        print(f"\n0 passed, 0 failed, {len(results)} skipped")
+        print(skip_line, flush=True)
+        return SKIP_EXIT
 
     work = args.work or tempfile.mkdtemp(prefix="h3q-interop-")
     os.makedirs(work, exist_ok=True)
@@ -449,22 +552,14 @@ def main():
                                           str(ng_port), certs["key"], certs["cert"]],
                                port=ng_port, cwd=work)
     clients = {"h3q": H3qClient(args, certs), "aioquic": AioquicClient(args, certs),
-               "ngtcp2": Ngtcp2Client(args, certs)}
-    if args.gtlsclient is None:
-        clients["ngtcp2"].argv = lambda *a: ["gtlsclient (not installed)"]
-    rows = ["h3q -> aioquic", "h3q -> ngtcp2", "aioquic -> h3q", "ngtcp2 -> h3q",
-            "h3q -> h3q"]
-    if args.rows:
-        wanted = [r.strip() for r in args.rows.split(",")]
-        rows = [r for r in rows if r in wanted]
+               "ngtcp2": Ngtcp2Client(args, certs), "niquests": NiquestsClient(args, certs)}
 
-    results = {}
     exit_notes = []
     try:
-        needed = {r.split(" -> ")[1] for r in rows}
+        needed = {r.split(" -> ")[1] for r in runnable}
         for name in needed:
             servers[name].start(work)
-        for row in rows:
+        for row in runnable:
             cname, sname = row.split(" -> ")
             for check in CHECKS:
                 log(f"{row}: {check}")
@@ -485,13 +580,19 @@ def main():
     passed = sum(1 for c in results.values() if c.state == "ok")
     failed = sum(1 for c in results.values() if c.state == "FAIL") + len(exit_notes)
     na = sum(1 for c in results.values() if c.state == "n.a.")
+    skipped = sum(1 for c in results.values() if c.state == "skipped")
     for n in exit_notes:
         print(f"FAIL: {n}")
     print(f"\n{na} n.a.; work directory {work}; {time.monotonic() - started:.1f} s")
     if not args.work and failed == 0:
         shutil.rmtree(work, ignore_errors=True)
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    print(f"{passed} passed, {failed} failed, {skipped} skipped")
+    if failed:
+        return 1
+    if skipped:
+        print(skip_line, flush=True)
+        return SKIP_EXIT
+    return 0
 
 
 if __name__ == "__main__":
