@@ -10,8 +10,14 @@ graceful close, handle lifetimes.
 
 UDP tests: this module's client fetches (GET of a generated body, POST echo) over a real
 UDP socket on 127.0.0.1 from h3q-server, when H3Q_SERVER names that example program, and
-from aioquic's server (tests/interop/aioquic_server.py), when this Python has aioquic.
-Each is skipped otherwise.
+from aioquic's server (tests/interop/aioquic_server.py), when this Python has aioquic. And
+the other way round: this module's server (the in-memory tests' TestServer, on a UDP
+socket in a thread) answers niquests (urllib3-future over qh3, an independent HTTP/3
+client), when this Python has niquests.
+
+A test whose peer is missing (H3Q_SERVER unset, aioquic or niquests not importable) is
+skipped; then, if nothing failed, the process prints one line "SKIPPED: <what is missing
+and how to install it>" and exits 77 (CTest's SKIP_RETURN_CODE) instead of 0.
 """
 
 import hashlib
@@ -19,10 +25,13 @@ import importlib.util
 import os
 import re
 import select
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import unittest
 
@@ -466,8 +475,92 @@ def generated(n):
     return (GENERATED_LINE * (n // 64 + 1))[:n]
 
 
+# Skips for a missing peer carry this prefix: they make the process exit 77 (see main).
+MISSING_PEER = "missing peer: "
+SKIP_EXIT = 77
+
+
+def needs_peer(available, what):
+    """unittest.skipUnless for a test that needs a peer; `what` says how to get it."""
+    return unittest.skipUnless(available, MISSING_PEER + what)
+
+
+def pip_hint(module):
+    return (f"{module} is not importable by {sys.executable} "
+            f"({sys.executable} -m pip install {module})")
+
+
+class UdpServerThread(threading.Thread):
+    """TestServer (GET /<n> -> body_of(n), POST /echo -> the body, answered only once the
+    request has ended) on a UDP socket on 127.0.0.1, run by a thread of its own. The
+    endpoint and its connections are used by that thread only; stop() ends it and frees
+    them. The certificate is generated for "127.0.0.1" (an IP address subject alternative
+    name) and its PEM is in `certificate_pem`, for clients to trust."""
+
+    def __init__(self):
+        super().__init__(name="h3q-udp-server", daemon=True)
+        with h3q.Config(is_server=True) as cfg:
+            cfg.generate_self_signed("127.0.0.1")
+            self.certificate_pem = cfg.certificate_chain_pem()
+            self.endpoint = h3q.Endpoint(cfg)
+        self.server = TestServer(self.endpoint)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.setblocking(False)
+        self.port = self.sock.getsockname()[1]
+        self.stopping = threading.Event()
+        self.error = None
+
+    def run(self):
+        try:
+            while not self.stopping.is_set():
+                self.step()
+        except BaseException as e:  # noqa: BLE001 - handed to the test by stop()
+            self.error = e
+        finally:
+            self.server.close()
+            self.endpoint.close()
+            self.sock.close()
+
+    def step(self):
+        ep = self.endpoint
+        now = time.monotonic_ns()
+        while (t := ep.poll_transmit(now)) is not None:
+            for datagram in segments(t):
+                try:
+                    self.sock.sendto(datagram, t.address)
+                except BlockingIOError:
+                    pass  # a full socket buffer: lost like on a network; QUIC resends
+        at = ep.next_timeout()
+        wait = 0.05 if at is None else max(0.0, min(0.05, (at - now) / 1e9))
+        readable, _, _ = select.select([self.sock], [], [], wait)
+        now = time.monotonic_ns()
+        if readable:
+            for _ in range(1000):
+                try:
+                    data, addr = self.sock.recvfrom(65536)
+                except BlockingIOError:
+                    break
+                ep.receive(now, addr, data)
+        at = ep.next_timeout()
+        if at is not None and at <= now:
+            ep.handle_timeout(now)
+        self.server.accept_all()
+        self.server.process()
+
+    def stop(self):
+        """Ends the thread; re-raises what it raised."""
+        self.stopping.set()
+        self.join(10)
+        if self.is_alive():
+            raise AssertionError("the UDP server thread did not stop")
+        if self.error is not None:
+            raise self.error
+
+
 class UdpTests(unittest.TestCase):
-    """The Python h3q client over a real UDP socket against a server in another process."""
+    """The Python h3q client over a real UDP socket against a server in another process,
+    and this module's server against niquests."""
 
     def fetch_from(self, argv):
         proc, port = run_server(argv)
@@ -483,16 +576,66 @@ class UdpTests(unittest.TestCase):
             status = stop_server(proc)
         self.assertEqual(status, 0, f"{argv[0]} did not exit 0 on SIGINT")
 
-    @unittest.skipUnless(os.environ.get("H3Q_SERVER"), "H3Q_SERVER (h3q-server path) not set")
+    @needs_peer(os.environ.get("H3Q_SERVER"),
+                "H3Q_SERVER (the path of the h3q-server example) is not set; CTest sets it "
+                "when the examples are built (-DH3Q_BUILD_EXAMPLES=ON)")
     def test_h3q_server(self):
         self.fetch_from([os.environ["H3Q_SERVER"], "--listen", "127.0.0.1:0"])
 
-    @unittest.skipUnless(importlib.util.find_spec("aioquic"), "aioquic not installed")
+    @needs_peer(importlib.util.find_spec("aioquic"), pip_hint("aioquic"))
     def test_aioquic_server(self):
         script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests",
                               "interop", "aioquic_server.py")
         self.fetch_from([sys.executable, script, "--listen", "127.0.0.1:0"])
 
+    @needs_peer(importlib.util.find_spec("niquests"), pip_hint("niquests"))
+    def test_niquests_client(self):
+        """niquests (HTTP/3 only) GETs a generated body from and POSTs a body to this
+        binding's server, which echoes it once the request body has ended."""
+        import niquests
+
+        work = tempfile.mkdtemp(prefix="h3q-python-test-")
+        self.addCleanup(shutil.rmtree, work, ignore_errors=True)
+        server = UdpServerThread()
+        server.start()
+        try:
+            # niquests verifies the server against its generated certificate (verify= that
+            # PEM file as the CA bundle), not with verify=False.
+            cert = os.path.join(work, "cert.pem")
+            with open(cert, "wb") as f:
+                f.write(server.certificate_pem)
+            base = f"https://127.0.0.1:{server.port}"
+            upload = os.urandom(300_000)
+            with niquests.Session(disable_http1=True, disable_http2=True) as session:
+                got = session.get(f"{base}/123456", verify=cert, timeout=20)
+                echoed = session.post(f"{base}/echo", data=upload, verify=cert, timeout=20)
+                missing = session.get(f"{base}/nothing-here", verify=cert, timeout=20)
+        finally:
+            server.stop()
+        self.assertEqual((got.status_code, got.http_version), (200, 30))
+        self.assertEqual(got.headers["content-length"], "123456")
+        self.assertEqual(got.content, body_of(123456))
+        self.assertEqual((echoed.status_code, echoed.http_version), (200, 30))
+        self.assertEqual(echoed.content, upload)
+        self.assertEqual(missing.status_code, 404)
+        self.assertEqual(len(server.server.conns), 1, "niquests used more than one connection")
+
+
+def main():
+    """unittest's main, then exit 77 instead of 0 when a test was skipped for a missing
+    peer (CTest reports the test as skipped, not passed)."""
+    result = unittest.main(exit=False).result
+    if not result.wasSuccessful():
+        return 1
+    missing = []
+    for _, reason in result.skipped:
+        if reason.startswith(MISSING_PEER) and reason[len(MISSING_PEER):] not in missing:
+            missing.append(reason[len(MISSING_PEER):])
+    if missing:
+        print("SKIPPED: " + "; ".join(missing), flush=True)
+        return SKIP_EXIT
+    return 0
+
 
 if __name__ == "__main__":
-    unittest.main()
+    sys.exit(main())
