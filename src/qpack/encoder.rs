@@ -17,8 +17,12 @@
 //! The encoder tracks the Known Received Count and each stream's unacknowledged sections
 //! (a stream may have several: headers and trailers), and never evicts an entry that an
 //! unacknowledged section references or whose insertion is unacknowledged.
+//!
+//! [`representation`] decides how each field line is represented (the strategy above);
+//! [`Encoder::encode`] writes what it decides.
 
-use std::cell::Cell;
+mod representation;
+
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::{BuildHasher, Hasher};
 
@@ -29,8 +33,11 @@ use super::field_lines;
 use super::hash::FastHashBuilder;
 use super::history::{History, Recency};
 use super::instruction::{self, DecoderInstruction, InstructionReader, ParseError, Step};
-use super::static_table::{self, Match};
+use super::static_table;
 use crate::error::{ErrorCode, ProtocolError};
+#[cfg(test)]
+use representation::is_sensitive;
+use representation::{Insertion, Line};
 
 fn decoder_stream_error(reason: impl Into<String>) -> ProtocolError {
     ProtocolError::new(ErrorCode::QpackDecoderStreamError, reason)
@@ -38,16 +45,6 @@ fn decoder_stream_error(reason: impl Into<String>) -> ProtocolError {
 
 /// The largest dynamic table the encoder uses unless told otherwise.
 const DEFAULT_MAX_CAPACITY_USED: u64 = 64 * 1024;
-
-/// A field is inserted when it repeats within this many fields, plus a quarter of its
-/// length in bytes (a longer literal is worth remembering longer). Tuned on the QPACK
-/// interop corpus at a 4096-byte table.
-const REPEAT_WINDOW_BASE: u64 = 16;
-
-/// An entry is draining (duplicated when referenced) once fewer than 1/6 of the capacity's
-/// bytes (free space plus older entries) stand between it and eviction. Tuned on the
-/// corpus, like the windows here.
-const DRAINING_FRACTION: u64 = 6;
 
 /// How far back (in fields) repeats are looked for at all.
 const RECENCY_HORIZON: u64 = 2048;
@@ -59,15 +56,6 @@ const NAME_HISTORY_LEN: usize = 256;
 /// How many reset streams' unacknowledged sections are remembered for late
 /// acknowledgements.
 const FORGOTTEN_MEMORY: usize = 4096;
-
-/// Whether a field must never be indexed (N bit set, never inserted).
-pub(crate) fn is_sensitive(name: &[u8], value: &[u8]) -> bool {
-    match name {
-        b"authorization" | b"proxy-authorization" => true,
-        b"cookie" | b"set-cookie" => value.len() < 20,
-        _ => false,
-    }
-}
 
 /// An unacknowledged field section.
 #[derive(Debug)]
@@ -84,25 +72,40 @@ struct EntryMeta {
     inserted_before: u64,
 }
 
-/// How one field line will be written, once the section's Base is known.
-enum Line<'a> {
-    Static(u64),
-    Dynamic(u64),
-    StaticName {
-        never: bool,
-        index: u64,
-        value: &'a [u8],
-    },
-    DynamicName {
-        never: bool,
-        abs: u64,
-        value: &'a [u8],
-    },
-    Literal {
-        never: bool,
-        name: &'a [u8],
-        value: &'a [u8],
-    },
+/// The field section being encoded: its stream, and the dynamic table entries it
+/// references so far.
+#[derive(Debug)]
+struct SectionInProgress {
+    stream_id: u64,
+    /// Whether the section may reference unacknowledged entries, once worked out (see
+    /// [`Encoder::may_block`]).
+    may_block: Option<bool>,
+    /// The smallest absolute index referenced, if any.
+    min_ref: Option<u64>,
+    /// The largest absolute index referenced, if any.
+    max_ref: Option<u64>,
+}
+
+impl SectionInProgress {
+    fn new(stream_id: u64) -> Self {
+        SectionInProgress {
+            stream_id,
+            may_block: None,
+            min_ref: None,
+            max_ref: None,
+        }
+    }
+
+    /// Notes a reference to the entry with absolute index `abs`.
+    fn note_ref(&mut self, abs: u64) {
+        self.min_ref = Some(self.min_ref.map_or(abs, |m| m.min(abs)));
+        self.max_ref = Some(self.max_ref.map_or(abs, |m| m.max(abs)));
+    }
+
+    /// The Required Insert Count: one more than the largest absolute index referenced.
+    fn required_insert_count(&self) -> u64 {
+        self.max_ref.map_or(0, |m| m + 1)
+    }
 }
 
 /// The encoding half of QPACK.
@@ -218,19 +221,19 @@ impl Encoder {
             .count()
     }
 
-    /// Whether the section being encoded for `stream_id` may reference entries the
-    /// decoder has not acknowledged (and so block the stream): the stream blocks already,
-    /// or fewer streams block than the peer allows. Worked out once per section, on first
-    /// need, into `memo`: it scans every outstanding section, and a section that references
-    /// only acknowledged entries (the steady state) never needs it. Encoding does not
-    /// change what it depends on (outstanding sections, the Known Received Count).
-    fn may_block(&self, stream_id: u64, memo: &Cell<Option<bool>>) -> bool {
-        if let Some(known) = memo.get() {
+    /// Whether `section` may reference entries the decoder has not acknowledged (and so
+    /// block its stream): the stream blocks already, or fewer streams block than the peer
+    /// allows. Worked out once per section, on first need: it scans every outstanding
+    /// section, and a section that references only acknowledged entries (the steady state)
+    /// never needs it. Encoding does not change what it depends on (outstanding sections,
+    /// the Known Received Count).
+    fn may_block(&self, section: &mut SectionInProgress) -> bool {
+        if let Some(known) = section.may_block {
             return known;
         }
-        let may = self.stream_is_blocking(stream_id)
+        let may = self.stream_is_blocking(section.stream_id)
             || (self.blocking_streams() as u64) < self.max_blocked;
-        memo.set(Some(may));
+        section.may_block = Some(may);
         may
     }
 
@@ -291,33 +294,6 @@ impl Encoder {
         limit
     }
 
-    /// Whether the entry is near the eviction end: little free space and few older bytes.
-    fn is_draining(&self, abs: u64) -> bool {
-        let first = self.table.first_index();
-        let Some(before) = self
-            .meta
-            .get((abs - first) as usize)
-            .map(|m| m.inserted_before)
-        else {
-            return false;
-        };
-        let older = before - self.meta.front().map_or(before, |m| m.inserted_before);
-        let free = self.table.capacity() - self.table.size();
-        (older + free) * DRAINING_FRACTION < self.table.capacity()
-    }
-
-    /// Duplicates entry `abs` if that evicts only entries below `limit`; returns the copy.
-    fn duplicate(&mut self, abs: u64, limit: u64, encoder_stream: &mut Vec<u8>) -> Option<u64> {
-        let entry = self.table.get(abs)?;
-        let (name, value) = (entry.name.clone(), entry.value.clone());
-        // The copy may evict the original: RFC 9204 §3.2.2 requires decoders to cope.
-        if !self.table.can_insert(entry.size(), limit) {
-            return None;
-        }
-        instruction::write_duplicate(encoder_stream, self.table.insert_count() - 1 - abs);
-        self.insert(&name, &value, Some(name.clone()))
-    }
-
     /// Inserts an entry, keeping the lookup maps in step with evictions. The caller has
     /// checked `can_insert`. Returns the new entry's absolute index.
     fn insert(&mut self, name: &[u8], value: &[u8], name_bytes: Option<Bytes>) -> Option<u64> {
@@ -361,173 +337,88 @@ impl Encoder {
         encoder_stream: &mut Vec<u8>,
         section: &mut Vec<u8>,
     ) {
-        let use_table = self.table.capacity() > 0;
-        let may_block = Cell::new(None);
+        let mut in_progress = SectionInProgress::new(stream_id);
+        // One line per field; written once the Base is known.
         let mut lines = Vec::with_capacity(fields.len());
-        let mut min_ref: Option<u64> = None;
-        let mut max_ref: Option<u64> = None;
-        let mut note_ref = |abs: u64, min_ref: &mut Option<u64>| {
-            *min_ref = Some(min_ref.map_or(abs, |m| m.min(abs)));
-            max_ref = Some(max_ref.map_or(abs, |m| m.max(abs)));
-        };
         for &(name, value) in fields {
-            let never = is_sensitive(name, value);
-            let static_match = static_table::find(name, value);
-            if let Some(Match::Exact(i)) = static_match {
-                lines.push(Line::Static(i));
-                continue;
+            let representation = self.choose_representation(name, value, &mut in_progress);
+            let inserted = representation
+                .insertion
+                .and_then(|insertion| self.write_insertion(insertion, name, value, encoder_stream));
+            let line = representation.line.with_inserted(inserted);
+            if let Some(abs) = line.dynamic_entry() {
+                in_progress.note_ref(abs);
             }
-            if !use_table {
-                lines.push(match static_match {
-                    Some(Match::Name(i) | Match::Exact(i)) => Line::StaticName {
-                        never,
-                        index: i,
-                        value,
-                    },
-                    None => Line::Literal { never, name, value },
-                });
-                continue;
+            lines.push(line);
+        }
+        let required_insert_count = in_progress.required_insert_count();
+        let base = required_insert_count;
+        field_lines::write_prefix(section, required_insert_count, base, self.max_entries);
+        for (line, &(name, value)) in lines.into_iter().zip(fields) {
+            write_field_line(section, line, base, name, value);
+        }
+        if required_insert_count > 0 {
+            self.track_unacknowledged(stream_id, required_insert_count, in_progress.min_ref);
+        }
+    }
+
+    /// Writes the encoder-stream instruction for `insertion` (of the field `name: value`)
+    /// and applies it to the table; returns the new entry's absolute index. The
+    /// representation's decision checked that the entry fits, evicting only what may go.
+    fn write_insertion(
+        &mut self,
+        insertion: Insertion,
+        name: &[u8],
+        value: &[u8],
+        encoder_stream: &mut Vec<u8>,
+    ) -> Option<u64> {
+        match insertion {
+            Insertion::Duplicate { abs } => {
+                let entry = self.table.get(abs)?;
+                let (name, value) = (entry.name.clone(), entry.value.clone());
+                instruction::write_duplicate(encoder_stream, self.table.insert_count() - 1 - abs);
+                self.insert(&name, &value, Some(name.clone()))
             }
-            let known_received = self.known_received;
-            let fh = Self::field_hash(name, value);
-            let size = entry_size(name.len(), value.len());
-            let mut present = false;
-            if !never {
-                if let Some(abs) = self.find_exact(fh, name, value) {
-                    present = true;
-                    // A hot entry about to be evicted: duplicate it (the copy pins nothing).
-                    if self.is_draining(abs) && self.may_block(stream_id, &may_block) {
-                        let limit = self.evictable_below(min_ref);
-                        if let Some(new) = self.duplicate(abs, limit, encoder_stream) {
-                            note_ref(new, &mut min_ref);
-                            lines.push(Line::Dynamic(new));
-                            continue;
-                        }
-                    }
-                    if abs < known_received || self.may_block(stream_id, &may_block) {
-                        note_ref(abs, &mut min_ref);
-                        lines.push(Line::Dynamic(abs));
-                        continue;
-                    }
-                }
+            Insertion::WithStaticNameRef { index } => {
+                instruction::write_insert_with_name_ref(encoder_stream, true, index, value);
+                let static_name = static_table::get(index).map(|(n, _)| Bytes::from_static(n));
+                self.insert(name, value, static_name)
             }
-            // Worth inserting if seen recently, where "recently" stretches with the size
-            // of the literal it would save.
-            let window = REPEAT_WINDOW_BASE + (name.len() + value.len()) as u64 / 4;
-            let seen = !never && self.fields_seen.record(fh).is_some_and(|gap| gap <= window);
-            // (An entry the section may not reference yet is not inserted twice.)
-            if seen
-                && !present
-                && size <= self.table.capacity() / 2
-                && self.table.can_insert(size, self.evictable_below(min_ref))
-            {
-                // Insert, naming by reference when possible.
-                let nh = Self::name_hash(name);
-                let name_ref = match static_match {
-                    Some(Match::Name(i) | Match::Exact(i)) => Some((true, i)),
-                    None => self.find_name(nh, name).map(|abs| (false, abs)),
-                };
-                let mut name_bytes = None;
-                match name_ref {
-                    Some((true, i)) => {
-                        instruction::write_insert_with_name_ref(encoder_stream, true, i, value);
-                        if let Some((n, _)) = static_table::get(i) {
-                            name_bytes = Some(Bytes::from_static(n));
-                        }
-                    }
-                    Some((false, abs)) => {
-                        let relative = self.table.insert_count() - 1 - abs;
-                        instruction::write_insert_with_name_ref(
-                            encoder_stream,
-                            false,
-                            relative,
-                            value,
-                        );
-                        name_bytes = self.table.get(abs).map(|e| e.name.clone());
-                    }
-                    None => {
-                        instruction::write_insert_with_literal_name(encoder_stream, name, value)
-                    }
-                }
-                let inserted = self.insert(name, value, name_bytes);
-                if let Some(abs) = inserted.filter(|_| self.may_block(stream_id, &may_block)) {
-                    note_ref(abs, &mut min_ref);
-                    lines.push(Line::Dynamic(abs));
-                    continue;
-                }
+            Insertion::WithDynamicNameRef { abs } => {
+                let relative = self.table.insert_count() - 1 - abs;
+                instruction::write_insert_with_name_ref(encoder_stream, false, relative, value);
+                let entry_name = self.table.get(abs).map(|e| e.name.clone());
+                self.insert(name, value, entry_name)
             }
-            // A literal, naming by reference when possible.
-            match static_match {
-                Some(Match::Name(i) | Match::Exact(i)) => lines.push(Line::StaticName {
-                    never,
-                    index: i,
-                    value,
-                }),
-                None => {
-                    let nh = Self::name_hash(name);
-                    let mut name_abs = self.find_name(nh, name).filter(|&abs| {
-                        abs < known_received || self.may_block(stream_id, &may_block)
-                    });
-                    let name_seen = self.names_seen.record(nh);
-                    if name_abs.is_none() && name_seen >= 1 && self.find_name(nh, name).is_none() {
-                        // A recurring name: insert it with an empty value, as an anchor
-                        // for name references.
-                        let anchor = entry_size(name.len(), 0);
-                        let limit = self.evictable_below(min_ref);
-                        if anchor <= self.table.capacity() / 8
-                            && self.table.can_insert(anchor, limit)
-                        {
-                            instruction::write_insert_with_literal_name(encoder_stream, name, b"");
-                            let inserted = self.insert(name, b"", None);
-                            name_abs = inserted.filter(|_| self.may_block(stream_id, &may_block));
-                        }
-                    }
-                    match name_abs {
-                        Some(abs) => {
-                            note_ref(abs, &mut min_ref);
-                            lines.push(Line::DynamicName { never, abs, value });
-                        }
-                        None => lines.push(Line::Literal { never, name, value }),
-                    }
-                }
+            Insertion::WithLiteralName => {
+                instruction::write_insert_with_literal_name(encoder_stream, name, value);
+                self.insert(name, value, None)
+            }
+            Insertion::NameAnchor => {
+                instruction::write_insert_with_literal_name(encoder_stream, name, b"");
+                self.insert(name, b"", None)
             }
         }
-        let ric = max_ref.map_or(0, |m| m + 1);
-        let base = ric;
-        field_lines::write_prefix(section, ric, base, self.max_entries);
-        for line in lines {
-            match line {
-                Line::Static(i) => field_lines::write_indexed(section, true, i),
-                Line::Dynamic(abs) => field_lines::write_indexed(section, false, base - 1 - abs),
-                Line::StaticName {
-                    never,
-                    index,
-                    value,
-                } => field_lines::write_literal_name_ref(section, never, true, index, value),
-                Line::DynamicName { never, abs, value } => field_lines::write_literal_name_ref(
-                    section,
-                    never,
-                    false,
-                    base - 1 - abs,
-                    value,
-                ),
-                Line::Literal { never, name, value } => {
-                    field_lines::write_literal(section, never, name, value)
-                }
-            }
+    }
+
+    /// Remembers an encoded section that references the dynamic table until the decoder
+    /// acknowledges it (or its stream is cancelled).
+    fn track_unacknowledged(
+        &mut self,
+        stream_id: u64,
+        required_insert_count: u64,
+        min_ref: Option<u64>,
+    ) {
+        if let Some(min) = min_ref {
+            *self.pinned.entry(min).or_insert(0) += 1;
         }
-        if ric > 0 {
-            if let Some(min) = min_ref {
-                *self.pinned.entry(min).or_insert(0) += 1;
-            }
-            self.outstanding
-                .entry(stream_id)
-                .or_default()
-                .push_back(Section {
-                    required_insert_count: ric,
-                    min_ref,
-                });
-        }
+        self.outstanding
+            .entry(stream_id)
+            .or_default()
+            .push_back(Section {
+                required_insert_count,
+                min_ref,
+            });
     }
 
     /// Applies decoder-stream bytes from the peer.
@@ -645,6 +536,28 @@ impl Encoder {
             self.unpin(s);
         }
         sections.iter().map(|s| s.required_insert_count).collect()
+    }
+}
+
+/// Writes a field line of a section whose Base is `base`.
+fn write_field_line(section: &mut Vec<u8>, line: Line<u64>, base: u64, name: &[u8], value: &[u8]) {
+    match line {
+        Line::IndexedStatic { index } => field_lines::write_indexed(section, true, index),
+        Line::IndexedDynamic { entry: abs } => {
+            field_lines::write_indexed(section, false, base - 1 - abs)
+        }
+        Line::LiteralStaticName { never_index, index } => {
+            field_lines::write_literal_name_ref(section, never_index, true, index, value)
+        }
+        Line::LiteralDynamicName {
+            never_index,
+            entry: abs,
+        } => {
+            field_lines::write_literal_name_ref(section, never_index, false, base - 1 - abs, value)
+        }
+        Line::LiteralName { never_index } => {
+            field_lines::write_literal(section, never_index, name, value)
+        }
     }
 }
 
