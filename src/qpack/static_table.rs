@@ -1,10 +1,5 @@
 //! The QPACK static table (RFC 9204 Appendix A): 99 fixed entries, plus the lookups the
-//! encoder needs (exact name + value, and name only), built once.
-
-use std::collections::HashMap;
-use std::sync::LazyLock;
-
-use super::hash::FastHashBuilder;
+//! encoder needs (exact name + value, and name only), built at compile time.
 
 /// The 99 entries, index 0 first.
 pub const ENTRIES: [(&[u8], &[u8]); 99] = [
@@ -123,14 +118,96 @@ pub fn get(index: u64) -> Option<(&'static [u8], &'static [u8])> {
     ENTRIES.get(usize::try_from(index).ok()?).copied()
 }
 
-/// Name -> the indices of its entries, in table order.
-static BY_NAME: LazyLock<HashMap<&'static [u8], Vec<u8>, FastHashBuilder>> = LazyLock::new(|| {
-    let mut map: HashMap<&'static [u8], Vec<u8>, FastHashBuilder> = HashMap::default();
-    for (i, (name, _)) in ENTRIES.iter().enumerate() {
-        map.entry(*name).or_default().push(i as u8);
+/// Slots of the name index: a power of two above twice the number of distinct names, so
+/// probe runs stay short.
+const INDEX_SLOTS: usize = 256;
+
+/// An empty slot of the name index.
+const EMPTY: u8 = u8::MAX;
+
+/// FNV-1a over the name's bytes; usable at compile time.
+const fn name_hash(name: &[u8]) -> usize {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut i = 0;
+    while i < name.len() {
+        hash = (hash ^ name[i] as u64).wrapping_mul(0x0000_0100_0000_01b3);
+        i += 1;
     }
-    map
-});
+    (hash ^ (hash >> 32)) as usize
+}
+
+const fn same_name(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// Name -> index of its first entry, as an open-addressing hash table built at compile
+/// time: no allocation, nothing to initialise at run time, nothing for a leak checker to
+/// report. [`NEXT_WITH_NAME`] leads from there to the name's other entries.
+static BY_NAME: [u8; INDEX_SLOTS] = {
+    let mut slots = [EMPTY; INDEX_SLOTS];
+    let mut i = 0;
+    while i < ENTRIES.len() {
+        let name = ENTRIES[i].0;
+        let mut slot = name_hash(name) % INDEX_SLOTS;
+        loop {
+            let at = slots[slot];
+            if at == EMPTY {
+                slots[slot] = i as u8;
+                break;
+            }
+            if same_name(ENTRIES[at as usize].0, name) {
+                break; // the name's first entry is already there
+            }
+            slot = (slot + 1) % INDEX_SLOTS;
+        }
+        i += 1;
+    }
+    slots
+};
+
+/// Entry index -> the index of the next entry with the same name ([`EMPTY`] after the
+/// last): `:status`, for one, has entries 24-28 and 63-71.
+static NEXT_WITH_NAME: [u8; ENTRIES.len()] = {
+    let mut next = [EMPTY; ENTRIES.len()];
+    let mut i = 0;
+    while i < ENTRIES.len() {
+        let mut j = i + 1;
+        while j < ENTRIES.len() {
+            if same_name(ENTRIES[i].0, ENTRIES[j].0) {
+                next[i] = j as u8;
+                break;
+            }
+            j += 1;
+        }
+        i += 1;
+    }
+    next
+};
+
+/// The index of the first entry named `name`.
+fn first_with_name(name: &[u8]) -> Option<usize> {
+    let mut slot = name_hash(name) % INDEX_SLOTS;
+    loop {
+        let at = BY_NAME[slot];
+        if at == EMPTY {
+            return None;
+        }
+        if ENTRIES[at as usize].0 == name {
+            return Some(at as usize);
+        }
+        slot = (slot + 1) % INDEX_SLOTS;
+    }
+}
 
 /// The result of a static table lookup.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -143,13 +220,17 @@ pub enum Match {
 
 /// Finds `name: value` in the static table, preferring an exact match.
 pub fn find(name: &[u8], value: &[u8]) -> Option<Match> {
-    let indices = BY_NAME.get(name)?;
-    for &i in indices {
-        if ENTRIES[i as usize].1 == value {
-            return Some(Match::Exact(u64::from(i)));
+    let first = first_with_name(name)?;
+    let mut i = first;
+    loop {
+        if ENTRIES[i].1 == value {
+            return Some(Match::Exact(i as u64));
+        }
+        match NEXT_WITH_NAME[i] {
+            EMPTY => return Some(Match::Name(first as u64)),
+            next => i = usize::from(next),
         }
     }
-    Some(Match::Name(u64::from(indices[0])))
 }
 
 #[cfg(test)]
@@ -175,6 +256,25 @@ mod tests {
         assert_eq!(get(98), Some((&b"x-frame-options"[..], &b"sameorigin"[..])));
         assert_eq!(get(99), None);
         assert_eq!(get(u64::MAX), None);
+    }
+
+    #[test]
+    fn every_name_leads_to_all_its_entries() {
+        for (name, _) in ENTRIES {
+            let expected: Vec<usize> = (0..ENTRIES.len())
+                .filter(|&i| ENTRIES[i].0 == name)
+                .collect();
+            let mut chain = vec![first_with_name(name).unwrap()];
+            while let Some(&next) = NEXT_WITH_NAME.get(*chain.last().unwrap()) {
+                if next == EMPTY {
+                    break;
+                }
+                chain.push(usize::from(next));
+            }
+            assert_eq!(chain, expected, "{}", String::from_utf8_lossy(name));
+        }
+        assert_eq!(first_with_name(b":statu"), None);
+        assert_eq!(first_with_name(b""), None);
     }
 
     #[test]
