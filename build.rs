@@ -9,6 +9,9 @@ use std::env;
 use std::fs;
 use std::path::PathBuf;
 
+#[path = "build_support/header.rs"]
+mod header;
+
 fn main() {
     let crate_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
     let committed = crate_dir.join("include").join("h3q.h");
@@ -19,6 +22,7 @@ fn main() {
 
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=cbindgen.toml");
+    println!("cargo:rerun-if-changed=build_support");
     println!("cargo:rerun-if-changed=include/h3q.h");
     println!("cargo:rerun-if-env-changed=H3Q_REGENERATE_HEADER");
 
@@ -28,14 +32,16 @@ fn main() {
         .expect("cbindgen.toml is readable and valid");
     config.after_includes = Some(version_macros());
 
+    let mut raw = Vec::new();
     cbindgen::Builder::new()
         .with_crate(&crate_dir)
         .with_config(config)
         .generate()
         .expect("cbindgen can generate the header")
-        .write_to_file(&fresh);
-
-    let fresh_text = fs::read_to_string(&fresh).expect("fresh header readable");
+        .write(&mut raw);
+    let raw = String::from_utf8(raw).expect("cbindgen writes UTF-8");
+    let fresh_text = header::arrange(&raw).unwrap_or_else(|e| panic!("include/h3q.h: {e}"));
+    fs::write(&fresh, &fresh_text).expect("OUT_DIR is writable");
     let committed_text = fs::read_to_string(&committed).unwrap_or_default();
     if fresh_text == committed_text {
         return;

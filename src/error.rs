@@ -55,53 +55,57 @@ pub enum ErrorCode {
     DatagramError,
 }
 
-/// The single table mapping codes to wire values and names.
+/// The single table mapping codes to wire values and names (NUL-terminated for C).
 const TABLE: &[(ErrorCode, u64, &str)] = &[
-    (ErrorCode::NoError, 0x100, "H3_NO_ERROR"),
+    (ErrorCode::NoError, 0x100, "H3_NO_ERROR\0"),
     (
         ErrorCode::GeneralProtocolError,
         0x101,
-        "H3_GENERAL_PROTOCOL_ERROR",
+        "H3_GENERAL_PROTOCOL_ERROR\0",
     ),
-    (ErrorCode::InternalError, 0x102, "H3_INTERNAL_ERROR"),
+    (ErrorCode::InternalError, 0x102, "H3_INTERNAL_ERROR\0"),
     (
         ErrorCode::StreamCreationError,
         0x103,
-        "H3_STREAM_CREATION_ERROR",
+        "H3_STREAM_CREATION_ERROR\0",
     ),
     (
         ErrorCode::ClosedCriticalStream,
         0x104,
-        "H3_CLOSED_CRITICAL_STREAM",
+        "H3_CLOSED_CRITICAL_STREAM\0",
     ),
-    (ErrorCode::FrameUnexpected, 0x105, "H3_FRAME_UNEXPECTED"),
-    (ErrorCode::FrameError, 0x106, "H3_FRAME_ERROR"),
-    (ErrorCode::ExcessiveLoad, 0x107, "H3_EXCESSIVE_LOAD"),
-    (ErrorCode::IdError, 0x108, "H3_ID_ERROR"),
-    (ErrorCode::SettingsError, 0x109, "H3_SETTINGS_ERROR"),
-    (ErrorCode::MissingSettings, 0x10a, "H3_MISSING_SETTINGS"),
-    (ErrorCode::RequestRejected, 0x10b, "H3_REQUEST_REJECTED"),
-    (ErrorCode::RequestCancelled, 0x10c, "H3_REQUEST_CANCELLED"),
-    (ErrorCode::RequestIncomplete, 0x10d, "H3_REQUEST_INCOMPLETE"),
-    (ErrorCode::MessageError, 0x10e, "H3_MESSAGE_ERROR"),
-    (ErrorCode::ConnectError, 0x10f, "H3_CONNECT_ERROR"),
-    (ErrorCode::VersionFallback, 0x110, "H3_VERSION_FALLBACK"),
+    (ErrorCode::FrameUnexpected, 0x105, "H3_FRAME_UNEXPECTED\0"),
+    (ErrorCode::FrameError, 0x106, "H3_FRAME_ERROR\0"),
+    (ErrorCode::ExcessiveLoad, 0x107, "H3_EXCESSIVE_LOAD\0"),
+    (ErrorCode::IdError, 0x108, "H3_ID_ERROR\0"),
+    (ErrorCode::SettingsError, 0x109, "H3_SETTINGS_ERROR\0"),
+    (ErrorCode::MissingSettings, 0x10a, "H3_MISSING_SETTINGS\0"),
+    (ErrorCode::RequestRejected, 0x10b, "H3_REQUEST_REJECTED\0"),
+    (ErrorCode::RequestCancelled, 0x10c, "H3_REQUEST_CANCELLED\0"),
+    (
+        ErrorCode::RequestIncomplete,
+        0x10d,
+        "H3_REQUEST_INCOMPLETE\0",
+    ),
+    (ErrorCode::MessageError, 0x10e, "H3_MESSAGE_ERROR\0"),
+    (ErrorCode::ConnectError, 0x10f, "H3_CONNECT_ERROR\0"),
+    (ErrorCode::VersionFallback, 0x110, "H3_VERSION_FALLBACK\0"),
     (
         ErrorCode::QpackDecompressionFailed,
         0x200,
-        "QPACK_DECOMPRESSION_FAILED",
+        "QPACK_DECOMPRESSION_FAILED\0",
     ),
     (
         ErrorCode::QpackEncoderStreamError,
         0x201,
-        "QPACK_ENCODER_STREAM_ERROR",
+        "QPACK_ENCODER_STREAM_ERROR\0",
     ),
     (
         ErrorCode::QpackDecoderStreamError,
         0x202,
-        "QPACK_DECODER_STREAM_ERROR",
+        "QPACK_DECODER_STREAM_ERROR\0",
     ),
-    (ErrorCode::DatagramError, 0x33, "H3_DATAGRAM_ERROR"),
+    (ErrorCode::DatagramError, 0x33, "H3_DATAGRAM_ERROR\0"),
 ];
 
 impl ErrorCode {
@@ -119,6 +123,12 @@ impl ErrorCode {
 
     /// The RFC name, e.g. `"H3_FRAME_UNEXPECTED"`.
     pub fn name(self) -> &'static str {
+        let name = self.c_name();
+        &name[..name.len() - 1]
+    }
+
+    /// The RFC name with a NUL at the end, for C.
+    pub(crate) fn c_name(self) -> &'static str {
         self.entry().2
     }
 
@@ -176,7 +186,8 @@ mod tests {
     fn every_code_round_trips_through_its_wire_value() {
         for (code, wire, name) in TABLE {
             assert_eq!(code.wire(), *wire);
-            assert_eq!(code.name(), *name);
+            assert_eq!(code.c_name(), *name);
+            assert_eq!(format!("{}\0", code.name()), *name);
             assert_eq!(ErrorCode::from_wire(*wire), Some(*code));
         }
         assert_eq!(ErrorCode::from_wire(0x1234), None);

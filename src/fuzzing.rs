@@ -577,6 +577,8 @@ pub fn h3_connection(data: &[u8], is_client: bool) {
                     QuicEvent::ConnectionTerminated {
                         error_code: 0,
                         reason: b"",
+                        error_space: crate::h3::ErrorSpace::NoCode,
+                        by_peer: false,
                     }
                 };
                 conn.handle_event_into(event, &mut events);

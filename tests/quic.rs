@@ -5,6 +5,7 @@ mod support;
 use std::time::Duration;
 
 use bytes::Bytes;
+use h3q::h3::ErrorSpace;
 use h3q::h3::transport::Transport;
 use h3q::quic::{Config, Connection, Endpoint, Event, QuicError};
 use sha2::{Digest, Sha256};
@@ -91,6 +92,66 @@ fn handshake_completes_with_h3_on_both_sides() {
     assert_eq!(server.remote_address(), Some(pair.client_addr));
     assert_eq!(client.remote_address(), Some(pair.server_addr));
     assert_eq!(pair.server.connection_count(), 1);
+}
+
+#[test]
+fn next_ready_gives_each_connection_with_new_events_once() {
+    let (client_cfg, server_cfg) = configs();
+    let mut pair = Pair::new(&client_cfg, &server_cfg);
+    let (client, server) = pair.connected();
+    // The handshake left events on both sides; the server's connection was accepted.
+    let ready = pair
+        .client
+        .next_ready()
+        .expect("the client connection has events");
+    assert_eq!(ready.handle(), client.handle());
+    assert!(
+        pair.client.next_ready().is_none(),
+        "given once until it gets new events"
+    );
+    assert_eq!(
+        pair.server.next_ready().map(|c| c.handle()),
+        Some(server.handle())
+    );
+    drain(&client);
+    drain(&server);
+    assert!(pair.server.next_ready().is_none());
+
+    let id = client.get_next_available_stream_id(false).unwrap();
+    client.send_stream_data(id, b"hello", true).unwrap();
+    assert!(
+        pair.client.next_ready().is_none(),
+        "sending queues no event"
+    );
+    assert!(pair.run_until(SECOND, |p| p.server.next_ready().is_some()));
+    assert_eq!(drain(&server).len(), 1, "the stream data");
+    assert!(pair.server.next_ready().is_none());
+
+    // Our own close queues ConnectionTerminated: the connection comes out again.
+    client.close(0x100, b"done");
+    assert_eq!(
+        pair.client.next_ready().map(|c| c.handle()),
+        Some(client.handle())
+    );
+    assert!(matches!(
+        drain(&client).as_slice(),
+        [Event::ConnectionTerminated { .. }]
+    ));
+}
+
+#[test]
+fn next_ready_leaves_unaccepted_connections_to_accept() {
+    let (client_cfg, server_cfg) = configs();
+    let mut pair = Pair::new(&client_cfg, &server_cfg);
+    pair.connect();
+    assert!(pair.run_until(SECOND, |p| p.server.connection_count() == 1));
+    pair.run_until(100_000_000, |_| false);
+    assert!(pair.server.next_ready().is_none(), "not accepted yet");
+    let sh = pair.server.accept().expect("a new connection");
+    let server = pair.server.connection(sh).unwrap();
+    let ready = pair.server.next_ready().expect("its events, once accepted");
+    assert_eq!(ready.handle(), server.handle());
+    assert!(!drain(&server).is_empty());
 }
 
 #[test]
@@ -337,6 +398,8 @@ fn idle_timeout_terminates_both_sides_and_drains() {
     let idle = Event::ConnectionTerminated {
         error_code: 0,
         reason: Bytes::from_static(b"Idle timeout"),
+        error_space: ErrorSpace::NoCode,
+        by_peer: false,
     };
     assert_eq!(drain(&client), vec![idle.clone()]);
     assert_eq!(drain(&server), vec![idle]);
@@ -362,14 +425,16 @@ fn close_by(client_closes: bool) {
     };
     let mut closer_t: Box<dyn Transport> = Box::new(closer.clone());
     closer_t.close(0x100, "bye");
-    let expected = Event::ConnectionTerminated {
+    let terminated = |by_peer| Event::ConnectionTerminated {
         error_code: 0x100,
         reason: Bytes::from_static(b"bye"),
+        error_space: ErrorSpace::Application,
+        by_peer,
     };
-    assert_eq!(drain(closer), vec![expected.clone()]);
+    assert_eq!(drain(closer), vec![terminated(false)]);
     assert!(closer.is_closed() && !closer.is_drained());
     assert!(pair.run_until(10 * SECOND, |_| client.is_drained() && server.is_drained()));
-    assert_eq!(drain(peer), vec![expected]);
+    assert_eq!(drain(peer), vec![terminated(true)]);
     assert!(drain(closer).is_empty(), "terminated is reported once");
     assert_eq!(pair.client.connection_count(), 0);
     assert_eq!(pair.server.connection_count(), 0);
@@ -939,7 +1004,10 @@ fn random_operations_never_panic() {
             }
             for conn in [&client, &server] {
                 while let Some(ev) = conn.next_event() {
-                    if let Event::ConnectionTerminated { error_code, reason } = ev {
+                    if let Event::ConnectionTerminated {
+                        error_code, reason, ..
+                    } = ev
+                    {
                         eprintln!(
                             "seed {seed} round {round}: terminated {error_code:#x} {reason:?}"
                         );
@@ -978,7 +1046,9 @@ fn close_during_the_handshake_drains_both_sides() {
         events,
         vec![Event::ConnectionTerminated {
             error_code: 0x10c,
-            reason: Bytes::from_static(b"cancelled")
+            reason: Bytes::from_static(b"cancelled"),
+            error_space: ErrorSpace::Application,
+            by_peer: false,
         }]
     );
     // The server's connection drained before the application accepted it: accept skips it.

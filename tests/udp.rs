@@ -124,7 +124,9 @@ fn ten_megabytes_over_udp_on_loopback() {
                     reply.extend_from_slice(&data);
                     reply_done |= end_stream;
                 }
-                Event::ConnectionTerminated { error_code, reason } => {
+                Event::ConnectionTerminated {
+                    error_code, reason, ..
+                } => {
                     panic!("client terminated: {error_code:#x} {reason:?}")
                 }
                 _ => {}

@@ -62,23 +62,31 @@ __all__ = [
 
 # --- h3q_result -------------------------------------------------------------------------------
 
+# The ABI version this module mirrors (H3Q_ABI_VERSION of include/h3q.h): the struct layouts
+# below and these result values. It is passed to every *_versioned constructor, so the
+# library reads and writes exactly these layouts and returns these values, whatever newer
+# version it is itself.
+ABI_VERSION = 2
+
 H3Q_OK = 0
 H3Q_BLOCKED = 1
-H3Q_DONE = -1
-H3Q_ERR_NULL = -2
-H3Q_ERR_INVALID_ARGUMENT = -3
-H3Q_ERR_FRAME_UNEXPECTED = -4
-H3Q_ERR_INVALID_STREAM_TYPE = -5
-H3Q_ERR_NO_AVAILABLE_PUSH_ID = -6
-H3Q_ERR_WRONG_ROLE = -7
-H3Q_ERR_CONNECTION_CLOSED = -8
-H3Q_ERR_TLS = -9
-H3Q_ERR_PROTOCOL = -10
-H3Q_ERR_TRANSPORT = -11
-H3Q_ERR_BUFFER_TOO_SMALL = -12
-H3Q_ERR_IO = -13
-H3Q_ERR_PANIC = -14
-H3Q_ERR_POISONED = -15
+H3Q_DONE = 2
+H3Q_ERR_NULL = -101
+H3Q_ERR_INVALID_ARGUMENT = -102
+H3Q_ERR_FRAME_UNEXPECTED = -103
+H3Q_ERR_INVALID_STREAM_TYPE = -104
+H3Q_ERR_NO_AVAILABLE_PUSH_ID = -105
+H3Q_ERR_WRONG_ROLE = -106
+H3Q_ERR_TLS = -107
+H3Q_ERR_TRANSPORT = -108
+H3Q_ERR_BUFFER_TOO_SMALL = -109
+H3Q_ERR_IO = -110
+H3Q_ERR_UNSUPPORTED_VERSION = -111
+H3Q_ERR_CONNECTION_CLOSED = -201
+H3Q_ERR_PROTOCOL = -202
+H3Q_ERR_INTERNAL = -203
+H3Q_ERR_PANIC = -204
+H3Q_ERR_POISONED = -205
 
 # h3q_quic_event_type
 QUIC_STREAM_DATA_RECEIVED = 0
@@ -102,7 +110,7 @@ MIN_TRANSMIT_BUFFER = 1472
 
 # --- C types ----------------------------------------------------------------------------------
 
-c_result = ctypes.c_int  # enum h3q_result (repr(C) enum: an int)
+c_result = ctypes.c_int32  # h3q_result
 c_socklen = ctypes.c_uint32
 c_u8_p = ctypes.POINTER(ctypes.c_uint8)
 
@@ -148,6 +156,8 @@ class h3q_quic_event(ctypes.Structure):
         ("error_code", ctypes.c_uint64),
         ("reason", c_u8_p),
         ("reason_len", ctypes.c_size_t),
+        ("error_space", ctypes.c_int),  # h3q_error_space (ABI version 2)
+        ("closed_by_peer", ctypes.c_bool),  # (ABI version 2)
     ]
 
 
@@ -230,10 +240,9 @@ _SIGNATURES = {
     "h3q_version": (ctypes.c_char_p, []),
     "h3q_result_str": (ctypes.c_char_p, [ctypes.c_int32]),
     "h3q_last_error": (ctypes.c_char_p, []),
-    "h3q_settings_default": (None, [ctypes.POINTER(h3q_settings)]),
-    "h3q_settings_size": (ctypes.c_size_t, []),
+    "h3q_settings_default_versioned": (c_result, [ctypes.c_int, ctypes.POINTER(h3q_settings)]),
     # config
-    "h3q_config_new": (c_result, [ctypes.c_bool, _PP]),
+    "h3q_config_new_versioned": (c_result, [ctypes.c_int, ctypes.c_bool, _PP]),
     "h3q_config_free": (None, [_P]),
     "h3q_config_last_error": (ctypes.c_char_p, [_P]),
     "h3q_config_set_certificate_chain_pem": (
@@ -286,7 +295,8 @@ _SIGNATURES = {
     "h3q_quic_conn_remote_address": (
         c_result, [_P, ctypes.POINTER(sockaddr_storage), ctypes.POINTER(c_socklen)]),
     # http/3 conn
-    "h3q_conn_new_quic": (c_result, [_P, ctypes.POINTER(h3q_settings), _PP]),
+    "h3q_conn_new_quic_versioned": (
+        c_result, [ctypes.c_int, _P, ctypes.POINTER(h3q_settings), _PP]),
     "h3q_conn_free": (None, [_P]),
     "h3q_conn_last_error": (ctypes.c_char_p, [_P]),
     "h3q_conn_handle_event": (
@@ -309,11 +319,13 @@ for _name, (_restype, _argtypes) in _SIGNATURES.items():
     _fn.restype = _restype
     _fn.argtypes = _argtypes
 
-# h3q_settings_default() writes a whole struct: a stale mirror here would overflow it.
-if lib.h3q_settings_size() != ctypes.sizeof(h3q_settings):
+# A library older than ABI_VERSION cannot serve this module's layouts: say so now.
+_probe = h3q_settings()
+if lib.h3q_settings_default_versioned(ABI_VERSION, ctypes.byref(_probe)) != H3Q_OK:
     raise ImportError(
-        f"bindings/python/h3q.py describes h3q_settings as {ctypes.sizeof(h3q_settings)} bytes "
-        f"but the loaded libh3q has {lib.h3q_settings_size()}: update the binding"
+        f"the loaded libh3q does not serve ABI version {ABI_VERSION} "
+        f"({(lib.h3q_last_error() or b'').decode('utf-8', 'replace')}): it is older than "
+        "this binding"
     )
 
 # --- errors -----------------------------------------------------------------------------------
@@ -462,7 +474,8 @@ class Config(_Handle):
 
     def __init__(self, is_server: bool):
         out = ctypes.c_void_p()
-        _check(lib.h3q_config_new(is_server, ctypes.byref(out)), "h3q_config_new",
+        _check(lib.h3q_config_new_versioned(ABI_VERSION, is_server, ctypes.byref(out)),
+               "h3q_config_new_versioned",
                _thread_last_error)
         super().__init__(out)
 
@@ -802,7 +815,8 @@ class Settings:
 
     def __init__(self, **changes):
         self._c = h3q_settings()
-        lib.h3q_settings_default(ctypes.byref(self._c))
+        _check(lib.h3q_settings_default_versioned(ABI_VERSION, ctypes.byref(self._c)),
+               "h3q_settings_default_versioned", _thread_last_error)
         for k, v in changes.items():
             setattr(self, k, v)
 
@@ -838,7 +852,8 @@ class H3Connection(_Handle):
     def __init__(self, quic: QuicConnection, settings: Optional[Settings] = None):
         out = ctypes.c_void_p()
         cs = ctypes.byref(settings._c) if settings is not None else None
-        _check(lib.h3q_conn_new_quic(quic.handle, cs, ctypes.byref(out)), "h3q_conn_new_quic",
+        _check(lib.h3q_conn_new_quic_versioned(ABI_VERSION, quic.handle, cs, ctypes.byref(out)),
+               "h3q_conn_new_quic_versioned",
                _thread_last_error)
         super().__init__(out)
         self._pending: List[H3Event] = []

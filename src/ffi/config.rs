@@ -1,12 +1,12 @@
 //! `h3q_config`: TLS identity and trust, ALPN, timeouts and limits of a QUIC endpoint.
 
-use std::ffi::c_char;
+use std::ffi::{c_char, c_int};
 use std::time::Duration;
 
 use crate::quic::{Config, ConfigError};
 
-use super::handle::{self, FfiError, Opaque, call, call_static, call_status, non_null};
-use super::result::h3q_result;
+use super::handle::{self, FfiError, Opaque, call, call_status, call_versioned, non_null};
+use super::result::{h3q_result, h3q_result_code};
 use super::slice::{bytes_arg, slice_arg, str_arg};
 
 /// The configuration of a QUIC endpoint (`h3q_endpoint_new()` copies what it needs, so the
@@ -23,7 +23,7 @@ impl Opaque for h3q_config {
 
 impl From<ConfigError> for FfiError {
     fn from(error: ConfigError) -> Self {
-        FfiError::new(h3q_result::H3Q_ERR_TLS, error.to_string())
+        FfiError::new(h3q_result_code::H3Q_ERR_TLS, error.to_string())
     }
 }
 
@@ -32,11 +32,18 @@ impl From<ConfigError> for FfiError {
 /// frames; a server without a certificate gets a generated self-signed one for
 /// "localhost"; a client verifies the server against the CA roots it is given.
 ///
-/// On success writes a new handle to `*out`, owned by the caller. Returns `H3Q_OK` or
-/// `H3Q_ERR_NULL`.
+/// `abi_version` is `H3Q_ABI_VERSION` (the `h3q_config_new()` macro passes it): the
+/// version of h3q.h the program was built with, which the handle's results follow.
+///
+/// On success writes a new handle to `*out`, owned by the caller. Returns `H3Q_OK`,
+/// `H3Q_ERR_NULL` or `H3Q_ERR_UNSUPPORTED_VERSION`.
 #[unsafe(no_mangle)]
-pub extern "C" fn h3q_config_new(is_server: bool, out: *mut *mut h3q_config) -> h3q_result {
-    call_static(|| {
+pub extern "C" fn h3q_config_new_versioned(
+    abi_version: c_int,
+    is_server: bool,
+    out: *mut *mut h3q_config,
+) -> h3q_result {
+    call_versioned(abi_version, |abi| {
         non_null(out, "out")?;
         let config = if is_server {
             Config::server()
@@ -44,7 +51,7 @@ pub extern "C" fn h3q_config_new(is_server: bool, out: *mut *mut h3q_config) -> 
             Config::client()
         };
         // SAFETY: non-NULL and writable (caller's contract).
-        unsafe { *out = handle::into_raw(config) };
+        unsafe { *out = handle::into_raw(config, abi) };
         Ok(())
     })
 }
@@ -171,19 +178,19 @@ pub unsafe extern "C" fn h3q_config_certificate_chain_pem(
         call_status(config, |c| {
             non_null(len_out, "len_out")?;
             let Some(pem) = c.certificate_chain_pem() else {
-                return Ok(h3q_result::H3Q_DONE);
+                return Ok(h3q_result_code::H3Q_DONE);
             };
             *len_out = pem.len();
             if pem.len() > cap {
                 return Err(FfiError::new(
-                    h3q_result::H3Q_ERR_BUFFER_TOO_SMALL,
+                    h3q_result_code::H3Q_ERR_BUFFER_TOO_SMALL,
                     format!("the PEM needs {} bytes, the buffer has {cap}", pem.len()),
                 ));
             }
             non_null(buf, "buf")?;
             // SAFETY: writable for `cap` >= pem.len() bytes (caller's contract).
             std::ptr::copy_nonoverlapping(pem.as_ptr(), buf, pem.len());
-            Ok(h3q_result::H3Q_OK)
+            Ok(h3q_result_code::H3Q_OK)
         })
     }
 }

@@ -1,17 +1,18 @@
 //! `h3q_conn`: aioquic's `H3Connection` for C.
 
-use std::ffi::{c_char, c_void};
+use std::ffi::{c_char, c_int, c_void};
 
 use crate::error::ErrorCode;
 use crate::h3::{H3Connection, H3Error};
 
+use super::abi::Abi;
 use super::conn_transport::{ConnTransport, Stack};
 use super::event::{event_to_c, h3q_event_cb, h3q_quic_event, quic_event_from_c};
-use super::handle::{self, FfiError, Opaque, call, call_static, call_status, non_null};
+use super::handle::{self, FfiError, Opaque, call, call_status, call_versioned, non_null};
 use super::header::{h3q_header, header_list_arg};
 use super::lent::{LentGuard, h3q_release_cb};
 use super::quic_conn::h3q_quic_conn;
-use super::result::h3q_result;
+use super::result::{h3q_result, h3q_result_code};
 use super::settings::{h3q_settings, settings_from_c};
 use super::slice::bytes_arg;
 use super::transport::{CTransport, h3q_transport};
@@ -26,6 +27,8 @@ pub struct h3q_conn {
 
 pub(crate) struct ConnState {
     h3: H3Connection<ConnTransport>,
+    /// The ABI version of the program: the layout of the `h3q_quic_event`s it passes in.
+    abi: Abi,
 }
 
 impl ConnState {
@@ -36,7 +39,7 @@ impl ConnState {
     fn send_error(&self, error: H3Error) -> FfiError {
         if matches!(error, H3Error::Transport(_)) && self.h3.transport().quic_closed() {
             return FfiError::new(
-                h3q_result::H3Q_ERR_CONNECTION_CLOSED,
+                h3q_result_code::H3Q_ERR_CONNECTION_CLOSED,
                 format!("the QUIC connection is closed ({error})"),
             );
         }
@@ -52,39 +55,41 @@ impl Opaque for h3q_conn {
 impl From<H3Error> for FfiError {
     fn from(error: H3Error) -> Self {
         let code = match &error {
-            H3Error::FrameUnexpected(_) => h3q_result::H3Q_ERR_FRAME_UNEXPECTED,
-            H3Error::InvalidStreamType(_) => h3q_result::H3Q_ERR_INVALID_STREAM_TYPE,
-            H3Error::NoAvailablePushId => h3q_result::H3Q_ERR_NO_AVAILABLE_PUSH_ID,
-            H3Error::WrongRole(_) => h3q_result::H3Q_ERR_WRONG_ROLE,
-            H3Error::Transport(_) => h3q_result::H3Q_ERR_TRANSPORT,
-            H3Error::ConnectionClosed => h3q_result::H3Q_ERR_CONNECTION_CLOSED,
+            H3Error::FrameUnexpected(_) => h3q_result_code::H3Q_ERR_FRAME_UNEXPECTED,
+            H3Error::InvalidStreamType(_) => h3q_result_code::H3Q_ERR_INVALID_STREAM_TYPE,
+            H3Error::NoAvailablePushId => h3q_result_code::H3Q_ERR_NO_AVAILABLE_PUSH_ID,
+            H3Error::WrongRole(_) => h3q_result_code::H3Q_ERR_WRONG_ROLE,
+            H3Error::Transport(_) => h3q_result_code::H3Q_ERR_TRANSPORT,
+            H3Error::ConnectionClosed => h3q_result_code::H3Q_ERR_CONNECTION_CLOSED,
         };
         FfiError::new(code, error.to_string())
     }
 }
 
-/// Starts HTTP/3 on `stack`: writes our control stream (SETTINGS, and MAX_PUSH_ID for a
-/// client) and QPACK streams through it, then hands out the new handle.
+/// Starts HTTP/3 on `stack` for a program of ABI version `abi_version`: writes our
+/// control stream (SETTINGS, and MAX_PUSH_ID for a client) and QPACK streams through it,
+/// then hands out the new handle.
 ///
 /// # Safety
-/// `settings` is NULL or readable; `out` is writable.
-pub(crate) unsafe fn new_conn(
-    stack: impl FnOnce() -> Result<Stack, FfiError>,
+/// `settings` is NULL or readable as that version's `h3q_settings`; `out` is writable.
+unsafe fn new_conn(
+    abi_version: c_int,
+    stack: impl FnOnce(Abi) -> Result<Stack, FfiError>,
     settings: *const h3q_settings,
     out: *mut *mut h3q_conn,
 ) -> h3q_result {
-    call_static(|| {
+    call_versioned(abi_version, |abi| {
         non_null(out, "out")?;
         let settings = if settings.is_null() {
             crate::h3::Settings::default()
         } else {
             // SAFETY: non-NULL and readable (caller's contract).
-            unsafe { settings_from_c(settings) }
+            unsafe { settings_from_c(settings, abi) }
         };
-        let h3 = H3Connection::new(ConnTransport::new(stack()?), settings)?;
-        let state = ConnState { h3 };
+        let h3 = H3Connection::new(ConnTransport::new(stack(abi)?), settings)?;
+        let state = ConnState { h3, abi };
         // SAFETY: `out` is non-NULL and writable (caller's contract).
-        unsafe { *out = handle::into_raw(state) };
+        unsafe { *out = handle::into_raw(state, abi) };
         Ok(())
     })
 }
@@ -92,67 +97,71 @@ pub(crate) unsafe fn new_conn(
 /// Creates an HTTP/3 connection over your own QUIC stack, described by `transport` (copied;
 /// `transport->user_data` must stay valid until `h3q_conn_free()`). `settings` may be NULL
 /// for the defaults (`h3q_settings_default()`); it is read during the call only.
+/// `abi_version` is `H3Q_ABI_VERSION` (the `h3q_conn_new()` macro passes it): h3q reads
+/// `*transport`, `*settings` and every `h3q_quic_event` given to this connection, and
+/// numbers its results, as that version of h3q.h declares them.
 ///
 /// During the call h3q opens its control stream and QPACK streams through the transport
 /// (unidirectional streams 2, 6, 10 for a client; 3, 7, 11 for a server).
 ///
 /// On success writes a new handle to `*out`, owned by the caller. Returns `H3Q_OK`;
-/// `H3Q_ERR_NULL` (`transport`, `out`, or a required transport function is NULL); or
-/// `H3Q_ERR_TRANSPORT` if the transport failed while opening the streams.
+/// `H3Q_ERR_NULL` (`transport`, `out`, or a required transport function is NULL);
+/// `H3Q_ERR_UNSUPPORTED_VERSION`; or `H3Q_ERR_TRANSPORT` if the transport failed while
+/// opening the streams.
 ///
 /// # Safety
 /// `transport` and `settings` are NULL or readable; `out` is NULL or writable.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn h3q_conn_new(
+pub unsafe extern "C" fn h3q_conn_new_versioned(
+    abi_version: c_int,
     transport: *const h3q_transport,
     settings: *const h3q_settings,
     out: *mut *mut h3q_conn,
 ) -> h3q_result {
-    let stack = || {
+    let stack = |abi| {
         non_null(transport, "transport")?;
         // SAFETY: non-NULL and readable (caller's contract).
-        Ok(Stack::C(unsafe { CTransport::from_c(transport)? }))
+        Ok(Stack::C(unsafe { CTransport::from_c(transport, abi)? }))
     };
     // SAFETY: forwarded from the caller's contract.
-    unsafe { new_conn(stack, settings, out) }
+    unsafe { new_conn(abi_version, stack, settings, out) }
 }
 
 /// Creates an HTTP/3 connection over a connection of h3q's built-in QUIC layer (from
 /// `h3q_endpoint_connect()` or `h3q_endpoint_accept()`). The HTTP/3 connection shares the
 /// QUIC connection: `quic_conn` stays owned by the caller, who keeps polling its events
 /// with `h3q_quic_conn_next_event()` and passing them to `h3q_conn_handle_event()`. Either
-/// handle may be freed first. `settings` may be NULL for the defaults.
+/// handle may be freed first. `settings` may be NULL for the defaults. `abi_version` is
+/// `H3Q_ABI_VERSION` (the `h3q_conn_new_quic()` macro passes it).
 ///
 /// On success writes a new handle to `*out`, owned by the caller. Returns `H3Q_OK`;
-/// `H3Q_ERR_NULL`; `H3Q_ERR_CONNECTION_CLOSED` if the QUIC connection is closed; or
-/// `H3Q_ERR_TRANSPORT`.
+/// `H3Q_ERR_NULL`; `H3Q_ERR_UNSUPPORTED_VERSION`; `H3Q_ERR_CONNECTION_CLOSED` if the QUIC
+/// connection is closed; or `H3Q_ERR_TRANSPORT`.
 ///
 /// # Safety
 /// `quic_conn` is NULL or a live handle; `settings` is NULL or readable; `out` is NULL or
 /// writable.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn h3q_conn_new_quic(
+pub unsafe extern "C" fn h3q_conn_new_quic_versioned(
+    abi_version: c_int,
     quic_conn: *mut h3q_quic_conn,
     settings: *const h3q_settings,
     out: *mut *mut h3q_conn,
 ) -> h3q_result {
-    let mut shared = None;
-    // SAFETY: forwarded from the caller's contract.
-    let result = unsafe {
-        call(quic_conn, |state| {
-            if state.conn.is_closed() {
-                return Err(crate::quic::QuicError::ConnectionClosed.into());
-            }
-            shared = Some(state.conn.clone());
-            Ok(())
-        })
+    let stack = |_| {
+        // SAFETY: forwarded from the caller's contract.
+        let conn = unsafe {
+            handle::borrow(quic_conn, |state| {
+                if state.conn.is_closed() {
+                    return Err(crate::quic::QuicError::ConnectionClosed.into());
+                }
+                Ok(state.conn.clone())
+            })
+        }?;
+        Ok(Stack::Quic(conn))
     };
-    if result != h3q_result::H3Q_OK {
-        return result;
-    }
-    let stack = || Ok(Stack::Quic(shared.take().expect("set on success")));
     // SAFETY: forwarded from the caller's contract.
-    unsafe { new_conn(stack, settings, out) }
+    unsafe { new_conn(abi_version, stack, settings, out) }
 }
 
 /// Frees a connection. NULL is a no-op. It may be called from an `h3q_event_cb` (see
@@ -209,14 +218,17 @@ pub unsafe extern "C" fn h3q_conn_handle_event(
     user_data: *mut c_void,
 ) -> h3q_result {
     let mut events = Vec::new();
+    // SAFETY: forwarded from the caller's contract; read before the callbacks, which may
+    // free the connection.
+    let abi = unsafe { handle::abi(conn) };
     // SAFETY: forwarded from the caller's contract.
-    let result = unsafe {
-        call(conn, |state| {
+    let outcome = unsafe {
+        handle::borrow(conn, |state| {
             non_null(event, "event")?;
             let Some(_) = cb else {
                 return Err(FfiError::null("cb"));
             };
-            let event = quic_event_from_c(event)?;
+            let event = quic_event_from_c(event, state.abi)?;
             let was_closed = state.h3.is_closed();
             state.h3.handle_event_into(event, &mut events);
             // A close we made just now (a terminated QUIC connection closes quietly).
@@ -225,9 +237,9 @@ pub unsafe extern "C" fn h3q_conn_handle_event(
                 let code = ErrorCode::from_wire(*raw);
                 let name = code.map_or("H3 error", ErrorCode::name);
                 let result = if code == Some(ErrorCode::InternalError) {
-                    h3q_result::H3Q_ERR_TRANSPORT
+                    h3q_result_code::H3Q_ERR_INTERNAL
                 } else {
-                    h3q_result::H3Q_ERR_PROTOCOL
+                    h3q_result_code::H3Q_ERR_PROTOCOL
                 };
                 return Err(FfiError::new(
                     result,
@@ -237,8 +249,8 @@ pub unsafe extern "C" fn h3q_conn_handle_event(
             Ok(())
         })
     };
-    if result != h3q_result::H3Q_OK {
-        return result;
+    if let Err(error) = outcome {
+        return abi.encode(error.code);
     }
     // The connection is not borrowed any more: callbacks may call into it.
     let cb = cb.expect("checked inside the call");
@@ -250,7 +262,7 @@ pub unsafe extern "C" fn h3q_conn_handle_event(
         unsafe { cb(user_data, &c_event) };
     }
     // `conn` is not touched after the callbacks: one of them may have freed it.
-    h3q_result::H3Q_OK
+    abi.encode(h3q_result_code::H3Q_OK)
 }
 
 /// Sends a HEADERS frame on `stream_id` (aioquic's `send_headers`): a request's or
@@ -493,11 +505,11 @@ unsafe fn setting_query(
         call_status(conn, |state| {
             non_null(value_out, "value_out")?;
             let Some(value) = query(&state.h3) else {
-                return Ok(h3q_result::H3Q_DONE);
+                return Ok(h3q_result_code::H3Q_DONE);
             };
             // SAFETY: checked non-NULL; writable (caller's contract).
             *value_out = value;
-            Ok(h3q_result::H3Q_OK)
+            Ok(h3q_result_code::H3Q_OK)
         })
     }
 }

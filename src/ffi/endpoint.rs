@@ -9,7 +9,7 @@ use crate::quic::{Endpoint, MIN_TRANSMIT_BUFFER};
 use super::config::h3q_config;
 use super::handle::{self, FfiError, Opaque, call, call_static, call_status, non_null};
 use super::quic_conn::{QuicConnState, h3q_quic_conn};
-use super::result::h3q_result;
+use super::result::{h3q_result, h3q_result_code};
 use super::slice::{bytes_arg, str_arg};
 use super::sockaddr::{sockaddr_from_c, sockaddr_to_c};
 
@@ -32,6 +32,8 @@ impl Opaque for h3q_endpoint {
 
 /// Creates an endpoint from `config` (read during the call; the config may be freed
 /// afterwards). A server config without a certificate gets a generated self-signed one.
+/// The endpoint, and every connection taken from it, follows the ABI version the config
+/// was created with.
 ///
 /// On success writes a new handle to `*out`, owned by the caller. Returns `H3Q_OK`;
 /// `H3Q_ERR_NULL`; `H3Q_ERR_POISONED` for a poisoned config; or `H3Q_ERR_TLS` if the TLS
@@ -44,15 +46,17 @@ pub unsafe extern "C" fn h3q_endpoint_new(
     config: *mut h3q_config,
     out: *mut *mut h3q_endpoint,
 ) -> h3q_result {
+    // SAFETY: forwarded from the caller's contract.
+    let abi = unsafe { handle::abi(config) };
     if out.is_null() {
-        return call_static(|| Err(FfiError::null("out")));
+        return call_static(abi, || Err(FfiError::null("out")));
     }
     // SAFETY: forwarded from the caller's contract.
     unsafe {
         call(config, |config| {
             let endpoint = Endpoint::new(config)?;
             // SAFETY: checked non-NULL; writable (caller's contract).
-            *out = handle::into_raw(endpoint);
+            *out = handle::into_raw(endpoint, abi);
             Ok(())
         })
     }
@@ -101,6 +105,8 @@ pub unsafe extern "C" fn h3q_endpoint_connect(
     out: *mut *mut h3q_quic_conn,
 ) -> h3q_result {
     // SAFETY: forwarded from the caller's contract.
+    let abi = unsafe { handle::abi(endpoint) };
+    // SAFETY: forwarded from the caller's contract.
     unsafe {
         call(endpoint, |ep| {
             non_null(out, "out")?;
@@ -109,7 +115,7 @@ pub unsafe extern "C" fn h3q_endpoint_connect(
             let handle = ep.connect(now_ns, remote, server_name)?;
             let conn = ep.connection(handle)?;
             // SAFETY: checked non-NULL; writable (caller's contract).
-            *out = handle::into_raw(QuicConnState::new(conn));
+            *out = QuicConnState::into_handle(conn, abi);
             Ok(())
         })
     }
@@ -184,20 +190,60 @@ pub unsafe extern "C" fn h3q_endpoint_accept(
     out: *mut *mut h3q_quic_conn,
 ) -> h3q_result {
     // SAFETY: forwarded from the caller's contract.
+    let abi = unsafe { handle::abi(endpoint) };
+    // SAFETY: forwarded from the caller's contract.
     unsafe {
         call_status(endpoint, |ep| {
             non_null(out, "out")?;
             // A connection may drain between being queued and accepted: skip those.
             loop {
                 let Some(handle) = ep.accept() else {
-                    return Ok(h3q_result::H3Q_DONE);
+                    return Ok(h3q_result_code::H3Q_DONE);
                 };
                 if let Ok(conn) = ep.connection(handle) {
                     // SAFETY: checked non-NULL; writable (caller's contract).
-                    *out = handle::into_raw(QuicConnState::new(conn));
-                    return Ok(h3q_result::H3Q_OK);
+                    *out = QuicConnState::into_handle(conn, abi);
+                    return Ok(h3q_result_code::H3Q_OK);
                 }
             }
+        })
+    }
+}
+
+/// Gives the next connection that has events waiting: one of this endpoint's connections
+/// whose `h3q_quic_conn` handle the application holds (from `h3q_endpoint_connect()` or
+/// `h3q_endpoint_accept()`) and that got events from datagrams, timers or calls since it
+/// was last given here. Call it after receiving and handling timeouts, until `H3Q_DONE`,
+/// and take each connection's events with `h3q_quic_conn_next_event()` until `H3Q_DONE`:
+/// a connection comes back here only once it has new events. Use
+/// `h3q_quic_conn_user_data()` to find your state for it. Connections without a handle
+/// (freed, or not accepted yet: `h3q_endpoint_accept()` first) are not given.
+///
+/// Returns `H3Q_OK` and writes the connection's existing handle to `*conn_out` (still
+/// owned by the application, as before: do not free it twice); `H3Q_DONE` when no
+/// connection waits; or `H3Q_ERR_NULL`.
+///
+/// # Safety
+/// `endpoint` is NULL or a live handle; `conn_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_endpoint_next_ready(
+    endpoint: *mut h3q_endpoint,
+    conn_out: *mut *mut h3q_quic_conn,
+) -> h3q_result {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe {
+        call_status(endpoint, |ep| {
+            non_null(conn_out, "conn_out")?;
+            while let Some(conn) = ep.next_ready() {
+                let handle = conn.owner_tag();
+                if handle != 0 {
+                    // SAFETY: checked non-NULL; writable (caller's contract). The tag is
+                    // the address of the live handle (cleared when the handle is freed).
+                    *conn_out = handle as *mut h3q_quic_conn;
+                    return Ok(h3q_result_code::H3Q_OK);
+                }
+            }
+            Ok(h3q_result_code::H3Q_DONE)
         })
     }
 }
@@ -236,7 +282,7 @@ pub unsafe extern "C" fn h3q_endpoint_poll_transmit(
             non_null(segment_size_out, "segment_size_out")?;
             if cap < MIN_TRANSMIT_BUFFER || cap > isize::MAX as usize {
                 return Err(FfiError::new(
-                    h3q_result::H3Q_ERR_BUFFER_TOO_SMALL,
+                    h3q_result_code::H3Q_ERR_BUFFER_TOO_SMALL,
                     format!(
                         "transmit buffer of {cap} bytes; at least {MIN_TRANSMIT_BUFFER} needed"
                     ),
@@ -245,13 +291,13 @@ pub unsafe extern "C" fn h3q_endpoint_poll_transmit(
             // SAFETY: writable for `cap` bytes (caller's contract), size checked.
             let buf = std::slice::from_raw_parts_mut(buf, cap);
             let Some(transmit) = ep.poll_transmit(now_ns, buf)? else {
-                return Ok(h3q_result::H3Q_DONE);
+                return Ok(h3q_result_code::H3Q_DONE);
             };
             // SAFETY: checked non-NULL; writable (caller's contract).
             *dest_len_out = sockaddr_to_c(transmit.destination, &mut *dest_out);
             *len_out = transmit.len;
             *segment_size_out = transmit.segment_size;
-            Ok(h3q_result::H3Q_OK)
+            Ok(h3q_result_code::H3Q_OK)
         })
     }
 }
@@ -314,11 +360,11 @@ pub unsafe extern "C" fn h3q_endpoint_certificate_fingerprint(
         call_status(endpoint, |ep| {
             non_null(out, "out")?;
             let Some(fingerprint) = ep.certificate_fingerprint() else {
-                return Ok(h3q_result::H3Q_DONE);
+                return Ok(h3q_result_code::H3Q_DONE);
             };
             // SAFETY: writable for 32 bytes (caller's contract).
             std::ptr::copy_nonoverlapping(fingerprint.as_ptr(), out, 32);
-            Ok(h3q_result::H3Q_OK)
+            Ok(h3q_result_code::H3Q_OK)
         })
     }
 }

@@ -3,8 +3,9 @@
 
 use std::ffi::c_void;
 
-use crate::h3::event::{H3Event, QuicEvent};
+use crate::h3::event::{ErrorSpace, H3Event, QuicEvent};
 
+use super::abi::Abi;
 use super::handle::FfiError;
 use super::header::h3q_header;
 use super::read::{read_bool, read_enum};
@@ -24,8 +25,38 @@ pub enum h3q_quic_event_type {
     H3Q_QUIC_DATAGRAM_RECEIVED = 3,
     /// The handshake completed; `data`/`data_len` hold the negotiated ALPN (may be empty).
     H3Q_QUIC_HANDSHAKE_COMPLETED = 4,
-    /// The connection ended, by either side (`error_code`, `reason`/`reason_len`).
+    /// The connection ended, by either side (`error_code` in the space `error_space`
+    /// names, `reason`/`reason_len`, `closed_by_peer`).
     H3Q_QUIC_CONNECTION_TERMINATED = 5,
+}
+
+/// Which code space the `error_code` of `H3Q_QUIC_CONNECTION_TERMINATED` belongs to: QUIC
+/// transport codes and application (HTTP/3) codes overlap, so the code alone is ambiguous.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum h3q_error_space {
+    /// Not said: the zero value, for a QUIC stack that does not report it.
+    H3Q_ERROR_SPACE_UNSPECIFIED = 0,
+    /// A QUIC transport error code (RFC 9000 §20.1): the peer's CONNECTION_CLOSE of type
+    /// 0x1c, or an error the QUIC layer detected.
+    H3Q_ERROR_SPACE_TRANSPORT = 1,
+    /// An application error code (HTTP/3's, RFC 9114 §8.1): the peer's CONNECTION_CLOSE of
+    /// type 0x1d, or a close of our own (`h3q_quic_conn_close()`, or the HTTP/3 layer's).
+    H3Q_ERROR_SPACE_APPLICATION = 2,
+    /// No code was exchanged: an idle timeout (`error_code` 0), a stateless reset, no
+    /// common QUIC version (`error_code` 0x1).
+    H3Q_ERROR_SPACE_NO_CODE = 3,
+}
+
+impl From<ErrorSpace> for h3q_error_space {
+    fn from(space: ErrorSpace) -> Self {
+        match space {
+            ErrorSpace::Unspecified => h3q_error_space::H3Q_ERROR_SPACE_UNSPECIFIED,
+            ErrorSpace::Transport => h3q_error_space::H3Q_ERROR_SPACE_TRANSPORT,
+            ErrorSpace::Application => h3q_error_space::H3Q_ERROR_SPACE_APPLICATION,
+            ErrorSpace::NoCode => h3q_error_space::H3Q_ERROR_SPACE_NO_CODE,
+        }
+    }
 }
 
 /// A QUIC event: given to `h3q_conn_handle_event()` (from your QUIC stack or from
@@ -33,6 +64,10 @@ pub enum h3q_quic_event_type {
 ///
 /// Fields a type does not use are ignored on input and zero on output. Pointers are NULL
 /// only with a length of 0. On input, h3q reads the pointed-to bytes during the call only.
+///
+/// Versioned (`H3Q_QUIC_EVENT_VERSION`): fields are only ever appended; h3q reads and
+/// writes only the fields of the caller's ABI version (`error_space` and `closed_by_peer`
+/// came with version 2).
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct h3q_quic_event {
@@ -52,6 +87,11 @@ pub struct h3q_quic_event {
     pub reason: *const u8,
     /// Length of `reason`.
     pub reason_len: usize,
+    /// Which code space `error_code` of a terminated connection belongs to. ABI version 2.
+    pub error_space: h3q_error_space,
+    /// A terminated connection was closed (or reset) by the peer; false for a close of our
+    /// own, an idle timeout or an error detected here. ABI version 2.
+    pub closed_by_peer: bool,
 }
 
 /// The kind of an `h3q_event`.
@@ -110,13 +150,15 @@ pub struct h3q_event {
 pub type h3q_event_cb =
     Option<unsafe extern "C" fn(user_data: *mut c_void, event: *const h3q_event)>;
 
-/// Reads and checks a QUIC event from C.
+/// Reads and checks a QUIC event from a C program of ABI version `abi` (only the fields
+/// that version has).
 ///
 /// # Safety
-/// `ptr` is non-NULL and points at a readable `h3q_quic_event` whose pointers are valid
-/// for their lengths for `'a`.
+/// `ptr` is non-NULL and points at a readable `h3q_quic_event` of that version whose
+/// pointers are valid for their lengths for `'a`.
 pub(crate) unsafe fn quic_event_from_c<'a>(
     ptr: *const h3q_quic_event,
+    abi: Abi,
 ) -> Result<QuicEvent<'a>, FfiError> {
     // SAFETY: readable (caller's contract); the enum and the bool are read as integers so
     // that out-of-range values from C are reported, never materialised.
@@ -160,13 +202,43 @@ pub(crate) unsafe fn quic_event_from_c<'a>(
                 alpn: (!alpn.is_empty()).then_some(alpn),
             }
         }
-        TERMINATED => QuicEvent::ConnectionTerminated {
-            error_code,
-            reason: reason()?,
-        },
+        TERMINATED => {
+            let (error_space, by_peer) = if abi.has_close_details() {
+                // SAFETY: the caller's version has these fields (readable, as above).
+                unsafe {
+                    (
+                        error_space_from_c(read_enum(&raw const (*ptr).error_space))?,
+                        read_bool(&raw const (*ptr).closed_by_peer),
+                    )
+                }
+            } else {
+                (ErrorSpace::Unspecified, false)
+            };
+            QuicEvent::ConnectionTerminated {
+                error_code,
+                reason: reason()?,
+                error_space,
+                by_peer,
+            }
+        }
         other => {
             return Err(FfiError::invalid(format!(
                 "event->type {other} is not an h3q_quic_event_type"
+            )));
+        }
+    })
+}
+
+fn error_space_from_c(value: u32) -> Result<ErrorSpace, FfiError> {
+    use h3q_error_space as S;
+    Ok(match value {
+        v if v == S::H3Q_ERROR_SPACE_UNSPECIFIED as u32 => ErrorSpace::Unspecified,
+        v if v == S::H3Q_ERROR_SPACE_TRANSPORT as u32 => ErrorSpace::Transport,
+        v if v == S::H3Q_ERROR_SPACE_APPLICATION as u32 => ErrorSpace::Application,
+        v if v == S::H3Q_ERROR_SPACE_NO_CODE as u32 => ErrorSpace::NoCode,
+        other => {
+            return Err(FfiError::invalid(format!(
+                "event->error_space {other} is not an h3q_error_space"
             )));
         }
     })

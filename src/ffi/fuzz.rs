@@ -11,13 +11,14 @@ use std::ptr;
 
 use crate::fuzzing::Input;
 
+use super::abi::Abi;
 use super::conn::*;
-use super::event::{h3q_event, h3q_quic_event, h3q_quic_event_type};
+use super::event::{h3q_error_space, h3q_event, h3q_quic_event, h3q_quic_event_type};
 use super::header::h3q_header;
 use super::qpack_decoder::*;
 use super::qpack_encoder::*;
-use super::result::h3q_result;
-use super::settings::{h3q_settings, h3q_settings_default};
+use super::result::{h3q_result, h3q_result_code};
+use super::settings::{h3q_settings, h3q_settings_default_versioned};
 use super::transport::h3q_transport;
 
 /// What the C transport saw.
@@ -32,16 +33,26 @@ struct Peer {
     released: usize,
 }
 
+/// The code a result stands for, in the current numbering or version 1's (the driver
+/// creates its handles for either; the two share only 0 and 1, which mean the same).
+fn code(result: h3q_result) -> h3q_result_code {
+    Abi::CURRENT
+        .decode(result)
+        .or_else(|| Abi::V1.decode(result))
+        .unwrap_or_else(|| panic!("{result} is no h3q_result"))
+}
+
 /// Every call's result: any code but a caught panic (or the poisoning one leaves). The
 /// panic boundary turns a panic into `H3Q_ERR_PANIC`, so without this check a replay on
 /// stable would not notice one.
 fn no_panic(result: h3q_result) {
+    let code = code(result);
     assert!(
         !matches!(
-            result,
-            h3q_result::H3Q_ERR_PANIC | h3q_result::H3Q_ERR_POISONED
+            code,
+            h3q_result_code::H3Q_ERR_PANIC | h3q_result_code::H3Q_ERR_POISONED
         ),
-        "a call panicked: {result:?}"
+        "a call panicked: {code:?}"
     );
 }
 
@@ -166,9 +177,17 @@ pub fn ffi_calls(data: &[u8]) {
         },
         close: Some(close),
     };
+    // Handles for a program built against the current header, or against version 1's.
+    let version = if setup & 16 != 0 {
+        Abi::V1
+    } else {
+        Abi::CURRENT
+    } as c_int;
     let mut settings = std::mem::MaybeUninit::<h3q_settings>::uninit();
-    h3q_settings_default(settings.as_mut_ptr());
-    // SAFETY: h3q_settings_default wrote every field.
+    // SAFETY: writable; every version's settings are a prefix of the current struct.
+    let r = unsafe { h3q_settings_default_versioned(Abi::CURRENT as c_int, settings.as_mut_ptr()) };
+    assert_eq!(code(r), h3q_result_code::H3Q_OK);
+    // SAFETY: h3q_settings_default_versioned wrote every field.
     let mut settings = unsafe { settings.assume_init() };
     settings.enable_webtransport = setup & 4 != 0;
     if setup & 8 != 0 {
@@ -178,14 +197,17 @@ pub fn ffi_calls(data: &[u8]) {
     }
     let mut conn: *mut h3q_conn = ptr::null_mut();
     // SAFETY: valid table and settings; `conn` writable.
-    let r = unsafe { h3q_conn_new(&table, &settings, &mut conn) };
-    assert_eq!(r, h3q_result::H3Q_OK);
+    let r = unsafe { h3q_conn_new_versioned(version, &table, &settings, &mut conn) };
+    assert_eq!(code(r), h3q_result_code::H3Q_OK);
 
     let mut encoder: *mut h3q_qpack_encoder = ptr::null_mut();
-    assert_eq!(h3q_qpack_encoder_new(&mut encoder), h3q_result::H3Q_OK);
+    assert_eq!(
+        code(h3q_qpack_encoder_new_versioned(version, &mut encoder)),
+        h3q_result_code::H3Q_OK
+    );
     let mut decoder: *mut h3q_qpack_decoder = ptr::null_mut();
-    let r = h3q_qpack_decoder_new(u64::from(input.byte()) * 16, 4, &mut decoder);
-    assert_eq!(r, h3q_result::H3Q_OK);
+    let r = h3q_qpack_decoder_new_versioned(version, u64::from(input.byte()) * 16, 4, &mut decoder);
+    assert_eq!(code(r), h3q_result_code::H3Q_OK);
 
     let get = c_headers(&[
         (b":method", b"GET"),
@@ -215,14 +237,18 @@ pub fn ffi_calls(data: &[u8]) {
                         error_code: 0,
                         reason: ptr::null(),
                         reason_len: 0,
+                        error_space: h3q_error_space::H3Q_ERROR_SPACE_UNSPECIFIED,
+                        closed_by_peer: false,
                     };
                     let r = h3q_conn_handle_event(conn, &event, Some(on_event), user);
                     assert!(
                         matches!(
-                            r,
-                            h3q_result::H3Q_OK
-                                | h3q_result::H3Q_ERR_PROTOCOL
-                                | h3q_result::H3Q_ERR_TRANSPORT
+                            code(r),
+                            h3q_result_code::H3Q_OK
+                                | h3q_result_code::H3Q_ERR_PROTOCOL
+                                | h3q_result_code::H3Q_ERR_INTERNAL
+                                // A version-1 handle reports H3Q_ERR_INTERNAL as this.
+                                | h3q_result_code::H3Q_ERR_TRANSPORT
                         ),
                         "unexpected {r:?}"
                     );
@@ -244,6 +270,8 @@ pub fn ffi_calls(data: &[u8]) {
                         error_code: 7,
                         reason: bytes.as_ptr(),
                         reason_len: bytes.len(),
+                        error_space: h3q_error_space::H3Q_ERROR_SPACE_APPLICATION,
+                        closed_by_peer: fin,
                     };
                     no_panic(h3q_conn_handle_event(conn, &event, Some(on_event), user));
                 }
@@ -320,13 +348,19 @@ pub fn ffi_calls(data: &[u8]) {
                 10 => {
                     // NULL where the API checks for NULL.
                     assert_eq!(
-                        h3q_conn_send_headers(ptr::null_mut(), 0, ptr::null(), 0, false),
-                        h3q_result::H3Q_ERR_NULL
+                        code(h3q_conn_send_headers(
+                            ptr::null_mut(),
+                            0,
+                            ptr::null(),
+                            0,
+                            false
+                        )),
+                        h3q_result_code::H3Q_ERR_NULL
                     );
                     let r = h3q_conn_handle_event(conn, ptr::null(), Some(on_event), user);
-                    assert_eq!(r, h3q_result::H3Q_ERR_NULL);
+                    assert_eq!(code(r), h3q_result_code::H3Q_ERR_NULL);
                     let r = h3q_conn_received_setting(conn, 1, ptr::null_mut());
-                    assert_eq!(r, h3q_result::H3Q_ERR_NULL);
+                    assert_eq!(code(r), h3q_result_code::H3Q_ERR_NULL);
                 }
                 11 => {
                     (*peer_ptr).fail = fin;
@@ -343,11 +377,11 @@ pub fn ffi_calls(data: &[u8]) {
                         &mut section,
                         &mut len,
                     );
-                    assert_eq!(r, h3q_result::H3Q_OK);
+                    assert_eq!(code(r), h3q_result_code::H3Q_OK);
                     let mut out = ptr::null();
                     let mut n = 0usize;
                     let r = h3q_qpack_encoder_take_encoder_stream(encoder, &mut out, &mut n);
-                    assert_eq!(r, h3q_result::H3Q_OK);
+                    assert_eq!(code(r), h3q_result_code::H3Q_OK);
                 }
                 13 => {
                     let bytes = input.chunk();
@@ -391,7 +425,7 @@ pub fn ffi_calls(data: &[u8]) {
                         &mut unblocked,
                         &mut headers,
                         &mut n,
-                    ) == h3q_result::H3Q_OK
+                    ) == h3q_result_code::H3Q_OK as h3q_result
                     {}
                 }
                 _ => {

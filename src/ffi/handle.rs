@@ -1,27 +1,32 @@
 //! The handle pattern shared by every opaque C type.
 //!
 //! A C handle (`h3q_conn *`, ...) points at a [`Handle`]: the Rust value plus a poisoned
-//! flag and the last error message. Every export goes through [`call`] (or
-//! [`call_static`]): NULL checks first, then the panic boundary. A panic caught there
+//! flag, the last error message and the ABI version of the program that created it. Every
+//! export goes through [`call`] (or [`call_static`]): NULL checks first, then the panic
+//! boundary, then the result encoded for the handle's ABI version. A panic caught there
 //! poisons the handle, which then refuses every call except `*_free` and `*_last_error`.
+//!
+//! A NULL handle has no version to go by: that error is returned as the current version
+//! numbers it (a program of an older version still sees a negative value).
 
 use std::any::Any;
 use std::cell::{Cell, RefCell, UnsafeCell};
 use std::ffi::{CString, c_char};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use super::result::h3q_result;
+use super::abi::Abi;
+use super::result::{h3q_result, h3q_result_code};
 
 /// An error from inside an export: the code returned to C and the message stored as the
 /// handle's (and the thread's) last error.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct FfiError {
-    pub code: h3q_result,
+    pub code: h3q_result_code,
     pub message: String,
 }
 
 impl FfiError {
-    pub(crate) fn new(code: h3q_result, message: impl Into<String>) -> Self {
+    pub(crate) fn new(code: h3q_result_code, message: impl Into<String>) -> Self {
         FfiError {
             code,
             message: message.into(),
@@ -29,11 +34,11 @@ impl FfiError {
     }
 
     pub(crate) fn null(argument: &str) -> Self {
-        FfiError::new(h3q_result::H3Q_ERR_NULL, format!("{argument} is NULL"))
+        FfiError::new(h3q_result_code::H3Q_ERR_NULL, format!("{argument} is NULL"))
     }
 
     pub(crate) fn invalid(message: impl Into<String>) -> Self {
-        FfiError::new(h3q_result::H3Q_ERR_INVALID_ARGUMENT, message)
+        FfiError::new(h3q_result_code::H3Q_ERR_INVALID_ARGUMENT, message)
     }
 }
 
@@ -41,7 +46,7 @@ impl From<crate::error::ProtocolError> for FfiError {
     /// A protocol error found in peer input: `H3Q_ERR_PROTOCOL`, with the RFC error name,
     /// code and reason as the message.
     fn from(error: crate::error::ProtocolError) -> Self {
-        FfiError::new(h3q_result::H3Q_ERR_PROTOCOL, error.to_string())
+        FfiError::new(h3q_result_code::H3Q_ERR_PROTOCOL, error.to_string())
     }
 }
 
@@ -64,6 +69,8 @@ pub(crate) struct Handle<T> {
     poisoned: Cell<bool>,
     busy: Cell<bool>,
     last_error: RefCell<Option<CString>>,
+    /// The ABI version of the program that created the handle.
+    abi: Abi,
 }
 
 impl<T> Handle<T> {
@@ -98,15 +105,29 @@ pub(crate) fn thread_last_error() -> *const c_char {
     })
 }
 
-/// Moves `inner` into a new heap handle and returns the C pointer to it.
-pub(crate) fn into_raw<C: Opaque>(inner: C::Inner) -> *mut C {
+/// Moves `inner` into a new heap handle for a program of ABI version `abi` and returns the
+/// C pointer to it.
+pub(crate) fn into_raw<C: Opaque>(inner: C::Inner, abi: Abi) -> *mut C {
     Box::into_raw(Box::new(Handle {
         inner: UnsafeCell::new(inner),
         poisoned: Cell::new(false),
         busy: Cell::new(false),
         last_error: RefCell::new(None),
+        abi,
     }))
     .cast()
+}
+
+/// The ABI version of the program that created the handle ([`Abi::CURRENT`] for NULL).
+///
+/// # Safety
+/// `ptr` is NULL or a live handle of type `C`.
+pub(crate) unsafe fn abi<C: Opaque>(ptr: *const C) -> Abi {
+    if ptr.is_null() {
+        return Abi::CURRENT;
+    }
+    // SAFETY: the caller guarantees a live handle; handles are only borrowed shared.
+    unsafe { &*ptr.cast::<Handle<C::Inner>>() }.abi
 }
 
 /// Frees a handle made by [`into_raw`]. NULL is a no-op. A panic in the value's destructor
@@ -163,35 +184,39 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
     }
 }
 
-/// Runs `body` on the value behind `ptr` inside the panic boundary.
+/// Runs `body` on the value behind `ptr` inside the panic boundary and gives back its
+/// outcome, with every failure already recorded (on the handle and for the thread).
 ///
 /// NULL `ptr` gives `H3Q_ERR_NULL`; a poisoned handle `H3Q_ERR_POISONED`; a handle already
 /// inside a call (re-entered from a callback) `H3Q_ERR_INVALID_ARGUMENT`; an `Err` from
-/// `body` its code (message stored); a panic `H3Q_ERR_PANIC` and a poisoned handle.
+/// `body` that error; a panic `H3Q_ERR_PANIC` and a poisoned handle.
 ///
 /// # Safety
 /// `ptr` is NULL or a live handle of type `C`.
-pub(crate) unsafe fn call<C: Opaque>(
+pub(crate) unsafe fn borrow<C: Opaque, R>(
     ptr: *mut C,
-    body: impl FnOnce(&mut C::Inner) -> Result<(), FfiError>,
-) -> h3q_result {
+    body: impl FnOnce(&mut C::Inner) -> Result<R, FfiError>,
+) -> Result<R, FfiError> {
     if ptr.is_null() {
-        record_thread_error(&format!("{} handle is NULL", C::NAME));
-        return h3q_result::H3Q_ERR_NULL;
+        let error = FfiError::null(&format!("{} handle", C::NAME));
+        record_thread_error(&error.message);
+        return Err(error);
     }
     // SAFETY: the caller guarantees a live handle; handles are only borrowed shared.
     let handle = unsafe { &*ptr.cast::<Handle<C::Inner>>() };
     if handle.poisoned.get() {
-        record_thread_error(&format!("{} was poisoned by an earlier panic", C::NAME));
-        return h3q_result::H3Q_ERR_POISONED;
+        let message = format!("{} was poisoned by an earlier panic", C::NAME);
+        record_thread_error(&message);
+        return Err(FfiError::new(h3q_result_code::H3Q_ERR_POISONED, message));
     }
     if handle.busy.replace(true) {
         // Not stored on the handle: its last error belongs to the call in progress.
-        record_thread_error(&format!(
+        let message = format!(
             "{} is already in use by the call that invoked this callback",
             C::NAME
-        ));
-        return h3q_result::H3Q_ERR_INVALID_ARGUMENT;
+        );
+        record_thread_error(&message);
+        return Err(FfiError::invalid(message));
     }
     // SAFETY: `busy` was false, so no other borrow of the value exists; it is released
     // (busy cleared) before any other call can borrow it.
@@ -199,21 +224,31 @@ pub(crate) unsafe fn call<C: Opaque>(
     let outcome = catch_unwind(AssertUnwindSafe(|| body(inner)));
     handle.busy.set(false);
     match outcome {
-        Ok(Ok(())) => h3q_result::H3Q_OK,
+        Ok(Ok(value)) => Ok(value),
         Ok(Err(error)) => {
             handle.set_last_error(&error.message);
-            error.code
+            Err(error)
         }
         Err(payload) => {
             handle.poisoned.set(true);
-            handle.set_last_error(&format!(
-                "panic in {}: {}",
-                C::NAME,
-                panic_message(&*payload)
-            ));
-            h3q_result::H3Q_ERR_PANIC
+            let message = format!("panic in {}: {}", C::NAME, panic_message(&*payload));
+            handle.set_last_error(&message);
+            Err(FfiError::new(h3q_result_code::H3Q_ERR_PANIC, message))
         }
     }
+}
+
+/// [`borrow`] for an export: the outcome (`H3Q_OK` or the error's code) as the handle's
+/// ABI version numbers it.
+///
+/// # Safety
+/// `ptr` is NULL or a live handle of type `C`.
+pub(crate) unsafe fn call<C: Opaque>(
+    ptr: *mut C,
+    body: impl FnOnce(&mut C::Inner) -> Result<(), FfiError>,
+) -> h3q_result {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe { call_status(ptr, |inner| body(inner).map(|()| h3q_result_code::H3Q_OK)) }
 }
 
 /// [`call`] for functions whose success has more than one outcome: `body` returns the
@@ -223,20 +258,13 @@ pub(crate) unsafe fn call<C: Opaque>(
 /// As [`call`].
 pub(crate) unsafe fn call_status<C: Opaque>(
     ptr: *mut C,
-    body: impl FnOnce(&mut C::Inner) -> Result<h3q_result, FfiError>,
+    body: impl FnOnce(&mut C::Inner) -> Result<h3q_result_code, FfiError>,
 ) -> h3q_result {
-    let mut status = h3q_result::H3Q_OK;
-    // SAFETY: forwarded from the caller's contract.
-    let result = unsafe {
-        call(ptr, |inner| {
-            status = body(inner)?;
-            Ok(())
-        })
-    };
-    if result == h3q_result::H3Q_OK {
-        status
-    } else {
-        result
+    // SAFETY: forwarded from the caller's contract; `body` cannot free the handle (a free
+    // from inside its own call is refused), so it is still live for `abi`.
+    unsafe {
+        let code = borrow(ptr, body).unwrap_or_else(|error| error.code);
+        abi(ptr).encode(code)
     }
 }
 
@@ -250,18 +278,32 @@ pub(crate) fn non_null<T>(ptr: *const T, name: &str) -> Result<(), FfiError> {
     }
 }
 
-/// The panic boundary for functions without a handle (constructors, free functions).
-pub(crate) fn call_static(body: impl FnOnce() -> Result<(), FfiError>) -> h3q_result {
-    match catch_unwind(AssertUnwindSafe(body)) {
-        Ok(Ok(())) => h3q_result::H3Q_OK,
+/// The panic boundary for functions without a handle (constructors, free functions), for
+/// a program of ABI version `abi`.
+pub(crate) fn call_static(abi: Abi, body: impl FnOnce() -> Result<(), FfiError>) -> h3q_result {
+    let code = match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => h3q_result_code::H3Q_OK,
         Ok(Err(error)) => {
             record_thread_error(&error.message);
             error.code
         }
         Err(payload) => {
             record_thread_error(&format!("panic: {}", panic_message(&*payload)));
-            h3q_result::H3Q_ERR_PANIC
+            h3q_result_code::H3Q_ERR_PANIC
         }
+    };
+    abi.encode(code)
+}
+
+/// [`call_static`] for a `*_versioned` constructor: `version` is checked first (an unknown
+/// one gives `H3Q_ERR_UNSUPPORTED_VERSION`), then `body` runs with it.
+pub(crate) fn call_versioned(
+    version: std::ffi::c_int,
+    body: impl FnOnce(Abi) -> Result<(), FfiError>,
+) -> h3q_result {
+    match Abi::from_c(version) {
+        Ok(abi) => call_static(abi, || body(abi)),
+        Err(error) => call_static(Abi::CURRENT, || Err(error)),
     }
 }
 
@@ -286,7 +328,7 @@ mod tests {
     #[test]
     fn null_handle_is_reported_not_dereferenced() {
         let code = unsafe { call::<TestHandle>(std::ptr::null_mut(), |_| Ok(())) };
-        assert_eq!(code, h3q_result::H3Q_ERR_NULL);
+        assert_eq!(code, h3q_result_code::H3Q_ERR_NULL as i32);
         assert_eq!(text(thread_last_error()), "test_handle handle is NULL");
         assert!(unsafe { last_error::<TestHandle>(std::ptr::null()) }.is_null());
         unsafe { free::<TestHandle>(std::ptr::null_mut()) };
@@ -294,10 +336,10 @@ mod tests {
 
     #[test]
     fn errors_are_returned_and_recorded_on_the_handle() {
-        let h = into_raw::<TestHandle>(vec![1]);
+        let h = into_raw::<TestHandle>(vec![1], Abi::CURRENT);
         assert!(unsafe { last_error(h) }.is_null());
         let code = unsafe { call(h, |_| Err(FfiError::invalid("bad\0value"))) };
-        assert_eq!(code, h3q_result::H3Q_ERR_INVALID_ARGUMENT);
+        assert_eq!(code, h3q_result_code::H3Q_ERR_INVALID_ARGUMENT as i32);
         assert_eq!(text(unsafe { last_error(h) }), "bad\\0value");
         let code = unsafe {
             call(h, |v| {
@@ -305,20 +347,20 @@ mod tests {
                 Ok(())
             })
         };
-        assert_eq!(code, h3q_result::H3Q_OK);
+        assert_eq!(code, h3q_result_code::H3Q_OK as i32);
         unsafe { free(h) };
     }
 
     #[test]
     fn null_out_parameters_are_named() {
-        let h = into_raw::<TestHandle>(vec![7, 8]);
+        let h = into_raw::<TestHandle>(vec![7, 8], Abi::CURRENT);
         let code = unsafe {
             call(h, |_| {
                 non_null(std::ptr::null::<usize>(), "len_out")?;
                 Ok(())
             })
         };
-        assert_eq!(code, h3q_result::H3Q_ERR_NULL);
+        assert_eq!(code, h3q_result_code::H3Q_ERR_NULL as i32);
         assert_eq!(text(thread_last_error()), "len_out is NULL");
         assert_eq!(text(unsafe { last_error(h) }), "len_out is NULL");
         unsafe { free(h) };
@@ -326,32 +368,32 @@ mod tests {
 
     #[test]
     fn a_caught_panic_poisons_the_handle() {
-        let h = into_raw::<TestHandle>(Vec::new());
+        let h = into_raw::<TestHandle>(Vec::new(), Abi::CURRENT);
         let previous_hook = std::panic::take_hook();
         std::panic::set_hook(Box::new(|_| {}));
         let code = unsafe { call(h, |_| panic!("boom")) };
         std::panic::set_hook(previous_hook);
-        assert_eq!(code, h3q_result::H3Q_ERR_PANIC);
+        assert_eq!(code, h3q_result_code::H3Q_ERR_PANIC as i32);
         assert_eq!(text(unsafe { last_error(h) }), "panic in test_handle: boom");
         let code = unsafe { call(h, |_| Ok(())) };
-        assert_eq!(code, h3q_result::H3Q_ERR_POISONED);
+        assert_eq!(code, h3q_result_code::H3Q_ERR_POISONED as i32);
         unsafe { free(h) };
     }
 
     #[test]
     fn reentrant_calls_are_refused_without_aliasing() {
-        let h = into_raw::<TestHandle>(vec![1]);
+        let h = into_raw::<TestHandle>(vec![1], Abi::CURRENT);
         let code = unsafe {
             call(h, |v| {
                 v.push(2);
                 let inner_code = call(h, |_| Ok(()));
-                assert_eq!(inner_code, h3q_result::H3Q_ERR_INVALID_ARGUMENT);
+                assert_eq!(inner_code, h3q_result_code::H3Q_ERR_INVALID_ARGUMENT as i32);
                 free(h); // refused while busy
                 v.push(3);
                 Ok(())
             })
         };
-        assert_eq!(code, h3q_result::H3Q_OK);
+        assert_eq!(code, h3q_result_code::H3Q_OK as i32);
         assert_eq!(
             text(thread_last_error()),
             "test_handle cannot be freed from inside one of its own calls"
@@ -362,18 +404,38 @@ mod tests {
                 Ok(())
             })
         };
-        assert_eq!(code, h3q_result::H3Q_OK);
+        assert_eq!(code, h3q_result_code::H3Q_OK as i32);
         unsafe { free(h) };
+    }
+
+    #[test]
+    fn results_are_numbered_as_the_handle_s_version_expects() {
+        let v1 = into_raw::<TestHandle>(Vec::new(), Abi::V1);
+        let v2 = into_raw::<TestHandle>(Vec::new(), Abi::V2);
+        let done = |_: &mut Vec<u32>| Ok(h3q_result_code::H3Q_DONE);
+        assert_eq!(unsafe { call_status(v1, done) }, -1);
+        assert_eq!(unsafe { call_status(v2, done) }, 2);
+        let refuse = |_: &mut Vec<u32>| Err(FfiError::invalid("no"));
+        assert_eq!(unsafe { call(v1, refuse) }, -3);
+        assert_eq!(unsafe { call(v2, refuse) }, -102);
+        unsafe { free(v1) };
+        unsafe { free(v2) };
+        assert_eq!(call_versioned(1, |_| Err(FfiError::null("out"))), -2);
+        assert_eq!(call_versioned(2, |_| Err(FfiError::null("out"))), -101);
+        assert_eq!(call_versioned(99, |_| Ok(())), -111);
     }
 
     #[test]
     fn static_calls_catch_panics() {
         let previous_hook = std::panic::take_hook();
         std::panic::set_hook(Box::new(|_| {}));
-        let code = call_static(|| panic!("static boom"));
+        let code = call_static(Abi::CURRENT, || panic!("static boom"));
         std::panic::set_hook(previous_hook);
-        assert_eq!(code, h3q_result::H3Q_ERR_PANIC);
+        assert_eq!(code, h3q_result_code::H3Q_ERR_PANIC as i32);
         assert_eq!(text(thread_last_error()), "panic: static boom");
-        assert_eq!(call_static(|| Ok(())), h3q_result::H3Q_OK);
+        assert_eq!(
+            call_static(Abi::CURRENT, || Ok(())),
+            h3q_result_code::H3Q_OK as i32
+        );
     }
 }

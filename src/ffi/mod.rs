@@ -18,6 +18,8 @@
 #![allow(non_camel_case_types)]
 #![allow(unsafe_code)]
 
+pub mod abi;
+pub mod abi_v1;
 pub mod config;
 pub mod conn;
 pub mod conn_transport;
@@ -39,3 +41,4 @@ pub mod slice;
 pub mod sockaddr;
 pub mod transport;
 pub mod version;
+pub mod wire_error;

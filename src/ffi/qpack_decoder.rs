@@ -2,13 +2,14 @@
 //! own HTTP/3 framing or test QPACK interop.
 
 use std::collections::VecDeque;
+use std::ffi::c_int;
 
 use crate::field::HeaderField;
 use crate::qpack::{Decoded, Decoder};
 
-use super::handle::{self, FfiError, Opaque, call, call_static, call_status, non_null};
+use super::handle::{self, FfiError, Opaque, call, call_status, call_versioned, non_null};
 use super::header::h3q_header;
-use super::result::h3q_result;
+use super::result::{h3q_result, h3q_result_code};
 use super::slice::bytes_arg;
 
 /// A QPACK decoder: decodes field sections, consumes the peer's encoder stream and produces
@@ -49,15 +50,19 @@ impl QpackDecoderState {
 /// `max_table_capacity` bytes and up to `max_blocked_streams` blocked streams (the values we
 /// advertise in SETTINGS_QPACK_MAX_TABLE_CAPACITY and SETTINGS_QPACK_BLOCKED_STREAMS).
 ///
+/// `abi_version` is `H3Q_ABI_VERSION` (the `h3q_qpack_decoder_new()` macro passes it).
+///
 /// On success writes a new handle to `*out`; the caller owns it and frees it with
-/// `h3q_qpack_decoder_free()`. Returns `H3Q_OK`, or `H3Q_ERR_NULL` if `out` is NULL.
+/// `h3q_qpack_decoder_free()`. Returns `H3Q_OK`, `H3Q_ERR_NULL` if `out` is NULL, or
+/// `H3Q_ERR_UNSUPPORTED_VERSION`.
 #[unsafe(no_mangle)]
-pub extern "C" fn h3q_qpack_decoder_new(
+pub extern "C" fn h3q_qpack_decoder_new_versioned(
+    abi_version: c_int,
     max_table_capacity: u64,
     max_blocked_streams: u64,
     out: *mut *mut h3q_qpack_decoder,
 ) -> h3q_result {
-    call_static(|| {
+    call_versioned(abi_version, |abi| {
         if out.is_null() {
             return Err(FfiError::null("out"));
         }
@@ -69,7 +74,7 @@ pub extern "C" fn h3q_qpack_decoder_new(
             decoder_stream: Vec::new(),
         };
         // SAFETY: `out` is non-NULL and points at writable storage (caller's contract).
-        unsafe { *out = handle::into_raw(state) };
+        unsafe { *out = handle::into_raw(state, abi) };
         Ok(())
     })
 }
@@ -207,9 +212,9 @@ pub unsafe extern "C" fn h3q_qpack_decoder_decode(
                     // SAFETY: checked non-NULL; valid for writing (caller's contract).
                     *headers_out = ptr;
                     *headers_len_out = count;
-                    Ok(h3q_result::H3Q_OK)
+                    Ok(h3q_result_code::H3Q_OK)
                 }
-                Decoded::Blocked => Ok(h3q_result::H3Q_BLOCKED),
+                Decoded::Blocked => Ok(h3q_result_code::H3Q_BLOCKED),
             }
         })
     }
@@ -239,7 +244,7 @@ pub unsafe extern "C" fn h3q_qpack_decoder_next_unblocked(
             non_null(headers_out, "headers_out")?;
             non_null(headers_len_out, "headers_len_out")?;
             let Some(stream_id) = state.unblocked.pop_front() else {
-                return Ok(h3q_result::H3Q_DONE);
+                return Ok(h3q_result_code::H3Q_DONE);
             };
             let fields = state.decoder.resume(stream_id)?;
             let (ptr, count) = state.publish(fields);
@@ -247,7 +252,7 @@ pub unsafe extern "C" fn h3q_qpack_decoder_next_unblocked(
             *stream_id_out = stream_id;
             *headers_out = ptr;
             *headers_len_out = count;
-            Ok(h3q_result::H3Q_OK)
+            Ok(h3q_result_code::H3Q_OK)
         })
     }
 }

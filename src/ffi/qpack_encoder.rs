@@ -1,8 +1,10 @@
 //! `h3q_qpack_encoder`: the QPACK encoder alone (RFC 9204).
 
+use std::ffi::c_int;
+
 use crate::qpack::Encoder;
 
-use super::handle::{self, Opaque, call, call_static, non_null};
+use super::handle::{self, Opaque, call, call_versioned, non_null};
 use super::header::{h3q_header, header_list_arg};
 use super::result::h3q_result;
 use super::slice::bytes_arg;
@@ -32,11 +34,17 @@ impl Opaque for h3q_qpack_encoder {
 /// Creates a QPACK encoder. Until `h3q_qpack_encoder_apply_settings()` is called it uses
 /// only the static table and literals.
 ///
+/// `abi_version` is `H3Q_ABI_VERSION` (the `h3q_qpack_encoder_new()` macro passes it).
+///
 /// On success writes a new handle to `*out`; the caller owns it and frees it with
-/// `h3q_qpack_encoder_free()`. Returns `H3Q_OK`, or `H3Q_ERR_NULL` if `out` is NULL.
+/// `h3q_qpack_encoder_free()`. Returns `H3Q_OK`, `H3Q_ERR_NULL` if `out` is NULL, or
+/// `H3Q_ERR_UNSUPPORTED_VERSION`.
 #[unsafe(no_mangle)]
-pub extern "C" fn h3q_qpack_encoder_new(out: *mut *mut h3q_qpack_encoder) -> h3q_result {
-    call_static(|| {
+pub extern "C" fn h3q_qpack_encoder_new_versioned(
+    abi_version: c_int,
+    out: *mut *mut h3q_qpack_encoder,
+) -> h3q_result {
+    call_versioned(abi_version, |abi| {
         non_null(out, "out")?;
         let state = QpackEncoderState {
             encoder: Encoder::new(),
@@ -45,7 +53,7 @@ pub extern "C" fn h3q_qpack_encoder_new(out: *mut *mut h3q_qpack_encoder) -> h3q
             section: Vec::new(),
         };
         // SAFETY: `out` is non-NULL and points at writable storage (caller's contract).
-        unsafe { *out = handle::into_raw(state) };
+        unsafe { *out = handle::into_raw(state, abi) };
         Ok(())
     })
 }

@@ -1,14 +1,15 @@
 //! `h3q_quic_conn`: one connection of the built-in QUIC layer (aioquic's `QuicConnection`).
 
-use std::ffi::c_char;
+use std::ffi::{c_char, c_void};
 
 use libc::{sockaddr_storage, socklen_t};
 
 use crate::quic::{Connection, Event};
 
-use super::event::{h3q_quic_event, h3q_quic_event_type};
+use super::abi::{Abi, write_prefix};
+use super::event::{h3q_error_space, h3q_quic_event, h3q_quic_event_type};
 use super::handle::{self, Opaque, call, call_status, non_null};
-use super::result::h3q_result;
+use super::result::{h3q_result, h3q_result_code};
 use super::slice::bytes_arg;
 use super::sockaddr::sockaddr_to_c;
 
@@ -27,15 +28,30 @@ pub(crate) struct QuicConnState {
     current: Option<Event>,
     /// The ALPN last handed to C.
     alpn: Option<bytes::Bytes>,
+    /// The application's pointer (`h3q_quic_conn_set_user_data`).
+    user_data: *mut c_void,
 }
 
 impl QuicConnState {
-    pub(crate) fn new(conn: Connection) -> Self {
-        QuicConnState {
-            conn,
+    /// The one C handle on `conn`, for a program of ABI version `abi`. The connection keeps
+    /// the handle's address, so that `h3q_endpoint_next_ready()` can give it back; the
+    /// handle's free takes it away again.
+    pub(crate) fn into_handle(conn: Connection, abi: Abi) -> *mut h3q_quic_conn {
+        let state = QuicConnState {
+            conn: conn.clone(),
             current: None,
             alpn: None,
-        }
+            user_data: std::ptr::null_mut(),
+        };
+        let handle = handle::into_raw::<h3q_quic_conn>(state, abi);
+        conn.set_owner_tag(handle as usize);
+        handle
+    }
+}
+
+impl Drop for QuicConnState {
+    fn drop(&mut self) {
+        self.conn.set_owner_tag(0);
     }
 }
 
@@ -77,6 +93,8 @@ fn empty_event(kind: h3q_quic_event_type) -> h3q_quic_event {
         error_code: 0,
         reason: std::ptr::null(),
         reason_len: 0,
+        error_space: h3q_error_space::H3Q_ERROR_SPACE_UNSPECIFIED,
+        closed_by_peer: false,
     }
 }
 
@@ -122,18 +140,65 @@ fn event_to_c(event: &Event) -> h3q_quic_event {
             data_len: data.len(),
             ..empty_event(T::H3Q_QUIC_DATAGRAM_RECEIVED)
         },
-        Event::ConnectionTerminated { error_code, reason } => h3q_quic_event {
+        Event::ConnectionTerminated {
+            error_code,
+            reason,
+            error_space,
+            by_peer,
+        } => h3q_quic_event {
             error_code: *error_code,
             reason: reason.as_ptr(),
             reason_len: reason.len(),
+            error_space: (*error_space).into(),
+            closed_by_peer: *by_peer,
             ..empty_event(T::H3Q_QUIC_CONNECTION_TERMINATED)
         },
     }
 }
 
-/// Takes the next QUIC event (aioquic's `next_event()`): writes it to `*out`. Its bytes are
-/// owned by the handle and valid until the next call on it. Pass it to
-/// `h3q_conn_handle_event()` to get HTTP events.
+/// Keeps `user_data` with the connection (replacing what was kept), for the application
+/// to find its own state again, typically after `h3q_endpoint_next_ready()`. h3q never
+/// reads or frees it.
+///
+/// Returns `H3Q_OK` or `H3Q_ERR_NULL` (for `conn`; a NULL `user_data` clears the slot).
+///
+/// # Safety
+/// `conn` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_quic_conn_set_user_data(
+    conn: *mut h3q_quic_conn,
+    user_data: *mut c_void,
+) -> h3q_result {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe {
+        call(conn, |state| {
+            state.user_data = user_data;
+            Ok(())
+        })
+    }
+}
+
+/// The pointer last given to `h3q_quic_conn_set_user_data()`, or NULL (none given, or
+/// `conn` NULL).
+///
+/// # Safety
+/// `conn` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_quic_conn_user_data(conn: *mut h3q_quic_conn) -> *mut c_void {
+    let mut user_data = std::ptr::null_mut();
+    // SAFETY: forwarded from the caller's contract.
+    let _ = unsafe {
+        handle::borrow(conn, |state| {
+            user_data = state.user_data;
+            Ok(())
+        })
+    };
+    user_data
+}
+
+/// Takes the next QUIC event (aioquic's `next_event()`): writes it to `*out` (only the
+/// fields of the program's ABI version). Its bytes are owned by the handle and valid until
+/// the next call on it. Pass it to `h3q_conn_handle_event()` to get HTTP events.
 ///
 /// Returns `H3Q_OK`; `H3Q_DONE` when the queue is empty; or `H3Q_ERR_NULL`. After
 /// `H3Q_QUIC_CONNECTION_TERMINATED` no further events come.
@@ -146,16 +211,20 @@ pub unsafe extern "C" fn h3q_quic_conn_next_event(
     out: *mut h3q_quic_event,
 ) -> h3q_result {
     // SAFETY: forwarded from the caller's contract.
+    let abi = unsafe { handle::abi(conn) };
+    // SAFETY: forwarded from the caller's contract.
     unsafe {
         call_status(conn, |state| {
             non_null(out, "out")?;
             state.current = state.conn.next_event();
             let Some(event) = &state.current else {
-                return Ok(h3q_result::H3Q_DONE);
+                return Ok(h3q_result_code::H3Q_DONE);
             };
-            // SAFETY: checked non-NULL; writable (caller's contract).
-            out.write(event_to_c(event));
-            Ok(h3q_result::H3Q_OK)
+            let event = event_to_c(event);
+            // SAFETY: checked non-NULL; writable for the caller's version of the struct
+            // (caller's contract), a prefix of ours: only that many bytes are written.
+            write_prefix(out, abi.quic_event_size(), &event);
+            Ok(h3q_result_code::H3Q_OK)
         })
     }
 }
@@ -409,12 +478,12 @@ pub unsafe extern "C" fn h3q_quic_conn_alpn(
             non_null(len_out, "len_out")?;
             state.alpn = state.conn.alpn();
             let Some(alpn) = &state.alpn else {
-                return Ok(h3q_result::H3Q_DONE);
+                return Ok(h3q_result_code::H3Q_DONE);
             };
             // SAFETY: checked non-NULL; writable (caller's contract).
             *alpn_out = alpn.as_ptr();
             *len_out = alpn.len();
-            Ok(h3q_result::H3Q_OK)
+            Ok(h3q_result_code::H3Q_OK)
         })
     }
 }

@@ -2,12 +2,19 @@
 
 use crate::h3::Settings;
 
+use std::ffi::c_int;
+
+use super::abi::{Abi, read_prefix, write_prefix};
+use super::handle::{call_versioned, non_null};
 use super::read::read_bool;
+use super::result::h3q_result;
 
 /// The configuration of an HTTP/3 connection (`h3q_conn_new`, `h3q_conn_new_quic`).
 ///
 /// Always initialise one with `h3q_settings_default()` and then change the fields you care
-/// about: fields may be appended in later versions, and the defaults keep old code working.
+/// about. Versioned (`H3Q_SETTINGS_VERSION`): fields are only ever appended, and h3q reads
+/// only the fields of the ABI version the connection was created with, so a program built
+/// against an older h3q.h keeps working; fields it does not know keep their defaults.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct h3q_settings {
@@ -79,13 +86,19 @@ impl From<&Settings> for h3q_settings {
     }
 }
 
-/// Reads settings from C without trusting its `bool`s to be 0 or 1.
+/// Reads settings from a C program of ABI version `abi` (fields its version lacks keep
+/// their defaults) without trusting its `bool`s to be 0 or 1.
 ///
 /// # Safety
-/// `ptr` is non-NULL and points at a readable `h3q_settings`.
-pub(crate) unsafe fn settings_from_c(ptr: *const h3q_settings) -> Settings {
-    // SAFETY: readable (caller's contract); fields read through raw pointers so that an
-    // out-of-range bool byte is never materialised as a Rust bool.
+/// `ptr` is non-NULL and points at a readable `h3q_settings` of that version.
+pub(crate) unsafe fn settings_from_c(ptr: *const h3q_settings, abi: Abi) -> Settings {
+    let defaults = h3q_settings::from(&Settings::default());
+    // SAFETY: readable for the caller's version (caller's contract).
+    let merged = unsafe { read_prefix(ptr, abi.settings_size(), defaults) };
+    let ptr = merged.as_ptr();
+    // SAFETY: every field of `merged` is initialised (defaults, or the caller's bytes);
+    // fields are read through raw pointers so that an out-of-range bool byte is never
+    // materialised as a Rust bool.
     unsafe {
         Settings {
             qpack_max_table_capacity: (*ptr).qpack_max_table_capacity,
@@ -106,20 +119,33 @@ pub(crate) unsafe fn settings_from_c(ptr: *const h3q_settings) -> Settings {
     }
 }
 
-/// The size in bytes of `h3q_settings` in this library build. Appending fields changes it
-/// (and the SONAME); a binding that mirrors the struct in another language (ctypes, cffi,
-/// JNA ...) should compare this with its own definition when it loads the library, since
-/// `h3q_settings_default()` writes a whole struct of this size. Thread-safe.
+/// The size in bytes of `h3q_settings` as this header declares it (the current ABI
+/// version's). Superseded by versioning: a binding passes the ABI version it mirrors to
+/// `h3q_settings_default_versioned()` and `h3q_conn_new_versioned()`, and h3q reads and
+/// writes only that version's fields. Thread-safe.
 #[unsafe(no_mangle)]
 pub extern "C" fn h3q_settings_size() -> usize {
     std::mem::size_of::<h3q_settings>()
 }
 
-/// Writes the default settings to `*out`. NULL `out` is ignored. Thread-safe.
+/// Writes the default settings of ABI version `abi_version` to `*out` (only that version's
+/// fields: a struct declared by an older h3q.h is never written past its end). The
+/// `h3q_settings_default()` macro passes `H3Q_ABI_VERSION`. Thread-safe.
+///
+/// Returns `H3Q_OK`, `H3Q_ERR_NULL` or `H3Q_ERR_UNSUPPORTED_VERSION`.
+///
+/// # Safety
+/// `out` is NULL or writable for that version's `h3q_settings`.
 #[unsafe(no_mangle)]
-pub extern "C" fn h3q_settings_default(out: *mut h3q_settings) {
-    if !out.is_null() {
-        // SAFETY: non-NULL and writable (caller's contract).
-        unsafe { out.write(h3q_settings::from(&Settings::default())) };
-    }
+pub unsafe extern "C" fn h3q_settings_default_versioned(
+    abi_version: c_int,
+    out: *mut h3q_settings,
+) -> h3q_result {
+    call_versioned(abi_version, |abi| {
+        non_null(out, "out")?;
+        let defaults = h3q_settings::from(&Settings::default());
+        // SAFETY: non-NULL and writable for the caller's version (caller's contract).
+        unsafe { write_prefix(out, abi.settings_size(), &defaults) };
+        Ok(())
+    })
 }

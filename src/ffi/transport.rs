@@ -4,13 +4,15 @@ use std::ffi::{c_int, c_void};
 
 use crate::h3::transport::{Transport, TransportError};
 
+use super::abi::{Abi, read_prefix};
 use super::handle::FfiError;
 use super::read::read_bool;
 
 /// What the HTTP/3 connection asks of a QUIC stack you bring (msquic, ngtcp2, lsquic ...):
 /// aioquic's calls on its QUIC connection. Pass it to `h3q_conn_new()`; h3q copies the
 /// table, and calls the functions during `h3q_conn_*` calls only, on the calling thread,
-/// with `user_data` as the first argument.
+/// with `user_data` as the first argument. Versioned (`H3Q_TRANSPORT_VERSION`): entries
+/// are only ever appended, and h3q reads only those of the program's ABI version.
 ///
 /// Each function returns 0 on success and any other value on failure (reported to the
 /// application as `H3Q_ERR_TRANSPORT`). Pointer arguments are valid during the call only.
@@ -83,13 +85,28 @@ pub(crate) struct CTransport {
 unsafe impl Send for CTransport {}
 
 impl CTransport {
-    /// Copies and checks a table from C: every required function must be present.
+    /// Copies and checks a table from a C program of ABI version `abi` (entries its
+    /// version lacks are absent): every required function must be present.
     ///
     /// # Safety
-    /// `ptr` is non-NULL and points at a readable `h3q_transport`.
-    pub(crate) unsafe fn from_c(ptr: *const h3q_transport) -> Result<Self, FfiError> {
-        // SAFETY: readable (caller's contract). Fields are copied one by one so that the
-        // bool is read as a byte, never materialised from an out-of-range value.
+    /// `ptr` is non-NULL and points at a readable `h3q_transport` of that version.
+    pub(crate) unsafe fn from_c(ptr: *const h3q_transport, abi: Abi) -> Result<Self, FfiError> {
+        let absent = h3q_transport {
+            user_data: std::ptr::null_mut(),
+            is_client: false,
+            remote_max_datagram_frame_size: 0,
+            send_stream_data: None,
+            get_next_available_stream_id: None,
+            reset_stream: None,
+            stop_stream: None,
+            send_datagram_frame: None,
+            close: None,
+        };
+        // SAFETY: readable for the caller's version (caller's contract).
+        let merged = unsafe { read_prefix(ptr, abi.transport_size(), absent) };
+        let ptr = merged.as_ptr();
+        // SAFETY: every field of `merged` is initialised. Fields are copied one by one so
+        // that the bool is read as a byte, never materialised from an out-of-range value.
         let table = unsafe {
             h3q_transport {
                 user_data: (*ptr).user_data,

@@ -46,11 +46,34 @@ pub enum QuicEvent<'a> {
     },
     /// The connection ended, by either side (HTTP/3 produces no event for it).
     ConnectionTerminated {
-        /// The error code (application or transport).
+        /// The error code, in the code space `error_space` names.
         error_code: u64,
         /// The reason phrase.
         reason: &'a [u8],
+        /// Which code space `error_code` belongs to.
+        error_space: ErrorSpace,
+        /// The peer closed the connection (or reset it); false for our own close, an idle
+        /// timeout or an error we detected.
+        by_peer: bool,
     },
+}
+
+/// The code space of a connection close's error code: QUIC's transport error codes and
+/// the application's codes (HTTP/3's, here) overlap (0x100 is both CRYPTO_ERROR and
+/// H3_NO_ERROR), so a code means nothing without it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ErrorSpace {
+    /// Not said (a QUIC stack that does not report it).
+    #[default]
+    Unspecified,
+    /// A QUIC transport error code (RFC 9000 §20.1), from a CONNECTION_CLOSE of type 0x1c
+    /// or an error the transport detected.
+    Transport,
+    /// An application error code (for HTTP/3, RFC 9114 §8.1), from a CONNECTION_CLOSE of
+    /// type 0x1d or our own close.
+    Application,
+    /// No code was exchanged: an idle timeout, a stateless reset, no common QUIC version.
+    NoCode,
 }
 
 /// An HTTP event produced by `H3Connection::handle_event`.

@@ -37,6 +37,7 @@ use quinn_proto::{
 use super::error::QuicError;
 use super::event::Event;
 use super::time::LatestTime;
+use crate::h3::ErrorSpace;
 
 /// QUIC transport error code INTERNAL_ERROR (RFC 9000 §20.1).
 const INTERNAL_ERROR: u64 = 0x1;
@@ -135,6 +136,15 @@ pub(crate) struct Core {
     /// Our slot is in `touched` (until the endpoint takes it).
     is_touched: bool,
     events: VecDeque<Event>,
+    /// The connection is in its endpoint's queue of connections with events
+    /// (`Endpoint::next_ready`).
+    pub(crate) ready_queued: bool,
+    /// A server connection not yet taken with `Endpoint::accept`: `next_ready` leaves it
+    /// for `accept`, which queues it if it has events by then.
+    pub(crate) awaiting_accept: bool,
+    /// A value the owner of the application's handle on this connection keeps here (the C
+    /// API keeps the address of its `h3q_quic_conn`); 0 when none.
+    pub(crate) owner_tag: usize,
     /// The payload of the event last taken with `pop_event`, kept so that a slice of it
     /// handed back (to the HTTP/3 layer, through `Transport::shared_bytes`) is recognised
     /// and shared instead of copied. Empty once `pop_event` found nothing more.
@@ -178,6 +188,9 @@ impl Core {
             touched,
             is_touched: false,
             events: VecDeque::new(),
+            ready_queued: false,
+            awaiting_accept: false,
+            owner_tag: 0,
             lent: Bytes::new(),
             outgoing: HashMap::new(),
             peer_stopped: HashSet::new(),
@@ -268,8 +281,8 @@ impl Core {
                 });
             }
             E::ConnectionLost { reason } => {
-                let (error_code, reason) = self.termination(&reason);
-                self.terminate(error_code, reason);
+                let event = self.termination(&reason);
+                self.terminate(event);
             }
             E::Stream(StreamEvent::Opened { dir }) => self.new_peer_streams[dir as usize] = true,
             E::Stream(StreamEvent::Readable { id }) => self.read(id),
@@ -407,37 +420,65 @@ impl Core {
         }
     }
 
-    fn termination(&self, reason: &ConnectionError) -> (u64, Bytes) {
-        match reason {
-            ConnectionError::ApplicationClosed(close) => {
-                (close.error_code.into_inner(), close.reason.clone())
-            }
-            ConnectionError::ConnectionClosed(close) => {
-                (u64::from(close.error_code), close.reason.clone())
-            }
-            ConnectionError::TransportError(e) => {
-                (u64::from(e.code), Bytes::from(e.reason.clone()))
-            }
-            ConnectionError::TimedOut => (0, Bytes::from_static(b"Idle timeout")),
-            ConnectionError::Reset => (INTERNAL_ERROR, Bytes::from_static(b"Stateless reset")),
+    /// The ConnectionTerminated event for how quinn-proto says the connection ended.
+    fn termination(&self, reason: &ConnectionError) -> Event {
+        use ErrorSpace::{Application, NoCode, Transport};
+        let (error_code, reason, error_space, by_peer) = match reason {
+            ConnectionError::ApplicationClosed(close) => (
+                close.error_code.into_inner(),
+                close.reason.clone(),
+                Application,
+                true,
+            ),
+            ConnectionError::ConnectionClosed(close) => (
+                u64::from(close.error_code),
+                close.reason.clone(),
+                Transport,
+                true,
+            ),
+            ConnectionError::TransportError(e) => (
+                u64::from(e.code),
+                Bytes::from(e.reason.clone()),
+                Transport,
+                false,
+            ),
+            ConnectionError::TimedOut => (0, Bytes::from_static(b"Idle timeout"), NoCode, false),
+            ConnectionError::Reset => (
+                INTERNAL_ERROR,
+                Bytes::from_static(b"Stateless reset"),
+                NoCode,
+                true,
+            ),
             ConnectionError::VersionMismatch => (
                 INTERNAL_ERROR,
                 Bytes::from_static(b"Could not find a common protocol version"),
+                NoCode,
+                true,
             ),
             ConnectionError::CidsExhausted => (
                 INTERNAL_ERROR,
                 Bytes::from_static(b"Connection IDs exhausted"),
+                NoCode,
+                false,
             ),
-            ConnectionError::LocallyClosed => self.local_close.clone().unwrap_or((0, Bytes::new())),
+            ConnectionError::LocallyClosed => {
+                let (code, reason) = self.local_close.clone().unwrap_or((0, Bytes::new()));
+                (code, reason, Application, false)
+            }
+        };
+        Event::ConnectionTerminated {
+            error_code,
+            reason,
+            error_space,
+            by_peer,
         }
     }
 
     /// Queues ConnectionTerminated once and drops what we still meant to send.
-    fn terminate(&mut self, error_code: u64, reason: Bytes) {
+    fn terminate(&mut self, event: Event) {
         if !self.terminated {
             self.terminated = true;
-            self.events
-                .push_back(Event::ConnectionTerminated { error_code, reason });
+            self.events.push_back(event);
         }
         self.outgoing.clear();
     }
@@ -456,6 +497,11 @@ impl Core {
     /// The endpoint took this connection off the touched list.
     pub(crate) fn untouch(&mut self) {
         self.is_touched = false;
+    }
+
+    /// Events wait to be taken.
+    pub(crate) fn has_events(&self) -> bool {
+        !self.events.is_empty()
     }
 
     /// True for the client side.
@@ -710,7 +756,12 @@ impl Core {
         let reason = Bytes::copy_from_slice(reason);
         self.local_close = Some((code.into_inner(), reason.clone()));
         self.quinn.close(self.time.now(), code, reason.clone());
-        self.terminate(code.into_inner(), reason);
+        self.terminate(Event::ConnectionTerminated {
+            error_code: code.into_inner(),
+            reason,
+            error_space: ErrorSpace::Application,
+            by_peer: false,
+        });
     }
 }
 

@@ -78,6 +78,8 @@ pub struct Endpoint {
     scratch: Vec<u8>,
     /// Connections that may have something to send, polled in turn (round robin).
     active: VecDeque<usize>,
+    /// Connections that got events since [`Endpoint::next_ready`] last returned them.
+    ready: VecDeque<Connection>,
     /// Slots the application changed through a `Connection` handle.
     touched: Arc<Touched>,
     touched_scratch: Vec<usize>,
@@ -116,6 +118,7 @@ impl Endpoint {
             responses: VecDeque::new(),
             scratch: Vec::with_capacity(MIN_TRANSMIT_BUFFER),
             active: VecDeque::new(),
+            ready: VecDeque::new(),
             touched: Arc::new(Touched::default()),
             touched_scratch: Vec::new(),
             max_gso_segments: built.max_gso_segments,
@@ -196,6 +199,11 @@ impl Endpoint {
                 match self.quinn.accept(incoming, now, &mut self.scratch, None) {
                     Ok((qch, quinn_conn)) => {
                         let handle = self.insert(qch, quinn_conn);
+                        if let Ok(conn) = self.connection(handle)
+                            && let Ok(mut core) = conn.lock()
+                        {
+                            core.awaiting_accept = true;
+                        }
                         self.accept_queue.push_back(handle);
                     }
                     Err(e) => {
@@ -222,9 +230,17 @@ impl Endpoint {
     /// The next connection a client opened to this server, or `None`.
     pub fn accept(&mut self) -> Option<ConnectionHandle> {
         while let Some(handle) = self.accept_queue.pop_front() {
-            if self.connection(handle).is_ok() {
-                return Some(handle);
+            let Ok(conn) = self.connection(handle) else {
+                continue;
+            };
+            if let Ok(mut core) = conn.lock() {
+                core.awaiting_accept = false;
+                if core.has_events() && !core.ready_queued {
+                    core.ready_queued = true;
+                    self.ready.push_back(conn.clone());
+                }
             }
+            return Some(handle);
         }
         None
     }
@@ -294,6 +310,10 @@ impl Endpoint {
         core.process(&mut self.quinn);
         let timeout = core.quinn.poll_timeout();
         let drained = core.drained;
+        if core.has_events() && !core.ready_queued && !core.awaiting_accept {
+            core.ready_queued = true;
+            self.ready.push_back(conn.clone());
+        }
         drop(core);
         if drained {
             self.reap(index);
@@ -338,6 +358,27 @@ impl Endpoint {
             .filter(|slot| slot.generation == handle.generation)
             .and_then(|slot| slot.conn.clone())
             .ok_or(QuicError::ConnectionClosed)
+    }
+
+    /// The next connection that got events (from datagrams, timers or the application's
+    /// own calls) since it was last returned here, in the order they got them; `None` when
+    /// no connection waits. Take all of a returned connection's events
+    /// ([`Connection::next_event`] until `None`): it is returned again only once it gets
+    /// new ones. A connection the endpoint already reaped still comes out here if it has
+    /// events left (its final `ConnectionTerminated`, for one).
+    pub fn next_ready(&mut self) -> Option<Connection> {
+        self.take_touched();
+        while let Some(conn) = self.ready.pop_front() {
+            let Ok(mut core) = conn.lock() else {
+                continue;
+            };
+            core.ready_queued = false;
+            if core.has_events() && !core.awaiting_accept {
+                drop(core);
+                return Some(conn);
+            }
+        }
+        None
     }
 
     /// Writes the next datagram to send into `buf` (at least [`MIN_TRANSMIT_BUFFER`]

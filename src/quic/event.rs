@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 
-use crate::h3::event::QuicEvent;
+use crate::h3::event::{ErrorSpace, QuicEvent};
 
 /// A QUIC event, owned: aioquic's `quic.events`. Lend it to the HTTP/3 layer with
 /// [`Event::as_quic_event`].
@@ -47,10 +47,16 @@ pub enum Event {
     /// CONNECTION_CLOSE, the error, the timeout), not at the end of the draining period
     /// as aioquic does; `Connection::is_drained` tells when draining is over.
     ConnectionTerminated {
-        /// The application or transport error code (0 for an idle timeout).
+        /// The application or transport error code, as `error_space` says (0 for an idle
+        /// timeout; 0x1 for a stateless reset, a version mismatch or exhausted connection
+        /// ids).
         error_code: u64,
         /// The reason phrase.
         reason: Bytes,
+        /// Which code space `error_code` belongs to.
+        error_space: ErrorSpace,
+        /// The peer closed (or reset) the connection.
+        by_peer: bool,
     },
 }
 
@@ -85,9 +91,16 @@ impl Event {
                 error_code: *error_code,
             },
             Event::DatagramReceived { data } => QuicEvent::DatagramReceived { data },
-            Event::ConnectionTerminated { error_code, reason } => QuicEvent::ConnectionTerminated {
+            Event::ConnectionTerminated {
+                error_code,
+                reason,
+                error_space,
+                by_peer,
+            } => QuicEvent::ConnectionTerminated {
                 error_code: *error_code,
                 reason,
+                error_space: *error_space,
+                by_peer: *by_peer,
             },
         }
     }

@@ -76,6 +76,20 @@ impl Connection {
         self.handle
     }
 
+    /// Keeps `tag` with the connection, for whoever owns the application's handle on it
+    /// (the C API keeps the address of its `h3q_quic_conn`, to find it again from
+    /// [`Endpoint::next_ready`](super::Endpoint::next_ready)); 0 means none.
+    pub(crate) fn set_owner_tag(&self, tag: usize) {
+        if let Ok(mut core) = self.lock() {
+            core.owner_tag = tag;
+        }
+    }
+
+    /// The value [`Connection::set_owner_tag`] kept (0 when none).
+    pub(crate) fn owner_tag(&self) -> usize {
+        self.lock().map_or(0, |core| core.owner_tag)
+    }
+
     /// The next QUIC event (aioquic's `next_event()`), or `None`.
     pub fn next_event(&self) -> Option<Event> {
         self.lock().ok()?.pop_event()

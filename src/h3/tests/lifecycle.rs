@@ -2,7 +2,7 @@
 
 use crate::error::ErrorCode;
 use crate::h3::test_support::*;
-use crate::h3::{QuicEvent, Settings, Transport};
+use crate::h3::{ErrorSpace, QuicEvent, Settings, Transport};
 
 #[test]
 fn quic_events_without_use_produce_nothing() {
@@ -41,7 +41,9 @@ fn a_terminated_quic_connection_ends_http3_quietly() {
     assert!(
         c.handle_event(QuicEvent::ConnectionTerminated {
             error_code: 0x100,
-            reason: b"bye"
+            reason: b"bye",
+            error_space: ErrorSpace::Application,
+            by_peer: true,
         })
         .is_empty()
     );
