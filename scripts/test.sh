@@ -48,15 +48,18 @@ cargo fmt --all -- --check
 
 step "cargo clippy -D warnings (also fails if include/h3q.h is stale)"
 cargo clippy --locked --all-targets -- -D warnings
+cargo clippy --locked --all-targets --features fuzzing -- -D warnings
 
 step "cargo test"
 rm -f "$log_dir/skipped.log"
-cargo test --locked 2>&1 | tee "$log_dir/cargo-test.log"
+# The fuzzing feature adds the fuzz corpus replay and the tests that share its test doubles.
+cargo test --locked --features fuzzing 2>&1 | tee "$log_dir/cargo-test.log"
 grep -o 'SKIPPED .*' "$log_dir/cargo-test.log" | sed 's/^SKIPPED /skipped (cargo test): /' \
   >>"$log_dir/skipped.log" || true
 
 step "hostile-peer floods: peak heap each one cost before the connection closed"
-cargo test --locked --test h3_floods_memory -- --nocapture 2>&1 | grep -E "closed|test result"
+cargo test --locked --features fuzzing --test h3_floods_memory -- --nocapture 2>&1 |
+  grep -E "closed|test result"
 
 ctest_suite() { # name, extra cmake options...
   local name=$1
@@ -96,6 +99,11 @@ check_skips() {
 ctest_suite asan -DH3Q_SANITIZE=ON -DH3Q_INTEROP_PYTHON="$PWD/$venv/bin/python" \
   -DH3Q_QIFS_DIR="$H3Q_QIFS_DIR"
 ctest_suite valgrind -DH3Q_VALGRIND=ON
+
+step "the shipped library exports only h3q_* symbols"
+others=$(nm -D --defined-only target/debug/libh3q.so | grep -vc ' h3q_' || true)
+echo "symbols not named h3q_*: $others"
+[ "$others" = 0 ] || { nm -D --defined-only target/debug/libh3q.so | grep -v ' h3q_'; exit 1; }
 
 step "interop matrix (CTest interop_matrix, ASan build)"
 awk '/Test: interop_matrix$/ { found = 1 } found && /^client -> server/ { show = 1 }

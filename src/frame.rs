@@ -112,17 +112,10 @@ pub fn encode_settings_frame(settings: &SettingsMap, out: &mut Vec<u8>) {
 }
 
 /// Parses a SETTINGS payload: reserved identifiers, repeated identifiers and truncation
-/// are errors (H3_SETTINGS_ERROR / H3_FRAME_ERROR, aioquic's phrases).
-pub fn parse_settings(payload: &[u8]) -> Result<SettingsMap, ProtocolError> {
-    parse_settings_limited(payload, u64::MAX)
-}
-
-/// [`parse_settings`], refusing a payload with more than `max_entries` entries with
-/// H3_EXCESSIVE_LOAD as soon as the entry past the limit is reached.
-pub fn parse_settings_limited(
-    payload: &[u8],
-    max_entries: u64,
-) -> Result<SettingsMap, ProtocolError> {
+/// are errors (H3_SETTINGS_ERROR / H3_FRAME_ERROR, aioquic's phrases); more than
+/// `max_entries` entries is H3_EXCESSIVE_LOAD, as soon as the entry past the limit is
+/// reached.
+pub fn parse_settings(payload: &[u8], max_entries: u64) -> Result<SettingsMap, ProtocolError> {
     let mut settings = SettingsMap::new();
     let mut rest = payload;
     let mut entries: u64 = 0;
@@ -281,8 +274,8 @@ mod tests {
         let hdr = FrameHeaderReader::default().read(&out, &mut pos).unwrap();
         assert_eq!(hdr.ty, frame_type::SETTINGS);
         assert_eq!(hdr.len as usize, out.len() - pos);
-        assert_eq!(parse_settings(&out[pos..]).unwrap(), s);
-        assert_eq!(parse_settings(b"").unwrap(), SettingsMap::new());
+        assert_eq!(parse_settings(&out[pos..], u64::MAX).unwrap(), s);
+        assert_eq!(parse_settings(b"", u64::MAX).unwrap(), SettingsMap::new());
     }
 
     #[test]
@@ -325,7 +318,7 @@ mod tests {
             ),
         ];
         for (payload, code, reason) in cases {
-            let err = parse_settings(payload).unwrap_err();
+            let err = parse_settings(payload, u64::MAX).unwrap_err();
             assert_eq!(
                 (err.code, err.reason.as_str()),
                 (*code, *reason),

@@ -296,7 +296,7 @@ pub fn frame_parser(data: &[u8]) {
     assert_eq!(whole, read_frames(&pieces), "split changed the frames");
 
     // Whole-payload parsers on every frame payload, and on the raw bytes.
-    let _ = frame::parse_settings(body);
+    let _ = frame::parse_settings(body, u64::MAX);
     let _ = frame::parse_max_push_id(body);
     let mut pos = 0;
     let mut varints = VarintReader::default();
@@ -322,7 +322,7 @@ fn read_frames(pieces: &[&[u8]]) -> Vec<(FrameHeader, Option<bool>)> {
                 buf.extend_from_slice(&piece[pos..pos + n]);
                 pos += n;
                 if buf.len() as u64 == *len {
-                    let ok = frame::parse_settings(buf).is_ok();
+                    let ok = frame::parse_settings(buf, u64::MAX).is_ok();
                     if let Some(last) = frames.last_mut() {
                         last.1 = Some(ok);
                     }

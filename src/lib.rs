@@ -11,25 +11,38 @@
 //! 6. the HTTP/3 connection writes frames into QUIC streams through its `Transport`;
 //! 7. the application polls the QUIC layer for datagrams to send and a timer to arm.
 //!
-//! Modules: [`error`] (wire codes), [`varint`], [`field`] (header fields), [`qpack`] (field
-//! compression, RFC 9204), [`frame`] (HTTP/3 frames and SETTINGS, incremental parsing),
-//! [`headers`] (received-header validation), [`h3`] (the HTTP/3 connection), [`quic`] (the
-//! built-in QUIC transport on quinn-proto), `ffi` (the C ABI; the only module with `unsafe`).
+//! Modules: [`error`] (wire codes), [`field`] (header fields), [`qpack`] (field compression,
+//! RFC 9204), [`h3`] (the HTTP/3 connection), [`quic`] (the built-in QUIC transport on
+//! quinn-proto); inside the crate, `varint`, `frame` (HTTP/3 frames and SETTINGS,
+//! incremental parsing), `headers` (received-header validation) and `ffi` (the C ABI; the
+//! only module with `unsafe`). The layout and the habits behind it: docs/ARCHITECTURE.md.
 
 // `unsafe` is confined to the C ABI in `ffi`, which opts back in.
 #![deny(unsafe_code)]
 
 pub mod error;
 pub mod field;
-pub mod frame;
 pub mod h3;
-pub mod headers;
 pub mod qpack;
 pub mod quic;
-pub mod varint;
-
-/// Fuzz target bodies shared by `fuzz/` and `tests/fuzz_corpus_replay.rs`; not API.
-#[doc(hidden)]
-pub mod fuzzing;
 
 mod ffi;
+mod headers;
+
+// The wire-format helpers are the crate's own; the `fuzzing` feature opens them to the fuzz
+// targets and the tests that build raw frames.
+#[cfg(feature = "fuzzing")]
+pub mod frame;
+#[cfg(not(feature = "fuzzing"))]
+mod frame;
+#[cfg(feature = "fuzzing")]
+pub mod varint;
+#[cfg(not(feature = "fuzzing"))]
+mod varint;
+
+/// Fuzz target bodies and the test doubles they share with the test suite (feature
+/// `fuzzing`, used by `fuzz/` and the tests that replay its corpora); not API, and not in
+/// the shipped library.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;

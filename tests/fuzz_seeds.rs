@@ -4,7 +4,7 @@
 //! run it, then minimise with `cargo fuzz cmin` (see fuzz/README.md):
 //!
 //! ```text
-//! cargo test --test fuzz_seeds -- --ignored
+//! cargo test --features fuzzing --test fuzz_seeds -- --ignored
 //! ```
 
 mod common;

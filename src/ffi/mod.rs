@@ -13,7 +13,7 @@
 //! - `config`, `endpoint`, `quic_conn`, `quic_error`, `sockaddr`: the built-in QUIC layer
 //!   (`h3q_config`, `h3q_endpoint`, `h3q_quic_conn`);
 //! - `read`: reading C `bool`s and enums without trusting their values;
-//! - `fuzz`: the `ffi_calls` fuzz target (re-exported by `crate::fuzzing`).
+//! - `fuzz`: the `ffi_calls` fuzz target (feature `fuzzing`; re-exported by `crate::fuzzing`).
 
 #![allow(non_camel_case_types)]
 #![allow(unsafe_code)]
@@ -25,6 +25,7 @@ pub mod conn;
 pub mod conn_transport;
 pub mod endpoint;
 pub mod event;
+#[cfg(feature = "fuzzing")]
 pub mod fuzz;
 pub mod handle;
 pub mod header;

@@ -274,8 +274,7 @@ impl<T: Transport> H3Connection<T> {
 
     fn handle_control_frame(&mut self, ty: u64, payload: &[u8]) -> Result<(), ProtocolError> {
         if ty == frame_type::SETTINGS {
-            let settings =
-                frame::parse_settings_limited(payload, self.settings.max_settings_entries)?;
+            let settings = frame::parse_settings(payload, self.settings.max_settings_entries)?;
             self.validate_peer_settings(&settings)?;
             let mut buf = std::mem::take(&mut self.scratch);
             buf.clear();
