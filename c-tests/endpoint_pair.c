@@ -356,6 +356,8 @@ static bool accept_new(pair *p) {
         pair_conn *c = &p->server_conns[p->nserver_conns++];
         conn_init(c, p, true);
         c->quic = quic;
+        r = h3q_quic_conn_set_user_data(quic, c);
+        if (r != H3Q_OK) harness_error(p, "set_user_data", r, h3q_quic_conn_last_error(quic));
         r = h3q_conn_new_quic(quic, &p->settings, &c->h3);
         if (r != H3Q_OK) harness_error(p, "h3q_conn_new_quic (server)", r, h3q_last_error());
     }
@@ -404,6 +406,32 @@ static bool drain_events(pair_conn *c) {
     return moved;
 }
 
+/* The events of every connection h3q_endpoint_next_ready() names, found again through its
+ * user data: the loop a server is meant to run instead of polling every connection. */
+static bool drain_ready(pair *p, h3q_endpoint *ep) {
+    bool moved = false;
+    h3q_quic_conn *quic = NULL;
+    int r;
+    while ((r = h3q_endpoint_next_ready(ep, &quic)) == H3Q_OK) {
+        pair_conn *c = h3q_quic_conn_user_data(quic);
+        if (!c || c->quic != quic) {
+            harness_error(p, "next_ready gave a connection that is not ours", H3Q_OK, NULL);
+            break;
+        }
+        moved |= drain_events(c);
+    }
+    if (r != H3Q_DONE) harness_error(p, "next_ready", r, h3q_endpoint_last_error(ep));
+    return moved;
+}
+
+/* After drain_ready(): no connection may still hold events next_ready did not name. */
+static void check_none_missed(pair_conn *c) {
+    if (c->quic && drain_events(c)) {
+        harness_error(c->pair, "h3q_endpoint_next_ready missed a connection with events",
+                      H3Q_OK, c->is_server ? "server" : "client");
+    }
+}
+
 static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
 
 bool pair_run(pair *p, bool (*done)(pair *p, void *arg), void *arg, uint64_t max_sim_ns) {
@@ -415,8 +443,10 @@ bool pair_run(pair *p, bool (*done)(pair *p, void *arg), void *arg, uint64_t max
         moved |= flush_endpoint(p, false);
         moved |= deliver_due(p);
         moved |= accept_new(p);
-        moved |= drain_events(&p->client_conn);
-        for (size_t k = 0; k < p->nserver_conns; k++) moved |= drain_events(&p->server_conns[k]);
+        moved |= drain_ready(p, p->client);
+        moved |= drain_ready(p, p->server);
+        check_none_missed(&p->client_conn);
+        for (size_t k = 0; k < p->nserver_conns; k++) check_none_missed(&p->server_conns[k]);
         if (done(p, arg)) return true;
         if (moved) continue;
         /* Quiet: the next thing that can happen is a timer or an arrival. */
@@ -563,6 +593,7 @@ pair *pair_new(const pair_options *o) {
         r = h3q_endpoint_connect(p->client, p->now, (const struct sockaddr *)&p->server_addr,
                                  sizeof p->server_addr, o->server_name, &p->client_conn.quic);
     }
+    if (r == H3Q_OK) r = h3q_quic_conn_set_user_data(p->client_conn.quic, &p->client_conn);
     if (r == H3Q_OK) r = h3q_conn_new_quic(p->client_conn.quic, &p->settings, &p->client_conn.h3);
     if (r != H3Q_OK) {
         fprintf(stderr, "endpoint_pair: setup: %s - %s\n", h3q_result_str(r),

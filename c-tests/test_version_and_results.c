@@ -5,6 +5,53 @@
 #include "check.h"
 
 #include <stdio.h>
+#include <string.h>
+
+static void last_error_is_null_before_any_failure(void) {
+    /* A fresh thread has no error; this test runs first on the main thread. */
+    CHECK(h3q_last_error() == NULL);
+}
+
+static void result_str_accepts_any_int(void) {
+    for (int32_t code = -400; code <= 100; code++) {
+        CHECK(h3q_result_str(code) != NULL);
+    }
+}
+
+/* A *_versioned call given a version this library does not serve refuses it, whatever it
+ * is asked to do, and writes nothing. */
+static void unknown_abi_versions_are_refused(void) {
+    static const int bad[] = {0, -1, H3Q_ABI_VERSION + 1, 1000};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        h3q_config *cfg = NULL;
+        CHECK_INT(h3q_config_new_versioned(bad[i], true, &cfg), H3Q_ERR_UNSUPPORTED_VERSION);
+        CHECK(cfg == NULL);
+        CHECK_PREFIX(h3q_last_error(), "ABI version");
+        h3q_settings s;
+        memset(&s, 0xab, sizeof s);
+        CHECK_INT(h3q_settings_default_versioned(bad[i], &s), H3Q_ERR_UNSUPPORTED_VERSION);
+        CHECK_INT(s.max_push_id, 0xababababababababULL);
+        h3q_qpack_encoder *enc = NULL;
+        CHECK_INT(h3q_qpack_encoder_new_versioned(bad[i], &enc), H3Q_ERR_UNSUPPORTED_VERSION);
+        h3q_qpack_decoder *dec = NULL;
+        CHECK_INT(h3q_qpack_decoder_new_versioned(bad[i], 0, 0, &dec),
+                  H3Q_ERR_UNSUPPORTED_VERSION);
+        h3q_conn *conn = NULL;
+        CHECK_INT(h3q_conn_new_versioned(bad[i], NULL, NULL, &conn), H3Q_ERR_UNSUPPORTED_VERSION);
+        CHECK_INT(h3q_conn_new_quic_versioned(bad[i], NULL, NULL, &conn),
+                  H3Q_ERR_UNSUPPORTED_VERSION);
+        CHECK(enc == NULL && dec == NULL && conn == NULL);
+    }
+    /* Version 1 is still served: a program built against h3q 0.1.0 gets its values. */
+    h3q_qpack_encoder *enc = NULL;
+    CHECK_INT(h3q_qpack_encoder_new_versioned(1, NULL), -2);
+    CHECK_INT(h3q_qpack_encoder_new_versioned(1, &enc), H3Q_OK);
+    const uint8_t *data;
+    size_t len;
+    CHECK_INT(h3q_qpack_encoder_take_encoder_stream(enc, NULL, &len), -2);
+    CHECK_INT(h3q_qpack_encoder_take_encoder_stream(enc, &data, &len), H3Q_OK);
+    h3q_qpack_encoder_free(enc);
+}
 
 static void version_matches_header_macros(void) {
     char expected[64];
@@ -96,11 +143,14 @@ static void unknown_results_are_named_unknown(void) {
 }
 
 int main(void) {
+    RUN(last_error_is_null_before_any_failure);
+    RUN(result_str_accepts_any_int);
+    RUN(unknown_abi_versions_are_refused);
     RUN(version_matches_header_macros);
     RUN(every_result_has_its_name);
     RUN(results_sit_in_their_ranges);
     RUN(version_1_values_are_named);
     RUN(wire_error_codes);
     RUN(unknown_results_are_named_unknown);
-    return CHECK_DONE("test_version");
+    return CHECK_DONE("test_version_and_results");
 }

@@ -1035,6 +1035,9 @@ static void misuse_endpoint(void) {
     CHECK_INT(h3q_endpoint_receive(server, 0, addr, alen, NULL, sizeof data), H3Q_ERR_NULL);
     CHECK_INT(h3q_endpoint_accept(NULL, &q), H3Q_ERR_NULL);
     CHECK_INT(h3q_endpoint_accept(server, NULL), H3Q_ERR_NULL);
+    CHECK_INT(h3q_endpoint_next_ready(NULL, &q), H3Q_ERR_NULL);
+    CHECK_INT(h3q_endpoint_next_ready(server, NULL), H3Q_ERR_NULL);
+    CHECK_INT(h3q_endpoint_next_ready(server, &q), H3Q_DONE);
     CHECK_INT(h3q_endpoint_poll_transmit(NULL, 0, buf, sizeof buf, &len, &dest, &dest_len, &seg),
               H3Q_ERR_NULL);
     CHECK_INT(h3q_endpoint_poll_transmit(client, 0, NULL, sizeof buf, &len, &dest, &dest_len,
@@ -1132,6 +1135,8 @@ static void misuse_quic_conn(void) {
     CHECK_INT(h3q_quic_conn_alpn(NULL, &alpn, &len), H3Q_ERR_NULL);
     CHECK_INT(h3q_quic_conn_remote_address(NULL, &ss, &ss_len), H3Q_ERR_NULL);
     CHECK_INT(h3q_conn_new_quic(NULL, NULL, &h3), H3Q_ERR_NULL);
+    CHECK_INT(h3q_quic_conn_set_user_data(NULL, &id), H3Q_ERR_NULL);
+    CHECK(h3q_quic_conn_user_data(NULL) == NULL);
 
     /* A connection whose peer did not enable DATAGRAM frames. */
     pair_options o = pair_options_default();
@@ -1211,5 +1216,5 @@ int main(void) {
     TIMED_RUN(concurrent_requests);
     TIMED_RUN(graceful_close);
     TIMED_RUN(misuse);
-    return CHECK_DONE("test_endpoint");
+    return CHECK_DONE("test_quic_endpoint");
 }
