@@ -28,6 +28,95 @@ fn qpack_failure(error: ProtocolError) -> ProtocolError {
     ProtocolError::new(error.code, "")
 }
 
+/// The bytes of a request or push stream being parsed, and how far parsing got.
+struct FrameInput<'a> {
+    data: &'a [u8],
+    /// Bytes of `data` parsed so far.
+    pos: usize,
+    /// The stream ends right after `data`.
+    fin: bool,
+    /// An event already carried the end of the stream.
+    fin_delivered: bool,
+}
+
+impl<'a> FrameInput<'a> {
+    /// Every byte is parsed.
+    fn at_end(&self) -> bool {
+        self.pos == self.data.len()
+    }
+
+    /// The bytes not parsed yet.
+    fn rest(&self) -> &'a [u8] {
+        &self.data[self.pos..]
+    }
+
+    /// Parses up to `n` more bytes, returning them.
+    fn take(&mut self, n: u64) -> &'a [u8] {
+        let n = n.min(self.rest().len() as u64) as usize;
+        let taken = &self.data[self.pos..self.pos + n];
+        self.pos += n;
+        taken
+    }
+
+    /// Parses every byte left, returning them.
+    fn take_rest(&mut self) -> &'a [u8] {
+        let rest = self.rest();
+        self.pos = self.data.len();
+        rest
+    }
+}
+
+/// What the frame parser does after handling its current state.
+enum Next {
+    /// Handle the next state, with the input that remains.
+    Continue,
+    /// Stop: the input is used up (the frame goes on in later input), or the rest of
+    /// the stream is WebTransport data, all delivered.
+    Stop,
+    /// Stop: a field section is blocked; the rest of the input is held behind it.
+    Hold,
+}
+
+/// A HEADERS / PUSH_PROMISE payload, as far as it has arrived.
+enum WholePayload<'a> {
+    /// Incomplete: what arrived is in the stream's buffer.
+    Partial,
+    /// All in the current input, borrowed from it (no copy).
+    InInput(&'a [u8]),
+    /// Completed in the stream's buffer, taken from it.
+    Buffered(Vec<u8>),
+}
+
+/// Takes what `input` holds of a payload of `len` bytes, `buf` holding what arrived
+/// before.
+fn accumulate_whole_payload<'a>(
+    len: usize,
+    buf: &mut Vec<u8>,
+    input: &mut FrameInput<'a>,
+) -> WholePayload<'a> {
+    if buf.is_empty() && input.rest().len() >= len {
+        return WholePayload::InInput(input.take(len as u64));
+    }
+    buf.extend_from_slice(input.take((len - buf.len()) as u64));
+    if buf.len() < len {
+        return WholePayload::Partial;
+    }
+    WholePayload::Buffered(std::mem::take(buf))
+}
+
+/// Skips what `input` holds of the payload of an ignored frame that has `remaining`
+/// bytes to come.
+fn skip_payload(stream: &mut H3Stream, remaining: u64, input: &mut FrameInput<'_>) -> Next {
+    let remaining = remaining - input.take(remaining).len() as u64;
+    if remaining == 0 {
+        stream.parse = Parse::Header(FrameHeaderReader::default());
+        Next::Continue
+    } else {
+        stream.parse = Parse::Skip { remaining };
+        Next::Stop
+    }
+}
+
 impl<T: Transport> H3Connection<T> {
     /// Data on a bidirectional stream.
     pub(super) fn recv_bidi(
@@ -92,102 +181,50 @@ impl<T: Transport> H3Connection<T> {
         fin: bool,
         out: &mut Vec<H3Event>,
     ) -> Result<(), ProtocolError> {
-        let mut pos = 0;
-        let mut fin_delivered = false;
+        let mut input = FrameInput {
+            data,
+            pos: 0,
+            fin,
+            fin_delivered: false,
+        };
         loop {
-            match &mut stream.parse {
+            let next = match &mut stream.parse {
                 Parse::Header(reader) => {
-                    if pos == data.len() {
+                    if input.at_end() {
                         break;
                     }
-                    let Some(header) = reader.read(data, &mut pos) else {
-                        break;
-                    };
-                    self.start_request_frame(stream, header)?;
+                    match reader.read(input.data, &mut input.pos) {
+                        Some(header) => {
+                            self.start_request_frame(stream, header)?;
+                            Next::Continue
+                        }
+                        None => Next::Stop,
+                    }
                 }
                 Parse::Data { remaining } => {
-                    let n = (*remaining).min((data.len() - pos) as u64) as usize;
-                    *remaining -= n as u64;
-                    let frame_done = *remaining == 0;
-                    if frame_done {
-                        stream.parse = Parse::Header(FrameHeaderReader::default());
-                    }
-                    let chunk = &data[pos..pos + n];
-                    pos += n;
-                    stream.content_length += n as u64;
-                    let ended = fin && frame_done && pos == data.len();
-                    if ended {
-                        self.check_content_length(stream)?;
-                        fin_delivered = true;
-                    }
-                    if n > 0 || ended {
-                        out.push(H3Event::DataReceived {
-                            stream_id,
-                            data: self.payload_bytes(chunk),
-                            stream_ended: ended,
-                            push_id: stream.push_id,
-                        });
-                    }
-                    if !frame_done {
-                        break;
-                    }
+                    let remaining = *remaining;
+                    self.deliver_data_payload(stream_id, stream, remaining, &mut input, out)?
                 }
                 Parse::Skip { remaining } => {
-                    let n = (*remaining).min((data.len() - pos) as u64) as usize;
-                    *remaining -= n as u64;
-                    pos += n;
-                    if *remaining == 0 {
-                        stream.parse = Parse::Header(FrameHeaderReader::default());
-                    } else {
-                        break;
-                    }
+                    let remaining = *remaining;
+                    skip_payload(stream, remaining, &mut input)
                 }
                 Parse::Whole { ty, len, buf } => {
-                    let (ty, len) = (*ty, *len);
-                    let payload_start = pos;
-                    let owned;
-                    let payload: &[u8] = if buf.is_empty() && data.len() - pos >= len {
-                        // The whole payload is in this input: no copy.
-                        pos += len;
-                        &data[payload_start..pos]
-                    } else {
-                        let n = (len - buf.len()).min(data.len() - pos);
-                        buf.extend_from_slice(&data[pos..pos + n]);
-                        pos += n;
-                        if buf.len() < len {
-                            self.start_buffering(stream_id)?;
-                            break;
-                        }
-                        owned = std::mem::take(buf);
-                        self.buffering.remove(&stream_id);
-                        &owned
-                    };
-                    stream.parse = Parse::Header(FrameHeaderReader::default());
-                    let ended = fin && pos == data.len();
-                    match self.handle_whole_frame(stream_id, stream, ty, payload, ended, out)? {
-                        Outcome::Done(delivered) => fin_delivered |= delivered,
-                        Outcome::Blocked => {
-                            self.start_buffering(stream_id)?;
-                            return self.hold(stream, &data[pos..]);
-                        }
-                    }
+                    let ty = *ty;
+                    let payload = accumulate_whole_payload(*len, buf, &mut input);
+                    self.dispatch_whole_frame(stream_id, stream, ty, payload, &mut input, out)?
                 }
                 Parse::WebTransport => {
-                    let chunk = &data[pos..];
-                    if !chunk.is_empty() || fin {
-                        out.push(H3Event::WebTransportStreamDataReceived {
-                            stream_id,
-                            data: self.payload_bytes(chunk),
-                            stream_ended: fin,
-                            session_id: stream.session_id.unwrap_or_default(),
-                        });
-                        fin_delivered = fin;
-                    }
-                    break;
+                    self.deliver_webtransport_data(stream_id, stream, &mut input, out)
                 }
+            };
+            match next {
+                Next::Continue => {}
+                Next::Stop => break,
+                Next::Hold => return self.hold(stream, input.rest()),
             }
         }
-        if fin && !fin_delivered {
+        if input.fin && !input.fin_delivered {
             if !stream.parse.at_frame_boundary() {
                 return Err(ProtocolError::new(
                     ErrorCode::FrameError,
@@ -197,6 +234,104 @@ impl<T: Transport> H3Connection<T> {
             self.handle_request_end(stream_id, stream, out)?;
         }
         Ok(())
+    }
+
+    /// Delivers what `input` holds of a DATA payload that has `remaining` bytes to come,
+    /// as DATA_RECEIVED (carrying the end of the stream if the payload and the stream end
+    /// with the input).
+    fn deliver_data_payload(
+        &mut self,
+        stream_id: u64,
+        stream: &mut H3Stream,
+        remaining: u64,
+        input: &mut FrameInput<'_>,
+        out: &mut Vec<H3Event>,
+    ) -> Result<Next, ProtocolError> {
+        let chunk = input.take(remaining);
+        let remaining = remaining - chunk.len() as u64;
+        let frame_done = remaining == 0;
+        stream.parse = if frame_done {
+            Parse::Header(FrameHeaderReader::default())
+        } else {
+            Parse::Data { remaining }
+        };
+        stream.data_bytes_received += chunk.len() as u64;
+        let ended = input.fin && frame_done && input.at_end();
+        if ended {
+            self.check_content_length(stream)?;
+            input.fin_delivered = true;
+        }
+        if !chunk.is_empty() || ended {
+            out.push(H3Event::DataReceived {
+                stream_id,
+                data: self.payload_bytes(chunk),
+                stream_ended: ended,
+                push_id: stream.push_id,
+            });
+        }
+        Ok(if frame_done {
+            Next::Continue
+        } else {
+            Next::Stop
+        })
+    }
+
+    /// Handles a HEADERS / PUSH_PROMISE frame of type `ty` once its payload is complete;
+    /// while it is not, counts the stream among those buffering a partial frame.
+    fn dispatch_whole_frame(
+        &mut self,
+        stream_id: u64,
+        stream: &mut H3Stream,
+        ty: u64,
+        payload: WholePayload<'_>,
+        input: &mut FrameInput<'_>,
+        out: &mut Vec<H3Event>,
+    ) -> Result<Next, ProtocolError> {
+        let payload: &[u8] = match &payload {
+            WholePayload::Partial => {
+                self.start_buffering(stream_id)?;
+                return Ok(Next::Stop);
+            }
+            WholePayload::InInput(payload) => payload,
+            WholePayload::Buffered(payload) => {
+                self.buffering.remove(&stream_id);
+                payload
+            }
+        };
+        stream.parse = Parse::Header(FrameHeaderReader::default());
+        let ended = input.fin && input.at_end();
+        match self.handle_whole_frame(stream_id, stream, ty, payload, ended, out)? {
+            Outcome::Done(delivered) => {
+                input.fin_delivered |= delivered;
+                Ok(Next::Continue)
+            }
+            Outcome::Blocked => {
+                self.start_buffering(stream_id)?;
+                Ok(Next::Hold)
+            }
+        }
+    }
+
+    /// Delivers the rest of the input of a WebTransport stream, raw, as
+    /// WEBTRANSPORT_STREAM_DATA_RECEIVED.
+    fn deliver_webtransport_data(
+        &mut self,
+        stream_id: u64,
+        stream: &H3Stream,
+        input: &mut FrameInput<'_>,
+        out: &mut Vec<H3Event>,
+    ) -> Next {
+        let chunk = input.take_rest();
+        if !chunk.is_empty() || input.fin {
+            out.push(H3Event::WebTransportStreamDataReceived {
+                stream_id,
+                data: self.payload_bytes(chunk),
+                stream_ended: input.fin,
+                session_id: stream.session_id.unwrap_or_default(),
+            });
+            input.fin_delivered = input.fin;
+        }
+        Next::Stop
     }
 
     /// Decides what to do with a frame from its header alone.
@@ -376,12 +511,12 @@ impl<T: Transport> H3Connection<T> {
                     // content-length on a 1xx is ignored (RFC 9110 §6.4.1).
                     stream.interim_received = true;
                 } else {
-                    stream.expected_content_length = info.content_length;
+                    stream.announced_content_length = info.content_length;
                     stream.status = info.status;
                 }
             } else {
                 let info = headers::validate_request(&fields)?;
-                stream.expected_content_length = info.content_length;
+                stream.announced_content_length = info.content_length;
             }
         } else {
             headers::validate_trailers(&fields)?;
@@ -438,8 +573,8 @@ impl<T: Transport> H3Connection<T> {
         if self.is_client && (stream.head_request || stream.status == Some(304)) {
             return Ok(());
         }
-        match stream.expected_content_length {
-            Some(expected) if expected != stream.content_length => Err(ProtocolError::new(
+        match stream.announced_content_length {
+            Some(announced) if announced != stream.data_bytes_received => Err(ProtocolError::new(
                 ErrorCode::MessageError,
                 "content-length does not match data size",
             )),

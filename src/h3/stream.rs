@@ -86,10 +86,10 @@ pub(crate) struct H3Stream {
     pub(crate) headers_send: HeadersState,
     /// A 1xx response was received and no final response yet.
     pub(crate) interim_received: bool,
-    /// The received message's content-length.
-    pub(crate) expected_content_length: Option<u64>,
-    /// DATA payload bytes received.
-    pub(crate) content_length: u64,
+    /// The content-length field of the received message's headers, if any.
+    pub(crate) announced_content_length: Option<u64>,
+    /// DATA payload bytes received (checked against `announced_content_length` at FIN).
+    pub(crate) data_bytes_received: u64,
     /// A client sent HEAD on this stream: the response's content-length is not checked.
     pub(crate) head_request: bool,
     /// The final response status received.
@@ -120,8 +120,8 @@ impl H3Stream {
             headers_recv: HeadersState::Initial,
             headers_send: HeadersState::Initial,
             interim_received: false,
-            expected_content_length: None,
-            content_length: 0,
+            announced_content_length: None,
+            data_bytes_received: 0,
             head_request: false,
             status: None,
             push_id: None,
