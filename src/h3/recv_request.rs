@@ -293,11 +293,11 @@ impl<T: Transport> H3Connection<T> {
                 return Ok(Next::Stop);
             }
             WholePayload::InInput(payload) => payload,
-            WholePayload::Buffered(payload) => {
-                self.buffering.remove(&stream_id);
-                payload
-            }
+            WholePayload::Buffered(payload) => payload,
         };
+        // Complete, however it arrived: an earlier input may have counted the stream as
+        // buffering (one that ended right after the frame header, with nothing buffered).
+        self.buffering.remove(&stream_id);
         stream.parse = Parse::Header(FrameHeaderReader::default());
         let ended = input.fin && input.at_end();
         match self.handle_whole_frame(stream_id, stream, ty, payload, ended, out)? {

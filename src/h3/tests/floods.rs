@@ -7,7 +7,7 @@
 use crate::error::ErrorCode;
 use crate::frame::frame_type;
 use crate::h3::test_support::*;
-use crate::h3::{QuicEvent, Settings};
+use crate::h3::{H3Event, QuicEvent, Settings};
 use crate::qpack::{field_lines, instruction};
 
 /// The client's control and encoder streams, as a server sees them.
@@ -419,4 +419,38 @@ fn partial_frames_on_many_streams() {
     );
     assert_eq!(n, 257);
     assert!(peak < 256 * 2048 + 256 * 512, "{peak}");
+}
+
+#[test]
+fn a_headers_frame_completed_in_one_later_input_stops_counting_as_partial() {
+    // Each request's HEADERS frame header ends one input; its whole payload is the next
+    // input (taken without a copy). Finished requests must not pile up as "buffering".
+    let mut s = server_with(Settings {
+        max_buffering_streams: 4,
+        ..Settings::default()
+    });
+    let control = control_stream(&[(1, 4096), (7, 16)]);
+    assert!(recv(&mut s, CLIENT_CONTROL, &control, false, Mode::Chunks).is_empty());
+    let payload = section(GET);
+    let mut header = v(frame_type::HEADERS);
+    header.extend(v(payload.len() as u64));
+    for i in 0..20u64 {
+        assert!(recv(&mut s, i * 4, &header, false, Mode::Chunks).is_empty());
+        assert_eq!(
+            s.buffering_streams(),
+            1,
+            "request {i}: the partial frame counts"
+        );
+        let events = recv(&mut s, i * 4, &payload, true, Mode::Chunks);
+        assert!(
+            matches!(events.first(), Some(H3Event::HeadersReceived { .. })),
+            "request {i}: its HEADERS"
+        );
+        assert_eq!(
+            s.buffering_streams(),
+            0,
+            "request {i}: complete, no longer counted"
+        );
+    }
+    assert_open(&s);
 }
