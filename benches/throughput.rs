@@ -231,7 +231,8 @@ mod h3 {
 
     fn pump(quic: &Connection, h3: &mut H3Connection<Connection>, out: &mut Vec<H3Event>) {
         while let Some(ev) = quic.next_event() {
-            h3.handle_event_into(ev.as_quic_event(), out);
+            h3.handle_event_into(ev.as_quic_event(), out)
+                .expect("no protocol error in the benchmark");
         }
     }
 

@@ -210,6 +210,7 @@ pub const SECTIONS: &[Section] = &[
             Api("h3q_event"),
             Api("h3q_event_cb"),
             Api("h3q_conn_handle_event"),
+            Api("h3q_conn_close_code"),
             Api("h3q_conn_send_headers"),
             Api("h3q_conn_send_data"),
             Api("h3q_release_cb"),

@@ -1,8 +1,10 @@
-/* The receive-side rules of H3-BEHAVIOUR.md, table-driven: each rule creates a client or a
+/* The receive-side rules of docs/BEHAVIOUR.md (#control-stream, #unidirectional-streams,
+ * #request-and-push-streams, #header-validation, #datagrams-and-webtransport), table-driven: each rule creates a client or a
  * server h3q_conn over a fake transport, feeds the peer's bytes step by step (one byte per
  * event, whole chunks with FIN apart, and whole chunks carrying FIN), and checks that the
  * last step (only) returns H3Q_ERR_PROTOCOL, that the transport was closed exactly once
- * with the rule's code and reason, that h3q_conn_last_error() names the error, and that
+ * with the rule's code and reason, that h3q_conn_close_code() gives that code and
+ * h3q_conn_last_error() names the error, and that
  * nothing is delivered afterwards. Rules with code 0 must not close: they check the events
  * delivered instead. */
 #include "h3q.h"
@@ -529,10 +531,18 @@ static void run_rule(const rule *r, fake_mode mode, const h3q_settings *settings
             CHECK_STR(fake.close_reason, r->reason);
         }
         char expected[512];
-        snprintf(expected, sizeof expected, "%s (0x%" PRIx64 "): %s", error_name(r->code),
-                 r->code, r->reason);
+        snprintf(expected, sizeof expected, "%s (0x%" PRIx64 ")%s%s", error_name(r->code),
+                 r->code, r->reason[0] ? ": " : "", r->reason);
         CHECK_PREFIX(last.last_error, error_name(r->code));
         CHECK_STR(last.last_error, expected);
+        /* The code it closed with, as a value. */
+        uint64_t code = 0;
+        h3q_error_space space = H3Q_ERROR_SPACE_UNSPECIFIED;
+        CHECK_INT(h3q_conn_close_code(conn, &code, &space), H3Q_OK);
+        CHECK_INT(code, r->code);
+        CHECK_INT(space, H3Q_ERROR_SPACE_APPLICATION);
+        CHECK_INT(h3q_conn_close_code(conn, &code, NULL), H3Q_OK);
+        CHECK_INT(h3q_conn_close_code(conn, NULL, &space), H3Q_ERR_NULL);
         /* Closed: later input is accepted and ignored, close is not repeated. */
         size_t events = log.len;
         static const uint8_t get[] = {0x01, 0x08, 0x00, 0x00, 0xd1, 0xd7, 0xc1, 0x50, 0x01,
@@ -553,6 +563,14 @@ static void run_rule(const rule *r, fake_mode mode, const h3q_settings *settings
     } else {
         CHECK_INT(last.protocol_errors, 0);
         CHECK_INT(fake.close_count, 0);
+        /* Open, unless the QUIC connection terminated (quietly: no close of ours). */
+        bool terminated = false;
+        for (size_t i = 0; i < n; i++) {
+            terminated |= r->steps[i].kind == EVT &&
+                          r->steps[i].arg == H3Q_QUIC_CONNECTION_TERMINATED;
+        }
+        uint64_t code = 0;
+        CHECK_INT(h3q_conn_close_code(conn, &code, NULL), terminated ? H3Q_OK : H3Q_DONE);
         size_t non_data = 0;
         for (size_t i = 0; i < log.len; i++) {
             non_data += log.items[i].type != H3Q_EVENT_DATA_RECEIVED;

@@ -1504,13 +1504,15 @@ typedef void (*h3q_event_cb)(void *user_data, const struct h3q_event *event);
  *
  * Returns `H3Q_OK` (also for events HTTP/3 has no use for, and once the connection is
  * closed: then no callback runs; after `H3Q_QUIC_CONNECTION_TERMINATED` the connection is
- * closed and every send returns `H3Q_ERR_CONNECTION_CLOSED`); `H3Q_ERR_NULL`; `H3Q_ERR_INVALID_ARGUMENT` for an unknown
- * event type or a stream id above 2^62-1; `H3Q_ERR_PROTOCOL` when the event revealed a
- * protocol violation by the peer: the connection was closed through the transport with the
- * HTTP/3 error code, no callback ran for this event, and `h3q_conn_last_error()` gives the
- * code and reason; or `H3Q_ERR_TRANSPORT` when a transport function failed while the
- * event was handled: the connection was closed with H3_INTERNAL_ERROR (0x102) in the same
- * way.
+ * closed and every send returns `H3Q_ERR_CONNECTION_CLOSED`);
+ * refusals, after which the connection is as it was: `H3Q_ERR_NULL`,
+ * `H3Q_ERR_INVALID_ARGUMENT` for an unknown event type, an unknown error space or a
+ * stream id above 2^62-1; or, fatal: `H3Q_ERR_PROTOCOL` when the event revealed a protocol
+ * violation by the peer: h3q closed the connection through the transport with the HTTP/3
+ * error code (`h3q_conn_close_code()`), no callback ran for this event, and
+ * `h3q_conn_last_error()` gives the code name and reason; `H3Q_ERR_INTERNAL` when a
+ * transport function failed while the event was handled: h3q closed the connection with
+ * H3_INTERNAL_ERROR (0x102) in the same way.
  *
  * # Safety
  * `conn` is NULL or a live handle; `event` is NULL or a readable event whose pointers are
@@ -1520,6 +1522,24 @@ h3q_result h3q_conn_handle_event(struct h3q_conn *conn,
                                  const struct h3q_quic_event *event,
                                  h3q_event_cb cb,
                                  void *user_data);
+
+/**
+ * How the connection ended: writes the error code to `*code_out` and, when `space_out` is
+ * not NULL, its code space to `*space_out`. After `h3q_conn_handle_event()` returned
+ * `H3Q_ERR_PROTOCOL` or `H3Q_ERR_INTERNAL`, that is the HTTP/3 (or QPACK) code h3q closed
+ * the connection with (`H3Q_ERROR_SPACE_APPLICATION`; `h3q_conn_last_error()` has the
+ * reason); after `H3Q_QUIC_CONNECTION_TERMINATED`, the code and space of that event.
+ *
+ * Returns `H3Q_OK`; `H3Q_DONE` while the connection is open (nothing written); or
+ * `H3Q_ERR_NULL`.
+ *
+ * # Safety
+ * `conn` is NULL or a live handle; `code_out` is NULL or writable; `space_out` is NULL or
+ * writable.
+ */
+h3q_result h3q_conn_close_code(struct h3q_conn *conn,
+                               uint64_t *code_out,
+                               enum h3q_error_space *space_out);
 
 /**
  * Sends a HEADERS frame on `stream_id` (aioquic's `send_headers`): a request's or

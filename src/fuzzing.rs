@@ -510,17 +510,19 @@ pub fn h3_connection(data: &[u8], is_client: bool) {
         // A well-behaved peer's start-up, so that inputs reach deeper states quickly.
         let mut control = vec![0x00];
         frame::encode_settings_frame(&Settings::default().to_wire(), &mut control);
-        conn.handle_event(QuicEvent::StreamDataReceived {
+        let start_up = conn.handle_event(QuicEvent::StreamDataReceived {
             stream_id: peer_uni(0),
-            data: &control,
+            data: (&control).into(),
             end_stream: false,
         });
+        assert_eq!(start_up, Ok(Vec::new()), "the peer's control stream");
         for (n, ty) in [(1, 0x02u8), (2, 0x03)] {
-            conn.handle_event(QuicEvent::StreamDataReceived {
+            let start_up = conn.handle_event(QuicEvent::StreamDataReceived {
                 stream_id: peer_uni(n),
-                data: &[ty],
+                data: (&[ty]).into(),
                 end_stream: false,
             });
+            assert_eq!(start_up, Ok(Vec::new()), "the peer's QPACK streams");
         }
     }
     let mut events = Vec::new();
@@ -535,19 +537,20 @@ pub fn h3_connection(data: &[u8], is_client: bool) {
     while !input.is_empty() {
         let op = input.byte();
         let was_closed = conn.is_closed();
+        let closes_before = conn.transport().closes;
         events.clear();
-        match op % 12 {
+        let handled = match op % 12 {
             0..=4 => {
                 let stream_id = pick_stream(input.byte());
                 let data = input.long_chunk();
                 conn.handle_event_into(
                     QuicEvent::StreamDataReceived {
                         stream_id,
-                        data,
+                        data: data.into(),
                         end_stream: op & 0x80 != 0,
                     },
                     &mut events,
-                );
+                )
             }
             5 => conn.handle_event_into(
                 QuicEvent::StreamReset {
@@ -565,7 +568,7 @@ pub fn h3_connection(data: &[u8], is_client: bool) {
             ),
             7 => conn.handle_event_into(
                 QuicEvent::DatagramReceived {
-                    data: input.chunk(),
+                    data: input.chunk().into(),
                 },
                 &mut events,
             ),
@@ -581,16 +584,18 @@ pub fn h3_connection(data: &[u8], is_client: bool) {
                         by_peer: false,
                     }
                 };
-                conn.handle_event_into(event, &mut events);
+                conn.handle_event_into(event, &mut events)
             }
             9 => {
                 let stream_id = pick_stream(input.byte());
                 let headers: &[(&[u8], &[u8])] = if is_client { &get } else { &ok };
                 let _ = conn.send_headers(stream_id, headers, op & 0x80 != 0);
+                Ok(())
             }
             10 => {
                 let stream_id = pick_stream(input.byte());
                 let _ = conn.send_data(stream_id, input.chunk(), op & 0x80 != 0);
+                Ok(())
             }
             _ => {
                 let stream_id = pick_stream(input.byte());
@@ -599,11 +604,22 @@ pub fn h3_connection(data: &[u8], is_client: bool) {
                 } else {
                     let _ = conn.send_datagram(stream_id, input.chunk());
                 }
+                Ok(())
             }
-        }
+        };
         let t = conn.transport();
         assert!(t.closes <= 1, "transport closed {} times", t.closes);
         assert_eq!(t.calls_after_close, 0, "transport used after close");
+        // Errors are values: a call returns an error exactly when it closed the transport,
+        // and the error is the close's code.
+        let closed_now = t.closes > closes_before;
+        match &handled {
+            Err(error) => {
+                assert!(closed_now, "an error returned without a close: {error}");
+                assert_eq!(t.close_code, Some(error.code.wire()), "returned {error}");
+            }
+            Ok(()) => assert!(!closed_now, "closed without returning the error"),
+        }
         // Closed by our own close (a protocol error), or quietly by a terminated QUIC
         // connection.
         assert_eq!(

@@ -111,11 +111,23 @@ fn server() -> Conn {
 }
 
 fn data(conn: &mut Conn, stream_id: u64, bytes: &[u8]) {
-    conn.handle_event(QuicEvent::StreamDataReceived {
+    let event = QuicEvent::StreamDataReceived {
         stream_id,
-        data: bytes,
+        data: bytes.into(),
         end_stream: false,
-    });
+    };
+    handled(conn, event);
+}
+
+/// Handles `event`; an error it returns is the close the flood ends with.
+fn handled(conn: &mut Conn, event: QuicEvent<'_>) {
+    if let Err(error) = conn.handle_event(event) {
+        assert_eq!(
+            conn.transport().close_code,
+            Some(error.code.wire()),
+            "{error}"
+        );
+    }
 }
 
 /// Runs `step(conn, i)` until the connection closes (at most `max` steps), measuring the
@@ -229,10 +241,13 @@ fn floods_close_within_bounded_memory() {
 
     let peak = measure("rapid reset after HEADERS", 1_000_000, EXCESSIVE, |c, i| {
         data(c, i * 4, &headers);
-        c.handle_event(QuicEvent::StreamReset {
-            stream_id: i * 4,
-            error_code: 0x10c,
-        });
+        handled(
+            c,
+            QuicEvent::StreamReset {
+                stream_id: i * 4,
+                error_code: 0x10c,
+            },
+        );
     });
     // Each request was delivered, so its state waits for the application: bounded by
     // the reset limit (1,000 streams).
@@ -242,10 +257,13 @@ fn floods_close_within_bounded_memory() {
         1_000_000,
         EXCESSIVE,
         |c, i| {
-            c.handle_event(QuicEvent::StreamReset {
-                stream_id: i * 4,
-                error_code: 0x10c,
-            });
+            handled(
+                c,
+                QuicEvent::StreamReset {
+                    stream_id: i * 4,
+                    error_code: 0x10c,
+                },
+            );
         },
     );
     assert!(peak < 64 * 1024);

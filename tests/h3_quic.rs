@@ -6,6 +6,7 @@ mod support;
 use std::collections::HashMap;
 
 use bytes::Bytes;
+use h3q::error::ErrorCode;
 use h3q::field::HeaderField;
 use h3q::h3::{H3Connection, H3Event, Settings, Transport};
 use h3q::quic::{Config, Connection, Event};
@@ -78,12 +79,14 @@ impl H3Pair {
         let mut client_out = Vec::new();
         while let Some(ev) = self.client_quic.next_event() {
             self.client
-                .handle_event_into(ev.as_quic_event(), &mut client_out);
+                .handle_event_into(ev.as_quic_event(), &mut client_out)
+                .expect("the client sees no protocol error");
         }
         let mut server_out = Vec::new();
         while let Some(ev) = self.server_quic.next_event() {
             self.server
-                .handle_event_into(ev.as_quic_event(), &mut server_out);
+                .handle_event_into(ev.as_quic_event(), &mut server_out)
+                .expect("the server sees no protocol error");
         }
         (client_out, server_out)
     }
@@ -280,8 +283,8 @@ fn post_with_a_10_mb_request_body() {
 }
 
 /// DATA payloads reach the application without a copy: every `DataReceived` the server's
-/// `H3Connection` produces lies inside the buffer of the QUIC event it came from (the
-/// transport recognises its own lent bytes), and the body arrives intact.
+/// `H3Connection` produces lies inside the buffer of the QUIC event it came from (the QUIC
+/// layer hands over quinn-proto's chunks as shared `Bytes`), and the body arrives intact.
 #[test]
 fn received_data_shares_the_quic_layers_buffers() {
     let mut h = H3Pair::default();
@@ -296,7 +299,7 @@ fn received_data_shares_the_quic_layers_buffers() {
     while got.len() < request_body.len() && h.pair.now < deadline {
         h.pair.step();
         while let Some(ev) = h.client_quic.next_event() {
-            h.client.handle_event(ev.as_quic_event());
+            h.client.handle_event(ev.as_quic_event()).unwrap();
         }
         while let Some(ev) = h.server_quic.next_event() {
             let lent = match &ev {
@@ -306,7 +309,7 @@ fn received_data_shares_the_quic_layers_buffers() {
                 }
                 _ => [].as_ptr_range(),
             };
-            for out in h.server.handle_event(ev.as_quic_event()) {
+            for out in h.server.handle_event(ev.as_quic_event()).unwrap() {
                 if let H3Event::DataReceived { data, .. } = out {
                     if data.is_empty() {
                         continue;
@@ -323,7 +326,7 @@ fn received_data_shares_the_quic_layers_buffers() {
     assert!(chunks > 10, "{chunks}");
     // Once the queue was found empty, the connection keeps no received bytes.
     assert!(!last.is_empty());
-    assert!(Transport::shared_bytes(&h.server_quic, &last).is_none());
+    assert!(h.server_quic.last_payload().is_empty());
 }
 
 /// 100 MB download; run with `cargo test --release -- --ignored`.
@@ -535,20 +538,35 @@ fn h3_datagram_without_quic_datagrams_closes_with_settings_error() {
     };
     let mut h = H3Pair::new(&client_cfg, &server_cfg, Network::default(), settings);
     let mut terminated = None;
+    let mut returned = Vec::new();
     for _ in 0..10_000 {
         h.pair.step();
         while let Some(ev) = h.client_quic.next_event() {
             if let h3q::quic::Event::ConnectionTerminated { error_code, .. } = ev {
                 terminated = Some(error_code);
             }
-            h.client.handle_event(ev.as_quic_event());
+            if let Err(error) = h.client.handle_event(ev.as_quic_event()) {
+                returned.push(error.code);
+            }
         }
         while let Some(ev) = h.server_quic.next_event() {
-            h.server.handle_event(ev.as_quic_event());
+            if let Err(error) = h.server.handle_event(ev.as_quic_event()) {
+                returned.push(error.code);
+            }
         }
         if terminated.is_some() {
             break;
         }
     }
     assert_eq!(terminated, Some(0x109));
+    // The side (or sides) that closed got the error back from handle_event.
+    assert!(!returned.is_empty());
+    assert!(
+        returned
+            .iter()
+            .all(|code| *code == ErrorCode::SettingsError)
+    );
+    let close = h.client.closed().expect("closed");
+    assert_eq!(close.error_code, 0x109);
+    assert_eq!(close.error_space, h3q::h3::ErrorSpace::Application);
 }

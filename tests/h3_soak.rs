@@ -111,20 +111,22 @@ fn transfer(
         to.handle_event_into(
             QuicEvent::StreamDataReceived {
                 stream_id,
-                data: &data,
+                data: (&data).into(),
                 end_stream: false,
             },
             events,
-        );
+        )
+        .expect("no protocol error in the soak");
         if fin {
             to.handle_event_into(
                 QuicEvent::StreamDataReceived {
                     stream_id,
-                    data: &[],
+                    data: b"".into(),
                     end_stream: true,
                 },
                 events,
-            );
+            )
+            .expect("no protocol error in the soak");
         }
     }
 }

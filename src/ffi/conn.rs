@@ -2,12 +2,11 @@
 
 use std::ffi::{c_char, c_int, c_void};
 
-use crate::error::ErrorCode;
 use crate::h3::{H3Connection, H3Error};
 
 use super::abi::Abi;
-use super::conn_transport::{ConnTransport, Stack};
-use super::event::{event_to_c, h3q_event_cb, h3q_quic_event, quic_event_from_c};
+use super::conn_transport::ConnTransport;
+use super::event::{event_to_c, h3q_error_space, h3q_event_cb, h3q_quic_event, quic_event_from_c};
 use super::handle::{self, FfiError, Opaque, call, call_status, call_versioned, non_null};
 use super::header::{h3q_header, header_list_arg};
 use super::lent::{LentGuard, h3q_release_cb};
@@ -74,7 +73,7 @@ impl From<H3Error> for FfiError {
 /// `settings` is NULL or readable as that version's `h3q_settings`; `out` is writable.
 unsafe fn new_conn(
     abi_version: c_int,
-    stack: impl FnOnce(Abi) -> Result<Stack, FfiError>,
+    stack: impl FnOnce(Abi) -> Result<ConnTransport, FfiError>,
     settings: *const h3q_settings,
     out: *mut *mut h3q_conn,
 ) -> h3q_result {
@@ -86,7 +85,7 @@ unsafe fn new_conn(
             // SAFETY: non-NULL and readable (caller's contract).
             unsafe { settings_from_c(settings, abi) }
         };
-        let h3 = H3Connection::new(ConnTransport::new(stack(abi)?), settings)?;
+        let h3 = H3Connection::new(stack(abi)?, settings)?;
         let state = ConnState { h3, abi };
         // SAFETY: `out` is non-NULL and writable (caller's contract).
         unsafe { *out = handle::into_raw(state, abi) };
@@ -121,7 +120,9 @@ pub unsafe extern "C" fn h3q_conn_new_versioned(
     let stack = |abi| {
         non_null(transport, "transport")?;
         // SAFETY: non-NULL and readable (caller's contract).
-        Ok(Stack::C(unsafe { CTransport::from_c(transport, abi)? }))
+        Ok(ConnTransport::C(unsafe {
+            CTransport::from_c(transport, abi)?
+        }))
     };
     // SAFETY: forwarded from the caller's contract.
     unsafe { new_conn(abi_version, stack, settings, out) }
@@ -158,7 +159,7 @@ pub unsafe extern "C" fn h3q_conn_new_quic_versioned(
                 Ok(state.conn.clone())
             })
         }?;
-        Ok(Stack::Quic(conn))
+        Ok(ConnTransport::Quic(conn))
     };
     // SAFETY: forwarded from the caller's contract.
     unsafe { new_conn(abi_version, stack, settings, out) }
@@ -199,13 +200,15 @@ pub unsafe extern "C" fn h3q_conn_last_error(conn: *const h3q_conn) -> *const c_
 ///
 /// Returns `H3Q_OK` (also for events HTTP/3 has no use for, and once the connection is
 /// closed: then no callback runs; after `H3Q_QUIC_CONNECTION_TERMINATED` the connection is
-/// closed and every send returns `H3Q_ERR_CONNECTION_CLOSED`); `H3Q_ERR_NULL`; `H3Q_ERR_INVALID_ARGUMENT` for an unknown
-/// event type or a stream id above 2^62-1; `H3Q_ERR_PROTOCOL` when the event revealed a
-/// protocol violation by the peer: the connection was closed through the transport with the
-/// HTTP/3 error code, no callback ran for this event, and `h3q_conn_last_error()` gives the
-/// code and reason; or `H3Q_ERR_TRANSPORT` when a transport function failed while the
-/// event was handled: the connection was closed with H3_INTERNAL_ERROR (0x102) in the same
-/// way.
+/// closed and every send returns `H3Q_ERR_CONNECTION_CLOSED`);
+/// refusals, after which the connection is as it was: `H3Q_ERR_NULL`,
+/// `H3Q_ERR_INVALID_ARGUMENT` for an unknown event type, an unknown error space or a
+/// stream id above 2^62-1; or, fatal: `H3Q_ERR_PROTOCOL` when the event revealed a protocol
+/// violation by the peer: h3q closed the connection through the transport with the HTTP/3
+/// error code (`h3q_conn_close_code()`), no callback ran for this event, and
+/// `h3q_conn_last_error()` gives the code name and reason; `H3Q_ERR_INTERNAL` when a
+/// transport function failed while the event was handled: h3q closed the connection with
+/// H3_INTERNAL_ERROR (0x102) in the same way.
 ///
 /// # Safety
 /// `conn` is NULL or a live handle; `event` is NULL or a readable event whose pointers are
@@ -228,24 +231,10 @@ pub unsafe extern "C" fn h3q_conn_handle_event(
             let Some(_) = cb else {
                 return Err(FfiError::null("cb"));
             };
-            let event = quic_event_from_c(event, state.abi)?;
-            let was_closed = state.h3.is_closed();
-            state.h3.handle_event_into(event, &mut events);
-            // A close we made just now (a terminated QUIC connection closes quietly).
-            let closed_now = !was_closed && state.h3.is_closed();
-            if let Some((raw, reason)) = state.h3.transport().closed_with().filter(|_| closed_now) {
-                let code = ErrorCode::from_wire(*raw);
-                let name = code.map_or("H3 error", ErrorCode::name);
-                let result = if code == Some(ErrorCode::InternalError) {
-                    h3q_result_code::H3Q_ERR_INTERNAL
-                } else {
-                    h3q_result_code::H3Q_ERR_PROTOCOL
-                };
-                return Err(FfiError::new(
-                    result,
-                    format!("{name} (0x{raw:x}): {reason}"),
-                ));
-            }
+            let source = state.h3.transport().last_quic_payload();
+            let event = quic_event_from_c(event, state.abi, &source)?;
+            // The error h3q closed the connection with, if this event made it close.
+            state.h3.handle_event_into(event, &mut events)?;
             Ok(())
         })
     };
@@ -263,6 +252,41 @@ pub unsafe extern "C" fn h3q_conn_handle_event(
     }
     // `conn` is not touched after the callbacks: one of them may have freed it.
     abi.encode(h3q_result_code::H3Q_OK)
+}
+
+/// How the connection ended: writes the error code to `*code_out` and, when `space_out` is
+/// not NULL, its code space to `*space_out`. After `h3q_conn_handle_event()` returned
+/// `H3Q_ERR_PROTOCOL` or `H3Q_ERR_INTERNAL`, that is the HTTP/3 (or QPACK) code h3q closed
+/// the connection with (`H3Q_ERROR_SPACE_APPLICATION`; `h3q_conn_last_error()` has the
+/// reason); after `H3Q_QUIC_CONNECTION_TERMINATED`, the code and space of that event.
+///
+/// Returns `H3Q_OK`; `H3Q_DONE` while the connection is open (nothing written); or
+/// `H3Q_ERR_NULL`.
+///
+/// # Safety
+/// `conn` is NULL or a live handle; `code_out` is NULL or writable; `space_out` is NULL or
+/// writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_conn_close_code(
+    conn: *mut h3q_conn,
+    code_out: *mut u64,
+    space_out: *mut h3q_error_space,
+) -> h3q_result {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe {
+        call_status(conn, |state| {
+            non_null(code_out, "code_out")?;
+            let Some(close) = state.h3.closed() else {
+                return Ok(h3q_result_code::H3Q_DONE);
+            };
+            // SAFETY: checked non-NULL / NULL-checked; writable (caller's contract).
+            *code_out = close.error_code;
+            if !space_out.is_null() {
+                *space_out = close.error_space.into();
+            }
+            Ok(h3q_result_code::H3Q_OK)
+        })
+    }
 }
 
 /// Sends a HEADERS frame on `stream_id` (aioquic's `send_headers`): a request's or

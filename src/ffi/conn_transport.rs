@@ -1,58 +1,48 @@
-//! The transport behind an `h3q_conn`: a C table or the built-in QUIC layer, with
-//! the close it was asked for remembered so the C API can report why a connection ended.
+//! The transport behind an `h3q_conn`: a C table or a connection of the built-in QUIC
+//! layer.
 
 use crate::h3::transport::{Transport, TransportError};
 
 use super::transport::CTransport;
 
-/// Which QUIC stack an `h3q_conn` runs over.
-pub(crate) enum Stack {
+/// Which QUIC stack an `h3q_conn` runs over: its `Transport`.
+pub(crate) enum ConnTransport {
     /// The application's own QUIC stack, through an `h3q_transport` table.
     C(CTransport),
     /// A connection of the built-in QUIC layer (shared with its `h3q_quic_conn`).
     Quic(crate::quic::Connection),
 }
 
-/// The `Transport` of an `h3q_conn`.
-pub(crate) struct ConnTransport {
-    stack: Stack,
-    /// The HTTP/3 error code and reason the connection was closed with, if it was.
-    closed_with: Option<(u64, String)>,
-}
-
 impl ConnTransport {
-    pub(crate) fn new(stack: Stack) -> Self {
-        ConnTransport {
-            stack,
-            closed_with: None,
+    /// The payload of the event the built-in QUIC layer last handed to C (empty over a C
+    /// transport): the bytes of an `h3q_quic_event` that point into it are shared.
+    pub(crate) fn last_quic_payload(&self) -> bytes::Bytes {
+        match self {
+            ConnTransport::Quic(conn) => conn.last_payload(),
+            ConnTransport::C(_) => bytes::Bytes::new(),
         }
-    }
-
-    /// The code and reason of the close the HTTP/3 layer asked for, if any.
-    pub(crate) fn closed_with(&self) -> Option<&(u64, String)> {
-        self.closed_with.as_ref()
     }
 
     /// True when the connection runs over the built-in QUIC layer and that QUIC connection
     /// is closed (closing, draining or drained).
     pub(crate) fn quic_closed(&self) -> bool {
-        match &self.stack {
-            Stack::Quic(conn) => conn.is_closed(),
-            Stack::C(_) => false,
+        match self {
+            ConnTransport::Quic(conn) => conn.is_closed(),
+            ConnTransport::C(_) => false,
         }
     }
 
     fn inner(&mut self) -> &mut dyn Transport {
-        match &mut self.stack {
-            Stack::C(t) => t,
-            Stack::Quic(t) => t,
+        match self {
+            ConnTransport::C(t) => t,
+            ConnTransport::Quic(t) => t,
         }
     }
 
     fn inner_ref(&self) -> &dyn Transport {
-        match &self.stack {
-            Stack::C(t) => t,
-            Stack::Quic(t) => t,
+        match self {
+            ConnTransport::C(t) => t,
+            ConnTransport::Quic(t) => t,
         }
     }
 }
@@ -84,10 +74,6 @@ impl Transport for ConnTransport {
         self.inner().send_stream_bytes(stream_id, data, end_stream)
     }
 
-    fn shared_bytes(&self, data: &[u8]) -> Option<bytes::Bytes> {
-        self.inner_ref().shared_bytes(data)
-    }
-
     fn get_next_available_stream_id(
         &mut self,
         unidirectional: bool,
@@ -108,7 +94,6 @@ impl Transport for ConnTransport {
     }
 
     fn close(&mut self, error_code: u64, reason: &str) {
-        self.closed_with = Some((error_code, reason.to_owned()));
         self.inner().close(error_code, reason);
     }
 }

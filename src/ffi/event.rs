@@ -3,7 +3,9 @@
 
 use std::ffi::c_void;
 
-use crate::h3::event::{ErrorSpace, H3Event, QuicEvent};
+use bytes::Bytes;
+
+use crate::h3::event::{ErrorSpace, EventData, H3Event, QuicEvent, slice_within};
 
 use super::abi::Abi;
 use super::handle::FfiError;
@@ -151,7 +153,9 @@ pub type h3q_event_cb =
     Option<unsafe extern "C" fn(user_data: *mut c_void, event: *const h3q_event)>;
 
 /// Reads and checks a QUIC event from a C program of ABI version `abi` (only the fields
-/// that version has).
+/// that version has). When its bytes lie in `source` (the payload of the event the
+/// built-in QUIC layer last handed to C, for a connection over it), they are shared from
+/// it instead of borrowed, so DATA is passed on without a copy.
 ///
 /// # Safety
 /// `ptr` is non-NULL and points at a readable `h3q_quic_event` of that version whose
@@ -159,6 +163,7 @@ pub type h3q_event_cb =
 pub(crate) unsafe fn quic_event_from_c<'a>(
     ptr: *const h3q_quic_event,
     abi: Abi,
+    source: &Bytes,
 ) -> Result<QuicEvent<'a>, FfiError> {
     // SAFETY: readable (caller's contract); the enum and the bool are read as integers so
     // that out-of-range values from C are reported, never materialised.
@@ -171,7 +176,10 @@ pub(crate) unsafe fn quic_event_from_c<'a>(
         )
     };
     // SAFETY: pointer/length pairs valid for 'a (caller's contract).
-    let data = || unsafe { bytes_arg((*ptr).data, (*ptr).data_len, "event->data") };
+    let data = || -> Result<EventData<'a>, FfiError> {
+        let data = unsafe { bytes_arg((*ptr).data, (*ptr).data_len, "event->data") }?;
+        Ok(slice_within(source, data).map_or(EventData::Borrowed(data), EventData::Shared))
+    };
     // SAFETY: as above.
     let reason = || unsafe { bytes_arg((*ptr).reason, (*ptr).reason_len, "event->reason") };
     use h3q_quic_event_type as T;
@@ -197,7 +205,8 @@ pub(crate) unsafe fn quic_event_from_c<'a>(
         },
         DATAGRAM => QuicEvent::DatagramReceived { data: data()? },
         HANDSHAKE => {
-            let alpn = data()?;
+            // SAFETY: as above.
+            let alpn = unsafe { bytes_arg((*ptr).data, (*ptr).data_len, "event->data") }?;
             QuicEvent::HandshakeCompleted {
                 alpn: (!alpn.is_empty()).then_some(alpn),
             }

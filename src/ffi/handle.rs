@@ -43,10 +43,16 @@ impl FfiError {
 }
 
 impl From<crate::error::ProtocolError> for FfiError {
-    /// A protocol error found in peer input: `H3Q_ERR_PROTOCOL`, with the RFC error name,
-    /// code and reason as the message.
+    /// The error a connection closed with, found in peer input: `H3Q_ERR_PROTOCOL`, or
+    /// `H3Q_ERR_INTERNAL` when the transport failed (H3_INTERNAL_ERROR); the message has
+    /// the RFC error name, code and reason.
     fn from(error: crate::error::ProtocolError) -> Self {
-        FfiError::new(h3q_result_code::H3Q_ERR_PROTOCOL, error.to_string())
+        let code = if error.code == crate::error::ErrorCode::InternalError {
+            h3q_result_code::H3Q_ERR_INTERNAL
+        } else {
+            h3q_result_code::H3Q_ERR_PROTOCOL
+        };
+        FfiError::new(code, error.to_string())
     }
 }
 

@@ -15,7 +15,7 @@ use crate::qpack::{Decoder, Encoder};
 use crate::varint;
 
 use super::error::H3Error;
-use super::event::{H3Event, QuicEvent};
+use super::event::{ConnectionClose, ErrorSpace, H3Event, QuicEvent, slice_within};
 use super::settings::Settings;
 use super::stream::{self, H3Stream};
 use super::transport::{Transport, TransportError};
@@ -25,13 +25,18 @@ use super::transport::{Transport, TransportError};
 /// Feed it QUIC events with [`handle_event`](Self::handle_event) (or
 /// [`handle_event_into`](Self::handle_event_into)); it answers with HTTP events and writes
 /// frames through the transport. A protocol violation by the peer closes the transport
-/// once, with the violation's code and reason; afterwards the connection produces no
-/// events and every send call returns [`H3Error::ConnectionClosed`].
+/// once, with the violation's code and reason, and that call returns the
+/// [`ProtocolError`]; afterwards the connection produces no events, every send call
+/// returns [`H3Error::ConnectionClosed`], and [`closed`](Self::closed) tells how it ended.
 pub struct H3Connection<T: Transport> {
     pub(super) transport: T,
     pub(super) settings: Settings,
     pub(super) is_client: bool,
-    pub(super) closed: bool,
+    /// How the connection ended, once it has.
+    pub(super) closed: Option<ConnectionClose>,
+    /// The shared buffer of the QUIC event being handled (empty for borrowed bytes):
+    /// received DATA passed on in events is a part of it, without a copy.
+    pub(super) event_payload: Bytes,
     pub(super) decoder: Decoder,
     pub(super) encoder: Encoder,
     pub(super) streams: HashMap<u64, H3Stream>,
@@ -105,7 +110,8 @@ impl<T: Transport> H3Connection<T> {
             transport,
             settings,
             is_client,
-            closed: false,
+            closed: None,
+            event_payload: Bytes::new(),
             decoder,
             encoder: Encoder::new(),
             streams: HashMap::new(),
@@ -146,7 +152,13 @@ impl<T: Transport> H3Connection<T> {
     /// True once the connection is closed: by a protocol error of the peer's, or because
     /// the QUIC connection terminated (`QuicEvent::ConnectionTerminated`).
     pub fn is_closed(&self) -> bool {
-        self.closed
+        self.closed.is_some()
+    }
+
+    /// How the connection ended (the first of a close of ours and the QUIC connection's
+    /// termination), or `None` while it is open.
+    pub fn closed(&self) -> Option<&ConnectionClose> {
+        self.closed.as_ref()
     }
 
     /// The SETTINGS we sent, by identifier.
@@ -177,19 +189,25 @@ impl<T: Transport> H3Connection<T> {
         self.streams.len()
     }
 
-    /// Handles one QUIC event and returns the HTTP events it produced.
-    pub fn handle_event(&mut self, event: QuicEvent<'_>) -> Vec<H3Event> {
+    /// Handles one QUIC event and returns the HTTP events it produced. If the event
+    /// reveals a protocol error, the transport is closed with its code and reason and the
+    /// error is returned (no events). Once the connection is closed, events produce
+    /// nothing: `Ok` with no events.
+    pub fn handle_event(&mut self, event: QuicEvent<'_>) -> Result<Vec<H3Event>, ProtocolError> {
         let mut out = Vec::new();
-        self.handle_event_into(event, &mut out);
-        out
+        self.handle_event_into(event, &mut out)?;
+        Ok(out)
     }
 
-    /// Handles one QUIC event, appending the HTTP events it produced to `out` (which the
-    /// caller may reuse across calls). If the event reveals a protocol error, the
-    /// transport is closed and nothing is appended.
-    pub fn handle_event_into(&mut self, event: QuicEvent<'_>, out: &mut Vec<H3Event>) {
-        if self.closed {
-            return;
+    /// [`handle_event`](Self::handle_event), appending the HTTP events to `out` (which the
+    /// caller may reuse across calls); on an error nothing is appended.
+    pub fn handle_event_into(
+        &mut self,
+        event: QuicEvent<'_>,
+        out: &mut Vec<H3Event>,
+    ) -> Result<(), ProtocolError> {
+        if self.closed.is_some() {
+            return Ok(());
         }
         let start = out.len();
         let result = match event {
@@ -197,33 +215,62 @@ impl<T: Transport> H3Connection<T> {
                 stream_id,
                 data,
                 end_stream,
-            } => self.recv_stream_data(stream_id, data, end_stream, out),
+            } => {
+                self.event_payload = data.shared();
+                let result = self.recv_stream_data(stream_id, &data, end_stream, out);
+                self.event_payload = Bytes::new();
+                result
+            }
             QuicEvent::StreamReset { stream_id, .. } => self.recv_stream_reset(stream_id),
             QuicEvent::StopSendingReceived { stream_id, .. } => self.recv_stop_sending(stream_id),
-            QuicEvent::DatagramReceived { data } => self.recv_datagram(data, out),
+            QuicEvent::DatagramReceived { data } => {
+                self.event_payload = data.shared();
+                let result = self.recv_datagram(&data, out);
+                self.event_payload = Bytes::new();
+                result
+            }
             QuicEvent::HandshakeCompleted { .. } => Ok(()),
-            QuicEvent::ConnectionTerminated { .. } => {
+            QuicEvent::ConnectionTerminated {
+                error_code,
+                reason,
+                error_space,
+                by_peer,
+            } => {
                 // The QUIC connection is gone (either side closed it): nothing more can be
                 // sent or received. No event, no close of our own; state is released.
-                self.closed = true;
-                self.streams.clear();
-                self.streams.shrink_to_fit();
+                self.closed = Some(ConnectionClose {
+                    error_code,
+                    reason: String::from_utf8_lossy(reason).into_owned(),
+                    error_space,
+                    by_peer,
+                });
+                self.release_state();
                 Ok(())
             }
         };
-        if let Err(error) = result {
+        result.inspect_err(|error| {
             out.truncate(start);
             self.close_with(error);
-        }
+        })
     }
 
     /// The one exit for protocol errors: close the transport once and stop.
-    fn close_with(&mut self, error: ProtocolError) {
-        self.closed = true;
+    fn close_with(&mut self, error: &ProtocolError) {
+        self.closed = Some(ConnectionClose {
+            error_code: error.code.wire(),
+            reason: error.reason.clone(),
+            error_space: ErrorSpace::Application,
+            by_peer: false,
+        });
+        self.release_state();
+        self.transport.close(error.code.wire(), &error.reason);
+    }
+
+    /// Drops every stream's state: a closed connection holds nothing.
+    fn release_state(&mut self) {
         self.streams.clear();
         self.streams.shrink_to_fit();
         self.buffering = HashSet::new();
-        self.transport.close(error.code.wire(), &error.reason);
     }
 
     fn recv_stream_data(
@@ -243,15 +290,11 @@ impl<T: Transport> H3Connection<T> {
         }
     }
 
-    /// A received payload as [`Bytes`] for an event: shared with the transport's buffer
-    /// when it lent `chunk` (no copy), else copied.
+    /// A received payload as [`Bytes`] for an event: a part of the QUIC event's shared
+    /// buffer when `chunk` lies in it (no copy), else a copy (borrowed event bytes, or
+    /// bytes held behind a blocked field section).
     pub(super) fn payload_bytes(&self, chunk: &[u8]) -> Bytes {
-        if chunk.is_empty() {
-            return Bytes::new();
-        }
-        self.transport
-            .shared_bytes(chunk)
-            .unwrap_or_else(|| Bytes::copy_from_slice(chunk))
+        slice_within(&self.event_payload, chunk).unwrap_or_else(|| Bytes::copy_from_slice(chunk))
     }
 
     /// Puts a stream's state back into the map unless both its directions are done.

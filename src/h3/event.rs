@@ -1,22 +1,81 @@
 //! Events in and out of the HTTP/3 connection.
 //!
-//! [`QuicEvent`] is what QUIC reports (aioquic's `quic.events`); data is borrowed for the
-//! duration of one `handle_event` call. [`H3Event`] is what HTTP/3 reports (aioquic's
-//! `h3.events`) and owns its data.
+//! [`QuicEvent`] is what QUIC reports (aioquic's `quic.events`); its bytes are borrowed
+//! for one `handle_event` call or shared from the QUIC layer's own buffers
+//! ([`EventData`]). [`H3Event`] is what HTTP/3 reports (aioquic's `h3.events`) and owns its
+//! data.
+
+use std::ops::Deref;
 
 use bytes::Bytes;
 
 use crate::field::HeaderField;
 
+/// The bytes of a QUIC event: borrowed for one `handle_event` call, or a shared buffer (the
+/// built-in QUIC layer hands over quinn-proto's received chunks as [`Bytes`]). DATA payload
+/// that the connection passes on in its [`H3Event`]s is a part of a `Shared` buffer,
+/// without a copy; `Borrowed` bytes are copied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EventData<'a> {
+    /// Valid for the call only.
+    Borrowed(&'a [u8]),
+    /// A reference-counted buffer the connection may keep parts of.
+    Shared(Bytes),
+}
+
+impl Deref for EventData<'_> {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            EventData::Borrowed(data) => data,
+            EventData::Shared(data) => data,
+        }
+    }
+}
+
+impl<'a, T: AsRef<[u8]> + ?Sized> From<&'a T> for EventData<'a> {
+    fn from(data: &'a T) -> Self {
+        EventData::Borrowed(data.as_ref())
+    }
+}
+
+impl From<Bytes> for EventData<'_> {
+    fn from(data: Bytes) -> Self {
+        EventData::Shared(data)
+    }
+}
+
+impl EventData<'_> {
+    /// The shared buffer, if these bytes are one (empty otherwise).
+    pub(crate) fn shared(&self) -> Bytes {
+        match self {
+            EventData::Borrowed(_) => Bytes::new(),
+            EventData::Shared(data) => data.clone(),
+        }
+    }
+}
+
+/// `part` as a handle on `buffer` when it is a non-empty part of the same memory (decided
+/// from addresses, never contents), so it is passed on without a copy.
+pub(crate) fn slice_within(buffer: &Bytes, part: &[u8]) -> Option<Bytes> {
+    if part.is_empty() {
+        return None;
+    }
+    let start = (part.as_ptr() as usize).checked_sub(buffer.as_ptr() as usize)?;
+    let end = start.checked_add(part.len())?;
+    (end <= buffer.len()).then(|| buffer.slice(start..end))
+}
+
 /// A QUIC event given to `H3Connection::handle_event`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum QuicEvent<'a> {
     /// Bytes arrived on a stream, in order; `end_stream` marks FIN (possibly with no data).
     StreamDataReceived {
         /// The stream.
         stream_id: u64,
         /// The bytes, in stream order, following those of the previous event.
-        data: &'a [u8],
+        data: EventData<'a>,
         /// FIN: no bytes follow.
         end_stream: bool,
     },
@@ -37,7 +96,7 @@ pub enum QuicEvent<'a> {
     /// A QUIC DATAGRAM frame arrived.
     DatagramReceived {
         /// Its payload.
-        data: &'a [u8],
+        data: EventData<'a>,
     },
     /// The handshake finished (HTTP/3 has no use for it; it produces no event).
     HandshakeCompleted {
@@ -56,6 +115,20 @@ pub enum QuicEvent<'a> {
         /// timeout or an error we detected.
         by_peer: bool,
     },
+}
+
+/// How a connection ended: [`H3Connection::closed`](super::H3Connection::closed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnectionClose {
+    /// The error code, in the space `error_space` names (for a close of ours after a
+    /// protocol error of the peer's: the HTTP/3 or QPACK code).
+    pub error_code: u64,
+    /// The reason phrase (lossily decoded when the peer's was not UTF-8).
+    pub reason: String,
+    /// Which code space `error_code` belongs to.
+    pub error_space: ErrorSpace,
+    /// The peer closed the connection (or reset it).
+    pub by_peer: bool,
 }
 
 /// The code space of a connection close's error code: QUIC's transport error codes and
@@ -128,4 +201,38 @@ pub enum H3Event {
         /// The WebTransport session (its CONNECT stream id).
         session_id: u64,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slice_within_shares_only_parts_of_the_same_memory() {
+        let buffer = Bytes::from(vec![1u8, 2, 3, 4, 5, 6]);
+        let whole = slice_within(&buffer, &buffer).unwrap();
+        assert_eq!(whole.as_ptr(), buffer.as_ptr());
+        let middle = slice_within(&buffer, &buffer[2..5]).unwrap();
+        assert_eq!(&middle[..], &[3, 4, 5]);
+        assert_eq!(middle.as_ptr(), buffer[2..].as_ptr());
+        // Equal contents elsewhere, empty slices, and slices running past either end.
+        let copy = buffer.to_vec();
+        assert!(slice_within(&buffer, &copy).is_none());
+        assert!(slice_within(&buffer, &buffer[3..3]).is_none());
+        assert!(slice_within(&Bytes::new(), &copy).is_none());
+        let wider = Bytes::from(vec![0u8; 16]);
+        let inner = wider.slice(4..10);
+        assert!(slice_within(&inner, &wider[2..6]).is_none());
+        assert!(slice_within(&inner, &wider[8..12]).is_none());
+    }
+
+    #[test]
+    fn event_data_reads_as_its_bytes() {
+        let shared = EventData::from(Bytes::from_static(b"abc"));
+        assert_eq!(&*shared, b"abc");
+        assert_eq!(shared.shared(), Bytes::from_static(b"abc"));
+        let borrowed = EventData::from(b"xyz");
+        assert_eq!(&*borrowed, b"xyz");
+        assert!(borrowed.shared().is_empty());
+    }
 }

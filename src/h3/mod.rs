@@ -42,6 +42,6 @@ mod tests;
 
 pub use connection::H3Connection;
 pub use error::H3Error;
-pub use event::{ErrorSpace, H3Event, QuicEvent};
+pub use event::{ConnectionClose, ErrorSpace, EventData, H3Event, QuicEvent};
 pub use settings::Settings;
 pub use transport::{Transport, TransportError};

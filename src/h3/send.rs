@@ -23,7 +23,7 @@ enum Payload<'a> {
 
 impl<T: Transport> H3Connection<T> {
     fn check_open(&self) -> Result<(), H3Error> {
-        if self.closed {
+        if self.closed.is_some() {
             Err(H3Error::ConnectionClosed)
         } else {
             Ok(())

@@ -208,6 +208,36 @@ pub(crate) fn transfer(from: &mut Conn, to: &mut Conn, mode: Mode) -> Vec<H3Even
     deliver(to, wire, mode)
 }
 
+/// Handles `event` as an application would, appending its HTTP events to `events`, and
+/// checks errors as values: an error returned is exactly the close the connection made
+/// (code and reason), and no close happens without one.
+pub(crate) fn handle_into(conn: &mut Conn, event: QuicEvent<'_>, events: &mut Vec<H3Event>) {
+    let closes = conn.transport().closed.len();
+    match conn.handle_event_into(event, events) {
+        Ok(()) => assert_eq!(
+            conn.transport().closed.len(),
+            closes,
+            "the connection closed without returning its error"
+        ),
+        Err(error) => {
+            let made = &conn.transport().closed[closes..];
+            assert_eq!(made, [(error.code.wire(), error.reason.clone())]);
+            let close = conn.closed().expect("closed");
+            assert_eq!(
+                (close.error_code, &close.reason),
+                (error.code.wire(), &error.reason)
+            );
+        }
+    }
+}
+
+/// [`handle_into`], returning the events.
+pub(crate) fn handle(conn: &mut Conn, event: QuicEvent<'_>) -> Vec<H3Event> {
+    let mut events = Vec::new();
+    handle_into(conn, event, &mut events);
+    events
+}
+
 /// Delivers `wire` to `to` as QUIC events.
 pub(crate) fn deliver(to: &mut Conn, wire: Vec<Wire>, mode: Mode) -> Vec<H3Event> {
     let mut events = Vec::new();
@@ -240,23 +270,29 @@ pub(crate) fn deliver(to: &mut Conn, wire: Vec<Wire>, mode: Mode) -> Vec<H3Event
                 }
                 feed(to, stream_id, &data, fin, mode, &mut events);
             }
-            Wire::Reset { stream_id, code } => to.handle_event_into(
+            Wire::Reset { stream_id, code } => handle_into(
+                to,
                 QuicEvent::StreamReset {
                     stream_id,
                     error_code: code,
                 },
                 &mut events,
             ),
-            Wire::StopSending { stream_id, code } => to.handle_event_into(
+            Wire::StopSending { stream_id, code } => handle_into(
+                to,
                 QuicEvent::StopSendingReceived {
                     stream_id,
                     error_code: code,
                 },
                 &mut events,
             ),
-            Wire::Datagram(data) => {
-                to.handle_event_into(QuicEvent::DatagramReceived { data: &data }, &mut events)
-            }
+            Wire::Datagram(data) => handle_into(
+                to,
+                QuicEvent::DatagramReceived {
+                    data: (&data).into(),
+                },
+                &mut events,
+            ),
         }
     }
     events
@@ -277,20 +313,22 @@ pub(crate) fn feed(
         Mode::Chunks => vec![data],
     };
     for piece in pieces {
-        to.handle_event_into(
+        handle_into(
+            to,
             QuicEvent::StreamDataReceived {
                 stream_id,
-                data: piece,
+                data: piece.into(),
                 end_stream: false,
             },
             events,
         );
     }
     if fin {
-        to.handle_event_into(
+        handle_into(
+            to,
             QuicEvent::StreamDataReceived {
                 stream_id,
-                data: &[],
+                data: b"".into(),
                 end_stream: true,
             },
             events,

@@ -60,16 +60,6 @@ pub trait Transport {
         self.send_stream_data(stream_id, &data, end_stream)
     }
 
-    /// If `data` lies inside bytes this transport handed out as the payload of its last
-    /// event, a shared handle on exactly those bytes, so that the HTTP/3 layer passes DATA
-    /// on without copying it; `None` otherwise (the default), and the caller copies. A
-    /// transport answers from where the memory is, never from its contents, so any slice
-    /// of that payload qualifies, however the caller came by it.
-    fn shared_bytes(&self, data: &[u8]) -> Option<Bytes> {
-        let _ = data;
-        None
-    }
-
     /// The id of the next stream this endpoint may open in the given direction. Calling it
     /// twice without sending on the first id returns the same id.
     fn get_next_available_stream_id(&mut self, unidirectional: bool)

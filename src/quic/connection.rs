@@ -145,10 +145,11 @@ pub(crate) struct Core {
     /// A value the owner of the application's handle on this connection keeps here (the C
     /// API keeps the address of its `h3q_quic_conn`); 0 when none.
     pub(crate) owner_tag: usize,
-    /// The payload of the event last taken with `pop_event`, kept so that a slice of it
-    /// handed back (to the HTTP/3 layer, through `Transport::shared_bytes`) is recognised
-    /// and shared instead of copied. Empty once `pop_event` found nothing more.
-    lent: Bytes,
+    /// The payload of the event last taken with `pop_event`, kept for the C API: an
+    /// `h3q_quic_event` handed to C points into it, and when C gives that event to an
+    /// `h3q_conn` over this connection, the FFI layer recognises the pointer and shares
+    /// the bytes instead of copying them. Empty once `pop_event` found nothing more.
+    last_payload: Bytes,
     outgoing: HashMap<u64, Outgoing>,
     /// Streams the peer sent STOP_SENDING on (and we reset): later sends are dropped
     /// quietly, since the peer asked for nothing more. Eight bytes per such stream.
@@ -191,7 +192,7 @@ impl Core {
             ready_queued: false,
             awaiting_accept: false,
             owner_tag: 0,
-            lent: Bytes::new(),
+            last_payload: Bytes::new(),
             outgoing: HashMap::new(),
             peer_stopped: HashSet::new(),
             claimed: [0; 2],
@@ -509,15 +510,15 @@ impl Core {
         self.side == Side::Client
     }
 
-    /// The next queued event. Its payload is remembered as the lent buffer (see
-    /// [`Core::shared_bytes`]) until the next call; the call that finds the queue empty
-    /// lets go of it, so an idle connection holds no received bytes.
+    /// The next queued event. Its payload is remembered (see [`Core::last_payload`]) until
+    /// the next call; the call that finds the queue empty lets go of it, so an idle
+    /// connection holds no received bytes.
     pub(crate) fn pop_event(&mut self) -> Option<Event> {
         let Some(event) = self.events.pop_front() else {
-            self.lent = Bytes::new();
+            self.last_payload = Bytes::new();
             return None;
         };
-        self.lent = match &event {
+        self.last_payload = match &event {
             Event::StreamDataReceived { data, .. } | Event::DatagramReceived { data } => {
                 data.clone()
             }
@@ -526,10 +527,9 @@ impl Core {
         Some(event)
     }
 
-    /// `data` as a shared handle on the lent buffer, when it lies inside it: the same
-    /// memory, so the same bytes, without a copy.
-    pub(crate) fn shared_bytes(&self, data: &[u8]) -> Option<Bytes> {
-        slice_within(&self.lent, data)
+    /// The payload of the event last taken with `pop_event` (empty when none).
+    pub(crate) fn last_payload(&self) -> Bytes {
+        self.last_payload.clone()
     }
 
     /// Bytes of `stream_id` waiting in this layer for quinn-proto to take them.
@@ -765,17 +765,6 @@ impl Core {
     }
 }
 
-/// `data` as a shared handle on `buffer` when `data` is a (non-empty) part of the same
-/// memory; decided from addresses alone.
-fn slice_within(buffer: &Bytes, data: &[u8]) -> Option<Bytes> {
-    if data.is_empty() {
-        return None;
-    }
-    let start = (data.as_ptr() as usize).checked_sub(buffer.as_ptr() as usize)?;
-    let end = start.checked_add(data.len())?;
-    (end <= buffer.len()).then(|| buffer.slice(start..end))
-}
-
 fn write_error(stream_id: u64, e: WriteError) -> Result<(), QuicError> {
     match e {
         // The peer asked us to stop: the bytes are of no use to it; not the caller's error.
@@ -794,29 +783,4 @@ fn parse_stream_id(stream_id: u64) -> Result<StreamId, QuicError> {
 fn parse_code(code: u64) -> Result<VarInt, QuicError> {
     VarInt::from_u64(code)
         .map_err(|_| QuicError::InvalidArgument(format!("error code {code} is too large")))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn slice_within_shares_only_parts_of_the_same_memory() {
-        let buffer = Bytes::from(vec![1u8, 2, 3, 4, 5, 6]);
-        let whole = slice_within(&buffer, &buffer).unwrap();
-        assert_eq!(whole.as_ptr(), buffer.as_ptr());
-        let middle = slice_within(&buffer, &buffer[2..5]).unwrap();
-        assert_eq!(&middle[..], &[3, 4, 5]);
-        assert_eq!(middle.as_ptr(), buffer[2..].as_ptr());
-        // Equal contents elsewhere, empty slices, and slices running past either end.
-        let copy = buffer.to_vec();
-        assert!(slice_within(&buffer, &copy).is_none());
-        assert!(slice_within(&buffer, &buffer[3..3]).is_none());
-        assert!(slice_within(&Bytes::new(), &copy).is_none());
-        let wider = Bytes::from(vec![0u8; 16]);
-        let inner = wider.slice(4..10);
-        assert!(slice_within(&inner, &wider[2..6]).is_none());
-        assert!(slice_within(&inner, &wider[8..12]).is_none());
-        assert!(slice_within(&inner, &wider[4..10]).is_some());
-    }
 }

@@ -61,7 +61,8 @@ pub enum Event {
 }
 
 impl Event {
-    /// This event as the borrowed [`QuicEvent`] `H3Connection::handle_event` takes.
+    /// This event as the [`QuicEvent`] `H3Connection::handle_event` takes: stream data
+    /// and datagrams as shared [`Bytes`], which the HTTP/3 layer passes on without a copy.
     pub fn as_quic_event(&self) -> QuicEvent<'_> {
         match self {
             Event::HandshakeCompleted { alpn } => QuicEvent::HandshakeCompleted {
@@ -73,7 +74,7 @@ impl Event {
                 end_stream,
             } => QuicEvent::StreamDataReceived {
                 stream_id: *stream_id,
-                data,
+                data: data.clone().into(),
                 end_stream: *end_stream,
             },
             Event::StreamReset {
@@ -90,7 +91,9 @@ impl Event {
                 stream_id: *stream_id,
                 error_code: *error_code,
             },
-            Event::DatagramReceived { data } => QuicEvent::DatagramReceived { data },
+            Event::DatagramReceived { data } => QuicEvent::DatagramReceived {
+                data: data.clone().into(),
+            },
             Event::ConnectionTerminated {
                 error_code,
                 reason,

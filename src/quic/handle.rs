@@ -85,6 +85,15 @@ impl Connection {
         }
     }
 
+    /// The payload of the event last taken with [`Connection::next_event`], kept until the
+    /// next call, and empty once `next_event` found nothing (an idle connection holds no
+    /// received bytes). The C API matches the `h3q_quic_event` pointers it handed out
+    /// against it, to share DATA instead of copying it.
+    pub fn last_payload(&self) -> Bytes {
+        self.lock()
+            .map_or_else(|_| Bytes::new(), |core| core.last_payload())
+    }
+
     /// The value [`Connection::set_owner_tag`] kept (0 when none).
     pub(crate) fn owner_tag(&self) -> usize {
         self.lock().map_or(0, |core| core.owner_tag)
@@ -250,10 +259,6 @@ impl Transport for Connection {
         end_stream: bool,
     ) -> Result<(), TransportError> {
         Connection::send_stream_bytes(self, stream_id, data, end_stream).map_err(Into::into)
-    }
-
-    fn shared_bytes(&self, data: &[u8]) -> Option<Bytes> {
-        self.lock().ok()?.shared_bytes(data)
     }
 
     fn get_next_available_stream_id(

@@ -292,17 +292,23 @@ fn reset_of_a_blocked_stream_cancels_it_exactly_once() {
         );
         let before = decoder_stream_after_type(&c);
         assert!(
-            c.handle_event(QuicEvent::StreamReset {
-                stream_id: 0,
-                error_code: 0x10c
-            })
+            handle(
+                &mut c,
+                QuicEvent::StreamReset {
+                    stream_id: 0,
+                    error_code: 0x10c
+                }
+            )
             .is_empty()
         );
         assert!(
-            c.handle_event(QuicEvent::StreamReset {
-                stream_id: 0,
-                error_code: 0x10c
-            })
+            handle(
+                &mut c,
+                QuicEvent::StreamReset {
+                    stream_id: 0,
+                    error_code: 0x10c
+                }
+            )
             .is_empty()
         );
         let after = decoder_stream_after_type(&c);
@@ -341,10 +347,13 @@ fn server_side_blocked_request_and_reset_before_decoding() {
             false,
             mode,
         );
-        s.handle_event(QuicEvent::StreamReset {
-            stream_id: 0,
-            error_code: 0x10c,
-        });
+        handle(
+            &mut s,
+            QuicEvent::StreamReset {
+                stream_id: 0,
+                error_code: 0x10c,
+            },
+        );
         // cancellation on the server's decoder stream (11), and the request aborted
         assert!(s.transport().stream_bytes(11).ends_with(&cancel(0)));
         assert_eq!(
@@ -487,10 +496,13 @@ fn blocked_headers_on_a_push_stream_and_reset_while_blocked() {
             mode,
         );
         let before = decoder_stream_after_type(&c).len();
-        c.handle_event(QuicEvent::StreamReset {
-            stream_id: 19,
-            error_code: 0x10c,
-        });
+        handle(
+            &mut c,
+            QuicEvent::StreamReset {
+                stream_id: 19,
+                error_code: 0x10c,
+            },
+        );
         assert_eq!(
             &decoder_stream_after_type(&c)[before..],
             cancel(19).as_slice()
@@ -540,10 +552,13 @@ fn reset_after_fin_of_a_blocked_stream_still_cancels() {
         Mode::Chunks,
     );
     let before = decoder_stream_after_type(&c).len();
-    c.handle_event(QuicEvent::StreamReset {
-        stream_id: 0,
-        error_code: 0x10c,
-    });
+    handle(
+        &mut c,
+        QuicEvent::StreamReset {
+            stream_id: 0,
+            error_code: 0x10c,
+        },
+    );
     assert_eq!(
         &decoder_stream_after_type(&c)[before..],
         cancel(0).as_slice()
@@ -556,14 +571,20 @@ fn reset_of_an_unknown_or_finished_stream_sends_no_cancellation() {
     let (mut c, _s) = client_request(Mode::Chunks);
     recv(&mut c, 0, &headers_frame(OK), true, Mode::Chunks);
     assert_eq!(c.tracked_streams(), 3);
-    c.handle_event(QuicEvent::StreamReset {
-        stream_id: 0,
-        error_code: 0x10c,
-    });
-    c.handle_event(QuicEvent::StreamReset {
-        stream_id: 4,
-        error_code: 0x10c,
-    });
+    handle(
+        &mut c,
+        QuicEvent::StreamReset {
+            stream_id: 0,
+            error_code: 0x10c,
+        },
+    );
+    handle(
+        &mut c,
+        QuicEvent::StreamReset {
+            stream_id: 4,
+            error_code: 0x10c,
+        },
+    );
     assert_eq!(decoder_stream_after_type(&c), Vec::<u8>::new());
     assert_open(&c);
 }
@@ -593,10 +614,13 @@ fn aioquic_blocked_stream_reset_vectors() {
     assert!(c.streams[&0].blocked.is_some());
     let before = decoder_stream_after_type(&c).len();
     assert!(
-        c.handle_event(QuicEvent::StreamReset {
-            stream_id: 0,
-            error_code: 0
-        })
+        handle(
+            &mut c,
+            QuicEvent::StreamReset {
+                stream_id: 0,
+                error_code: 0
+            }
+        )
         .is_empty()
     );
     assert!(!c.streams.contains_key(&0));
@@ -616,10 +640,13 @@ fn aioquic_blocked_stream_reset_by_client_vectors() {
     recv(&mut s, 0, &hex("01040280d910"), false, Mode::Chunks);
     assert!(s.streams[&0].blocked.is_some());
     assert!(
-        s.handle_event(QuicEvent::StreamReset {
-            stream_id: 0,
-            error_code: 0x10c
-        })
+        handle(
+            &mut s,
+            QuicEvent::StreamReset {
+                stream_id: 0,
+                error_code: 0x10c
+            }
+        )
         .is_empty()
     );
     assert_eq!(

@@ -388,10 +388,13 @@ fn resetting_a_peer_critical_stream_is_an_error() {
     for ty in [0u64, 2, 3] {
         let mut conn = server_with(Settings::default());
         recv(&mut conn, 2, &v(ty), false, Mode::Chunks);
-        conn.handle_event(QuicEvent::StreamReset {
-            stream_id: 2,
-            error_code: 0,
-        });
+        handle(
+            &mut conn,
+            QuicEvent::StreamReset {
+                stream_id: 2,
+                error_code: 0,
+            },
+        );
         assert_closed(
             &conn,
             ErrorCode::ClosedCriticalStream,
@@ -404,10 +407,13 @@ fn resetting_a_peer_critical_stream_is_an_error() {
 fn stop_sending_on_our_critical_stream_is_an_error() {
     for id in [3u64, 7, 11] {
         let mut conn = server_with(Settings::default());
-        conn.handle_event(QuicEvent::StopSendingReceived {
-            stream_id: id,
-            error_code: 0,
-        });
+        handle(
+            &mut conn,
+            QuicEvent::StopSendingReceived {
+                stream_id: id,
+                error_code: 0,
+            },
+        );
         assert_closed(
             &conn,
             ErrorCode::ClosedCriticalStream,

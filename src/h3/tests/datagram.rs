@@ -15,10 +15,7 @@ fn malformed_datagrams_close_the_connection() {
         b"\xc0\x00\x00\x00\x00\x00\x00",
     ] {
         let mut s = server_with(Settings::default());
-        assert!(
-            s.handle_event(QuicEvent::DatagramReceived { data })
-                .is_empty()
-        );
+        assert!(handle(&mut s, QuicEvent::DatagramReceived { data: data.into() }).is_empty());
         assert_closed(
             &s,
             ErrorCode::DatagramError,
@@ -69,7 +66,12 @@ fn datagrams_carry_the_quarter_stream_id() {
 fn largest_quarter_stream_id() {
     let mut c = client_with(Settings::default());
     let data = cat(&[&v(crate::varint::MAX), b"z"]);
-    let events = c.handle_event(QuicEvent::DatagramReceived { data: &data });
+    let events = handle(
+        &mut c,
+        QuicEvent::DatagramReceived {
+            data: (&data).into(),
+        },
+    );
     assert_eq!(
         events,
         vec![H3Event::DatagramReceived {

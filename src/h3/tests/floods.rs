@@ -28,11 +28,14 @@ fn server() -> Conn {
 fn flood(conn: &mut Conn, stream_id: u64, unit: &[u8], max: usize) -> (usize, u64) {
     let mut peak = conn.held_bytes();
     for i in 1..=max {
-        conn.handle_event(QuicEvent::StreamDataReceived {
-            stream_id,
-            data: unit,
-            end_stream: false,
-        });
+        handle(
+            conn,
+            QuicEvent::StreamDataReceived {
+                stream_id,
+                data: unit.into(),
+                end_stream: false,
+            },
+        );
         peak = peak.max(conn.held_bytes());
         if conn.is_closed() {
             return (i, peak);
@@ -232,10 +235,13 @@ fn rapid_reset_after_headers() {
     let mut n = 0;
     for i in 0..100_000u64 {
         recv(&mut s, i * 4, &headers_frame(GET), false, Mode::Chunks);
-        s.handle_event(QuicEvent::StreamReset {
-            stream_id: i * 4,
-            error_code: 0x10c,
-        });
+        handle(
+            &mut s,
+            QuicEvent::StreamReset {
+                stream_id: i * 4,
+                error_code: 0x10c,
+            },
+        );
         peak = peak.max(s.held_bytes());
         n = i + 1;
         if s.is_closed() {
@@ -255,10 +261,13 @@ fn rapid_reset_before_headers() {
     let mut s = server();
     let mut n = 0;
     for i in 0..100_000u64 {
-        s.handle_event(QuicEvent::StreamReset {
-            stream_id: i * 4,
-            error_code: 0x10c,
-        });
+        handle(
+            &mut s,
+            QuicEvent::StreamReset {
+                stream_id: i * 4,
+                error_code: 0x10c,
+            },
+        );
         n = i + 1;
         if s.is_closed() {
             break;
@@ -279,19 +288,25 @@ fn cancelling_half_of_the_requests_is_fine() {
             s.send_headers(stream_id, &pairs(OK), true).unwrap();
         } else {
             recv(&mut s, stream_id, &headers_frame(GET), false, Mode::Chunks);
-            s.handle_event(QuicEvent::StreamReset {
-                stream_id,
-                error_code: 0x10c,
-            });
+            handle(
+                &mut s,
+                QuicEvent::StreamReset {
+                    stream_id,
+                    error_code: 0x10c,
+                },
+            );
         }
     }
     assert_open(&s);
     // Completed requests are not banked: a burst afterwards still closes.
     for i in 20_000..30_000u64 {
-        s.handle_event(QuicEvent::StreamReset {
-            stream_id: i * 4,
-            error_code: 0x10c,
-        });
+        handle(
+            &mut s,
+            QuicEvent::StreamReset {
+                stream_id: i * 4,
+                error_code: 0x10c,
+            },
+        );
         if s.is_closed() {
             assert!(i < 21_002, "{i}");
             break;

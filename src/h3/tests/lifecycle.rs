@@ -7,27 +7,27 @@ use crate::h3::{ErrorSpace, QuicEvent, Settings, Transport};
 #[test]
 fn quic_events_without_use_produce_nothing() {
     let (mut c, _s) = pair(Mode::Chunks);
-    assert!(
-        c.handle_event(QuicEvent::HandshakeCompleted { alpn: Some(b"h3") })
-            .is_empty()
-    );
-    assert!(
-        c.handle_event(QuicEvent::HandshakeCompleted { alpn: None })
-            .is_empty()
-    );
+    assert!(handle(&mut c, QuicEvent::HandshakeCompleted { alpn: Some(b"h3") }).is_empty());
+    assert!(handle(&mut c, QuicEvent::HandshakeCompleted { alpn: None }).is_empty());
     // resets / stop sending of unknown streams
     assert!(
-        c.handle_event(QuicEvent::StopSendingReceived {
-            stream_id: 40,
-            error_code: 0
-        })
+        handle(
+            &mut c,
+            QuicEvent::StopSendingReceived {
+                stream_id: 40,
+                error_code: 0
+            }
+        )
         .is_empty()
     );
     assert!(
-        c.handle_event(QuicEvent::StreamReset {
-            stream_id: 41,
-            error_code: 0
-        })
+        handle(
+            &mut c,
+            QuicEvent::StreamReset {
+                stream_id: 41,
+                error_code: 0
+            }
+        )
         .is_empty()
     );
     assert_open(&c);
@@ -39,12 +39,15 @@ fn a_terminated_quic_connection_ends_http3_quietly() {
     let (mut c, _s) = pair(Mode::Chunks);
     c.send_headers(0, &pairs(GET), false).unwrap();
     assert!(
-        c.handle_event(QuicEvent::ConnectionTerminated {
-            error_code: 0x100,
-            reason: b"bye",
-            error_space: ErrorSpace::Application,
-            by_peer: true,
-        })
+        handle(
+            &mut c,
+            QuicEvent::ConnectionTerminated {
+                error_code: 0x100,
+                reason: b"bye",
+                error_space: ErrorSpace::Application,
+                by_peer: true,
+            }
+        )
         .is_empty()
     );
     assert!(c.is_closed());
@@ -65,11 +68,14 @@ fn the_failing_call_reports_nothing_and_close_happens_once() {
     let mut s = server_with(Settings::default());
     // a valid request followed, in the same event, by a bad frame
     let bytes = cat(&[&headers_frame(GET), &frame(0x2, b"")]);
-    let events = s.handle_event(QuicEvent::StreamDataReceived {
-        stream_id: 0,
-        data: &bytes,
-        end_stream: false,
-    });
+    let events = handle(
+        &mut s,
+        QuicEvent::StreamDataReceived {
+            stream_id: 0,
+            data: (&bytes).into(),
+            end_stream: false,
+        },
+    );
     assert!(events.is_empty());
     assert_closed(
         &s,
@@ -78,10 +84,13 @@ fn the_failing_call_reports_nothing_and_close_happens_once() {
     );
     for _ in 0..3 {
         assert!(recv(&mut s, 2, &frame(0, b""), true, Mode::Bytes).is_empty());
-        s.handle_event(QuicEvent::StreamReset {
-            stream_id: 2,
-            error_code: 0,
-        });
+        handle(
+            &mut s,
+            QuicEvent::StreamReset {
+                stream_id: 2,
+                error_code: 0,
+            },
+        );
     }
     assert_eq!(s.transport().closed.len(), 1);
 }
@@ -90,19 +99,21 @@ fn the_failing_call_reports_nothing_and_close_happens_once() {
 fn handle_event_into_keeps_earlier_events() {
     let mut s = server_with(Settings::default());
     let mut out = Vec::new();
-    s.handle_event_into(
+    handle_into(
+        &mut s,
         QuicEvent::StreamDataReceived {
             stream_id: 0,
-            data: &headers_frame(GET),
+            data: (&headers_frame(GET)).into(),
             end_stream: false,
         },
         &mut out,
     );
     assert_eq!(out.len(), 1);
-    s.handle_event_into(
+    handle_into(
+        &mut s,
         QuicEvent::StreamDataReceived {
             stream_id: 4,
-            data: &frame(0, b"x"),
+            data: (&frame(0, b"x")).into(),
             end_stream: false,
         },
         &mut out,
@@ -133,24 +144,33 @@ fn stop_sending_and_reset_free_streams() {
     let (mut c, mut s) = pair(Mode::Chunks);
     c.send_headers(0, &pairs(GET), true).unwrap();
     transfer(&mut c, &mut s, Mode::Chunks);
-    s.handle_event(QuicEvent::StopSendingReceived {
-        stream_id: 0,
-        error_code: 0x10c,
-    });
+    handle(
+        &mut s,
+        QuicEvent::StopSendingReceived {
+            stream_id: 0,
+            error_code: 0x10c,
+        },
+    );
     assert_eq!(s.tracked_streams(), 3);
 
     // client: request sent without FIN, peer resets, then STOP_SENDING
     let (mut c, _s) = pair(Mode::Chunks);
     c.send_headers(0, &pairs(GET), false).unwrap();
-    c.handle_event(QuicEvent::StreamReset {
-        stream_id: 0,
-        error_code: 0x10c,
-    });
+    handle(
+        &mut c,
+        QuicEvent::StreamReset {
+            stream_id: 0,
+            error_code: 0x10c,
+        },
+    );
     assert_eq!(c.tracked_streams(), 4);
-    c.handle_event(QuicEvent::StopSendingReceived {
-        stream_id: 0,
-        error_code: 0x10c,
-    });
+    handle(
+        &mut c,
+        QuicEvent::StopSendingReceived {
+            stream_id: 0,
+            error_code: 0x10c,
+        },
+    );
     assert_eq!(c.tracked_streams(), 3);
     assert_open(&c);
 
@@ -174,18 +194,27 @@ fn many_reset_requests_leave_nothing_behind() {
         transfer(&mut c, &mut s, Mode::Chunks);
         c.transport_mut().reset_stream(id, 0x10c).unwrap();
         transfer(&mut c, &mut s, Mode::Chunks);
-        s.handle_event(QuicEvent::StopSendingReceived {
-            stream_id: id,
-            error_code: 0x10c,
-        });
-        c.handle_event(QuicEvent::StopSendingReceived {
-            stream_id: id,
-            error_code: 0x10c,
-        });
-        c.handle_event(QuicEvent::StreamReset {
-            stream_id: id,
-            error_code: 0x10c,
-        });
+        handle(
+            &mut s,
+            QuicEvent::StopSendingReceived {
+                stream_id: id,
+                error_code: 0x10c,
+            },
+        );
+        handle(
+            &mut c,
+            QuicEvent::StopSendingReceived {
+                stream_id: id,
+                error_code: 0x10c,
+            },
+        );
+        handle(
+            &mut c,
+            QuicEvent::StreamReset {
+                stream_id: id,
+                error_code: 0x10c,
+            },
+        );
     }
     assert_eq!(s.tracked_streams(), 3);
     assert_eq!(c.tracked_streams(), 3);

@@ -285,11 +285,14 @@ fn interim_response_cannot_end_the_stream() {
     }
     // FIN in the same event as the 1xx HEADERS
     let mut c = client_with_request();
-    c.handle_event(QuicEvent::StreamDataReceived {
-        stream_id: 0,
-        data: &headers_frame(&[(":status", "100")]),
-        end_stream: true,
-    });
+    handle(
+        &mut c,
+        QuicEvent::StreamDataReceived {
+            stream_id: 0,
+            data: (&headers_frame(&[(":status", "100")])).into(),
+            end_stream: true,
+        },
+    );
     assert_closed(
         &c,
         ErrorCode::MessageError,
@@ -442,21 +445,27 @@ fn data_is_delivered_as_it_arrives() {
 #[test]
 fn fin_with_the_last_frame_marks_its_event() {
     let mut c = client_with_request();
-    let e = c.handle_event(QuicEvent::StreamDataReceived {
-        stream_id: 0,
-        data: &cat(&[&headers_frame(OK), &frame(0, b"xy")]),
-        end_stream: true,
-    });
+    let e = handle(
+        &mut c,
+        QuicEvent::StreamDataReceived {
+            stream_id: 0,
+            data: (&cat(&[&headers_frame(OK), &frame(0, b"xy")])).into(),
+            end_stream: true,
+        },
+    );
     assert_eq!(
         e,
         vec![headers_event(0, OK, false), data_event(0, b"xy", true)]
     );
     let mut c = client_with_request();
-    let e = c.handle_event(QuicEvent::StreamDataReceived {
-        stream_id: 0,
-        data: &headers_frame(OK),
-        end_stream: true,
-    });
+    let e = handle(
+        &mut c,
+        QuicEvent::StreamDataReceived {
+            stream_id: 0,
+            data: (&headers_frame(OK)).into(),
+            end_stream: true,
+        },
+    );
     assert_eq!(e, vec![headers_event(0, OK, true)]);
 }
 
@@ -558,10 +567,13 @@ fn request_ending_before_headers_is_reset_incomplete() {
         let mut s = server();
         recv(&mut s, 8, &frame(0x21, b"abc"), false, mode);
         assert!(
-            s.handle_event(QuicEvent::StreamReset {
-                stream_id: 8,
-                error_code: 0x10c
-            })
+            handle(
+                &mut s,
+                QuicEvent::StreamReset {
+                    stream_id: 8,
+                    error_code: 0x10c
+                }
+            )
             .is_empty()
         );
         assert_eq!(
@@ -571,10 +583,13 @@ fn request_ending_before_headers_is_reset_incomplete() {
         assert_eq!(s.tracked_streams(), 0);
         // reset of a stream never seen
         let mut s = server();
-        s.handle_event(QuicEvent::StreamReset {
-            stream_id: 12,
-            error_code: 0x10c,
-        });
+        handle(
+            &mut s,
+            QuicEvent::StreamReset {
+                stream_id: 12,
+                error_code: 0x10c,
+            },
+        );
         assert_eq!(
             s.transport().resets,
             vec![(12, ErrorCode::RequestIncomplete.wire())]
@@ -587,10 +602,13 @@ fn request_ending_before_headers_is_reset_incomplete() {
 fn reset_after_headers_is_not_incomplete() {
     let mut s = server();
     recv(&mut s, 0, &headers_frame(GET), false, Mode::Chunks);
-    s.handle_event(QuicEvent::StreamReset {
-        stream_id: 0,
-        error_code: 0x10c,
-    });
+    handle(
+        &mut s,
+        QuicEvent::StreamReset {
+            stream_id: 0,
+            error_code: 0x10c,
+        },
+    );
     assert!(s.transport().resets.is_empty());
     assert_eq!(s.tracked_streams(), 1, "our side still open");
     s.send_headers(0, &pairs(OK), true).unwrap();

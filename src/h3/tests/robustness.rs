@@ -68,30 +68,44 @@ fn random_events_never_panic() {
             let stream_id = rng.below(24);
             match rng.below(10) {
                 0 => {
-                    conn.handle_event(QuicEvent::StreamReset {
-                        stream_id,
-                        error_code: rng.next(),
-                    });
+                    handle(
+                        &mut conn,
+                        QuicEvent::StreamReset {
+                            stream_id,
+                            error_code: rng.next(),
+                        },
+                    );
                 }
                 1 => {
-                    conn.handle_event(QuicEvent::StopSendingReceived {
-                        stream_id,
-                        error_code: 0,
-                    });
+                    handle(
+                        &mut conn,
+                        QuicEvent::StopSendingReceived {
+                            stream_id,
+                            error_code: 0,
+                        },
+                    );
                 }
                 2 => {
                     let n = rng.below(12) as usize;
                     let data = rng.bytes(n);
-                    conn.handle_event(QuicEvent::DatagramReceived { data: &data });
+                    handle(
+                        &mut conn,
+                        QuicEvent::DatagramReceived {
+                            data: (&data).into(),
+                        },
+                    );
                 }
                 3 => {
                     let n = rng.below(64) as usize;
                     let data = rng.bytes(n);
-                    conn.handle_event(QuicEvent::StreamDataReceived {
-                        stream_id,
-                        data: &data,
-                        end_stream: rng.below(4) == 0,
-                    });
+                    handle(
+                        &mut conn,
+                        QuicEvent::StreamDataReceived {
+                            stream_id,
+                            data: (&data).into(),
+                            end_stream: rng.below(4) == 0,
+                        },
+                    );
                 }
                 _ => {
                     let data = framed_noise(&mut rng);

@@ -223,8 +223,13 @@ fn after_a_protocol_error_every_send_is_connection_closed() {
     // and later events produce nothing, and close is not called again
     assert!(recv(&mut s, 4, &headers_frame(GET), true, Mode::Chunks).is_empty());
     assert!(
-        s.handle_event(QuicEvent::DatagramReceived { data: b"\x00x" })
-            .is_empty()
+        handle(
+            &mut s,
+            QuicEvent::DatagramReceived {
+                data: (b"\x00x").into()
+            }
+        )
+        .is_empty()
     );
     assert_closed(
         &s,

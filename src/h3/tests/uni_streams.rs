@@ -72,10 +72,13 @@ fn unknown_and_grease_streams_are_discarded_then_forgotten() {
                 assert!(recv(&mut s, 2, &vec![0x55; 10_000], false, mode).is_empty());
                 assert_eq!(s.tracked_streams(), base + 1);
                 if end_by_reset {
-                    s.handle_event(QuicEvent::StreamReset {
-                        stream_id: 2,
-                        error_code: 0,
-                    });
+                    handle(
+                        &mut s,
+                        QuicEvent::StreamReset {
+                            stream_id: 2,
+                            error_code: 0,
+                        },
+                    );
                 } else {
                     assert!(recv(&mut s, 2, b"", true, mode).is_empty());
                 }
