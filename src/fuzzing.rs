@@ -10,12 +10,11 @@
 //! The C API target (`ffi_calls`) lives in `ffi::fuzz`, the only module allowed `unsafe`,
 //! and is re-exported here as a safe function.
 
-use std::collections::HashMap;
-
 use crate::field::HeaderField;
 use crate::frame::{self, FrameHeader, FrameHeaderReader, VarintReader};
-use crate::h3::{H3Connection, QuicEvent, Settings, Transport, TransportError};
+use crate::h3::{H3Connection, QuicEvent, Settings};
 use crate::qpack::{Decoded, Decoder, Encoder};
+use crate::test_transport::FakeTransport;
 
 pub use crate::ffi::fuzz::ffi_calls;
 
@@ -363,98 +362,6 @@ fn read_frames(pieces: &[&[u8]]) -> Vec<(FrameHeader, Option<bool>)> {
     frames
 }
 
-/// A fake QUIC transport that checks what the HTTP/3 layer asks of it.
-#[derive(Debug, Default)]
-pub struct FuzzTransport {
-    is_client: bool,
-    next_bidi: u64,
-    next_uni: u64,
-    /// close() calls.
-    pub closes: u32,
-    /// The code of the first close.
-    pub close_code: Option<u64>,
-    /// Calls made after close() (must be none).
-    pub calls_after_close: u32,
-    /// Bytes sent per stream (counted, not kept).
-    pub sent: HashMap<u64, usize>,
-}
-
-impl FuzzTransport {
-    /// A transport for a client or a server.
-    pub fn new(is_client: bool) -> Self {
-        FuzzTransport {
-            is_client,
-            next_bidi: if is_client { 0 } else { 1 },
-            next_uni: if is_client { 2 } else { 3 },
-            ..FuzzTransport::default()
-        }
-    }
-
-    fn note_call(&mut self) {
-        if self.closes > 0 {
-            self.calls_after_close += 1;
-        }
-    }
-}
-
-impl Transport for FuzzTransport {
-    fn is_client(&self) -> bool {
-        self.is_client
-    }
-
-    fn remote_max_datagram_frame_size(&self) -> u64 {
-        65_536
-    }
-
-    fn send_stream_data(
-        &mut self,
-        stream_id: u64,
-        data: &[u8],
-        _end_stream: bool,
-    ) -> Result<(), TransportError> {
-        self.note_call();
-        if stream_id == self.next_bidi {
-            self.next_bidi += 4;
-        }
-        if stream_id == self.next_uni {
-            self.next_uni += 4;
-        }
-        *self.sent.entry(stream_id).or_default() += data.len();
-        Ok(())
-    }
-
-    fn get_next_available_stream_id(
-        &mut self,
-        unidirectional: bool,
-    ) -> Result<u64, TransportError> {
-        Ok(if unidirectional {
-            self.next_uni
-        } else {
-            self.next_bidi
-        })
-    }
-
-    fn reset_stream(&mut self, _stream_id: u64, _error_code: u64) -> Result<(), TransportError> {
-        self.note_call();
-        Ok(())
-    }
-
-    fn stop_stream(&mut self, _stream_id: u64, _error_code: u64) -> Result<(), TransportError> {
-        self.note_call();
-        Ok(())
-    }
-
-    fn send_datagram_frame(&mut self, _data: &[u8]) -> Result<(), TransportError> {
-        self.note_call();
-        Ok(())
-    }
-
-    fn close(&mut self, error_code: u64, _reason: &str) {
-        self.closes += 1;
-        self.close_code.get_or_insert(error_code);
-    }
-}
-
 /// Settings picked by one input byte: the defaults, or small limits that make the
 /// limit paths reachable.
 pub fn fuzz_settings(byte: u8) -> Settings {
@@ -491,8 +398,10 @@ fn pick_stream(byte: u8) -> u64 {
 }
 
 /// A whole [`H3Connection`] fed an arbitrary sequence of QUIC events and application
-/// calls over [`FuzzTransport`]. Checks: no panic, the transport closed at most once and
-/// never used after that, no events after the close, and closed iff `is_closed`.
+/// calls over a counting [`FakeTransport`] (it keeps nothing of what is sent). Checks: no
+/// panic, the transport closed at most once and never used after that, a returned error
+/// exactly when the transport was closed and with the close's code, no events after the
+/// close, closed iff `is_closed`, and no stream state kept after the close.
 ///
 /// Input: a settings byte, an optional peer start-up (control stream with SETTINGS,
 /// encoder and decoder streams), then ops: stream data (stream, length, bytes, fin),
@@ -501,8 +410,8 @@ fn pick_stream(byte: u8) -> u64 {
 pub fn h3_connection(data: &[u8], is_client: bool) {
     let mut input = Input::new(data);
     let setup = input.byte();
-    let Ok(mut conn) = H3Connection::new(FuzzTransport::new(is_client), fuzz_settings(setup))
-    else {
+    let transport = FakeTransport::counting(is_client);
+    let Ok(mut conn) = H3Connection::new(transport, fuzz_settings(setup)) else {
         panic!("start-up over a working transport failed");
     };
     let peer_uni = |n: u64| if is_client { 3 + 4 * n } else { 2 + 4 * n };
@@ -537,7 +446,7 @@ pub fn h3_connection(data: &[u8], is_client: bool) {
     while !input.is_empty() {
         let op = input.byte();
         let was_closed = conn.is_closed();
-        let closes_before = conn.transport().closes;
+        let closes_before = conn.transport().closes();
         events.clear();
         let handled = match op % 12 {
             0..=4 => {
@@ -608,15 +517,15 @@ pub fn h3_connection(data: &[u8], is_client: bool) {
             }
         };
         let t = conn.transport();
-        assert!(t.closes <= 1, "transport closed {} times", t.closes);
+        assert!(t.closes() <= 1, "transport closed {} times", t.closes());
         assert_eq!(t.calls_after_close, 0, "transport used after close");
         // Errors are values: a call returns an error exactly when it closed the transport,
         // and the error is the close's code.
-        let closed_now = t.closes > closes_before;
+        let closed_now = t.closes() > closes_before;
         match &handled {
             Err(error) => {
                 assert!(closed_now, "an error returned without a close: {error}");
-                assert_eq!(t.close_code, Some(error.code.wire()), "returned {error}");
+                assert_eq!(t.close_code(), Some(error.code.wire()), "returned {error}");
             }
             Ok(()) => assert!(!closed_now, "closed without returning the error"),
         }
@@ -624,7 +533,7 @@ pub fn h3_connection(data: &[u8], is_client: bool) {
         // connection.
         assert_eq!(
             conn.is_closed(),
-            t.closes == 1 || terminated,
+            t.closes() == 1 || terminated,
             "is_closed disagrees"
         );
         if was_closed || conn.is_closed() {

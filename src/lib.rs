@@ -46,3 +46,9 @@ mod varint;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+
+/// The fake QUIC transport of the unit tests, the fuzz targets and the integration tests
+/// (public with the feature `fuzzing`); not API, and not in the shipped library.
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod test_transport;

@@ -9,9 +9,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
 
 use h3q::frame::{self, frame_type};
-use h3q::fuzzing::FuzzTransport;
 use h3q::h3::{H3Connection, QuicEvent, Settings};
 use h3q::qpack::Encoder;
+use h3q::test_transport::FakeTransport;
 use h3q::varint;
 
 struct Counting;
@@ -44,7 +44,7 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
-type Conn = H3Connection<FuzzTransport>;
+type Conn = H3Connection<FakeTransport>;
 
 const CLIENT_CONTROL: u64 = 2;
 const CLIENT_ENCODER: u64 = 6;
@@ -102,7 +102,7 @@ fn get_section() -> Vec<u8> {
 }
 
 fn server() -> Conn {
-    let mut s = H3Connection::new(FuzzTransport::new(false), Settings::default()).unwrap();
+    let mut s = H3Connection::new(FakeTransport::counting(false), Settings::default()).unwrap();
     let mut control = v(0);
     frame::encode_settings_frame(&Settings::default().to_wire(), &mut control);
     data(&mut s, CLIENT_CONTROL, &control);
@@ -123,7 +123,7 @@ fn data(conn: &mut Conn, stream_id: u64, bytes: &[u8]) {
 fn handled(conn: &mut Conn, event: QuicEvent<'_>) {
     if let Err(error) = conn.handle_event(event) {
         assert_eq!(
-            conn.transport().close_code,
+            conn.transport().close_code(),
             Some(error.code.wire()),
             "{error}"
         );
@@ -150,8 +150,8 @@ fn measure(name: &str, max: u64, code: u64, mut step: impl FnMut(&mut Conn, u64)
         conn.held_bytes()
     );
     assert!(conn.is_closed(), "{name}: still open after {max} steps");
-    assert_eq!(conn.transport().close_code, Some(code), "{name}");
-    assert_eq!(conn.transport().closes, 1);
+    assert_eq!(conn.transport().close_code(), Some(code), "{name}");
+    assert_eq!(conn.transport().closes(), 1);
     peak
 }
 
@@ -204,14 +204,14 @@ fn floods_close_within_bounded_memory() {
     let peak = {
         let base = LIVE.load(Ordering::Relaxed);
         PEAK.store(base, Ordering::Relaxed);
-        let mut s = H3Connection::new(FuzzTransport::new(false), Settings::default()).unwrap();
+        let mut s = H3Connection::new(FakeTransport::counting(false), Settings::default()).unwrap();
         data(&mut s, CLIENT_CONTROL, &settings);
         let peak = PEAK.load(Ordering::Relaxed) - base;
         println!(
             "{:<48} closed at once, peak heap +{peak} bytes",
             "SETTINGS with 10,000 entries"
         );
-        assert_eq!(s.transport().close_code, Some(EXCESSIVE));
+        assert_eq!(s.transport().close_code(), Some(EXCESSIVE));
         peak
     };
     // The frame is buffered whole (64 KiB limit), the map holds at most 256 entries.

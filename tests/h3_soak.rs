@@ -6,7 +6,8 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
 
-use h3q::h3::{H3Connection, H3Event, QuicEvent, Settings, Transport, TransportError};
+use h3q::h3::{H3Connection, H3Event, QuicEvent, Settings, Transport};
+use h3q::test_transport::{FakeTransport, Wire};
 
 struct Counting;
 
@@ -36,78 +37,44 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
-/// A transport that queues stream data for the peer.
-struct Queue {
-    is_client: bool,
-    next_bidi: u64,
-    next_uni: u64,
-    out: Vec<(u64, Vec<u8>, bool)>,
-    closed: bool,
-    /// Bytes written on our QPACK encoder stream (uni stream 6 or 7).
-    encoder_stream_bytes: usize,
+type Conn = H3Connection<FakeTransport>;
+
+/// A transport that keeps what is sent for the peer until [`transfer`] takes it, and no
+/// history (`record` off): its memory stays flat over the run.
+fn transport(is_client: bool) -> FakeTransport {
+    let mut t = FakeTransport::new(is_client);
+    t.record = false;
+    t.remote_max_datagram_frame_size = 0;
+    t
 }
 
-impl Queue {
-    fn new(is_client: bool) -> Self {
-        Queue {
-            is_client,
-            next_bidi: if is_client { 0 } else { 1 },
-            next_uni: if is_client { 2 } else { 3 },
-            out: Vec::new(),
-            closed: false,
-            encoder_stream_bytes: 0,
-        }
-    }
+/// Our QPACK encoder stream (client 6, server 7).
+fn is_encoder_stream(stream_id: u64) -> bool {
+    stream_id == 6 || stream_id == 7
 }
 
-impl Transport for Queue {
-    fn is_client(&self) -> bool {
-        self.is_client
-    }
-    fn remote_max_datagram_frame_size(&self) -> u64 {
-        0
-    }
-    fn send_stream_data(&mut self, id: u64, data: &[u8], fin: bool) -> Result<(), TransportError> {
-        if id == self.next_bidi {
-            self.next_bidi += 4;
-        }
-        if id == self.next_uni {
-            self.next_uni += 4;
-        }
-        if id == 6 || id == 7 {
-            self.encoder_stream_bytes += data.len();
-        }
-        self.out.push((id, data.to_vec(), fin));
-        Ok(())
-    }
-    fn get_next_available_stream_id(&mut self, uni: bool) -> Result<u64, TransportError> {
-        Ok(if uni { self.next_uni } else { self.next_bidi })
-    }
-    fn reset_stream(&mut self, _: u64, _: u64) -> Result<(), TransportError> {
-        Ok(())
-    }
-    fn stop_stream(&mut self, _: u64, _: u64) -> Result<(), TransportError> {
-        Ok(())
-    }
-    fn send_datagram_frame(&mut self, _: &[u8]) -> Result<(), TransportError> {
-        Ok(())
-    }
-    fn close(&mut self, _: u64, _: &str) {
-        self.closed = true;
-    }
-}
-
-type Conn = H3Connection<Queue>;
-
-/// Delivers `from`'s queued data to `to`, reusing `wire` and `events`.
+/// Delivers `from`'s queued data to `to`, reusing `wire` and `events`; adds the bytes
+/// `from` wrote on its QPACK encoder stream to `encoder_stream_bytes`.
 fn transfer(
     from: &mut Conn,
     to: &mut Conn,
-    wire: &mut Vec<(u64, Vec<u8>, bool)>,
+    wire: &mut Vec<Wire>,
     events: &mut Vec<H3Event>,
+    encoder_stream_bytes: &mut usize,
 ) {
-    std::mem::swap(wire, &mut from.transport_mut().out);
-    for (stream_id, data, fin) in wire.drain(..) {
+    std::mem::swap(wire, &mut from.transport_mut().pending);
+    for item in wire.drain(..) {
+        let Wire::Stream {
+            stream_id,
+            data,
+            fin,
+        } = item
+        else {
+            panic!("the soak sends only stream data, not {item:?}");
+        };
+        if is_encoder_stream(stream_id) {
+            *encoder_stream_bytes += data.len();
+        }
         to.handle_event_into(
             QuicEvent::StreamDataReceived {
                 stream_id,
@@ -140,11 +107,15 @@ const GET: &[(&[u8], &[u8])] = &[
 ];
 const OK: &[(&[u8], &[u8])] = &[(b":status", b"200"), (b"content-type", b"text/plain")];
 
+/// Bytes written on each side's QPACK encoder stream: (client, server).
+type EncoderBytes = (usize, usize);
+
 fn exchange(
     c: &mut Conn,
     s: &mut Conn,
-    wire: &mut Vec<(u64, Vec<u8>, bool)>,
+    wire: &mut Vec<Wire>,
     events: &mut Vec<H3Event>,
+    encoder: &mut EncoderBytes,
 ) {
     let id = c
         .transport_mut()
@@ -152,12 +123,12 @@ fn exchange(
         .unwrap();
     c.send_headers(id, GET, true).unwrap();
     events.clear();
-    transfer(c, s, wire, events);
+    transfer(c, s, wire, events, &mut encoder.0);
     assert_eq!(events.len(), 2, "request headers + FIN");
     s.send_headers(id, OK, false).unwrap();
     s.send_data(id, b"hello, world", true).unwrap();
     events.clear();
-    transfer(s, c, wire, events);
+    transfer(s, c, wire, events, &mut encoder.1);
     assert_eq!(events.len(), 3, "response headers + data + FIN");
     assert!(
         matches!(&events[1], H3Event::DataReceived { data, .. } if data.as_ref() == b"hello, world")
@@ -166,12 +137,13 @@ fn exchange(
 
 #[test]
 fn hundred_thousand_requests_do_not_grow_state_or_memory() {
-    let mut c = H3Connection::new(Queue::new(true), Settings::default()).unwrap();
-    let mut s = H3Connection::new(Queue::new(false), Settings::default()).unwrap();
+    let mut c = H3Connection::new(transport(true), Settings::default()).unwrap();
+    let mut s = H3Connection::new(transport(false), Settings::default()).unwrap();
     let mut wire = Vec::new();
     let mut events = Vec::new();
-    transfer(&mut c, &mut s, &mut wire, &mut events);
-    transfer(&mut s, &mut c, &mut wire, &mut events);
+    let mut encoder = EncoderBytes::default();
+    transfer(&mut c, &mut s, &mut wire, &mut events, &mut encoder.0);
+    transfer(&mut s, &mut c, &mut wire, &mut events, &mut encoder.1);
     assert!(events.is_empty());
     let baseline = (c.tracked_streams(), s.tracked_streams());
     assert_eq!(
@@ -182,7 +154,7 @@ fn hundred_thousand_requests_do_not_grow_state_or_memory() {
 
     let mut live_at_10k = 0;
     for i in 1..=100_000u32 {
-        exchange(&mut c, &mut s, &mut wire, &mut events);
+        exchange(&mut c, &mut s, &mut wire, &mut events, &mut encoder);
         if i % 10_000 == 0 {
             assert_eq!(
                 (c.tracked_streams(), s.tracked_streams()),
@@ -195,14 +167,13 @@ fn hundred_thousand_requests_do_not_grow_state_or_memory() {
         }
     }
     let live_at_100k = LIVE_BYTES.load(Ordering::Relaxed);
-    assert!(!c.transport().closed && !s.transport().closed);
+    assert!(c.transport().closed.is_empty() && s.transport().closed.is_empty());
     assert!(!c.is_closed() && !s.is_closed());
     let growth = live_at_100k - live_at_10k;
     eprintln!("live heap: {live_at_10k} bytes after 10k requests, {live_at_100k} after 100k");
     eprintln!(
         "encoder stream bytes: client {}, server {}",
-        c.transport().encoder_stream_bytes,
-        s.transport().encoder_stream_bytes
+        encoder.0, encoder.1
     );
     assert!(
         growth < 16 * 1024,

@@ -2,8 +2,6 @@
 //! everything the HTTP/3 layer asks of it, and helpers that deliver one connection's
 //! output to another as QUIC events, one byte per event or in large chunks.
 
-use std::collections::HashMap;
-
 use bytes::Bytes;
 
 use crate::error::ErrorCode;
@@ -12,26 +10,9 @@ use crate::frame;
 use crate::qpack::Encoder;
 use crate::varint;
 
-use super::{H3Connection, H3Event, QuicEvent, Settings, Transport, TransportError};
+pub(crate) use crate::test_transport::{FakeTransport, Wire};
 
-/// One thing the transport put on the wire, in order.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Wire {
-    Stream {
-        stream_id: u64,
-        data: Vec<u8>,
-        fin: bool,
-    },
-    Reset {
-        stream_id: u64,
-        code: u64,
-    },
-    StopSending {
-        stream_id: u64,
-        code: u64,
-    },
-    Datagram(Vec<u8>),
-}
+use super::{H3Connection, H3Event, QuicEvent, Settings};
 
 /// How stream data is cut into QUIC events.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,140 +25,6 @@ pub(crate) enum Mode {
 }
 
 pub(crate) const MODES: [Mode; 2] = [Mode::Bytes, Mode::Chunks];
-
-/// A QUIC connection without a network.
-#[derive(Debug, Default)]
-pub(crate) struct FakeTransport {
-    pub is_client: bool,
-    pub remote_max_datagram_frame_size: u64,
-    /// Sent and not yet transferred to the peer.
-    pub pending: Vec<Wire>,
-    /// Every close() call.
-    pub closed: Vec<(u64, String)>,
-    pub resets: Vec<(u64, u64)>,
-    pub stops: Vec<(u64, u64)>,
-    pub datagrams: Vec<Vec<u8>>,
-    /// Every byte sent per stream, and whether FIN was sent.
-    pub sent: HashMap<u64, (Vec<u8>, bool)>,
-    /// Keep `sent` (off for long runs).
-    pub record: bool,
-    /// Make every call fail.
-    pub fail: bool,
-    next_bidi: u64,
-    next_uni: u64,
-}
-
-impl FakeTransport {
-    pub(crate) fn new(is_client: bool) -> Self {
-        FakeTransport {
-            is_client,
-            remote_max_datagram_frame_size: 65_536,
-            record: true,
-            next_bidi: if is_client { 0 } else { 1 },
-            next_uni: if is_client { 2 } else { 3 },
-            ..FakeTransport::default()
-        }
-    }
-
-    pub(crate) fn take_pending(&mut self) -> Vec<Wire> {
-        std::mem::take(&mut self.pending)
-    }
-
-    /// Every byte sent on `stream_id` so far.
-    pub(crate) fn stream_bytes(&self, stream_id: u64) -> &[u8] {
-        self.sent
-            .get(&stream_id)
-            .map(|(d, _)| d.as_slice())
-            .unwrap_or(&[])
-    }
-
-    fn check(&self) -> Result<(), TransportError> {
-        if self.fail {
-            Err(TransportError::new("fake failure"))
-        } else {
-            Ok(())
-        }
-    }
-}
-
-impl Transport for FakeTransport {
-    fn is_client(&self) -> bool {
-        self.is_client
-    }
-
-    fn remote_max_datagram_frame_size(&self) -> u64 {
-        self.remote_max_datagram_frame_size
-    }
-
-    fn send_stream_data(
-        &mut self,
-        stream_id: u64,
-        data: &[u8],
-        end_stream: bool,
-    ) -> Result<(), TransportError> {
-        self.check()?;
-        if stream_id == self.next_bidi {
-            self.next_bidi += 4;
-        }
-        if stream_id == self.next_uni {
-            self.next_uni += 4;
-        }
-        if self.record {
-            let entry = self.sent.entry(stream_id).or_default();
-            entry.0.extend_from_slice(data);
-            entry.1 |= end_stream;
-        }
-        self.pending.push(Wire::Stream {
-            stream_id,
-            data: data.to_vec(),
-            fin: end_stream,
-        });
-        Ok(())
-    }
-
-    fn get_next_available_stream_id(
-        &mut self,
-        unidirectional: bool,
-    ) -> Result<u64, TransportError> {
-        self.check()?;
-        Ok(if unidirectional {
-            self.next_uni
-        } else {
-            self.next_bidi
-        })
-    }
-
-    fn reset_stream(&mut self, stream_id: u64, error_code: u64) -> Result<(), TransportError> {
-        self.check()?;
-        self.resets.push((stream_id, error_code));
-        self.pending.push(Wire::Reset {
-            stream_id,
-            code: error_code,
-        });
-        Ok(())
-    }
-
-    fn stop_stream(&mut self, stream_id: u64, error_code: u64) -> Result<(), TransportError> {
-        self.check()?;
-        self.stops.push((stream_id, error_code));
-        self.pending.push(Wire::StopSending {
-            stream_id,
-            code: error_code,
-        });
-        Ok(())
-    }
-
-    fn send_datagram_frame(&mut self, data: &[u8]) -> Result<(), TransportError> {
-        self.check()?;
-        self.datagrams.push(data.to_vec());
-        self.pending.push(Wire::Datagram(data.to_vec()));
-        Ok(())
-    }
-
-    fn close(&mut self, error_code: u64, reason: &str) {
-        self.closed.push((error_code, reason.to_string()));
-    }
-}
 
 pub(crate) type Conn = H3Connection<FakeTransport>;
 
