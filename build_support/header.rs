@@ -220,6 +220,13 @@ pub const SECTIONS: &[Section] = &[
             Api("h3q_conn_create_webtransport_stream"),
             Api("h3q_conn_received_setting"),
             Api("h3q_conn_sent_setting"),
+            Api("h3q_conn_shutdown_notice"),
+            Api("h3q_conn_shutdown"),
+            Api("h3q_conn_active_requests"),
+            Api("h3q_conn_reset_stream"),
+            Api("h3q_conn_stop_sending"),
+            Api("h3q_conn_cancel_push"),
+            Api("h3q_conn_send_origin"),
         ],
     },
     Section {

@@ -192,6 +192,16 @@ typedef enum h3q_result_code {
    */
   H3Q_ERR_UNSUPPORTED_VERSION = -111,
   /**
+   * Refused: the peer's GOAWAY excludes this new request (its stream id is at or above
+   * the GOAWAY's) or push; nothing was sent. Send it on another connection.
+   */
+  H3Q_ERR_GOING_AWAY = -112,
+  /**
+   * Refused: the field section is larger than the peer's SETTINGS_MAX_FIELD_SECTION_SIZE
+   * (name + value + 32 per field); nothing was sent.
+   */
+  H3Q_ERR_FIELD_SECTION_TOO_LARGE = -113,
+  /**
    * Fatal: the connection is closed (by the peer, by an earlier error, or drained).
    */
   H3Q_ERR_CONNECTION_CLOSED = -201,
@@ -1206,6 +1216,13 @@ typedef struct h3q_settings {
    * blocked field section at once; more closes with H3_EXCESSIVE_LOAD. Default 256.
    */
   uint64_t max_buffering_streams;
+  /**
+   * Send reserved ("GREASE") values the peer must ignore: a reserved setting and a
+   * reserved frame on the control stream, chosen at random per connection (RFC 9114
+   * §7.2.8), so that peers that choke on unknown types are found early. Default true.
+   * ABI version 2.
+   */
+  bool enable_grease;
 } h3q_settings;
 
 /**
@@ -1434,6 +1451,44 @@ typedef enum h3q_event_type {
    * Bytes arrived on a WebTransport stream of session `session_id`.
    */
   H3Q_EVENT_WEBTRANSPORT_STREAM_DATA_RECEIVED = 4,
+  /**
+   * The peer sent GOAWAY: from a server, `stream_id` is the first request stream it
+   * will not process (requests at or above it that were sent come as
+   * `H3Q_EVENT_STREAM_RESET` with H3_REQUEST_REJECTED; new ones are refused with
+   * `H3Q_ERR_GOING_AWAY`: retry them on a new connection); from a client, `push_id`
+   * (`has_push_id`) is the first push it will not accept. ABI version 2.
+   */
+  H3Q_EVENT_GOAWAY_RECEIVED = 5,
+  /**
+   * Nothing more arrives on request or push stream `stream_id`: the peer reset it
+   * (RESET_STREAM with `error_code`), or, for a client, the server's GOAWAY showed it
+   * was not processed (H3_REQUEST_REJECTED). Once per stream. ABI version 2.
+   */
+  H3Q_EVENT_STREAM_RESET = 6,
+  /**
+   * The peer asked us to stop sending on request or push stream `stream_id`
+   * (STOP_SENDING with `error_code`); h3q has reset our sending side with the same
+   * code. ABI version 2.
+   */
+  H3Q_EVENT_STOP_SENDING = 7,
+  /**
+   * The peer cancelled push `push_id` (CANCEL_PUSH): a server stops producing it; a
+   * client gets nothing more of it. ABI version 2.
+   */
+  H3Q_EVENT_PUSH_CANCELLED = 8,
+  /**
+   * The connection is over, whoever closed it; once, when the QUIC connection
+   * terminates: `error_code` in the space `error_space` names, the reason phrase in
+   * `data`/`data_len`, `closed_by_peer`. After a protocol error of the peer's it
+   * carries our close (the HTTP/3 code). ABI version 2.
+   */
+  H3Q_EVENT_CONNECTION_CLOSED = 9,
+  /**
+   * The server listed origins it is authoritative for (ORIGIN, RFC 9412): one
+   * `headers` entry per origin, its name the ASCII origin (e.g. `https://example.com`)
+   * and its value empty. ABI version 2.
+   */
+  H3Q_EVENT_ORIGIN_RECEIVED = 10,
 } h3q_event_type;
 
 /**
@@ -1441,6 +1496,10 @@ typedef enum h3q_event_type {
  *
  * Every pointer inside (the headers array, each name and value, data) is owned by h3q and
  * valid only during the callback: copy what you keep. Fields a type does not use are zero.
+ *
+ * Versioned (`H3Q_EVENT_VERSION`): fields are only ever appended and a program reads
+ * only those of its ABI version (`error_code`, `error_space` and `closed_by_peer` came
+ * with version 2); a version-1 program is not given the event types of later versions.
  */
 typedef struct h3q_event {
   /**
@@ -1484,6 +1543,22 @@ typedef struct h3q_event {
    * The WebTransport session (its CONNECT stream id) of WebTransport events.
    */
   uint64_t session_id;
+  /**
+   * The application error code of `H3Q_EVENT_STREAM_RESET` and
+   * `H3Q_EVENT_STOP_SENDING`; the close's code of `H3Q_EVENT_CONNECTION_CLOSED`. ABI
+   * version 2.
+   */
+  uint64_t error_code;
+  /**
+   * Which code space `error_code` belongs to (`H3Q_ERROR_SPACE_APPLICATION` for stream
+   * events). ABI version 2.
+   */
+  enum h3q_error_space error_space;
+  /**
+   * `H3Q_EVENT_CONNECTION_CLOSED`: the peer closed (or reset) the connection. ABI
+   * version 2.
+   */
+  bool closed_by_peer;
 } h3q_event;
 
 /**
@@ -1694,6 +1769,110 @@ h3q_result h3q_conn_received_setting(struct h3q_conn *conn, uint64_t id, uint64_
  * `conn` is NULL or a live handle; `value_out` is NULL or writable.
  */
 h3q_result h3q_conn_sent_setting(struct h3q_conn *conn, uint64_t id, uint64_t *value_out);
+
+/**
+ * Graceful shutdown, first step (RFC 9114 §5.2): sends GOAWAY with the largest id (a
+ * server: the last possible request stream id; a client: the last possible push id),
+ * telling the peer the connection will close, while what is in flight, or on its way,
+ * still proceeds. Follow with `h3q_conn_shutdown()` after about a round trip. Optional:
+ * `h3q_conn_shutdown()` alone is a shutdown too.
+ *
+ * Returns `H3Q_OK`; `H3Q_ERR_NULL`; `H3Q_ERR_CONNECTION_CLOSED`; or `H3Q_ERR_TRANSPORT`.
+ *
+ * # Safety
+ * `conn` is NULL or a live handle.
+ */
+h3q_result h3q_conn_shutdown_notice(struct h3q_conn *conn);
+
+/**
+ * Graceful shutdown, second step: sends GOAWAY with the id after the last request (a
+ * server) or push (a client) actually accepted, never larger than an earlier GOAWAY's.
+ * A server then refuses requests at or above that id (RESET_STREAM and STOP_SENDING
+ * with H3_REQUEST_REJECTED, no event: the client retries them elsewhere) and completes
+ * those below: when `h3q_conn_active_requests()` reaches 0, close the QUIC connection
+ * with H3_NO_ERROR (`h3q_quic_conn_close()`).
+ *
+ * Returns `H3Q_OK`; `H3Q_ERR_NULL`; `H3Q_ERR_CONNECTION_CLOSED`; or `H3Q_ERR_TRANSPORT`.
+ *
+ * # Safety
+ * `conn` is NULL or a live handle.
+ */
+h3q_result h3q_conn_shutdown(struct h3q_conn *conn);
+
+/**
+ * Writes to `*count_out` how many request and push streams have not ended both ways:
+ * what a graceful shutdown waits for.
+ *
+ * Returns `H3Q_OK` or `H3Q_ERR_NULL`.
+ *
+ * # Safety
+ * `conn` is NULL or a live handle; `count_out` is NULL or writable.
+ */
+h3q_result h3q_conn_active_requests(struct h3q_conn *conn, size_t *count_out);
+
+/**
+ * Abruptly ends our sending side of request or push stream `stream_id` (RESET_STREAM)
+ * with an HTTP/3 application error code (`app_error_code`, e.g.
+ * `H3Q_H3_REQUEST_CANCELLED`). Nothing more is sent on it; the peer is told with
+ * `H3Q_EVENT_STREAM_RESET` (h3q over h3q).
+ *
+ * Returns `H3Q_OK`; `H3Q_ERR_NULL`; `H3Q_ERR_INVALID_STREAM_TYPE` for a stream that is
+ * not a request stream or one of our push streams; `H3Q_ERR_FRAME_UNEXPECTED` ("stream
+ * was already ended") when our side was already reset or the stream is gone;
+ * `H3Q_ERR_INVALID_ARGUMENT` for a code above 2^62-1; `H3Q_ERR_CONNECTION_CLOSED`; or
+ * `H3Q_ERR_TRANSPORT`.
+ *
+ * # Safety
+ * `conn` is NULL or a live handle.
+ */
+h3q_result h3q_conn_reset_stream(struct h3q_conn *conn,
+                                 uint64_t stream_id,
+                                 uint64_t app_error_code);
+
+/**
+ * Asks the peer to stop sending on request or push stream `stream_id` (STOP_SENDING)
+ * with an HTTP/3 application error code: nothing more of it is delivered, what h3q holds
+ * of it is dropped, and a field section waiting for QPACK encoder-stream data is
+ * cancelled (Stream Cancellation, RFC 9204 §4.4.2).
+ *
+ * Returns as `h3q_conn_reset_stream()`, for the receiving side.
+ *
+ * # Safety
+ * `conn` is NULL or a live handle.
+ */
+h3q_result h3q_conn_stop_sending(struct h3q_conn *conn,
+                                 uint64_t stream_id,
+                                 uint64_t app_error_code);
+
+/**
+ * Cancels push `push_id` (CANCEL_PUSH, RFC 9114 §7.2.3). A client also stops the push
+ * stream if it has arrived and ignores it if it comes later; a server also resets the
+ * push stream it opened (both with H3_REQUEST_CANCELLED). The peer is told with
+ * `H3Q_EVENT_PUSH_CANCELLED`.
+ *
+ * Returns `H3Q_OK`; `H3Q_ERR_NULL`; `H3Q_ERR_INVALID_ARGUMENT` for a push id a client's
+ * MAX_PUSH_ID does not allow or a server never promised; `H3Q_ERR_CONNECTION_CLOSED`; or
+ * `H3Q_ERR_TRANSPORT`.
+ *
+ * # Safety
+ * `conn` is NULL or a live handle.
+ */
+h3q_result h3q_conn_cancel_push(struct h3q_conn *conn, uint64_t push_id);
+
+/**
+ * Sends an ORIGIN frame (RFC 9412, servers only) on our control stream, listing the
+ * origins this server is authoritative for: `count` NUL-terminated ASCII serialisations
+ * (e.g. `"https://example.com"`), read during the call. A client reports them as
+ * `H3Q_EVENT_ORIGIN_RECEIVED`.
+ *
+ * Returns `H3Q_OK`; `H3Q_ERR_NULL`; `H3Q_ERR_WRONG_ROLE` from a client;
+ * `H3Q_ERR_INVALID_ARGUMENT` for an origin longer than 65,535 bytes or not UTF-8;
+ * `H3Q_ERR_CONNECTION_CLOSED`; or `H3Q_ERR_TRANSPORT`.
+ *
+ * # Safety
+ * `conn` is NULL or a live handle; `origins` points at `count` NUL-terminated strings.
+ */
+h3q_result h3q_conn_send_origin(struct h3q_conn *conn, const char *const *origins, size_t count);
 
 /* ==============================================================================
  * 5. QPACK (RFC 9204) on its own

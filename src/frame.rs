@@ -25,6 +25,8 @@ pub mod frame_type {
     pub const PUSH_PROMISE: u64 = 0x5;
     /// GOAWAY (control stream).
     pub const GOAWAY: u64 = 0x7;
+    /// ORIGIN (RFC 9412; control stream, server to client).
+    pub const ORIGIN: u64 = 0xc;
     /// MAX_PUSH_ID (control stream, client to server).
     pub const MAX_PUSH_ID: u64 = 0xd;
     /// WEBTRANSPORT_STREAM: starts a WebTransport bidirectional stream; its "length" is
@@ -38,6 +40,20 @@ pub mod frame_type {
     pub fn is_http2_only(ty: u64) -> bool {
         HTTP2_ONLY.contains(&ty)
     }
+}
+
+/// The `n`th reserved ("GREASE") value of the space frame types, setting identifiers and
+/// stream types share (RFC 9114 §7.2.8, §7.2.4.1, §6.2.3): `0x1f * n + 0x21`. Peers
+/// must ignore them; sending some keeps them honest. `n` is reduced to keep the value a
+/// varint.
+pub fn grease_value(n: u64) -> u64 {
+    0x1f * (n % ((varint::MAX - 0x21) / 0x1f)) + 0x21
+}
+
+/// True for a reserved ("GREASE") value.
+#[cfg(any(test, feature = "fuzzing"))]
+pub fn is_grease(value: u64) -> bool {
+    value >= 0x21 && (value - 0x21) % 0x1f == 0
 }
 
 /// Setting identifiers (RFC 9114 §7.2.4.1, RFC 9204 §5, RFC 9220, RFC 9297, WebTransport).
@@ -151,16 +167,60 @@ pub fn parse_settings(payload: &[u8], max_entries: u64) -> Result<SettingsMap, P
 
 /// Parses a MAX_PUSH_ID payload: exactly one varint.
 pub fn parse_max_push_id(payload: &[u8]) -> Result<u64, ProtocolError> {
+    parse_id_frame("MAX_PUSH_ID", payload)
+}
+
+/// Parses the payload of a frame that carries one id and nothing else (MAX_PUSH_ID,
+/// GOAWAY, CANCEL_PUSH): empty or truncated, or with bytes after the id, is
+/// H3_FRAME_ERROR ("Could not parse NAME frame" / "NAME frame has trailing data").
+pub fn parse_id_frame(name: &str, payload: &[u8]) -> Result<u64, ProtocolError> {
     let (id, n) = varint::decode(payload).map_err(|_| {
-        ProtocolError::new(ErrorCode::FrameError, "Could not parse MAX_PUSH_ID frame")
+        ProtocolError::new(
+            ErrorCode::FrameError,
+            format!("Could not parse {name} frame"),
+        )
     })?;
     if n != payload.len() {
         return Err(ProtocolError::new(
             ErrorCode::FrameError,
-            "MAX_PUSH_ID frame has trailing data",
+            format!("{name} frame has trailing data"),
         ));
     }
     Ok(id)
+}
+
+/// Appends a frame carrying one id (GOAWAY, CANCEL_PUSH, MAX_PUSH_ID).
+pub fn encode_id_frame(ty: u64, id: u64, out: &mut Vec<u8>) {
+    encode_frame_header(ty, varint::encoded_len(id) as u64, out);
+    varint::encode(id, out);
+}
+
+/// Parses an ORIGIN payload (RFC 9412): Origin-Entries of a 16-bit length and that many
+/// bytes. A truncated entry is H3_FRAME_ERROR ("Could not parse ORIGIN frame").
+pub fn parse_origin(payload: &[u8]) -> Result<Vec<&[u8]>, ProtocolError> {
+    let mut origins = Vec::new();
+    let mut rest = payload;
+    while !rest.is_empty() {
+        let truncated =
+            || ProtocolError::new(ErrorCode::FrameError, "Could not parse ORIGIN frame");
+        let len = rest.get(..2).ok_or_else(truncated)?;
+        let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
+        let origin = rest.get(2..2 + len).ok_or_else(truncated)?;
+        origins.push(origin);
+        rest = &rest[2 + len..];
+    }
+    Ok(origins)
+}
+
+/// Appends an ORIGIN frame listing `origins` (each at most 65,535 bytes: checked by the
+/// caller).
+pub fn encode_origin_frame(origins: &[&[u8]], out: &mut Vec<u8>) {
+    let len: usize = origins.iter().map(|o| 2 + o.len()).sum();
+    encode_frame_header(frame_type::ORIGIN, len as u64, out);
+    for origin in origins {
+        out.extend_from_slice(&(origin.len() as u16).to_be_bytes());
+        out.extend_from_slice(origin);
+    }
 }
 
 /// Reads one varint that may arrive split across several inputs. Holds at most 8 bytes.
@@ -410,6 +470,57 @@ mod tests {
         }
         for ty in [0x0, 0x1, 0x3, 0x4, 0x5, 0x7, 0xd, 0x21] {
             assert!(!frame_type::is_http2_only(ty));
+        }
+    }
+
+    #[test]
+    fn grease_values_are_reserved() {
+        for n in [0, 1, 2, 1000, u64::MAX] {
+            let v = grease_value(n);
+            assert!(is_grease(v) && v <= varint::MAX, "{n}: {v:#x}");
+        }
+        assert_eq!(grease_value(0), 0x21);
+        assert_eq!(grease_value(1), 0x40);
+        assert!(!is_grease(0x20) && !is_grease(0x22) && !is_grease(0x4));
+    }
+
+    #[test]
+    fn id_frames_parse_one_varint_exactly() {
+        let mut out = Vec::new();
+        encode_id_frame(frame_type::GOAWAY, 1_000_000, &mut out);
+        assert_eq!(out[0], 0x07);
+        assert_eq!(parse_id_frame("GOAWAY", &out[2..]).unwrap(), 1_000_000);
+        let e = parse_id_frame("GOAWAY", b"").unwrap_err();
+        assert_eq!(
+            (e.code, e.reason.as_str()),
+            (ErrorCode::FrameError, "Could not parse GOAWAY frame")
+        );
+        let e = parse_id_frame("CANCEL_PUSH", &[0x01, 0x00]).unwrap_err();
+        assert_eq!(e.reason, "CANCEL_PUSH frame has trailing data");
+        let e = parse_id_frame("CANCEL_PUSH", &[0x40]).unwrap_err();
+        assert_eq!(e.reason, "Could not parse CANCEL_PUSH frame");
+    }
+
+    #[test]
+    fn origin_frames_round_trip() {
+        let mut out = Vec::new();
+        encode_origin_frame(
+            &[b"https://a.example", b"", b"https://b.example:8443"],
+            &mut out,
+        );
+        assert_eq!(out[0], 0x0c);
+        let origins = parse_origin(&out[2..]).unwrap();
+        assert_eq!(
+            origins,
+            vec![&b"https://a.example"[..], b"", b"https://b.example:8443"]
+        );
+        assert_eq!(parse_origin(b"").unwrap(), Vec::<&[u8]>::new());
+        for bad in [&[0x00][..], &[0x00, 0x05, b'a'][..]] {
+            let e = parse_origin(bad).unwrap_err();
+            assert_eq!(
+                (e.code, e.reason.as_str()),
+                (ErrorCode::FrameError, "Could not parse ORIGIN frame")
+            );
         }
     }
 }

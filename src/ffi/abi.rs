@@ -28,9 +28,15 @@ pub(crate) enum Abi {
     /// h3q 0.1.0: the first header.
     V1 = 1,
     /// Results in ranges (statuses >= 0, refusals -1xx, fatal -2xx);
-    /// `h3q_quic_event.error_space` and `.closed_by_peer`.
+    /// `h3q_quic_event.error_space` and `.closed_by_peer`; `h3q_settings.enable_grease`;
+    /// `h3q_event.error_code`, `.error_space`, `.closed_by_peer` and the lifecycle event
+    /// types (GOAWAY, stream resets, STOP_SENDING, cancelled pushes, ORIGIN, the close).
     V2 = 2,
 }
+
+/// The size of `h3q_settings` in ABI version 1 (104 bytes: up to and including
+/// `max_buffering_streams`; `enable_grease` came with version 2).
+const V1_SETTINGS_SIZE: usize = std::mem::offset_of!(super::settings::h3q_settings, enable_grease);
 
 /// `H3Q_ABI_VERSION` in the generated header; a unit test checks they agree.
 pub(crate) const CURRENT_VERSION: c_int = Abi::CURRENT as c_int;
@@ -100,9 +106,12 @@ impl Abi {
         }
     }
 
-    /// The size of this version's `h3q_settings` (unchanged since version 1).
+    /// The size of this version's `h3q_settings`.
     pub(crate) fn settings_size(self) -> usize {
-        std::mem::size_of::<super::settings::h3q_settings>()
+        match self {
+            Abi::V1 => V1_SETTINGS_SIZE,
+            Abi::V2 => std::mem::size_of::<super::settings::h3q_settings>(),
+        }
     }
 
     /// The size of this version's `h3q_transport` (unchanged since version 1).
@@ -288,9 +297,11 @@ mod tests {
     }
 
     #[test]
-    fn version_1_quic_event_is_a_prefix() {
+    fn version_1_structs_are_prefixes() {
         #[cfg(target_pointer_width = "64")]
         assert_eq!(V1_QUIC_EVENT_SIZE, 64);
+        assert_eq!(V1_SETTINGS_SIZE, 104);
+        assert!(Abi::V1.settings_size() < Abi::V2.settings_size());
         assert!(Abi::V1.quic_event_size() < Abi::V2.quic_event_size());
     }
 }

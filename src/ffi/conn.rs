@@ -2,7 +2,7 @@
 
 use std::ffi::{c_char, c_int, c_void};
 
-use crate::h3::{H3Connection, H3Error};
+use crate::h3::{H3Connection, H3Error, Transport};
 
 use super::abi::Abi;
 use super::conn_transport::ConnTransport;
@@ -25,7 +25,7 @@ pub struct h3q_conn {
 }
 
 pub(crate) struct ConnState {
-    h3: H3Connection<ConnTransport>,
+    pub(crate) h3: H3Connection<ConnTransport>,
     /// The ABI version of the program: the layout of the `h3q_quic_event`s it passes in.
     abi: Abi,
 }
@@ -35,7 +35,7 @@ impl ConnState {
     /// CONNECTION_TERMINATED, so on a closed built-in QUIC connection its sends fail in the
     /// transport; that is `H3Q_ERR_CONNECTION_CLOSED`, the code the header gives for closed
     /// connections, not the generic `H3Q_ERR_TRANSPORT`.
-    fn send_error(&self, error: H3Error) -> FfiError {
+    pub(crate) fn send_error(&self, error: H3Error) -> FfiError {
         if matches!(error, H3Error::Transport(_)) && self.h3.transport().quic_closed() {
             return FfiError::new(
                 h3q_result_code::H3Q_ERR_CONNECTION_CLOSED,
@@ -60,6 +60,11 @@ impl From<H3Error> for FfiError {
             H3Error::WrongRole(_) => h3q_result_code::H3Q_ERR_WRONG_ROLE,
             H3Error::Transport(_) => h3q_result_code::H3Q_ERR_TRANSPORT,
             H3Error::ConnectionClosed => h3q_result_code::H3Q_ERR_CONNECTION_CLOSED,
+            H3Error::GoingAway => h3q_result_code::H3Q_ERR_GOING_AWAY,
+            H3Error::FieldSectionTooLarge { .. } => {
+                h3q_result_code::H3Q_ERR_FIELD_SECTION_TOO_LARGE
+            }
+            H3Error::InvalidArgument(_) => h3q_result_code::H3Q_ERR_INVALID_ARGUMENT,
         };
         FfiError::new(code, error.to_string())
     }
@@ -235,17 +240,20 @@ pub unsafe extern "C" fn h3q_conn_handle_event(
             let event = quic_event_from_c(event, state.abi, &source)?;
             // The error h3q closed the connection with, if this event made it close.
             state.h3.handle_event_into(event, &mut events)?;
-            Ok(())
+            Ok(state.h3.transport().is_client())
         })
     };
-    if let Err(error) = outcome {
-        return abi.encode(error.code);
-    }
+    let is_client = match outcome {
+        Ok(is_client) => is_client,
+        Err(error) => return abi.encode(error.code),
+    };
     // The connection is not borrowed any more: callbacks may call into it.
     let cb = cb.expect("checked inside the call");
     let mut headers: Vec<h3q_header> = Vec::new();
     for event in &events {
-        let c_event = event_to_c(event, &mut headers);
+        let Some(c_event) = event_to_c(event, &mut headers, abi, is_client) else {
+            continue; // an event type the program's ABI version does not know
+        };
         // SAFETY: the application's callback; `c_event` and what it points to live until
         // the end of this iteration.
         unsafe { cb(user_data, &c_event) };

@@ -113,12 +113,46 @@ pub enum h3q_event_type {
     H3Q_EVENT_DATAGRAM_RECEIVED = 3,
     /// Bytes arrived on a WebTransport stream of session `session_id`.
     H3Q_EVENT_WEBTRANSPORT_STREAM_DATA_RECEIVED = 4,
+    /// The peer sent GOAWAY: from a server, `stream_id` is the first request stream it
+    /// will not process (requests at or above it that were sent come as
+    /// `H3Q_EVENT_STREAM_RESET` with H3_REQUEST_REJECTED; new ones are refused with
+    /// `H3Q_ERR_GOING_AWAY`: retry them on a new connection); from a client, `push_id`
+    /// (`has_push_id`) is the first push it will not accept. ABI version 2.
+    H3Q_EVENT_GOAWAY_RECEIVED = 5,
+    /// Nothing more arrives on request or push stream `stream_id`: the peer reset it
+    /// (RESET_STREAM with `error_code`), or, for a client, the server's GOAWAY showed it
+    /// was not processed (H3_REQUEST_REJECTED). Once per stream. ABI version 2.
+    H3Q_EVENT_STREAM_RESET = 6,
+    /// The peer asked us to stop sending on request or push stream `stream_id`
+    /// (STOP_SENDING with `error_code`); h3q has reset our sending side with the same
+    /// code. ABI version 2.
+    H3Q_EVENT_STOP_SENDING = 7,
+    /// The peer cancelled push `push_id` (CANCEL_PUSH): a server stops producing it; a
+    /// client gets nothing more of it. ABI version 2.
+    H3Q_EVENT_PUSH_CANCELLED = 8,
+    /// The connection is over, whoever closed it; once, when the QUIC connection
+    /// terminates: `error_code` in the space `error_space` names, the reason phrase in
+    /// `data`/`data_len`, `closed_by_peer`. After a protocol error of the peer's it
+    /// carries our close (the HTTP/3 code). ABI version 2.
+    H3Q_EVENT_CONNECTION_CLOSED = 9,
+    /// The server listed origins it is authoritative for (ORIGIN, RFC 9412): one
+    /// `headers` entry per origin, its name the ASCII origin (e.g. `https://example.com`)
+    /// and its value empty. ABI version 2.
+    H3Q_EVENT_ORIGIN_RECEIVED = 10,
 }
+
+/// The last event type of ABI version 1: a version-1 program is given no later ones.
+const LAST_V1_EVENT_TYPE: h3q_event_type =
+    h3q_event_type::H3Q_EVENT_WEBTRANSPORT_STREAM_DATA_RECEIVED;
 
 /// An HTTP event, passed to the `h3q_event_cb` given to `h3q_conn_handle_event()`.
 ///
 /// Every pointer inside (the headers array, each name and value, data) is owned by h3q and
 /// valid only during the callback: copy what you keep. Fields a type does not use are zero.
+///
+/// Versioned (`H3Q_EVENT_VERSION`): fields are only ever appended and a program reads
+/// only those of its ABI version (`error_code`, `error_space` and `closed_by_peer` came
+/// with version 2); a version-1 program is not given the event types of later versions.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct h3q_event {
@@ -143,6 +177,16 @@ pub struct h3q_event {
     pub data_len: usize,
     /// The WebTransport session (its CONNECT stream id) of WebTransport events.
     pub session_id: u64,
+    /// The application error code of `H3Q_EVENT_STREAM_RESET` and
+    /// `H3Q_EVENT_STOP_SENDING`; the close's code of `H3Q_EVENT_CONNECTION_CLOSED`. ABI
+    /// version 2.
+    pub error_code: u64,
+    /// Which code space `error_code` belongs to (`H3Q_ERROR_SPACE_APPLICATION` for stream
+    /// events). ABI version 2.
+    pub error_space: h3q_error_space,
+    /// `H3Q_EVENT_CONNECTION_CLOSED`: the peer closed (or reset) the connection. ABI
+    /// version 2.
+    pub closed_by_peer: bool,
 }
 
 /// Receives HTTP events: called once per event, in order, during
@@ -265,7 +309,16 @@ fn checked_stream_id(stream_id: u64) -> Result<u64, FfiError> {
 
 /// The C view of an HTTP event. `headers` receives the event's field views and must outlive
 /// the returned struct's use; so must `event`.
-pub(crate) fn event_to_c(event: &H3Event, headers: &mut Vec<h3q_header>) -> h3q_event {
+///
+/// `None` for an event type the program's ABI version (`abi`) does not know: it is not
+/// given to it. `is_client` says which id a GOAWAY carries (a stream id from a server, a
+/// push id from a client).
+pub(crate) fn event_to_c(
+    event: &H3Event,
+    headers: &mut Vec<h3q_header>,
+    abi: Abi,
+    is_client: bool,
+) -> Option<h3q_event> {
     headers.clear();
     let mut c = h3q_event {
         r#type: h3q_event_type::H3Q_EVENT_HEADERS_RECEIVED,
@@ -278,6 +331,9 @@ pub(crate) fn event_to_c(event: &H3Event, headers: &mut Vec<h3q_header>) -> h3q_
         data: std::ptr::null(),
         data_len: 0,
         session_id: 0,
+        error_code: 0,
+        error_space: h3q_error_space::H3Q_ERROR_SPACE_UNSPECIFIED,
+        closed_by_peer: false,
     };
     let set_push = |c: &mut h3q_event, push_id: Option<u64>| {
         c.has_push_id = push_id.is_some();
@@ -334,9 +390,60 @@ pub(crate) fn event_to_c(event: &H3Event, headers: &mut Vec<h3q_header>) -> h3q_
             c.session_id = *session_id;
             (c.data, c.data_len) = (data.as_ptr(), data.len());
         }
+        H3Event::GoawayReceived { id } => {
+            c.r#type = h3q_event_type::H3Q_EVENT_GOAWAY_RECEIVED;
+            if is_client {
+                c.stream_id = *id;
+            } else {
+                set_push(&mut c, Some(*id));
+            }
+        }
+        H3Event::StreamReset {
+            stream_id,
+            error_code,
+            push_id,
+        }
+        | H3Event::StopSending {
+            stream_id,
+            error_code,
+            push_id,
+        } => {
+            c.r#type = if matches!(event, H3Event::StreamReset { .. }) {
+                h3q_event_type::H3Q_EVENT_STREAM_RESET
+            } else {
+                h3q_event_type::H3Q_EVENT_STOP_SENDING
+            };
+            c.stream_id = *stream_id;
+            c.error_code = *error_code;
+            c.error_space = h3q_error_space::H3Q_ERROR_SPACE_APPLICATION;
+            set_push(&mut c, *push_id);
+        }
+        H3Event::PushCancelled { push_id } => {
+            c.r#type = h3q_event_type::H3Q_EVENT_PUSH_CANCELLED;
+            set_push(&mut c, Some(*push_id));
+        }
+        H3Event::ConnectionClosed(close) => {
+            c.r#type = h3q_event_type::H3Q_EVENT_CONNECTION_CLOSED;
+            c.error_code = close.error_code;
+            c.error_space = close.error_space.into();
+            c.closed_by_peer = close.by_peer;
+            (c.data, c.data_len) = (close.reason.as_ptr(), close.reason.len());
+        }
+        H3Event::OriginReceived { origins } => {
+            c.r#type = h3q_event_type::H3Q_EVENT_ORIGIN_RECEIVED;
+            headers.extend(origins.iter().map(|origin| h3q_header {
+                name: origin.as_ptr(),
+                name_len: origin.len(),
+                value: b"".as_ptr(),
+                value_len: 0,
+            }));
+        }
+    }
+    if abi == Abi::V1 && c.r#type as u32 > LAST_V1_EVENT_TYPE as u32 {
+        return None;
     }
     if !headers.is_empty() {
         (c.headers, c.headers_len) = (headers.as_ptr(), headers.len());
     }
-    c
+    Some(c)
 }

@@ -22,6 +22,7 @@ pub mod abi;
 pub mod abi_v1;
 pub mod config;
 pub mod conn;
+pub mod conn_lifecycle;
 pub mod conn_transport;
 pub mod endpoint;
 pub mod event;

@@ -56,6 +56,12 @@ pub enum h3q_result_code {
     /// Refused: the ABI version passed to a `*_versioned` function is not one this library
     /// knows (newer than the library, or not a version at all).
     H3Q_ERR_UNSUPPORTED_VERSION = -111,
+    /// Refused: the peer's GOAWAY excludes this new request (its stream id is at or above
+    /// the GOAWAY's) or push; nothing was sent. Send it on another connection.
+    H3Q_ERR_GOING_AWAY = -112,
+    /// Refused: the field section is larger than the peer's SETTINGS_MAX_FIELD_SECTION_SIZE
+    /// (name + value + 32 per field); nothing was sent.
+    H3Q_ERR_FIELD_SECTION_TOO_LARGE = -113,
     /// Fatal: the connection is closed (by the peer, by an earlier error, or drained).
     H3Q_ERR_CONNECTION_CLOSED = -201,
     /// Fatal: the input given to this call showed a protocol violation by the peer
@@ -74,7 +80,7 @@ pub enum h3q_result_code {
 
 impl h3q_result_code {
     /// Every code, in declaration order.
-    pub const ALL: [h3q_result_code; 19] = [
+    pub const ALL: [h3q_result_code; 21] = [
         h3q_result_code::H3Q_OK,
         h3q_result_code::H3Q_BLOCKED,
         h3q_result_code::H3Q_DONE,
@@ -89,6 +95,8 @@ impl h3q_result_code {
         h3q_result_code::H3Q_ERR_BUFFER_TOO_SMALL,
         h3q_result_code::H3Q_ERR_IO,
         h3q_result_code::H3Q_ERR_UNSUPPORTED_VERSION,
+        h3q_result_code::H3Q_ERR_GOING_AWAY,
+        h3q_result_code::H3Q_ERR_FIELD_SECTION_TOO_LARGE,
         h3q_result_code::H3Q_ERR_CONNECTION_CLOSED,
         h3q_result_code::H3Q_ERR_PROTOCOL,
         h3q_result_code::H3Q_ERR_INTERNAL,
@@ -119,6 +127,12 @@ impl h3q_result_code {
             R::H3Q_ERR_IO => "H3Q_ERR_IO: I/O error\0",
             R::H3Q_ERR_UNSUPPORTED_VERSION => {
                 "H3Q_ERR_UNSUPPORTED_VERSION: ABI version unknown to this library\0"
+            }
+            R::H3Q_ERR_GOING_AWAY => {
+                "H3Q_ERR_GOING_AWAY: the peer's GOAWAY excludes this request or push\0"
+            }
+            R::H3Q_ERR_FIELD_SECTION_TOO_LARGE => {
+                "H3Q_ERR_FIELD_SECTION_TOO_LARGE: above the peer's field section size limit\0"
             }
             R::H3Q_ERR_CONNECTION_CLOSED => "H3Q_ERR_CONNECTION_CLOSED: the connection is closed\0",
             R::H3Q_ERR_PROTOCOL => {

@@ -63,6 +63,11 @@ pub struct h3q_settings {
     /// The most streams holding partial HEADERS / PUSH_PROMISE payloads or data behind a
     /// blocked field section at once; more closes with H3_EXCESSIVE_LOAD. Default 256.
     pub max_buffering_streams: u64,
+    /// Send reserved ("GREASE") values the peer must ignore: a reserved setting and a
+    /// reserved frame on the control stream, chosen at random per connection (RFC 9114
+    /// §7.2.8), so that peers that choke on unknown types are found early. Default true.
+    /// ABI version 2.
+    pub enable_grease: bool,
 }
 
 impl From<&Settings> for h3q_settings {
@@ -82,6 +87,7 @@ impl From<&Settings> for h3q_settings {
             max_excess_resets: s.max_excess_resets,
             max_unreferenced_insert_bytes: s.max_unreferenced_insert_bytes,
             max_buffering_streams: s.max_buffering_streams,
+            enable_grease: s.enable_grease,
         }
     }
 }
@@ -115,6 +121,7 @@ pub(crate) unsafe fn settings_from_c(ptr: *const h3q_settings, abi: Abi) -> Sett
             max_excess_resets: (*ptr).max_excess_resets,
             max_unreferenced_insert_bytes: (*ptr).max_unreferenced_insert_bytes,
             max_buffering_streams: (*ptr).max_buffering_streams,
+            enable_grease: read_bool(&raw const (*ptr).enable_grease),
         }
     }
 }

@@ -16,6 +16,7 @@ use crate::varint;
 
 use super::error::H3Error;
 use super::event::{ConnectionClose, ErrorSpace, H3Event, QuicEvent, slice_within};
+use super::lifecycle::Lifecycle;
 use super::settings::Settings;
 use super::stream::{self, H3Stream};
 use super::transport::{Transport, TransportError};
@@ -65,6 +66,8 @@ pub struct H3Connection<T: Transport> {
     /// Peer streams reset before their message ended, beyond those it completed
     /// (bounded by [`Settings::max_excess_resets`]).
     pub(super) excess_resets: u64,
+    /// GOAWAY both ways, cancelled pushes, the report of the close (`lifecycle.rs`).
+    pub(super) lifecycle: Lifecycle,
     /// Reused buffers, so steady-state sending allocates nothing.
     pub(super) scratch: Vec<u8>,
     pub(super) scratch_section: Vec<u8>,
@@ -75,16 +78,25 @@ impl<T: Transport> H3Connection<T> {
     /// client, MAX_PUSH_ID), then the QPACK encoder and decoder streams.
     pub fn new(mut transport: T, settings: Settings) -> Result<Self, H3Error> {
         let is_client = transport.is_client();
-        let sent_settings = settings.to_wire();
+        let mut sent_settings = settings.to_wire();
+        let grease = settings.enable_grease.then(random_u64);
+        if let Some(random) = grease {
+            // A reserved setting the peer must ignore (RFC 9114 §7.2.4.1).
+            sent_settings.insert(frame::grease_value(random), random >> 40);
+        }
 
         let mut buf = Vec::with_capacity(64);
         let local_control = transport.get_next_available_stream_id(true)?;
         varint::encode(stream_type::CONTROL, &mut buf);
         frame::encode_settings_frame(&sent_settings, &mut buf);
         if is_client {
-            let mut payload = Vec::with_capacity(8);
-            varint::encode(settings.max_push_id, &mut payload);
-            frame::encode_frame(frame_type::MAX_PUSH_ID, &payload, &mut buf);
+            frame::encode_id_frame(frame_type::MAX_PUSH_ID, settings.max_push_id, &mut buf);
+        }
+        if let Some(random) = grease {
+            // A reserved frame type the peer must skip (RFC 9114 §7.2.8), with a short
+            // payload.
+            let payload = &random.to_le_bytes()[..(random >> 61) as usize];
+            frame::encode_frame(frame::grease_value(random >> 7), payload, &mut buf);
         }
         transport.send_stream_data(local_control, &buf, false)?;
 
@@ -129,6 +141,7 @@ impl<T: Transport> H3Connection<T> {
             max_push_stream: None,
             buffering: HashSet::new(),
             excess_resets: 0,
+            lifecycle: Lifecycle::default(),
             scratch: Vec::new(),
             scratch_section: Vec::new(),
         })
@@ -206,7 +219,7 @@ impl<T: Transport> H3Connection<T> {
         event: QuicEvent<'_>,
         out: &mut Vec<H3Event>,
     ) -> Result<(), ProtocolError> {
-        if self.closed.is_some() {
+        if self.closed.is_some() && !matches!(event, QuicEvent::ConnectionTerminated { .. }) {
             return Ok(());
         }
         let start = out.len();
@@ -221,8 +234,14 @@ impl<T: Transport> H3Connection<T> {
                 self.event_payload = Bytes::new();
                 result
             }
-            QuicEvent::StreamReset { stream_id, .. } => self.recv_stream_reset(stream_id),
-            QuicEvent::StopSendingReceived { stream_id, .. } => self.recv_stop_sending(stream_id),
+            QuicEvent::StreamReset {
+                stream_id,
+                error_code,
+            } => self.recv_stream_reset(stream_id, error_code, out),
+            QuicEvent::StopSendingReceived {
+                stream_id,
+                error_code,
+            } => self.recv_stop_sending(stream_id, error_code, out),
             QuicEvent::DatagramReceived { data } => {
                 self.event_payload = data.shared();
                 let result = self.recv_datagram(&data, out);
@@ -237,14 +256,15 @@ impl<T: Transport> H3Connection<T> {
                 by_peer,
             } => {
                 // The QUIC connection is gone (either side closed it): nothing more can be
-                // sent or received. No event, no close of our own; state is released.
-                self.closed = Some(ConnectionClose {
+                // sent or received. No close of our own; state is released, and how the
+                // connection ended is reported once.
+                let close = ConnectionClose {
                     error_code,
                     reason: String::from_utf8_lossy(reason).into_owned(),
                     error_space,
                     by_peer,
-                });
-                self.release_state();
+                };
+                self.recv_termination(close, out);
                 Ok(())
             }
         };
@@ -267,7 +287,7 @@ impl<T: Transport> H3Connection<T> {
     }
 
     /// Drops every stream's state: a closed connection holds nothing.
-    fn release_state(&mut self) {
+    pub(super) fn release_state(&mut self) {
         self.streams.clear();
         self.streams.shrink_to_fit();
         self.buffering = HashSet::new();
@@ -411,6 +431,15 @@ impl<T: Transport> H3Connection<T> {
         self.transport
             .send_stream_data(self.local_encoder, data, false)
     }
+}
+
+/// A random value per call (from the standard library's per-process random hash keys):
+/// which reserved values GREASE uses. No clock is read.
+fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish()
 }
 
 /// H3_FRAME_UNEXPECTED with a reason: a frame the peer may not send where it sent it.

@@ -23,6 +23,20 @@ pub enum H3Error {
     Transport(TransportError),
     /// The connection was closed after a protocol error.
     ConnectionClosed,
+    /// The peer's GOAWAY excludes this request (its stream id is at or above the GOAWAY's
+    /// id) or push (its push id is): send it on another connection.
+    GoingAway,
+    /// The field section is larger than the peer's SETTINGS_MAX_FIELD_SECTION_SIZE (RFC
+    /// 9114 §4.2.2: name + value + 32 per field); nothing was sent.
+    FieldSectionTooLarge {
+        /// The field section's size.
+        size: u64,
+        /// The peer's limit.
+        limit: u64,
+    },
+    /// An argument names nothing this connection has (a push id never promised, an
+    /// origin too long for an ORIGIN frame).
+    InvalidArgument(String),
 }
 
 impl fmt::Display for H3Error {
@@ -34,6 +48,15 @@ impl fmt::Display for H3Error {
             H3Error::NoAvailablePushId => f.write_str("No available push ID"),
             H3Error::Transport(e) => write!(f, "transport error: {e}"),
             H3Error::ConnectionClosed => f.write_str("the connection is closed"),
+            H3Error::GoingAway => f.write_str(
+                "the peer's GOAWAY excludes this request or push: use another connection",
+            ),
+            H3Error::FieldSectionTooLarge { size, limit } => write!(
+                f,
+                "the field section ({size} bytes) exceeds the peer's \
+                 SETTINGS_MAX_FIELD_SECTION_SIZE ({limit})"
+            ),
+            H3Error::InvalidArgument(msg) => f.write_str(msg),
         }
     }
 }

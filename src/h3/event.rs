@@ -201,6 +201,52 @@ pub enum H3Event {
         /// The WebTransport session (its CONNECT stream id).
         session_id: u64,
     },
+    /// The peer sent GOAWAY (RFC 9114 §5.2): it will process no request (for a server's
+    /// GOAWAY: stream id) or push (a client's: push id) at or above `id`. A client's
+    /// requests at or above it that were already sent come as [`H3Event::StreamReset`]
+    /// with H3_REQUEST_REJECTED, and new ones are refused ([`H3Error::GoingAway`]).
+    ///
+    /// [`H3Error::GoingAway`]: super::H3Error::GoingAway
+    GoawayReceived {
+        /// The stream id (from a server) or push id (from a client) the GOAWAY carries.
+        id: u64,
+    },
+    /// The peer reset its side of a request or push stream (RESET_STREAM), or, for a
+    /// client, the server's GOAWAY showed the request was not processed
+    /// (H3_REQUEST_REJECTED): nothing more arrives on it. Once per stream.
+    StreamReset {
+        /// The stream.
+        stream_id: u64,
+        /// The application error code (H3_REQUEST_CANCELLED, H3_REQUEST_REJECTED, ...).
+        error_code: u64,
+        /// The push, for a push stream.
+        push_id: Option<u64>,
+    },
+    /// The peer asked us to stop sending on a request or push stream (STOP_SENDING);
+    /// our sending side has been reset with the same code.
+    StopSending {
+        /// The stream.
+        stream_id: u64,
+        /// The application error code.
+        error_code: u64,
+        /// The push, for a push stream.
+        push_id: Option<u64>,
+    },
+    /// A push was cancelled by the peer (CANCEL_PUSH): a server stops producing it; a
+    /// client will not get it (or no more of it).
+    PushCancelled {
+        /// The push.
+        push_id: u64,
+    },
+    /// A server listed origins it is authoritative for (an ORIGIN frame, RFC 9412).
+    OriginReceived {
+        /// The ASCII serialisations of the origins, in order.
+        origins: Vec<Bytes>,
+    },
+    /// The connection is over: reported once, whoever closed it, when the QUIC
+    /// connection terminates; it carries the first close (ours after a protocol error of
+    /// the peer's, or the termination's).
+    ConnectionClosed(ConnectionClose),
 }
 
 #[cfg(test)]

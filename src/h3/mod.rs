@@ -28,6 +28,8 @@
 mod connection;
 pub mod error;
 pub mod event;
+mod id_set;
+mod lifecycle;
 mod recv_request;
 mod recv_uni;
 mod send;

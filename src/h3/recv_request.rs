@@ -12,7 +12,7 @@ use crate::varint;
 
 use super::connection::{H3Connection, frame_unexpected};
 use super::event::H3Event;
-use super::stream::{self, Blocked, H3Stream, HeadersState, Kind, Parse};
+use super::stream::{Blocked, H3Stream, HeadersState, Kind, Parse};
 use super::transport::Transport;
 
 /// How handling a whole HEADERS / PUSH_PROMISE frame ended.
@@ -126,6 +126,9 @@ impl<T: Transport> H3Connection<T> {
         fin: bool,
         out: &mut Vec<H3Event>,
     ) -> Result<(), ProtocolError> {
+        if !self.streams.contains_key(&stream_id) && self.refuse_after_goaway(stream_id) {
+            return Ok(());
+        }
         let mut stream = self
             .streams
             .remove(&stream_id)
@@ -615,7 +618,7 @@ impl<T: Transport> H3Connection<T> {
     }
 
     /// Resets our side of a request stream with H3_REQUEST_INCOMPLETE.
-    fn abort_incomplete_request(&mut self, stream_id: u64, stream: &mut H3Stream) {
+    pub(super) fn abort_incomplete_request(&mut self, stream_id: u64, stream: &mut H3Stream) {
         // A failure means the stream is already gone: nothing more to do.
         let _ = self
             .transport
@@ -663,100 +666,6 @@ impl<T: Transport> H3Connection<T> {
         }
         if !held.is_empty() {
             self.parse_request_frames(stream_id, stream, &held, fin, out)?;
-        }
-        Ok(())
-    }
-
-    /// The peer reset its sending side of a stream.
-    pub(super) fn recv_stream_reset(&mut self, stream_id: u64) -> Result<(), ProtocolError> {
-        if [self.peer_control, self.peer_encoder, self.peer_decoder].contains(&Some(stream_id)) {
-            return Err(ProtocolError::new(
-                ErrorCode::ClosedCriticalStream,
-                "Resetting a critical stream is not allowed",
-            ));
-        }
-        let mut stream = self.streams.remove(&stream_id);
-        self.buffering.remove(&stream_id);
-        self.count_reset(stream_id, stream.as_ref())?;
-        // Only a stream still receiving can have field sections in flight; one we hold no
-        // state for never carried any, or finished.
-        let carries_sections = stream.as_ref().is_some_and(|s| {
-            (s.blocked.is_some() || !s.receiving_ended)
-                && (!stream::is_uni(stream_id) || matches!(s.kind, Kind::Push | Kind::PushId(_)))
-        });
-        if carries_sections {
-            // Field sections on it will never be decoded: tell the peer's encoder.
-            self.decoder.cancel_stream(stream_id);
-            self.flush_decoder_stream()?;
-        }
-        if let Some(s) = stream.as_mut() {
-            s.blocked = None;
-            s.held = Vec::new();
-            s.parse = Parse::Header(FrameHeaderReader::default());
-            s.receiving_ended = true;
-        }
-        let never_seen = stream
-            .as_ref()
-            .is_none_or(|s| s.headers_recv == HeadersState::Initial && s.session_id.is_none());
-        if !self.is_client && stream::is_request_stream(stream_id) && never_seen {
-            let mut placeholder = H3Stream::request();
-            let s = stream.as_mut().unwrap_or(&mut placeholder);
-            self.abort_incomplete_request(stream_id, s);
-        }
-        if let Some(s) = stream {
-            self.put_back(stream_id, s);
-        }
-        Ok(())
-    }
-
-    /// Counts a peer reset of one of its request or push streams before the message
-    /// ended ("rapid reset"), within [`Settings::max_excess_resets`].
-    ///
-    /// [`Settings::max_excess_resets`]: super::Settings::max_excess_resets
-    fn count_reset(
-        &mut self,
-        stream_id: u64,
-        stream: Option<&H3Stream>,
-    ) -> Result<(), ProtocolError> {
-        let counted = match stream {
-            Some(s) => {
-                !s.receiving_ended
-                    && if stream::is_uni(stream_id) {
-                        matches!(s.kind, Kind::Push | Kind::PushId(_))
-                    } else {
-                        stream::is_client_initiated(stream_id) != self.is_client
-                    }
-            }
-            None => {
-                !stream::is_uni(stream_id)
-                    && stream::is_client_initiated(stream_id) != self.is_client
-                    && !self.bidi_finished(stream_id)
-            }
-        };
-        if counted {
-            self.excess_resets += 1;
-            if self.excess_resets > self.settings.max_excess_resets {
-                return Err(ProtocolError::new(
-                    ErrorCode::ExcessiveLoad,
-                    "Too many streams reset before their message ended",
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    /// The peer asked us to stop sending on a stream.
-    pub(super) fn recv_stop_sending(&mut self, stream_id: u64) -> Result<(), ProtocolError> {
-        if [self.local_control, self.local_encoder, self.local_decoder].contains(&stream_id) {
-            return Err(ProtocolError::new(
-                ErrorCode::ClosedCriticalStream,
-                "Stopping a critical stream is not allowed",
-            ));
-        }
-        self.encoder.stream_cancelled(stream_id);
-        if let Some(mut stream) = self.streams.remove(&stream_id) {
-            stream.sending_ended = true;
-            self.put_back(stream_id, stream);
         }
         Ok(())
     }

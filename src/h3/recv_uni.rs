@@ -64,7 +64,7 @@ impl<T: Transport> H3Connection<T> {
                             "Closing control stream is not allowed",
                         ));
                     }
-                    return self.parse_control_frames(stream, &data[pos..]);
+                    return self.parse_control_frames(stream, &data[pos..], out);
                 }
                 Kind::QpackEncoder => {
                     let unblocked = self.decoder.feed_encoder(&data[pos..]).map_err(|e| {
@@ -98,8 +98,11 @@ impl<T: Transport> H3Connection<T> {
                 Kind::PushId(reader) => match reader.read(data, &mut pos) {
                     Some(push_id) => {
                         self.check_push_id(push_id)?;
+                        let cancelled = self.open_push_stream(stream_id, push_id)?;
                         stream.push_id = Some(push_id);
-                        stream.kind = Kind::Push;
+                        // A cancelled push's stream is stopped; what still arrives is
+                        // read and discarded.
+                        stream.kind = if cancelled { Kind::Ignored } else { Kind::Push };
                     }
                     None => {
                         stream.receiving_ended |= fin;
@@ -182,6 +185,7 @@ impl<T: Transport> H3Connection<T> {
         &mut self,
         stream: &mut H3Stream,
         data: &[u8],
+        out: &mut Vec<H3Event>,
     ) -> Result<(), ProtocolError> {
         let mut pos = 0;
         loop {
@@ -217,7 +221,7 @@ impl<T: Transport> H3Connection<T> {
                     let ty = *ty;
                     let payload = std::mem::take(buf);
                     stream.parse = Parse::Header(FrameHeaderReader::default());
-                    self.handle_control_frame(ty, &payload)?;
+                    self.handle_control_frame(ty, &payload, out)?;
                 }
                 Parse::Data { .. } | Parse::WebTransport => {
                     unreachable!("control streams carry no DATA or WebTransport data")
@@ -249,12 +253,23 @@ impl<T: Transport> H3Connection<T> {
             frame_type::MAX_PUSH_ID if self.is_client => {
                 Err(frame_unexpected("Servers must not send MAX_PUSH_ID"))
             }
-            frame_type::MAX_PUSH_ID => {
+            frame_type::MAX_PUSH_ID | frame_type::GOAWAY | frame_type::CANCEL_PUSH => {
                 if header.len > 8 {
                     // Longer than any varint: whatever it holds, it has trailing data.
                     return Err(ProtocolError::new(
                         ErrorCode::FrameError,
-                        "MAX_PUSH_ID frame has trailing data",
+                        format!("{} frame has trailing data", id_frame_name(header.ty)),
+                    ));
+                }
+                Ok(whole(header))
+            }
+            // A server ignores ORIGIN (RFC 9412 §2); a client keeps it whole, bounded.
+            frame_type::ORIGIN if self.is_client => {
+                let limit = self.settings.max_buffered_frame_size;
+                if header.len > limit {
+                    return Err(ProtocolError::new(
+                        ErrorCode::ExcessiveLoad,
+                        format!("Frame of type 0xc exceeds {limit} bytes"),
                     ));
                 }
                 Ok(whole(header))
@@ -272,7 +287,24 @@ impl<T: Transport> H3Connection<T> {
         }
     }
 
-    fn handle_control_frame(&mut self, ty: u64, payload: &[u8]) -> Result<(), ProtocolError> {
+    fn handle_control_frame(
+        &mut self,
+        ty: u64,
+        payload: &[u8],
+        out: &mut Vec<H3Event>,
+    ) -> Result<(), ProtocolError> {
+        match ty {
+            frame_type::GOAWAY => {
+                let id = frame::parse_id_frame("GOAWAY", payload)?;
+                return self.recv_goaway(id, out);
+            }
+            frame_type::CANCEL_PUSH => {
+                let push_id = frame::parse_id_frame("CANCEL_PUSH", payload)?;
+                return self.recv_cancel_push(push_id, out);
+            }
+            frame_type::ORIGIN => return self.recv_origin(payload, out),
+            _ => {}
+        }
         if ty == frame_type::SETTINGS {
             let settings = frame::parse_settings(payload, self.settings.max_settings_entries)?;
             self.validate_peer_settings(&settings)?;
@@ -352,6 +384,15 @@ impl<T: Transport> H3Connection<T> {
             data: self.payload_bytes(&data[n..]),
         });
         Ok(())
+    }
+}
+
+/// The name of a frame that carries one id, for its error reasons.
+fn id_frame_name(ty: u64) -> &'static str {
+    match ty {
+        frame_type::GOAWAY => "GOAWAY",
+        frame_type::CANCEL_PUSH => "CANCEL_PUSH",
+        _ => "MAX_PUSH_ID",
     }
 }
 

@@ -1,7 +1,7 @@
 //! The send-side API: HEADERS, DATA, PUSH_PROMISE, datagrams, WebTransport streams.
 //! Refused calls return an [`H3Error`] and leave the connection as it was.
 
-use crate::frame::{self, frame_type, stream_type};
+use crate::frame::{self, frame_type, setting, stream_type};
 use crate::varint;
 
 use bytes::Bytes;
@@ -22,7 +22,7 @@ enum Payload<'a> {
 }
 
 impl<T: Transport> H3Connection<T> {
-    fn check_open(&self) -> Result<(), H3Error> {
+    pub(super) fn check_open(&self) -> Result<(), H3Error> {
         if self.closed.is_some() {
             Err(H3Error::ConnectionClosed)
         } else {
@@ -73,6 +73,23 @@ impl<T: Transport> H3Connection<T> {
         [self.local_control, self.local_encoder, self.local_decoder].contains(&stream_id)
     }
 
+    /// Refuses a field section larger than the peer's SETTINGS_MAX_FIELD_SECTION_SIZE (RFC
+    /// 9114 §4.2.2: name + value + 32 per field, before compression), before anything is
+    /// sent. No limit until the peer's SETTINGS arrive, or when it sent none.
+    fn check_field_section_size(&self, headers: &[(&[u8], &[u8])]) -> Result<(), H3Error> {
+        let Some(limit) = self.received_setting(setting::MAX_FIELD_SECTION_SIZE) else {
+            return Ok(());
+        };
+        let size = headers
+            .iter()
+            .map(|(name, value)| name.len() as u64 + value.len() as u64 + 32)
+            .sum::<u64>();
+        if size > limit {
+            return Err(H3Error::FieldSectionTooLarge { size, limit });
+        }
+        Ok(())
+    }
+
     /// Encodes a field section for `stream_id` into `self.scratch_section`, sending any
     /// encoder instructions first.
     fn encode_section(
@@ -96,7 +113,10 @@ impl<T: Transport> H3Connection<T> {
     ///
     /// Errors ([`H3Error::FrameUnexpected`]): after trailers, "HEADERS frame is not
     /// allowed in this state"; a 1xx response with `end_stream`, "Interim response cannot
-    /// end the stream"; after our FIN, "stream was already ended".
+    /// end the stream"; after our FIN, "stream was already ended". A client's new request
+    /// at or above the id of the server's GOAWAY: [`H3Error::GoingAway`]. A field section
+    /// larger than the peer's SETTINGS_MAX_FIELD_SECTION_SIZE:
+    /// [`H3Error::FieldSectionTooLarge`]. Nothing is sent in any of these cases.
     pub fn send_headers(
         &mut self,
         stream_id: u64,
@@ -104,7 +124,17 @@ impl<T: Transport> H3Connection<T> {
         end_stream: bool,
     ) -> Result<(), H3Error> {
         self.check_open()?;
+        self.check_field_section_size(headers)?;
         let (mut stream, fresh) = self.stream_for_send(stream_id)?;
+        if fresh
+            && self.is_client
+            && self
+                .lifecycle
+                .goaway_received
+                .is_some_and(|id| stream_id >= id)
+        {
+            return Err(H3Error::GoingAway);
+        }
         let result = self.send_headers_on(stream_id, &mut stream, headers, end_stream);
         if result.is_ok() || !fresh {
             self.put_back(stream_id, stream);
@@ -252,8 +282,11 @@ impl<T: Transport> H3Connection<T> {
     /// Errors: from a client, [`H3Error::WrongRole`]; on a stream that is not a
     /// client-initiated bidirectional stream, [`H3Error::InvalidStreamType`]; before the
     /// client's MAX_PUSH_ID or once every push id up to it is used,
-    /// [`H3Error::NoAvailablePushId`]; on a request stream whose response is complete,
-    /// [`H3Error::FrameUnexpected`] ("stream was already ended").
+    /// [`H3Error::NoAvailablePushId`]; at or above the push id of the client's GOAWAY,
+    /// [`H3Error::GoingAway`]; a field section larger than the client's
+    /// SETTINGS_MAX_FIELD_SECTION_SIZE, [`H3Error::FieldSectionTooLarge`]; on a request
+    /// stream whose response is complete, [`H3Error::FrameUnexpected`] ("stream was
+    /// already ended").
     pub fn send_push_promise(
         &mut self,
         stream_id: u64,
@@ -272,6 +305,14 @@ impl<T: Transport> H3Connection<T> {
             Some(max) if self.next_push_id <= max => {}
             _ => return Err(H3Error::NoAvailablePushId),
         }
+        if self
+            .lifecycle
+            .goaway_received
+            .is_some_and(|id| self.next_push_id >= id)
+        {
+            return Err(H3Error::GoingAway);
+        }
+        self.check_field_section_size(headers)?;
         let finished = match self.streams.get(&stream_id) {
             Some(s) => s.sending_ended,
             None => self.bidi_finished(stream_id),

@@ -67,30 +67,39 @@ pub struct Settings {
     /// connection's buffers at this many times `max_buffered_frame_size` /
     /// `max_blocked_stream_bytes`. More closes with H3_EXCESSIVE_LOAD. Default 256.
     pub max_buffering_streams: u64,
+    /// Send reserved ("GREASE") values the peer must ignore (RFC 9114 §7.2.8, §7.2.4.1):
+    /// a reserved setting in SETTINGS and a reserved frame on the control stream, with
+    /// values chosen at random per connection, so that peers that choke on unknown
+    /// types are found early. Default true.
+    pub enable_grease: bool,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings {
-            qpack_max_table_capacity: 4096,
-            qpack_blocked_streams: 16,
-            max_push_id: 8,
-            max_field_section_size: 0,
-            enable_connect_protocol: true,
-            enable_webtransport: false,
-            max_buffered_frame_size: 64 * 1024,
-            max_blocked_stream_bytes: 1024 * 1024,
-            max_decoded_field_section_size: 256 * 1024,
-            max_settings_entries: 256,
-            max_cheap_frames: 10_000,
-            max_excess_resets: 1_000,
-            max_unreferenced_insert_bytes: 1024 * 1024,
-            max_buffering_streams: 256,
-        }
+        Settings::DEFAULTS
     }
 }
 
 impl Settings {
+    /// The defaults, as a constant (what [`Settings::default`] returns).
+    pub const DEFAULTS: Settings = Settings {
+        qpack_max_table_capacity: 4096,
+        qpack_blocked_streams: 16,
+        max_push_id: 8,
+        max_field_section_size: 0,
+        enable_connect_protocol: true,
+        enable_webtransport: false,
+        max_buffered_frame_size: 64 * 1024,
+        max_blocked_stream_bytes: 1024 * 1024,
+        max_decoded_field_section_size: 256 * 1024,
+        max_settings_entries: 256,
+        max_cheap_frames: 10_000,
+        max_excess_resets: 1_000,
+        max_unreferenced_insert_bytes: 1024 * 1024,
+        max_buffering_streams: 256,
+        enable_grease: true,
+    };
+
     /// The decoded field section size the QPACK decoder enforces: the advertised
     /// `max_field_section_size`, or `max_decoded_field_section_size` when none is.
     pub fn field_section_limit(&self) -> u64 {

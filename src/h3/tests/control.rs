@@ -3,7 +3,7 @@
 use crate::error::ErrorCode;
 use crate::frame::{frame_type, setting};
 use crate::h3::test_support::*;
-use crate::h3::{QuicEvent, Settings};
+use crate::h3::{H3Error, H3Event, QuicEvent, Settings};
 
 const SERVER_PEER_CONTROL: u64 = 2; // a server's peer (client) control stream
 const CLIENT_PEER_CONTROL: u64 = 3;
@@ -311,24 +311,40 @@ fn max_push_id_parsing_and_monotonicity() {
 }
 
 #[test]
-fn goaway_cancel_push_and_unknown_frames_are_skipped() {
+fn unknown_frames_are_skipped_and_goaway_reported() {
     for mode in MODES {
         let big = vec![0xaa; 200_000];
         let bytes = after_settings(&cat(&[
             &frame(frame_type::GOAWAY, &v(0)),
-            &frame(frame_type::CANCEL_PUSH, &v(3)),
             &frame(0x21, &big),
             &frame(0x1f * 1000 + 0x21, b""),
             &frame(frame_type::MAX_PUSH_ID, &v(3)),
         ]));
-        let mut conn = on_control(false, &bytes, false, mode);
+        let mut conn = server_with(Settings::default());
+        let events = recv(&mut conn, SERVER_PEER_CONTROL, &bytes, false, mode);
+        // A client's GOAWAY carries a push id: 0, no push at all.
+        assert_eq!(events, vec![H3Event::GoawayReceived { id: 0 }]);
         assert_open(&conn);
-        // the MAX_PUSH_ID after them was seen: push ids 0..=3 are available
+        // the MAX_PUSH_ID after them was seen, but the GOAWAY refuses every push
+        recv(&mut conn, 0, &headers_frame(GET), false, Mode::Chunks);
+        assert_eq!(
+            conn.send_push_promise(0, &pairs(GET)),
+            Err(H3Error::GoingAway)
+        );
+        // Without the GOAWAY, push ids 0..=3 are available.
+        let bytes = after_settings(&cat(&[
+            &frame(0x21, &big),
+            &frame(frame_type::MAX_PUSH_ID, &v(3)),
+        ]));
+        let mut conn = on_control(false, &bytes, false, mode);
         recv(&mut conn, 0, &headers_frame(GET), false, Mode::Chunks);
         for _ in 0..4 {
             conn.send_push_promise(0, &pairs(GET)).unwrap();
         }
-        assert!(conn.send_push_promise(0, &pairs(GET)).is_err());
+        assert_eq!(
+            conn.send_push_promise(0, &pairs(GET)),
+            Err(H3Error::NoAvailablePushId)
+        );
     }
 }
 

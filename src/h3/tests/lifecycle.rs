@@ -2,7 +2,7 @@
 
 use crate::error::ErrorCode;
 use crate::h3::test_support::*;
-use crate::h3::{ErrorSpace, QuicEvent, Settings, Transport};
+use crate::h3::{ConnectionClose, ErrorSpace, H3Event, QuicEvent, Settings, Transport};
 
 #[test]
 fn quic_events_without_use_produce_nothing() {
@@ -38,18 +38,23 @@ fn quic_events_without_use_produce_nothing() {
 fn a_terminated_quic_connection_ends_http3_quietly() {
     let (mut c, _s) = pair(Mode::Chunks);
     c.send_headers(0, &pairs(GET), false).unwrap();
-    assert!(
-        handle(
-            &mut c,
-            QuicEvent::ConnectionTerminated {
-                error_code: 0x100,
-                reason: b"bye",
-                error_space: ErrorSpace::Application,
-                by_peer: true,
-            }
-        )
-        .is_empty()
+    let terminated = QuicEvent::ConnectionTerminated {
+        error_code: 0x100,
+        reason: b"bye",
+        error_space: ErrorSpace::Application,
+        by_peer: true,
+    };
+    // Only the one report of how the connection ended.
+    assert_eq!(
+        handle(&mut c, terminated.clone()),
+        vec![H3Event::ConnectionClosed(ConnectionClose {
+            error_code: 0x100,
+            reason: "bye".into(),
+            error_space: ErrorSpace::Application,
+            by_peer: true,
+        })]
     );
+    assert!(handle(&mut c, terminated).is_empty(), "reported once");
     assert!(c.is_closed());
     assert_eq!(c.transport().closed, vec![], "no close of our own");
     assert_eq!(c.tracked_streams(), 0, "state released");

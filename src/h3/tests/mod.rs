@@ -1,10 +1,13 @@
-//! Connection tests, one file per section of H3-BEHAVIOUR.md. Each rule runs byte by byte
+//! Connection tests, one file per section of docs/BEHAVIOUR.md. Each rule runs byte by byte
 //! and in large chunks where delivery can matter.
 
+mod aborts;
 mod blocked;
 mod control;
 mod datagram;
 mod floods;
+mod goaway;
+mod grease_and_origin;
 mod headers;
 mod lifecycle;
 mod request;

@@ -4,9 +4,15 @@ use crate::frame::setting;
 use crate::h3::test_support::*;
 use crate::h3::{H3Connection, H3Error, Settings};
 
+/// The defaults without GREASE: what the wire carries is then fixed.
+const NO_GREASE: Settings = Settings {
+    enable_grease: false,
+    ..Settings::DEFAULTS
+};
+
 #[test]
 fn client_opens_control_encoder_decoder_on_2_6_10() {
-    let c = client_with(Settings::default());
+    let c = client_with(NO_GREASE);
     let t = c.transport();
     let mut control = v(0);
     control.extend(frame(0x4, &[0x01, 0x50, 0x00, 0x07, 0x10, 0x08, 0x01]));
@@ -19,7 +25,7 @@ fn client_opens_control_encoder_decoder_on_2_6_10() {
 
 #[test]
 fn server_opens_control_encoder_decoder_on_3_7_11_without_max_push_id() {
-    let s = server_with(Settings::default());
+    let s = server_with(NO_GREASE);
     let t = s.transport();
     let mut control = v(0);
     control.extend(frame(0x4, &[0x01, 0x50, 0x00, 0x07, 0x10, 0x08, 0x01]));
@@ -37,7 +43,7 @@ fn settings_are_configurable() {
         max_field_section_size: 1000,
         enable_connect_protocol: false,
         enable_webtransport: true,
-        ..Settings::default()
+        ..NO_GREASE
     };
     let c = client_with(settings);
     assert_eq!(c.sent_setting(setting::QPACK_MAX_TABLE_CAPACITY), Some(0));
@@ -51,7 +57,7 @@ fn settings_are_configurable() {
 
 #[test]
 fn default_sent_settings() {
-    let c = client_with(Settings::default());
+    let c = client_with(NO_GREASE);
     let got: Vec<(u64, u64)> = c.sent_settings().iter().map(|(k, v)| (*k, *v)).collect();
     assert_eq!(got, vec![(0x1, 4096), (0x7, 16), (0x8, 1)]);
 }
