@@ -12,7 +12,7 @@
 
 use crate::field::HeaderField;
 use crate::frame::{self, FrameHeader, FrameHeaderReader, VarintReader};
-use crate::h3::{H3Connection, QuicEvent, Settings};
+use crate::h3::{H3Connection, H3Event, QuicEvent, Settings};
 use crate::qpack::{Decoded, Decoder, Encoder};
 use crate::test_transport::FakeTransport;
 
@@ -271,7 +271,8 @@ fn check_same(list: &[(Vec<u8>, Vec<u8>)], fields: &[HeaderField]) {
     }
 }
 
-/// Incremental frame-header, varint and SETTINGS parsing at arbitrary splits: reading
+/// Incremental frame-header, varint and whole-payload (SETTINGS, MAX_PUSH_ID, GOAWAY,
+/// CANCEL_PUSH, ORIGIN) parsing at arbitrary splits: reading
 /// the input in pieces must give exactly what reading it whole gives.
 ///
 /// Input: a split count, that many split offsets, then the bytes to parse.
@@ -294,9 +295,10 @@ pub fn frame_parser(data: &[u8]) {
     pieces.push(&body[start..]);
     assert_eq!(whole, read_frames(&pieces), "split changed the frames");
 
-    // Whole-payload parsers on every frame payload, and on the raw bytes.
-    let _ = frame::parse_settings(body, u64::MAX);
-    let _ = frame::parse_max_push_id(body);
+    // Whole-payload parsers on the raw bytes (read_frames runs them on every payload).
+    for ty in WHOLE_FRAME_TYPES {
+        let _ = parse_whole(ty, body);
+    }
     let mut pos = 0;
     let mut varints = VarintReader::default();
     while pos < body.len() {
@@ -308,24 +310,45 @@ pub fn frame_parser(data: &[u8]) {
 
 /// Frame headers read across `pieces`, skipping payloads; the last entry records a
 /// partial header at the end. SETTINGS payloads are parsed.
+/// The control-stream frames whose payload is parsed whole.
+const WHOLE_FRAME_TYPES: [u64; 5] = [
+    frame::frame_type::SETTINGS,
+    frame::frame_type::MAX_PUSH_ID,
+    frame::frame_type::GOAWAY,
+    frame::frame_type::CANCEL_PUSH,
+    frame::frame_type::ORIGIN,
+];
+
+/// Parses a whole payload of one of [`WHOLE_FRAME_TYPES`]: whether it is valid.
+fn parse_whole(ty: u64, payload: &[u8]) -> bool {
+    use frame::frame_type as T;
+    match ty {
+        T::SETTINGS => frame::parse_settings(payload, u64::MAX).is_ok(),
+        T::MAX_PUSH_ID => frame::parse_max_push_id(payload).is_ok(),
+        T::GOAWAY => frame::parse_id_frame("GOAWAY", payload).is_ok(),
+        T::CANCEL_PUSH => frame::parse_id_frame("CANCEL_PUSH", payload).is_ok(),
+        _ => frame::parse_origin(payload).is_ok(),
+    }
+}
+
 fn read_frames(pieces: &[&[u8]]) -> Vec<(FrameHeader, Option<bool>)> {
     let mut frames: Vec<(FrameHeader, Option<bool>)> = Vec::new();
     let mut reader = FrameHeaderReader::default();
     let mut skip: u64 = 0;
-    let mut settings: Option<(u64, Vec<u8>)> = None;
+    let mut whole: Option<(u64, u64, Vec<u8>)> = None;
     for piece in pieces {
         let mut pos = 0;
         while pos < piece.len() {
-            if let Some((len, buf)) = settings.as_mut() {
+            if let Some((ty, len, buf)) = whole.as_mut() {
                 let n = ((*len as usize) - buf.len()).min(piece.len() - pos);
                 buf.extend_from_slice(&piece[pos..pos + n]);
                 pos += n;
                 if buf.len() as u64 == *len {
-                    let ok = frame::parse_settings(buf, u64::MAX).is_ok();
+                    let ok = parse_whole(*ty, buf);
                     if let Some(last) = frames.last_mut() {
                         last.1 = Some(ok);
                     }
-                    settings = None;
+                    whole = None;
                 }
                 continue;
             }
@@ -339,11 +362,11 @@ fn read_frames(pieces: &[&[u8]]) -> Vec<(FrameHeader, Option<bool>)> {
                 break;
             };
             frames.push((header, None));
-            if header.ty == frame::frame_type::SETTINGS && header.len <= 4096 {
+            if WHOLE_FRAME_TYPES.contains(&header.ty) && header.len <= 4096 {
                 if header.len == 0 {
-                    frames.last_mut().expect("pushed").1 = Some(true);
+                    frames.last_mut().expect("pushed").1 = Some(parse_whole(header.ty, &[]));
                 } else {
-                    settings = Some((header.len, Vec::new()));
+                    whole = Some((header.ty, header.len, Vec::new()));
                 }
             } else {
                 skip = header.len;
@@ -403,10 +426,15 @@ fn pick_stream(byte: u8) -> u64 {
 /// exactly when the transport was closed and with the close's code, no events after the
 /// close, closed iff `is_closed`, and no stream state kept after the close.
 ///
+/// Lifecycle checks: `ConnectionClosed` is reported at most once, only for a terminated
+/// QUIC connection, and is the only event after a close; a stream's reset and its
+/// STOP_SENDING are each reported at most once; a GOAWAY's id never grows.
+///
 /// Input: a settings byte, an optional peer start-up (control stream with SETTINGS,
 /// encoder and decoder streams), then ops: stream data (stream, length, bytes, fin),
 /// reset, stop-sending, datagram, handshake/termination events, and the application's
-/// send_headers / send_data / send_push_promise / send_datagram calls.
+/// send_headers / send_data / send_push_promise / send_datagram calls, shutdown (notice
+/// or final), reset_stream / stop_sending, cancel_push and send_origin.
 pub fn h3_connection(data: &[u8], is_client: bool) {
     let mut input = Input::new(data);
     let setup = input.byte();
@@ -436,6 +464,10 @@ pub fn h3_connection(data: &[u8], is_client: bool) {
     }
     let mut events = Vec::new();
     let mut terminated = false;
+    let mut close_reports = 0;
+    let mut resets_reported = std::collections::HashSet::new();
+    let mut stops_reported = std::collections::HashSet::new();
+    let mut goaway_sent: Option<u64> = None;
     let get = [
         (b":method".as_slice(), b"GET".as_slice()),
         (b":scheme", b"https"),
@@ -448,7 +480,7 @@ pub fn h3_connection(data: &[u8], is_client: bool) {
         let was_closed = conn.is_closed();
         let closes_before = conn.transport().closes();
         events.clear();
-        let handled = match op % 12 {
+        let handled = match op % 16 {
             0..=4 => {
                 let stream_id = pick_stream(input.byte());
                 let data = input.long_chunk();
@@ -506,13 +538,47 @@ pub fn h3_connection(data: &[u8], is_client: bool) {
                 let _ = conn.send_data(stream_id, input.chunk(), op & 0x80 != 0);
                 Ok(())
             }
-            _ => {
+            11 => {
                 let stream_id = pick_stream(input.byte());
                 if op & 0x80 != 0 {
                     let _ = conn.send_push_promise(stream_id, &get);
                 } else {
                     let _ = conn.send_datagram(stream_id, input.chunk());
                 }
+                Ok(())
+            }
+            12 => {
+                let sent = if op & 0x80 != 0 {
+                    conn.shutdown_notice()
+                } else {
+                    conn.shutdown()
+                };
+                if let Ok(id) = sent {
+                    assert!(
+                        goaway_sent.is_none_or(|earlier| id <= earlier),
+                        "GOAWAY grew"
+                    );
+                    goaway_sent = Some(id);
+                }
+                Ok(())
+            }
+            13 => {
+                let stream_id = pick_stream(input.byte());
+                let code = u64::from(input.byte()) + 0x100;
+                let _ = if op & 0x80 != 0 {
+                    conn.reset_stream(stream_id, code)
+                } else {
+                    conn.stop_sending(stream_id, code)
+                };
+                Ok(())
+            }
+            14 => {
+                let _ = conn.cancel_push(u64::from(input.byte() % 16));
+                Ok(())
+            }
+            _ => {
+                let origin = input.chunk();
+                let _ = conn.send_origin(&[origin, b"https://example.com"]);
                 Ok(())
             }
         };
@@ -536,8 +602,41 @@ pub fn h3_connection(data: &[u8], is_client: bool) {
             t.closes() == 1 || terminated,
             "is_closed disagrees"
         );
+        for event in &events {
+            match event {
+                H3Event::ConnectionClosed(_) => {
+                    close_reports += 1;
+                    assert!(
+                        matches!(op % 16, 8) && terminated,
+                        "closed report without a termination"
+                    );
+                }
+                H3Event::StreamReset { stream_id, .. } => {
+                    assert!(
+                        resets_reported.insert(*stream_id),
+                        "reset {stream_id} reported twice"
+                    );
+                }
+                H3Event::StopSending { stream_id, .. } => {
+                    assert!(
+                        stops_reported.insert(*stream_id),
+                        "STOP_SENDING {stream_id} reported twice"
+                    );
+                }
+                _ => {}
+            }
+        }
+        assert!(
+            close_reports <= 1,
+            "the close reported {close_reports} times"
+        );
         if was_closed || conn.is_closed() {
-            assert!(events.is_empty(), "events after (or with) the close");
+            assert!(
+                events
+                    .iter()
+                    .all(|e| matches!(e, H3Event::ConnectionClosed(_))),
+                "events after (or with) the close"
+            );
         }
         if conn.is_closed() {
             assert_eq!(conn.tracked_streams(), 0, "state kept after close");

@@ -16,6 +16,7 @@ use crate::varint;
 
 use super::error::H3Error;
 use super::event::{ConnectionClose, ErrorSpace, H3Event, QuicEvent, slice_within};
+use super::id_set::IdSet;
 use super::lifecycle::Lifecycle;
 use super::settings::Settings;
 use super::stream::{self, H3Stream};
@@ -52,10 +53,14 @@ pub struct H3Connection<T: Transport> {
     pub(super) peer_control: Option<u64>,
     pub(super) peer_encoder: Option<u64>,
     pub(super) peer_decoder: Option<u64>,
-    /// The highest bidirectional stream ids that got state, ours and the peer's: a lower
-    /// id without state is a finished stream.
+    /// The highest bidirectional stream ids that got state, ours and the peer's.
     pub(super) max_local_bidi: Option<u64>,
     pub(super) max_peer_bidi: Option<u64>,
+    /// Finished bidirectional streams (both directions done, or refused), by initiator
+    /// (client-initiated, server-initiated) and stream id / 4: nothing arriving on them
+    /// is taken for a new message, and sends on them are refused. Streams finish nearly in
+    /// order, so each set stays a few ranges, whatever the connection's age.
+    pub(super) finished_bidi: [IdSet; 2],
     /// The highest push stream id we opened (a server): a lower push stream without state
     /// is a finished push.
     pub(super) max_push_stream: Option<u64>,
@@ -138,6 +143,7 @@ impl<T: Transport> H3Connection<T> {
             peer_decoder: None,
             max_local_bidi: None,
             max_peer_bidi: None,
+            finished_bidi: Default::default(),
             max_push_stream: None,
             buffering: HashSet::new(),
             excess_resets: 0,
@@ -317,7 +323,8 @@ impl<T: Transport> H3Connection<T> {
         slice_within(&self.event_payload, chunk).unwrap_or_else(|| Bytes::copy_from_slice(chunk))
     }
 
-    /// Puts a stream's state back into the map unless both its directions are done.
+    /// Puts a stream's state back into the map unless both its directions are done (a
+    /// finished bidirectional stream is remembered as such).
     pub(super) fn put_back(&mut self, stream_id: u64, stream: H3Stream) {
         if !stream::is_uni(stream_id) {
             let local = stream::is_client_initiated(stream_id) == self.is_client;
@@ -330,19 +337,22 @@ impl<T: Transport> H3Connection<T> {
         }
         if !stream.is_done() {
             self.streams.insert(stream_id, stream);
+        } else if !stream::is_uni(stream_id) {
+            self.finish_bidi(stream_id);
         }
     }
 
-    /// A bidirectional stream we hold no state for, at or below the highest id of its
-    /// initiator that had state: it is finished.
+    /// Remembers that bidirectional stream `stream_id` is finished.
+    pub(super) fn finish_bidi(&mut self, stream_id: u64) {
+        let initiator = usize::from(!stream::is_client_initiated(stream_id));
+        self.finished_bidi[initiator].insert(stream_id / 4);
+    }
+
+    /// A bidirectional stream that finished (and holds no state).
     pub(super) fn bidi_finished(&self, stream_id: u64) -> bool {
-        let local = stream::is_client_initiated(stream_id) == self.is_client;
-        let mark = if local {
-            self.max_local_bidi
-        } else {
-            self.max_peer_bidi
-        };
-        !self.streams.contains_key(&stream_id) && mark.is_some_and(|m| stream_id <= m)
+        let initiator = usize::from(!stream::is_client_initiated(stream_id));
+        !self.streams.contains_key(&stream_id)
+            && self.finished_bidi[initiator].contains(stream_id / 4)
     }
 
     /// Counts a DATA or skipped frame against the stream's cheap-frame budget

@@ -31,9 +31,6 @@ pub(crate) struct Lifecycle {
     /// Push ids cancelled by either side: a client ignores and stops their push streams,
     /// a server refuses to send on them.
     pub(crate) pushes_cancelled: IdSet,
-    /// A server after its GOAWAY: the request streams it refused, as stream id / 4 (new
-    /// ones are consecutive, so this stays a range or two).
-    pub(crate) refused_requests: IdSet,
     /// `H3Event::ConnectionClosed` was delivered.
     pub(crate) close_reported: bool,
 }
@@ -401,14 +398,13 @@ impl<T: Transport> H3Connection<T> {
         let refused = !self.is_client
             && stream::is_request_stream(stream_id)
             && self.lifecycle.goaway_sent.is_some_and(|id| stream_id >= id);
-        if refused && self.lifecycle.refused_requests.insert(stream_id / 4) {
+        if refused {
             let code = ErrorCode::RequestRejected.wire();
             // Failures mean the stream is already gone: nothing more to do.
             let _ = self.transport.reset_stream(stream_id, code);
             let _ = self.transport.stop_stream(stream_id, code);
-            let mut max = self.max_peer_bidi.unwrap_or(stream_id);
-            max = max.max(stream_id);
-            self.max_peer_bidi = Some(max);
+            // Finished from now on: what else arrives on it is ignored.
+            self.finish_bidi(stream_id);
         }
         refused
     }

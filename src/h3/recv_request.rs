@@ -126,8 +126,10 @@ impl<T: Transport> H3Connection<T> {
         fin: bool,
         out: &mut Vec<H3Event>,
     ) -> Result<(), ProtocolError> {
-        if !self.streams.contains_key(&stream_id) && self.refuse_after_goaway(stream_id) {
-            return Ok(());
+        if !self.streams.contains_key(&stream_id)
+            && (self.bidi_finished(stream_id) || self.refuse_after_goaway(stream_id))
+        {
+            return Ok(()); // a finished (or refused) stream: nothing to take from it
         }
         let mut stream = self
             .streams

@@ -629,3 +629,35 @@ fn data_after_fin_or_reset_is_ignored() {
     assert!(recv(&mut s, 0, &frame(0, b"late"), false, Mode::Chunks).is_empty());
     assert_open(&s);
 }
+
+#[test]
+fn requests_opened_out_of_order_are_all_served() {
+    // QUIC may hand over stream 8 before stream 4 (4's packets were lost): both are new
+    // requests, not finished ones.
+    for mode in MODES {
+        let mut s = server_with(Settings::default());
+        for id in [8, 0, 4] {
+            let events = recv(&mut s, id, &headers_frame(GET), true, mode);
+            assert!(
+                matches!(events.first(), Some(H3Event::HeadersReceived { stream_id, .. }) if *stream_id == id),
+                "{id}: {events:?}"
+            );
+        }
+        assert_open(&s);
+    }
+}
+
+#[test]
+fn data_on_a_finished_request_stream_is_ignored() {
+    // Both directions done: the stream's state is gone, and bytes that still arrive on it
+    // (from a transport that delivers them) do not start a new request.
+    for mode in MODES {
+        let mut s = server_with(Settings::default());
+        recv(&mut s, 0, &headers_frame(GET), true, mode);
+        s.send_headers(0, &pairs(OK), true).unwrap();
+        assert_eq!(s.tracked_streams(), 0);
+        assert!(recv(&mut s, 0, &headers_frame(GET), true, mode).is_empty());
+        assert_eq!(s.tracked_streams(), 0);
+        assert_open(&s);
+    }
+}
