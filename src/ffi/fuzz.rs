@@ -13,6 +13,7 @@ use crate::fuzzing::Input;
 
 use super::abi::Abi;
 use super::conn::*;
+use super::conn_lifecycle::*;
 use super::event::{h3q_error_space, h3q_event, h3q_quic_event, h3q_quic_event_type};
 use super::header::h3q_header;
 use super::qpack_decoder::*;
@@ -225,7 +226,7 @@ pub fn ffi_calls(data: &[u8]) {
         // the API accepts NULL; `conn`, `encoder`, `decoder` are live; the transport's
         // `Peer` outlives the connection.
         unsafe {
-            match op % 16 {
+            match op % 20 {
                 0..=3 => {
                     let bytes = input.long_chunk();
                     let event = h3q_quic_event {
@@ -427,6 +428,47 @@ pub fn ffi_calls(data: &[u8]) {
                         &mut n,
                     ) == h3q_result_code::H3Q_OK as h3q_result
                     {}
+                }
+                16 => {
+                    if fin {
+                        no_panic(h3q_conn_shutdown_notice(conn));
+                    } else {
+                        no_panic(h3q_conn_shutdown(conn));
+                    }
+                    let mut active = 0usize;
+                    no_panic(h3q_conn_active_requests(conn, &mut active));
+                }
+                17 => {
+                    // Now and then a code above 2^62-1, which must be refused.
+                    let shift = if op & 0x40 != 0 { 60 } else { 0 };
+                    let code = u64::from(input.byte()) << shift;
+                    if fin {
+                        no_panic(h3q_conn_reset_stream(conn, stream_id, code));
+                    } else {
+                        no_panic(h3q_conn_stop_sending(conn, stream_id, code));
+                    }
+                }
+                18 => {
+                    no_panic(h3q_conn_cancel_push(conn, stream_id));
+                    let mut code = 0u64;
+                    let mut space = h3q_error_space::H3Q_ERROR_SPACE_UNSPECIFIED;
+                    no_panic(h3q_conn_close_code(conn, &mut code, &mut space));
+                    no_panic(h3q_conn_close_code(conn, &mut code, ptr::null_mut()));
+                }
+                19 => {
+                    let origin = std::ffi::CString::new(
+                        input
+                            .chunk()
+                            .iter()
+                            .map(|b| b.max(&1))
+                            .copied()
+                            .collect::<Vec<u8>>(),
+                    )
+                    .expect("no NUL");
+                    let origins = [origin.as_ptr(), c"https://example.com".as_ptr()];
+                    no_panic(h3q_conn_send_origin(conn, origins.as_ptr(), origins.len()));
+                    let r = h3q_conn_send_origin(conn, ptr::null(), 1);
+                    assert_eq!(code(r), h3q_result_code::H3Q_ERR_NULL);
                 }
                 _ => {
                     let mut out = ptr::null();
