@@ -3,14 +3,14 @@
 //!
 //! `cargo bench --bench qpack`
 
-#[path = "../tests/common/mod.rs"]
-mod common;
+#[path = "../tests/harness/mod.rs"]
+mod harness;
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use common::{HeaderList, as_pairs, corpus_dir, read_qif};
 use h3q::qpack::{Decoded, Decoder, Encoder};
+use harness::qif::{HeaderList, as_pairs, corpus_dir, read_qif};
 
 /// One encoded run: the settings bytes, then (encoder-stream bytes, section) per list.
 struct Encoded {

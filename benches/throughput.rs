@@ -1,6 +1,6 @@
 //! Download throughput in memory: raw QUIC streams (quinn-proto through h3q::quic, no
-//! HTTP/3) versus HTTP/3 through h3q, over the same in-memory pair (tests/support) with
-//! zero latency and no loss; both endpoints run on this thread.
+//! HTTP/3) versus HTTP/3 through h3q, over the same in-memory pair (tests/harness/pair.rs)
+//! with zero latency and no loss; both endpoints run on this thread.
 //!
 //! Throughput is body bytes divided by the CPU time this thread spent on the transfer
 //! (`/proc/thread-self/schedstat`), which other processes on a shared machine do not
@@ -18,14 +18,14 @@
 //! `H3Q_BENCH_MB` (default 100) sets the body size, `H3Q_BENCH_RUNS` (default 3) the runs
 //! per variant, interleaved (the best is reported), `H3Q_BENCH_ONLY` = raw | h3.
 
-#[path = "../tests/support/mod.rs"]
-mod support;
+#[path = "../tests/harness/mod.rs"]
+mod harness;
 
 use std::time::Instant;
 
 use bytes::Bytes;
 use h3q::quic::Event;
-use support::{Pair, configs};
+use harness::pair::{Pair, configs};
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -220,7 +220,7 @@ mod h3 {
     use h3q::h3::{H3Connection, H3Event, Settings};
     use h3q::quic::Connection;
 
-    use super::support::{Pair, configs};
+    use super::harness::pair::{Pair, configs};
     use super::{Mode, PIECE, Rate};
 
     /// The client GETs; the server answers with HEADERS and a `size`-byte body through

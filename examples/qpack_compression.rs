@@ -4,10 +4,10 @@
 //!
 //! `cargo run --release --example qpack_compression`
 
-#[path = "../tests/common/mod.rs"]
-mod common;
+#[path = "../tests/harness/mod.rs"]
+mod harness;
 
-use common::{OTHER_ENCODERS, corpus_dir, encode_offline, other_size, read_qif};
+use harness::qif::{OTHER_ENCODERS, corpus_dir, encode_offline, other_size, read_qif};
 
 fn main() {
     let Some(corpus) = corpus_dir("qpack_compression") else {

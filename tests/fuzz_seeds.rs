@@ -7,16 +7,16 @@
 //! cargo test --features fuzzing --test fuzz_seeds -- --ignored
 //! ```
 
-mod common;
+mod harness;
 
 use std::path::{Path, PathBuf};
-
-use common::{block_prefix, read_qif};
 
 use h3q::frame::{self, frame_type};
 use h3q::h3::Settings;
 use h3q::qpack::Encoder;
-use h3q::varint;
+
+use harness::qif::{OTHER_ENCODERS, block_prefix, corpus_dir, read_qif};
+use harness::wire::{GET, control_stream, frame, static_section, v};
 
 fn corpus(target: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -42,35 +42,6 @@ fn chunk(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(&bytes[..n]);
 }
 
-fn v(value: u64) -> Vec<u8> {
-    let mut out = Vec::new();
-    varint::encode(value, &mut out);
-    out
-}
-
-fn frame(ty: u64, payload: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    frame::encode_frame(ty, payload, &mut out);
-    out
-}
-
-fn static_section(list: &[(&str, &str)]) -> Vec<u8> {
-    let mut encoder = Encoder::new();
-    let (mut enc, mut sec) = (Vec::new(), Vec::new());
-    let fields: Vec<(&[u8], &[u8])> = list
-        .iter()
-        .map(|(n, v)| (n.as_bytes(), v.as_bytes()))
-        .collect();
-    encoder.encode(0, &fields, &mut enc, &mut sec);
-    sec
-}
-
-const GET: &[(&str, &str)] = &[
-    (":method", "GET"),
-    (":scheme", "https"),
-    (":authority", "example.com"),
-    (":path", "/"),
-];
 const POST: &[(&str, &str)] = &[
     (":method", "POST"),
     (":scheme", "https"),
@@ -89,7 +60,7 @@ fn capacity_index(capacity: u64) -> u8 {
 /// `qpack_decode` seeds: each encoded file's first blocks as feed/decode ops.
 fn qpack_decode_seeds(corpus: &Path) {
     let root = corpus.join("encoded/qpack-05");
-    for implementation in ["f5", "ls-qpack", "nghttp3", "proxygen", "qthingey", "quinn"] {
+    for implementation in OTHER_ENCODERS {
         let Ok(entries) = std::fs::read_dir(root.join(implementation)) else {
             continue;
         };
@@ -334,8 +305,7 @@ fn h3_seeds() {
     write("h3_connection_server", "webtransport-uni", &s.0);
 
     let mut s = Script::new(0x00);
-    let mut control = v(0);
-    frame::encode_settings_frame(&Settings::default().to_wire(), &mut control);
+    let mut control = control_stream();
     control.extend(frame(frame_type::MAX_PUSH_ID, &v(4)));
     s.data(2, &control, false)
         .data(6, &v(2), false)
@@ -376,8 +346,7 @@ fn h3_seeds() {
 
 fn ffi_seeds() {
     // Server (setup bit 0 clear), decoder capacity byte, then ops.
-    let mut control = v(0);
-    frame::encode_settings_frame(&Settings::default().to_wire(), &mut control);
+    let control = control_stream();
     let mut seed = vec![0x02, 0x10];
     seed.extend([0x00, 2]);
     long_chunk(&mut seed, &control);
@@ -410,7 +379,7 @@ fn ffi_seeds() {
 #[test]
 #[ignore = "writes fuzz/corpus seeds; run by hand"]
 fn write_seed_corpora() {
-    if let Some(corpus) = common::corpus_dir("write_seed_corpora (QPACK seeds)") {
+    if let Some(corpus) = corpus_dir("write_seed_corpora (QPACK seeds)") {
         qpack_decode_seeds(&corpus);
         qpack_list_seeds(&corpus);
     }

@@ -5,107 +5,26 @@
 //!
 //! One test function: the counters are process-wide, so the floods run one after another.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, Ordering};
+mod harness;
 
-use h3q::frame::{self, frame_type};
+use h3q::frame::frame_type;
 use h3q::h3::{H3Connection, QuicEvent, Settings};
-use h3q::qpack::Encoder;
 use h3q::test_transport::FakeTransport;
-use h3q::varint;
 
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-static PEAK: AtomicIsize = AtomicIsize::new(0);
-
-fn grew(by: isize) {
-    let now = LIVE.fetch_add(by, Ordering::Relaxed) + by;
-    PEAK.fetch_max(now, Ordering::Relaxed);
-}
-
-// GlobalAlloc is an unsafe trait: this test-only wrapper forwards to the system allocator
-// with the caller's arguments and counts (as tests/h3_soak.rs does).
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        grew(layout.size() as isize);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        grew(new_size as isize - layout.size() as isize);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use harness::alloc::Counting;
+use harness::wire::{GET, control_stream, frame, insert_literal, set_capacity, static_section, v};
 
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static HEAP: Counting = Counting::new();
 
 type Conn = H3Connection<FakeTransport>;
 
 const CLIENT_CONTROL: u64 = 2;
 const CLIENT_ENCODER: u64 = 6;
 
-fn v(value: u64) -> Vec<u8> {
-    let mut out = Vec::new();
-    varint::encode(value, &mut out);
-    out
-}
-
-fn frame(ty: u64, payload: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    frame::encode_frame(ty, payload, &mut out);
-    out
-}
-
-/// An RFC 9204 prefix integer with `bits` prefix bits and `flags` above them.
-fn prefix_int(out: &mut Vec<u8>, flags: u8, bits: u32, mut value: u64) {
-    let max = (1u64 << bits) - 1;
-    if value < max {
-        out.push(flags | value as u8);
-        return;
-    }
-    out.push(flags | max as u8);
-    value -= max;
-    while value >= 128 {
-        out.push(0x80 | (value % 128) as u8);
-        value /= 128;
-    }
-    out.push(value as u8);
-}
-
-fn set_capacity(out: &mut Vec<u8>, capacity: u64) {
-    prefix_int(out, 0x20, 5, capacity);
-}
-
-fn insert_literal(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
-    prefix_int(out, 0x40, 5, name.len() as u64);
-    out.extend_from_slice(name);
-    prefix_int(out, 0x00, 7, value.len() as u64);
-    out.extend_from_slice(value);
-}
-
-fn get_section() -> Vec<u8> {
-    let mut encoder = Encoder::new();
-    let (mut enc, mut sec) = (Vec::new(), Vec::new());
-    let get: &[(&[u8], &[u8])] = &[
-        (b":method", b"GET"),
-        (b":scheme", b"https"),
-        (b":authority", b"example.com"),
-        (b":path", b"/"),
-    ];
-    encoder.encode(0, get, &mut enc, &mut sec);
-    sec
-}
-
 fn server() -> Conn {
     let mut s = H3Connection::new(FakeTransport::counting(false), Settings::default()).unwrap();
-    let mut control = v(0);
-    frame::encode_settings_frame(&Settings::default().to_wire(), &mut control);
-    data(&mut s, CLIENT_CONTROL, &control);
+    data(&mut s, CLIENT_CONTROL, &control_stream());
     data(&mut s, CLIENT_ENCODER, &v(2));
     s
 }
@@ -134,8 +53,7 @@ fn handled(conn: &mut Conn, event: QuicEvent<'_>) {
 /// heap above what was live before the flood. Prints and returns the peak.
 fn measure(name: &str, max: u64, code: u64, mut step: impl FnMut(&mut Conn, u64)) -> isize {
     let mut conn = server();
-    let base = LIVE.load(Ordering::Relaxed);
-    PEAK.store(base, Ordering::Relaxed);
+    let base = HEAP.reset_peak();
     let mut steps = 0;
     for i in 0..max {
         step(&mut conn, i);
@@ -144,7 +62,7 @@ fn measure(name: &str, max: u64, code: u64, mut step: impl FnMut(&mut Conn, u64)
             break;
         }
     }
-    let peak = PEAK.load(Ordering::Relaxed) - base;
+    let peak = HEAP.peak() - base;
     println!(
         "{name:<48} closed after {steps:>6} steps, peak heap +{peak} bytes (held_bytes {})",
         conn.held_bytes()
@@ -159,7 +77,7 @@ fn measure(name: &str, max: u64, code: u64, mut step: impl FnMut(&mut Conn, u64)
 fn floods_close_within_bounded_memory() {
     const EXCESSIVE: u64 = 0x107;
     const DECOMPRESSION: u64 = 0x200;
-    let headers = frame(frame_type::HEADERS, &get_section());
+    let headers = frame(frame_type::HEADERS, &static_section(GET));
 
     let empty_data = frame(frame_type::DATA, &[]);
     let peak = measure("empty DATA frames", 1_000_000, EXCESSIVE, |c, i| {
@@ -202,11 +120,10 @@ fn floods_close_within_bounded_memory() {
     }
     let settings = [v(0), frame(frame_type::SETTINGS, &payload)].concat();
     let peak = {
-        let base = LIVE.load(Ordering::Relaxed);
-        PEAK.store(base, Ordering::Relaxed);
+        let base = HEAP.reset_peak();
         let mut s = H3Connection::new(FakeTransport::counting(false), Settings::default()).unwrap();
         data(&mut s, CLIENT_CONTROL, &settings);
-        let peak = PEAK.load(Ordering::Relaxed) - base;
+        let peak = HEAP.peak() - base;
         println!(
             "{:<48} closed at once, peak heap +{peak} bytes",
             "SETTINGS with 10,000 entries"

@@ -1,7 +1,7 @@
 //! HTTP/3 end to end: `H3Connection` over the built-in QUIC transport
 //! (`H3Connection<h3q::quic::Connection>`), client and server in the in-memory pair.
 
-mod support;
+mod harness;
 
 use std::collections::HashMap;
 
@@ -10,8 +10,9 @@ use h3q::error::ErrorCode;
 use h3q::field::HeaderField;
 use h3q::h3::{H3Connection, H3Event, Settings, Transport};
 use h3q::quic::{Config, Connection, Event};
+use harness::pair::{Network, Pair, configs};
+use harness::rng::random_bytes;
 use sha2::{Digest, Sha256};
-use support::{Network, Pair, Rng, configs};
 
 const SECOND: u64 = 1_000_000_000;
 
@@ -139,19 +140,13 @@ fn fields(list: &[(Vec<u8>, Vec<u8>)]) -> Vec<(&[u8], &[u8])> {
         .collect()
 }
 
-fn body(len: usize, seed: u64) -> Vec<u8> {
-    let mut data = vec![0u8; len];
-    Rng::new(seed).fill(&mut data);
-    data
-}
-
 fn hex(digest: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// GET with a large response body, checked by SHA-256.
 fn get_large(h: &mut H3Pair, size: usize) {
-    let response_body = body(size, 1);
+    let response_body = random_bytes(size, 1);
     let expected = Sha256::digest(&response_body);
     let sid = h.open_request("GET", "/large", true);
     let mut hasher = Sha256::new();
@@ -231,7 +226,7 @@ fn get_with_a_large_body_under_loss_and_latency() {
 #[test]
 fn post_with_a_10_mb_request_body() {
     let mut h = H3Pair::default();
-    let request_body = body(10 * 1024 * 1024, 2);
+    let request_body = random_bytes(10 * 1024 * 1024, 2);
     let expected = hex(&Sha256::digest(&request_body));
     let sid = h.open_request("POST", "/upload", false);
     // In pieces, as an application streaming a file would.
@@ -288,7 +283,7 @@ fn post_with_a_10_mb_request_body() {
 #[test]
 fn received_data_shares_the_quic_layers_buffers() {
     let mut h = H3Pair::default();
-    let request_body = body(300_000, 9);
+    let request_body = random_bytes(300_000, 9);
     let sid = h.open_request("POST", "/upload", false);
     h.client.send_data(sid, &request_body, true).unwrap();
 
@@ -404,7 +399,7 @@ fn thousand_concurrent_requests_on_one_connection() {
 fn server_push_and_trailers() {
     let mut h = H3Pair::default();
     let sid = h.open_request("GET", "/index.html", true);
-    let pushed = body(200_000, 9);
+    let pushed = random_bytes(200_000, 9);
     let pushed_sha = Sha256::digest(&pushed);
     let mut promised = None;
     let mut push_headers = None;

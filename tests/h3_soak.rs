@@ -1,41 +1,17 @@
 //! 100,000 sequential requests on one client/server pair, in memory: per-stream state
 //! returns to the baseline after every exchange and the heap does not grow.
 //!
-//! This test binary counts live heap bytes with its own global allocator.
+//! This test binary counts live heap bytes with the harness's counting allocator.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, Ordering};
+mod harness;
 
 use h3q::h3::{H3Connection, H3Event, QuicEvent, Settings, Transport};
 use h3q::test_transport::{FakeTransport, Wire};
 
-struct Counting;
-
-static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
-
-// GlobalAlloc is an unsafe trait, so counting needs `unsafe`: this test-only wrapper is
-// the crate's one use of it outside the FFI layer, and it only forwards to the system
-// allocator with the caller's arguments.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE_BYTES.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE_BYTES.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE_BYTES.fetch_add(
-            new_size as isize - layout.size() as isize,
-            Ordering::Relaxed,
-        );
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use harness::alloc::Counting;
 
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static HEAP: Counting = Counting::new();
 
 type Conn = H3Connection<FakeTransport>;
 
@@ -75,27 +51,28 @@ fn transfer(
         if is_encoder_stream(stream_id) {
             *encoder_stream_bytes += data.len();
         }
-        to.handle_event_into(
-            QuicEvent::StreamDataReceived {
-                stream_id,
-                data: (&data).into(),
-                end_stream: false,
-            },
-            events,
-        )
-        .expect("no protocol error in the soak");
+        receive(to, stream_id, &data, false, events);
         if fin {
-            to.handle_event_into(
-                QuicEvent::StreamDataReceived {
-                    stream_id,
-                    data: b"".into(),
-                    end_stream: true,
-                },
-                events,
-            )
-            .expect("no protocol error in the soak");
+            receive(to, stream_id, b"", true, events);
         }
     }
+}
+
+/// Hands `to` one piece of stream data.
+fn receive(
+    to: &mut Conn,
+    stream_id: u64,
+    data: &[u8],
+    end_stream: bool,
+    events: &mut Vec<H3Event>,
+) {
+    let event = QuicEvent::StreamDataReceived {
+        stream_id,
+        data: data.into(),
+        end_stream,
+    };
+    to.handle_event_into(event, events)
+        .expect("no protocol error in the soak");
 }
 
 const GET: &[(&[u8], &[u8])] = &[
@@ -163,10 +140,10 @@ fn hundred_thousand_requests_do_not_grow_state_or_memory() {
             );
         }
         if i == 10_000 {
-            live_at_10k = LIVE_BYTES.load(Ordering::Relaxed);
+            live_at_10k = HEAP.live();
         }
     }
-    let live_at_100k = LIVE_BYTES.load(Ordering::Relaxed);
+    let live_at_100k = HEAP.live();
     assert!(c.transport().closed.is_empty() && s.transport().closed.is_empty());
     assert!(!c.is_closed() && !s.is_closed());
     let growth = live_at_100k - live_at_10k;

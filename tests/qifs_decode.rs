@@ -1,9 +1,9 @@
 //! Decodes every file of the QPACK offline-interop corpus (six other encoders) and
 //! compares with the source QIFs; checks the malformed inputs are rejected.
 
-mod common;
+mod harness;
 
-use common::{corpus_dir, decode_file, first_difference, parse_encoded_name, read_qif};
+use harness::qif::{corpus_dir, decode_file, first_difference, parse_encoded_name, read_qif};
 
 fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();

@@ -2,13 +2,13 @@
 //! sizes, blocked-stream limits and acknowledgement modes, delivering sections before the
 //! encoder-stream bytes they need so that the blocked-stream limit is exercised.
 
-mod common;
+mod harness;
 
-use common::{
+use h3q::qpack::{Decoded, Decoder, Encoder};
+use harness::qif::{
     HeaderList, as_pairs, corpus_dir, decode_file, encode_offline, first_difference, qif_names,
     read_qif,
 };
-use h3q::qpack::{Decoded, Decoder, Encoder};
 
 /// Encodes `lists` in batches of `batch` sections; each batch's sections reach the decoder
 /// before its encoder-stream bytes (which arrive split into `split`-byte pieces). With

@@ -4,11 +4,11 @@
 //! Where we beat the best of the six, the test holds us to that; where we do not yet, it
 //! holds us to what we reach (a regression bound), with the gap stated.
 
-mod common;
+mod harness;
 
 use std::path::Path;
 
-use common::{OTHER_ENCODERS, corpus_dir, encode_offline, other_size, read_qif};
+use harness::qif::{OTHER_ENCODERS, corpus_dir, encode_offline, other_size, read_qif};
 
 fn best_other(corpus: &Path, qif: &str, ack: bool, only: &[&str]) -> (u64, String) {
     OTHER_ENCODERS

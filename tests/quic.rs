@@ -1,6 +1,6 @@
-//! The built-in QUIC layer, end to end over the in-memory pair (tests/support).
+//! The built-in QUIC layer, end to end over the in-memory pair (tests/harness/pair.rs).
 
-mod support;
+mod harness;
 
 use std::time::Duration;
 
@@ -8,19 +8,34 @@ use bytes::Bytes;
 use h3q::h3::ErrorSpace;
 use h3q::h3::transport::Transport;
 use h3q::quic::{Config, Connection, Endpoint, Event, QuicError};
+use harness::pair::{Network, Pair, configs};
+use harness::rng::{Rng, random_bytes};
 use sha2::{Digest, Sha256};
-use support::{Network, Pair, Rng, configs};
 
 const SECOND: u64 = 1_000_000_000;
 
 fn body(len: usize, seed: u64) -> Bytes {
-    let mut data = vec![0u8; len];
-    Rng::new(seed).fill(&mut data);
-    Bytes::from(data)
+    Bytes::from(random_bytes(len, seed))
 }
 
 fn sha(data: &[u8]) -> [u8; 32] {
     Sha256::digest(data).into()
+}
+
+/// Sends each chunk `server` received back on its stream (zero-copy), FIN with FIN.
+fn echo_back(server: &Connection) {
+    while let Some(ev) = server.next_event() {
+        if let Event::StreamDataReceived {
+            stream_id,
+            data,
+            end_stream,
+        } = ev
+        {
+            server
+                .send_stream_bytes(stream_id, data, end_stream)
+                .unwrap();
+        }
+    }
 }
 
 /// Client sends `size` bytes on a bidirectional stream; the server echoes every chunk back
@@ -35,18 +50,7 @@ fn echo(pair: &mut Pair, client: &Connection, server: &Connection, size: usize) 
     let mut received = 0usize;
     let mut finished = false;
     let done = pair.run_until(600 * SECOND, |_| {
-        while let Some(ev) = server.next_event() {
-            if let Event::StreamDataReceived {
-                stream_id,
-                data,
-                end_stream,
-            } = ev
-            {
-                server
-                    .send_stream_bytes(stream_id, data, end_stream)
-                    .unwrap();
-            }
-        }
+        echo_back(server);
         while let Some(ev) = client.next_event() {
             if let Event::StreamDataReceived {
                 stream_id,
@@ -886,18 +890,7 @@ fn many_connections_on_one_endpoint_pair() {
     let mut finished = [false; 20];
     assert!(pair.run_until(30 * SECOND, |_| {
         for server in &servers {
-            while let Some(ev) = server.next_event() {
-                if let Event::StreamDataReceived {
-                    stream_id,
-                    data,
-                    end_stream,
-                } = ev
-                {
-                    server
-                        .send_stream_bytes(stream_id, data, end_stream)
-                        .unwrap();
-                }
-            }
+            echo_back(server);
         }
         for (i, client) in clients.iter().enumerate() {
             while let Some(ev) = client.next_event() {

@@ -1,15 +1,16 @@
 //! The QUIC layer over real UDP sockets on 127.0.0.1: the application loop a C program
 //! would write (non-blocking sockets, the endpoint's timer), bounded in time and rounds.
 
-mod support;
+mod harness;
 
 use std::io::ErrorKind;
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
 use h3q::quic::{Connection, Endpoint, Event, MIN_TRANSMIT_BUFFER};
+use harness::pair::configs;
+use harness::rng::random_bytes;
 use sha2::{Digest, Sha256};
-use support::{Rng, configs};
 
 struct Side {
     socket: UdpSocket,
@@ -78,8 +79,7 @@ fn ten_megabytes_over_udp_on_loopback() {
         .unwrap();
     let client_conn = client.endpoint.connection(ch).unwrap();
 
-    let mut data = vec![0u8; SIZE];
-    Rng::new(99).fill(&mut data);
+    let data = random_bytes(SIZE, 99);
     let expected: [u8; 32] = Sha256::digest(&data).into();
     let mut data = Some(data);
 

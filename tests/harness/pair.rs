@@ -1,11 +1,6 @@
 //! An in-memory client/server pair: two `h3q::quic::Endpoint`s in one process, a simulated
 //! clock, and a simulated network with optional latency, loss and reordering driven by a
-//! seeded PRNG, so every run is reproducible.
-//!
-//! Shared by the integration tests and the throughput benchmark
-//! (`#[path = "../tests/support/mod.rs"]`).
-
-#![allow(dead_code)]
+//! seeded [`Rng`], so every run is reproducible.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -13,41 +8,12 @@ use std::net::SocketAddr;
 
 use h3q::quic::{Config, Connection, ConnectionHandle, Endpoint, MIN_TRANSMIT_BUFFER};
 
+use super::rng::Rng;
+
 /// The client's address on the simulated network.
 pub const CLIENT_ADDR: &str = "10.0.0.1:40000";
 /// The server's address on the simulated network.
 pub const SERVER_ADDR: &str = "10.0.0.2:4433";
-
-/// xorshift64*: small, fast, deterministic.
-#[derive(Clone, Debug)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Rng(seed.max(1))
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    /// A uniform value in [0, 1).
-    pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    pub fn fill(&mut self, buf: &mut [u8]) {
-        for chunk in buf.chunks_mut(8) {
-            let v = self.next_u64().to_le_bytes();
-            chunk.copy_from_slice(&v[..chunk.len()]);
-        }
-    }
-}
 
 /// The simulated network's behaviour.
 #[derive(Clone, Debug)]

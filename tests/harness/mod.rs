@@ -1,0 +1,23 @@
+//! The one harness of the integration tests, benches and examples, one file per concern:
+//!
+//! - [`qif`]: the QPACK offline-interop corpus (where it is, skipping without it), QIF
+//!   header lists and the offline-interop encoded format;
+//! - [`pair`]: an in-memory QUIC client/server pair on a simulated clock and network;
+//! - [`rng`]: the one seeded pseudo-random generator;
+//! - [`alloc`]: the counting global allocator (live and peak heap bytes);
+//! - [`wire`]: byte builders for tests that play a raw HTTP/3 peer (needs the `fuzzing`
+//!   feature, which opens `h3q::frame` and `h3q::varint`).
+//!
+//! A test file takes it with `mod harness;`; a bench or an example with
+//! `#[path = "../tests/harness/mod.rs"] mod harness;`. The fake QUIC transport for tests
+//! of `H3Connection` alone is `h3q::test_transport::FakeTransport` (feature `fuzzing`).
+
+// Each test binary uses a part of the harness.
+#![allow(dead_code)]
+
+pub mod alloc;
+pub mod pair;
+pub mod qif;
+pub mod rng;
+#[cfg(feature = "fuzzing")]
+pub mod wire;
