@@ -7,7 +7,13 @@ the part of that ABI a Python program needs to run HTTP/3 over h3q's built-in QU
     Endpoint        h3q_endpoint_*      datagrams in/out, timers, new connections
     QuicConnection  h3q_quic_conn_*     one QUIC connection: its event queue and state
     H3Connection    h3q_conn_*          aioquic's H3Connection: handle_event, send_headers,
-                                        send_data, send_push_promise
+                                        send_data, send_push_promise; and the lifecycle:
+                                        shutdown_notice / shutdown (GOAWAY),
+                                        reset_stream, stop_sending, cancel_push,
+                                        send_origin, active_requests, close_code
+
+Event loop: after receive() and handle_timeout(), take `Endpoint.next_ready()` until None
+and each named connection's `next_event()` until None.
 
 Like the C library, this module does no I/O and reads no clock: the caller moves datagrams
 between `Endpoint.poll_transmit()` / `Endpoint.receive()` and its socket (or an in-memory
@@ -50,14 +56,16 @@ import ipaddress
 import os
 import socket
 import struct
+import weakref
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 __all__ = [
     "H3QError", "Config", "Endpoint", "QuicConnection", "H3Connection", "Settings",
     "QuicEvent", "H3Event", "HeadersReceived", "DataReceived", "PushPromiseReceived",
-    "DatagramReceived", "WebTransportStreamDataReceived", "version", "result_str", "lib",
-    "H3Q_OK", "H3Q_DONE",
+    "DatagramReceived", "WebTransportStreamDataReceived", "GoawayReceived", "StreamReset",
+    "StopSending", "PushCancelled", "ConnectionClosed", "OriginReceived", "version",
+    "result_str", "h3_error_name", "lib", "H3Q_OK", "H3Q_DONE",
 ]
 
 # --- h3q_result -------------------------------------------------------------------------------
@@ -82,6 +90,8 @@ H3Q_ERR_TRANSPORT = -108
 H3Q_ERR_BUFFER_TOO_SMALL = -109
 H3Q_ERR_IO = -110
 H3Q_ERR_UNSUPPORTED_VERSION = -111
+H3Q_ERR_GOING_AWAY = -112
+H3Q_ERR_FIELD_SECTION_TOO_LARGE = -113
 H3Q_ERR_CONNECTION_CLOSED = -201
 H3Q_ERR_PROTOCOL = -202
 H3Q_ERR_INTERNAL = -203
@@ -102,8 +112,36 @@ EVENT_DATA_RECEIVED = 1
 EVENT_PUSH_PROMISE_RECEIVED = 2
 EVENT_DATAGRAM_RECEIVED = 3
 EVENT_WEBTRANSPORT_STREAM_DATA_RECEIVED = 4
+EVENT_GOAWAY_RECEIVED = 5
+EVENT_STREAM_RESET = 6
+EVENT_STOP_SENDING = 7
+EVENT_PUSH_CANCELLED = 8
+EVENT_CONNECTION_CLOSED = 9
+EVENT_ORIGIN_RECEIVED = 10
 
+# h3q_error_space: which code space an error code belongs to
+ERROR_SPACE_UNSPECIFIED = 0
+ERROR_SPACE_TRANSPORT = 1
+ERROR_SPACE_APPLICATION = 2
+
+# HTTP/3 error codes (RFC 9114 §8.1; h3q_h3_error)
 H3_NO_ERROR = 0x100
+H3_GENERAL_PROTOCOL_ERROR = 0x101
+H3_INTERNAL_ERROR = 0x102
+H3_STREAM_CREATION_ERROR = 0x103
+H3_CLOSED_CRITICAL_STREAM = 0x104
+H3_FRAME_UNEXPECTED = 0x105
+H3_FRAME_ERROR = 0x106
+H3_EXCESSIVE_LOAD = 0x107
+H3_ID_ERROR = 0x108
+H3_SETTINGS_ERROR = 0x109
+H3_MISSING_SETTINGS = 0x10A
+H3_REQUEST_REJECTED = 0x10B
+H3_REQUEST_CANCELLED = 0x10C
+H3_REQUEST_INCOMPLETE = 0x10D
+H3_MESSAGE_ERROR = 0x10E
+H3_CONNECT_ERROR = 0x10F
+H3_VERSION_FALLBACK = 0x110
 
 # The smallest buffer h3q_endpoint_poll_transmit() accepts.
 MIN_TRANSMIT_BUFFER = 1472
@@ -142,6 +180,7 @@ class h3q_settings(ctypes.Structure):
         ("max_excess_resets", ctypes.c_uint64),
         ("max_unreferenced_insert_bytes", ctypes.c_uint64),
         ("max_buffering_streams", ctypes.c_uint64),
+        ("enable_grease", ctypes.c_bool),
     ]
 
 
@@ -174,6 +213,9 @@ class h3q_event(ctypes.Structure):
         ("data", c_u8_p),
         ("data_len", ctypes.c_size_t),
         ("session_id", ctypes.c_uint64),
+        ("error_code", ctypes.c_uint64),  # (ABI version 2)
+        ("error_space", ctypes.c_int),  # h3q_error_space (ABI version 2)
+        ("closed_by_peer", ctypes.c_bool),  # (ABI version 2)
     ]
 
 
@@ -240,6 +282,7 @@ _SIGNATURES = {
     "h3q_version": (ctypes.c_char_p, []),
     "h3q_result_str": (ctypes.c_char_p, [ctypes.c_int32]),
     "h3q_last_error": (ctypes.c_char_p, []),
+    "h3q_h3_error_name": (ctypes.c_char_p, [ctypes.c_uint64]),
     "h3q_settings_default_versioned": (c_result, [ctypes.c_int, ctypes.POINTER(h3q_settings)]),
     # config
     "h3q_config_new_versioned": (c_result, [ctypes.c_int, ctypes.c_bool, _PP]),
@@ -276,6 +319,7 @@ _SIGNATURES = {
     "h3q_endpoint_next_timeout": (ctypes.c_uint64, [_P]),
     "h3q_endpoint_handle_timeout": (c_result, [_P, ctypes.c_uint64]),
     "h3q_endpoint_certificate_fingerprint": (c_result, [_P, c_u8_p]),
+    "h3q_endpoint_next_ready": (c_result, [_P, _PP]),
     # quic conn
     "h3q_quic_conn_free": (None, [_P]),
     "h3q_quic_conn_last_error": (ctypes.c_char_p, [_P]),
@@ -313,6 +357,16 @@ _SIGNATURES = {
         c_result, [_P, ctypes.c_uint64, ctypes.POINTER(ctypes.c_uint64)]),
     "h3q_conn_sent_setting": (
         c_result, [_P, ctypes.c_uint64, ctypes.POINTER(ctypes.c_uint64)]),
+    "h3q_conn_close_code": (
+        c_result, [_P, ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_int)]),
+    "h3q_conn_shutdown_notice": (c_result, [_P]),
+    "h3q_conn_shutdown": (c_result, [_P]),
+    "h3q_conn_active_requests": (c_result, [_P, ctypes.POINTER(ctypes.c_size_t)]),
+    "h3q_conn_reset_stream": (c_result, [_P, ctypes.c_uint64, ctypes.c_uint64]),
+    "h3q_conn_stop_sending": (c_result, [_P, ctypes.c_uint64, ctypes.c_uint64]),
+    "h3q_conn_cancel_push": (c_result, [_P, ctypes.c_uint64]),
+    "h3q_conn_send_origin": (
+        c_result, [_P, ctypes.POINTER(ctypes.c_char_p), ctypes.c_size_t]),
 }
 for _name, (_restype, _argtypes) in _SIGNATURES.items():
     _fn = getattr(lib, _name)
@@ -334,6 +388,12 @@ if lib.h3q_settings_default_versioned(ABI_VERSION, ctypes.byref(_probe)) != H3Q_
 def result_str(code: int) -> str:
     """h3q_result_str(): the name and description of an h3q_result code."""
     return lib.h3q_result_str(code).decode("utf-8", "replace")
+
+
+def h3_error_name(code: int) -> Optional[str]:
+    """h3q_h3_error_name(): "H3_NO_ERROR" for 0x100 and so on; None for other codes."""
+    name = lib.h3q_h3_error_name(code)
+    return name.decode("ascii") if name else None
 
 
 def version() -> str:
@@ -568,6 +628,15 @@ class Endpoint(_Handle):
         self._dest = sockaddr_storage()
         self._dest_len = c_socklen()
         self._seg = ctypes.c_size_t()
+        # The wrappers of this endpoint's connections, by handle address, for next_ready().
+        # Weak: the application's references decide when a connection is freed.
+        self._connections: "weakref.WeakValueDictionary[int, QuicConnection]" = \
+            weakref.WeakValueDictionary()
+
+    def _adopt(self, ptr: ctypes.c_void_p) -> "QuicConnection":
+        conn = QuicConnection(ptr)
+        self._connections[ptr.value] = conn
+        return conn
 
     def connect(self, now_ns: int, address: Address, server_name: str) -> "QuicConnection":
         """Starts a client connection to (host, port), verifying `server_name`."""
@@ -576,7 +645,7 @@ class Endpoint(_Handle):
         self._check(lib.h3q_endpoint_connect(self.handle, now_ns, ctypes.byref(sa), salen,
                                              server_name.encode(), ctypes.byref(out)),
                     "h3q_endpoint_connect")
-        return QuicConnection(out)
+        return self._adopt(out)
 
     def receive(self, now_ns: int, address: Address, data: bytes) -> None:
         """Processes one UDP datagram that arrived from `address`."""
@@ -592,7 +661,24 @@ class Endpoint(_Handle):
         if rc == H3Q_DONE:
             return None
         self._check(rc, "h3q_endpoint_accept")
-        return QuicConnection(out)
+        return self._adopt(out)
+
+    def next_ready(self) -> Optional["QuicConnection"]:
+        """The next connection with events waiting (h3q_endpoint_next_ready()), or None.
+
+        Call after receive() / handle_timeout() until None, and drain each connection's
+        next_event(): a connection is given again only once it has new events. Only
+        connections this endpoint's connect() / accept() returned and still open are given.
+        """
+        out = ctypes.c_void_p()
+        while True:
+            rc = lib.h3q_endpoint_next_ready(self.handle, ctypes.byref(out))
+            if rc == H3Q_DONE:
+                return None
+            self._check(rc, "h3q_endpoint_next_ready")
+            conn = self._connections.get(out.value)
+            if conn is not None and not conn.closed:
+                return conn
 
     def poll_transmit(self, now_ns: int) -> Optional[Transmit]:
         """The next UDP payload to send, or None when nothing is waiting."""
@@ -637,11 +723,16 @@ class QuicEvent:
     end_stream: bool = False
     error_code: int = 0
     reason: bytes = b""
+    # QUIC_CONNECTION_TERMINATED: the code space of error_code (ERROR_SPACE_*) and whether
+    # the peer closed.
+    error_space: int = ERROR_SPACE_UNSPECIFIED
+    closed_by_peer: bool = False
 
     def _to_c(self) -> h3q_quic_event:
         ev = h3q_quic_event(type=self.type, stream_id=self.stream_id,
                             data_len=len(self.data), end_stream=self.end_stream,
-                            error_code=self.error_code, reason_len=len(self.reason))
+                            error_code=self.error_code, reason_len=len(self.reason),
+                            error_space=self.error_space, closed_by_peer=self.closed_by_peer)
         # Pointers into the bytes objects; they live as long as `self` (the caller's call).
         if self.data:
             ev.data = ctypes.cast(ctypes.c_char_p(self.data), c_u8_p)
@@ -675,7 +766,8 @@ class QuicConnection(_Handle):
             type=ev.type, stream_id=ev.stream_id,
             data=ctypes.string_at(ev.data, ev.data_len) if ev.data_len else b"",
             end_stream=bool(ev.end_stream), error_code=ev.error_code,
-            reason=ctypes.string_at(ev.reason, ev.reason_len) if ev.reason_len else b"")
+            reason=ctypes.string_at(ev.reason, ev.reason_len) if ev.reason_len else b"",
+            error_space=ev.error_space, closed_by_peer=bool(ev.closed_by_peer))
 
     def get_next_available_stream_id(self, unidirectional: bool = False) -> int:
         out = ctypes.c_uint64()
@@ -769,6 +861,49 @@ class WebTransportStreamDataReceived(H3Event):
     session_id: int = 0
 
 
+@dataclass
+class GoawayReceived(H3Event):
+    """The peer sent GOAWAY. From a server, stream_id is the first request stream it will
+    not process (requests sent at or above it come as StreamReset with
+    H3_REQUEST_REJECTED; new ones raise H3QError(H3Q_ERR_GOING_AWAY): retry them on a new
+    connection). From a client, push_id is the first push it will not accept."""
+
+
+@dataclass
+class StreamReset(H3Event):
+    """Nothing more arrives on stream_id: the peer reset it with error_code, or (a client)
+    the server's GOAWAY showed it was not processed (H3_REQUEST_REJECTED). Once per stream."""
+    error_code: int = 0
+
+
+@dataclass
+class StopSending(H3Event):
+    """The peer asked us to stop sending on stream_id; h3q has reset our side with
+    error_code."""
+    error_code: int = 0
+
+
+@dataclass
+class PushCancelled(H3Event):
+    """The peer cancelled push push_id (CANCEL_PUSH)."""
+
+
+@dataclass
+class ConnectionClosed(H3Event):
+    """The connection is over (once): error_code in error_space (ERROR_SPACE_*), the reason
+    phrase, and whether the peer closed it."""
+    error_code: int = 0
+    error_space: int = ERROR_SPACE_UNSPECIFIED
+    reason: bytes = b""
+    closed_by_peer: bool = False
+
+
+@dataclass
+class OriginReceived(H3Event):
+    """The server's ORIGIN frame (RFC 9412): the origins it is authoritative for."""
+    origins: List[str] = field(default_factory=list)
+
+
 def _headers_from_c(ptr, n: int) -> Headers:
     out = []
     for i in range(n):
@@ -792,6 +927,21 @@ def _event_from_c(ev: h3q_event) -> H3Event:
         return DatagramReceived(data=data, **common)
     if ev.type == EVENT_WEBTRANSPORT_STREAM_DATA_RECEIVED:
         return WebTransportStreamDataReceived(data=data, session_id=ev.session_id, **common)
+    if ev.type == EVENT_GOAWAY_RECEIVED:
+        return GoawayReceived(**common)
+    if ev.type == EVENT_STREAM_RESET:
+        return StreamReset(error_code=ev.error_code, **common)
+    if ev.type == EVENT_STOP_SENDING:
+        return StopSending(error_code=ev.error_code, **common)
+    if ev.type == EVENT_PUSH_CANCELLED:
+        return PushCancelled(**common)
+    if ev.type == EVENT_CONNECTION_CLOSED:
+        return ConnectionClosed(error_code=ev.error_code, error_space=ev.error_space,
+                                reason=data, closed_by_peer=bool(ev.closed_by_peer), **common)
+    if ev.type == EVENT_ORIGIN_RECEIVED:
+        origins = [name.decode("ascii", "replace")
+                   for name, _ in _headers_from_c(ev.headers, ev.headers_len)]
+        return OriginReceived(origins=origins, **common)
     raise ValueError(f"unknown h3q_event type {ev.type}")
 
 
@@ -925,3 +1075,52 @@ class H3Connection(_Handle):
             return None
         self._check(rc, "h3q_conn_sent_setting")
         return out.value
+
+    def close_code(self) -> Optional[Tuple[int, int]]:
+        """How the connection ended, (error_code, error_space), or None while it is open."""
+        code, space = ctypes.c_uint64(), ctypes.c_int()
+        rc = lib.h3q_conn_close_code(self.handle, ctypes.byref(code), ctypes.byref(space))
+        if rc == H3Q_DONE:
+            return None
+        self._check(rc, "h3q_conn_close_code")
+        return code.value, space.value
+
+    # --- lifecycle (RFC 9114 §5.2, §4.1.1, §7.2.3; RFC 9412) ---
+
+    def shutdown_notice(self) -> None:
+        """Graceful shutdown, first step: GOAWAY with the largest id; what is in flight or on
+        its way still proceeds. Follow with shutdown() after about a round trip."""
+        self._check(lib.h3q_conn_shutdown_notice(self.handle), "h3q_conn_shutdown_notice")
+
+    def shutdown(self) -> None:
+        """Graceful shutdown: GOAWAY with the id after the last request (or push) accepted.
+        Close the QUIC connection with H3_NO_ERROR once active_requests() is 0."""
+        self._check(lib.h3q_conn_shutdown(self.handle), "h3q_conn_shutdown")
+
+    def active_requests(self) -> int:
+        """Request and push streams that have not ended both ways."""
+        out = ctypes.c_size_t()
+        self._check(lib.h3q_conn_active_requests(self.handle, ctypes.byref(out)),
+                    "h3q_conn_active_requests")
+        return out.value
+
+    def reset_stream(self, stream_id: int, error_code: int = H3_REQUEST_CANCELLED) -> None:
+        """Abruptly ends our sending side of a request or push stream (RESET_STREAM)."""
+        self._check(lib.h3q_conn_reset_stream(self.handle, stream_id, error_code),
+                    "h3q_conn_reset_stream")
+
+    def stop_sending(self, stream_id: int, error_code: int = H3_REQUEST_CANCELLED) -> None:
+        """Asks the peer to stop sending on a request or push stream (STOP_SENDING)."""
+        self._check(lib.h3q_conn_stop_sending(self.handle, stream_id, error_code),
+                    "h3q_conn_stop_sending")
+
+    def cancel_push(self, push_id: int) -> None:
+        """Cancels a push (CANCEL_PUSH)."""
+        self._check(lib.h3q_conn_cancel_push(self.handle, push_id), "h3q_conn_cancel_push")
+
+    def send_origin(self, origins: Sequence[str]) -> None:
+        """Sends ORIGIN (servers): the origins this server is authoritative for."""
+        encoded = [o.encode("ascii") for o in origins]
+        arr = (ctypes.c_char_p * len(encoded))(*encoded)
+        self._check(lib.h3q_conn_send_origin(self.handle, arr, len(encoded)),
+                    "h3q_conn_send_origin")

@@ -68,19 +68,28 @@ class TestServer:
     def __init__(self, endpoint):
         self.endpoint = endpoint
         self.conns = []  # (QuicConnection, H3Connection)
+        self.index = {}  # id(QuicConnection) -> its index in conns
         self.requests = {}  # (conn index, stream id) -> [headers, body]
         self.terminated = 0
+        self.lifecycle = []  # (conn index, event) of the lifecycle events
+        # When a list, complete requests wait in it (h3, stream id, headers, body) for
+        # release() instead of being answered at once.
+        self.held = None
 
     def accept_all(self):
         while True:
             quic = self.endpoint.accept()
             if quic is None:
                 return
+            self.index[id(quic)] = len(self.conns)
             self.conns.append((quic, h3q.H3Connection(quic)))
 
     def process(self):
+        """Handles the events of the connections Endpoint.next_ready() names."""
         moved = False
-        for index, (quic, h3) in enumerate(self.conns):
+        while (quic := self.endpoint.next_ready()) is not None:
+            index = self.index[id(quic)]
+            h3 = self.conns[index][1]
             while (event := quic.next_event()) is not None:
                 moved = True
                 if event.type == h3q.QUIC_CONNECTION_TERMINATED:
@@ -94,8 +103,23 @@ class TestServer:
             self.requests[key] = [dict(ev.headers), bytearray()]
         elif isinstance(ev, h3q.DataReceived):
             self.requests[key][1] += ev.data
+        else:
+            self.lifecycle.append((index, ev))
+            if isinstance(ev, h3q.StreamReset):
+                self.requests.pop(key, None)
+            return
         if ev.stream_ended:
-            self.respond(h3, ev.stream_id, *self.requests.pop(key))
+            request = self.requests.pop(key)
+            if self.held is not None:
+                self.held.append((h3, ev.stream_id, *request))
+            else:
+                self.respond(h3, ev.stream_id, *request)
+
+    def release(self):
+        """Answers the held requests and stops holding."""
+        held, self.held = self.held or [], None
+        for request in held:
+            self.respond(*request)
 
     def respond(self, h3, stream_id, headers, body):
         method, path = headers[b":method"], headers[b":path"]
@@ -139,6 +163,7 @@ class TestClient:
         self.responses = {}
         self.terminated = None
         self.handshake_alpn = None
+        self.lifecycle = []  # the lifecycle events (GOAWAY, resets, close, ORIGIN)
 
     def request(self, method, path, body=None, authority=b"localhost"):
         sid = self.quic.get_next_available_stream_id()
@@ -160,6 +185,9 @@ class TestClient:
             if event.type == h3q.QUIC_CONNECTION_TERMINATED:
                 self.terminated = event
             for ev in self.h3.handle_event(event):
+                if not isinstance(ev, (h3q.HeadersReceived, h3q.DataReceived)):
+                    self.lifecycle.append(ev)
+                    continue
                 r = self.responses[ev.stream_id]
                 if isinstance(ev, h3q.HeadersReceived):
                     r.headers = ev.headers
@@ -170,6 +198,9 @@ class TestClient:
 
     def done(self):
         return all(r.ended for r in self.responses.values())
+
+    def lifecycle_of(self, kind):
+        return [ev for ev in self.lifecycle if isinstance(ev, kind)]
 
     def close(self):
         self.h3.close()
@@ -216,6 +247,16 @@ class Pair:
                 if t is not None and t <= self.now:
                     ep.handle_timeout(self.now)
         return True
+
+    def settle(self):
+        """Moves datagrams and events until nothing moves, without advancing the clock."""
+        while True:
+            moved = self.pump()
+            self.server.accept_all()
+            moved |= self.server.process()
+            moved |= self.client.process()
+            if not moved:
+                return
 
     def run_until(self, cond, max_steps=200_000, max_sim_ns=60_000_000_000):
         start = self.now
@@ -362,6 +403,148 @@ class InMemoryTests(unittest.TestCase):
         with self.assertRaises(h3q.H3QError) as cm:
             p.client.quic.get_next_available_stream_id()
         self.assertEqual(cm.exception.code, h3q.H3Q_ERR_CONNECTION_CLOSED)
+
+    def test_next_ready_names_every_connection_with_events(self):
+        p = self.pair
+        # A second client on the same server endpoint: the server's process() finds both
+        # through next_ready(), and no connection is left holding events it did not name.
+        with h3q.Config(is_server=False) as ccfg:
+            ccfg.set_verify_peer(False)
+            other_ep = h3q.Endpoint(ccfg)
+        other = TestClient(other_ep.connect(p.now, SERVER_ADDR, "localhost"))
+        other_addr = ("10.0.0.3", 40000)
+        try:
+            sids = [p.client.request(b"GET", b"/300"), other.request(b"GET", b"/400")]
+            for _ in range(5_000):
+                if p.client.done() and other.done():
+                    break
+                p.step()
+                while (t := other_ep.poll_transmit(p.now)) is not None:
+                    for d in segments(t):
+                        p.server_ep.receive(p.now, other_addr, d)
+                while (t := p.server_ep.poll_transmit(p.now)) is not None:
+                    for d in segments(t):
+                        (other_ep if t.address == other_addr else p.client_ep).receive(
+                            p.now, SERVER_ADDR, d)
+                p.server.accept_all()
+                p.server.process()
+                other.process()
+                for quic, _ in p.server.conns:
+                    self.assertIsNone(quic.next_event(), "an event next_ready did not name")
+            self.assertEqual(bytes(p.client.responses[sids[0]].body), body_of(300))
+            self.assertEqual(bytes(other.responses[sids[1]].body), body_of(400))
+            self.assertEqual(len(p.server.conns), 2)
+            self.assertIsNone(p.server_ep.next_ready())
+        finally:
+            other.close()
+            other_ep.close()
+
+    def test_graceful_shutdown_completes_accepted_requests(self):
+        p = self.pair
+        p.server.held = []
+        first = [p.client.request(b"GET", b"/200000") for _ in range(3)]
+        # The server starts its shutdown once it has all three requests, unanswered.
+        p.run_until(lambda: len(p.server.held) == 3)
+        server_quic, server_h3 = p.server.conns[0]
+        self.assertEqual(server_h3.active_requests(), 3)
+        server_h3.shutdown_notice()
+        p.run_until(lambda: p.client.lifecycle_of(h3q.GoawayReceived))
+        server_h3.shutdown()
+        p.run_until(lambda: len(p.client.lifecycle_of(h3q.GoawayReceived)) == 2)
+        goaways = p.client.lifecycle_of(h3q.GoawayReceived)
+        self.assertGreater(goaways[0].stream_id, goaways[1].stream_id)
+        self.assertEqual(goaways[1].stream_id, max(first) + 4)
+        with self.assertRaises(h3q.H3QError) as cm:
+            p.client.request(b"GET", b"/1")
+        self.assertEqual(cm.exception.code, h3q.H3Q_ERR_GOING_AWAY)
+        # What was accepted completes.
+        p.server.release()
+        p.run_until(lambda: all(p.client.responses[s].ended for s in first))
+        for sid in first:
+            self.assertEqual(bytes(p.client.responses[sid].body), body_of(200000))
+        p.run_until(lambda: server_h3.active_requests() == 0)
+        self.assertIsNone(server_h3.close_code())
+        server_quic.close_connection(h3q.H3_NO_ERROR, b"shutdown")
+        p.run_until(lambda: p.client.lifecycle_of(h3q.ConnectionClosed))
+        (closed,) = p.client.lifecycle_of(h3q.ConnectionClosed)
+        self.assertEqual(closed.error_code, h3q.H3_NO_ERROR)
+        self.assertEqual(closed.error_space, h3q.ERROR_SPACE_APPLICATION)
+        self.assertTrue(closed.closed_by_peer)
+        self.assertEqual(closed.reason, b"shutdown")
+        self.assertEqual(p.client.h3.close_code(),
+                         (h3q.H3_NO_ERROR, h3q.ERROR_SPACE_APPLICATION))
+        self.assertEqual(p.client.terminated.error_space, h3q.ERROR_SPACE_APPLICATION)
+        self.assertTrue(p.client.terminated.closed_by_peer)
+
+    def test_stream_reset_and_stop_sending_are_reported_once(self):
+        p = self.pair
+        # An upload the client abandons: the server sees one StreamReset with the code.
+        upload = p.client.quic.get_next_available_stream_id()
+        p.client.h3.send_headers(upload, [(b":method", b"POST"), (b":scheme", b"https"),
+                                          (b":authority", b"localhost"),
+                                          (b":path", b"/echo")])
+        p.client.h3.send_data(upload, b"x" * 50_000)
+        p.client.responses[upload] = Response()
+        p.run_until(lambda: (0, upload) in p.server.requests
+                    and len(p.server.requests[(0, upload)][1]) == 50_000)
+        p.client.h3.reset_stream(upload, h3q.H3_REQUEST_CANCELLED)
+        p.run_until(lambda: p.server.lifecycle)
+        p.settle()
+        resets = [ev for _, ev in p.server.lifecycle if isinstance(ev, h3q.StreamReset)]
+        self.assertEqual([(ev.stream_id, ev.error_code) for ev in resets],
+                         [(upload, h3q.H3_REQUEST_CANCELLED)])
+        with self.assertRaises(h3q.H3QError) as cm:
+            p.client.h3.reset_stream(upload, h3q.H3_REQUEST_CANCELLED)
+        self.assertEqual(cm.exception.code, h3q.H3Q_ERR_FRAME_UNEXPECTED)
+        del p.client.responses[upload]
+
+        # A download the client stops while the server is still producing it: the server
+        # sees one StopSending with the code, and its next send on the stream is refused.
+        p.server.held = []
+        download = p.client.request(b"GET", b"/2000000")
+        p.run_until(lambda: p.server.held)
+        server_h3 = p.server.held[0][0]
+        server_h3.send_headers(download, [(b":status", b"200")])
+        server_h3.send_data(download, body_of(20000))
+        p.run_until(lambda: len(p.client.responses[download].body) == 20000)
+        p.client.h3.stop_sending(download, 0x1234)
+        p.run_until(lambda: any(isinstance(ev, h3q.StopSending) for _, ev in p.server.lifecycle))
+        p.settle()
+        stops = [ev for _, ev in p.server.lifecycle if isinstance(ev, h3q.StopSending)]
+        self.assertEqual([(ev.stream_id, ev.error_code) for ev in stops], [(download, 0x1234)])
+        with self.assertRaises(h3q.H3QError) as cm:
+            server_h3.send_data(download, b"more")
+        self.assertEqual(cm.exception.code, h3q.H3Q_ERR_FRAME_UNEXPECTED)
+        # The abandoned upload still counts until the server ends its response side too.
+        self.assertEqual(server_h3.active_requests(), 1)
+        server_h3.reset_stream(upload, h3q.H3_REQUEST_CANCELLED)
+        self.assertEqual(server_h3.active_requests(), 0)
+
+        with self.assertRaises(h3q.H3QError) as cm:
+            p.client.h3.reset_stream(2, h3q.H3_REQUEST_CANCELLED)  # a control stream id
+        self.assertEqual(cm.exception.code, h3q.H3Q_ERR_INVALID_STREAM_TYPE)
+        with self.assertRaises(h3q.H3QError) as cm:
+            p.client.h3.stop_sending(0, 1 << 62)
+        self.assertEqual(cm.exception.code, h3q.H3Q_ERR_INVALID_ARGUMENT)
+
+    def test_origin_push_cancel_and_error_names(self):
+        p = self.pair
+        p.run_until(lambda: p.server.conns and p.client.quic.is_established)
+        server_h3 = p.server.conns[0][1]
+        server_h3.send_origin(["https://example.com", "https://a.example.com:8443"])
+        p.run_until(lambda: p.client.lifecycle_of(h3q.OriginReceived))
+        (origin,) = p.client.lifecycle_of(h3q.OriginReceived)
+        self.assertEqual(origin.origins, ["https://example.com", "https://a.example.com:8443"])
+        with self.assertRaises(h3q.H3QError) as cm:
+            p.client.h3.send_origin(["https://example.com"])
+        self.assertEqual(cm.exception.code, h3q.H3Q_ERR_WRONG_ROLE)
+        with self.assertRaises(h3q.H3QError) as cm:
+            server_h3.cancel_push(7)  # never promised
+        self.assertEqual(cm.exception.code, h3q.H3Q_ERR_INVALID_ARGUMENT)
+        self.assertEqual(h3q.h3_error_name(h3q.H3_REQUEST_CANCELLED), "H3_REQUEST_CANCELLED")
+        self.assertIsNone(h3q.h3_error_name(0x21))  # a reserved (GREASE) code
+        self.assertTrue(h3q.Settings().enable_grease)
+        self.assertFalse(h3q.Settings(enable_grease=False).enable_grease)
 
     def test_handles_free_in_any_order(self):
         p = self.pair
