@@ -14,91 +14,43 @@
  * is a terminal. Exit status 0 when every request got a complete 2xx response, 1 if any
  * failed (connection error, other status, truncated body), 2 on a usage error.
  *
- * The event loop has the shape of h3q-server's (see there): ppoll() with a nanosecond
- * timeout for the endpoint's timer on CLOCK_MONOTONIC, recvmmsg in, poll_transmit out after every input, UDP_SEGMENT when the
- * kernel accepts it, and request bodies fed in chunks against an estimate of what is still
- * unsent.
+ * The loop has the shape of h3q-server's and uses the same plumbing (examples/common/:
+ * ex_udp, ex_rx, ex_tx, ex_clock): sleep until the socket is readable or h3q's timer is
+ * due, read datagrams in batches, run due timers, take the connection's events through
+ * h3q_endpoint_next_ready (the client state is the connection's user data), start requests,
+ * feed request bodies, send what the endpoint has. Request bodies are paced like the
+ * server's response bodies (see "Body pacing" in h3q-server.c): 64 KiB chunks while the
+ * stream holds under STREAM_WINDOW unsent bytes and all streams together under
+ * BACKLOG_WINDOW.
  */
 #define _GNU_SOURCE
+#include "ex_addr.h"
+#include "ex_clock.h"
+#include "ex_h3.h"
+#include "ex_log.h"
+#include "ex_rx.h"
+#include "ex_tx.h"
+#include "ex_udp.h"
+
 #include <h3q.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/udp.h>
-#include <poll.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/types.h>
-#include <time.h>
 #include <unistd.h>
 
-#ifndef SOL_UDP
-#define SOL_UDP 17
-#endif
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103
-#endif
-#ifndef UDP_GRO
-#define UDP_GRO 104
-#endif
-#ifndef IP_PMTUDISC_PROBE
-#define IP_PMTUDISC_PROBE 3
-#endif
-#ifndef IPV6_PMTUDISC_PROBE
-#define IPV6_PMTUDISC_PROBE 3
-#endif
-
-#define H3_NO_ERROR 0x100
-#define H3_REQUEST_CANCELLED 0x10c
-
-#define CHUNK (64 * 1024)
-#define BACKLOG_WINDOW (8u << 20)
-#define PACKET_OVERHEAD 64
-#define PACKET_OVERHEAD_MIN 20
-#define STALL_NS (10 * 1000000ULL)
-#define GSO_SEGMENTS 44                /* as in h3q-server.c */
-#define TX_BUF (GSO_SEGMENTS * 1472)
-#define RX_BATCH 32
-#define RX_BUF 65536
+#define CHUNK (64 * 1024)                       /* request body bytes per send */
+#define STREAM_WINDOW (1u << 20)                /* unsent bytes per request stream */
+#define BACKLOG_WINDOW (8u << 20)               /* unsent bytes of all streams together */
+#define RX_ROUNDS 16                            /* batches read per wake-up */
 #define PROGRESS_NS (250 * 1000000ULL)
 #define CLOSE_WAIT_NS (1000 * 1000000ULL)
 #define ATTEMPT_NS (1000 * 1000000ULL) /* per server address, to complete the handshake */
-
-static uint64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static bool verbose;
-
-static void vlog(const char *fmt, ...) {
-    if (!verbose) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
-
-static h3q_header hdr(const char *name, const char *value) {
-    h3q_header h = {(const uint8_t *)name, strlen(name), (const uint8_t *)value, strlen(value)};
-    return h;
-}
-
-static bool hdr_is(const h3q_header *h, const char *name) {
-    size_t n = strlen(name);
-    return h->name_len == n && memcmp(h->name, name, n) == 0;
-}
 
 /* ---- state ---------------------------------------------------------------------------- */
 
@@ -111,41 +63,34 @@ typedef struct request {
     uint64_t received;
     uint64_t body_sent;     /* --data bytes handed to h3q */
     FILE *out;
-    const char *why;        /* failure reason */
 } request;
 
+typedef struct options {
+    const char *ca, *data, *output_dir;
+    bool insecure, include;
+    long parallel, repeat;
+    int first_url;
+} options;
+
 typedef struct client {
-    int fd;
+    const options *opt;
+    ex_udp udp;
+    ex_rx *rx;
+    ex_tx *tx;
     h3q_endpoint *endpoint;
-    h3q_quic_conn *quic;
+    h3q_quic_conn *quic;    /* its user data points back here */
     h3q_conn *h3;
     char host[256], port[8], authority[300];
-    struct sockaddr_storage server;
-    socklen_t server_len;
+    const struct addrinfo *addr; /* the server address being tried */
     request *reqs;
-    size_t nreqs, next_req, first_active, in_flight, parallel, finished, failures;
+    size_t nreqs, next_req, first_active, in_flight, finished, failures;
     request **by_stream;    /* the request on client stream 4*k, or NULL */
-    size_t nstreams;        /* requests started (each on its own stream) */
     bool established, terminated, closing;
-    char close_reason[256];
-    /* --data */
-    int data_fd;
+    char close_reason[320];
+    int data_fd;            /* --data */
     uint64_t data_len;
-    /* output */
-    const char *output_dir;
-    bool include;
-    /* statistics */
-    uint64_t bytes, start_ns, pushes;
-    /* body pacing (as in h3q-server) */
-    uint64_t queued, wire, wire_max, last_tx_ns, last_rx_ns, resync_rx_ns;
-    bool starved;
-    /* send state */
-    bool gso;
-    uint8_t *tx;
-    size_t tx_len, tx_off, tx_seg;
-    struct sockaddr_storage tx_dest;
-    socklen_t tx_dest_len;
-    bool tx_pending;
+    uint64_t bytes, start_ns, pushes, next_progress;
+    bool progress_shown;
     uint8_t scratch[CHUNK];
 } client;
 
@@ -154,40 +99,12 @@ typedef struct client {
 /* Splits https://host[:port]/path; host may be [v6]. Returns false if malformed. */
 static bool parse_url(const char *url, char *host, size_t host_cap, char *port,
                       size_t port_cap, const char **path) {
-    const char *p = url;
-    if (strncmp(p, "https://", 8) != 0) return false;
-    p += 8;
-    const char *slash = strchr(p, '/');
-    const char *end = slash ? slash : p + strlen(p);
-    *path = slash ? slash : "/";
-    const char *hs = p, *he, *ps = NULL;
-    if (*p == '[') {
-        const char *rb = memchr(p, ']', (size_t)(end - p));
-        if (!rb) return false;
-        hs = p + 1;
-        he = rb;
-        if (rb + 1 < end) {
-            if (rb[1] != ':') return false;
-            ps = rb + 2;
-        }
-    } else {
-        const char *colon = memchr(p, ':', (size_t)(end - p));
-        he = colon ? colon : end;
-        if (colon) ps = colon + 1;
-    }
-    size_t hl = (size_t)(he - hs), pl = ps ? (size_t)(end - ps) : 3;
-    if (hl == 0 || hl >= host_cap || pl == 0 || pl >= port_cap) return false;
-    memcpy(host, hs, hl);
-    host[hl] = '\0';
-    if (ps) {
-        memcpy(port, ps, pl);
-        port[pl] = '\0';
-        for (size_t i = 0; i < pl; i++)
-            if (port[i] < '0' || port[i] > '9') return false;
-    } else {
-        strcpy(port, "443");
-    }
-    return true;
+    if (strncmp(url, "https://", 8) != 0) return false;
+    const char *authority = url + 8;
+    size_t len = strcspn(authority, "/");
+    *path = authority[len] ? authority + len : "/";
+    return ex_split_host_port(authority, len, host, host_cap, port, port_cap, "443") &&
+           host[0] != '\0';
 }
 
 /* ---- requests ------------------------------------------------------------------------- */
@@ -195,7 +112,6 @@ static bool parse_url(const char *url, char *host, size_t host_cap, char *port,
 static void fail(client *cl, request *r, const char *why) {
     if (r->done) return;
     r->done = r->failed = true;
-    r->why = why;
     cl->finished++;
     cl->failures++;
     if (r->started) cl->in_flight--;
@@ -215,15 +131,15 @@ static void complete(client *cl, request *r) {
         fail(cl, r, "body length differs from content-length");
         return;
     }
-    r->done = true;
-    cl->finished++;
-    cl->in_flight--;
-    if (r->out && r->out != stdout && fclose(r->out) != 0) {
-        r->out = NULL;
+    FILE *out = r->out;
+    r->out = NULL;
+    if (out && out != stdout && fclose(out) != 0) {
         fail(cl, r, "writing the output file failed");
         return;
     }
-    r->out = NULL;
+    r->done = true;
+    cl->finished++;
+    cl->in_flight--;
     printf("%d %" PRIu64 " bytes %s\n", r->status, r->received, r->path);
 }
 
@@ -238,46 +154,48 @@ static FILE *open_output(const char *dir, const char *path) {
     else
         snprintf(name, sizeof name, "%s/%.*s", dir, (int)n, last);
     FILE *f = fopen(name, "wb");
-    if (!f) fprintf(stderr, "h3q-client: %s: %s\n", name, strerror(errno));
+    if (!f) ex_warn("%s: %s", name, strerror(errno));
     return f;
+}
+
+/* Sends one request's headers on a new stream (its body follows in feed_bodies). */
+static void start_request(client *cl, request *r) {
+    uint64_t id;
+    if (h3q_quic_conn_get_next_available_stream_id(cl->quic, false, &id) != H3Q_OK) {
+        fail(cl, r, "no stream available");
+        return;
+    }
+    char len[24];
+    snprintf(len, sizeof len, "%" PRIu64, cl->data_len);
+    bool post = cl->data_fd >= 0;
+    h3q_header h[7] = {ex_hdr(":method", post ? "POST" : "GET"), ex_hdr(":scheme", "https"),
+                       ex_hdr(":authority", cl->authority), ex_hdr(":path", r->path),
+                       ex_hdr("user-agent", "h3q-client/" H3Q_VERSION_STRING)};
+    size_t n = 5;
+    if (post) {
+        h[n++] = ex_hdr("content-type", "application/octet-stream");
+        h[n++] = ex_hdr("content-length", len);
+    }
+    r->started = true;
+    r->stream_id = id;
+    r->content_length = -1;
+    cl->in_flight++;
+    if (id / 4 < cl->nreqs) cl->by_stream[id / 4] = r;
+    h3q_result rc = h3q_conn_send_headers(cl->h3, id, h, n, !post || cl->data_len == 0);
+    if (rc != H3Q_OK) {
+        fail(cl, r, h3q_result_str(rc));
+        return;
+    }
+    if (cl->opt->output_dir) {
+        r->out = open_output(cl->opt->output_dir, r->path);
+        if (!r->out) fail(cl, r, "cannot open the output file");
+    }
 }
 
 static void start_requests(client *cl) {
     if (!cl->established || cl->terminated || cl->closing) return;
-    while (cl->in_flight < cl->parallel && cl->next_req < cl->nreqs) {
-        request *r = &cl->reqs[cl->next_req++];
-        uint64_t id;
-        if (h3q_quic_conn_get_next_available_stream_id(cl->quic, false, &id) != H3Q_OK) {
-            fail(cl, r, "no stream available");
-            continue;
-        }
-        char len[24];
-        snprintf(len, sizeof len, "%" PRIu64, cl->data_len);
-        bool post = cl->data_fd >= 0;
-        h3q_header h[7] = {hdr(":method", post ? "POST" : "GET"), hdr(":scheme", "https"),
-                           hdr(":authority", cl->authority), hdr(":path", r->path),
-                           hdr("user-agent", "h3q-client/" H3Q_VERSION_STRING)};
-        size_t n = 5;
-        if (post) {
-            h[n++] = hdr("content-type", "application/octet-stream");
-            h[n++] = hdr("content-length", len);
-        }
-        r->started = true;
-        r->stream_id = id;
-        r->content_length = -1;
-        cl->in_flight++;
-        cl->nstreams++;
-        if (id / 4 < cl->nreqs) cl->by_stream[id / 4] = r;
-        h3q_result rc = h3q_conn_send_headers(cl->h3, id, h, n, !post || cl->data_len == 0);
-        if (rc != H3Q_OK) {
-            fail(cl, r, h3q_result_str(rc));
-            continue;
-        }
-        if (cl->output_dir) {
-            r->out = open_output(cl->output_dir, r->path);
-            if (!r->out) fail(cl, r, "cannot open the output file");
-        }
-    }
+    while (cl->in_flight < (size_t)cl->opt->parallel && cl->next_req < cl->nreqs)
+        start_request(cl, &cl->reqs[cl->next_req++]);
 }
 
 static request *request_of(client *cl, uint64_t stream_id) {
@@ -293,38 +211,40 @@ static void print_headers(const h3q_event *ev, const char *path) {
     printf("\n");
 }
 
+/* A response's HEADERS: the status and content-length of the final response (an interim
+ * 1xx one is skipped), or trailers. */
+static void on_response_headers(client *cl, request *r, const h3q_event *ev) {
+    if (cl->opt->include) print_headers(ev, r->path);
+    if (r->head_seen) return; /* trailers */
+    int status = 0;
+    for (size_t i = 0; i < ev->headers_len; i++) {
+        const h3q_header *h = &ev->headers[i];
+        char v[24];
+        if (!ex_hdr_value(h, v, sizeof v)) continue;
+        if (ex_hdr_is(h, ":status")) status = atoi(v);
+        else if (ex_hdr_is(h, "content-length")) r->content_length = strtoll(v, NULL, 10);
+    }
+    if (status >= 100 && status < 200) { /* interim response: wait for the final one */
+        r->content_length = -1;
+    } else {
+        r->status = status;
+        r->head_seen = true;
+    }
+}
+
+/* HTTP events (called during h3q_conn_handle_event). */
 static void on_http_event(void *user_data, const h3q_event *ev) {
     client *cl = user_data;
     if (ev->type == H3Q_EVENT_PUSH_PROMISE_RECEIVED) {
         cl->pushes++;
-        vlog("push promise %" PRIu64 " on stream %" PRIu64, ev->push_id, ev->stream_id);
+        ex_debug("push promise %" PRIu64 " on stream %" PRIu64, ev->push_id, ev->stream_id);
         return;
     }
     if (ev->has_push_id) return; /* a pushed response: accepted and ignored */
     request *r = request_of(cl, ev->stream_id);
     if (!r || r->done) return;
     if (ev->type == H3Q_EVENT_HEADERS_RECEIVED) {
-        if (!r->head_seen) {
-            int status = 0;
-            for (size_t i = 0; i < ev->headers_len; i++) {
-                const h3q_header *h = &ev->headers[i];
-                char v[24];
-                if (h->value_len >= sizeof v) continue;
-                memcpy(v, h->value, h->value_len);
-                v[h->value_len] = '\0';
-                if (hdr_is(h, ":status")) status = atoi(v);
-                else if (hdr_is(h, "content-length")) r->content_length = strtoll(v, NULL, 10);
-            }
-            if (cl->include) print_headers(ev, r->path);
-            if (status >= 100 && status < 200) { /* interim response: wait for the final one */
-                r->content_length = -1;
-            } else {
-                r->status = status;
-                r->head_seen = true;
-            }
-        } else if (cl->include) {
-            print_headers(ev, r->path); /* trailers */
-        }
+        on_response_headers(cl, r, ev);
     } else if (ev->type == H3Q_EVENT_DATA_RECEIVED) {
         r->received += ev->data_len;
         cl->bytes += ev->data_len;
@@ -337,272 +257,211 @@ static void on_http_event(void *user_data, const h3q_event *ev) {
     }
 }
 
-/* Request bodies, paced like h3q-server's response bodies: 64 KiB chunks while the
- * estimated unsent backlog (bytes given to h3q minus bytes seen leaving in datagrams) is
- * under BACKLOG_WINDOW. */
-static uint64_t backlog(const client *cl) {
-    return cl->queued > cl->wire ? cl->queued - cl->wire : 0;
+/* QUIC events HTTP/3 does not report: the handshake, resets, STOP_SENDING, the end. */
+static void on_quic_event(void *user_data, const h3q_quic_event *ev, h3q_result rc) {
+    client *cl = user_data;
+    request *r = request_of(cl, ev->stream_id);
+    (void)rc;
+    switch (ev->type) {
+    case H3Q_QUIC_HANDSHAKE_COMPLETED:
+        cl->established = true;
+        ex_debug("connected, ALPN %.*s", (int)ev->data_len, (const char *)ev->data);
+        break;
+    case H3Q_QUIC_STREAM_RESET:
+        if (r && !r->done) fail(cl, r, "the server reset the stream");
+        break;
+    case H3Q_QUIC_STOP_SENDING_RECEIVED:
+        /* The server needs no more of the request body: fine if it answered. */
+        if (r && !r->done) r->body_sent = cl->data_len;
+        break;
+    case H3Q_QUIC_CONNECTION_TERMINATED:
+        cl->terminated = true;
+        strcpy(cl->close_reason, "connection ");
+        ex_describe_end(ev, cl->close_reason + strlen(cl->close_reason),
+                        sizeof cl->close_reason - strlen(cl->close_reason));
+        ex_debug("%s", cl->close_reason);
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---- request bodies (paced, see the top) ------------------------------------------------ */
+
+/* Sends the next chunk of --data on a request's stream. */
+static uint64_t feed_chunk(client *cl, request *r) {
+    uint64_t left = cl->data_len - r->body_sent;
+    size_t n = left < CHUNK ? (size_t)left : CHUNK;
+    ssize_t got = pread(cl->data_fd, cl->scratch, n, (off_t)r->body_sent);
+    if (got <= 0) {
+        h3q_quic_conn_reset_stream(cl->quic, r->stream_id, H3Q_H3_REQUEST_CANCELLED);
+        fail(cl, r, "reading --data failed");
+        return 0;
+    }
+    bool end = r->body_sent + (uint64_t)got == cl->data_len;
+    if (h3q_conn_send_data(cl->h3, r->stream_id, cl->scratch, (size_t)got, end) != H3Q_OK) {
+        fail(cl, r, "sending the body failed");
+        return 0;
+    }
+    r->body_sent += (uint64_t)got;
+    return (uint64_t)got;
 }
 
 static void feed_bodies(client *cl) {
-    cl->starved = false;
     if (cl->data_fd < 0 || cl->terminated) return;
-    for (;;) {
-        bool any = false;
-        /* Requests start in order: skip the finished ones at the front. */
-        while (cl->first_active < cl->next_req && cl->reqs[cl->first_active].done)
-            cl->first_active++;
+    /* Requests start in order: skip the finished ones at the front. */
+    while (cl->first_active < cl->next_req && cl->reqs[cl->first_active].done)
+        cl->first_active++;
+    uint64_t backlog = 0;
+    for (size_t i = cl->first_active; i < cl->next_req; i++) {
+        uint64_t unsent = cl->reqs[i].done ? 0 : ex_unsent(cl->quic, cl->reqs[i].stream_id);
+        if (unsent != UINT64_MAX) backlog += unsent;
+    }
+    for (bool fed = true; fed;) {
+        fed = false;
         for (size_t i = cl->first_active; i < cl->next_req; i++) {
             request *r = &cl->reqs[i];
             if (r->done || r->body_sent >= cl->data_len) continue;
-            if (backlog(cl) >= BACKLOG_WINDOW) {
-                cl->starved = true;
-                return;
-            }
-            any = true;
-            uint64_t left = cl->data_len - r->body_sent;
-            size_t n = left < CHUNK ? (size_t)left : CHUNK;
-            ssize_t got = pread(cl->data_fd, cl->scratch, n, (off_t)r->body_sent);
-            if (got <= 0) {
-                h3q_quic_conn_reset_stream(cl->quic, r->stream_id, H3_REQUEST_CANCELLED);
-                fail(cl, r, "reading --data failed");
-                continue;
-            }
-            bool end = r->body_sent + (uint64_t)got == cl->data_len;
-            if (h3q_conn_send_data(cl->h3, r->stream_id, cl->scratch, (size_t)got, end) !=
-                H3Q_OK) {
-                fail(cl, r, "sending the body failed");
-                continue;
-            }
-            r->body_sent += (uint64_t)got;
-            cl->queued += (uint64_t)got;
+            if (backlog >= BACKLOG_WINDOW) return;
+            if (ex_unsent(cl->quic, r->stream_id) >= STREAM_WINDOW) continue;
+            uint64_t n = feed_chunk(cl, r);
+            backlog += n;
+            fed |= n > 0;
         }
-        if (!any) return;
-    }
-}
-
-static void drain_events(client *cl) {
-    h3q_quic_event ev;
-    while (h3q_quic_conn_next_event(cl->quic, &ev) == H3Q_OK) {
-        h3q_result rc = h3q_conn_handle_event(cl->h3, &ev, on_http_event, cl);
-        if (rc == H3Q_ERR_PROTOCOL)
-            fprintf(stderr, "h3q-client: protocol error: %s\n", h3q_conn_last_error(cl->h3));
-        request *r;
-        switch (ev.type) {
-        case H3Q_QUIC_HANDSHAKE_COMPLETED:
-            cl->established = true;
-            vlog("connected, ALPN %.*s", (int)ev.data_len, (const char *)ev.data);
-            break;
-        case H3Q_QUIC_STREAM_RESET:
-            if ((r = request_of(cl, ev.stream_id)) && !r->done)
-                fail(cl, r, "the server reset the stream");
-            break;
-        case H3Q_QUIC_STOP_SENDING_RECEIVED:
-            /* The server needs no more of the request body: fine if it answered. */
-            if ((r = request_of(cl, ev.stream_id)) && !r->done) r->body_sent = cl->data_len;
-            break;
-        case H3Q_QUIC_CONNECTION_TERMINATED:
-            cl->terminated = true;
-            snprintf(cl->close_reason, sizeof cl->close_reason,
-                     "connection closed (0x%" PRIx64 " %.*s)", ev.error_code,
-                     (int)ev.reason_len, (const char *)ev.reason);
-            break;
-        default:
-            break;
-        }
-    }
-}
-
-/* ---- UDP (as in h3q-server) ----------------------------------------------------------- */
-
-static bool send_pending(client *cl) {
-    while (cl->tx_pending) {
-        if (cl->gso && cl->tx_off == 0 && cl->tx_seg < cl->tx_len) {
-            struct iovec iov = {cl->tx, cl->tx_len};
-            union {
-                char buf[CMSG_SPACE(sizeof(uint16_t))];
-                struct cmsghdr align;
-            } ctrl;
-            memset(&ctrl, 0, sizeof ctrl);
-            struct msghdr msg = {.msg_name = &cl->tx_dest, .msg_namelen = cl->tx_dest_len,
-                                 .msg_iov = &iov, .msg_iovlen = 1,
-                                 .msg_control = ctrl.buf, .msg_controllen = sizeof ctrl.buf};
-            struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-            cm->cmsg_level = SOL_UDP;
-            cm->cmsg_type = UDP_SEGMENT;
-            cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-            uint16_t seg = (uint16_t)cl->tx_seg;
-            memcpy(CMSG_DATA(cm), &seg, sizeof seg);
-            if (sendmsg(cl->fd, &msg, 0) >= 0) {
-                cl->tx_pending = false;
-                return true;
-            }
-            if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
-            if (errno == EINTR) continue;
-            if (errno == EIO || errno == EINVAL || errno == EOPNOTSUPP) {
-                vlog("UDP GSO failed (%s): sending datagrams one by one", strerror(errno));
-                cl->gso = false;
-                continue;
-            }
-            vlog("sendmsg: %s", strerror(errno));
-            cl->tx_pending = false;
-            return true;
-        }
-        size_t left = cl->tx_len - cl->tx_off;
-        size_t n = left < cl->tx_seg ? left : cl->tx_seg;
-        ssize_t r = sendto(cl->fd, cl->tx + cl->tx_off, n, 0,
-                           (const struct sockaddr *)&cl->tx_dest, cl->tx_dest_len);
-        if (r < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
-            if (errno == EINTR) continue;
-            vlog("sendto: %s", strerror(errno));
-        }
-        cl->tx_off += n;
-        if (cl->tx_off >= cl->tx_len) cl->tx_pending = false;
-    }
-    return true;
-}
-
-static bool flush_transmits(client *cl) {
-    if (!send_pending(cl)) return false;
-    for (;;) {
-        size_t len, seg;
-        uint64_t now = now_ns();
-        h3q_result rc = h3q_endpoint_poll_transmit(cl->endpoint, now, cl->tx, TX_BUF, &len,
-                                                   &cl->tx_dest, &cl->tx_dest_len, &seg);
-        if (rc != H3Q_OK) return true;
-        if (seg == 0) seg = len;
-        for (size_t off = 0; off < len; off += seg) {
-            size_t n = len - off < seg ? len - off : seg;
-            if (n > PACKET_OVERHEAD) cl->wire += n - PACKET_OVERHEAD;
-            if (n > PACKET_OVERHEAD_MIN) cl->wire_max += n - PACKET_OVERHEAD_MIN;
-        }
-        cl->last_tx_ns = now;
-        cl->tx_len = len;
-        cl->tx_seg = seg;
-        cl->tx_off = 0;
-        cl->tx_pending = true;
-        if (!send_pending(cl)) return false;
-    }
-}
-
-static void receive_all(client *cl, uint8_t *bufs, struct mmsghdr *msgs,
-                        struct sockaddr_storage *from, char (*ctrl)[64]) {
-    for (int round = 0; round < 16; round++) {
-        struct iovec iov[RX_BATCH];
-        for (int i = 0; i < RX_BATCH; i++) {
-            iov[i].iov_base = bufs + (size_t)i * RX_BUF;
-            iov[i].iov_len = RX_BUF;
-            memset(&msgs[i], 0, sizeof msgs[i]);
-            msgs[i].msg_hdr.msg_name = &from[i];
-            msgs[i].msg_hdr.msg_namelen = sizeof from[i];
-            msgs[i].msg_hdr.msg_iov = &iov[i];
-            msgs[i].msg_hdr.msg_iovlen = 1;
-            msgs[i].msg_hdr.msg_control = ctrl[i];
-            msgs[i].msg_hdr.msg_controllen = 64;
-        }
-        int n = recvmmsg(cl->fd, msgs, RX_BATCH, MSG_DONTWAIT, NULL);
-        if (n <= 0) return;
-        uint64_t now = now_ns();
-        cl->last_rx_ns = now;
-        for (int i = 0; i < n; i++) {
-            size_t len = msgs[i].msg_len, seg = len;
-            for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msgs[i].msg_hdr); cm;
-                 cm = CMSG_NXTHDR(&msgs[i].msg_hdr, cm)) {
-                if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO) {
-                    int gso;
-                    memcpy(&gso, CMSG_DATA(cm), sizeof gso);
-                    if (gso > 0) seg = (size_t)gso;
-                }
-            }
-            h3q_endpoint_receive_segments(cl->endpoint, now, (const struct sockaddr *)&from[i],
-                                          msgs[i].msg_hdr.msg_namelen,
-                                          bufs + (size_t)i * RX_BUF, len, seg);
-        }
-        /* Handle what arrived before reading more, so acknowledgements go out. */
-        drain_events(cl);
-        start_requests(cl);
-        feed_bodies(cl);
-        flush_transmits(cl);
-        if (n < RX_BATCH) return;
     }
 }
 
 /* ---- connecting ----------------------------------------------------------------------- */
 
-/* Path MTU discovery needs the don't-fragment bit: with IP_PMTUDISC_PROBE the kernel sets
- * it on every datagram and never fragments, so a probe too big for the path is lost (QUIC
- * notices and settles on a smaller size) instead of arriving in pieces. True when the
- * socket took it (for IPv6 both options: a dual-stack socket also carries IPv4). */
-static bool set_dont_fragment(int fd, int family) {
-    int probe = IP_PMTUDISC_PROBE, probe6 = IPV6_PMTUDISC_PROBE;
-    bool v4 = setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &probe, sizeof probe) == 0;
-    if (family != AF_INET6) return v4;
-    return v4 && setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &probe6, sizeof probe6) == 0;
-}
-
-/* Opens a UDP socket for `ai`'s family, an endpoint, the QUIC connection (SNI = the URL's
- * host) and the HTTP/3 connection over it. Returns 0, or -1 after printing why. */
-static int connect_to(client *cl, const struct addrinfo *ai, const char *ca) {
-    memcpy(&cl->server, ai->ai_addr, ai->ai_addrlen);
-    cl->server_len = ai->ai_addrlen;
-    cl->fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (cl->fd < 0) {
-        perror("h3q-client: socket");
-        return -1;
-    }
-    int size = 8 << 20, seg = 1200, on = 1;
-    setsockopt(cl->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-    setsockopt(cl->fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
-    cl->gso = setsockopt(cl->fd, SOL_UDP, UDP_SEGMENT, &seg, sizeof seg) == 0;
-    if (cl->gso) {
-        seg = 0;
-        setsockopt(cl->fd, SOL_UDP, UDP_SEGMENT, &seg, sizeof seg);
-    }
-    setsockopt(cl->fd, SOL_UDP, UDP_GRO, &on, sizeof on);
-    bool pmtud = set_dont_fragment(cl->fd, ai->ai_family);
-
-    h3q_config *config;
-    if (h3q_config_new(false, &config) != H3Q_OK) return -1;
-    h3q_result rc = ca ? h3q_config_load_ca_file(config, ca)
-                       : h3q_config_set_verify_peer(config, false);
-    /* Give up on a silent server after 30 s (the default is 60). */
+/* The endpoint's configuration: trust (--ca, or none with --insecure), a 30 s idle timeout
+ * (the default is 60), SSLKEYLOGFILE, and what the socket allows. */
+static h3q_result configure(client *cl, h3q_config *config) {
+    h3q_result rc = cl->opt->ca ? h3q_config_load_ca_file(config, cl->opt->ca)
+                                : h3q_config_set_verify_peer(config, false);
     if (rc == H3Q_OK) rc = h3q_config_set_idle_timeout_ms(config, 30000);
     if (rc == H3Q_OK && getenv("SSLKEYLOGFILE"))
         rc = h3q_config_set_key_log_file(config, getenv("SSLKEYLOGFILE"));
-    if (rc == H3Q_OK && cl->gso) rc = h3q_config_set_max_gso_segments(config, GSO_SEGMENTS);
-    if (rc == H3Q_OK && pmtud) rc = h3q_config_set_mtu_discovery(config, true);
+    if (rc == H3Q_OK) rc = ex_udp_configure(&cl->udp, config);
+    return rc;
+}
+
+/* Opens a UDP socket for cl->addr's family, an endpoint, the QUIC connection (SNI = the
+ * URL's host) and the HTTP/3 connection over it. False after printing why. */
+static bool connect_to(client *cl) {
+    h3q_config *config;
+    if (!ex_udp_open(&cl->udp, cl->addr->ai_family)) return false;
+    if (h3q_config_new(false, &config) != H3Q_OK) return false;
+    h3q_result rc = configure(cl, config);
     if (rc == H3Q_OK) rc = h3q_endpoint_new(config, &cl->endpoint);
     if (rc != H3Q_OK) {
         const char *msg = h3q_config_last_error(config);
-        fprintf(stderr, "h3q-client: %s\n", msg ? msg : h3q_last_error());
-        h3q_config_free(config);
-        return -1;
+        ex_warn("%s", msg ? msg : h3q_last_error());
     }
     h3q_config_free(config);
-    rc = h3q_endpoint_connect(cl->endpoint, now_ns(), (const struct sockaddr *)&cl->server,
-                              cl->server_len, cl->host, &cl->quic);
+    if (rc != H3Q_OK) return false;
+    rc = h3q_endpoint_connect(cl->endpoint, ex_now_ns(), cl->addr->ai_addr,
+                              cl->addr->ai_addrlen, cl->host, &cl->quic);
     if (rc == H3Q_OK) rc = h3q_conn_new_quic(cl->quic, NULL, &cl->h3);
     if (rc != H3Q_OK) {
-        fprintf(stderr, "h3q-client: connect: %s\n", h3q_last_error());
-        return -1;
+        ex_warn("connect: %s", h3q_last_error());
+        return false;
     }
-    return 0;
+    h3q_quic_conn_set_user_data(cl->quic, cl);
+    return true;
 }
 
 static void disconnect(client *cl) {
     h3q_conn_free(cl->h3);
     h3q_quic_conn_free(cl->quic);
     h3q_endpoint_free(cl->endpoint);
-    if (cl->fd >= 0) close(cl->fd);
+    ex_udp_close(&cl->udp);
+    ex_tx_discard(cl->tx);
     cl->h3 = NULL;
     cl->quic = NULL;
     cl->endpoint = NULL;
-    cl->fd = -1;
-    cl->tx_pending = false;
 }
 
-/* ---- main ----------------------------------------------------------------------------- */
+/* A name may resolve to several addresses (localhost: ::1 and 127.0.0.1): when one gives
+ * no handshake within ATTEMPT_NS, try the next. False if that fails at once. */
+static bool next_address(client *cl, uint64_t now, uint64_t *attempt_ns) {
+    if (cl->established || cl->terminated || !cl->addr->ai_next ||
+        now - *attempt_ns < ATTEMPT_NS)
+        return true;
+    disconnect(cl);
+    cl->addr = cl->addr->ai_next;
+    *attempt_ns = now;
+    ex_debug("no answer from the first address, trying the next");
+    return connect_to(cl);
+}
+
+/* ---- the loop ----------------------------------------------------------------------- */
+
+/* Everything after an input: events, new requests, bodies, transmits. */
+static ex_tx_result step(client *cl) {
+    h3q_quic_conn *quic;
+    while (h3q_endpoint_next_ready(cl->endpoint, &quic) == H3Q_OK)
+        ex_drain_events(quic, cl->h3, cl->host, on_http_event, on_quic_event,
+                        h3q_quic_conn_user_data(quic));
+    if (cl->terminated) /* whatever is still open can no longer complete */
+        for (size_t i = 0; i < cl->nreqs; i++)
+            if (!cl->reqs[i].done) fail(cl, &cl->reqs[i], cl->close_reason);
+    start_requests(cl);
+    if (ex_tx_flush(cl->tx, &cl->udp, cl->endpoint) == EX_TX_FAILED) return EX_TX_FAILED;
+    feed_bodies(cl);
+    return ex_tx_flush(cl->tx, &cl->udp, cl->endpoint);
+}
+
+/* The progress line on stderr (a terminal only); `final` erases it. */
+static void progress(client *cl, uint64_t now, bool final) {
+    if (final) {
+        if (cl->progress_shown) fputs("\r\033[K", stderr);
+        return;
+    }
+    if (!cl->next_progress || now < cl->next_progress) return;
+    double secs = (double)(now - cl->start_ns) / 1e9;
+    fprintf(stderr, "\r\033[K%zu/%zu requests, %.1f MB, %.1f MB/s", cl->finished, cl->nreqs,
+            (double)cl->bytes / 1e6, secs > 0 ? (double)cl->bytes / 1e6 / secs : 0.0);
+    cl->progress_shown = true;
+    cl->next_progress = now + PROGRESS_NS;
+}
+
+/* Runs until every request is over and the connection is closed (or failed). */
+static void run(client *cl) {
+    uint64_t attempt_ns = cl->start_ns, close_deadline = EX_NEVER;
+    for (;;) {
+        uint64_t now = ex_now_ns();
+        if (!next_address(cl, now, &attempt_ns)) return;
+        ex_run_due_timers(cl->endpoint, now);
+        ex_tx_result tx = step(cl);
+        if (tx == EX_TX_FAILED) return;
+        if (cl->finished == cl->nreqs && !cl->closing) {
+            /* Done: close with H3_NO_ERROR and send the CONNECTION_CLOSE. */
+            cl->closing = true;
+            close_deadline = now + CLOSE_WAIT_NS;
+            h3q_quic_conn_close(cl->quic, H3Q_H3_NO_ERROR, NULL, 0);
+            continue;
+        }
+        if (cl->closing && (tx == EX_TX_IDLE || now >= close_deadline)) return;
+        progress(cl, now, false);
+
+        uint64_t wake = ex_earliest(h3q_endpoint_next_timeout(cl->endpoint), close_deadline);
+        if (!cl->established && cl->addr->ai_next) wake = ex_earliest(wake, attempt_ns + ATTEMPT_NS);
+        if (cl->next_progress) wake = ex_earliest(wake, cl->next_progress);
+        ex_wait_result w = ex_wait(cl->udp.fd, tx == EX_TX_BLOCKED, wake, NULL);
+        if (w == EX_WAIT_ERROR) {
+            ex_warn("ppoll: %s", strerror(errno));
+            return;
+        }
+        for (int round = 0; w == EX_WAIT_READY && round < RX_ROUNDS; round++) {
+            int got = ex_rx_read(cl->rx, cl->udp.fd, cl->endpoint);
+            if (got == 0) break;
+            if (step(cl) == EX_TX_FAILED) return; /* acknowledgements out before reading on */
+            if (got < EX_RX_BATCH) break;
+        }
+    }
+}
+
+/* ---- set-up --------------------------------------------------------------------------- */
 
 static void usage(FILE *f) {
     fputs("usage: h3q-client [--ca FILE | --insecure] [--data FILE] [--output DIR] [--include]\n"
@@ -619,216 +478,144 @@ static void usage(FILE *f) {
           f);
 }
 
-static void progress(client *cl, uint64_t now, bool final) {
-    double secs = (double)(now - cl->start_ns) / 1e9;
-    if (final) {
-        fputs("\r\033[K", stderr);
-        return;
+/* Returns -1 to go on, else the exit status. */
+static int parse_args(int argc, char **argv, options *o) {
+    ex_log_init("h3q-client");
+    o->parallel = o->repeat = 1;
+    o->first_url = argc;
+    for (int i = 1; i < argc && o->first_url == argc; i++) {
+        const char *a = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
+        const char **slot = strcmp(a, "--ca") == 0       ? &o->ca
+                            : strcmp(a, "--data") == 0   ? &o->data
+                            : strcmp(a, "--output") == 0 ? &o->output_dir
+                                                         : NULL;
+        long *number = strcmp(a, "--parallel") == 0 ? &o->parallel
+                       : strcmp(a, "--repeat") == 0 ? &o->repeat
+                                                    : NULL;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else if ((slot || number) && value) {
+            if (slot) *slot = value;
+            else *number = strtol(value, NULL, 10);
+            i++;
+        } else if (strcmp(a, "--insecure") == 0 || strcmp(a, "-k") == 0) {
+            o->insecure = true;
+        } else if (strcmp(a, "--include") == 0 || strcmp(a, "-i") == 0) {
+            o->include = true;
+        } else if (strcmp(a, "-v") == 0) {
+            ex_verbose = true;
+        } else if (a[0] == '-') {
+            ex_warn("unknown or incomplete option '%s'", a);
+            usage(stderr);
+            return 2;
+        } else {
+            o->first_url = i;
+        }
     }
-    fprintf(stderr, "\r\033[K%zu/%zu requests, %.1f MB, %.1f MB/s", cl->finished, cl->nreqs,
-            (double)cl->bytes / 1e6, secs > 0 ? (double)cl->bytes / 1e6 / secs : 0.0);
+    bool urls = o->first_url < argc;
+    if (urls && !o->ca && !o->insecure)
+        ex_warn("give --ca FILE to verify the server, or --insecure");
+    if (!urls || o->parallel < 1 || o->parallel > 100000 || o->repeat < 1 ||
+        o->repeat > 10000000 || !o->ca == !o->insecure) {
+        usage(stderr);
+        return 2;
+    }
+    return -1;
+}
+
+/* The requests: every URL, --repeat times, all with the first URL's authority. Returns -1
+ * to go on, else the exit status. */
+static int make_requests(client *cl, int nurls, char **urls) {
+    size_t repeat = (size_t)cl->opt->repeat;
+    cl->nreqs = (size_t)nurls * repeat;
+    cl->reqs = calloc(cl->nreqs, sizeof *cl->reqs);
+    cl->by_stream = calloc(cl->nreqs, sizeof *cl->by_stream);
+    if (!cl->reqs || !cl->by_stream) return 1;
+    for (int u = 0; u < nurls; u++) {
+        char host[256], port[8];
+        const char *path;
+        if (!parse_url(urls[u], host, sizeof host, port, sizeof port, &path)) {
+            ex_warn("not an https://host[:port]/path URL: %s", urls[u]);
+            return 2;
+        }
+        if (u == 0) {
+            strcpy(cl->host, host);
+            strcpy(cl->port, port);
+            snprintf(cl->authority, sizeof cl->authority, strchr(host, ':') ? "[%s]:%s" : "%s:%s",
+                     host, port);
+        } else if (strcmp(host, cl->host) != 0 || strcmp(port, cl->port) != 0) {
+            ex_warn("%s: every URL must have the authority %s", urls[u], cl->authority);
+            return 2;
+        }
+        for (size_t k = 0; k < repeat; k++) cl->reqs[k * (size_t)nurls + (size_t)u].path = path;
+    }
+    return -1;
+}
+
+/* --data: the file every request posts. */
+static bool open_data(client *cl) {
+    if (!cl->opt->data) return true;
+    struct stat st;
+    cl->data_fd = open(cl->opt->data, O_RDONLY | O_CLOEXEC);
+    if (cl->data_fd < 0 || fstat(cl->data_fd, &st) != 0) {
+        ex_warn("%s: %s", cl->opt->data, strerror(errno));
+        return false;
+    }
+    cl->data_len = (uint64_t)st.st_size;
+    return true;
+}
+
+/* The summary line; fails what the loop left open (after an error that ended it early). */
+static void summary(client *cl) {
+    progress(cl, 0, true);
+    for (size_t i = 0; i < cl->nreqs; i++)
+        if (!cl->reqs[i].done) fail(cl, &cl->reqs[i], "not completed");
+    double secs = (double)(ex_now_ns() - cl->start_ns) / 1e9;
+    printf("%zu requests (%zu failed), %" PRIu64 " bytes in %.3f s: %.2f MB/s, %.1f req/s\n",
+           cl->nreqs, cl->failures, cl->bytes, secs,
+           secs > 0 ? (double)cl->bytes / 1e6 / secs : 0.0,
+           secs > 0 ? (double)cl->nreqs / secs : 0.0);
+    if (cl->pushes) ex_debug("%" PRIu64 " server push(es) received and ignored", cl->pushes);
+}
+
+/* Resolves the server, connects to its first address and runs the loop. */
+static bool fetch(client *cl) {
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM}, *res;
+    int err = getaddrinfo(cl->host, cl->port, &hints, &res);
+    if (err) {
+        ex_warn("%s: %s", cl->host, gai_strerror(err));
+        return false;
+    }
+    cl->addr = res;
+    cl->start_ns = ex_now_ns();
+    if (isatty(STDERR_FILENO)) cl->next_progress = cl->start_ns + 1000000000ULL;
+    bool ok = connect_to(cl);
+    if (ok) run(cl);
+    summary(cl);
+    disconnect(cl);
+    freeaddrinfo(res);
+    return ok;
 }
 
 int main(int argc, char **argv) {
     static client cl;
-    const char *ca = NULL, *data = NULL;
-    bool insecure = false;
-    long parallel = 1, repeat = 1;
-    int first_url = argc;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        bool has_value = i + 1 < argc;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage(stdout);
-            return 0;
-        } else if (strcmp(a, "--ca") == 0 && has_value) {
-            ca = argv[++i];
-        } else if (strcmp(a, "--insecure") == 0 || strcmp(a, "-k") == 0) {
-            insecure = true;
-        } else if (strcmp(a, "--data") == 0 && has_value) {
-            data = argv[++i];
-        } else if (strcmp(a, "--output") == 0 && has_value) {
-            cl.output_dir = argv[++i];
-        } else if (strcmp(a, "--include") == 0 || strcmp(a, "-i") == 0) {
-            cl.include = true;
-        } else if (strcmp(a, "--parallel") == 0 && has_value) {
-            parallel = strtol(argv[++i], NULL, 10);
-        } else if (strcmp(a, "--repeat") == 0 && has_value) {
-            repeat = strtol(argv[++i], NULL, 10);
-        } else if (strcmp(a, "-v") == 0) {
-            verbose = true;
-        } else if (a[0] == '-') {
-            fprintf(stderr, "h3q-client: unknown or incomplete option '%s'\n", a);
-            usage(stderr);
-            return 2;
-        } else {
-            first_url = i;
-            break;
-        }
-    }
-    int nurls = argc - first_url;
-    if (nurls <= 0 || parallel < 1 || parallel > 100000 || repeat < 1 || repeat > 10000000 ||
-        (ca && insecure) || (!ca && !insecure)) {
-        if (!ca && !insecure && nurls > 0)
-            fputs("h3q-client: give --ca FILE to verify the server, or --insecure\n", stderr);
-        usage(stderr);
-        return 2;
-    }
-    /* Result lines are written in batches: stdout is flushed before every sleep (see
-     * h3q-server.c). */
-    static char out_buf[1 << 16];
-    setvbuf(stdout, out_buf, _IOFBF, sizeof out_buf);
-    cl.parallel = (size_t)parallel;
+    options o = {0};
+    int status = parse_args(argc, argv, &o);
+    if (status >= 0) return status;
+    cl.opt = &o;
     cl.data_fd = -1;
-
-    /* URLs: one authority for all. */
-    cl.nreqs = (size_t)nurls * (size_t)repeat;
-    cl.reqs = calloc(cl.nreqs, sizeof *cl.reqs);
-    cl.by_stream = calloc(cl.nreqs, sizeof *cl.by_stream);
-    if (!cl.reqs || !cl.by_stream) return 1;
-    for (int u = 0; u < nurls; u++) {
-        char host[256], port[8];
-        const char *path;
-        if (!parse_url(argv[first_url + u], host, sizeof host, port, sizeof port, &path)) {
-            fprintf(stderr, "h3q-client: not an https://host[:port]/path URL: %s\n",
-                    argv[first_url + u]);
-            return 2;
-        }
-        if (u == 0) {
-            strcpy(cl.host, host);
-            strcpy(cl.port, port);
-            snprintf(cl.authority, sizeof cl.authority, strchr(host, ':') ? "[%s]:%s" : "%s:%s",
-                     host, port);
-        } else if (strcmp(host, cl.host) != 0 || strcmp(port, cl.port) != 0) {
-            fprintf(stderr, "h3q-client: %s: every URL must have the authority %s\n",
-                    argv[first_url + u], cl.authority);
-            return 2;
-        }
-        for (long k = 0; k < repeat; k++) cl.reqs[(size_t)k * (size_t)nurls + (size_t)u].path = path;
-    }
-    if (data) {
-        cl.data_fd = open(data, O_RDONLY | O_CLOEXEC);
-        struct stat st;
-        if (cl.data_fd < 0 || fstat(cl.data_fd, &st) != 0) {
-            fprintf(stderr, "h3q-client: %s: %s\n", data, strerror(errno));
-            return 1;
-        }
-        cl.data_len = (uint64_t)st.st_size;
-    }
-
-    /* Resolve the server; try its addresses in turn (see connect_to). */
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM}, *res;
-    int err = getaddrinfo(cl.host, cl.port, &hints, &res);
-    if (err) {
-        fprintf(stderr, "h3q-client: %s: %s\n", cl.host, gai_strerror(err));
-        return 1;
-    }
-    const struct addrinfo *addr = res;
-    cl.start_ns = now_ns();
-    if (connect_to(&cl, addr, ca) != 0) {
-        freeaddrinfo(res);
-        return 1;
-    }
-    uint64_t attempt_ns = cl.start_ns;
-
-    cl.tx = malloc(TX_BUF);
-    uint8_t *rx = malloc((size_t)RX_BATCH * RX_BUF);
-    struct mmsghdr *msgs = calloc(RX_BATCH, sizeof *msgs);
-    struct sockaddr_storage *from = calloc(RX_BATCH, sizeof *from);
-    char (*ctrl)[64] = calloc(RX_BATCH, 64);
-    if (!cl.tx || !rx || !msgs || !from || !ctrl) return 1;
-
-    bool tty = isatty(STDERR_FILENO), shown = false, closing = false;
-    uint64_t next_progress = cl.start_ns + 1000000000ULL, close_deadline = 0;
-    for (;;) {
-        uint64_t now = now_ns();
-        /* A name may resolve to several addresses (localhost: ::1 and 127.0.0.1): when one
-         * gives no handshake within a second, try the next. */
-        if (!cl.established && !cl.terminated && addr->ai_next &&
-            now - attempt_ns >= ATTEMPT_NS) {
-            disconnect(&cl);
-            addr = addr->ai_next;
-            vlog("no answer from the first address, trying the next");
-            if (connect_to(&cl, addr, ca) != 0) break;
-            attempt_ns = now;
-        }
-        if (now >= h3q_endpoint_next_timeout(cl.endpoint))
-            h3q_endpoint_handle_timeout(cl.endpoint, now);
-        drain_events(&cl);
-        if (cl.terminated) /* whatever is still open can no longer complete */
-            for (size_t i = 0; i < cl.nreqs; i++)
-                if (!cl.reqs[i].done) fail(&cl, &cl.reqs[i], cl.close_reason);
-        start_requests(&cl);
-        flush_transmits(&cl);
-        now = now_ns();
-        if (cl.starved && cl.last_rx_ns > cl.last_tx_ns && cl.last_rx_ns > cl.resync_rx_ns &&
-            now - cl.last_tx_ns >= STALL_NS) { /* see h3q-server.c, "Body pacing" */
-            uint64_t most = cl.wire_max < cl.queued ? cl.wire_max : cl.queued;
-            if (most > cl.wire) cl.wire = most;
-            cl.resync_rx_ns = cl.last_rx_ns;
-        }
-        feed_bodies(&cl);
-        bool sent_all = flush_transmits(&cl);
-
-        if (cl.finished == cl.nreqs && !closing) {
-            /* Done: close with H3_NO_ERROR and send the CONNECTION_CLOSE. */
-            closing = cl.closing = true;
-            close_deadline = now + CLOSE_WAIT_NS;
-            h3q_quic_conn_close(cl.quic, H3_NO_ERROR, NULL, 0);
-            continue;
-        }
-        if (closing && (sent_all || now >= close_deadline)) break;
-        if (tty && now >= next_progress) {
-            progress(&cl, now, false);
-            shown = true;
-            next_progress = now + PROGRESS_NS;
-        }
-
-        uint64_t wake = h3q_endpoint_next_timeout(cl.endpoint);
-        if (!cl.established && addr->ai_next && wake > attempt_ns + ATTEMPT_NS)
-            wake = attempt_ns + ATTEMPT_NS;
-        if (cl.starved && wake > now + STALL_NS) wake = now + STALL_NS;
-        if (tty && wake > next_progress) wake = next_progress;
-        if (closing && wake > close_deadline) wake = close_deadline;
-        now = now_ns();
-        struct timespec ts = {0, 0}, *timeout = NULL;
-        if (wake != UINT64_MAX) {
-            uint64_t d = wake > now ? wake - now : 0;
-            ts.tv_sec = (time_t)(d / 1000000000ULL);
-            ts.tv_nsec = (long)(d % 1000000000ULL);
-            timeout = &ts;
-        }
-        fflush(stdout);
-        struct pollfd pfd = {.fd = cl.fd, .events = POLLIN | (sent_all ? 0 : POLLOUT)};
-        int n = ppoll(&pfd, 1, timeout, NULL);
-        if (n < 0 && errno != EINTR) {
-            perror("h3q-client: poll");
-            break;
-        }
-        if (n > 0 && (pfd.revents & POLLIN)) receive_all(&cl, rx, msgs, from, ctrl);
-    }
-    if (shown) progress(&cl, now_ns(), true);
-    for (size_t i = 0; i < cl.nreqs; i++) /* after an error that ended the loop early */
-        if (!cl.reqs[i].done) fail(&cl, &cl.reqs[i], "not completed");
-
-    uint64_t end = now_ns();
-    double secs = (double)(end - cl.start_ns) / 1e9;
-    printf("%zu requests (%zu failed), %" PRIu64 " bytes in %.3f s: %.2f MB/s, %.1f req/s\n",
-           cl.nreqs, cl.failures, cl.bytes, secs, secs > 0 ? (double)cl.bytes / 1e6 / secs : 0.0,
-           secs > 0 ? (double)cl.nreqs / secs : 0.0);
-    if (cl.pushes) vlog("%" PRIu64 " server push(es) received and ignored", cl.pushes);
-
+    cl.udp.fd = -1;
+    cl.rx = ex_rx_new();
+    cl.tx = ex_tx_new();
+    status = make_requests(&cl, argc - o.first_url, argv + o.first_url);
+    if (status < 0) status = cl.rx && cl.tx && open_data(&cl) && fetch(&cl) && !cl.failures ? 0 : 1;
     for (size_t i = 0; i < cl.nreqs; i++)
         if (cl.reqs[i].out && cl.reqs[i].out != stdout) fclose(cl.reqs[i].out);
-    disconnect(&cl);
-    freeaddrinfo(res);
     if (cl.data_fd >= 0) close(cl.data_fd);
     free(cl.reqs);
     free(cl.by_stream);
-    free(cl.tx);
-    free(rx);
-    free(msgs);
-    free(from);
-    free(ctrl);
-    return cl.failures ? 1 : 0;
+    ex_rx_free(cl.rx);
+    ex_tx_free(cl.tx);
+    return status;
 }

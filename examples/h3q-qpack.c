@@ -39,15 +39,20 @@ static void die_oom(void) {
     exit(1);
 }
 
+/* Makes room for `need` items of `size` bytes in the array `items` of `*cap` items,
+ * doubling it (from `first`); returns the array, moved or not. */
+static void *grow(void *items, size_t *cap, size_t need, size_t size, size_t first) {
+    if (need <= *cap) return items;
+    size_t n = *cap ? *cap : first;
+    while (n < need) n *= 2;
+    void *grown = realloc(items, n * size);
+    if (!grown) die_oom();
+    *cap = n;
+    return grown;
+}
+
 static void buffer_append(buffer *b, const void *data, size_t len) {
-    if (b->len + len + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + len + 1) cap *= 2;
-        char *grown = realloc(b->data, cap);
-        if (!grown) die_oom();
-        b->data = grown;
-        b->cap = cap;
-    }
+    b->data = grow(b->data, &b->cap, b->len + len + 1, 1, 256);
     if (len) memcpy(b->data + b->len, data, len);
     b->len += len;
     b->data[b->len] = '\0';
@@ -110,13 +115,7 @@ typedef struct {
 
 static void append_list(decoded_lists *lists, uint64_t stream_id, const h3q_header *headers,
                         size_t count) {
-    if (lists->len == lists->cap) {
-        size_t cap = lists->cap ? lists->cap * 2 : 64;
-        decoded_list *grown = realloc(lists->items, cap * sizeof *grown);
-        if (!grown) die_oom();
-        lists->items = grown;
-        lists->cap = cap;
-    }
+    lists->items = grow(lists->items, &lists->cap, lists->len + 1, sizeof *lists->items, 64);
     decoded_list *list = &lists->items[lists->len++];
     list->stream_id = stream_id;
     memset(&list->qif, 0, sizeof list->qif);
@@ -274,13 +273,7 @@ typedef struct {
 
 static void header_list_push(header_list *list, const char *name, size_t name_len,
                              const char *value, size_t value_len) {
-    if (list->len == list->cap) {
-        size_t cap = list->cap ? list->cap * 2 : 32;
-        h3q_header *grown = realloc(list->items, cap * sizeof *grown);
-        if (!grown) die_oom();
-        list->items = grown;
-        list->cap = cap;
-    }
+    list->items = grow(list->items, &list->cap, list->len + 1, sizeof *list->items, 32);
     h3q_header h = {(const uint8_t *)name, name_len, (const uint8_t *)value, value_len};
     list->items[list->len++] = h;
 }

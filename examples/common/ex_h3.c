@@ -1,0 +1,83 @@
+/* ex_h3: see ex_h3.h. */
+#include "ex_h3.h"
+
+#include "ex_log.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+h3q_header ex_hdr(const char *name, const char *value) {
+    h3q_header h = {(const uint8_t *)name, strlen(name), (const uint8_t *)value, strlen(value)};
+    return h;
+}
+
+bool ex_hdr_is(const h3q_header *h, const char *name) {
+    size_t n = strlen(name);
+    return h->name_len == n && memcmp(h->name, name, n) == 0;
+}
+
+bool ex_hdr_value(const h3q_header *h, char *out, size_t cap) {
+    if (h->value_len >= cap || memchr(h->value, 0, h->value_len)) return false;
+    memcpy(out, h->value, h->value_len);
+    out[h->value_len] = '\0';
+    return true;
+}
+
+bool ex_parse_u64(const char *digits, size_t len, uint64_t max, uint64_t *out) {
+    uint64_t v = 0;
+    if (len == 0) return false;
+    for (size_t i = 0; i < len; i++) {
+        if (digits[i] < '0' || digits[i] > '9') return false;
+        uint64_t d = (uint64_t)(digits[i] - '0');
+        if (v > (max - d) / 10) return false;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return true;
+}
+
+size_t ex_drain_events(h3q_quic_conn *quic, h3q_conn *h3, const char *peer,
+                       h3q_event_cb on_http, ex_quic_event_cb on_quic, void *user_data) {
+    h3q_quic_event ev;
+    size_t n = 0;
+    while (h3q_quic_conn_next_event(quic, &ev) == H3Q_OK) {
+        n++;
+        h3q_result rc = h3q_conn_handle_event(h3, &ev, on_http, user_data);
+        if (rc == H3Q_ERR_PROTOCOL) /* h3q has closed the connection with the code */
+            ex_warn("%s: protocol error: %s", peer, h3q_conn_last_error(h3));
+        if (on_quic) on_quic(user_data, &ev, rc);
+    }
+    return n;
+}
+
+uint64_t ex_unsent(h3q_quic_conn *quic, uint64_t stream_id) {
+    uint64_t unsent;
+    return h3q_quic_conn_stream_send_buffered(quic, stream_id, &unsent) == H3Q_OK ? unsent
+                                                                                  : UINT64_MAX;
+}
+
+void ex_describe_end(const h3q_quic_event *ev, char *out, size_t cap) {
+    const char *who = ev->closed_by_peer ? "closed by the peer" : "closed here";
+    int reason_len = (int)ev->reason_len;
+    const char *reason = ev->reason ? (const char *)ev->reason : "";
+    const char *name;
+    switch (ev->error_space) {
+    case H3Q_ERROR_SPACE_APPLICATION:
+        name = h3q_h3_error_name(ev->error_code);
+        snprintf(out, cap, "%s: %s (0x%" PRIx64 ") \"%.*s\"", who, name ? name : "code",
+                 ev->error_code, reason_len, reason);
+        break;
+    case H3Q_ERROR_SPACE_TRANSPORT:
+        snprintf(out, cap, "%s: QUIC transport error 0x%" PRIx64 " \"%.*s\"", who,
+                 ev->error_code, reason_len, reason);
+        break;
+    case H3Q_ERROR_SPACE_NO_CODE: /* idle timeout, stateless reset ...: the reason says */
+        snprintf(out, cap, "%s: \"%.*s\"", who, reason_len, reason);
+        break;
+    default:
+        snprintf(out, cap, "%s: code 0x%" PRIx64 " \"%.*s\"", who, ev->error_code,
+                 reason_len, reason);
+        break;
+    }
+}

@@ -1,0 +1,55 @@
+/*
+ * ex_h3: small helpers around h3q's connection API that both example programs need.
+ *
+ *   - header fields from C strings, and header fields compared or copied out;
+ *   - ex_drain_events(): a connection's QUIC events through its HTTP/3 connection (step 5
+ *     of the loop in h3q.h), with a second callback for the QUIC events themselves
+ *     (stream resets, STOP_SENDING, the connection's end), which HTTP/3 does not report;
+ *   - ex_unsent(): how many bytes of a stream wait unsent inside h3q (body pacing);
+ *   - ex_describe_end(): a connection's end as text, naming HTTP/3 codes.
+ *
+ * Part of examples/common (the h3q_example_common library).
+ */
+#ifndef H3Q_EXAMPLE_H3_H
+#define H3Q_EXAMPLE_H3_H
+
+#include <h3q.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* An h3q_header over two NUL-terminated strings (h3q reads them during the call only). */
+h3q_header ex_hdr(const char *name, const char *value);
+
+/* True when the field's name is `name`. */
+bool ex_hdr_is(const h3q_header *h, const char *name);
+
+/* Copies the field's value into `out` as a string; false if it does not fit or holds a
+ * NUL byte (field values are byte strings). */
+bool ex_hdr_value(const h3q_header *h, char *out, size_t cap);
+
+/* The decimal number in the first `len` bytes of `digits`: false when they are empty,
+ * hold anything but digits, or the number exceeds `max`. */
+bool ex_parse_u64(const char *digits, size_t len, uint64_t max, uint64_t *out);
+
+/* Called for every QUIC event after h3q_conn_handle_event() has handled it (`rc` is what
+ * that returned): the place to notice resets, STOP_SENDING and the connection's end. */
+typedef void (*ex_quic_event_cb)(void *user_data, const h3q_quic_event *event, h3q_result rc);
+
+/* Takes every waiting QUIC event of `quic` and hands it to `h3` (HTTP events go to
+ * `on_http`), then to `on_quic` (may be NULL). A protocol error of the peer is reported on
+ * stderr (`peer` names it). Returns how many events there were. */
+size_t ex_drain_events(h3q_quic_conn *quic, h3q_conn *h3, const char *peer,
+                       h3q_event_cb on_http, ex_quic_event_cb on_quic, void *user_data);
+
+/* Bytes given for `stream_id` that wait inside h3q because QUIC has not taken them yet
+ * (h3q_quic_conn_stream_send_buffered); UINT64_MAX if h3q cannot say. */
+uint64_t ex_unsent(h3q_quic_conn *quic, uint64_t stream_id);
+
+/* Writes how a connection ended (an H3Q_QUIC_CONNECTION_TERMINATED event) into `out`,
+ * e.g. "closed by the peer: H3_NO_ERROR (0x100) \"bye\"" or
+ * "closed here: \"Idle timeout\"". */
+void ex_describe_end(const h3q_quic_event *event, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,103 @@
+/* ex_tx: see ex_tx.h. */
+#define _GNU_SOURCE
+#include "ex_tx.h"
+
+#include "ex_clock.h"
+#include "ex_log.h"
+#include "ex_sockopt.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+
+struct ex_tx {
+    uint8_t buf[EX_TX_BUF];
+    size_t len;        /* bytes in buf from the last poll_transmit */
+    size_t off;        /* bytes of them sent (datagram by datagram without GSO) */
+    size_t segment;    /* the datagram size */
+    bool pending;      /* buf holds something not (fully) sent */
+    struct sockaddr_storage dest;
+    socklen_t dest_len;
+};
+
+ex_tx *ex_tx_new(void) { return calloc(1, sizeof(ex_tx)); }
+
+void ex_tx_free(ex_tx *tx) { free(tx); }
+
+void ex_tx_discard(ex_tx *tx) { tx->pending = false; }
+
+/* The whole buffer in one sendmsg() with a UDP_SEGMENT control message. */
+static ssize_t send_gso(ex_tx *tx, int fd) {
+    struct iovec iov = {tx->buf, tx->len};
+    union {
+        char buf[CMSG_SPACE(sizeof(uint16_t))];
+        struct cmsghdr align;
+    } ctrl;
+    memset(&ctrl, 0, sizeof ctrl);
+    struct msghdr msg = {.msg_name = &tx->dest, .msg_namelen = tx->dest_len,
+                         .msg_iov = &iov, .msg_iovlen = 1,
+                         .msg_control = ctrl.buf, .msg_controllen = sizeof ctrl.buf};
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_UDP;
+    cm->cmsg_type = UDP_SEGMENT;
+    cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+    uint16_t segment = (uint16_t)tx->segment;
+    memcpy(CMSG_DATA(cm), &segment, sizeof segment);
+    return sendmsg(fd, &msg, 0);
+}
+
+/* Sends the waiting buffer; false when the socket is full (EAGAIN). */
+static bool send_pending(ex_tx *tx, ex_udp *udp) {
+    while (tx->pending) {
+        bool batch = tx->off == 0 && tx->segment < tx->len;
+        if (batch && udp->gso) {
+            if (send_gso(tx, udp->fd) >= 0) {
+                tx->pending = false;
+                return true;
+            }
+            if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
+            if (errno == EINTR) continue;
+            if (errno == EIO || errno == EINVAL || errno == EOPNOTSUPP) {
+                ex_warn("UDP GSO failed (%s): sending datagrams one by one", strerror(errno));
+                udp->gso = false;
+                continue;
+            }
+            ex_debug("sendmsg: %s", strerror(errno)); /* dropped; QUIC recovers */
+            tx->pending = false;
+            return true;
+        }
+        size_t left = tx->len - tx->off;
+        size_t n = left < tx->segment ? left : tx->segment;
+        if (sendto(udp->fd, tx->buf + tx->off, n, 0, (const struct sockaddr *)&tx->dest,
+                   tx->dest_len) < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
+            if (errno == EINTR) continue;
+            ex_debug("sendto: %s", strerror(errno)); /* dropped; QUIC recovers */
+        }
+        tx->off += n;
+        if (tx->off >= tx->len) tx->pending = false;
+    }
+    return true;
+}
+
+ex_tx_result ex_tx_flush(ex_tx *tx, ex_udp *udp, h3q_endpoint *endpoint) {
+    for (;;) {
+        if (!send_pending(tx, udp)) return EX_TX_BLOCKED;
+        size_t segment = 0;
+        h3q_result rc = h3q_endpoint_poll_transmit(endpoint, ex_now_ns(), tx->buf, EX_TX_BUF,
+                                                   &tx->len, &tx->dest, &tx->dest_len,
+                                                   &segment);
+        if (rc == H3Q_DONE) return EX_TX_IDLE;
+        if (rc != H3Q_OK) {
+            ex_warn("h3q_endpoint_poll_transmit: %s (%s)", h3q_result_str(rc),
+                    h3q_endpoint_last_error(endpoint) ? h3q_endpoint_last_error(endpoint)
+                                                      : "no details");
+            return EX_TX_FAILED;
+        }
+        tx->segment = segment ? segment : tx->len;
+        tx->off = 0;
+        tx->pending = true;
+    }
+}

@@ -1,0 +1,51 @@
+/*
+ * ex_tx: sending what an h3q_endpoint has to send.
+ *
+ * After every input (datagrams, a timer, an application call such as a send or a close)
+ * the loop calls ex_tx_flush(), which calls h3q_endpoint_poll_transmit() until it has
+ * nothing more and sends each result:
+ *   - H3Q_OK: a buffer of one datagram, or with GSO (ex_udp.h) several datagrams of
+ *     `segment size` bytes each but the last, sent in one sendmsg() with UDP_SEGMENT. A
+ *     route that refuses GSO turns it off for the socket, and the buffer goes out one
+ *     datagram at a time instead.
+ *   - H3Q_DONE: nothing more to send. Not an error: the loop goes to sleep.
+ *   - anything else is an error and is reported as one (EX_TX_FAILED), never taken for
+ *     "nothing to send": poll_transmit refuses only a program's mistake (a NULL pointer, a
+ *     buffer under 1,472 bytes) or fails for a poisoned endpoint, and calling it again
+ *     would give the same answer forever.
+ * When the socket is full (EAGAIN) the datagram waits in ex_tx and EX_TX_BLOCKED asks the
+ * loop to wait until the socket is writable (POLLOUT) and flush again. A datagram the
+ * kernel refuses for another reason (EMSGSIZE for an MTU probe, an unreachable network)
+ * is dropped: QUIC sees it as lost and recovers.
+ *
+ * Part of examples/common (the h3q_example_common library).
+ */
+#ifndef H3Q_EXAMPLE_TX_H
+#define H3Q_EXAMPLE_TX_H
+
+#include "ex_udp.h"
+
+#include <h3q.h>
+
+/* The transmit buffer: h3q wants 1,472 bytes of room per datagram it may coalesce. */
+#define EX_TX_BUF (EX_GSO_SEGMENTS * 1472)
+
+typedef struct ex_tx ex_tx;
+
+typedef enum {
+    EX_TX_IDLE,     /* everything was sent: h3q_endpoint_poll_transmit said H3Q_DONE */
+    EX_TX_BLOCKED,  /* the socket is full: wait for POLLOUT, then flush again */
+    EX_TX_FAILED,   /* h3q_endpoint_poll_transmit failed (reported on stderr) */
+} ex_tx_result;
+
+/* The transmit state (its buffer included), or NULL when out of memory. */
+ex_tx *ex_tx_new(void);
+void ex_tx_free(ex_tx *tx);
+
+/* Sends the datagram left waiting by EX_TX_BLOCKED, then everything `endpoint` has. */
+ex_tx_result ex_tx_flush(ex_tx *tx, ex_udp *udp, h3q_endpoint *endpoint);
+
+/* Forgets a waiting datagram (before the socket it was meant for is closed). */
+void ex_tx_discard(ex_tx *tx);
+
+#endif
