@@ -13,29 +13,12 @@ server=$1
 client=$2
 work=$3
 
+. "$(dirname "$0")/example_helpers.sh"
+
 rm -rf "$work"
 mkdir -p "$work/out"
 pid=
-fail() {
-    echo "FAIL: $*" >&2
-    for f in server.out server.err client.out client.err; do
-        [ -f "$work/$f" ] && { echo "--- $f (last lines)" >&2; tail -n 20 "$work/$f" >&2; }
-    done
-    [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
-    exit 1
-}
-
-"$server" --listen 127.0.0.1:0 >"$work/server.out" 2>"$work/server.err" &
-pid=$!
-i=0
-until grep -q '^listening on ' "$work/server.out" 2>/dev/null; do
-    i=$((i + 1))
-    [ $i -le 100 ] || fail "the server printed no 'listening on' line within 10 s"
-    kill -0 "$pid" 2>/dev/null || fail "the server exited at start"
-    sleep 0.1
-done
-port=$(sed -n '1s/^listening on .*:\([0-9][0-9]*\)$/\1/p' "$work/server.out")
-[ -n "$port" ] || fail "no port in: $(head -n 1 "$work/server.out")"
+start_server server 10 "$server" --listen 127.0.0.1:0
 url="https://127.0.0.1:$port"
 echo "server on port $port"
 
@@ -73,17 +56,7 @@ if client "$url/no-such-thing"; then fail "the client succeeded on a 404"; fi
 echo "ok: 404 fails the client"
 
 # SIGINT: exit 0 within 5 s
-kill -INT "$pid"
-i=0
-while kill -0 "$pid" 2>/dev/null; do
-    i=$((i + 1))
-    [ $i -le 50 ] || fail "the server did not exit within 5 s of SIGINT"
-    sleep 0.1
-done
-wait "$pid"
-status=$?
-pid=
-[ "$status" = 0 ] || fail "the server exited with status $status after SIGINT"
+stop_server server 5
 grep -q 'GET /1000000 200 1000000' "$work/server.out" || fail "no log line for GET /1000000"
 echo "ok: SIGINT, exit 0"
 echo "PASS"
