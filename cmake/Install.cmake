@@ -19,6 +19,9 @@ install(CODE "
 ")
 install(FILES "${H3Q_STATIC_LIB}" DESTINATION "${CMAKE_INSTALL_LIBDIR}")
 install(FILES "${H3Q_INCLUDE_DIR}/h3q.h" DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
+# The valgrind suppressions for ring's AES-GCM false positives (see the file), for users
+# running their own programs under valgrind: share/h3q/h3q.supp.
+install(FILES "${PROJECT_SOURCE_DIR}/valgrind/h3q.supp" DESTINATION "${CMAKE_INSTALL_DATADIR}/h3q")
 
 configure_package_config_file(
   "${PROJECT_SOURCE_DIR}/cmake/h3qConfig.cmake.in"

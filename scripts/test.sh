@@ -98,7 +98,7 @@ check_skips() {
 
 ctest_suite asan -DH3Q_SANITIZE=ON -DH3Q_INTEROP_PYTHON="$PWD/$venv/bin/python" \
   -DH3Q_QIFS_DIR="$H3Q_QIFS_DIR"
-ctest_suite valgrind -DH3Q_VALGRIND=ON
+ctest_suite valgrind -DH3Q_VALGRIND=ON -DH3Q_INTEROP_PYTHON="$PWD/$venv/bin/python"
 
 step "the shipped library exports only h3q_* symbols"
 others=$(nm -D --defined-only target/debug/libh3q.so | grep -vc ' h3q_' || true)
