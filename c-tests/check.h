@@ -3,7 +3,9 @@
  *
  * CHECK(cond) and the CHECK_* variants record a failure with file and line and go on;
  * CHECK_DONE() prints "<test>: N passed, N failed" and returns the exit status.
- * Tests are plain functions run by RUN(fn) from main().
+ * Tests are plain functions run by RUN(fn) from main(). The counters belong to the whole
+ * test program (check.c, which h3q_c_test() links into every test, defines them), so
+ * helper files such as fake_pair.c may CHECK too.
  */
 #ifndef H3Q_CHECK_H
 #define H3Q_CHECK_H
@@ -12,8 +14,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static unsigned check_passed_;
-static unsigned check_failed_;
+extern unsigned check_passed_;
+extern unsigned check_failed_;
 
 #define CHECK(cond)                                                                   \
     do {                                                                              \

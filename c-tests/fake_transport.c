@@ -107,6 +107,80 @@ void fake_buf_free(fake_buf *b) {
     b->len = b->cap = 0;
 }
 
+/* Reads a varint of data[0..len] at *pos. */
+static bool varint_at(const uint8_t *data, size_t len, size_t *pos, uint64_t *out) {
+    if (*pos >= len) {
+        return false;
+    }
+    size_t n = (size_t)1 << (data[*pos] >> 6);
+    if (n > len - *pos) {
+        return false;
+    }
+    uint64_t v = data[*pos] & 0x3f;
+    for (size_t i = 1; i < n; i++) {
+        v = v << 8 | data[*pos + i];
+    }
+    *pos += n;
+    *out = v;
+    return true;
+}
+
+bool fake_read_varint(const fake_buf *b, size_t *pos, uint64_t *out) {
+    return varint_at(b->data, b->len, pos, out);
+}
+
+bool fake_frame_varint(const fake_frame *frame, uint64_t *out) {
+    size_t pos = 0;
+    return varint_at(frame->payload, frame->len, &pos, out) && pos == frame->len;
+}
+
+bool fake_is_reserved(uint64_t value) {
+    return value >= 0x21 && (value - 0x21) % 0x1f == 0;
+}
+
+size_t fake_settings(const fake_frame *frame, uint64_t *ids, uint64_t *values, size_t max) {
+    size_t pos = 0;
+    size_t count = 0;
+    while (pos < frame->len) {
+        uint64_t id = 0;
+        uint64_t value = 0;
+        if (!varint_at(frame->payload, frame->len, &pos, &id) ||
+            !varint_at(frame->payload, frame->len, &pos, &value)) {
+            return (size_t)-1;
+        }
+        if (count < max) {
+            ids[count] = id;
+            values[count] = value;
+        }
+        count++;
+    }
+    return count;
+}
+
+size_t fake_frames(const fake_buf *stream, uint64_t *stream_type, fake_frame *out, size_t max) {
+    size_t pos = 0;
+    if (!fake_read_varint(stream, &pos, stream_type)) {
+        return (size_t)-1;
+    }
+    size_t count = 0;
+    while (pos < stream->len) {
+        uint64_t type = 0;
+        uint64_t len = 0;
+        if (!fake_read_varint(stream, &pos, &type) || !fake_read_varint(stream, &pos, &len) ||
+            len > stream->len - pos) {
+            return (size_t)-1;
+        }
+        if (count < max) {
+            out[count].type = type;
+            out[count].payload = stream->data + pos;
+            out[count].len = (size_t)len;
+        }
+        count++;
+        pos += (size_t)len;
+    }
+    return count;
+}
+
 /* ---- the transport ------------------------------------------------------------------ */
 
 static fake_op *push_op(fake_transport *fake, fake_op_kind kind) {
@@ -309,6 +383,61 @@ h3q_result fake_send_stream(h3q_conn *to, uint64_t stream_id, const uint8_t *dat
     return h3q_conn_handle_event(to, &ev, cb, user_data);
 }
 
+fake_transfer_result fake_deliver(h3q_conn *to, fake_mode mode, uint64_t stream_id,
+                                  const uint8_t *data, size_t len, bool fin, h3q_event_cb cb,
+                                  void *user_data) {
+    fake_transfer_result r = {H3Q_OK, 0, 0};
+    if (mode == FAKE_BYTES) {
+        for (size_t i = 0; i < len; i++) {
+            note(&r, fake_send_stream(to, stream_id, data + i, 1, false, cb, user_data));
+        }
+    } else if (len > 0 && !(mode == FAKE_CHUNKS_FIN && fin)) {
+        note(&r, fake_send_stream(to, stream_id, data, len, false, cb, user_data));
+    }
+    if (fin) {
+        bool whole = mode == FAKE_CHUNKS_FIN;
+        note(&r, fake_send_stream(to, stream_id, data, whole ? len : 0, true, cb, user_data));
+    }
+    return r;
+}
+
+/* Adds what one delivery did to the transfer's result. */
+static void merge(fake_transfer_result *r, fake_transfer_result part) {
+    r->events += part.events;
+    r->errors += part.errors;
+    if (r->first_error == H3Q_OK) {
+        r->first_error = part.first_error;
+    }
+}
+
+/* Delivers one recorded operation. */
+static void deliver_op(fake_transfer_result *r, const fake_op *op, h3q_conn *to,
+                       fake_mode mode, h3q_event_cb cb, void *user_data) {
+    h3q_quic_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.stream_id = op->stream_id;
+    switch (op->kind) {
+    case FAKE_OP_STREAM_DATA:
+        merge(r, fake_deliver(to, mode, op->stream_id, op->data, op->len, op->fin, cb,
+                              user_data));
+        return;
+    case FAKE_OP_RESET:
+        ev.type = H3Q_QUIC_STREAM_RESET;
+        ev.error_code = op->error_code;
+        break;
+    case FAKE_OP_STOP_SENDING:
+        ev.type = H3Q_QUIC_STOP_SENDING_RECEIVED;
+        ev.error_code = op->error_code;
+        break;
+    case FAKE_OP_DATAGRAM:
+        ev.type = H3Q_QUIC_DATAGRAM_RECEIVED;
+        ev.data = op->len > 0 ? op->data : NULL;
+        ev.data_len = op->len;
+        break;
+    }
+    note(r, h3q_conn_handle_event(to, &ev, cb, user_data));
+}
+
 fake_transfer_result fake_transfer(fake_transport *from, h3q_conn *to, fake_mode mode,
                                    h3q_event_cb cb, void *user_data) {
     fake_transfer_result r = {H3Q_OK, 0, 0};
@@ -316,41 +445,25 @@ fake_transfer_result fake_transfer(fake_transport *from, h3q_conn *to, fake_mode
      * bytes of an op are a separate allocation that stays put. */
     while (from->transferred < from->ops_len) {
         fake_op op = from->ops[from->transferred++];
-        h3q_quic_event ev;
-        memset(&ev, 0, sizeof ev);
-        ev.stream_id = op.stream_id;
-        switch (op.kind) {
-        case FAKE_OP_STREAM_DATA:
-            if (mode == FAKE_BYTES) {
-                for (size_t i = 0; i < op.len; i++) {
-                    note(&r, fake_send_stream(to, op.stream_id, op.data + i, 1, false, cb,
-                                              user_data));
-                }
-            } else if (op.len > 0 && !(mode == FAKE_CHUNKS_FIN && op.fin)) {
-                note(&r, fake_send_stream(to, op.stream_id, op.data, op.len, false, cb,
-                                          user_data));
-            }
-            if (op.fin) {
-                bool whole = mode == FAKE_CHUNKS_FIN;
-                note(&r, fake_send_stream(to, op.stream_id, op.data, whole ? op.len : 0, true,
-                                          cb, user_data));
-            }
-            continue;
-        case FAKE_OP_RESET:
-            ev.type = H3Q_QUIC_STREAM_RESET;
-            ev.error_code = op.error_code;
-            break;
-        case FAKE_OP_STOP_SENDING:
-            ev.type = H3Q_QUIC_STOP_SENDING_RECEIVED;
-            ev.error_code = op.error_code;
-            break;
-        case FAKE_OP_DATAGRAM:
-            ev.type = H3Q_QUIC_DATAGRAM_RECEIVED;
-            ev.data = op.len > 0 ? op.data : NULL;
-            ev.data_len = op.len;
-            break;
+        if (!op.delivered) {
+            deliver_op(&r, &op, to, mode, cb, user_data);
         }
-        note(&r, h3q_conn_handle_event(to, &ev, cb, user_data));
+    }
+    return r;
+}
+
+fake_transfer_result fake_transfer_stream(fake_transport *from, h3q_conn *to, fake_mode mode,
+                                          uint64_t stream_id, h3q_event_cb cb,
+                                          void *user_data) {
+    fake_transfer_result r = {H3Q_OK, 0, 0};
+    for (size_t i = from->transferred; i < from->ops_len; i++) {
+        if (from->ops[i].delivered || from->ops[i].kind == FAKE_OP_DATAGRAM ||
+            from->ops[i].stream_id != stream_id) {
+            continue;
+        }
+        from->ops[i].delivered = true;
+        fake_op op = from->ops[i];
+        deliver_op(&r, &op, to, mode, cb, user_data);
     }
     return r;
 }
@@ -371,6 +484,9 @@ void event_log_cb(void *user_data, const h3q_event *event) {
     r->has_push_id = event->has_push_id;
     r->push_id = event->push_id;
     r->session_id = event->session_id;
+    r->error_code = event->error_code;
+    r->error_space = event->error_space;
+    r->closed_by_peer = event->closed_by_peer;
     r->data = copy_bytes(event->data, event->data_len);
     r->data_len = event->data_len;
     r->headers_len = event->headers_len;

@@ -5,7 +5,8 @@
  * fake_transfer() replays what one fake recorded into the h3q_conn of the other side.
  *
  * Also: an event recorder (an h3q_event_cb that deep-copies events) and a few byte helpers
- * (hex strings, QPACK literal field sections) shared by the tests.
+ * (hex strings, varints, the frames of a unidirectional stream, QPACK literal field
+ * sections) shared by the tests.
  */
 #ifndef H3Q_FAKE_TRANSPORT_H
 #define H3Q_FAKE_TRANSPORT_H
@@ -31,6 +32,30 @@ void fake_buf_varint(fake_buf *b, uint64_t value);
 /* Appends bytes written as hex ("00 04 00", spaces optional). Returns false on bad hex. */
 bool fake_buf_hex(fake_buf *b, const char *hex);
 void fake_buf_free(fake_buf *b);
+/* Reads a QUIC varint of `b` at *pos and moves *pos past it; false (nothing moved) when
+ * it is cut. */
+bool fake_read_varint(const fake_buf *b, size_t *pos, uint64_t *out);
+
+/* One frame of a stream: its type and payload (pointing into the stream's bytes). */
+typedef struct fake_frame {
+    uint64_t type;
+    const uint8_t *payload;
+    size_t len;
+} fake_frame;
+
+/* Splits the bytes of a unidirectional stream (its type, then frames) into its frames:
+ * writes the stream type to *stream_type and up to `max` frames to `out`. Returns how many
+ * frames the stream holds (more than `max` are counted, not written), or (size_t)-1 when
+ * the bytes end inside a frame. */
+size_t fake_frames(const fake_buf *stream, uint64_t *stream_type, fake_frame *out, size_t max);
+/* The one varint a frame's payload holds (GOAWAY, CANCEL_PUSH, MAX_PUSH_ID); false when
+ * the payload is anything else. */
+bool fake_frame_varint(const fake_frame *frame, uint64_t *out);
+/* Reads the (id, value) pairs of a SETTINGS frame, up to `max` of them; returns how many
+ * it holds, or (size_t)-1 when the payload is cut. */
+size_t fake_settings(const fake_frame *frame, uint64_t *ids, uint64_t *values, size_t max);
+/* True for a reserved ("GREASE") frame type, setting id or stream type: 0x1f * N + 0x21. */
+bool fake_is_reserved(uint64_t value);
 
 /* ---- the recorded log --------------------------------------------------------------- */
 
@@ -48,6 +73,7 @@ typedef struct fake_op {
     size_t len;
     bool fin;            /* stream data: FIN after the bytes */
     uint64_t error_code; /* reset / stop sending */
+    bool delivered;      /* delivered ahead of its turn by fake_transfer_stream */
 } fake_op;
 
 /* What the fake does on each transport call before recording it. Used by tests of
@@ -125,9 +151,19 @@ typedef struct fake_transfer_result {
  * h3q_conn_handle_event: stream data as H3Q_QUIC_STREAM_DATA_RECEIVED (split per `mode`),
  * datagrams as H3Q_QUIC_DATAGRAM_RECEIVED, resets as H3Q_QUIC_STREAM_RESET, stop sending
  * as H3Q_QUIC_STOP_SENDING_RECEIVED. Operations recorded during the transfer (from
- * callbacks) are delivered too. */
+ * callbacks) are delivered too; operations fake_transfer_stream delivered are not again. */
 fake_transfer_result fake_transfer(fake_transport *from, h3q_conn *to, fake_mode mode,
                                    h3q_event_cb cb, void *user_data);
+/* Like fake_transfer, for the operations on `stream_id` only (as a network may deliver
+ * one stream ahead of the others); the rest wait for the next fake_transfer. */
+fake_transfer_result fake_transfer_stream(fake_transport *from, h3q_conn *to, fake_mode mode,
+                                          uint64_t stream_id, h3q_event_cb cb,
+                                          void *user_data);
+/* Delivers `len` bytes of `stream_id` (then FIN if `fin`), split per `mode`, as
+ * fake_transfer delivers one recorded chunk. */
+fake_transfer_result fake_deliver(h3q_conn *to, fake_mode mode, uint64_t stream_id,
+                                  const uint8_t *data, size_t len, bool fin, h3q_event_cb cb,
+                                  void *user_data);
 
 /* One QUIC event helper: stream data on `stream_id`. */
 h3q_result fake_send_stream(h3q_conn *to, uint64_t stream_id, const uint8_t *data, size_t len,
@@ -150,9 +186,12 @@ typedef struct rec_event {
     uint64_t push_id;
     rec_header *headers; /* owned */
     size_t headers_len;
-    uint8_t *data; /* owned, NUL-terminated after data_len bytes */
+    uint8_t *data; /* owned, NUL-terminated after data_len bytes (a close's reason too) */
     size_t data_len;
     uint64_t session_id;
+    uint64_t error_code; /* stream resets, STOP_SENDING, connection closes */
+    h3q_error_space error_space;
+    bool closed_by_peer;
 } rec_event;
 
 typedef struct event_log {

@@ -1,8 +1,11 @@
 /* h3q_conn misuse: NULL handles and pointers, bad transport tables, unknown event types,
  * stream ids out of range, sends on the wrong kind of stream or in the wrong state (with
  * their exact messages), sends after a protocol close, transport failures, re-entrant
- * calls from transport functions, and freeing the connection from its event callback.
- * Every case gets its documented code and never a crash. */
+ * calls from transport functions, and freeing the connection from its event callback; and
+ * the lifecycle calls (shutdown, aborts, CANCEL_PUSH, ORIGIN) given bad streams, codes
+ * above 2^62-1, push ids never promised, NULL or non-UTF-8 origins, or a closed
+ * connection. Every case gets its documented code and never a crash, and a refused call
+ * sends nothing. */
 #include "h3q.h"
 
 #include "check.h"
@@ -120,6 +123,23 @@ static void every_call_rejects_a_null_handle(void) {
     CHECK_INT(h3q_conn_received_setting(NULL, 1, &v), H3Q_ERR_NULL);
     CHECK_INT(h3q_conn_sent_setting(NULL, 1, &v), H3Q_ERR_NULL);
     CHECK_INT(v, 5);
+    /* the lifecycle calls */
+    size_t n = 5;
+    h3q_error_space space = H3Q_ERROR_SPACE_NO_CODE;
+    static const char *const origins[] = {"https://a"};
+    CHECK_INT(h3q_conn_shutdown_notice(NULL), H3Q_ERR_NULL);
+    CHECK_STR(h3q_last_error(), "h3q_conn handle is NULL");
+    CHECK_INT(h3q_conn_shutdown(NULL), H3Q_ERR_NULL);
+    CHECK_INT(h3q_conn_active_requests(NULL, &n), H3Q_ERR_NULL);
+    CHECK_INT(h3q_conn_reset_stream(NULL, 0, 0x10c), H3Q_ERR_NULL);
+    CHECK_INT(h3q_conn_stop_sending(NULL, 0, 0x10c), H3Q_ERR_NULL);
+    CHECK_INT(h3q_conn_cancel_push(NULL, 0), H3Q_ERR_NULL);
+    CHECK_INT(h3q_conn_send_origin(NULL, origins, 1), H3Q_ERR_NULL);
+    CHECK_INT(h3q_conn_close_code(NULL, &v, &space), H3Q_ERR_NULL);
+    CHECK_STR(h3q_last_error(), "h3q_conn handle is NULL");
+    CHECK_INT(n, 5);
+    CHECK_INT(v, 5);
+    CHECK_INT(space, H3Q_ERROR_SPACE_NO_CODE);
 }
 
 static void null_out_pointers_and_data(void) {
@@ -155,6 +175,14 @@ static void null_out_pointers_and_data(void) {
     h3q_conn *server = server_with_request(&sfake);
     CHECK_INT(h3q_conn_send_push_promise(server, 0, get_root, N(get_root), NULL), H3Q_ERR_NULL);
     CHECK_STR(h3q_conn_last_error(server), "push_stream_id_out is NULL");
+    CHECK_INT(h3q_conn_active_requests(server, NULL), H3Q_ERR_NULL);
+    CHECK_STR(h3q_conn_last_error(server), "count_out is NULL");
+    h3q_error_space space = H3Q_ERROR_SPACE_NO_CODE;
+    CHECK_INT(h3q_conn_close_code(server, NULL, &space), H3Q_ERR_NULL);
+    CHECK_STR(h3q_conn_last_error(server), "code_out is NULL");
+    CHECK_INT(space, H3Q_ERROR_SPACE_NO_CODE);
+    /* open: nothing written, even with a NULL space */
+    CHECK_INT(h3q_conn_close_code(server, &v, NULL), H3Q_DONE);
     done(server, &sfake);
 }
 
@@ -246,6 +274,182 @@ static void sends_on_wrong_stream_kinds(void) {
 
     /* HEADERS and DATA on streams that cannot carry HTTP messages: see
      * test_conn_stream_kinds.c. */
+}
+
+/* ---- the lifecycle calls ------------------------------------------------------------- */
+
+#define NO_MESSAGE_STREAM "only request streams and push streams can be reset or stopped"
+
+/* Resets and STOP_SENDING apply to request and push streams only, with a code that is a
+ * varint, on a stream whose side is not already ended. */
+static void aborts_refuse_bad_streams_and_codes(void) {
+    fake_transport fake;
+    h3q_conn *client = new_conn(&fake, true);
+    CHECK_INT(h3q_conn_send_headers(client, 0, get_root, N(get_root), false), H3Q_OK);
+    size_t ops = fake.ops_len;
+    /* ours (control, QPACK), the server's, an unopened unidirectional one, server
+     * bidirectional ones */
+    static const uint64_t not_message[] = {2, 6, 10, 3, 7, 11, 14, 15, 1, 5};
+    for (size_t i = 0; i < N(not_message); i++) {
+        CHECK_INT(h3q_conn_reset_stream(client, not_message[i], 0x10c),
+                  H3Q_ERR_INVALID_STREAM_TYPE);
+        CHECK_STR(h3q_conn_last_error(client), NO_MESSAGE_STREAM);
+        CHECK_INT(h3q_conn_stop_sending(client, not_message[i], 0x10c),
+                  H3Q_ERR_INVALID_STREAM_TYPE);
+        CHECK_STR(h3q_conn_last_error(client), NO_MESSAGE_STREAM);
+    }
+    /* codes above 2^62-1 */
+    CHECK_INT(h3q_conn_reset_stream(client, 0, (uint64_t)1 << 62), H3Q_ERR_INVALID_ARGUMENT);
+    CHECK_STR(h3q_conn_last_error(client), "error code 4611686018427387904 is above 2^62-1");
+    CHECK_INT(h3q_conn_stop_sending(client, 0, UINT64_MAX), H3Q_ERR_INVALID_ARGUMENT);
+    CHECK_STR(h3q_conn_last_error(client), "error code 18446744073709551615 is above 2^62-1");
+    /* a request stream that is gone (or never was) */
+    CHECK_INT(h3q_conn_reset_stream(client, 400, 0x10c), H3Q_ERR_FRAME_UNEXPECTED);
+    CHECK_STR(h3q_conn_last_error(client), "stream was already ended");
+    CHECK_INT(h3q_conn_stop_sending(client, 400, 0x10c), H3Q_ERR_FRAME_UNEXPECTED);
+    CHECK_INT(fake.ops_len, ops);
+    /* 2^62-1 is a code; each side can be aborted once */
+    CHECK_INT(h3q_conn_reset_stream(client, 0, ((uint64_t)1 << 62) - 1), H3Q_OK);
+    CHECK_INT(h3q_conn_reset_stream(client, 0, 0x10c), H3Q_ERR_FRAME_UNEXPECTED);
+    CHECK_INT(h3q_conn_stop_sending(client, 0, 0), H3Q_OK);
+    CHECK_INT(h3q_conn_stop_sending(client, 0, 0x10c), H3Q_ERR_FRAME_UNEXPECTED);
+    CHECK_STR(h3q_conn_last_error(client), "stream was already ended");
+    const fake_op *reset = fake_nth(&fake, FAKE_OP_RESET, 0);
+    CHECK(reset != NULL && reset->stream_id == 0 && reset->error_code == ((uint64_t)1 << 62) - 1);
+    CHECK_INT(fake_count(&fake, FAKE_OP_RESET), 1);
+    CHECK_INT(fake_count(&fake, FAKE_OP_STOP_SENDING), 1);
+    CHECK_INT(fake.close_count, 0);
+    done(client, &fake);
+
+    /* a server: the client's unidirectional streams are no message streams either */
+    fake_transport sfake;
+    h3q_conn *server = server_with_request(&sfake);
+    ops = sfake.ops_len;
+    CHECK_INT(h3q_conn_reset_stream(server, 2, 0x10c), H3Q_ERR_INVALID_STREAM_TYPE);
+    CHECK_INT(h3q_conn_stop_sending(server, 3, 0x10c), H3Q_ERR_INVALID_STREAM_TYPE);
+    CHECK_INT(h3q_conn_reset_stream(server, 1, 0x10c), H3Q_ERR_INVALID_STREAM_TYPE);
+    CHECK_INT(sfake.ops_len, ops);
+    CHECK_INT(h3q_conn_reset_stream(server, 0, 0x10c), H3Q_OK);
+    done(server, &sfake);
+}
+
+/* CANCEL_PUSH names a push id a client's MAX_PUSH_ID allows (8 by default) or a server
+ * promised. */
+static void cancel_push_refuses_unknown_push_ids(void) {
+    fake_transport cfake;
+    h3q_conn *client = new_conn(&cfake, true);
+    size_t ops = cfake.ops_len;
+    CHECK_INT(h3q_conn_cancel_push(client, 9), H3Q_ERR_INVALID_ARGUMENT);
+    CHECK_STR(h3q_conn_last_error(client), "push id 9 was never promised");
+    CHECK_INT(h3q_conn_cancel_push(client, UINT64_MAX), H3Q_ERR_INVALID_ARGUMENT);
+    CHECK_INT(cfake.ops_len, ops);
+    CHECK_INT(h3q_conn_cancel_push(client, 8), H3Q_OK); /* a promise may be on its way */
+    CHECK_INT(cfake.ops_len, ops + 1);
+    done(client, &cfake);
+
+    fake_transport sfake;
+    h3q_conn *server = server_with_request(&sfake);
+    ops = sfake.ops_len;
+    CHECK_INT(h3q_conn_cancel_push(server, 0), H3Q_ERR_INVALID_ARGUMENT);
+    CHECK_STR(h3q_conn_last_error(server), "push id 0 was never promised");
+    CHECK_INT(sfake.ops_len, ops);
+    CHECK_INT(sfake.close_count, 0);
+    done(server, &sfake);
+}
+
+/* ORIGIN: servers only; origins not NULL (unless none), UTF-8, 65,535 bytes at most. */
+static void send_origin_refuses_bad_origins(void) {
+    fake_transport sfake;
+    h3q_conn *server = new_conn(&sfake, false);
+    size_t ops = sfake.ops_len;
+    CHECK_INT(h3q_conn_send_origin(server, NULL, 2), H3Q_ERR_NULL);
+    CHECK_STR(h3q_conn_last_error(server), "origins is NULL");
+    const char *with_null[] = {"https://a", NULL};
+    CHECK_INT(h3q_conn_send_origin(server, with_null, 2), H3Q_ERR_NULL);
+    CHECK_STR(h3q_conn_last_error(server), "origins[1] is NULL");
+    const char *not_utf8[] = {"https://\xff\xfe.example"};
+    CHECK_INT(h3q_conn_send_origin(server, not_utf8, 1), H3Q_ERR_INVALID_ARGUMENT);
+    CHECK_STR(h3q_conn_last_error(server), "origins[0] is not valid UTF-8");
+    char *long_origin = malloc(65537);
+    CHECK(long_origin != NULL);
+    if (long_origin != NULL) {
+        memset(long_origin, 'a', 65536);
+        long_origin[65536] = '\0';
+        const char *too_long[] = {"https://a", long_origin};
+        CHECK_INT(h3q_conn_send_origin(server, too_long, 2), H3Q_ERR_INVALID_ARGUMENT);
+        CHECK_STR(h3q_conn_last_error(server),
+                  "an origin of 65536 bytes does not fit an ORIGIN frame (65535 at most)");
+        CHECK_INT(sfake.ops_len, ops);
+        long_origin[65535] = '\0'; /* 65,535 bytes fit */
+        CHECK_INT(h3q_conn_send_origin(server, too_long, 2), H3Q_OK);
+        CHECK_INT(sfake.ops_len, ops + 1);
+        free(long_origin);
+    }
+    done(server, &sfake);
+
+    fake_transport cfake;
+    h3q_conn *client = new_conn(&cfake, true);
+    ops = cfake.ops_len;
+    static const char *const origins[] = {"https://client.example"};
+    CHECK_INT(h3q_conn_send_origin(client, origins, 1), H3Q_ERR_WRONG_ROLE);
+    CHECK_STR(h3q_conn_last_error(client), "Only servers may send an ORIGIN frame.");
+    CHECK_INT(h3q_conn_send_origin(client, NULL, 0), H3Q_ERR_WRONG_ROLE);
+    CHECK_INT(cfake.ops_len, ops);
+    done(client, &cfake);
+}
+
+/* A transport failure while sending GOAWAY or ORIGIN: H3Q_ERR_TRANSPORT, and the
+ * connection is unharmed (the GOAWAY is sent once the transport recovers). */
+static void lifecycle_calls_and_transport_failures(void) {
+    fake_transport fake;
+    h3q_conn *server = server_with_request(&fake);
+    static const char *const origins[] = {"https://a"};
+    fake.hooks.fail_send = 7;
+    CHECK_INT(h3q_conn_shutdown_notice(server), H3Q_ERR_TRANSPORT);
+    CHECK_STR(h3q_conn_last_error(server), "transport error: transport send_stream_data returned 7");
+    CHECK_INT(h3q_conn_shutdown(server), H3Q_ERR_TRANSPORT);
+    CHECK_INT(h3q_conn_send_origin(server, origins, 1), H3Q_ERR_TRANSPORT);
+    fake.hooks.fail_send = 0;
+    size_t ops = fake.ops_len;
+    CHECK_INT(h3q_conn_shutdown(server), H3Q_OK);
+    CHECK_INT(fake.ops_len, ops + 1);
+    fake_buf ctl = {0};
+    fake_stream_bytes(&fake, 3, &ctl);
+    /* ... GOAWAY 4: the request after stream 0 */
+    CHECK(ctl.len > 3 && memcmp(ctl.data + ctl.len - 3, "\x07\x01\x04", 3) == 0);
+    fake_buf_free(&ctl);
+    CHECK_INT(h3q_conn_send_headers(server, 0, ok_200, 1, true), H3Q_OK);
+    CHECK_INT(fake.close_count, 0);
+    done(server, &fake);
+}
+
+/* After a protocol close every lifecycle call that would send is refused; the queries
+ * still answer. */
+static void lifecycle_calls_after_a_protocol_close(void) {
+    fake_transport fake;
+    h3q_conn *server = server_with_request(&fake);
+    static const uint8_t data_frame[] = {0x00, 0x01, 'x'}; /* DATA before HEADERS */
+    CHECK_INT(fake_send_stream(server, 4, data_frame, sizeof data_frame, false, ignore_event,
+                               NULL),
+              H3Q_ERR_PROTOCOL);
+    size_t ops = fake.ops_len;
+    static const char *const origins[] = {"https://a"};
+    CHECK_INT(h3q_conn_shutdown_notice(server), H3Q_ERR_CONNECTION_CLOSED);
+    CHECK_STR(h3q_conn_last_error(server), "the connection is closed");
+    CHECK_INT(h3q_conn_shutdown(server), H3Q_ERR_CONNECTION_CLOSED);
+    CHECK_INT(h3q_conn_reset_stream(server, 0, 0x10c), H3Q_ERR_CONNECTION_CLOSED);
+    CHECK_INT(h3q_conn_stop_sending(server, 0, 0x10c), H3Q_ERR_CONNECTION_CLOSED);
+    CHECK_INT(h3q_conn_cancel_push(server, 0), H3Q_ERR_CONNECTION_CLOSED);
+    CHECK_INT(h3q_conn_send_origin(server, origins, 1), H3Q_ERR_CONNECTION_CLOSED);
+    CHECK_INT(fake.ops_len, ops);
+    size_t n = 99;
+    CHECK_INT(h3q_conn_active_requests(server, &n), H3Q_OK);
+    CHECK_INT(n, 0);
+    uint64_t code = 0;
+    CHECK_INT(h3q_conn_close_code(server, &code, NULL), H3Q_OK);
+    CHECK_INT(code, 0x105);
+    CHECK_INT(fake.close_count, 1);
+    done(server, &fake);
 }
 
 /* ---- send-side state errors, with their messages ------------------------------------ */
@@ -446,6 +650,7 @@ typedef struct reenter {
     h3q_result rc_setting;
     h3q_result rc_event;
     h3q_result rc_wt;
+    h3q_result rc_shutdown;
     char thread_error[128];
     bool freed_refused;
 } reenter;
@@ -467,6 +672,7 @@ static void reenter_on_send(void *user_data, uint64_t stream_id) {
     r->rc_setting = h3q_conn_sent_setting(r->conn, 1, &v);
     r->rc_event = h3q_conn_handle_event(r->conn, &ev, ignore_event, NULL);
     r->rc_wt = h3q_conn_create_webtransport_stream(r->conn, 0, true, &v);
+    r->rc_shutdown = h3q_conn_shutdown(r->conn);
     /* freeing from inside a transport call is refused */
     h3q_conn_free(r->conn);
     msg = h3q_last_error();
@@ -491,6 +697,7 @@ static void transport_calling_back_is_refused(void) {
     CHECK_INT(r.rc_setting, H3Q_ERR_INVALID_ARGUMENT);
     CHECK_INT(r.rc_event, H3Q_ERR_INVALID_ARGUMENT);
     CHECK_INT(r.rc_wt, H3Q_ERR_INVALID_ARGUMENT);
+    CHECK_INT(r.rc_shutdown, H3Q_ERR_INVALID_ARGUMENT);
     CHECK(r.freed_refused);
     /* the outer call completed: exactly its HEADERS frame was sent, on stream 0 */
     CHECK_INT(fake.ops_len, ops + 1);
@@ -650,28 +857,56 @@ static void handle_event_from_the_event_callback(void) {
 
 /* ---- C bools are read as bytes -------------------------------------------------------- */
 
+/* The bools of h3q_settings and h3q_transport are read as bytes: any non-zero byte is
+ * true. enable_grease 0 leaves the control stream ending with MAX_PUSH_ID; a stray byte
+ * (0x40) in it reads as true: a reserved setting and a reserved frame type after
+ * MAX_PUSH_ID. */
 static void settings_bools_any_nonzero_byte(void) {
-    fake_transport fake;
-    fake_init(&fake, true);
-    h3q_transport t = fake_table(&fake);
-    memset(&t.is_client, 2, 1); /* not 0 or 1: read as "true" */
-    h3q_settings s;
-    h3q_settings_default(&s);
-    memset(&s.enable_webtransport, 0x80, 1);
-    memset(&s.enable_connect_protocol, 0, 1);
-    h3q_conn *conn = NULL;
-    CHECK_INT(h3q_conn_new(&t, &s, &conn), H3Q_OK);
-    uint64_t v = 0;
-    CHECK_INT(h3q_conn_sent_setting(conn, 0x33, &v), H3Q_OK);
-    CHECK_INT(v, 1);
-    CHECK_INT(h3q_conn_sent_setting(conn, 0x8, &v), H3Q_DONE);
-    /* a client: its control stream (2) ends with MAX_PUSH_ID 8 */
-    fake_buf ctl = {0};
-    fake_stream_bytes(&fake, 2, &ctl);
-    CHECK(ctl.len > 3 && ctl.data[0] == 0x00);
-    CHECK(ctl.len > 3 && memcmp(ctl.data + ctl.len - 3, "\x0d\x01\x08", 3) == 0);
-    fake_buf_free(&ctl);
-    done(conn, &fake);
+    static const uint8_t grease_bytes[] = {0, 0x40};
+    for (size_t g = 0; g < N(grease_bytes); g++) {
+        fake_transport fake;
+        fake_init(&fake, true);
+        h3q_transport t = fake_table(&fake);
+        memset(&t.is_client, 2, 1); /* not 0 or 1: read as "true" */
+        h3q_settings s;
+        h3q_settings_default(&s);
+        memset(&s.enable_webtransport, 0x80, 1);
+        memset(&s.enable_connect_protocol, 0, 1);
+        memset(&s.enable_grease, grease_bytes[g], 1);
+        h3q_conn *conn = NULL;
+        CHECK_INT(h3q_conn_new(&t, &s, &conn), H3Q_OK);
+        uint64_t v = 0;
+        CHECK_INT(h3q_conn_sent_setting(conn, 0x33, &v), H3Q_OK);
+        CHECK_INT(v, 1);
+        CHECK_INT(h3q_conn_sent_setting(conn, 0x8, &v), H3Q_DONE);
+        /* a client: its control stream (2) */
+        fake_buf ctl = {0};
+        fake_stream_bytes(&fake, 2, &ctl);
+        CHECK(ctl.len > 3 && ctl.data[0] == 0x00);
+        fake_frame frames[4];
+        uint64_t type = 99;
+        size_t n = fake_frames(&ctl, &type, frames, N(frames));
+        if (grease_bytes[g] == 0) {
+            CHECK(ctl.len > 3 && memcmp(ctl.data + ctl.len - 3, "\x0d\x01\x08", 3) == 0);
+            CHECK_INT(n, 2);
+        } else {
+            /* SETTINGS (with one reserved id), MAX_PUSH_ID 8, a reserved frame type */
+            CHECK_INT(n, 3);
+            if (n == 3) {
+                CHECK_INT(frames[1].type, 0x0d);
+                CHECK(fake_is_reserved(frames[2].type));
+                uint64_t ids[8], values[8];
+                size_t count = fake_settings(&frames[0], ids, values, N(ids));
+                unsigned reserved = 0;
+                for (size_t i = 0; i < count && i < N(ids); i++) {
+                    reserved += fake_is_reserved(ids[i]);
+                }
+                CHECK_INT(reserved, 1);
+            }
+        }
+        fake_buf_free(&ctl);
+        done(conn, &fake);
+    }
 }
 
 int main(void) {
@@ -690,5 +925,10 @@ int main(void) {
     RUN(handle_event_from_the_event_callback);
     RUN(settings_bools_any_nonzero_byte);
     RUN(free_from_the_event_callback);
+    RUN(aborts_refuse_bad_streams_and_codes);
+    RUN(cancel_push_refuses_unknown_push_ids);
+    RUN(send_origin_refuses_bad_origins);
+    RUN(lifecycle_calls_and_transport_failures);
+    RUN(lifecycle_calls_after_a_protocol_close);
     return CHECK_DONE("test_conn_misuse");
 }

@@ -2,10 +2,12 @@
  * each delivery mode (one byte per event; chunks with FIN apart; chunks carrying FIN):
  * GET answered from inside the server's event callback, POST with a body, trailers, an
  * interim 103, server push, push ids used up, HTTP datagrams, settings queries and
- * WebTransport streams. */
+ * WebTransport streams; and the start-up streams on the wire, without GREASE and with it.
+ * (The connection's lifecycle, GOAWAY, aborts and ORIGIN: test_conn_lifecycle.c.) */
 #include "h3q.h"
 
 #include "check.h"
+#include "fake_pair.h"
 #include "fake_transport.h"
 
 #include <stdio.h>
@@ -14,197 +16,19 @@
 
 #define N(array) (sizeof(array) / sizeof((array)[0]))
 
-/* ---- an application: records events; a server may answer from its callback ---------- */
-
-typedef struct app {
-    h3q_conn *conn;
-    event_log log;
-    bool echo;            /* answer each ended request with 200 + its body, in the callback */
-    unsigned answered;
-    h3q_result answer_rc; /* the first failure of a send from the callback */
-} app;
-
-static const h3q_header response_200[] = {FAKE_HDR(":status", "200"),
-                                          FAKE_HDR("content-type", "text/plain")};
-
-static void app_cb(void *user_data, const h3q_event *event) {
-    app *a = user_data;
-    event_log_cb(&a->log, event);
-    if (!a->echo || !event->stream_ended || event->stream_id % 4 != 0) {
-        return;
-    }
-    if (event->type != H3Q_EVENT_HEADERS_RECEIVED && event->type != H3Q_EVENT_DATA_RECEIVED) {
-        return;
-    }
-    /* The aioquic pattern: answer from inside the event callback. */
-    fake_buf body = {0};
-    event_log_data(&a->log, event->stream_id, &body);
-    h3q_result rc = h3q_conn_send_headers(a->conn, event->stream_id, response_200,
-                                          N(response_200), false);
-    if (rc == H3Q_OK) {
-        rc = h3q_conn_send_data(a->conn, event->stream_id, body.data, body.len, true);
-    }
-    if (rc != H3Q_OK && a->answer_rc == H3Q_OK) {
-        a->answer_rc = rc;
-    }
-    a->answered++;
-    fake_buf_free(&body);
-}
-
-/* ---- a client and a server ---------------------------------------------------------- */
-
-typedef struct pair {
-    fake_mode mode;
-    fake_transport cf; /* the client's transport */
-    fake_transport sf; /* the server's transport */
-    app client;
-    app server;
-} pair;
-
-static void pair_start(pair *p, fake_mode mode, const h3q_settings *cs, const h3q_settings *ss,
-                       uint64_t max_datagram_frame_size) {
-    memset(p, 0, sizeof *p);
-    p->mode = mode;
-    fake_init(&p->cf, true);
-    fake_init(&p->sf, false);
-    p->cf.remote_max_datagram_frame_size = max_datagram_frame_size;
-    p->sf.remote_max_datagram_frame_size = max_datagram_frame_size;
-    h3q_transport ct = fake_table(&p->cf);
-    h3q_transport st = fake_table(&p->sf);
-    CHECK_INT(h3q_conn_new(&ct, cs, &p->client.conn), H3Q_OK);
-    CHECK_INT(h3q_conn_new(&st, ss, &p->server.conn), H3Q_OK);
-}
-
-static void to_server(pair *p) {
-    fake_transfer_result r =
-        fake_transfer(&p->cf, p->server.conn, p->mode, app_cb, &p->server);
-    CHECK_INT(r.first_error, H3Q_OK);
-}
-
-static void to_client(pair *p) {
-    fake_transfer_result r =
-        fake_transfer(&p->sf, p->client.conn, p->mode, app_cb, &p->client);
-    CHECK_INT(r.first_error, H3Q_OK);
-}
-
-/* Starts both and exchanges their control and QPACK streams. */
-static void pair_connect(pair *p, fake_mode mode, const h3q_settings *cs,
-                         const h3q_settings *ss, uint64_t max_datagram_frame_size) {
-    pair_start(p, mode, cs, ss, max_datagram_frame_size);
-    to_server(p);
-    to_client(p);
-    to_server(p);
-    CHECK_INT(p->client.log.len, 0);
-    CHECK_INT(p->server.log.len, 0);
-}
-
-static void pair_finish(pair *p) {
-    /* Nobody closed: every scenario is a legal conversation. */
-    CHECK_INT(p->cf.close_count, 0);
-    CHECK_INT(p->sf.close_count, 0);
-    h3q_conn_free(p->client.conn);
-    h3q_conn_free(p->server.conn);
-    event_log_free(&p->client.log);
-    event_log_free(&p->server.log);
-    fake_free(&p->cf);
-    fake_free(&p->sf);
-}
-
-static bool headers_equal(const rec_event *e, const h3q_header *expected, size_t n) {
-    if (e->headers_len != n) {
-        return false;
-    }
-    for (size_t i = 0; i < n; i++) {
-        const rec_header *h = &e->headers[i];
-        if (h->name_len != expected[i].name_len || h->value_len != expected[i].value_len ||
-            memcmp(h->name, expected[i].name, h->name_len) != 0 ||
-            memcmp(h->value, expected[i].value, h->value_len) != 0) {
-            return false;
-        }
-    }
-    return true;
-}
-
-/* The i-th recorded event of `type` on `stream_id`, or NULL. */
-static const rec_event *nth_event(const event_log *log, h3q_event_type type, uint64_t stream_id,
-                                  size_t i) {
-    for (size_t k = 0; k < log->len; k++) {
-        const rec_event *e = &log->items[k];
-        if (e->type == type && e->stream_id == stream_id && i-- == 0) {
-            return e;
-        }
-    }
-    return NULL;
-}
-
-static size_t count_events(const event_log *log, h3q_event_type type) {
-    size_t n = 0;
-    for (size_t k = 0; k < log->len; k++) {
-        n += log->items[k].type == type;
-    }
-    return n;
-}
-
-/* The DATA bytes of `stream_id` equal `expected`, and the stream ended (once, last). */
-static void check_body(const event_log *log, uint64_t stream_id, const char *expected) {
-    fake_buf body = {0};
-    event_log_data(log, stream_id, &body);
-    CHECK_INT(body.len, strlen(expected));
-    CHECK(body.len == strlen(expected) &&
-          (body.len == 0 || memcmp(body.data, expected, body.len) == 0));
-    fake_buf_free(&body);
-    size_t ends = 0;
-    const rec_event *last = NULL;
-    for (size_t k = 0; k < log->len; k++) {
-        if (log->items[k].stream_id == stream_id && log->items[k].type != H3Q_EVENT_PUSH_PROMISE_RECEIVED) {
-            ends += log->items[k].stream_ended;
-            last = &log->items[k];
-        }
-    }
-    CHECK_INT(ends, 1);
-    CHECK(last != NULL && last->stream_ended);
-}
-
-static const h3q_header get_root[] = {FAKE_HDR(":method", "GET"), FAKE_HDR(":scheme", "https"),
-                                      FAKE_HDR(":authority", "example.com"),
-                                      FAKE_HDR(":path", "/")};
-
-#define FOR_EACH_MODE(mode) for (int mode = 0; mode < FAKE_MODE_COUNT; mode++)
-
-static void report(unsigned failed_before, const char *what, int mode) {
-    if (check_failed_ != failed_before) {
-        fprintf(stderr, "  ^ in %s (%s)\n", what, fake_mode_name((fake_mode)mode));
-    }
-}
-
-/* Reads a QUIC varint at *pos; false when cut. */
-static bool read_varint(const fake_buf *b, size_t *pos, uint64_t *out) {
-    if (*pos >= b->len) {
-        return false;
-    }
-    size_t n = (size_t)1 << (b->data[*pos] >> 6);
-    if (*pos + n > b->len) {
-        return false;
-    }
-    uint64_t v = b->data[*pos] & 0x3f;
-    for (size_t i = 1; i < n; i++) {
-        v = v << 8 | b->data[*pos + i];
-    }
-    *pos += n;
-    *out = v;
-    return true;
-}
-
-/* Start-up: control stream (type 0, SETTINGS with the defaults, and MAX_PUSH_ID 8 from a
- * client), then the QPACK encoder (type 2) and decoder (type 3) streams, in that order, on
- * 2, 6, 10 (client) and 3, 7, 11 (server). */
+/* Start-up without GREASE: control stream (type 0, SETTINGS with the defaults, and
+ * MAX_PUSH_ID 8 from a client), then the QPACK encoder (type 2) and decoder (type 3)
+ * streams, in that order, on 2, 6, 10 (client) and 3, 7, 11 (server). */
 static void startup_streams_on_the_wire(void) {
+    h3q_settings settings;
+    h3q_settings_default(&settings);
+    settings.enable_grease = false;
     for (int is_client = 0; is_client < 2; is_client++) {
         fake_transport fake;
         fake_init(&fake, is_client);
         h3q_transport t = fake_table(&fake);
         h3q_conn *conn = NULL;
-        CHECK_INT(h3q_conn_new(&t, NULL, &conn), H3Q_OK);
+        CHECK_INT(h3q_conn_new(&t, &settings, &conn), H3Q_OK);
         uint64_t first = is_client ? 2 : 3;
         CHECK_INT(fake.ops_len, 3);
         for (size_t i = 0; i < fake.ops_len && i < 3; i++) {
@@ -222,15 +46,15 @@ static void startup_streams_on_the_wire(void) {
         fake_stream_bytes(&fake, first, &b);
         size_t pos = 0;
         uint64_t type = 99, frame = 99, len = 0;
-        CHECK(read_varint(&b, &pos, &type) && type == 0x00);
-        CHECK(read_varint(&b, &pos, &frame) && frame == 0x04);
-        CHECK(read_varint(&b, &pos, &len));
+        CHECK(fake_read_varint(&b, &pos, &type) && type == 0x00);
+        CHECK(fake_read_varint(&b, &pos, &frame) && frame == 0x04);
+        CHECK(fake_read_varint(&b, &pos, &len));
         size_t end = pos + (size_t)len;
         CHECK(end <= b.len);
         uint64_t seen[3] = {0, 0, 0};
         while (pos < end && end <= b.len) {
             uint64_t id = 0, value = 0;
-            CHECK(read_varint(&b, &pos, &id) && read_varint(&b, &pos, &value));
+            CHECK(fake_read_varint(&b, &pos, &id) && fake_read_varint(&b, &pos, &value));
             if (id == 0x1) {
                 seen[0]++;
                 CHECK_INT(value, 4096);
@@ -247,14 +71,115 @@ static void startup_streams_on_the_wire(void) {
         CHECK(seen[0] == 1 && seen[1] == 1 && seen[2] == 1);
         if (is_client) {
             uint64_t max_push_id = 0;
-            CHECK(read_varint(&b, &pos, &frame) && frame == 0x0d);
-            CHECK(read_varint(&b, &pos, &len) && len == 1);
-            CHECK(read_varint(&b, &pos, &max_push_id) && max_push_id == 8);
+            CHECK(fake_read_varint(&b, &pos, &frame) && frame == 0x0d);
+            CHECK(fake_read_varint(&b, &pos, &len) && len == 1);
+            CHECK(fake_read_varint(&b, &pos, &max_push_id) && max_push_id == 8);
         }
         CHECK_INT(pos, b.len);
         fake_buf_free(&b);
         h3q_conn_free(conn);
         fake_free(&fake);
+    }
+}
+
+/* What GREASE put on a control stream: its one reserved setting (id and value) and its one
+ * reserved frame type. */
+typedef struct grease {
+    uint64_t setting_id;
+    uint64_t setting_value;
+    uint64_t frame_type;
+} grease;
+
+/* Checks the structure of a control stream sent with GREASE (RFC 9114 §7.2.4.1, §7.2.8):
+ * SETTINGS with the defaults and one reserved setting, MAX_PUSH_ID from a client, then
+ * one frame of a reserved type with a short payload; returns the reserved values. */
+static grease control_stream_with_grease(const fake_buf *control, bool is_client) {
+    grease g = {0, 0, 0};
+    fake_frame frames[4];
+    uint64_t stream_type = 99;
+    size_t n = fake_frames(control, &stream_type, frames, N(frames));
+    CHECK_INT(stream_type, 0x00);
+    size_t expected = is_client ? 3 : 2;
+    CHECK_INT(n, expected);
+    if (n != expected) {
+        return g;
+    }
+    CHECK_INT(frames[0].type, 0x04);
+    uint64_t ids[8], values[8];
+    size_t count = fake_settings(&frames[0], ids, values, N(ids));
+    CHECK_INT(count, 4); /* the three defaults and the reserved one */
+    unsigned reserved = 0, known = 0;
+    for (size_t i = 0; i < count && i < N(ids); i++) {
+        if (fake_is_reserved(ids[i])) {
+            reserved++;
+            g.setting_id = ids[i];
+            g.setting_value = values[i];
+        } else {
+            known += ids[i] == 0x1 || ids[i] == 0x7 || ids[i] == 0x8;
+        }
+    }
+    CHECK_INT(reserved, 1);
+    CHECK_INT(known, 3);
+    if (is_client) {
+        CHECK(frames[1].type == 0x0d && frames[1].len == 1 && frames[1].payload[0] == 8);
+    }
+    const fake_frame *last = &frames[n - 1];
+    CHECK(fake_is_reserved(last->type));
+    CHECK(last->len < 8);
+    g.frame_type = last->type;
+    return g;
+}
+
+/* GREASE (on by default): one reserved setting and one reserved frame type on the control
+ * stream, chosen per connection; sent_setting reports the setting, and the peer keeps it
+ * among the settings it received and ignores the frame. */
+static void grease_on_the_wire(void) {
+    for (int is_client = 0; is_client < 2; is_client++) {
+        grease seen[2];
+        for (size_t c = 0; c < N(seen); c++) {
+            fake_transport fake;
+            fake_init(&fake, is_client);
+            h3q_transport t = fake_table(&fake);
+            h3q_conn *conn = NULL;
+            CHECK_INT(h3q_conn_new(&t, NULL, &conn), H3Q_OK);
+            fake_buf control = {0};
+            fake_stream_bytes(&fake, is_client ? 2 : 3, &control);
+            seen[c] = control_stream_with_grease(&control, is_client);
+            fake_buf_free(&control);
+            uint64_t v = 0;
+            CHECK_INT(h3q_conn_sent_setting(conn, seen[c].setting_id, &v), H3Q_OK);
+            CHECK(v == seen[c].setting_value);
+            h3q_conn_free(conn);
+            fake_free(&fake);
+        }
+        /* Two connections pick different values (each collision is a 1-in-2^57 chance). */
+        CHECK(seen[0].setting_id != seen[1].setting_id);
+        CHECK(seen[0].frame_type != seen[1].frame_type);
+    }
+    /* Each side's peer accepts its GREASE and keeps the reserved setting. */
+    FOR_EACH_MODE(mode) {
+        unsigned failed = check_failed_;
+        pair p;
+        pair_connect(&p, (fake_mode)mode, NULL, NULL, 0);
+        fake_buf control = {0};
+        fake_stream_bytes(&p.cf, 2, &control);
+        grease cg = control_stream_with_grease(&control, true);
+        control.len = 0;
+        fake_stream_bytes(&p.sf, 3, &control);
+        grease sg = control_stream_with_grease(&control, false);
+        fake_buf_free(&control);
+        uint64_t v = 0;
+        CHECK_INT(h3q_conn_received_setting(p.server.conn, cg.setting_id, &v), H3Q_OK);
+        CHECK(v == cg.setting_value);
+        CHECK_INT(h3q_conn_received_setting(p.client.conn, sg.setting_id, &v), H3Q_OK);
+        CHECK(v == sg.setting_value);
+        p.server.echo = true;
+        CHECK_INT(h3q_conn_send_headers(p.client.conn, 0, get_root, N(get_root), true), H3Q_OK);
+        to_server(&p);
+        to_client(&p);
+        check_body(&p.client.log, 0, "");
+        pair_finish(&p);
+        report(failed, "GREASE", mode);
     }
 }
 
@@ -412,10 +337,6 @@ static void interim_103_then_200(void) {
     }
 }
 
-static const h3q_header promised[] = {FAKE_HDR(":method", "GET"), FAKE_HDR(":scheme", "https"),
-                                      FAKE_HDR(":authority", "example.com"),
-                                      FAKE_HDR(":path", "/style.css")};
-
 static void server_push(void) {
     FOR_EACH_MODE(mode) {
         unsigned failed = check_failed_;
@@ -567,6 +488,7 @@ static void settings_queries(void) {
     CHECK_INT(cs.max_excess_resets, 1000);
     CHECK_INT(cs.max_unreferenced_insert_bytes, 1048576);
     CHECK_INT(cs.max_buffering_streams, 256);
+    CHECK(cs.enable_grease);
     h3q_settings ss = cs;
     ss.qpack_max_table_capacity = 0;
     ss.qpack_blocked_streams = 0;
@@ -903,6 +825,7 @@ static void webtransport_streams(void) {
 
 int main(void) {
     RUN(startup_streams_on_the_wire);
+    RUN(grease_on_the_wire);
     RUN(get_answered_from_the_callback);
     RUN(post_with_a_body);
     RUN(trailers_both_ways);

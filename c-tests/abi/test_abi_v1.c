@@ -9,7 +9,10 @@
  *     size, so AddressSanitizer and valgrind catch an overrun) and reads none past one;
  *   - answers with version-1 result values (H3Q_DONE as -1 ends the poll loops);
  *   - serves a whole HTTP/3 exchange over its built-in QUIC layer, in memory, and reports
- *     a peer's protocol error over a C transport table.
+ *     a peer's protocol error over a C transport table;
+ *   - never gives it an event type its header does not declare (GOAWAY, resets,
+ *     STOP_SENDING, CANCEL_PUSH, ORIGIN and the connection's close came with version 2),
+ *     while acting on what caused them.
  */
 #include "h3q.h"
 
@@ -261,6 +264,8 @@ typedef struct fake {
     uint64_t next_uni;
     unsigned closes;
     uint64_t close_code;
+    unsigned resets; /* reset_stream calls */
+    unsigned stops;  /* stop_stream calls */
 } fake;
 
 static int fake_send(void *ud, uint64_t id, const uint8_t *data, size_t len, bool fin) {
@@ -274,8 +279,16 @@ static int fake_next_id(void *ud, bool uni, uint64_t *out) {
     f->next_uni += 4;
     return 0;
 }
-static int fake_stream_op(void *ud, uint64_t id, uint64_t code) {
-    (void)ud, (void)id, (void)code;
+static int fake_reset(void *ud, uint64_t id, uint64_t code) {
+    fake *f = ud;
+    (void)id, (void)code;
+    f->resets++;
+    return 0;
+}
+static int fake_stop(void *ud, uint64_t id, uint64_t code) {
+    fake *f = ud;
+    (void)id, (void)code;
+    f->stops++;
     return 0;
 }
 static void fake_close(void *ud, uint64_t code, const uint8_t *reason, size_t len) {
@@ -284,27 +297,34 @@ static void fake_close(void *ud, uint64_t code, const uint8_t *reason, size_t le
     f->closes++;
     f->close_code = code;
 }
+/* An HTTP/3 connection over `f`, given a transport table of exactly the version-1 size. */
+static h3q_conn *conn_over(fake *f, bool is_client) {
+    h3q_transport *t = malloc(sizeof *t);
+    CHECK(t != NULL);
+    if (!t) return NULL;
+    memset(t, 0, sizeof *t);
+    t->user_data = f;
+    t->is_client = is_client;
+    t->send_stream_data = fake_send;
+    t->get_next_available_stream_id = fake_next_id;
+    t->reset_stream = fake_reset;
+    t->stop_stream = fake_stop;
+    t->close = fake_close;
+    h3q_conn *conn = NULL;
+    CHECK_INT(h3q_conn_new(t, NULL, &conn), H3Q_OK);
+    free(t);
+    return conn;
+}
+
 static void no_events(void *ud, const h3q_event *event) {
     (void)ud, (void)event;
     CHECK(!"no HTTP event expected");
 }
 
 static void a_protocol_error_over_a_transport_table(void) {
-    fake f = {3, 0, 0};
-    h3q_transport *t = malloc(sizeof *t); /* exactly the version-1 size */
-    CHECK(t != NULL);
-    if (!t) return;
-    memset(t, 0, sizeof *t);
-    t->user_data = &f;
-    t->is_client = false;
-    t->send_stream_data = fake_send;
-    t->get_next_available_stream_id = fake_next_id;
-    t->reset_stream = fake_stream_op;
-    t->stop_stream = fake_stream_op;
-    t->close = fake_close;
-    h3q_conn *conn = NULL;
-    CHECK_INT(h3q_conn_new(t, NULL, &conn), H3Q_OK);
-    free(t);
+    fake f = {3, 0, 0, 0, 0};
+    h3q_conn *conn = conn_over(&f, false);
+    if (!conn) return;
     /* The client's control stream starting with a DATA frame: H3_MISSING_SETTINGS. */
     static const uint8_t control[] = {0x00, 0x00, 0x01, 0x00};
     h3q_quic_event *ev = malloc(sizeof *ev);
@@ -320,6 +340,86 @@ static void a_protocol_error_over_a_transport_table(void) {
     CHECK_INT(f.close_code, 0x10a);
     CHECK_INT(h3q_conn_handle_event(conn, NULL, no_events, NULL), H3Q_ERR_NULL);
     free(ev);
+    h3q_conn_free(conn);
+}
+
+/* The HTTP events a version-1 program was given. */
+typedef struct v1_events {
+    unsigned count;
+    h3q_event_type last;
+    uint64_t last_stream;
+} v1_events;
+
+static void count_events(void *ud, const h3q_event *event) {
+    v1_events *seen = ud;
+    seen->count++;
+    seen->last = event->type;
+    seen->last_stream = event->stream_id;
+    CHECK((int)event->type <= (int)H3Q_EVENT_WEBTRANSPORT_STREAM_DATA_RECEIVED);
+}
+
+/* Stream bytes (or, with `type`, another QUIC event) to a version-1 connection, in a
+ * version-1-sized event. */
+static h3q_result feed(h3q_conn *conn, h3q_quic_event_type type, uint64_t stream_id,
+                       const char *bytes, size_t len, v1_events *seen) {
+    h3q_quic_event *ev = malloc(sizeof *ev); /* exactly the version-1 size */
+    CHECK(ev != NULL);
+    if (!ev) return H3Q_ERR_NULL;
+    memset(ev, 0, sizeof *ev);
+    ev->type = type;
+    ev->stream_id = stream_id;
+    if (type == H3Q_QUIC_STREAM_DATA_RECEIVED) {
+        ev->data = (const uint8_t *)bytes;
+        ev->data_len = len;
+    } else {
+        ev->error_code = 0x10c;
+        ev->reason = (const uint8_t *)bytes;
+        ev->reason_len = len;
+    }
+    h3q_result rc = h3q_conn_handle_event(conn, ev, count_events, seen);
+    free(ev);
+    return rc;
+}
+
+/* A version-1 client over a transport table meets the server's GOAWAY, CANCEL_PUSH,
+ * ORIGIN, a reset of its request and the end of the connection: h3q acts on them (the
+ * GOAWAY cancels the request it excludes) but calls the program's callback for none of
+ * them; a response, an event version 1 knows, still comes. */
+static void no_version_2_events_for_a_version_1_program(void) {
+    fake f = {2, 0, 0, 0, 0};
+    h3q_conn *conn = conn_over(&f, true);
+    if (!conn) return;
+    h3q_header request[] = {header(":method", "GET"), header(":scheme", "https"),
+                            header(":authority", "a"), header(":path", "/")};
+    for (uint64_t id = 0; id <= 8; id += 4) {
+        CHECK_INT(h3q_conn_send_headers(conn, id, request, 4, id == 0), H3Q_OK);
+    }
+    v1_events seen = {0, H3Q_EVENT_HEADERS_RECEIVED, 0};
+    const h3q_quic_event_type data = H3Q_QUIC_STREAM_DATA_RECEIVED;
+    /* The server's control stream: SETTINGS, GOAWAY 8 (request 8 was not processed) */
+    CHECK_INT(feed(conn, data, 3, "\x00\x04\x00", 3, &seen), H3Q_OK);
+    CHECK_INT(feed(conn, data, 3, "\x07\x01\x08", 3, &seen), H3Q_OK);
+    CHECK_INT(seen.count, 0);
+    CHECK_INT(f.resets, 1); /* request 8 cancelled: its sending side and its reading */
+    CHECK_INT(f.stops, 1);
+    /* CANCEL_PUSH 0, ORIGIN ["ab"] */
+    CHECK_INT(feed(conn, data, 3, "\x03\x01\x00", 3, &seen), H3Q_OK);
+    CHECK_INT(feed(conn, data, 3, "\x0c\x04\x00\x02\x61\x62", 6, &seen), H3Q_OK);
+    /* request 0's response reset, STOP_SENDING for request 4 (which h3q then resets) */
+    CHECK_INT(feed(conn, H3Q_QUIC_STREAM_RESET, 0, NULL, 0, &seen), H3Q_OK);
+    CHECK_INT(feed(conn, H3Q_QUIC_STOP_SENDING_RECEIVED, 4, NULL, 0, &seen), H3Q_OK);
+    CHECK_INT(seen.count, 0);
+    CHECK_INT(f.resets, 2);
+    /* a response on request 4, as version 1 knows it: HEADERS :status 200 */
+    CHECK_INT(feed(conn, data, 4, "\x01\x03\x00\x00\xd9", 5, &seen), H3Q_OK);
+    CHECK_INT(seen.count, 1);
+    CHECK_INT(seen.last, H3Q_EVENT_HEADERS_RECEIVED);
+    CHECK_INT(seen.last_stream, 4);
+    /* the end of the connection: no event either */
+    CHECK_INT(feed(conn, H3Q_QUIC_CONNECTION_TERMINATED, 0, "bye", 3, &seen), H3Q_OK);
+    CHECK_INT(seen.count, 1);
+    CHECK_INT(f.closes, 0);
+    CHECK_INT(h3q_conn_send_headers(conn, 12, request, 4, true), H3Q_ERR_CONNECTION_CLOSED);
     h3q_conn_free(conn);
 }
 
@@ -342,6 +442,7 @@ int main(void) {
     RUN(settings_default_writes_a_version_1_struct);
     RUN(a_get_over_the_built_in_quic_layer);
     RUN(a_protocol_error_over_a_transport_table);
+    RUN(no_version_2_events_for_a_version_1_program);
     RUN(qpack_constructors_of_version_1);
     return CHECK_DONE("test_abi_v1");
 }
