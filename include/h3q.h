@@ -972,6 +972,10 @@ const char *h3q_quic_conn_last_error(const struct h3q_quic_conn *conn);
  * `send_stream_data`). Every byte is accepted and buffered until flow control lets it go;
  * sending on an id from `h3q_quic_conn_get_next_available_stream_id()` opens that stream.
  *
+ * On a stream the peer stopped (`H3Q_QUIC_STOP_SENDING_RECEIVED`; h3q resets it in
+ * answer), data is accepted and dropped until the peer has acknowledged that reset, so a
+ * send racing the event is harmless; after that the stream is gone, as below.
+ *
  * Returns `H3Q_OK`; `H3Q_ERR_NULL`; `H3Q_ERR_INVALID_ARGUMENT` for a stream we cannot send
  * on (the peer's unidirectional stream, one not opened yet, one already finished or
  * reset); or `H3Q_ERR_CONNECTION_CLOSED`.
@@ -1578,8 +1582,9 @@ typedef void (*h3q_event_cb)(void *user_data, const struct h3q_event *event);
  * handle must not be used again.
  *
  * Returns `H3Q_OK` (also for events HTTP/3 has no use for, and once the connection is
- * closed: then no callback runs; after `H3Q_QUIC_CONNECTION_TERMINATED` the connection is
- * closed and every send returns `H3Q_ERR_CONNECTION_CLOSED`);
+ * closed: then no callback runs, except for the one `H3Q_EVENT_CONNECTION_CLOSED` that
+ * the `H3Q_QUIC_CONNECTION_TERMINATED` event produces, also after a close of h3q's own;
+ * from then on every send returns `H3Q_ERR_CONNECTION_CLOSED`);
  * refusals, after which the connection is as it was: `H3Q_ERR_NULL`,
  * `H3Q_ERR_INVALID_ARGUMENT` for an unknown event type, an unknown error space or a
  * stream id above 2^62-1; or, fatal: `H3Q_ERR_PROTOCOL` when the event revealed a protocol
@@ -1599,11 +1604,13 @@ h3q_result h3q_conn_handle_event(struct h3q_conn *conn,
                                  void *user_data);
 
 /**
- * How the connection ended: writes the error code to `*code_out` and, when `space_out` is
- * not NULL, its code space to `*space_out`. After `h3q_conn_handle_event()` returned
- * `H3Q_ERR_PROTOCOL` or `H3Q_ERR_INTERNAL`, that is the HTTP/3 (or QPACK) code h3q closed
- * the connection with (`H3Q_ERROR_SPACE_APPLICATION`; `h3q_conn_last_error()` has the
- * reason); after `H3Q_QUIC_CONNECTION_TERMINATED`, the code and space of that event.
+ * How the connection ended (its first close, as `H3Q_EVENT_CONNECTION_CLOSED` reports it):
+ * writes the error code to `*code_out` and, when `space_out` is not NULL, its code space
+ * to `*space_out`. After `h3q_conn_handle_event()` returned `H3Q_ERR_PROTOCOL` or
+ * `H3Q_ERR_INTERNAL`, that is the HTTP/3 (or QPACK) code h3q closed the connection with
+ * (`H3Q_ERROR_SPACE_APPLICATION`; `h3q_conn_last_error()` has the reason), and it stays
+ * so after the termination that follows; otherwise, after
+ * `H3Q_QUIC_CONNECTION_TERMINATED`, the code and space of that event.
  *
  * Returns `H3Q_OK`; `H3Q_DONE` while the connection is open (nothing written); or
  * `H3Q_ERR_NULL`.

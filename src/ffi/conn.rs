@@ -204,8 +204,9 @@ pub unsafe extern "C" fn h3q_conn_last_error(conn: *const h3q_conn) -> *const c_
 /// handle must not be used again.
 ///
 /// Returns `H3Q_OK` (also for events HTTP/3 has no use for, and once the connection is
-/// closed: then no callback runs; after `H3Q_QUIC_CONNECTION_TERMINATED` the connection is
-/// closed and every send returns `H3Q_ERR_CONNECTION_CLOSED`);
+/// closed: then no callback runs, except for the one `H3Q_EVENT_CONNECTION_CLOSED` that
+/// the `H3Q_QUIC_CONNECTION_TERMINATED` event produces, also after a close of h3q's own;
+/// from then on every send returns `H3Q_ERR_CONNECTION_CLOSED`);
 /// refusals, after which the connection is as it was: `H3Q_ERR_NULL`,
 /// `H3Q_ERR_INVALID_ARGUMENT` for an unknown event type, an unknown error space or a
 /// stream id above 2^62-1; or, fatal: `H3Q_ERR_PROTOCOL` when the event revealed a protocol
@@ -262,11 +263,13 @@ pub unsafe extern "C" fn h3q_conn_handle_event(
     abi.encode(h3q_result_code::H3Q_OK)
 }
 
-/// How the connection ended: writes the error code to `*code_out` and, when `space_out` is
-/// not NULL, its code space to `*space_out`. After `h3q_conn_handle_event()` returned
-/// `H3Q_ERR_PROTOCOL` or `H3Q_ERR_INTERNAL`, that is the HTTP/3 (or QPACK) code h3q closed
-/// the connection with (`H3Q_ERROR_SPACE_APPLICATION`; `h3q_conn_last_error()` has the
-/// reason); after `H3Q_QUIC_CONNECTION_TERMINATED`, the code and space of that event.
+/// How the connection ended (its first close, as `H3Q_EVENT_CONNECTION_CLOSED` reports it):
+/// writes the error code to `*code_out` and, when `space_out` is not NULL, its code space
+/// to `*space_out`. After `h3q_conn_handle_event()` returned `H3Q_ERR_PROTOCOL` or
+/// `H3Q_ERR_INTERNAL`, that is the HTTP/3 (or QPACK) code h3q closed the connection with
+/// (`H3Q_ERROR_SPACE_APPLICATION`; `h3q_conn_last_error()` has the reason), and it stays
+/// so after the termination that follows; otherwise, after
+/// `H3Q_QUIC_CONNECTION_TERMINATED`, the code and space of that event.
 ///
 /// Returns `H3Q_OK`; `H3Q_DONE` while the connection is open (nothing written); or
 /// `H3Q_ERR_NULL`.

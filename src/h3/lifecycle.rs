@@ -422,6 +422,11 @@ impl<T: Transport> H3Connection<T> {
                 "Resetting a critical stream is not allowed",
             ));
         }
+        if !stream::is_uni(stream_id) && self.bidi_finished(stream_id) {
+            // Over already (both ways done, or refused after our GOAWAY, which reset it
+            // with H3_REQUEST_REJECTED): nothing to report, nothing to reset again.
+            return Ok(());
+        }
         let mut stream = self.streams.remove(&stream_id);
         self.buffering.remove(&stream_id);
         self.count_reset(stream_id, stream.as_ref())?;

@@ -217,6 +217,13 @@ fn the_two_step_drain_of_a_server() {
         assert_eq!(s.transport().resets, vec![(12, REJECTED)]);
         assert_eq!(s.transport().stops, vec![(12, REJECTED)]);
         assert!(recv(&mut s, 12, b"more", false, mode).is_empty(), "ignored");
+        // The client's reset of the refused request (it retries elsewhere) changes
+        // nothing: no event, no second reset.
+        let reset = QuicEvent::StreamReset {
+            stream_id: 12,
+            error_code: CANCELLED,
+        };
+        assert_eq!(s.handle_event(reset), Ok(vec![]));
         assert_eq!(s.transport().resets.len(), 1, "refused once");
         assert!(recv(&mut s, 16, &request, true, mode).is_empty());
         // The requests below complete; then nothing is active and the server may close.
