@@ -233,6 +233,10 @@ pub unsafe extern "C" fn h3q_quic_conn_next_event(
 /// `send_stream_data`). Every byte is accepted and buffered until flow control lets it go;
 /// sending on an id from `h3q_quic_conn_get_next_available_stream_id()` opens that stream.
 ///
+/// On a stream the peer stopped (`H3Q_QUIC_STOP_SENDING_RECEIVED`; h3q resets it in
+/// answer), data is accepted and dropped until the peer has acknowledged that reset, so a
+/// send racing the event is harmless; after that the stream is gone, as below.
+///
 /// Returns `H3Q_OK`; `H3Q_ERR_NULL`; `H3Q_ERR_INVALID_ARGUMENT` for a stream we cannot send
 /// on (the peer's unidirectional stream, one not opened yet, one already finished or
 /// reset); or `H3Q_ERR_CONNECTION_CLOSED`.

@@ -25,7 +25,7 @@
 //! [`Connection::next_event`]: super::Connection::next_event
 //! [`Connection::send_stream_data`]: super::Connection::send_stream_data
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -41,6 +41,11 @@ use crate::h3::ErrorSpace;
 
 /// QUIC transport error code INTERNAL_ERROR (RFC 9000 §20.1).
 const INTERNAL_ERROR: u64 = 0x1;
+
+/// Room for queued events a drained connection keeps (an event is 48 bytes): enough for
+/// the events of a few datagrams without reallocating, while a connection that once
+/// queued a large burst does not hold that room for the rest of its life.
+const EVENTS_KEPT: usize = 64;
 
 /// Stream data handed to the send path: borrowed (copied once, only if it must wait) or
 /// already owned.
@@ -151,9 +156,6 @@ pub(crate) struct Core {
     /// the bytes instead of copying them. Empty once `pop_event` found nothing more.
     last_payload: Bytes,
     outgoing: HashMap<u64, Outgoing>,
-    /// Streams the peer sent STOP_SENDING on (and we reset): later sends are dropped
-    /// quietly, since the peer asked for nothing more. Eight bytes per such stream.
-    peer_stopped: HashSet<u64>,
     /// Local streams (per direction) the application has used: indices below are claimed.
     claimed: [u64; 2],
     /// Local streams (per direction) opened in quinn-proto: indices below exist there.
@@ -194,7 +196,6 @@ impl Core {
             owner_tag: 0,
             last_payload: Bytes::new(),
             outgoing: HashMap::new(),
-            peer_stopped: HashSet::new(),
             claimed: [0; 2],
             opened: [0; 2],
             peer_opened: [0; 2],
@@ -296,7 +297,6 @@ impl Core {
             E::Stream(StreamEvent::Finished { .. }) => {}
             E::Stream(StreamEvent::Stopped { id, error_code }) => {
                 self.outgoing.remove(&u64::from(id));
-                self.peer_stopped.insert(u64::from(id));
                 // RFC 9000 §3.5: answer STOP_SENDING with RESET_STREAM. An error means the
                 // stream is already reset or gone, which is the state we want.
                 let _ = self.quinn.send_stream(id).reset(error_code);
@@ -512,10 +512,14 @@ impl Core {
 
     /// The next queued event. Its payload is remembered (see [`Core::last_payload`]) until
     /// the next call; the call that finds the queue empty lets go of it, so an idle
-    /// connection holds no received bytes.
+    /// connection holds no received bytes, and gives back the queue's room beyond
+    /// [`EVENTS_KEPT`] (a burst of datagrams can queue thousands of events at once).
     pub(crate) fn pop_event(&mut self) -> Option<Event> {
         let Some(event) = self.events.pop_front() else {
             self.last_payload = Bytes::new();
+            if self.events.capacity() > EVENTS_KEPT {
+                self.events.shrink_to(EVENTS_KEPT);
+            }
             return None;
         };
         self.last_payload = match &event {
@@ -598,7 +602,12 @@ impl Core {
     ) -> Result<(), QuicError> {
         self.check_open()?;
         let id = parse_stream_id(stream_id)?;
-        if self.peer_stopped.contains(&stream_id) {
+        // The peer sent STOP_SENDING and we reset the stream: what is sent before the
+        // reset is acknowledged (the application may not have seen the event yet) is
+        // dropped quietly, since the peer asked for nothing more. Once quinn-proto has
+        // forgotten the stream, it is an error like any reset stream's: nothing is kept
+        // per stopped stream.
+        if let Ok(Some(_)) = self.quinn.send_stream(id).stopped() {
             return Ok(());
         }
         if self.is_local(id) {
