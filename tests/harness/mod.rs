@@ -3,6 +3,7 @@
 //! - [`qif`]: the QPACK offline-interop corpus (where it is, skipping without it), QIF
 //!   header lists and the offline-interop encoded format;
 //! - [`pair`]: an in-memory QUIC client/server pair on a simulated clock and network;
+//! - [`h3_pair`]: HTTP/3 client and server connections over that pair;
 //! - [`rng`]: the one seeded pseudo-random generator;
 //! - [`alloc`]: the counting global allocator (live and peak heap bytes);
 //! - [`wire`]: byte builders for tests that play a raw HTTP/3 peer (needs the `fuzzing`
@@ -16,6 +17,7 @@
 #![allow(dead_code)]
 
 pub mod alloc;
+pub mod h3_pair;
 pub mod pair;
 pub mod qif;
 pub mod rng;
