@@ -61,6 +61,10 @@ step "hostile-peer floods: peak heap each one cost before the connection closed"
 cargo test --locked --features fuzzing --test h3_floods_memory -- --nocapture 2>&1 |
   grep -E "closed|test result"
 
+step "aborted exchanges: the heap they leave behind"
+cargo test --locked --test h3_aborts_memory -- --nocapture 2>&1 |
+  grep -E "aborted exchanges|test result"
+
 ctest_suite() { # name, extra cmake options...
   local name=$1
   shift
