@@ -540,6 +540,8 @@ fn reset_and_stop_sending_are_reported() {
     // client acknowledged it: the stream is gone, and sending on it is an error like on
     // any reset stream (nothing is kept per stopped stream). The client saw nothing more.
     assert!(server.send_stream_data(4, b"late", true).is_err());
+    // The client's unidirectional streams have no sending side here: refused, not a panic.
+    assert!(server.send_stream_data(2, b"x", false).is_err());
     pair.run_until(SECOND, |_| false);
     assert!(drain(&client).is_empty());
     assert!(client.is_established() && server.is_established());

@@ -607,7 +607,8 @@ impl Core {
         // dropped quietly, since the peer asked for nothing more. Once quinn-proto has
         // forgotten the stream, it is an error like any reset stream's: nothing is kept
         // per stopped stream.
-        if let Ok(Some(_)) = self.quinn.send_stream(id).stopped() {
+        let sendable = id.dir() == Dir::Bi || id.initiator() == self.side;
+        if sendable && let Ok(Some(_)) = self.quinn.send_stream(id).stopped() {
             return Ok(());
         }
         if self.is_local(id) {
