@@ -66,7 +66,15 @@ pub const LIFECYCLE: &str = r#"/*
  * Streams: a client opens a request stream with
  * h3q_quic_conn_get_next_available_stream_id(qc, false, &id), then
  * h3q_conn_send_headers(h3, id, ...); a server answers on the stream_id of the request's
- * H3Q_EVENT_HEADERS_RECEIVED.
+ * H3Q_EVENT_HEADERS_RECEIVED. Aborts come as events (H3Q_EVENT_STREAM_RESET,
+ * H3Q_EVENT_STOP_SENDING) and go out as h3q_conn_reset_stream() / h3q_conn_stop_sending().
+ *
+ * Ending: the one H3Q_EVENT_CONNECTION_CLOSED says how a connection ended. A server that
+ * stops gracefully calls h3q_conn_shutdown_notice(h3), about a round trip later
+ * h3q_conn_shutdown(h3), serves what was accepted, and once h3q_conn_active_requests()
+ * is 0 closes with h3q_quic_conn_close(qc, H3Q_H3_NO_ERROR, ...). A client that gets
+ * H3Q_EVENT_GOAWAY_RECEIVED retries the requests reported as reset with
+ * H3_REQUEST_REJECTED, and new ones, on a new connection.
  *
  * Over your own QUIC stack: h3q_conn_new() with an h3q_transport table instead of
  * h3q_conn_new_quic(), and your stack's events given to h3q_conn_handle_event() as
