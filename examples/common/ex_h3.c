@@ -57,10 +57,17 @@ uint64_t ex_unsent(h3q_quic_conn *quic, uint64_t stream_id) {
                                                                                   : UINT64_MAX;
 }
 
-void ex_describe_end(const h3q_quic_event *ev, char *out, size_t cap) {
+const char *ex_code_name(uint64_t code, char buf[EX_CODE_NAME_LEN]) {
+    const char *name = h3q_h3_error_name(code);
+    if (name) return name;
+    snprintf(buf, EX_CODE_NAME_LEN, "0x%" PRIx64, code);
+    return buf;
+}
+
+void ex_describe_close(const h3q_event *ev, char *out, size_t cap) {
     const char *who = ev->closed_by_peer ? "closed by the peer" : "closed here";
-    int reason_len = (int)ev->reason_len;
-    const char *reason = ev->reason ? (const char *)ev->reason : "";
+    int reason_len = (int)ev->data_len;
+    const char *reason = ev->data ? (const char *)ev->data : "";
     const char *name;
     switch (ev->error_space) {
     case H3Q_ERROR_SPACE_APPLICATION:

@@ -3,10 +3,11 @@
  *
  *   - header fields from C strings, and header fields compared or copied out;
  *   - ex_drain_events(): a connection's QUIC events through its HTTP/3 connection (step 5
- *     of the loop in h3q.h), with a second callback for the QUIC events themselves
- *     (stream resets, STOP_SENDING, the connection's end), which HTTP/3 does not report;
+ *     of the loop in h3q.h), with a second callback for the QUIC events themselves (a
+ *     client learns of the completed handshake that way: HTTP/3 has no event for it);
  *   - ex_unsent(): how many bytes of a stream wait unsent inside h3q (body pacing);
- *   - ex_describe_end(): a connection's end as text, naming HTTP/3 codes.
+ *   - ex_code_name() and ex_describe_close(): HTTP/3 error codes and a connection's end
+ *     (H3Q_EVENT_CONNECTION_CLOSED) as text for logs.
  *
  * Part of examples/common (the h3q_example_common library).
  */
@@ -34,7 +35,9 @@ bool ex_hdr_value(const h3q_header *h, char *out, size_t cap);
 bool ex_parse_u64(const char *digits, size_t len, uint64_t max, uint64_t *out);
 
 /* Called for every QUIC event after h3q_conn_handle_event() has handled it (`rc` is what
- * that returned): the place to notice resets, STOP_SENDING and the connection's end. */
+ * that returned). Stream resets, STOP_SENDING and the connection's end come as HTTP/3
+ * events (H3Q_EVENT_STREAM_RESET, H3Q_EVENT_STOP_SENDING, H3Q_EVENT_CONNECTION_CLOSED),
+ * which say more (a GOAWAY's refusals, a protocol error's code): use those. */
 typedef void (*ex_quic_event_cb)(void *user_data, const h3q_quic_event *event, h3q_result rc);
 
 /* Takes every waiting QUIC event of `quic` and hands it to `h3` (HTTP events go to
@@ -47,9 +50,17 @@ size_t ex_drain_events(h3q_quic_conn *quic, h3q_conn *h3, const char *peer,
  * (h3q_quic_conn_stream_send_buffered); UINT64_MAX if h3q cannot say. */
 uint64_t ex_unsent(h3q_quic_conn *quic, uint64_t stream_id);
 
-/* Writes how a connection ended (an H3Q_QUIC_CONNECTION_TERMINATED event) into `out`,
- * e.g. "closed by the peer: H3_NO_ERROR (0x100) \"bye\"" or
+/* Room for any text ex_code_name() writes. */
+#define EX_CODE_NAME_LEN 32
+
+/* An HTTP/3 (or QPACK) application error code as text: its name ("H3_REQUEST_CANCELLED",
+ * from h3q_h3_error_name) or, for a code of no name, "0x..." written into `buf`. */
+const char *ex_code_name(uint64_t code, char buf[EX_CODE_NAME_LEN]);
+
+/* Writes how a connection ended (an H3Q_EVENT_CONNECTION_CLOSED event: its error_code,
+ * error_space, closed_by_peer and reason in data/data_len) into `out`, e.g.
+ * "closed by the peer: H3_NO_ERROR (0x100) \"server shutdown\"" or
  * "closed here: \"Idle timeout\"". */
-void ex_describe_end(const h3q_quic_event *event, char *out, size_t cap);
+void ex_describe_close(const h3q_event *event, char *out, size_t cap);
 
 #endif

@@ -9,8 +9,9 @@
  *   - ex_warn(): problems, always shown on stderr, prefixed with the program's name;
  *   - ex_debug(): details shown only with -v (ex_verbose).
  *
- * Part of examples/common (the h3q_example_common library): plumbing that h3q-server.c
- * and h3q-client.c share. Copy what you need; each file stands on its own.
+ * Part of examples/common (the h3q_example_common library): plumbing that h3q-server
+ * (examples/server/) and h3q-client (examples/client/) share. Copy what you need; each
+ * file stands on its own.
  */
 #ifndef H3Q_EXAMPLE_LOG_H
 #define H3Q_EXAMPLE_LOG_H

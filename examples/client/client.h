@@ -1,0 +1,155 @@
+/*
+ * h3q-client's state and the functions its files share. One concern per file:
+ *
+ *   main.c         options, the request list, the event loop, signals, the summary
+ *   connections.c  the endpoint and its connections: connecting, the handshake, GOAWAY
+ *                  and the new connections it calls for, the end of a connection, Ctrl-C
+ *   requests.c     requests: starting (and restarting) them, their HTTP/3 events,
+ *                  bodies in and out, the result lines
+ *
+ * The program's description (options, output, exit status) is at the top of main.c.
+ */
+#ifndef H3Q_CLIENT_H
+#define H3Q_CLIENT_H
+
+#include "ex_rx.h"
+#include "ex_sha256.h"
+#include "ex_tx.h"
+#include "ex_udp.h"
+
+#include <h3q.h>
+
+#include <netdb.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CHUNK (64 * 1024)                       /* request body bytes per send */
+#define STREAM_WINDOW (1u << 20)                /* unsent bytes per request stream */
+#define BACKLOG_WINDOW (8u << 20)               /* unsent bytes of all streams together */
+#define RX_ROUNDS 16                            /* batches read per wake-up */
+#define PROGRESS_NS (250 * 1000000ULL)
+#define CLOSE_WAIT_NS (1000 * 1000000ULL)
+#define ATTEMPT_NS (1000 * 1000000ULL) /* per server address, to complete the handshake */
+/* New connections opened for requests a GOAWAY turned away, in a row without a request
+ * completing in between: beyond it the client gives up (a server that sends GOAWAY at
+ * once on every connection, e.g. one that is draining, would be retried for ever). */
+#define MAX_FRUITLESS_CONNECTIONS 3
+
+struct connection;
+
+typedef struct request {
+    const char *path;       /* points into argv */
+    struct connection *conn; /* while in flight */
+    uint64_t stream_id;
+    bool started, head_seen, done, failed;
+    bool body_stopped;      /* the server sent STOP_SENDING: send no more of --data */
+    bool reject_pending;    /* H3_REQUEST_REJECTED came: settled after the events */
+    struct request *next_rejected;
+    int status;
+    int64_t content_length; /* -1: none given */
+    uint64_t received;
+    uint64_t body_sent;     /* --data bytes handed to h3q */
+    FILE *out;
+    ex_sha256 *sha;         /* --sha256, while in flight */
+} request;
+
+typedef struct options {
+    const char *ca, *data, *output_dir;
+    bool insecure, include, sha256, retry;
+    long parallel, repeat;
+    int first_url;
+} options;
+
+/* One QUIC + HTTP/3 connection of the client's endpoint; the QUIC handle's user data. */
+typedef struct connection {
+    struct connection *next;
+    struct client *cl;
+    h3q_quic_conn *quic;
+    h3q_conn *h3;
+    int number;             /* 1, 2, ... in the order opened (for the log) */
+    bool established;       /* H3Q_QUIC_HANDSHAKE_COMPLETED came */
+    bool going_away;        /* the server's GOAWAY came: no new requests here */
+    bool closing;           /* h3q_quic_conn_close() called */
+    bool terminated;        /* H3Q_EVENT_CONNECTION_CLOSED came: free after the events */
+    uint64_t goaway_id;     /* the server's last GOAWAY id */
+    size_t in_flight;
+    request *rejected;      /* rejected in this batch of events (see take_events) */
+    request **by_stream;    /* the request on client stream 4*k (NULL once moved away) */
+    size_t nstreams, cap, first_active;
+    char close_reason[320];
+} connection;
+
+typedef struct client {
+    const options *opt;
+    ex_udp udp;
+    ex_rx *rx;
+    ex_tx *tx;
+    h3q_endpoint *endpoint;
+    connection *conns;      /* newest first: the first one takes new requests */
+    int opened;             /* connections opened */
+    int fruitless;          /* opened since a request last completed (for retries) */
+    char host[256], port[8], authority[300];
+    const struct addrinfo *addr; /* the server address being tried, then used */
+    request *reqs;
+    size_t nreqs, next_req, in_flight, finished, failures, retried;
+    request **retry;        /* ring of requests to start again (GOAWAY), nreqs long */
+    size_t retry_head, retry_len;
+    bool closing;           /* every request is over: the connections close */
+    int interrupted;        /* SIGINT/SIGTERM: its number */
+    int data_fd;            /* --data */
+    uint64_t data_len;
+    uint64_t bytes, start_ns, pushes, next_progress;
+    bool progress_shown;
+    uint8_t scratch[CHUNK];
+} client;
+
+/* ---- connections.c ------------------------------------------------------------------ */
+
+/* Opens a UDP socket for cl->addr's family, the endpoint, and the first connection.
+ * False after printing why. */
+bool client_connect(client *cl);
+/* Frees every connection, the endpoint and the socket. */
+void client_disconnect(client *cl);
+/* A name may resolve to several addresses (localhost: ::1 and 127.0.0.1): while the first
+ * connection has no handshake after ATTEMPT_NS, tries the next. False if that fails. */
+bool next_address(client *cl, uint64_t now, uint64_t *attempt_ns);
+/* Takes the events of every connection that has some. */
+void take_events(client *cl);
+/* After the events: frees the connections that ended, closes the ones a GOAWAY emptied,
+ * and returns the connection new requests go to, opening one if a GOAWAY calls for it
+ * (NULL: none for now). */
+connection *connection_for_requests(client *cl);
+/* Closes every connection with H3_NO_ERROR (all done, or interrupted). */
+void close_all(client *cl);
+/* SIGINT/SIGTERM: cancels every request in flight, fails the rest, closes. */
+void interrupt(client *cl, int sig);
+/* Called from requests.c's event callback for the lifecycle events. */
+void on_goaway(connection *c, uint64_t stream_id);
+void on_connection_closed(connection *c, const h3q_event *ev);
+/* A request of `c` the server did not process: settled once `c`'s events are handled. */
+void reject_later(connection *c, request *r);
+/* The request on `stream_id` of `c`, or NULL. */
+request *request_of(connection *c, uint64_t stream_id);
+/* Records `r` as the request on `c`'s stream `stream_id`. */
+void add_stream(connection *c, request *r, uint64_t stream_id);
+
+/* ---- requests.c --------------------------------------------------------------------- */
+
+/* HTTP events of one connection (an h3q_event_cb; user data: the connection). */
+void on_http_event(void *user_data, const h3q_event *ev);
+/* Starts requests on `c` up to --parallel. */
+void start_requests(client *cl, connection *c);
+/* True while requests wait to be started (new or retried). */
+bool requests_waiting(const client *cl);
+/* The request failed for good (prints the FAILED line). */
+void fail(client *cl, request *r, const char *why);
+/* Fails every request not started yet (new or waiting for a retry). */
+void fail_waiting(client *cl, const char *why);
+/* A request the server did not process (H3_REQUEST_REJECTED, or refused with
+ * H3Q_ERR_GOING_AWAY): queued to start again on a new connection, or failed. */
+void rejected(client *cl, request *r, const char *why);
+/* Feeds --data bodies while the streams have room. */
+void feed_bodies(client *cl);
+
+#endif

@@ -1,0 +1,294 @@
+/*
+ * h3q-client's endpoint and connections.
+ *
+ * One UDP socket and one h3q_endpoint; the first connection is made with
+ * h3q_endpoint_connect(), and so is every later one, on the same endpoint. Each connection
+ * is a struct connection, the QUIC handle's user data: h3q_endpoint_next_ready gives the
+ * connections that have events and the user data finds their state.
+ *
+ * GOAWAY (H3Q_EVENT_GOAWAY_RECEIVED): the server will process no request on the stream id
+ * it names or above. Requests below it complete on this connection; h3q then reports each
+ * request at or above it as H3Q_EVENT_STREAM_RESET with H3_REQUEST_REJECTED (requests.c
+ * queues them again), and no new request goes on the connection. With --retry-on-goaway
+ * (the default) a new connection is opened at once for what waits, alongside the old one,
+ * rather than after the old one's last request: a long download below the GOAWAY's id
+ * would otherwise hold up every other request for its whole length, and a server that
+ * sent GOAWAY expects new connections (RFC 9114 section 5.2). --parallel still counts the
+ * requests in flight on all connections together. The old connection is closed with
+ * H3_NO_ERROR once its last request is over. A server that turns every connection away
+ * (one that is draining answers a new connection with GOAWAY at once) would have us
+ * connect for ever, so after MAX_FRUITLESS_CONNECTIONS new connections in a row on which
+ * no request completed, the requests still waiting fail.
+ *
+ * The end of a connection comes as H3Q_EVENT_CONNECTION_CLOSED, whoever closed it (the
+ * handshake still comes only as the QUIC event H3Q_QUIC_HANDSHAKE_COMPLETED): its
+ * requests in flight fail with how it ended, and when it was the connection new requests
+ * went to, without a GOAWAY, so do the requests waiting. Its handles are freed once its
+ * events are handled.
+ */
+#define _GNU_SOURCE
+#include "client.h"
+
+#include "ex_clock.h"
+#include "ex_h3.h"
+#include "ex_log.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the endpoint ---------------------------------------------------------------------- */
+
+/* The endpoint's configuration: trust (--ca, or none with --insecure), a 30 s idle timeout
+ * (the default is 60), SSLKEYLOGFILE, and what the socket allows. */
+static h3q_result configure(client *cl, h3q_config *config) {
+    h3q_result rc = cl->opt->ca ? h3q_config_load_ca_file(config, cl->opt->ca)
+                                : h3q_config_set_verify_peer(config, false);
+    if (rc == H3Q_OK) rc = h3q_config_set_idle_timeout_ms(config, 30000);
+    if (rc == H3Q_OK && getenv("SSLKEYLOGFILE"))
+        rc = h3q_config_set_key_log_file(config, getenv("SSLKEYLOGFILE"));
+    if (rc == H3Q_OK) rc = ex_udp_configure(&cl->udp, config);
+    return rc;
+}
+
+/* A new connection to cl->addr (SNI: the URL's host) and its HTTP/3 connection; NULL
+ * after printing why. */
+static connection *open_connection(client *cl) {
+    connection *c = ex_xcalloc(1, sizeof *c);
+    c->cl = cl;
+    c->number = ++cl->opened;
+    h3q_result rc = h3q_endpoint_connect(cl->endpoint, ex_now_ns(), cl->addr->ai_addr,
+                                         cl->addr->ai_addrlen, cl->host, &c->quic);
+    if (rc == H3Q_OK) rc = h3q_conn_new_quic(c->quic, NULL, &c->h3);
+    if (rc != H3Q_OK) {
+        ex_warn("connect: %s", h3q_last_error());
+        h3q_quic_conn_free(c->quic);
+        free(c);
+        return NULL;
+    }
+    h3q_quic_conn_set_user_data(c->quic, c);
+    c->next = cl->conns;
+    cl->conns = c;
+    ex_debug("connection %d: connecting to %s", c->number, cl->authority);
+    return c;
+}
+
+static void free_connection(connection *c) {
+    h3q_conn_free(c->h3);
+    h3q_quic_conn_free(c->quic);
+    free(c->by_stream);
+    free(c);
+}
+
+bool client_connect(client *cl) {
+    h3q_config *config;
+    if (!ex_udp_open(&cl->udp, cl->addr->ai_family)) return false;
+    if (h3q_config_new(false, &config) != H3Q_OK) return false;
+    h3q_result rc = configure(cl, config);
+    if (rc == H3Q_OK) rc = h3q_endpoint_new(config, &cl->endpoint);
+    if (rc != H3Q_OK) {
+        const char *msg = h3q_config_last_error(config);
+        ex_warn("%s", msg ? msg : h3q_last_error());
+    }
+    h3q_config_free(config);
+    return rc == H3Q_OK && open_connection(cl);
+}
+
+void client_disconnect(client *cl) {
+    while (cl->conns) {
+        connection *c = cl->conns;
+        cl->conns = c->next;
+        free_connection(c);
+    }
+    h3q_endpoint_free(cl->endpoint);
+    ex_udp_close(&cl->udp);
+    ex_tx_discard(cl->tx);
+    cl->endpoint = NULL;
+}
+
+bool next_address(client *cl, uint64_t now, uint64_t *attempt_ns) {
+    connection *c = cl->conns;
+    if (cl->opened != 1 || !c || c->established || c->terminated || !cl->addr->ai_next ||
+        now - *attempt_ns < ATTEMPT_NS)
+        return true;
+    client_disconnect(cl);
+    cl->opened = 0;
+    cl->addr = cl->addr->ai_next;
+    *attempt_ns = now;
+    ex_debug("no answer from the first address, trying the next");
+    return client_connect(cl);
+}
+
+/* ---- events ------------------------------------------------------------------------------ */
+
+/* The QUIC events HTTP/3 does not report: the handshake. */
+static void on_quic_event(void *user_data, const h3q_quic_event *ev, h3q_result rc) {
+    connection *c = user_data;
+    (void)rc;
+    if (ev->type == H3Q_QUIC_HANDSHAKE_COMPLETED) {
+        c->established = true;
+        ex_debug("connection %d: connected, ALPN %.*s", c->number, (int)ev->data_len,
+                 (const char *)ev->data);
+    }
+}
+
+void reject_later(connection *c, request *r) {
+    if (r->reject_pending) return;
+    r->reject_pending = true;
+    r->next_rejected = c->rejected;
+    c->rejected = r;
+}
+
+/* The requests the server did not process, once the connection's events are handled: a
+ * server's RESET_STREAMs with H3_REQUEST_REJECTED may be reported before its GOAWAY frame
+ * when they arrive together. Requests rejected without a GOAWAY also send the new ones
+ * elsewhere: the server takes no more here. */
+static void settle_rejections(client *cl, connection *c) {
+    if (!c->rejected) return;
+    const char *why = c->going_away ? "rejected by the server's GOAWAY (H3_REQUEST_REJECTED)"
+                                    : "rejected by the server (H3_REQUEST_REJECTED)";
+    while (c->rejected) {
+        request *r = c->rejected;
+        c->rejected = r->next_rejected;
+        r->reject_pending = false;
+        if (!r->done && r->conn == c) rejected(cl, r, why);
+    }
+    c->going_away = true;
+}
+
+void take_events(client *cl) {
+    h3q_quic_conn *quic;
+    while (h3q_endpoint_next_ready(cl->endpoint, &quic) == H3Q_OK) {
+        connection *c = h3q_quic_conn_user_data(quic);
+        ex_drain_events(quic, c->h3, cl->host, on_http_event, on_quic_event, c);
+        settle_rejections(cl, c);
+    }
+}
+
+void on_goaway(connection *c, uint64_t stream_id) {
+    c->going_away = true;
+    c->goaway_id = stream_id;
+    ex_debug("connection %d: GOAWAY from the server: requests from stream %" PRIu64
+             " on are not processed (%zu in flight)", c->number, stream_id, c->in_flight);
+}
+
+void on_connection_closed(connection *c, const h3q_event *ev) {
+    c->terminated = true;
+    strcpy(c->close_reason, "connection ");
+    size_t used = strlen(c->close_reason);
+    ex_describe_close(ev, c->close_reason + used, sizeof c->close_reason - used);
+    ex_debug("connection %d: %s", c->number, c->close_reason + used);
+}
+
+/* ---- streams ------------------------------------------------------------------------------ */
+
+request *request_of(connection *c, uint64_t stream_id) {
+    if (stream_id % 4 != 0 || stream_id / 4 >= c->nstreams) return NULL;
+    request *r = c->by_stream[stream_id / 4];
+    return r && r->conn == c && r->stream_id == stream_id && !r->done ? r : NULL;
+}
+
+void add_stream(connection *c, request *r, uint64_t stream_id) {
+    size_t k = (size_t)(stream_id / 4);
+    if (k >= c->cap) {
+        size_t cap = c->cap ? c->cap : 64;
+        while (cap <= k) cap *= 2;
+        request **grown = realloc(c->by_stream, cap * sizeof *grown);
+        if (!grown) {
+            ex_warn("out of memory");
+            exit(1);
+        }
+        c->by_stream = grown;
+        c->cap = cap;
+    }
+    for (; c->nstreams <= k; c->nstreams++) c->by_stream[c->nstreams] = NULL;
+    c->by_stream[k] = r;
+}
+
+/* ---- connections over time ---------------------------------------------------------------- */
+
+/* A connection ended: its requests in flight fail; when new requests were going to it
+ * (no GOAWAY), so do those waiting. */
+static void ended(client *cl, connection *c) {
+    for (size_t k = 0; k < c->nstreams; k++) {
+        request *r = request_of(c, 4 * (uint64_t)k);
+        if (r) fail(cl, r, c->close_reason);
+    }
+    if (c == cl->conns && !c->going_away) fail_waiting(cl, c->close_reason);
+}
+
+/* Opens a connection for the requests a GOAWAY left waiting, unless that is pointless. */
+static void reconnect(client *cl) {
+    if (!cl->opt->retry) {
+        fail_waiting(cl, "not sent: the server's GOAWAY refuses new requests on its connection "
+                         "(--no-retry-on-goaway)");
+        return;
+    }
+    if (cl->fruitless >= MAX_FRUITLESS_CONNECTIONS) {
+        char why[160];
+        snprintf(why, sizeof why, "rejected by the server's GOAWAY (H3_REQUEST_REJECTED); gave "
+                 "up after %d new connections without a response", MAX_FRUITLESS_CONNECTIONS);
+        fail_waiting(cl, why);
+        return;
+    }
+    cl->fruitless++;
+    size_t waiting = cl->retry_len + (cl->nreqs - cl->next_req);
+    connection *c = open_connection(cl);
+    if (!c) fail_waiting(cl, "cannot open a new connection");
+    else ex_debug("connection %d: opened after a GOAWAY, for %zu request(s)", c->number, waiting);
+}
+
+connection *connection_for_requests(client *cl) {
+    for (connection **link = &cl->conns; *link;) {
+        connection *c = *link;
+        if (c->terminated) {
+            ended(cl, c);
+            *link = c->next;
+            free_connection(c); /* nothing more comes; the endpoint finishes the close */
+            continue;
+        }
+        if (c->going_away && c->in_flight == 0 && !c->closing) {
+            ex_debug("connection %d: no requests left after the GOAWAY: closing", c->number);
+            h3q_quic_conn_close(c->quic, H3Q_H3_NO_ERROR, NULL, 0);
+            c->closing = true;
+        }
+        link = &c->next;
+    }
+    if (cl->closing || !requests_waiting(cl)) return NULL;
+    connection *current = cl->conns;
+    if (current && !current->going_away) return current->established ? current : NULL;
+    /* Gone away (or gone after a GOAWAY: without one, ended() failed what waited). */
+    reconnect(cl);
+    return NULL; /* the new connection takes requests once its handshake is complete */
+}
+
+void close_all(client *cl) {
+    for (connection *c = cl->conns; c; c = c->next) {
+        if (c->terminated || c->closing) continue;
+        h3q_quic_conn_close(c->quic, H3Q_H3_NO_ERROR, NULL, 0);
+        c->closing = true;
+    }
+}
+
+void interrupt(client *cl, int sig) {
+    char why[96];
+    snprintf(why, sizeof why, "interrupted by signal %d, cancelled with H3_REQUEST_CANCELLED",
+             sig);
+    cl->interrupted = sig;
+    for (connection *c = cl->conns; c; c = c->next) {
+        for (size_t k = 0; k < c->nstreams; k++) {
+            request *r = request_of(c, 4 * (uint64_t)k);
+            if (!r) continue;
+            /* Our sending side, while --data is still going out; then the response. */
+            if (cl->data_fd >= 0 && !r->body_stopped && r->body_sent < cl->data_len)
+                h3q_conn_reset_stream(c->h3, r->stream_id, H3Q_H3_REQUEST_CANCELLED);
+            h3q_conn_stop_sending(c->h3, r->stream_id, H3Q_H3_REQUEST_CANCELLED);
+            fail(cl, r, why);
+        }
+    }
+    fail_waiting(cl, "not started: interrupted");
+    /* The resets and STOP_SENDINGs out before the close, which discards frames not sent. */
+    ex_tx_flush(cl->tx, &cl->udp, cl->endpoint);
+    close_all(cl);
+    cl->closing = true;
+}

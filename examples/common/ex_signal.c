@@ -1,0 +1,38 @@
+/* ex_signal: see ex_signal.h. */
+#define _GNU_SOURCE /* sigaction */
+#include "ex_signal.h"
+
+#include <string.h>
+
+static volatile sig_atomic_t received;    /* signals counted by the handler */
+static volatile sig_atomic_t last_signal;
+static int taken;                         /* of them, reported by ex_signals_take */
+
+static void on_signal(int sig) {
+    last_signal = sig;
+    received++;
+}
+
+void ex_signals_catch(sigset_t *wait_mask) {
+    sigset_t block;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigprocmask(SIG_BLOCK, &block, wait_mask);
+    sigdelset(wait_mask, SIGINT);
+    sigdelset(wait_mask, SIGTERM);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_mask = block; /* one handler at a time: the count is not updated twice at once */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+int ex_signals_take(int *last) {
+    /* Both signals are blocked here (outside ppoll), so the handler cannot run meanwhile. */
+    int n = (int)received - taken;
+    taken = (int)received;
+    if (n > 0 && last) *last = (int)last_signal;
+    return n;
+}

@@ -1,0 +1,248 @@
+/*
+ * h3q-server's connections: accepting them, their HTTP/3 events, their end, and the
+ * pacing of large response bodies.
+ *
+ * Per connection: a struct conn with both h3q handles and the request streams, found
+ * again through the QUIC handle's user data (h3q_quic_conn_set_user_data) when
+ * h3q_endpoint_next_ready gives the connection: the server never scans all its
+ * connections for events. The lifecycle comes as HTTP/3 events: H3Q_EVENT_STREAM_RESET
+ * (the client abandoned a request), H3Q_EVENT_STOP_SENDING (it wants no more of a
+ * response; h3q has reset our side already), H3Q_EVENT_GOAWAY_RECEIVED (the client
+ * shuts down: it accepts no more pushes) and H3Q_EVENT_CONNECTION_CLOSED, the end,
+ * whoever closed it: nothing more comes, so both handles are freed once the events are
+ * handled; the endpoint finishes the closing by itself.
+ *
+ * Body pacing: h3q buffers every byte it is given, so sending a 10 GB body in one go would
+ * buffer 10 GB. Bodies are fed in CHUNK pieces while the stream's unsent bytes
+ * (h3q_quic_conn_stream_send_buffered) stay under STREAM_WINDOW, and lent rather than
+ * copied (h3q_conn_send_data_zerocopy, through send_counted). Room appears when
+ * acknowledgements arrive, which produce no event, so the connections with such bodies are
+ * kept on a list of their own (`feeding`) and fed after every input; every other
+ * connection costs nothing until it has events.
+ */
+#define _GNU_SOURCE
+#include "server.h"
+
+#include "ex_clock.h"
+#include "ex_h3.h"
+#include "ex_log.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static stream *find_stream(conn *c, uint64_t id) {
+    for (stream *s = c->streams; s; s = s->next)
+        if (s->id == id) return s;
+    return NULL;
+}
+
+/* ---- events --------------------------------------------------------------------------- */
+
+/* The client reset its request stream (its body, or the whole request): the response
+ * stops too. */
+static void on_stream_reset(conn *c, stream *s, uint64_t code) {
+    char name[EX_CODE_NAME_LEN], outcome[160];
+    s->request_ended = true; /* h3q delivers nothing more of it */
+    if (s->done) return;
+    /* Fails with "stream was already ended" when the whole response was handed over. */
+    h3q_conn_reset_stream(c->h3, s->id, H3Q_H3_REQUEST_CANCELLED);
+    snprintf(outcome, sizeof outcome, "(reset by client: %s)", ex_code_name(code, name));
+    finish_stream(c, s, outcome);
+}
+
+static void on_connection_closed(conn *c, const h3q_event *ev) {
+    char why[300], outcome[340];
+    c->terminated = true;
+    ex_describe_close(ev, why, sizeof why);
+    ex_debug("%s: connection %s", c->peer, why);
+    snprintf(outcome, sizeof outcome, "(connection %s)", why);
+    for (stream *s = c->streams; s; s = s->next) finish_stream(c, s, outcome);
+}
+
+/* HTTP events of one connection (called during h3q_conn_handle_event). */
+static void on_http_event(void *user_data, const h3q_event *ev) {
+    conn *c = user_data;
+    char name[EX_CODE_NAME_LEN], outcome[160];
+    stream *s = ev->has_push_id ? NULL : find_stream(c, ev->stream_id);
+    switch (ev->type) {
+    case H3Q_EVENT_HEADERS_RECEIVED:
+        if (ev->has_push_id) return; /* clients do not push */
+        if (!s) {
+            /* A stream is kept until its request has ended, so a HEADERS event on an
+             * unknown stream is a new request. (Requests may arrive out of stream-id order:
+             * one whose headers wait for QPACK encoder-stream data comes later.) */
+            on_request(c, ev);
+            return;
+        }
+        break; /* trailers */
+    case H3Q_EVENT_DATA_RECEIVED:
+        break;
+    case H3Q_EVENT_STREAM_RESET:
+        if (s) on_stream_reset(c, s, ev->error_code);
+        return;
+    case H3Q_EVENT_STOP_SENDING: /* the client wants no more of the response (or push) */
+        if (s && !s->done) {
+            snprintf(outcome, sizeof outcome, "(stopped by client: %s)",
+                     ex_code_name(ev->error_code, name));
+            finish_stream(c, s, outcome);
+        }
+        return;
+    case H3Q_EVENT_GOAWAY_RECEIVED: /* the client accepts no pushes from push_id on */
+        ex_debug("%s: GOAWAY from the client (push id %" PRIu64 ")", c->peer, ev->push_id);
+        return;
+    case H3Q_EVENT_CONNECTION_CLOSED:
+        on_connection_closed(c, ev);
+        return;
+    default: /* datagrams are not enabled; the client sends no ORIGIN */
+        return;
+    }
+    if (!s) return; /* the body of a request already answered */
+    if (ev->stream_ended) s->request_ended = true;
+    if (s->kind == BODY_ECHO && !s->done) echo_body(c, s, ev);
+}
+
+/* Frees the streams whose request and response are both over (all of them if `all`). */
+static void sweep_streams(conn *c, bool all) {
+    stream **link = &c->streams;
+    while (*link) {
+        stream *s = *link;
+        if (all || (s->done && s->request_ended)) {
+            *link = s->next;
+            if (s->fd >= 0) close(s->fd);
+            echo_release(s->echo);
+            free(s->path);
+            free(s);
+        } else {
+            link = &s->next;
+        }
+    }
+}
+
+/* ---- connections ---------------------------------------------------------------------- */
+
+void accept_connections(server *srv) {
+    h3q_quic_conn *quic;
+    while (h3q_endpoint_accept(srv->endpoint, &quic) == H3Q_OK) {
+        conn *c = ex_xcalloc(1, sizeof *c);
+        c->srv = srv;
+        c->quic = quic;
+        c->unacked = unacked_new();
+        list_init(&c->feeding);
+        list_init(&c->going);
+        struct sockaddr_storage addr;
+        socklen_t addr_len = sizeof addr;
+        if (h3q_quic_conn_remote_address(quic, &addr, &addr_len) != H3Q_OK)
+            addr.ss_family = AF_UNSPEC;
+        ex_format_addr((const struct sockaddr *)&addr, c->peer, sizeof c->peer);
+        h3q_quic_conn_set_user_data(quic, c); /* found again through next_ready */
+        list_add(&srv->conns, &c->all);
+        srv->nconns++;
+        ex_debug("%s: new connection (%zu open)", c->peer, srv->nconns);
+        h3q_result rc = h3q_conn_new_quic(quic, NULL, &c->h3);
+        if (rc != H3Q_OK) {
+            ex_warn("%s: h3q_conn_new_quic: %s", c->peer, h3q_result_str(rc));
+            h3q_quic_conn_close(quic, H3Q_H3_INTERNAL_ERROR, NULL, 0);
+            c->state = CONN_CLOSED;
+        } else if (srv->draining) {
+            drain_accepted(c, ex_now_ns());
+        }
+    }
+}
+
+void free_conn(server *srv, conn *c) {
+    sweep_streams(c, true);
+    list_remove(&c->all);
+    if (list_linked(&c->feeding)) list_remove(&c->feeding);
+    if (list_linked(&c->going)) list_remove(&c->going);
+    h3q_conn_free(c->h3);
+    h3q_quic_conn_free(c->quic);
+    unacked_orphan(c->unacked); /* h3q may still hold (and later release) lent bodies */
+    srv->nconns--;
+    free(c);
+}
+
+/* Step 5 of the loop: the connections with events, and only those. */
+void serve_ready_connections(server *srv) {
+    h3q_quic_conn *quic;
+    while (h3q_endpoint_next_ready(srv->endpoint, &quic) == H3Q_OK) {
+        conn *c = h3q_quic_conn_user_data(quic);
+        /* A connection whose h3q_conn could not be made gets only its end. */
+        h3q_quic_event ev;
+        if (!c->h3) {
+            while (h3q_quic_conn_next_event(quic, &ev) == H3Q_OK)
+                if (ev.type == H3Q_QUIC_CONNECTION_TERMINATED) c->terminated = true;
+        } else {
+            ex_drain_events(quic, c->h3, c->peer, on_http_event, NULL, c);
+        }
+        if (c->terminated) {
+            ex_debug("%s: closed (%zu open)", c->peer, srv->nconns - 1);
+            free_conn(srv, c); /* nothing more comes; the endpoint finishes the close */
+        } else {
+            sweep_streams(c, false);
+        }
+    }
+}
+
+/* ---- body pacing (see the top) ----------------------------------------------------------- */
+
+void start_feeding(conn *c) {
+    if (!list_linked(&c->feeding)) list_add(&c->srv->feeding, &c->feeding);
+}
+
+/* Sends the next chunk of a GENERATED or FILE body. Bodies are lent to h3q, not copied:
+ * generated ones straight from the static pattern (nothing to free), file chunks in a
+ * buffer of their own that h3q frees once the client acknowledged it. */
+static void feed_chunk(conn *c, stream *s) {
+    uint64_t left = s->length - s->sent;
+    size_t n = left < CHUNK ? (size_t)left : CHUNK;
+    const uint8_t *data;
+    uint8_t *chunk = NULL;
+    if (s->kind == BODY_GENERATED) {
+        data = generated_body(s->sent);
+    } else {
+        chunk = malloc(n);
+        ssize_t r = chunk ? pread(s->fd, chunk, n, (off_t)s->sent) : -1;
+        if (r <= 0) { /* the file shrank or failed: the response cannot complete */
+            free(chunk);
+            abort_stream(c, s, H3Q_H3_INTERNAL_ERROR, "file read failed");
+            return;
+        }
+        n = (size_t)r;
+        data = chunk;
+    }
+    bool end = s->sent + n == s->length;
+    if (send_counted(c, s->id, data, n, end, chunk ? free : NULL, chunk) != H3Q_OK) {
+        finish_stream(c, s, "(send failed)");
+        return;
+    }
+    s->sent += n;
+    if (end) finish_stream(c, s, NULL);
+}
+
+/* Feeds a connection's paced bodies while their streams have room; false once it has
+ * none left to feed. */
+static bool feed_bodies(conn *c) {
+    bool paced = false, fed;
+    do {
+        fed = false;
+        for (stream *s = c->streams; s; s = s->next) {
+            if (s->done || (s->kind != BODY_GENERATED && s->kind != BODY_FILE)) continue;
+            paced = true;
+            if (ex_unsent(c->quic, s->id) >= STREAM_WINDOW) continue;
+            feed_chunk(c, s);
+            fed = true;
+        }
+    } while (fed);
+    sweep_streams(c, false);
+    return paced && !c->terminated;
+}
+
+void feed_all(server *srv) {
+    for (list *l = srv->feeding.next, *next; l != &srv->feeding; l = next) {
+        next = l->next;
+        conn *c = CONTAINER(l, conn, feeding);
+        if (!feed_bodies(c)) list_remove(l);
+    }
+}

@@ -1,0 +1,360 @@
+/*
+ * h3q-server's routes and responses: the HTML page and its pushed stylesheet, generated
+ * bodies (/<N>), files under --root, POST /echo, errors; one log line per request.
+ *
+ * Echo: POST /echo answers only once the request body has ended, and with its length
+ * (200, content-length, the body). The body is collected in a buffer that grows as DATA
+ * arrives, up to ECHO_MAX (16 MiB), then lent to h3q whole (h3q frees it once the client
+ * acknowledged it). Some clients (niquests over qh3) take a final response that arrives
+ * while they are still uploading as "the server does not want the rest" and stop sending,
+ * so a response streamed back as the body arrives would never end. A request whose
+ * content-length announces more than ECHO_MAX, or whose body grows beyond it, is answered
+ * at once with 413 (a short text body saying why), its buffer freed immediately, and the
+ * rest of the upload refused with STOP_SENDING(H3_NO_ERROR): RFC 9114 section 4.1 lets a
+ * server that sent a complete response stop reading the request. A client reset,
+ * STOP_SENDING or the connection's end frees the buffer as well.
+ * Every echo buffer, from its allocation until h3q releases the response, counts against
+ * ECHO_TOTAL_MAX (256 MiB) across all connections: a buffer that would grow beyond it is
+ * answered 503 the same way (and freed, and the upload refused with STOP_SENDING
+ * H3_NO_ERROR). Without it, 128 streams per connection x any number of connections could
+ * make the server buffer without bound.
+ *
+ * Every body goes out through send_counted() (drain.c), so that a connection is closed
+ * only once the client has acknowledged its responses.
+ */
+#define _GNU_SOURCE
+#include "server.h"
+
+#include "ex_clock.h"
+#include "ex_h3.h"
+#include "ex_log.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char pattern[CHUNK + 64]; /* generated bodies: 64-byte lines of text */
+
+static const char index_html[] =
+    "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>h3q</title>\n"
+    "<link rel=\"stylesheet\" href=\"/style.css\"></head>\n"
+    "<body><h1>Hello from h3q</h1>\n"
+    "<p>HTTP/3 on h3q's built-in QUIC layer. Try <a href=\"/1000000\">/1000000</a> "
+    "or <code>POST /echo</code>.</p></body></html>\n";
+
+static const char style_css[] =
+    "body { font-family: sans-serif; max-width: 40em; margin: 2em auto; }\n"
+    "h1 { color: #2a6; }\n";
+
+/* Lines of 63 letters (a-z, a-z, a-k) and a newline: the body of /<N> is its first N
+ * bytes, so a client can check it (tests/examples_graceful_shutdown.sh does). */
+void responses_init(void) {
+    for (size_t i = 0; i < sizeof pattern; i++)
+        pattern[i] = (i % 64 == 63) ? '\n' : (char)('a' + (i % 64) % 26);
+}
+
+const uint8_t *generated_body(uint64_t offset) { return (const uint8_t *)pattern + offset % 64; }
+
+/* ---- echo buffers (see the top) ------------------------------------------------------ */
+
+/* No h3q calls in here: it is also h3q's release callback for an echo response. */
+void echo_release(void *ctx) {
+    echo_buf *e = ctx;
+    if (!e) return;
+    e->srv->echo_bytes -= e->cap;
+    free(e);
+}
+
+typedef enum { ECHO_OK, ECHO_TOO_LARGE, ECHO_SERVER_FULL, ECHO_NO_MEMORY } echo_grow_result;
+
+/* Makes room for `more` bytes in the stream's echo buffer, doubling it, within ECHO_MAX
+ * for the request and ECHO_TOTAL_MAX for the server. */
+static echo_grow_result echo_reserve(server *srv, stream *s, size_t more) {
+    size_t len = s->echo ? s->echo->len : 0, cap = s->echo ? s->echo->cap : 0;
+    if (more > ECHO_MAX - len) return ECHO_TOO_LARGE;
+    if (len + more <= cap) return ECHO_OK;
+    size_t grown = cap ? cap : ECHO_FIRST_ALLOC;
+    while (grown < len + more) grown *= 2;
+    if (grown > ECHO_MAX) grown = ECHO_MAX;
+    if (srv->echo_bytes - cap + grown > ECHO_TOTAL_MAX) return ECHO_SERVER_FULL;
+    echo_buf *e = realloc(s->echo, sizeof *e + grown);
+    if (!e) return ECHO_NO_MEMORY;
+    if (!s->echo) {
+        e->srv = srv;
+        e->len = 0;
+    }
+    srv->echo_bytes += grown - cap;
+    e->cap = grown;
+    s->echo = e;
+    return ECHO_OK;
+}
+
+/* ---- responses ----------------------------------------------------------------------- */
+
+void finish_stream(conn *c, stream *s, const char *outcome) {
+    if (s->done) return;
+    s->done = true;
+    echo_release(s->echo); /* an echo body not answered: of no use any more */
+    s->echo = NULL;
+    /* The duration in whole microseconds, printed as milliseconds with three decimals:
+     * integer formatting, a good deal cheaper than %f on a busy server. */
+    uint64_t us = (ex_now_ns() - s->start_ns + 500) / 1000;
+    printf("%s %s %s %d %" PRIu64 " %" PRIu64 ".%03u ms%s%s\n", c->peer, s->method, s->path,
+           s->status, s->sent, us / 1000, (unsigned)(us % 1000), outcome ? " " : "",
+           outcome ? outcome : "");
+    if (!s->request_ended && !outcome) {
+        /* A complete response to a request still arriving: the rest is of no use (RFC
+         * 9114 section 4.1). h3q delivers nothing more of the stream after this. */
+        h3q_conn_stop_sending(c->h3, s->id, H3Q_H3_NO_ERROR);
+        s->request_ended = true;
+    }
+}
+
+void abort_stream(conn *c, stream *s, uint64_t code, const char *why) {
+    char name[EX_CODE_NAME_LEN], outcome[200];
+    if (s->done) return;
+    /* "stream was already ended" when the whole response was handed over already. */
+    h3q_conn_reset_stream(c->h3, s->id, code);
+    if (!s->request_ended) {
+        h3q_conn_stop_sending(c->h3, s->id, code);
+        s->request_ended = true;
+    }
+    snprintf(outcome, sizeof outcome, "(%s: %s)", why, ex_code_name(code, name));
+    finish_stream(c, s, outcome);
+}
+
+static bool send_head(conn *c, stream *s, int status, const char *ctype, uint64_t length,
+                      bool end) {
+    char st[8], len[24];
+    snprintf(st, sizeof st, "%d", status);
+    snprintf(len, sizeof len, "%" PRIu64, length);
+    h3q_header h[4] = {ex_hdr(":status", st), ex_hdr("server", "h3q-server/" H3Q_VERSION_STRING),
+                       ex_hdr("content-length", len)};
+    size_t n = 3;
+    if (ctype) h[n++] = ex_hdr("content-type", ctype);
+    s->status = status;
+    h3q_result rc = h3q_conn_send_headers(c->h3, s->id, h, n, end);
+    if (rc != H3Q_OK) {
+        ex_debug("%s: send_headers on %" PRIu64 ": %s", c->peer, s->id, h3q_result_str(rc));
+        finish_stream(c, s, "(send failed)");
+        return false;
+    }
+    return true;
+}
+
+/* A response whose whole body is in memory (small pages, errors): copied, then lent. */
+static void respond(conn *c, stream *s, int status, const char *ctype, const char *body,
+                    bool head_only) {
+    size_t len = strlen(body);
+    bool end = head_only || len == 0;
+    if (!send_head(c, s, status, ctype, len, end)) return;
+    if (!end) {
+        uint8_t *copy = malloc(len);
+        h3q_result rc = H3Q_ERR_NULL;
+        if (copy) {
+            memcpy(copy, body, len);
+            rc = send_counted(c, s->id, copy, len, true, free, copy); /* frees it */
+        }
+        if (rc != H3Q_OK) {
+            finish_stream(c, s, "(send failed)");
+            return;
+        }
+        s->sent = len;
+    }
+    finish_stream(c, s, NULL);
+}
+
+/* Refuses an echo body: 413 (larger than ECHO_MAX), or 503 (the server holds
+ * ECHO_TOTAL_MAX already, or has no memory). The response is complete, so finish_stream()
+ * frees the buffer and, while the request is still arriving, sends STOP_SENDING with
+ * H3_NO_ERROR (RFC 9114 section 4.1). */
+static void echo_refuse(conn *c, stream *s, echo_grow_result why) {
+    char msg[128];
+    if (why == ECHO_TOO_LARGE) {
+        snprintf(msg, sizeof msg, "request body too large: POST /echo takes at most %u bytes\n",
+                 ECHO_MAX);
+        respond(c, s, 413, "text/plain; charset=utf-8", msg, false);
+    } else {
+        snprintf(msg, sizeof msg, "server busy: %s, try again later\n",
+                 why == ECHO_SERVER_FULL ? "echo buffers full" : "out of memory");
+        respond(c, s, 503, "text/plain; charset=utf-8", msg, false);
+    }
+}
+
+/* The request body has ended: 200 with its length, and the body lent to h3q whole (it is
+ * in memory already, so paced chunks would save nothing). h3q calls echo_release once the
+ * client acknowledged it or the stream or connection is gone, and also when the call
+ * fails. */
+static void echo_respond(conn *c, stream *s) {
+    echo_buf *e = s->echo;
+    size_t len = e ? e->len : 0;
+    s->echo = NULL;
+    if (!send_head(c, s, 200, "application/octet-stream", len, len == 0)) {
+        echo_release(e);
+        return;
+    }
+    if (len == 0) {
+        echo_release(e);
+    } else if (send_counted(c, s->id, e->data, len, true, echo_release, e) != H3Q_OK) {
+        finish_stream(c, s, "(send failed)");
+        return;
+    }
+    s->sent = len;
+    finish_stream(c, s, NULL);
+}
+
+void echo_body(conn *c, stream *s, const h3q_event *ev) {
+    if (ev->type == H3Q_EVENT_DATA_RECEIVED && ev->data_len > 0) {
+        echo_grow_result r = echo_reserve(c->srv, s, ev->data_len);
+        if (r != ECHO_OK) {
+            echo_refuse(c, s, r);
+            return;
+        }
+        memcpy(s->echo->data + s->echo->len, ev->data, ev->data_len);
+        s->echo->len += ev->data_len;
+    }
+    if (ev->stream_ended) echo_respond(c, s); /* after the body or trailers */
+}
+
+/* ---- routes -------------------------------------------------------------------------- */
+
+static void push_stylesheet(conn *c, stream *s, const char *authority) {
+    h3q_header h[4] = {ex_hdr(":method", "GET"), ex_hdr(":scheme", "https"),
+                       ex_hdr(":authority", authority), ex_hdr(":path", "/style.css")};
+    uint64_t push_stream;
+    h3q_result rc = h3q_conn_send_push_promise(c->h3, s->id, h, 4, &push_stream);
+    if (rc == H3Q_ERR_NO_AVAILABLE_PUSH_ID) return; /* the client allows no (more) pushes */
+    if (rc != H3Q_OK) {
+        ex_debug("%s: push promise: %s", c->peer, h3q_result_str(rc));
+        return;
+    }
+    char len[24];
+    snprintf(len, sizeof len, "%zu", sizeof style_css - 1);
+    h3q_header r[3] = {ex_hdr(":status", "200"), ex_hdr("content-type", "text/css"),
+                       ex_hdr("content-length", len)};
+    if (h3q_conn_send_headers(c->h3, push_stream, r, 3, false) == H3Q_OK)
+        send_counted(c, push_stream, (const uint8_t *)style_css, sizeof style_css - 1, true,
+                     NULL, NULL);
+    printf("%s PUSH /style.css 200 %zu 0.000 ms\n", c->peer, sizeof style_css - 1);
+}
+
+static const char *content_type(const char *path) {
+    const char *dot = strrchr(path, '.');
+    if (!dot || strchr(dot, '/')) return "application/octet-stream";
+    static const char *const types[][2] = {
+        {".html", "text/html; charset=utf-8"}, {".htm", "text/html; charset=utf-8"},
+        {".css", "text/css"}, {".js", "text/javascript"}, {".txt", "text/plain; charset=utf-8"},
+        {".json", "application/json"}, {".png", "image/png"}, {".jpg", "image/jpeg"},
+        {".svg", "image/svg+xml"}, {".wasm", "application/wasm"}};
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+        if (strcmp(dot, types[i][0]) == 0) return types[i][1];
+    return "application/octet-stream";
+}
+
+/* Opens `path` under --root; -1 when it is not a readable regular file there. Any ".."
+ * segment is refused, so nothing outside the root can be named. */
+static int open_under_root(const char *root, const char *path, uint64_t *size) {
+    if (!root || path[0] != '/') return -1;
+    for (const char *p = path; *p;) {
+        size_t n = strcspn(p, "/");
+        if (n == 2 && p[0] == '.' && p[1] == '.') return -1;
+        p += n;
+        if (*p == '/') p++;
+    }
+    char full[4096];
+    if ((size_t)snprintf(full, sizeof full, "%s%s", root, path) >= sizeof full) return -1;
+    int fd = open(full, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return -1;
+    }
+    *size = (uint64_t)st.st_size;
+    return fd;
+}
+
+/* Starts a body fed in chunks by the pacing in connections.c (GENERATED or FILE). */
+static void start_paced(conn *c, stream *s, body_kind kind, uint64_t length,
+                        const char *ctype, bool head) {
+    s->kind = kind;
+    s->length = length;
+    if (!send_head(c, s, 200, ctype, length, head || length == 0)) return;
+    if (head || length == 0) finish_stream(c, s, NULL);
+    else start_feeding(c);
+}
+
+/* POST /echo: nothing is sent until the body has ended (DATA events fill s->echo),
+ * unless it is announced too large. */
+static void route_echo(conn *c, stream *s, uint64_t content_length, bool head) {
+    if (strcmp(s->method, "POST") != 0) {
+        respond(c, s, 405, "text/plain", "use POST\n", head);
+        return;
+    }
+    s->kind = BODY_ECHO;
+    if (content_length != UINT64_MAX && content_length > ECHO_MAX)
+        echo_refuse(c, s, ECHO_TOO_LARGE);
+    else if (s->request_ended)
+        echo_respond(c, s);
+}
+
+static void route(conn *c, stream *s, const char *path, const char *authority,
+                  uint64_t content_length) {
+    bool get = strcmp(s->method, "GET") == 0, head = strcmp(s->method, "HEAD") == 0;
+    uint64_t n;
+    if (strcmp(path, "/echo") == 0) {
+        route_echo(c, s, content_length, head);
+    } else if (!get && !head) {
+        respond(c, s, 405, "text/plain", "method not allowed\n", false);
+    } else if (strcmp(path, "/") == 0) {
+        if (get) push_stylesheet(c, s, authority[0] ? authority : "localhost");
+        respond(c, s, 200, "text/html; charset=utf-8", index_html, head);
+    } else if (strcmp(path, "/style.css") == 0) {
+        respond(c, s, 200, "text/css", style_css, head);
+    } else if (ex_parse_u64(path + 1, strlen(path + 1), MAX_GENERATED, &n)) {
+        start_paced(c, s, BODY_GENERATED, n, "application/octet-stream", head);
+    } else if ((s->fd = open_under_root(c->srv->opt->root, path, &n)) >= 0) {
+        start_paced(c, s, BODY_FILE, n, content_type(path), head);
+    } else {
+        respond(c, s, 404, "text/plain", "not found\n", head);
+    }
+}
+
+void on_request(conn *c, const h3q_event *ev) {
+    stream *s = ex_xcalloc(1, sizeof *s);
+    s->id = ev->stream_id;
+    s->fd = -1;
+    s->start_ns = ex_now_ns();
+    s->request_ended = ev->stream_ended;
+    s->next = c->streams;
+    c->streams = s;
+
+    char path[2048] = "", authority[256] = "", digits[24];
+    bool ok = true;
+    uint64_t content_length = UINT64_MAX; /* none; a value h3q checked is all digits */
+    for (size_t i = 0; i < ev->headers_len; i++) {
+        const h3q_header *h = &ev->headers[i];
+        if (ex_hdr_is(h, ":method")) ok &= ex_hdr_value(h, s->method, sizeof s->method);
+        else if (ex_hdr_is(h, ":path")) ok &= ex_hdr_value(h, path, sizeof path);
+        else if (ex_hdr_is(h, ":authority")) ok &= ex_hdr_value(h, authority, sizeof authority);
+        else if (ex_hdr_is(h, "content-length") &&
+                 !(ex_hdr_value(h, digits, sizeof digits) &&
+                   ex_parse_u64(digits, strlen(digits), UINT64_MAX - 1, &content_length)))
+            content_length = UINT64_MAX - 1; /* too long to read: larger than any limit */
+    }
+    path[strcspn(path, "?")] = '\0';
+    s->path = strdup(path[0] ? path : "-");
+    if (!s->path) exit(1);
+    if (!s->method[0]) strcpy(s->method, "-");
+    ex_debug("%s: %s %s (stream %" PRIu64 ")", c->peer, s->method, s->path, s->id);
+    if (!drain_count_request(c, s, s->start_ns)) return; /* over the connection's limit */
+    if (!ok || path[0] != '/' || s->method[0] == '-') {
+        respond(c, s, 400, "text/plain", "bad request\n", false);
+        return;
+    }
+    route(c, s, path, authority, content_length);
+}

@@ -1,0 +1,204 @@
+/*
+ * h3q-server's state and the functions its files share. One concern per file:
+ *
+ *   main.c         options, set-up, the event loop, signals, tear-down
+ *   connections.c  new connections, their events, body pacing
+ *   responses.c    the routes: pages, generated bodies, files, POST /echo
+ *   drain.c        GOAWAY and closing: the SIGINT drain, --drain-timeout,
+ *                  --max-requests-per-connection, and what a close must wait for
+ *
+ * The program's description (routes, options, output, exit status) is at the top of
+ * main.c.
+ */
+#ifndef H3Q_SERVER_H
+#define H3Q_SERVER_H
+
+#include "ex_addr.h"
+#include "ex_rx.h"
+#include "ex_tx.h"
+#include "ex_udp.h"
+
+#include <h3q.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MAX_GENERATED 10000000000ULL    /* largest /<N> */
+#define CHUNK (64 * 1024)               /* body bytes per h3q_conn_send_data */
+#define STREAM_WINDOW (1u << 20)        /* unsent bytes h3q may hold per response stream */
+#define ECHO_MAX (16u << 20)            /* largest POST /echo body (buffered whole): 413 */
+#define ECHO_TOTAL_MAX ((size_t)256 << 20) /* all echo buffers of the server together: 503 */
+#define ECHO_FIRST_ALLOC (64u << 10)    /* first echo buffer; doubled as the body grows */
+#define RX_ROUNDS 16                    /* batches read per wake-up before serving again */
+#define NS_PER_S 1000000000ULL
+
+/* ---- lists -------------------------------------------------------------------------- */
+
+/* A node of a circular doubly-linked list (the head is a node of its own). */
+typedef struct list {
+    struct list *prev, *next;
+} list;
+
+#define CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+static inline void list_init(list *l) { l->prev = l->next = l; }
+
+static inline bool list_linked(const list *l) { return l->next != l; }
+
+static inline void list_add(list *head, list *l) {
+    l->next = head->next;
+    l->prev = head;
+    head->next->prev = l;
+    head->next = l;
+}
+
+static inline void list_remove(list *l) {
+    l->prev->next = l->next;
+    l->next->prev = l->prev;
+    list_init(l);
+}
+
+/* ---- state -------------------------------------------------------------------------- */
+
+typedef enum { BODY_NONE, BODY_GENERATED, BODY_FILE, BODY_ECHO } body_kind;
+
+struct server;
+
+/* An echo body and the server whose echo_bytes counts its `cap` bytes. */
+typedef struct echo_buf {
+    struct server *srv;
+    size_t len, cap;
+    uint8_t data[];
+} echo_buf;
+
+/* One request stream and its response. */
+typedef struct stream {
+    struct stream *next;
+    uint64_t id;
+    char method[16];
+    char *path;            /* for the log line */
+    int status;
+    body_kind kind;
+    uint64_t length;       /* GENERATED / FILE: body length */
+    uint64_t sent;         /* body bytes handed to h3q */
+    int fd;                /* FILE */
+    echo_buf *echo;        /* ECHO: the request body so far (NULL once answered) */
+    bool request_ended;    /* FIN (or a reset) seen on the request */
+    bool done;             /* response complete or abandoned */
+    uint64_t start_ns;
+} stream;
+
+/* Where a connection is in its shutdown (drain.c). */
+typedef enum {
+    CONN_OPEN,             /* serving */
+    CONN_NOTICE_SENT,      /* GOAWAY with the largest id sent; the final one follows */
+    CONN_SHUTDOWN_SENT,    /* the final GOAWAY sent: closes once its requests are over */
+    CONN_CLOSING,          /* requests cancelled; closes one round trip later */
+    CONN_CLOSED,           /* h3q_quic_conn_close() called; H3Q_EVENT_CONNECTION_CLOSED next */
+} conn_state;
+
+/* Response bytes lent to h3q and not released yet, per connection (see drain.c: a close
+ * waits for them). Outlives its connection while h3q still holds some. */
+typedef struct unacked {
+    size_t count;          /* lent pieces h3q has not released */
+    bool orphan;           /* the connection is gone: the last release frees this */
+} unacked;
+
+/* One connection: the two h3q handles (the QUIC one keeps a pointer back to this, as its
+ * user data) and the streams. */
+typedef struct conn {
+    list all;              /* server.conns */
+    list feeding;          /* server.feeding while a GENERATED / FILE body waits for room */
+    list going;            /* server.going once the state is past CONN_OPEN */
+    struct server *srv;
+    h3q_quic_conn *quic;
+    h3q_conn *h3;
+    char peer[EX_ADDR_STRLEN];
+    stream *streams;       /* until both the request and the response are over */
+    uint64_t requests;     /* requests accepted (for --max-requests-per-connection) */
+    unacked *unacked;
+    conn_state state;
+    uint64_t state_ns;     /* when the state was entered */
+    bool terminated;       /* H3Q_EVENT_CONNECTION_CLOSED came: free after the events */
+} conn;
+
+typedef struct options {
+    const char *listen, *cert, *key, *keylog, *root;
+    uint64_t drain_timeout_ns;
+    uint64_t max_requests;         /* per connection; 0: no limit */
+} options;
+
+typedef struct server {
+    const options *opt;
+    ex_udp udp;
+    h3q_endpoint *endpoint;
+    ex_rx *rx;
+    ex_tx *tx;
+    list conns;            /* every connection whose handles are held */
+    list feeding;          /* the connections with bodies to continue */
+    list going;            /* the connections shutting down (drain.c) */
+    size_t nconns;
+    size_t echo_bytes;     /* echo buffers allocated, until freed or released by h3q */
+    /* drain.c */
+    bool draining;         /* a signal came: every connection is shutting down */
+    bool aborted;          /* the drain timeout expired (or a second signal came) */
+    bool exit_now;         /* a second signal: exit once the closes are sent */
+    uint64_t drain_deadline;
+    uint64_t idle_deadline; /* all connections closed: how long to wait for the endpoint */
+} server;
+
+/* ---- connections.c ------------------------------------------------------------------ */
+
+void accept_connections(server *srv);
+void serve_ready_connections(server *srv);
+void feed_all(server *srv);
+void free_conn(server *srv, conn *c);
+/* Starts a GENERATED or FILE body fed by the pacing (after its head was sent). */
+void start_feeding(conn *c);
+
+/* ---- responses.c -------------------------------------------------------------------- */
+
+/* Fills the pattern of generated bodies: 64-byte lines of text. */
+void responses_init(void);
+/* The generated body, from offset `offset % 64` on: at least CHUNK bytes. */
+const uint8_t *generated_body(uint64_t offset);
+/* A new request (its HEADERS event): stream state, then the route. */
+void on_request(conn *c, const h3q_event *ev);
+/* The body of a POST /echo request (DATA events), then its end. */
+void echo_body(conn *c, stream *s, const h3q_event *ev);
+/* The response is complete (outcome NULL) or abandoned (outcome says why, with the code):
+ * logs it, once, and frees what it held. */
+void finish_stream(conn *c, stream *s, const char *outcome);
+/* Frees an echo buffer and takes it off the server's count (an h3q_release_cb too). */
+void echo_release(void *ctx);
+/* Stops a response still running: RESET_STREAM, and STOP_SENDING for a request body still
+ * arriving, both with `code`; logs it with `why` and the code's name. */
+void abort_stream(conn *c, stream *s, uint64_t code, const char *why);
+
+/* ---- drain.c ------------------------------------------------------------------------ */
+
+/* h3q_conn_send_data_zerocopy(), counting the piece on the connection until h3q releases
+ * it (after the client acknowledged it), when `release(ctx)` (may be NULL) runs too. */
+h3q_result send_counted(conn *c, uint64_t stream_id, const uint8_t *data, size_t len,
+                        bool end, h3q_release_cb release, void *ctx);
+/* A new connection's counter of lent pieces. */
+unacked *unacked_new(void);
+/* The connection is being freed: its counter goes with the last release. */
+void unacked_orphan(unacked *u);
+/* SIGINT/SIGTERM: the first starts the drain, a second (or more) ends it at once. */
+void drain_signal(server *srv, int sig, int count, uint64_t now);
+/* A connection accepted while draining: shut down at once. */
+void drain_accepted(conn *c, uint64_t now);
+/* A request accepted on `c`: false when --max-requests-per-connection refuses it (it was
+ * then rejected with H3_REQUEST_REJECTED); the request reaching the limit sends GOAWAY. */
+bool drain_count_request(conn *c, stream *s, uint64_t now);
+/* The timed steps: the final GOAWAY a round trip after the notice, closes, the timeout. */
+void drain_step(server *srv, uint64_t now);
+/* When drain_step() next has something to do (EX_NEVER: nothing timed). */
+uint64_t drain_next_wake(const server *srv, uint64_t now);
+/* True when the program may exit: drained and the endpoint idle (or waited long enough),
+ * or a second signal's closes sent. */
+bool drain_finished(server *srv, uint64_t now);
+
+#endif
