@@ -1,13 +1,23 @@
-# Shell helpers of the example-program tests, sourced by examples_smoke.sh and
+# Shell helpers of the example-program tests, sourced by examples_*.sh and
 # minimal_examples.sh. They use $work (the test's work directory) and set $pid and $port.
+# Every process started with start_server or start_bg is killed (by its PID) when the
+# test exits, passed or failed.
 
-# fail MESSAGE: prints it and the last lines of every log in $work, kills the server, exits 1.
+bg_pids=
+# Kills what the test started and is still running (by PID: never by name).
+cleanup() {
+    for p in ${pid:-} $bg_pids; do kill -KILL "$p" 2>/dev/null; done
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+# fail MESSAGE: prints it and the last lines of every log in $work, kills what the test
+# started, exits 1.
 fail() {
     echo "FAIL: $*" >&2
     for f in "$work"/*.out "$work"/*.err "$work"/*.vg; do
         [ -f "$f" ] && { echo "--- $f (last lines)" >&2; tail -n 30 "$f" >&2; }
     done
-    [ -n "${pid:-}" ] && kill -KILL "$pid" 2>/dev/null
     exit 1
 }
 
@@ -33,14 +43,54 @@ start_server() {
 # stop_server NAME SECONDS: SIGINT to the server, which must exit 0 within SECONDS.
 stop_server() {
     kill -INT "$pid"
-    i=0
-    while kill -0 "$pid" 2>/dev/null; do
-        i=$((i + 1))
-        [ $i -le $(($2 * 10)) ] || fail "$1 did not exit within $2 s of SIGINT"
-        sleep 0.1
-    done
-    wait "$pid"
-    status=$?
+    wait_exit "$pid" "$1" "$2"
     pid=
     [ "$status" = 0 ] || fail "$1 exited with status $status after SIGINT"
+}
+
+# start_bg NAME ARGV...: runs ARGV in the background (stdout to $work/NAME.out, stderr to
+# $work/NAME.err); sets bgpid; the process is killed if the test ends before it.
+start_bg() {
+    name=$1
+    shift
+    "$@" >"$work/$name.out" 2>"$work/$name.err" &
+    bgpid=$!
+    bg_pids="$bg_pids $bgpid"
+}
+
+# now_ms: a clock in milliseconds.
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# wait_exit PID NAME SECONDS: waits up to SECONDS for PID (a child of this shell) to exit;
+# sets status to its exit status and elapsed_ms to the wait.
+wait_exit() {
+    start_ms=$(now_ms)
+    i=0
+    while kill -0 "$1" 2>/dev/null; do
+        i=$((i + 1))
+        [ $i -le $(($3 * 20)) ] || fail "$2 did not exit within $3 s"
+        sleep 0.05
+    done
+    wait "$1"
+    status=$?
+    elapsed_ms=$(($(now_ms) - start_ms))
+}
+
+# wait_lines FILE PATTERN COUNT SECONDS: waits up to SECONDS until FILE has at least COUNT
+# lines matching PATTERN (grep -E).
+wait_lines() {
+    i=0
+    while n=$(grep -cE "$2" "$1" 2>/dev/null); [ "${n:-0}" -lt "$3" ]; do
+        i=$((i + 1))
+        [ $i -le $(($4 * 20)) ] || fail "$1: fewer than $3 lines matching '$2' after $4 s"
+        sleep 0.05
+    done
+}
+
+# generated_sha256 N: the SHA-256 of h3q-server's body for /N: lines of 63 letters (a-z,
+# a-z, a-k) and a newline, cut after N bytes (see responses_init in
+# examples/server/responses.c).
+generated_sha256() {
+    yes abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijk | head -c "$1" |
+        sha256sum | cut -d' ' -f1
 }
