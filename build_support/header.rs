@@ -72,7 +72,8 @@ pub const LIFECYCLE: &str = r#"/*
  * Ending: the one H3Q_EVENT_CONNECTION_CLOSED says how a connection ended. A server that
  * stops gracefully calls h3q_conn_shutdown_notice(h3), about a round trip later
  * h3q_conn_shutdown(h3), serves what was accepted, and once h3q_conn_active_requests()
- * is 0 closes with h3q_quic_conn_close(qc, H3Q_H3_NO_ERROR, ...). A client that gets
+ * and h3q_quic_conn_unacknowledged_streams() are both 0 (the responses handed over and
+ * acknowledged) closes with h3q_quic_conn_close(qc, H3Q_H3_NO_ERROR, ...). A client that gets
  * H3Q_EVENT_GOAWAY_RECEIVED retries the requests reported as reset with
  * H3_REQUEST_REJECTED, and new ones, on a new connection.
  *
@@ -80,8 +81,9 @@ pub const LIFECYCLE: &str = r#"/*
  * h3q_conn_new_quic(), and your stack's events given to h3q_conn_handle_event() as
  * h3q_quic_events.
  *
- * examples/minimal/ holds a small server and client written this way; examples/h3q-server.c
- * and h3q-client.c add GSO, GRO, path MTU discovery and large bodies.
+ * examples/minimal/ holds a small server and client written this way; examples/server/ and
+ * examples/client/ (h3q-server, h3q-client) add GSO, GRO, path MTU discovery, large
+ * bodies, the graceful drain and retries.
  */"#;
 
 /// The sections, in order.
@@ -169,6 +171,7 @@ pub const SECTIONS: &[Section] = &[
             Api("h3q_quic_conn_send_stream_data"),
             Api("h3q_quic_conn_get_next_available_stream_id"),
             Api("h3q_quic_conn_stream_send_buffered"),
+            Api("h3q_quic_conn_unacknowledged_streams"),
             Api("h3q_quic_conn_reset_stream"),
             Api("h3q_quic_conn_stop_stream"),
             Api("h3q_quic_conn_send_datagram_frame"),
@@ -214,6 +217,7 @@ pub const SECTIONS: &[Section] = &[
             Api("h3q_conn_free"),
             Api("h3q_conn_last_error"),
             Api("h3q_header"),
+            Api("h3q_priority"),
             Api("h3q_event_type"),
             Api("h3q_event"),
             Api("h3q_event_cb"),
@@ -235,6 +239,10 @@ pub const SECTIONS: &[Section] = &[
             Api("h3q_conn_stop_sending"),
             Api("h3q_conn_cancel_push"),
             Api("h3q_conn_send_origin"),
+            Api("h3q_conn_get_priority"),
+            Api("h3q_conn_set_priority"),
+            Api("h3q_conn_send_priority_update"),
+            Api("h3q_priority_parse"),
         ],
     },
     Section {

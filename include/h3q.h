@@ -72,7 +72,8 @@
  * Ending: the one H3Q_EVENT_CONNECTION_CLOSED says how a connection ended. A server that
  * stops gracefully calls h3q_conn_shutdown_notice(h3), about a round trip later
  * h3q_conn_shutdown(h3), serves what was accepted, and once h3q_conn_active_requests()
- * is 0 closes with h3q_quic_conn_close(qc, H3Q_H3_NO_ERROR, ...). A client that gets
+ * and h3q_quic_conn_unacknowledged_streams() are both 0 (the responses handed over and
+ * acknowledged) closes with h3q_quic_conn_close(qc, H3Q_H3_NO_ERROR, ...). A client that gets
  * H3Q_EVENT_GOAWAY_RECEIVED retries the requests reported as reset with
  * H3_REQUEST_REJECTED, and new ones, on a new connection.
  *
@@ -80,8 +81,9 @@
  * h3q_conn_new_quic(), and your stack's events given to h3q_conn_handle_event() as
  * h3q_quic_events.
  *
- * examples/minimal/ holds a small server and client written this way; examples/h3q-server.c
- * and h3q-client.c add GSO, GRO, path MTU discovery and large bodies.
+ * examples/minimal/ holds a small server and client written this way; examples/server/ and
+ * examples/client/ (h3q-server, h3q-client) add GSO, GRO, path MTU discovery, large
+ * bodies, the graceful drain and retries.
  */
 
 #ifdef __cplusplus
@@ -1016,7 +1018,7 @@ h3q_result h3q_quic_conn_get_next_available_stream_id(struct h3q_quic_conn *conn
  * `h3q_conn_send_data()` over this connection) on `stream_id` still wait inside h3q because
  * QUIC has not taken them yet (flow control, the send window, the peer's stream limit).
  * An application streaming a large body feeds more when this is low, instead of handing
- * over everything at once (see "Body pacing" in examples/h3q-server.c). 0 for a stream
+ * over everything at once (see "Body pacing" in examples/server/connections.c). 0 for a stream
  * with nothing waiting, or an unknown one.
  *
  * Returns `H3Q_OK` or `H3Q_ERR_NULL`.
@@ -1027,6 +1029,22 @@ h3q_result h3q_quic_conn_get_next_available_stream_id(struct h3q_quic_conn *conn
 h3q_result h3q_quic_conn_stream_send_buffered(struct h3q_quic_conn *conn,
                                               uint64_t stream_id,
                                               uint64_t *bytes_out);
+
+/**
+ * Writes to `*count_out` how many streams still have data the peer has not
+ * acknowledged: sent with FIN (a whole response or request) and not all acknowledged yet,
+ * or still waiting inside h3q. Closing the connection (`h3q_quic_conn_close()`) discards
+ * what is unacknowledged, so a graceful shutdown closes once
+ * `h3q_conn_active_requests()` and this are both 0 (or a timeout passed). HTTP/3's
+ * control and QPACK streams, which never end, count only while data of theirs waits
+ * inside h3q. 0 once the connection is closed.
+ *
+ * Returns `H3Q_OK` or `H3Q_ERR_NULL`.
+ *
+ * # Safety
+ * `conn` is NULL or a live handle; `count_out` is NULL or writable.
+ */
+h3q_result h3q_quic_conn_unacknowledged_streams(struct h3q_quic_conn *conn, size_t *count_out);
 
 /**
  * Resets the sending side of `stream_id` (RESET_STREAM) with `error_code`; buffered data
@@ -1321,6 +1339,16 @@ typedef struct h3q_transport {
    * (`reason_len` bytes, not NUL-terminated). Required.
    */
   void (*close)(void *user_data, uint64_t error_code, const uint8_t *reason, size_t reason_len);
+  /**
+   * Tells your QUIC stack how urgent sending on request or push stream `stream_id` is
+   * (RFC 9218): data of lower `urgency` (0 to 7) first; within one urgency,
+   * non-incremental streams one after another in stream order, `incremental` ones
+   * interleaved. Called when a stream's priority becomes known or changes. h3q's own
+   * control and QPACK streams are never named: schedule them before everything else.
+   * Optional (NULL: priorities are not acted on); a non-zero return is ignored. ABI
+   * version 2.
+   */
+  int (*set_stream_priority)(void *user_data, uint64_t stream_id, uint8_t urgency, bool incremental);
 } h3q_transport;
 
 /**
@@ -1437,6 +1465,21 @@ typedef struct h3q_header {
 } h3q_header;
 
 /**
+ * A request's or push's priority (RFC 9218 §4). The default is `{3, false}`.
+ */
+typedef struct h3q_priority {
+  /**
+   * 0 (most urgent) to 7 (least); 3 by default.
+   */
+  uint8_t urgency;
+  /**
+   * The response is useful in pieces and may share the connection with others of its
+   * urgency; `false` by default.
+   */
+  bool incremental;
+} h3q_priority;
+
+/**
  * The kind of an `h3q_event`.
  */
 typedef enum h3q_event_type {
@@ -1501,6 +1544,13 @@ typedef enum h3q_event_type {
    * and its value empty. ABI version 2.
    */
   H3Q_EVENT_ORIGIN_RECEIVED = 10,
+  /**
+   * A server: the client changed the priority of request stream `stream_id` (whose
+   * head was delivered) or of push `push_id` on push stream `stream_id`
+   * (PRIORITY_UPDATE, RFC 9218 §7); the new one is in `priority`, and h3q schedules by
+   * it from now on. ABI version 2.
+   */
+  H3Q_EVENT_PRIORITY_UPDATE = 11,
 } h3q_event_type;
 
 /**
@@ -1571,6 +1621,10 @@ typedef struct h3q_event {
    * version 2.
    */
   bool closed_by_peer;
+  /**
+   * `H3Q_EVENT_PRIORITY_UPDATE`: the new priority. ABI version 2.
+   */
+  struct h3q_priority priority;
 } h3q_event;
 
 /**
@@ -1804,8 +1858,10 @@ h3q_result h3q_conn_shutdown_notice(struct h3q_conn *conn);
  * server) or push (a client) actually accepted, never larger than an earlier GOAWAY's.
  * A server then refuses requests at or above that id (RESET_STREAM and STOP_SENDING
  * with H3_REQUEST_REJECTED, no event: the client retries them elsewhere) and completes
- * those below: when `h3q_conn_active_requests()` reaches 0, close the QUIC connection
- * with H3_NO_ERROR (`h3q_quic_conn_close()`).
+ * those below: when `h3q_conn_active_requests()` reaches 0 and the responses have been
+ * acknowledged (`h3q_quic_conn_unacknowledged_streams()` is 0 over the built-in QUIC
+ * layer; a close discards unacknowledged data), close the QUIC connection with
+ * H3_NO_ERROR (`h3q_quic_conn_close()`).
  *
  * Returns `H3Q_OK`; `H3Q_ERR_NULL`; `H3Q_ERR_CONNECTION_CLOSED`; or `H3Q_ERR_TRANSPORT`.
  *
@@ -1888,6 +1944,73 @@ h3q_result h3q_conn_cancel_push(struct h3q_conn *conn, uint64_t push_id);
  * `conn` is NULL or a live handle; `origins` points at `count` NUL-terminated strings.
  */
 h3q_result h3q_conn_send_origin(struct h3q_conn *conn, const char *const *origins, size_t count);
+
+/**
+ * Writes the priority h3q schedules request or push stream `stream_id`'s sending by to
+ * `*priority_out` (a server: from the request's `priority` field, a PRIORITY_UPDATE, or
+ * `h3q_conn_set_priority()`; the default `{3, false}` without any).
+ *
+ * Returns `H3Q_OK`; `H3Q_DONE` when h3q does not track the stream (unknown, finished, or
+ * not a request or push stream; nothing written); or `H3Q_ERR_NULL`.
+ *
+ * # Safety
+ * `conn` is NULL or a live handle; `priority_out` is NULL or writable.
+ */
+h3q_result h3q_conn_get_priority(struct h3q_conn *conn,
+                                 uint64_t stream_id,
+                                 struct h3q_priority *priority_out);
+
+/**
+ * Sets the priority h3q schedules request or push stream `stream_id`'s sending by (a
+ * server: the response; a client: the request body). `*priority` is read during the
+ * call only. Over `h3q_conn_new_quic()`, the built-in QUIC layer sends data of lower
+ * urgency first, non-incremental streams of one urgency one after another in stream
+ * order, and incremental ones interleaved; over an `h3q_transport`, its
+ * `set_stream_priority` entry is called.
+ *
+ * Returns `H3Q_OK`; `H3Q_ERR_NULL`; `H3Q_ERR_INVALID_ARGUMENT` for an urgency above 7;
+ * `H3Q_ERR_INVALID_STREAM_TYPE` for a stream that is no request or push stream;
+ * `H3Q_ERR_FRAME_UNEXPECTED` ("stream was already ended") for one h3q does not track;
+ * `H3Q_ERR_CONNECTION_CLOSED`; or `H3Q_ERR_TRANSPORT`.
+ *
+ * # Safety
+ * `conn` is NULL or a live handle; `priority` is NULL or readable.
+ */
+h3q_result h3q_conn_set_priority(struct h3q_conn *conn,
+                                 uint64_t stream_id,
+                                 const struct h3q_priority *priority);
+
+/**
+ * A client asks the server to change the priority of request stream `stream_id` (which
+ * need not be open yet) or of the push on push stream `stream_id`: a PRIORITY_UPDATE
+ * frame on our control stream (RFC 9218 §7). The server reports it as
+ * `H3Q_EVENT_PRIORITY_UPDATE` and schedules by it. `*priority` is read during the call.
+ *
+ * Returns `H3Q_OK`; `H3Q_ERR_NULL`; `H3Q_ERR_WRONG_ROLE` from a server;
+ * `H3Q_ERR_INVALID_ARGUMENT` for an urgency above 7; `H3Q_ERR_INVALID_STREAM_TYPE` for a
+ * stream that is neither a client request stream nor a push stream this client knows;
+ * `H3Q_ERR_FRAME_UNEXPECTED` for a finished request; `H3Q_ERR_CONNECTION_CLOSED`; or
+ * `H3Q_ERR_TRANSPORT`.
+ *
+ * # Safety
+ * `conn` is NULL or a live handle; `priority` is NULL or readable.
+ */
+h3q_result h3q_conn_send_priority_update(struct h3q_conn *conn,
+                                         uint64_t stream_id,
+                                         const struct h3q_priority *priority);
+
+/**
+ * Parses a Priority Field Value (the value of a `priority` header field, RFC 9218 §4)
+ * into `*priority_out`: `u` and `i` as given, the defaults for what is absent, invalid
+ * or of the wrong type; a value that is not a Structured Field Dictionary gives the
+ * defaults. For programs scheduling over their own QUIC stack. Thread-safe.
+ *
+ * Returns `H3Q_OK`, or `H3Q_ERR_NULL` (for `priority_out`, or `value` with `len` > 0).
+ *
+ * # Safety
+ * `value` is NULL or readable for `len` bytes; `priority_out` is NULL or writable.
+ */
+h3q_result h3q_priority_parse(const uint8_t *value, size_t len, struct h3q_priority *priority_out);
 
 /* ==============================================================================
  * 5. QPACK (RFC 9204) on its own

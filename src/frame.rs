@@ -29,6 +29,11 @@ pub mod frame_type {
     pub const ORIGIN: u64 = 0xc;
     /// MAX_PUSH_ID (control stream, client to server).
     pub const MAX_PUSH_ID: u64 = 0xd;
+    /// PRIORITY_UPDATE for a request stream (RFC 9218 §7.2; control stream, client to
+    /// server).
+    pub const PRIORITY_UPDATE_REQUEST: u64 = 0xf0700;
+    /// PRIORITY_UPDATE for a push (RFC 9218 §7.2; control stream, client to server).
+    pub const PRIORITY_UPDATE_PUSH: u64 = 0xf0701;
     /// WEBTRANSPORT_STREAM: starts a WebTransport bidirectional stream; its "length" is
     /// the session id and the rest of the stream is WebTransport data.
     pub const WEBTRANSPORT_STREAM: u64 = 0x41;
@@ -210,6 +215,29 @@ pub fn parse_origin(payload: &[u8]) -> Result<Vec<&[u8]>, ProtocolError> {
         rest = &rest[2 + len..];
     }
     Ok(origins)
+}
+
+/// Parses a PRIORITY_UPDATE payload (RFC 9218 §7.2): the Prioritized Element ID (a
+/// request stream id or a push id) and the Priority Field Value after it (returned as is;
+/// [`crate::h3::Priority::parse`] reads it). An empty or truncated id is H3_FRAME_ERROR
+/// ("Could not parse PRIORITY_UPDATE frame").
+pub fn parse_priority_update(payload: &[u8]) -> Result<(u64, &[u8]), ProtocolError> {
+    let (id, n) = varint::decode(payload).map_err(|_| {
+        ProtocolError::new(
+            ErrorCode::FrameError,
+            "Could not parse PRIORITY_UPDATE frame",
+        )
+    })?;
+    Ok((id, &payload[n..]))
+}
+
+/// Appends a PRIORITY_UPDATE frame of type `ty` (request or push) for `id` carrying
+/// `field_value`.
+pub fn encode_priority_update(ty: u64, id: u64, field_value: &[u8], out: &mut Vec<u8>) {
+    let len = varint::encoded_len(id) + field_value.len();
+    encode_frame_header(ty, len as u64, out);
+    varint::encode(id, out);
+    out.extend_from_slice(field_value);
 }
 
 /// Appends an ORIGIN frame listing `origins` (each at most 65,535 bytes: checked by the
@@ -520,6 +548,31 @@ mod tests {
             assert_eq!(
                 (e.code, e.reason.as_str()),
                 (ErrorCode::FrameError, "Could not parse ORIGIN frame")
+            );
+        }
+    }
+
+    #[test]
+    fn priority_update_frames_round_trip() {
+        let mut out = Vec::new();
+        encode_priority_update(frame_type::PRIORITY_UPDATE_REQUEST, 8, b"u=1, i", &mut out);
+        // Type 0xf0700 takes a 4-byte varint; length 7 (id 1 byte + 6 bytes of value).
+        assert_eq!(out[..5], [0x80, 0x0f, 0x07, 0x00, 7]);
+        assert_eq!(
+            parse_priority_update(&out[5..]).unwrap(),
+            (8, &b"u=1, i"[..])
+        );
+        let mut out = Vec::new();
+        encode_priority_update(frame_type::PRIORITY_UPDATE_PUSH, 300, b"", &mut out);
+        assert_eq!(parse_priority_update(&out[5..]).unwrap(), (300, &b""[..]));
+        for bad in [&[][..], &[0x41][..]] {
+            let e = parse_priority_update(bad).unwrap_err();
+            assert_eq!(
+                (e.code, e.reason.as_str()),
+                (
+                    ErrorCode::FrameError,
+                    "Could not parse PRIORITY_UPDATE frame"
+                )
             );
         }
     }

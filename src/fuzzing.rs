@@ -12,7 +12,7 @@
 
 use crate::field::HeaderField;
 use crate::frame::{self, FrameHeader, FrameHeaderReader, VarintReader};
-use crate::h3::{H3Connection, H3Event, QuicEvent, Settings};
+use crate::h3::{H3Connection, H3Event, Priority, QuicEvent, Settings};
 use crate::qpack::{Decoded, Decoder, Encoder};
 use crate::test_transport::FakeTransport;
 
@@ -272,7 +272,8 @@ fn check_same(list: &[(Vec<u8>, Vec<u8>)], fields: &[HeaderField]) {
 }
 
 /// Incremental frame-header, varint and whole-payload (SETTINGS, MAX_PUSH_ID, GOAWAY,
-/// CANCEL_PUSH, ORIGIN) parsing at arbitrary splits: reading
+/// CANCEL_PUSH, ORIGIN, PRIORITY_UPDATE, and the Priority Field Value it carries) parsing
+/// at arbitrary splits: reading
 /// the input in pieces must give exactly what reading it whole gives.
 ///
 /// Input: a split count, that many split offsets, then the bytes to parse.
@@ -311,12 +312,14 @@ pub fn frame_parser(data: &[u8]) {
 /// Frame headers read across `pieces`, skipping payloads; the last entry records a
 /// partial header at the end. SETTINGS payloads are parsed.
 /// The control-stream frames whose payload is parsed whole.
-const WHOLE_FRAME_TYPES: [u64; 5] = [
+const WHOLE_FRAME_TYPES: [u64; 7] = [
     frame::frame_type::SETTINGS,
     frame::frame_type::MAX_PUSH_ID,
     frame::frame_type::GOAWAY,
     frame::frame_type::CANCEL_PUSH,
     frame::frame_type::ORIGIN,
+    frame::frame_type::PRIORITY_UPDATE_REQUEST,
+    frame::frame_type::PRIORITY_UPDATE_PUSH,
 ];
 
 /// Parses a whole payload of one of [`WHOLE_FRAME_TYPES`]: whether it is valid.
@@ -327,7 +330,18 @@ fn parse_whole(ty: u64, payload: &[u8]) -> bool {
         T::MAX_PUSH_ID => frame::parse_max_push_id(payload).is_ok(),
         T::GOAWAY => frame::parse_id_frame("GOAWAY", payload).is_ok(),
         T::CANCEL_PUSH => frame::parse_id_frame("CANCEL_PUSH", payload).is_ok(),
-        _ => frame::parse_origin(payload).is_ok(),
+        T::ORIGIN => frame::parse_origin(payload).is_ok(),
+        _ => match frame::parse_priority_update(payload) {
+            Ok((_, value)) => {
+                // Never an error, always a valid priority, and what it writes reads back.
+                let priority = Priority::parse(value);
+                assert!(priority.is_valid());
+                let text = priority.to_field_value();
+                assert_eq!(Priority::parse(text.as_bytes()), priority, "{text:?}");
+                true
+            }
+            Err(_) => false,
+        },
     }
 }
 
@@ -434,7 +448,8 @@ fn pick_stream(byte: u8) -> u64 {
 /// encoder and decoder streams), then ops: stream data (stream, length, bytes, fin),
 /// reset, stop-sending, datagram, handshake/termination events, and the application's
 /// send_headers / send_data / send_push_promise / send_datagram calls, shutdown (notice
-/// or final), reset_stream / stop_sending, cancel_push and send_origin.
+/// or final), reset_stream / stop_sending, cancel_push, send_origin, set_priority and
+/// send_priority_update, and PRIORITY_UPDATE frames on the peer's control stream.
 pub fn h3_connection(data: &[u8], is_client: bool) {
     let mut input = Input::new(data);
     let setup = input.byte();
@@ -572,6 +587,37 @@ pub fn h3_connection(data: &[u8], is_client: bool) {
                 };
                 Ok(())
             }
+            14 if op & 0x40 != 0 => {
+                // Priorities: the application's calls, or a PRIORITY_UPDATE from the peer
+                // on its control stream (started by the set-up, or by earlier input).
+                let stream_id = pick_stream(input.byte());
+                let byte = input.byte();
+                let priority = Priority {
+                    urgency: byte % 9, // 8 must be refused
+                    incremental: byte & 0x80 != 0,
+                };
+                if op & 0x80 != 0 {
+                    let _ = conn.set_priority(stream_id, priority);
+                    let _ = conn.send_priority_update(stream_id, priority);
+                    Ok(())
+                } else {
+                    let ty = if byte & 0x40 != 0 {
+                        frame::frame_type::PRIORITY_UPDATE_PUSH
+                    } else {
+                        frame::frame_type::PRIORITY_UPDATE_REQUEST
+                    };
+                    let mut update = Vec::new();
+                    frame::encode_priority_update(ty, stream_id, input.chunk(), &mut update);
+                    conn.handle_event_into(
+                        QuicEvent::StreamDataReceived {
+                            stream_id: peer_uni(0),
+                            data: (&update).into(),
+                            end_stream: false,
+                        },
+                        &mut events,
+                    )
+                }
+            }
             14 => {
                 let _ = conn.cancel_push(u64::from(input.byte() % 16));
                 Ok(())
@@ -622,6 +668,10 @@ pub fn h3_connection(data: &[u8], is_client: bool) {
                         stops_reported.insert(*stream_id),
                         "STOP_SENDING {stream_id} reported twice"
                     );
+                }
+                H3Event::PriorityUpdate { priority, .. } => {
+                    assert!(!is_client, "a client reported a PRIORITY_UPDATE");
+                    assert!(priority.is_valid(), "urgency {}", priority.urgency);
                 }
                 _ => {}
             }

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use crate::h3::{Transport, TransportError};
+use crate::h3::{Priority, Transport, TransportError};
 
 /// One thing the transport put on the wire, in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,6 +47,8 @@ pub struct FakeTransport {
     pub resets: Vec<(u64, u64)>,
     pub stops: Vec<(u64, u64)>,
     pub datagrams: Vec<Vec<u8>>,
+    /// Every set_stream_priority() call, in order (kept with `record`).
+    pub priorities: Vec<(u64, Priority)>,
     /// Every byte sent per stream, and whether FIN was sent.
     pub sent: HashMap<u64, (Vec<u8>, bool)>,
     /// Keep `sent` (off for long runs).
@@ -55,6 +57,8 @@ pub struct FakeTransport {
     pub keep_wire: bool,
     /// Make every call fail.
     pub fail: bool,
+    /// What `is_closed` says (a QUIC connection closing under the HTTP/3 layer).
+    pub quic_closed: bool,
     /// Sends, resets, stop-sendings and datagrams asked for after the first close()
     /// (counted in every mode; a correct connection makes none).
     pub calls_after_close: u32,
@@ -196,6 +200,22 @@ impl Transport for FakeTransport {
                 stream_id,
                 code: error_code,
             });
+        }
+        Ok(())
+    }
+
+    fn is_closed(&self) -> bool {
+        self.quic_closed
+    }
+
+    fn set_stream_priority(
+        &mut self,
+        stream_id: u64,
+        priority: Priority,
+    ) -> Result<(), TransportError> {
+        self.act()?;
+        if self.record {
+            self.priorities.push((stream_id, priority));
         }
         Ok(())
     }

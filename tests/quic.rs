@@ -1102,3 +1102,42 @@ fn application_calls_wake_an_idle_connection() {
     assert!(at > pair.now && at < pair.now + 10 * SECOND);
     assert!(pair.run_until(10 * SECOND, |_| client.is_drained() && server.is_drained()));
 }
+
+#[test]
+fn unacknowledged_streams_count_down_to_zero_as_the_peer_acknowledges() {
+    let (client_cfg, server_cfg) = configs();
+    let net = Network {
+        latency_ns: 10_000_000,
+        ..Network::default()
+    };
+    let mut pair = Pair::with_network(&client_cfg, &server_cfg, net);
+    let (client, server) = pair.connected();
+    drain(&client);
+    drain(&server);
+    assert_eq!(server.unacknowledged_streams(), 0);
+    client.send_stream_data(0, b"GET", true).unwrap();
+    client.send_stream_data(4, b"GET", true).unwrap();
+    assert!(pair.run_until(SECOND, |_| !drain(&server).is_empty()));
+    // Two responses, one far larger than the send window lets out at once.
+    server
+        .send_stream_data(0, &random_bytes(3 << 20, 7), true)
+        .unwrap();
+    server.send_stream_data(4, b"small", true).unwrap();
+    assert_eq!(server.unacknowledged_streams(), 2);
+    assert!(pair.run_until(10 * SECOND, |_| server.unacknowledged_streams() == 0));
+    let received: usize = drain(&client)
+        .iter()
+        .map(|e| match e {
+            Event::StreamDataReceived { data, .. } => data.len(),
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(
+        received,
+        (3 << 20) + 5,
+        "everything arrived before the count reached 0"
+    );
+    client.close(0x100, b"done");
+    pair.run_until(SECOND, |_| false);
+    assert_eq!(server.unacknowledged_streams(), 0);
+}

@@ -64,7 +64,8 @@ __all__ = [
     "H3QError", "Config", "Endpoint", "QuicConnection", "H3Connection", "Settings",
     "QuicEvent", "H3Event", "HeadersReceived", "DataReceived", "PushPromiseReceived",
     "DatagramReceived", "WebTransportStreamDataReceived", "GoawayReceived", "StreamReset",
-    "StopSending", "PushCancelled", "ConnectionClosed", "OriginReceived", "version",
+    "StopSending", "PushCancelled", "ConnectionClosed", "OriginReceived", "PriorityUpdate",
+    "Priority", "version",
     "result_str", "h3_error_name", "lib", "H3Q_OK", "H3Q_DONE",
 ]
 
@@ -118,6 +119,7 @@ EVENT_STOP_SENDING = 7
 EVENT_PUSH_CANCELLED = 8
 EVENT_CONNECTION_CLOSED = 9
 EVENT_ORIGIN_RECEIVED = 10
+EVENT_PRIORITY_UPDATE = 11
 
 # h3q_error_space: which code space an error code belongs to
 ERROR_SPACE_UNSPECIFIED = 0
@@ -200,6 +202,11 @@ class h3q_quic_event(ctypes.Structure):
     ]
 
 
+class h3q_priority(ctypes.Structure):
+    """A request's or push's priority (RFC 9218): urgency 0-7 (default 3), incremental."""
+    _fields_ = [("urgency", ctypes.c_uint8), ("incremental", ctypes.c_bool)]
+
+
 class h3q_event(ctypes.Structure):
     """An HTTP event given to the h3q_event_cb; every pointer is valid during the callback."""
     _fields_ = [
@@ -216,6 +223,7 @@ class h3q_event(ctypes.Structure):
         ("error_code", ctypes.c_uint64),  # (ABI version 2)
         ("error_space", ctypes.c_int),  # h3q_error_space (ABI version 2)
         ("closed_by_peer", ctypes.c_bool),  # (ABI version 2)
+        ("priority", h3q_priority),  # (ABI version 2)
     ]
 
 
@@ -367,6 +375,13 @@ _SIGNATURES = {
     "h3q_conn_cancel_push": (c_result, [_P, ctypes.c_uint64]),
     "h3q_conn_send_origin": (
         c_result, [_P, ctypes.POINTER(ctypes.c_char_p), ctypes.c_size_t]),
+    "h3q_conn_get_priority": (c_result, [_P, ctypes.c_uint64, ctypes.POINTER(h3q_priority)]),
+    "h3q_conn_set_priority": (c_result, [_P, ctypes.c_uint64, ctypes.POINTER(h3q_priority)]),
+    "h3q_conn_send_priority_update": (
+        c_result, [_P, ctypes.c_uint64, ctypes.POINTER(h3q_priority)]),
+    "h3q_priority_parse": (c_result, [c_u8_p, ctypes.c_size_t, ctypes.POINTER(h3q_priority)]),
+    "h3q_quic_conn_unacknowledged_streams": (
+        c_result, [_P, ctypes.POINTER(ctypes.c_size_t)]),
 }
 for _name, (_restype, _argtypes) in _SIGNATURES.items():
     _fn = getattr(lib, _name)
@@ -806,6 +821,13 @@ class QuicConnection(_Handle):
     def is_drained(self) -> bool:
         return bool(lib.h3q_quic_conn_is_drained(self.handle))
 
+    def unacknowledged_streams(self) -> int:
+        """Streams with data the peer has not acknowledged (a graceful close waits for 0)."""
+        out = ctypes.c_size_t()
+        self._check(lib.h3q_quic_conn_unacknowledged_streams(self.handle, ctypes.byref(out)),
+                    "h3q_quic_conn_unacknowledged_streams")
+        return out.value
+
     def alpn(self) -> Optional[bytes]:
         ptr, n = c_u8_p(), ctypes.c_size_t()
         rc = lib.h3q_quic_conn_alpn(self.handle, ctypes.byref(ptr), ctypes.byref(n))
@@ -904,6 +926,31 @@ class OriginReceived(H3Event):
     origins: List[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Priority:
+    """RFC 9218 priority: urgency 0 (most urgent) to 7, default 3; incremental."""
+    urgency: int = 3
+    incremental: bool = False
+
+    @staticmethod
+    def parse(value: bytes) -> "Priority":
+        """h3q_priority_parse(): a `priority` field value; the defaults where invalid."""
+        out = h3q_priority()
+        buf = (ctypes.c_uint8 * len(value)).from_buffer_copy(value) if value else None
+        _check(lib.h3q_priority_parse(buf, len(value), ctypes.byref(out)),
+               "h3q_priority_parse", _thread_last_error)
+        return Priority(out.urgency, bool(out.incremental))
+
+    def _to_c(self) -> h3q_priority:
+        return h3q_priority(urgency=self.urgency, incremental=self.incremental)
+
+
+@dataclass
+class PriorityUpdate(H3Event):
+    """A server: the client changed the priority of a request (or of push push_id)."""
+    priority: Priority = field(default_factory=Priority)
+
+
 def _headers_from_c(ptr, n: int) -> Headers:
     out = []
     for i in range(n):
@@ -938,6 +985,9 @@ def _event_from_c(ev: h3q_event) -> H3Event:
     if ev.type == EVENT_CONNECTION_CLOSED:
         return ConnectionClosed(error_code=ev.error_code, error_space=ev.error_space,
                                 reason=data, closed_by_peer=bool(ev.closed_by_peer), **common)
+    if ev.type == EVENT_PRIORITY_UPDATE:
+        return PriorityUpdate(priority=Priority(ev.priority.urgency,
+                                                bool(ev.priority.incremental)), **common)
     if ev.type == EVENT_ORIGIN_RECEIVED:
         origins = [name.decode("ascii", "replace")
                    for name, _ in _headers_from_c(ev.headers, ev.headers_len)]
@@ -1124,3 +1174,26 @@ class H3Connection(_Handle):
         arr = (ctypes.c_char_p * len(encoded))(*encoded)
         self._check(lib.h3q_conn_send_origin(self.handle, arr, len(encoded)),
                     "h3q_conn_send_origin")
+
+    # --- priorities (RFC 9218) ---
+
+    def priority(self, stream_id: int) -> Optional[Priority]:
+        """The priority h3q schedules the stream's sending by; None if not tracked."""
+        out = h3q_priority()
+        rc = lib.h3q_conn_get_priority(self.handle, stream_id, ctypes.byref(out))
+        if rc == H3Q_DONE:
+            return None
+        self._check(rc, "h3q_conn_get_priority")
+        return Priority(out.urgency, bool(out.incremental))
+
+    def set_priority(self, stream_id: int, priority: Priority) -> None:
+        """Sets what this stream's sending (a response, or a request body) is scheduled by."""
+        c = priority._to_c()
+        self._check(lib.h3q_conn_set_priority(self.handle, stream_id, ctypes.byref(c)),
+                    "h3q_conn_set_priority")
+
+    def send_priority_update(self, stream_id: int, priority: Priority) -> None:
+        """A client asks the server to reprioritise a request (or the push on a push stream)."""
+        c = priority._to_c()
+        self._check(lib.h3q_conn_send_priority_update(self.handle, stream_id, ctypes.byref(c)),
+                    "h3q_conn_send_priority_update")

@@ -546,6 +546,38 @@ class InMemoryTests(unittest.TestCase):
         self.assertTrue(h3q.Settings().enable_grease)
         self.assertFalse(h3q.Settings(enable_grease=False).enable_grease)
 
+    def test_priorities(self):
+        p = self.pair
+        self.assertEqual(h3q.Priority.parse(b"u=1, i"), h3q.Priority(1, True))
+        self.assertEqual(h3q.Priority.parse(b"u=9"), h3q.Priority())
+        p.server.held = []
+        sid = p.client.quic.get_next_available_stream_id()
+        p.client.h3.send_headers(sid, [(b":method", b"GET"), (b":scheme", b"https"),
+                                       (b":authority", b"localhost"), (b":path", b"/10"),
+                                       (b"priority", b"u=5")], end_stream=True)
+        p.client.responses[sid] = Response()
+        p.run_until(lambda: p.server.held)
+        server_h3 = p.server.held[0][0]
+        self.assertEqual(server_h3.priority(sid), h3q.Priority(5, False))
+        p.client.h3.send_priority_update(sid, h3q.Priority(0, True))
+        p.run_until(lambda: any(isinstance(ev, h3q.PriorityUpdate)
+                                for _, ev in p.server.lifecycle))
+        (update,) = [ev for _, ev in p.server.lifecycle if isinstance(ev, h3q.PriorityUpdate)]
+        self.assertEqual((update.stream_id, update.priority), (sid, h3q.Priority(0, True)))
+        self.assertEqual(server_h3.priority(sid), h3q.Priority(0, True))
+        server_h3.set_priority(sid, h3q.Priority(7, False))
+        with self.assertRaises(h3q.H3QError) as cm:
+            server_h3.send_priority_update(sid, h3q.Priority(1, False))
+        self.assertEqual(cm.exception.code, h3q.H3Q_ERR_WRONG_ROLE)
+        with self.assertRaises(h3q.H3QError) as cm:
+            server_h3.set_priority(sid, h3q.Priority(8, False))
+        self.assertEqual(cm.exception.code, h3q.H3Q_ERR_INVALID_ARGUMENT)
+        p.server.release()
+        p.run_until(p.client.done)
+        server_quic = p.server.conns[0][0]
+        p.run_until(lambda: server_quic.unacknowledged_streams() == 0)
+        self.assertIsNone(server_h3.priority(sid))
+
     def test_handles_free_in_any_order(self):
         p = self.pair
         p.run_until(lambda: p.client.quic.is_established)

@@ -3,7 +3,7 @@
  * prints the status line ("HTTP/3 200") and the body, and exits 0 when the status is 200.
  * It does NOT verify the server's certificate (h3q_config_set_verify_peer(config, false)),
  * so that it can talk to test servers with self-signed certificates; a real program must
- * (examples/h3q-client.c's --ca, h3q_config_load_ca_file). The loop is the one of
+ * (h3q-client's --ca, h3q_config_load_ca_file). The loop is the one of
  * "Lifecycle and event loop" in h3q.h (steps numbered alike): one UDP socket, poll().
  */
 #define _POSIX_C_SOURCE 200809L

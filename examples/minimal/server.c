@@ -4,7 +4,7 @@
  * certificate for "localhost", it answers every request with 200 and a line naming the
  * path. SIGINT or SIGTERM: close, free everything, exit 0. The loop is the one of
  * "Lifecycle and event loop" in h3q.h (steps numbered alike): one UDP socket, poll().
- * examples/h3q-server.c does the same job at scale.
+ * examples/server/ (h3q-server) does the same job at scale.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <h3q.h>
@@ -148,7 +148,7 @@ int main(int argc, char **argv) {
                 h3q_quic_conn_close(c->quic, H3Q_H3_NO_ERROR, (const uint8_t *)"bye", 3);
         }
         /* 1. Wait for a datagram or h3q's timer, in milliseconds rounded up, at most 1 s:
-         * a signal just before poll() is then seen within a second (h3q-server.c closes
+         * a signal just before poll() is then seen within a second (h3q-server closes
          * that gap with ppoll). 7. The timer is read afresh every time round. */
         uint64_t timeout = h3q_endpoint_next_timeout(ep), now = now_ns();
         if (timeout > deadline) timeout = deadline;

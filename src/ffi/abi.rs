@@ -30,13 +30,20 @@ pub(crate) enum Abi {
     /// Results in ranges (statuses >= 0, refusals -1xx, fatal -2xx);
     /// `h3q_quic_event.error_space` and `.closed_by_peer`; `h3q_settings.enable_grease`;
     /// `h3q_event.error_code`, `.error_space`, `.closed_by_peer` and the lifecycle event
-    /// types (GOAWAY, stream resets, STOP_SENDING, cancelled pushes, ORIGIN, the close).
+    /// types (GOAWAY, stream resets, STOP_SENDING, cancelled pushes, ORIGIN, the close);
+    /// priorities: `h3q_event.priority` and `H3Q_EVENT_PRIORITY_UPDATE`,
+    /// `h3q_transport.set_stream_priority`. Not released yet: it may still grow.
     V2 = 2,
 }
 
 /// The size of `h3q_settings` in ABI version 1 (104 bytes: up to and including
 /// `max_buffering_streams`; `enable_grease` came with version 2).
 const V1_SETTINGS_SIZE: usize = std::mem::offset_of!(super::settings::h3q_settings, enable_grease);
+
+/// The size of `h3q_transport` in ABI version 1 (up to and including `close`;
+/// `set_stream_priority` came with version 2).
+const V1_TRANSPORT_SIZE: usize =
+    std::mem::offset_of!(super::transport::h3q_transport, set_stream_priority);
 
 /// `H3Q_ABI_VERSION` in the generated header; a unit test checks they agree.
 pub(crate) const CURRENT_VERSION: c_int = Abi::CURRENT as c_int;
@@ -114,9 +121,12 @@ impl Abi {
         }
     }
 
-    /// The size of this version's `h3q_transport` (unchanged since version 1).
+    /// The size of this version's `h3q_transport`.
     pub(crate) fn transport_size(self) -> usize {
-        std::mem::size_of::<super::transport::h3q_transport>()
+        match self {
+            Abi::V1 => V1_TRANSPORT_SIZE,
+            Abi::V2 => std::mem::size_of::<super::transport::h3q_transport>(),
+        }
     }
 
     /// True when this version's `h3q_quic_event` has `error_space` and `closed_by_peer`.
@@ -301,7 +311,10 @@ mod tests {
         #[cfg(target_pointer_width = "64")]
         assert_eq!(V1_QUIC_EVENT_SIZE, 64);
         assert_eq!(V1_SETTINGS_SIZE, 104);
+        #[cfg(target_pointer_width = "64")]
+        assert_eq!(V1_TRANSPORT_SIZE, 72);
         assert!(Abi::V1.settings_size() < Abi::V2.settings_size());
+        assert!(Abi::V1.transport_size() < Abi::V2.transport_size());
         assert!(Abi::V1.quic_event_size() < Abi::V2.quic_event_size());
     }
 }

@@ -33,8 +33,10 @@ pub unsafe extern "C" fn h3q_conn_shutdown_notice(conn: *mut h3q_conn) -> h3q_re
 /// server) or push (a client) actually accepted, never larger than an earlier GOAWAY's.
 /// A server then refuses requests at or above that id (RESET_STREAM and STOP_SENDING
 /// with H3_REQUEST_REJECTED, no event: the client retries them elsewhere) and completes
-/// those below: when `h3q_conn_active_requests()` reaches 0, close the QUIC connection
-/// with H3_NO_ERROR (`h3q_quic_conn_close()`).
+/// those below: when `h3q_conn_active_requests()` reaches 0 and the responses have been
+/// acknowledged (`h3q_quic_conn_unacknowledged_streams()` is 0 over the built-in QUIC
+/// layer; a close discards unacknowledged data), close the QUIC connection with
+/// H3_NO_ERROR (`h3q_quic_conn_close()`).
 ///
 /// Returns `H3Q_OK`; `H3Q_ERR_NULL`; `H3Q_ERR_CONNECTION_CLOSED`; or `H3Q_ERR_TRANSPORT`.
 ///

@@ -5,11 +5,13 @@ use std::ffi::c_void;
 
 use bytes::Bytes;
 
+use crate::h3::Priority;
 use crate::h3::event::{ErrorSpace, EventData, H3Event, QuicEvent, slice_within};
 
 use super::abi::Abi;
 use super::handle::FfiError;
 use super::header::h3q_header;
+use super::priority::h3q_priority;
 use super::read::{read_bool, read_enum};
 use super::slice::bytes_arg;
 
@@ -139,6 +141,11 @@ pub enum h3q_event_type {
     /// `headers` entry per origin, its name the ASCII origin (e.g. `https://example.com`)
     /// and its value empty. ABI version 2.
     H3Q_EVENT_ORIGIN_RECEIVED = 10,
+    /// A server: the client changed the priority of request stream `stream_id` (whose
+    /// head was delivered) or of push `push_id` on push stream `stream_id`
+    /// (PRIORITY_UPDATE, RFC 9218 §7); the new one is in `priority`, and h3q schedules by
+    /// it from now on. ABI version 2.
+    H3Q_EVENT_PRIORITY_UPDATE = 11,
 }
 
 /// The last event type of ABI version 1: a version-1 program is given no later ones.
@@ -187,6 +194,8 @@ pub struct h3q_event {
     /// `H3Q_EVENT_CONNECTION_CLOSED`: the peer closed (or reset) the connection. ABI
     /// version 2.
     pub closed_by_peer: bool,
+    /// `H3Q_EVENT_PRIORITY_UPDATE`: the new priority. ABI version 2.
+    pub priority: h3q_priority,
 }
 
 /// Receives HTTP events: called once per event, in order, during
@@ -334,6 +343,7 @@ pub(crate) fn event_to_c(
         error_code: 0,
         error_space: h3q_error_space::H3Q_ERROR_SPACE_UNSPECIFIED,
         closed_by_peer: false,
+        priority: Priority::DEFAULT.into(),
     };
     let set_push = |c: &mut h3q_event, push_id: Option<u64>| {
         c.has_push_id = push_id.is_some();
@@ -428,6 +438,16 @@ pub(crate) fn event_to_c(
             c.error_space = close.error_space.into();
             c.closed_by_peer = close.by_peer;
             (c.data, c.data_len) = (close.reason.as_ptr(), close.reason.len());
+        }
+        H3Event::PriorityUpdate {
+            stream_id,
+            push_id,
+            priority,
+        } => {
+            c.r#type = h3q_event_type::H3Q_EVENT_PRIORITY_UPDATE;
+            c.stream_id = *stream_id;
+            c.priority = (*priority).into();
+            set_push(&mut c, *push_id);
         }
         H3Event::OriginReceived { origins } => {
             c.r#type = h3q_event_type::H3Q_EVENT_ORIGIN_RECEIVED;

@@ -16,6 +16,7 @@ use super::conn::*;
 use super::conn_lifecycle::*;
 use super::event::{h3q_error_space, h3q_event, h3q_quic_event, h3q_quic_event_type};
 use super::header::h3q_header;
+use super::priority::*;
 use super::qpack_decoder::*;
 use super::qpack_encoder::*;
 use super::result::{h3q_result, h3q_result_code};
@@ -32,6 +33,8 @@ struct Peer {
     events: usize,
     /// Bodies lent with `h3q_conn_send_data_zerocopy` and given back.
     released: usize,
+    /// set_stream_priority calls.
+    priorities: usize,
 }
 
 /// The code a result stands for, in the current numbering or version 1's (the driver
@@ -106,6 +109,20 @@ unsafe extern "C" fn stream_op(user: *mut c_void, _stream_id: u64, _code: u64) -
     if peer.fail { -1 } else { 0 }
 }
 
+unsafe extern "C" fn set_stream_priority(
+    user: *mut c_void,
+    stream_id: u64,
+    urgency: u8,
+    _incremental: bool,
+) -> c_int {
+    // SAFETY: as above.
+    let peer = unsafe { &mut *user.cast::<Peer>() };
+    assert!(urgency <= 7, "urgency {urgency} given to the transport");
+    assert!(stream_id <= crate::varint::MAX);
+    peer.priorities += 1;
+    if peer.fail { -1 } else { 0 }
+}
+
 unsafe extern "C" fn send_datagram(user: *mut c_void, _data: *const u8, _len: usize) -> c_int {
     // SAFETY: as above.
     let peer = unsafe { &*user.cast::<Peer>() };
@@ -177,6 +194,11 @@ pub fn ffi_calls(data: &[u8]) {
             None
         },
         close: Some(close),
+        set_stream_priority: if setup & 32 != 0 {
+            Some(set_stream_priority)
+        } else {
+            None
+        },
     };
     // Handles for a program built against the current header, or against version 1's.
     let version = if setup & 16 != 0 {
@@ -226,7 +248,7 @@ pub fn ffi_calls(data: &[u8]) {
         // the API accepts NULL; `conn`, `encoder`, `decoder` are live; the transport's
         // `Peer` outlives the connection.
         unsafe {
-            match op % 20 {
+            match op % 21 {
                 0..=3 => {
                     let bytes = input.long_chunk();
                     let event = h3q_quic_event {
@@ -468,6 +490,27 @@ pub fn ffi_calls(data: &[u8]) {
                     let origins = [origin.as_ptr(), c"https://example.com".as_ptr()];
                     no_panic(h3q_conn_send_origin(conn, origins.as_ptr(), origins.len()));
                     let r = h3q_conn_send_origin(conn, ptr::null(), 1);
+                    assert_eq!(code(r), h3q_result_code::H3Q_ERR_NULL);
+                }
+                20 => {
+                    // Urgencies above 7 must be refused; the bool may hold any byte.
+                    let mut raw = [input.byte() % 10, input.byte()];
+                    let priority = raw.as_mut_ptr().cast::<h3q_priority>();
+                    no_panic(h3q_conn_set_priority(conn, stream_id, priority));
+                    no_panic(h3q_conn_send_priority_update(conn, stream_id, priority));
+                    let mut got = h3q_priority {
+                        urgency: 0,
+                        incremental: false,
+                    };
+                    let r = h3q_conn_get_priority(conn, stream_id, &mut got);
+                    if code(r) == h3q_result_code::H3Q_OK {
+                        assert!(got.urgency <= 7);
+                    }
+                    let value = input.chunk();
+                    let r = h3q_priority_parse(value.as_ptr(), value.len(), &mut got);
+                    assert_eq!(code(r), h3q_result_code::H3Q_OK);
+                    assert!(got.urgency <= 7);
+                    let r = h3q_conn_set_priority(conn, stream_id, ptr::null());
                     assert_eq!(code(r), h3q_result_code::H3Q_ERR_NULL);
                 }
                 _ => {

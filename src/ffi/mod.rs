@@ -32,6 +32,7 @@ pub mod handle;
 pub mod header;
 pub mod last_error;
 pub mod lent;
+pub mod priority;
 pub mod qpack_decoder;
 pub mod qpack_encoder;
 pub mod quic_conn;

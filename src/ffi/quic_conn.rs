@@ -295,7 +295,7 @@ pub unsafe extern "C" fn h3q_quic_conn_get_next_available_stream_id(
 /// `h3q_conn_send_data()` over this connection) on `stream_id` still wait inside h3q because
 /// QUIC has not taken them yet (flow control, the send window, the peer's stream limit).
 /// An application streaming a large body feeds more when this is low, instead of handing
-/// over everything at once (see "Body pacing" in examples/h3q-server.c). 0 for a stream
+/// over everything at once (see "Body pacing" in examples/server/connections.c). 0 for a stream
 /// with nothing waiting, or an unknown one.
 ///
 /// Returns `H3Q_OK` or `H3Q_ERR_NULL`.
@@ -314,6 +314,34 @@ pub unsafe extern "C" fn h3q_quic_conn_stream_send_buffered(
             non_null(bytes_out, "bytes_out")?;
             // SAFETY: checked non-NULL; writable (caller's contract).
             *bytes_out = state.conn.send_buffered(stream_id) as u64;
+            Ok(())
+        })
+    }
+}
+
+/// Writes to `*count_out` how many streams still have data the peer has not
+/// acknowledged: sent with FIN (a whole response or request) and not all acknowledged yet,
+/// or still waiting inside h3q. Closing the connection (`h3q_quic_conn_close()`) discards
+/// what is unacknowledged, so a graceful shutdown closes once
+/// `h3q_conn_active_requests()` and this are both 0 (or a timeout passed). HTTP/3's
+/// control and QPACK streams, which never end, count only while data of theirs waits
+/// inside h3q. 0 once the connection is closed.
+///
+/// Returns `H3Q_OK` or `H3Q_ERR_NULL`.
+///
+/// # Safety
+/// `conn` is NULL or a live handle; `count_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_quic_conn_unacknowledged_streams(
+    conn: *mut h3q_quic_conn,
+    count_out: *mut usize,
+) -> h3q_result {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe {
+        call(conn, |state| {
+            non_null(count_out, "count_out")?;
+            // SAFETY: checked non-NULL; writable (caller's contract).
+            *count_out = state.conn.unacknowledged_streams();
             Ok(())
         })
     }

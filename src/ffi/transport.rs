@@ -2,6 +2,7 @@
 
 use std::ffi::{c_int, c_void};
 
+use crate::h3::Priority;
 use crate::h3::transport::{Transport, TransportError};
 
 use super::abi::{Abi, read_prefix};
@@ -72,6 +73,21 @@ pub struct h3q_transport {
             reason_len: usize,
         ),
     >,
+    /// Tells your QUIC stack how urgent sending on request or push stream `stream_id` is
+    /// (RFC 9218): data of lower `urgency` (0 to 7) first; within one urgency,
+    /// non-incremental streams one after another in stream order, `incremental` ones
+    /// interleaved. Called when a stream's priority becomes known or changes. h3q's own
+    /// control and QPACK streams are never named: schedule them before everything else.
+    /// Optional (NULL: priorities are not acted on); a non-zero return is ignored. ABI
+    /// version 2.
+    pub set_stream_priority: Option<
+        unsafe extern "C" fn(
+            user_data: *mut c_void,
+            stream_id: u64,
+            urgency: u8,
+            incremental: bool,
+        ) -> c_int,
+    >,
 }
 
 /// A validated copy of a C transport table.
@@ -101,6 +117,7 @@ impl CTransport {
             stop_stream: None,
             send_datagram_frame: None,
             close: None,
+            set_stream_priority: None,
         };
         // SAFETY: readable for the caller's version (caller's contract).
         let merged = unsafe { read_prefix(ptr, abi.transport_size(), absent) };
@@ -118,6 +135,7 @@ impl CTransport {
                 stop_stream: (*ptr).stop_stream,
                 send_datagram_frame: (*ptr).send_datagram_frame,
                 close: (*ptr).close,
+                set_stream_priority: (*ptr).set_stream_priority,
             }
         };
         let missing = [
@@ -237,5 +255,24 @@ impl Transport for CTransport {
                 reason.len(),
             )
         }
+    }
+
+    fn set_stream_priority(
+        &mut self,
+        stream_id: u64,
+        priority: Priority,
+    ) -> Result<(), TransportError> {
+        let Some(f) = self.table.set_stream_priority else {
+            return Ok(());
+        };
+        // SAFETY: application-supplied, called with plain values.
+        check("set_stream_priority", unsafe {
+            f(
+                self.table.user_data,
+                stream_id,
+                priority.urgency,
+                priority.incremental,
+            )
+        })
     }
 }

@@ -18,6 +18,7 @@ use super::error::H3Error;
 use super::event::{ConnectionClose, ErrorSpace, H3Event, QuicEvent, slice_within};
 use super::id_set::IdSet;
 use super::lifecycle::Lifecycle;
+use super::priority::Priority;
 use super::settings::Settings;
 use super::stream::{self, H3Stream};
 use super::transport::{Transport, TransportError};
@@ -73,6 +74,9 @@ pub struct H3Connection<T: Transport> {
     pub(super) excess_resets: u64,
     /// GOAWAY both ways, cancelled pushes, the report of the close (`lifecycle.rs`).
     pub(super) lifecycle: Lifecycle,
+    /// A server: PRIORITY_UPDATEs for request streams not open yet, bounded
+    /// (`priorities.rs`).
+    pub(super) pending_priorities: HashMap<u64, Priority>,
     /// Reused buffers, so steady-state sending allocates nothing.
     pub(super) scratch: Vec<u8>,
     pub(super) scratch_section: Vec<u8>,
@@ -148,6 +152,7 @@ impl<T: Transport> H3Connection<T> {
             buffering: HashSet::new(),
             excess_resets: 0,
             lifecycle: Lifecycle::default(),
+            pending_priorities: HashMap::new(),
             scratch: Vec::new(),
             scratch_section: Vec::new(),
         })
@@ -274,10 +279,19 @@ impl<T: Transport> H3Connection<T> {
                 Ok(())
             }
         };
-        result.inspect_err(|error| {
-            out.truncate(start);
-            self.close_with(error);
-        })
+        match result {
+            // The QUIC connection is closing under us (the peer's close is queued behind
+            // this event): a write failed for that reason alone. Its termination event
+            // will say how the connection ended; no close of our own, and what this event
+            // produced is still reported.
+            Err(error) if error.code == ErrorCode::InternalError && self.transport.is_closed() => {
+                Ok(())
+            }
+            result => result.inspect_err(|error| {
+                out.truncate(start);
+                self.close_with(error);
+            }),
+        }
     }
 
     /// The one exit for protocol errors: close the transport once and stop.

@@ -10,6 +10,7 @@ use std::ops::Deref;
 use bytes::Bytes;
 
 use crate::field::HeaderField;
+use crate::h3::priority::Priority;
 
 /// The bytes of a QUIC event: borrowed for one `handle_event` call, or a shared buffer (the
 /// built-in QUIC layer hands over quinn-proto's received chunks as [`Bytes`]). DATA payload
@@ -247,6 +248,18 @@ pub enum H3Event {
     /// connection terminates; it carries the first close (ours after a protocol error of
     /// the peer's, or the termination's).
     ConnectionClosed(ConnectionClose),
+    /// A server: the client changed the priority of a request whose head was delivered, or
+    /// of a push (PRIORITY_UPDATE, RFC 9218 §7). h3q schedules the stream's data by it
+    /// from now on; [`H3Connection::priority`](crate::h3::H3Connection::priority) gives
+    /// it too.
+    PriorityUpdate {
+        /// The request stream, or the push stream of `push_id`.
+        stream_id: u64,
+        /// The push, for an update of a push's priority.
+        push_id: Option<u64>,
+        /// The new priority.
+        priority: Priority,
+    },
 }
 
 #[cfg(test)]

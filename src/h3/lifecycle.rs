@@ -431,9 +431,6 @@ impl<T: Transport> H3Connection<T> {
         self.buffering.remove(&stream_id);
         self.count_reset(stream_id, stream.as_ref())?;
         let was_receiving = stream.as_ref().is_some_and(|s| !s.receiving_ended);
-        if let Some(s) = stream.as_mut() {
-            self.abandon_receiving(stream_id, s)?;
-        }
         let never_seen = stream
             .as_ref()
             .is_none_or(|s| s.headers_recv == HeadersState::Initial && s.session_id.is_none());
@@ -451,10 +448,16 @@ impl<T: Transport> H3Connection<T> {
                 push_id: s.push_id,
             });
         }
+        // After the report: telling the peer's encoder (Stream Cancellation) may fail when
+        // the connection is closing, and the application should still learn of the reset.
+        let abandoned = match stream.as_mut() {
+            Some(s) => self.abandon_receiving(stream_id, s),
+            None => Ok(()),
+        };
         if let Some(s) = stream {
             self.put_back(stream_id, s);
         }
-        Ok(())
+        abandoned
     }
 
     /// True for a stream the application has heard of: its own request, a request whose

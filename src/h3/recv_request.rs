@@ -12,6 +12,7 @@ use crate::varint;
 
 use super::connection::{H3Connection, frame_unexpected};
 use super::event::H3Event;
+use super::priorities::field_priority;
 use super::stream::{Blocked, H3Stream, HeadersState, Kind, Parse};
 use super::transport::Transport;
 
@@ -410,7 +411,9 @@ impl<T: Transport> H3Connection<T> {
             frame_type::CANCEL_PUSH
             | frame_type::SETTINGS
             | frame_type::GOAWAY
-            | frame_type::MAX_PUSH_ID => return Err(invalid()),
+            | frame_type::MAX_PUSH_ID
+            | frame_type::PRIORITY_UPDATE_REQUEST
+            | frame_type::PRIORITY_UPDATE_PUSH => return Err(invalid()),
             ty if frame_type::is_http2_only(ty) => return Err(invalid()),
             frame_type::WEBTRANSPORT_STREAM => {
                 // The "length" is the session id; the rest of the stream is raw data and
@@ -522,6 +525,8 @@ impl<T: Transport> H3Connection<T> {
             } else {
                 let info = headers::validate_request(&fields)?;
                 stream.announced_content_length = info.content_length;
+                let signalled = field_priority(fields.iter().map(|f| (&f.name[..], &f.value[..])));
+                self.adopt_field_priority(stream_id, stream, signalled);
             }
         } else {
             headers::validate_trailers(&fields)?;

@@ -274,6 +274,21 @@ impl<T: Transport> H3Connection<T> {
                 }
                 Ok(whole(header))
             }
+            frame_type::PRIORITY_UPDATE_REQUEST | frame_type::PRIORITY_UPDATE_PUSH
+                if self.is_client =>
+            {
+                Err(frame_unexpected("Servers must not send PRIORITY_UPDATE"))
+            }
+            frame_type::PRIORITY_UPDATE_REQUEST | frame_type::PRIORITY_UPDATE_PUSH => {
+                let limit = self.settings.max_buffered_frame_size;
+                if header.len > limit {
+                    return Err(ProtocolError::new(
+                        ErrorCode::ExcessiveLoad,
+                        format!("Frame of type {:#x} exceeds {limit} bytes", header.ty),
+                    ));
+                }
+                Ok(whole(header))
+            }
             frame_type::DATA | frame_type::HEADERS | frame_type::PUSH_PROMISE => {
                 Err(frame_unexpected("Invalid frame type on control stream"))
             }
@@ -303,6 +318,9 @@ impl<T: Transport> H3Connection<T> {
                 return self.recv_cancel_push(push_id, out);
             }
             frame_type::ORIGIN => return self.recv_origin(payload, out),
+            frame_type::PRIORITY_UPDATE_REQUEST | frame_type::PRIORITY_UPDATE_PUSH => {
+                return self.recv_priority_update(ty, payload, out);
+            }
             _ => {}
         }
         if ty == frame_type::SETTINGS {

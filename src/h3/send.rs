@@ -8,6 +8,7 @@ use bytes::Bytes;
 
 use super::connection::H3Connection;
 use super::error::H3Error;
+use super::priorities::field_priority;
 use super::stream::{self, H3Stream, HeadersState, Kind, Parse};
 use super::transport::Transport;
 
@@ -172,6 +173,9 @@ impl<T: Transport> H3Connection<T> {
             stream.head_request = headers
                 .iter()
                 .any(|(name, value)| *name == b":method" && *value == b"HEAD");
+            // The request's own `priority` field schedules its body too.
+            let signalled = field_priority(headers.iter().copied());
+            self.adopt_field_priority(stream_id, stream, signalled);
         }
 
         let section = self.encode_section(stream_id, headers)?;
@@ -336,6 +340,12 @@ impl<T: Transport> H3Connection<T> {
         sent?;
 
         let push_stream_id = self.transport.get_next_available_stream_id(true)?;
+        // The promised request's `priority` field schedules the pushed response; given
+        // before the stream's first byte, so none of it goes out at another priority.
+        let push_priority = field_priority(headers.iter().copied());
+        let _ = self
+            .transport
+            .set_stream_priority(push_stream_id, push_priority);
         let mut buf = Vec::with_capacity(9);
         varint::encode(stream_type::PUSH, &mut buf);
         varint::encode(push_id, &mut buf);
@@ -343,6 +353,7 @@ impl<T: Transport> H3Connection<T> {
             .send_stream_data(push_stream_id, &buf, false)?;
         let mut push = H3Stream::local_uni(Kind::Push);
         push.push_id = Some(push_id);
+        push.priority = push_priority;
         self.streams.insert(push_stream_id, push);
         self.max_push_stream = Some(
             self.max_push_stream

@@ -3,6 +3,7 @@
 //! dropped as soon as both directions are done.
 
 use crate::frame::{FrameHeaderReader, VarintReader};
+use crate::h3::priority::Priority;
 
 /// What a stream carries.
 #[derive(Debug)]
@@ -98,6 +99,12 @@ pub(crate) struct H3Stream {
     pub(crate) push_id: Option<u64>,
     /// The WebTransport session this stream belongs to.
     pub(crate) session_id: Option<u64>,
+    /// How urgent sending on it is (RFC 9218): from the request's `priority` field, a
+    /// PRIORITY_UPDATE, or the application.
+    pub(crate) priority: Priority,
+    /// A PRIORITY_UPDATE set `priority`: the request's `priority` field, read later,
+    /// does not override it (RFC 9218 §7).
+    pub(crate) priority_updated: bool,
     /// A field section waits for encoder-stream data; `held` keeps the bytes behind it.
     pub(crate) blocked: Option<Blocked>,
     /// Bytes that arrived after a blocked field section, in order.
@@ -126,6 +133,8 @@ impl H3Stream {
             status: None,
             push_id: None,
             session_id: None,
+            priority: Priority::DEFAULT,
+            priority_updated: false,
             blocked: None,
             held: Vec::new(),
             receiving_ended: false,

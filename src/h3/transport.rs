@@ -7,6 +7,8 @@ use std::fmt;
 
 use bytes::Bytes;
 
+use super::priority::Priority;
+
 /// A failure reported by the transport (for example, a stream that no longer exists).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TransportError {
@@ -76,4 +78,26 @@ pub trait Transport {
 
     /// Closes the connection with an application error code and reason phrase.
     fn close(&mut self, error_code: u64, reason: &str);
+
+    /// True once the QUIC connection is closed or closing (every call fails from then on,
+    /// and its termination event is on its way). A transport that cannot tell says
+    /// false (the default): a failing call then closes the connection with
+    /// H3_INTERNAL_ERROR.
+    fn is_closed(&self) -> bool {
+        false
+    }
+
+    /// Tells the transport how urgent `stream_id`'s sending is (RFC 9218): data of lower
+    /// urgency first; within one urgency, non-incremental streams one after another in
+    /// stream order, incremental ones interleaved. Called for request and push streams
+    /// when their priority is known or changes; HTTP/3's own control and QPACK streams
+    /// are never given one and should go before everything else. A transport that cannot
+    /// schedule ignores it (the default).
+    fn set_stream_priority(
+        &mut self,
+        _stream_id: u64,
+        _priority: Priority,
+    ) -> Result<(), TransportError> {
+        Ok(())
+    }
 }

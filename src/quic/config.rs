@@ -259,8 +259,15 @@ impl Config {
     }
 
     /// How many bytes may be sent but not yet acknowledged, over all streams. Default 10 MB.
+    /// The QUIC layer lets quinn-proto hold less while the congestion window is small
+    /// (twice the congestion window), so that data waits where priorities order it.
     pub fn set_send_window(&mut self, bytes: u64) {
         self.send_window = bytes;
+    }
+
+    /// The send window set with [`Config::set_send_window`].
+    pub(crate) fn send_window(&self) -> u64 {
+        self.send_window
     }
 
     /// Builds the quinn-proto configurations. A server without an identity gets a generated

@@ -85,6 +85,8 @@ pub struct Endpoint {
     touched_scratch: Vec<usize>,
     max_gso_segments: usize,
     fingerprint: Option<[u8; 32]>,
+    /// The configured send window, the most each connection's may grow to.
+    send_window: u64,
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -123,6 +125,7 @@ impl Endpoint {
             touched_scratch: Vec::new(),
             max_gso_segments: built.max_gso_segments,
             fingerprint: built.fingerprint,
+            send_window: config.send_window(),
         })
     }
 
@@ -289,6 +292,7 @@ impl Endpoint {
             qch,
             self.clock.latest_time(),
             self.touched.clone(),
+            self.send_window,
         );
         slot.conn = Some(Connection::new(core, handle));
         self.live += 1;

@@ -10,6 +10,7 @@ use bytes::Bytes;
 use super::connection::{Core, Payload};
 use super::error::QuicError;
 use super::event::Event;
+use crate::h3::Priority;
 use crate::h3::transport::{Transport, TransportError};
 
 /// Identifies a connection inside its [`Endpoint`](super::Endpoint): a slot index and the
@@ -159,6 +160,24 @@ impl Connection {
         core.stop_stream(stream_id, error_code)
     }
 
+    /// How many streams still have data the peer has not acknowledged: sent with FIN and
+    /// not all acknowledged yet, or waiting in this layer. A graceful close waits for 0
+    /// (closing discards what is unacknowledged); HTTP/3's control and QPACK streams,
+    /// which never end, count only while data of theirs waits here. 0 once closed.
+    pub fn unacknowledged_streams(&self) -> usize {
+        self.lock().map_or(0, |core| core.unacknowledged_streams())
+    }
+
+    /// Schedules `stream_id`'s sending at an HTTP priority (RFC 9218): data of lower
+    /// urgency first, non-incremental streams of one urgency one after another in stream
+    /// order, incremental ones interleaved; streams never given one (HTTP/3's control and
+    /// QPACK streams) before all of them. A local stream not opened yet gets it when it
+    /// opens.
+    pub fn set_stream_priority(&self, stream_id: u64, priority: Priority) -> Result<(), QuicError> {
+        let mut core = self.lock()?;
+        core.set_priority(stream_id, priority)
+    }
+
     /// Sends a DATAGRAM frame. Fails when either side did not enable datagrams, when the
     /// payload exceeds [`Connection::remote_max_datagram_frame_size`], or when the send
     /// buffer is full.
@@ -274,6 +293,18 @@ impl Transport for Connection {
 
     fn stop_stream(&mut self, stream_id: u64, error_code: u64) -> Result<(), TransportError> {
         Connection::stop_stream(self, stream_id, error_code).map_err(Into::into)
+    }
+
+    fn set_stream_priority(
+        &mut self,
+        stream_id: u64,
+        priority: Priority,
+    ) -> Result<(), TransportError> {
+        Connection::set_stream_priority(self, stream_id, priority).map_err(Into::into)
+    }
+
+    fn is_closed(&self) -> bool {
+        Connection::is_closed(self)
     }
 
     fn send_datagram_frame(&mut self, data: &[u8]) -> Result<(), TransportError> {

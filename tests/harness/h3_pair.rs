@@ -46,14 +46,17 @@ impl H3Pair {
 
     /// Opens the client's next request stream with `method path` headers; returns its id.
     pub fn open_request(&mut self, method: &str, path: &str, end_stream: bool) -> u64 {
+        self.open_with(&fields(&request(method, path)), end_stream)
+    }
+
+    /// Opens the client's next request stream with `headers`; returns its id.
+    pub fn open_with(&mut self, headers: &[(&[u8], &[u8])], end_stream: bool) -> u64 {
         let sid = self
             .client
             .transport_mut()
             .get_next_available_stream_id(false)
             .unwrap();
-        self.client
-            .send_headers(sid, &fields(&request(method, path)), end_stream)
-            .unwrap();
+        self.client.send_headers(sid, headers, end_stream).unwrap();
         sid
     }
 

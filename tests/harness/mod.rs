@@ -4,6 +4,7 @@
 //!   header lists and the offline-interop encoded format;
 //! - [`pair`]: an in-memory QUIC client/server pair on a simulated clock and network;
 //! - [`h3_pair`]: HTTP/3 client and server connections over that pair;
+//! - [`priority_race`]: a download race that shows what priorities change;
 //! - [`rng`]: the one seeded pseudo-random generator;
 //! - [`alloc`]: the counting global allocator (live and peak heap bytes);
 //! - [`wire`]: byte builders for tests that play a raw HTTP/3 peer (needs the `fuzzing`
@@ -19,6 +20,7 @@
 pub mod alloc;
 pub mod h3_pair;
 pub mod pair;
+pub mod priority_race;
 pub mod qif;
 pub mod rng;
 #[cfg(feature = "fuzzing")]

@@ -365,3 +365,58 @@ fn the_peers_field_section_size_limit_is_honoured_when_sending() {
         s.send_headers(0, &pairs(OK), true).unwrap();
     }
 }
+
+#[test]
+fn a_reset_queued_before_the_peers_close_is_still_reported() {
+    for mode in MODES {
+        let (mut c, mut s) = open_request(mode);
+        s.send_headers(0, &pairs(OK), false).unwrap();
+        transfer(&mut s, &mut c, mode);
+        // The peer reset the response and closed; quinn-proto has closed the connection
+        // already, so every write (here the Stream Cancellation the reset asks for) fails.
+        c.transport_mut().fail = true;
+        c.transport_mut().quic_closed = true;
+        let events = handle(
+            &mut c,
+            QuicEvent::StreamReset {
+                stream_id: 0,
+                error_code: CANCELLED,
+            },
+        );
+        assert_eq!(
+            events,
+            vec![H3Event::StreamReset {
+                stream_id: 0,
+                error_code: CANCELLED,
+                push_id: None
+            }]
+        );
+        assert!(c.transport().closed.is_empty(), "no close of our own");
+        assert!(c.closed().is_none());
+        let events = handle(
+            &mut c,
+            QuicEvent::ConnectionTerminated {
+                error_code: 0x100,
+                reason: b"server shutdown",
+                error_space: crate::h3::ErrorSpace::Application,
+                by_peer: true,
+            },
+        );
+        let [H3Event::ConnectionClosed(close)] = events.as_slice() else {
+            panic!("{events:?}");
+        };
+        assert_eq!((close.error_code, close.by_peer), (0x100, true));
+        assert_eq!(close.reason, "server shutdown");
+        // A transport that fails while open is still an internal error.
+        let (mut c, mut s) = open_request(mode);
+        s.send_headers(0, &pairs(OK), false).unwrap();
+        transfer(&mut s, &mut c, mode);
+        c.transport_mut().fail = true;
+        let reset = QuicEvent::StreamReset {
+            stream_id: 0,
+            error_code: CANCELLED,
+        };
+        assert!(c.handle_event(reset).is_err());
+        assert_eq!(c.closed().map(|close| close.error_code), Some(0x102));
+    }
+}

@@ -10,6 +10,7 @@ mod goaway;
 mod grease_and_origin;
 mod headers;
 mod lifecycle;
+mod priorities;
 mod request;
 mod robustness;
 mod scenarios;

@@ -25,7 +25,9 @@
 //! [`Connection::next_event`]: super::Connection::next_event
 //! [`Connection::send_stream_data`]: super::Connection::send_stream_data
 
-use std::collections::{HashMap, VecDeque};
+mod schedule;
+
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -156,6 +158,16 @@ pub(crate) struct Core {
     /// the bytes instead of copying them. Empty once `pop_event` found nothing more.
     last_payload: Bytes,
     outgoing: HashMap<u64, Outgoing>,
+    /// The configured send window, and the one quinn-proto has now (`schedule.rs`).
+    max_send_window: u64,
+    send_window: u64,
+    /// Streams whose FIN quinn-proto has and whose data the peer has not all acknowledged
+    /// yet (`StreamEvent::Finished` takes them out).
+    unacknowledged: HashSet<u64>,
+    /// Priorities of local streams not opened in quinn-proto yet (`schedule.rs`).
+    pending_priority: HashMap<u64, i32>,
+    /// Streams quinn-proto reported writable in this round, refilled by priority.
+    writable: Vec<StreamId>,
     /// Local streams (per direction) the application has used: indices below are claimed.
     claimed: [u64; 2],
     /// Local streams (per direction) opened in quinn-proto: indices below exist there.
@@ -181,8 +193,11 @@ impl Core {
         qch: quinn_proto::ConnectionHandle,
         time: LatestTime,
         touched: Arc<Touched>,
+        max_send_window: u64,
     ) -> Self {
         Core {
+            max_send_window,
+            send_window: 0,
             side: quinn.side(),
             quinn,
             slot: qch.0,
@@ -196,6 +211,9 @@ impl Core {
             owner_tag: 0,
             last_payload: Bytes::new(),
             outgoing: HashMap::new(),
+            pending_priority: HashMap::new(),
+            unacknowledged: HashSet::new(),
+            writable: Vec::new(),
             claimed: [0; 2],
             opened: [0; 2],
             peer_opened: [0; 2],
@@ -231,6 +249,7 @@ impl Core {
                 progressed = true;
                 self.on_quinn_event(event);
             }
+            self.flush_writable();
             // quinn-proto reports new streams before data on known ones, and new
             // bidirectional streams before new unidirectional ones; aioquic hands frames over
             // in packet order. Accepting here, after the batch, and unidirectional first keeps
@@ -258,6 +277,7 @@ impl Core {
                 self.open_claimed(dir);
             }
         }
+        self.fit_send_window();
     }
 
     fn on_quinn_event(&mut self, event: quinn_proto::Event) {
@@ -288,15 +308,14 @@ impl Core {
             }
             E::Stream(StreamEvent::Opened { dir }) => self.new_peer_streams[dir as usize] = true,
             E::Stream(StreamEvent::Readable { id }) => self.read(id),
-            E::Stream(StreamEvent::Writable { id }) => {
-                if let Some(out) = self.outgoing.get_mut(&u64::from(id)) {
-                    out.blocked = false;
-                    self.flush(id);
-                }
+            // Refilled after the round, most urgent first (`flush_writable`).
+            E::Stream(StreamEvent::Writable { id }) => self.writable.push(id),
+            E::Stream(StreamEvent::Finished { id }) => {
+                self.unacknowledged.remove(&u64::from(id));
             }
-            E::Stream(StreamEvent::Finished { .. }) => {}
             E::Stream(StreamEvent::Stopped { id, error_code }) => {
                 self.outgoing.remove(&u64::from(id));
+                self.unacknowledged.remove(&u64::from(id));
                 // RFC 9000 §3.5: answer STOP_SENDING with RESET_STREAM. An error means the
                 // stream is already reset or gone, which is the state we want.
                 let _ = self.quinn.send_stream(id).reset(error_code);
@@ -389,7 +408,10 @@ impl Core {
         }
         if out.fin {
             match send.finish() {
-                Ok(()) | Err(FinishError::Stopped(_) | FinishError::ClosedStream) => {}
+                Ok(()) => {
+                    self.unacknowledged.insert(key);
+                }
+                Err(FinishError::Stopped(_) | FinishError::ClosedStream) => {}
             }
         }
         self.outgoing.remove(&key);
@@ -404,6 +426,7 @@ impl Core {
             };
             debug_assert_eq!(id.index(), self.opened[d], "quinn opens streams in order");
             self.opened[d] = id.index() + 1;
+            self.apply_pending_priority(id);
             let key = u64::from(id);
             let (reset, stop) = match self.outgoing.get(&key) {
                 Some(out) => (out.reset, out.stop),
@@ -482,6 +505,7 @@ impl Core {
             self.events.push_back(event);
         }
         self.outgoing.clear();
+        self.unacknowledged.clear();
     }
 
     /// Tells the endpoint this connection changed outside its calls (an application call
@@ -534,6 +558,14 @@ impl Core {
     /// The payload of the event last taken with `pop_event` (empty when none).
     pub(crate) fn last_payload(&self) -> Bytes {
         self.last_payload.clone()
+    }
+
+    /// Streams with data the peer has not all acknowledged: FIN handed to quinn-proto and
+    /// not all acknowledged, or data (or FIN) still waiting in this layer. Streams that
+    /// never end (HTTP/3's control and QPACK streams) count only while data of theirs waits
+    /// here.
+    pub(crate) fn unacknowledged_streams(&self) -> usize {
+        self.unacknowledged.len() + self.outgoing.values().filter(|o| o.reset.is_none()).count()
     }
 
     /// Bytes of `stream_id` waiting in this layer for quinn-proto to take them.
@@ -665,7 +697,11 @@ impl Core {
         if rest.is_empty() {
             if fin {
                 return match send.finish() {
-                    Ok(()) | Err(FinishError::Stopped(_)) => Ok(()),
+                    Ok(()) => {
+                        self.unacknowledged.insert(stream_id);
+                        Ok(())
+                    }
+                    Err(FinishError::Stopped(_)) => Ok(()),
                     Err(FinishError::ClosedStream) => Err(QuicError::StreamClosed(stream_id)),
                 };
             }
@@ -712,6 +748,7 @@ impl Core {
             self.check_peer_opened(id)?;
         }
         self.outgoing.remove(&stream_id);
+        self.unacknowledged.remove(&stream_id);
         // An error means already reset or finished and acknowledged: nothing left to do.
         let _ = self.quinn.send_stream(id).reset(code);
         Ok(())
@@ -784,7 +821,7 @@ fn write_error(stream_id: u64, e: WriteError) -> Result<(), QuicError> {
     }
 }
 
-fn parse_stream_id(stream_id: u64) -> Result<StreamId, QuicError> {
+pub(super) fn parse_stream_id(stream_id: u64) -> Result<StreamId, QuicError> {
     VarInt::from_u64(stream_id)
         .map(StreamId::from)
         .map_err(|_| QuicError::InvalidArgument(format!("stream id {stream_id} is too large")))

@@ -1,0 +1,75 @@
+//! Priorities (RFC 9218) scheduled end to end over the built-in QUIC layer (the in-memory
+//! pair): an urgent response overtakes responses already in flight, and responses of one
+//! urgency that are not incremental go one after another. The figures, with runs without
+//! priorities beside them and a PRIORITY_UPDATE midway, are `benches/priorities.rs`'s.
+
+mod harness;
+
+use h3q::h3::Priority;
+use harness::priority_race::{Race, pair, run};
+
+const SIZE: usize = 2 << 20;
+
+#[test]
+fn an_urgent_response_overtakes_those_in_flight() {
+    let race = Race {
+        background: 8,
+        background_priority: Some("u=5"),
+        urgent_priority: Some("u=0"),
+        size: SIZE,
+        raise_last_at: None,
+    };
+    let outcome = run(&mut pair(), &race);
+    assert_eq!(outcome.favoured_place(), 0, "{outcome:?}");
+    let share = outcome.background_share_then(&race);
+    assert!(
+        share < 0.5,
+        "the background had {share:.2} of its bytes: {outcome:?}"
+    );
+}
+
+#[test]
+fn non_incremental_responses_of_one_urgency_go_one_after_another() {
+    let race = Race {
+        background: 4,
+        background_priority: Some("u=3"),
+        urgent_priority: Some("u=3"),
+        size: SIZE,
+        raise_last_at: None,
+    };
+    let outcome = run(&mut pair(), &race);
+    let mut order = outcome.background.clone();
+    order.push(outcome.favoured);
+    assert_eq!(outcome.finished, order, "in stream order");
+}
+
+#[test]
+fn a_priority_update_midway_overtakes_the_responses_not_started() {
+    let race = Race {
+        background: 8,
+        background_priority: Some("u=5"),
+        urgent_priority: None,
+        size: SIZE,
+        raise_last_at: Some((
+            0.1,
+            Priority {
+                urgency: 0,
+                incremental: false,
+            },
+        )),
+    };
+    let outcome = run(&mut pair(), &race);
+    let raised = outcome.favoured;
+    assert_eq!(raised, *outcome.background.last().unwrap());
+    assert!(!outcome.started_at_raise.contains(&raised), "{outcome:?}");
+    // Every response that had not started when the update was sent finishes after the
+    // raised one; those already under way may finish before it (what quinn-proto holds
+    // of them goes out first).
+    let place = outcome.favoured_place();
+    for s in &outcome.finished[..place] {
+        assert!(
+            outcome.started_at_raise.contains(s),
+            "{s} overtook: {outcome:?}"
+        );
+    }
+}
