@@ -12,7 +12,6 @@
 #[path = "../tests/harness/mod.rs"]
 mod harness;
 
-use h3q::h3::Priority;
 use harness::priority_race::{Race, pair, run};
 
 fn main() {
@@ -53,19 +52,7 @@ fn main() {
             outcome.total_ns as f64 / 1e6,
         );
     }
-    let race = Race {
-        background: 8,
-        background_priority: Some("u=5"),
-        urgent_priority: None,
-        size,
-        raise_last_at: Some((
-            0.1,
-            Priority {
-                urgency: 0,
-                incremental: false,
-            },
-        )),
-    };
+    let race = Race::raise_last(size);
     let outcome = run(&mut pair(), &race);
     println!(
         "PRIORITY_UPDATE u=0 for the last of 8 (u=5) after 10% of their bytes: it completed \

@@ -5,20 +5,13 @@
 
 mod harness;
 
-use h3q::h3::Priority;
 use harness::priority_race::{Race, pair, run};
 
 const SIZE: usize = 2 << 20;
 
 #[test]
 fn an_urgent_response_overtakes_those_in_flight() {
-    let race = Race {
-        background: 8,
-        background_priority: Some("u=5"),
-        urgent_priority: Some("u=0"),
-        size: SIZE,
-        raise_last_at: None,
-    };
+    let race = Race::urgent_ninth(SIZE);
     let outcome = run(&mut pair(), &race);
     assert_eq!(outcome.favoured_place(), 0, "{outcome:?}");
     let share = outcome.background_share_then(&race);
@@ -45,19 +38,7 @@ fn non_incremental_responses_of_one_urgency_go_one_after_another() {
 
 #[test]
 fn a_priority_update_midway_overtakes_the_responses_not_started() {
-    let race = Race {
-        background: 8,
-        background_priority: Some("u=5"),
-        urgent_priority: None,
-        size: SIZE,
-        raise_last_at: Some((
-            0.1,
-            Priority {
-                urgency: 0,
-                incremental: false,
-            },
-        )),
-    };
+    let race = Race::raise_last(SIZE);
     let outcome = run(&mut pair(), &race);
     let raised = outcome.favoured;
     assert_eq!(raised, *outcome.background.last().unwrap());

@@ -79,6 +79,21 @@ fn drain(conn: &Connection) -> Vec<Event> {
     std::iter::from_fn(|| conn.next_event()).collect()
 }
 
+/// A connected pair on a network with a 10 ms one-way delay (time for one side to act
+/// while the other's frames are on their way), its start-up events taken.
+fn connected_with_delay() -> (Pair, Connection, Connection) {
+    let (client_cfg, server_cfg) = configs();
+    let net = Network {
+        latency_ns: 10_000_000,
+        ..Network::default()
+    };
+    let mut pair = Pair::with_network(&client_cfg, &server_cfg, net);
+    let (client, server) = pair.connected();
+    drain(&client);
+    drain(&server);
+    (pair, client, server)
+}
+
 #[test]
 fn handshake_completes_with_h3_on_both_sides() {
     let (client_cfg, server_cfg) = configs();
@@ -498,17 +513,9 @@ fn handles_fail_cleanly_after_the_connection_drained() {
 
 #[test]
 fn reset_and_stop_sending_are_reported() {
-    let (client_cfg, server_cfg) = configs();
-    // A one-way delay, so that the server can act between the STOP_SENDING's arrival and
-    // the acknowledgement of its reset.
-    let net = Network {
-        latency_ns: 10_000_000,
-        ..Network::default()
-    };
-    let mut pair = Pair::with_network(&client_cfg, &server_cfg, net);
-    let (client, server) = pair.connected();
-    drain(&client);
-    drain(&server);
+    // A delay, so that the server can act between the STOP_SENDING's arrival and the
+    // acknowledgement of its reset.
+    let (mut pair, client, server) = connected_with_delay();
     // Stream 0: the client sends, then resets.
     client.send_stream_data(0, b"partial", false).unwrap();
     pair.run_until(SECOND, |_| false);
@@ -1105,15 +1112,7 @@ fn application_calls_wake_an_idle_connection() {
 
 #[test]
 fn unacknowledged_streams_count_down_to_zero_as_the_peer_acknowledges() {
-    let (client_cfg, server_cfg) = configs();
-    let net = Network {
-        latency_ns: 10_000_000,
-        ..Network::default()
-    };
-    let mut pair = Pair::with_network(&client_cfg, &server_cfg, net);
-    let (client, server) = pair.connected();
-    drain(&client);
-    drain(&server);
+    let (mut pair, client, server) = connected_with_delay();
     assert_eq!(server.unacknowledged_streams(), 0);
     client.send_stream_data(0, b"GET", true).unwrap();
     client.send_stream_data(4, b"GET", true).unwrap();

@@ -3,11 +3,12 @@
 
 use super::abi::Abi;
 use super::conn::h3q_conn;
+use super::conn_transport::ConnTransport;
 use super::handle::{FfiError, call, call_static, call_status, non_null};
 use super::read::read_bool;
 use super::result::{h3q_result, h3q_result_code};
 use super::slice::slice_arg;
-use crate::h3::Priority;
+use crate::h3::{H3Connection, H3Error, Priority};
 
 /// A request's or push's priority (RFC 9218 §4). The default is `{3, false}`.
 #[repr(C)]
@@ -104,13 +105,7 @@ pub unsafe extern "C" fn h3q_conn_set_priority(
     priority: *const h3q_priority,
 ) -> h3q_result {
     // SAFETY: forwarded from the caller's contract.
-    unsafe {
-        call(conn, |state| {
-            let priority = priority_arg(priority)?;
-            let result = state.h3.set_priority(stream_id, priority);
-            result.map_err(|e| state.send_error(e))
-        })
-    }
+    unsafe { with_priority(conn, stream_id, priority, H3Connection::set_priority) }
 }
 
 /// A client asks the server to change the priority of request stream `stream_id` (which
@@ -134,9 +129,30 @@ pub unsafe extern "C" fn h3q_conn_send_priority_update(
 ) -> h3q_result {
     // SAFETY: forwarded from the caller's contract.
     unsafe {
+        with_priority(
+            conn,
+            stream_id,
+            priority,
+            H3Connection::send_priority_update,
+        )
+    }
+}
+
+/// Runs an `H3Connection` call that takes a stream and a priority read from C.
+///
+/// # Safety
+/// `conn` is NULL or a live handle; `priority` is NULL or readable.
+unsafe fn with_priority(
+    conn: *mut h3q_conn,
+    stream_id: u64,
+    priority: *const h3q_priority,
+    f: impl FnOnce(&mut H3Connection<ConnTransport>, u64, Priority) -> Result<(), H3Error>,
+) -> h3q_result {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe {
         call(conn, |state| {
             let priority = priority_arg(priority)?;
-            let result = state.h3.send_priority_update(stream_id, priority);
+            let result = f(&mut state.h3, stream_id, priority);
             result.map_err(|e| state.send_error(e))
         })
     }

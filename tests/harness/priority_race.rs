@@ -27,6 +27,36 @@ pub struct Race {
     pub raise_last_at: Option<(f64, Priority)>,
 }
 
+impl Race {
+    /// 8 responses at `u=5`, then one at `u=0`.
+    pub fn urgent_ninth(size: usize) -> Race {
+        Race {
+            background: 8,
+            background_priority: Some("u=5"),
+            urgent_priority: Some("u=0"),
+            size,
+            raise_last_at: None,
+        }
+    }
+
+    /// 8 responses at `u=5`; the last raised to `u=0` once a tenth of their bytes arrived.
+    pub fn raise_last(size: usize) -> Race {
+        Race {
+            background: 8,
+            background_priority: Some("u=5"),
+            urgent_priority: None,
+            size,
+            raise_last_at: Some((
+                0.1,
+                Priority {
+                    urgency: 0,
+                    incremental: false,
+                },
+            )),
+        }
+    }
+}
+
 /// How it went.
 #[derive(Clone, Debug, Default)]
 pub struct Outcome {
