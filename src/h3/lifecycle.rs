@@ -324,15 +324,17 @@ impl<T: Transport> H3Connection<T> {
                 let _ = self.transport.reset_stream(stream_id, cancelled);
                 stream.sending_ended = true;
             }
+            // A stream whose receiving side has ended was settled already (its response
+            // arrived, or its reset was reported): nothing more to report.
             if !stream.receiving_ended {
                 let _ = self.transport.stop_stream(stream_id, cancelled);
                 let _ = self.abandon_receiving(stream_id, &mut stream);
+                out.push(H3Event::StreamReset {
+                    stream_id,
+                    error_code: ErrorCode::RequestRejected.wire(),
+                    push_id: None,
+                });
             }
-            out.push(H3Event::StreamReset {
-                stream_id,
-                error_code: ErrorCode::RequestRejected.wire(),
-                push_id: None,
-            });
             self.put_back(stream_id, stream);
         }
     }

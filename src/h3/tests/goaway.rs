@@ -89,6 +89,40 @@ fn a_client_reports_goaway_and_the_requests_it_excludes() {
 }
 
 #[test]
+fn a_request_already_settled_is_not_reported_rejected_again() {
+    for mode in MODES {
+        // Request 0 is still uploading; the server resets its response, then goes away.
+        let mut c = client_with(Settings::default());
+        let control = control_stream(&[]);
+        recv(&mut c, SERVER_CONTROL, &control, false, mode);
+        c.send_headers(0, &pairs(GET), false).unwrap();
+        c.send_headers(4, &pairs(GET), true).unwrap();
+        let reset = QuicEvent::StreamReset {
+            stream_id: 0,
+            error_code: CANCELLED,
+        };
+        assert_eq!(handle(&mut c, reset).len(), 1);
+        c.transport_mut().take_pending();
+        let events = recv(&mut c, SERVER_CONTROL, &goaway(0), false, mode);
+        assert_eq!(
+            events,
+            vec![
+                H3Event::GoawayReceived { id: 0 },
+                H3Event::StreamReset {
+                    stream_id: 4,
+                    error_code: REJECTED,
+                    push_id: None
+                },
+            ],
+            "stream 0's reset was reported once already"
+        );
+        // Its upload is still cancelled.
+        assert_eq!(c.transport().resets, vec![(0, CANCELLED)]);
+        assert_open(&c);
+    }
+}
+
+#[test]
 fn a_goaway_above_the_next_stream_keeps_new_requests_allowed() {
     let mut c = client_with_requests(&[0]);
     let events = recv(
