@@ -43,6 +43,9 @@ bool check_events(const event_log *log, size_t from, const expect_list *want) {
                 fake_buf_free(&origins);
             } else if (x->type == H3Q_EVENT_CONNECTION_CLOSED) {
                 CHECK_STR((const char *)e->data, x->text);
+            } else if (x->type == H3Q_EVENT_PRIORITY_UPDATE) {
+                CHECK_INT(e->priority.urgency, x->urgency);
+                CHECK_INT(e->priority.incremental, x->incremental);
             }
         }
         seen++;
@@ -56,9 +59,10 @@ bool check_events(const event_log *log, size_t from, const expect_list *want) {
         const rec_event *e = &log->items[i];
         if (e->type != H3Q_EVENT_DATA_RECEIVED) {
             fprintf(stderr, "    type %d stream %" PRIu64 " push %s%" PRIu64 " code 0x%" PRIx64
-                    " space %d%s\n", (int)e->type, e->stream_id, e->has_push_id ? "" : "-",
-                    e->push_id, e->error_code, (int)e->error_space,
-                    e->closed_by_peer ? " by peer" : "");
+                    " space %d%s priority u=%d%s\n", (int)e->type, e->stream_id,
+                    e->has_push_id ? "" : "-", e->push_id, e->error_code, (int)e->error_space,
+                    e->closed_by_peer ? " by peer" : "", (int)e->priority.urgency,
+                    e->priority.incremental ? ",i" : "");
         }
     }
     return false;

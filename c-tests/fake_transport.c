@@ -285,6 +285,25 @@ static void t_close(void *ud, uint64_t error_code, const uint8_t *reason, size_t
     }
 }
 
+static int t_set_stream_priority(void *ud, uint64_t stream_id, uint8_t urgency,
+                                 bool incremental) {
+    fake_transport *fake = ud;
+    fake->calls++;
+    if (fake->hooks.on_priority != NULL) {
+        fake->hooks.on_priority(fake->hooks.hook_user_data, stream_id);
+    }
+    if (fake->priorities_len == fake->priorities_cap) {
+        fake->priorities_cap = fake->priorities_cap == 0 ? 16 : fake->priorities_cap * 2;
+        fake->priorities =
+            xrealloc(fake->priorities, fake->priorities_cap * sizeof *fake->priorities);
+    }
+    fake_priority *p = &fake->priorities[fake->priorities_len++];
+    p->stream_id = stream_id;
+    p->urgency = urgency;
+    p->incremental = incremental;
+    return fake->hooks.fail_priority;
+}
+
 void fake_init(fake_transport *fake, bool is_client) {
     memset(fake, 0, sizeof *fake);
     fake->is_client = is_client;
@@ -304,6 +323,7 @@ h3q_transport fake_table(fake_transport *fake) {
     t.stop_stream = t_stop_stream;
     t.send_datagram_frame = t_send_datagram_frame;
     t.close = t_close;
+    t.set_stream_priority = t_set_stream_priority;
     return t;
 }
 
@@ -313,9 +333,12 @@ void fake_free(fake_transport *fake) {
     }
     free(fake->ops);
     free(fake->close_reason);
+    free(fake->priorities);
     fake->ops = NULL;
     fake->close_reason = NULL;
+    fake->priorities = NULL;
     fake->ops_len = fake->ops_cap = fake->transferred = 0;
+    fake->priorities_len = fake->priorities_cap = 0;
 }
 
 bool fake_stream_bytes(const fake_transport *fake, uint64_t stream_id, fake_buf *out) {
@@ -342,6 +365,23 @@ const fake_op *fake_nth(const fake_transport *fake, fake_op_kind kind, size_t n)
     for (size_t i = 0; i < fake->ops_len; i++) {
         if (fake->ops[i].kind == kind && n-- == 0) {
             return &fake->ops[i];
+        }
+    }
+    return NULL;
+}
+
+size_t fake_priority_count(const fake_transport *fake, uint64_t stream_id) {
+    size_t n = 0;
+    for (size_t i = 0; i < fake->priorities_len; i++) {
+        n += fake->priorities[i].stream_id == stream_id;
+    }
+    return n;
+}
+
+const fake_priority *fake_last_priority(const fake_transport *fake, uint64_t stream_id) {
+    for (size_t i = fake->priorities_len; i > 0; i--) {
+        if (fake->priorities[i - 1].stream_id == stream_id) {
+            return &fake->priorities[i - 1];
         }
     }
     return NULL;
@@ -487,6 +527,7 @@ void event_log_cb(void *user_data, const h3q_event *event) {
     r->error_code = event->error_code;
     r->error_space = event->error_space;
     r->closed_by_peer = event->closed_by_peer;
+    r->priority = event->priority;
     r->data = copy_bytes(event->data, event->data_len);
     r->data_len = event->data_len;
     r->headers_len = event->headers_len;

@@ -2,7 +2,9 @@
  * fake_transport.h: a fake QUIC connection for the h3q_conn C tests, like aioquic's
  * FakeQuicConnection. It implements h3q_transport by recording every operation the HTTP/3
  * layer asks for (stream data, resets, STOP_SENDING, datagrams, close) in one ordered log;
- * fake_transfer() replays what one fake recorded into the h3q_conn of the other side.
+ * fake_transfer() replays what one fake recorded into the h3q_conn of the other side. The
+ * set_stream_priority calls (RFC 9218 scheduling, nothing on the wire) are recorded apart,
+ * in their own ordered list.
  *
  * Also: an event recorder (an h3q_event_cb that deep-copies events) and a few byte helpers
  * (hex strings, varints, the frames of a unidirectional stream, QPACK literal field
@@ -90,7 +92,18 @@ typedef struct fake_hooks {
     /* Called at the start of every close. */
     void (*on_close)(void *hook_user_data, uint64_t error_code);
     void *hook_user_data;
+    /* If non-zero, set_stream_priority returns this (the call is recorded all the same). */
+    int fail_priority;
+    /* Called at the start of every set_stream_priority. */
+    void (*on_priority)(void *hook_user_data, uint64_t stream_id);
 } fake_hooks;
+
+/* One set_stream_priority call: the stream and the priority h3q told the transport. */
+typedef struct fake_priority {
+    uint64_t stream_id;
+    uint8_t urgency;
+    bool incremental;
+} fake_priority;
 
 typedef struct fake_transport {
     bool is_client;
@@ -110,11 +123,16 @@ typedef struct fake_transport {
 
     unsigned calls; /* transport calls of any kind */
     fake_hooks hooks;
+
+    fake_priority *priorities; /* every set_stream_priority call, in order */
+    size_t priorities_len;
+    size_t priorities_cap;
 } fake_transport;
 
 /* Starts a fake for a client or a server. remote_max_datagram_frame_size is 0. */
 void fake_init(fake_transport *fake, bool is_client);
-/* The h3q_transport table for `fake` (user_data = fake, every function set). */
+/* The h3q_transport table for `fake` (user_data = fake, every function set, the optional
+ * send_datagram_frame and set_stream_priority too). */
 h3q_transport fake_table(fake_transport *fake);
 /* Frees everything the fake recorded. */
 void fake_free(fake_transport *fake);
@@ -126,6 +144,10 @@ bool fake_stream_bytes(const fake_transport *fake, uint64_t stream_id, fake_buf 
 size_t fake_count(const fake_transport *fake, fake_op_kind kind);
 /* The n-th recorded operation of `kind`, or NULL. */
 const fake_op *fake_nth(const fake_transport *fake, fake_op_kind kind, size_t n);
+/* How many set_stream_priority calls named `stream_id`. */
+size_t fake_priority_count(const fake_transport *fake, uint64_t stream_id);
+/* The last set_stream_priority call that named `stream_id`, or NULL. */
+const fake_priority *fake_last_priority(const fake_transport *fake, uint64_t stream_id);
 
 /* ---- transfer ----------------------------------------------------------------------- */
 
@@ -192,6 +214,7 @@ typedef struct rec_event {
     uint64_t error_code; /* stream resets, STOP_SENDING, connection closes */
     h3q_error_space error_space;
     bool closed_by_peer;
+    h3q_priority priority; /* as delivered (PRIORITY_UPDATE: the new priority) */
 } rec_event;
 
 typedef struct event_log {
