@@ -1,15 +1,18 @@
 /* The receive-side rules of docs/BEHAVIOUR.md (#control-stream, #unidirectional-streams,
  * #request-and-push-streams, #header-validation, #datagrams-and-webtransport,
  * #goaway-and-graceful-shutdown, #stream-aborts-and-push-cancellation,
- * #being-a-good-citizen), table-driven: each rule creates a client or a server h3q_conn
- * over a fake transport, feeds the peer's bytes step by step (one byte per event, whole
- * chunks with FIN apart, and whole chunks carrying FIN), and checks that the last step
- * (only) returns H3Q_ERR_PROTOCOL, that the transport was closed exactly once with the
- * rule's code and reason, that h3q_conn_close_code() gives that code and
+ * #being-a-good-citizen, #priorities), table-driven: each rule creates a client or a
+ * server h3q_conn over a fake transport, feeds the peer's bytes step by step (one byte per
+ * event, whole chunks with FIN apart, and whole chunks carrying FIN), and checks that the
+ * last step (only) returns H3Q_ERR_PROTOCOL, that the transport was closed exactly once
+ * with the rule's code and reason, that h3q_conn_close_code() gives that code and
  * h3q_conn_last_error() names the error, that nothing is delivered afterwards, and that
  * the QUIC termination which follows is reported once, as our close. Rules with code 0
  * must not close: they check the events delivered instead. Either kind may list the HTTP
- * events it expects (all but DATA_RECEIVED, in order) with their fields. */
+ * events it expects (all but DATA_RECEIVED, in order) with their fields. Rules that must
+ * not close may also list the transport's set_stream_priority calls (every one, or the
+ * last ones) and what h3q_conn_get_priority() then gives for a stream; in every rule,
+ * h3q never names a stream of its own (control, QPACK) nor an urgency above 7 there. */
 #include "h3q.h"
 
 #include "check.h"
@@ -32,6 +35,36 @@ typedef struct step {
 } step;
 
 #define MAX_STEPS 7
+
+/* The set_stream_priority calls a rule expects (see fake_transport.h): not checked, exactly
+ * these, or ending with these. */
+enum { TOLD_UNCHECKED = 0, TOLD_EXACTLY, TOLD_ENDING };
+typedef struct told_list {
+    int how;
+    size_t n;
+    const fake_priority *items;
+} told_list;
+#define P(sid, u, i) {(sid), (u), (i)}
+#define TOLD(...)                                                                         \
+    {TOLD_EXACTLY, sizeof((const fake_priority[]){__VA_ARGS__}) / sizeof(fake_priority),    \
+     (const fake_priority[]){__VA_ARGS__}}
+#define TOLD_LAST(...)                                                                    \
+    {TOLD_ENDING, sizeof((const fake_priority[]){__VA_ARGS__}) / sizeof(fake_priority),     \
+     (const fake_priority[]){__VA_ARGS__}}
+#define TOLD_NOTHING {TOLD_EXACTLY, 0, NULL}
+
+/* h3q_conn_get_priority(sid) after the steps: H3Q_OK with {urgency, incremental}, or
+ * H3Q_DONE with nothing written. */
+typedef struct get_check {
+    bool check;
+    uint64_t sid;
+    h3q_result rc;
+    uint8_t urgency;
+    bool incremental;
+} get_check;
+#define GET_PRIO(sid, u, i) {true, (sid), H3Q_OK, (u), (i)}
+#define GET_PRIO_DONE(sid) {true, (sid), H3Q_DONE, 0, false}
+#define NO_GET {false, 0, H3Q_OK, 0, false}
 
 typedef struct rule {
     const char *name;
@@ -74,6 +107,14 @@ typedef struct rule {
 /* A rule that closes with `code` and `reason` (after the events `ev`). */
 #define CLOSE(code, reason) (code), (reason), N_EVENTS(0), NULL, 0, 0, NULL
 #define CLOSE_AFTER(code, reason, ev) (code), (reason), ev, NULL, 0, 0, NULL
+
+/* PRIORITY_UPDATE frames (RFC 9218 §7.1): type 0xf0700 names a request stream, 0xf0701 a
+ * push id; the payload is that id, then the Priority Field Value. */
+#define PU_REQ "80 0f 07 00"
+#define PU_PUSH "80 0f 07 01"
+/* "u=1, i" and "u=6, i" */
+#define U1_I "75 3d 31 2c 20 69"
+#define U6_I "75 3d 36 2c 20 69"
 
 /* Codes. */
 #define STREAM_CREATION 0x103
@@ -377,6 +418,52 @@ static const rule rules[] = {
      {SCTL, D(3, "0c 80 10 00 00")}, CLOSE(EXCESSIVE_LOAD,
      "Frame of type 0xc exceeds 65536 bytes")},
 
+    /* ---- PRIORITY_UPDATE (#priorities); the rules that do not close: priority_rules ---- */
+    {"priority_update: names stream 2, no request stream", false, 0,
+     {CCTL, D(2, PU_REQ " 04 02 75 3d 31")}, CLOSE(ID_ERROR,
+     "PRIORITY_UPDATE names stream 2, which is not a request stream")},
+    {"priority_update: names stream 1, a server-initiated one, empty value", false, 0,
+     {CCTL, D(2, PU_REQ " 01 01")}, CLOSE(ID_ERROR,
+     "PRIORITY_UPDATE names stream 1, which is not a request stream")},
+    {"priority_update: names stream 2^62-1 (8-byte varint)", false, 0,
+     {CCTL, D(2, PU_REQ " 08 ff ff ff ff ff ff ff ff")}, CLOSE(ID_ERROR,
+     "PRIORITY_UPDATE names stream 4611686018427387903, which is not a request stream")},
+    {"priority_update: push 0, never promised", false, 0,
+     {CCTL, D(2, PU_PUSH " 04 00 75 3d 31")}, CLOSE(ID_ERROR,
+     "PRIORITY_UPDATE names push 0, which was never promised")},
+    {"priority_update: push 100 (2-byte varint), never promised", false, 0,
+     {CCTL, D(2, PU_PUSH " 02 40 64")}, CLOSE(ID_ERROR,
+     "PRIORITY_UPDATE names push 100, which was never promised")},
+    {"priority_update: empty payload", false, 0, {CCTL, D(2, PU_REQ " 00")},
+     CLOSE(FRAME_ERROR, "Could not parse PRIORITY_UPDATE frame")},
+    {"priority_update: push, empty payload", false, 0, {CCTL, D(2, PU_PUSH " 00")},
+     CLOSE(FRAME_ERROR, "Could not parse PRIORITY_UPDATE frame")},
+    {"priority_update: push id cut short", false, 0, {CCTL, D(2, PU_PUSH " 01 40")},
+     CLOSE(FRAME_ERROR, "Could not parse PRIORITY_UPDATE frame")},
+    {"priority_update: stream id cut short (3 bytes of a 4-byte varint)", false, 0,
+     {CCTL, D(2, PU_REQ " 03 80 00 00")}, CLOSE(FRAME_ERROR,
+     "Could not parse PRIORITY_UPDATE frame")},
+    {"priority_update: 65,537 bytes, decided from its header", false, 0,
+     {CCTL, D(2, PU_REQ " 80 01 00 01")}, CLOSE(EXCESSIVE_LOAD,
+     "Frame of type 0xf0700 exceeds 65536 bytes")},
+    {"priority_update: push, 1 MB, decided from its header", false, 0,
+     {CCTL, D(2, PU_PUSH " 80 10 00 00")}, CLOSE(EXCESSIVE_LOAD,
+     "Frame of type 0xf0701 exceeds 65536 bytes")},
+    {"priority_update: received by a client", true, 0, {SCTL, D(3, PU_REQ " 04 00 75 3d 31")},
+     CLOSE(FRAME_UNEXPECTED, "Servers must not send PRIORITY_UPDATE")},
+    {"priority_update: push type received by a client", true, 0, {SCTL, D(3, PU_PUSH " 01 00")},
+     CLOSE(FRAME_UNEXPECTED, "Servers must not send PRIORITY_UPDATE")},
+    {"priority_update: on a request stream", false, 0, {REQ, D(0, PU_REQ " 04 00 75 3d 31")},
+     CLOSE(FRAME_UNEXPECTED, "Invalid frame type on request stream")},
+    {"priority_update: first frame of a request stream", false, 0, {D(4, PU_REQ " 01 04")},
+     CLOSE(FRAME_UNEXPECTED, "Invalid frame type on request stream")},
+    {"priority_update: on a response stream", true, 0, {RSP200, D(0, PU_REQ " 01 00")},
+     CLOSE(FRAME_UNEXPECTED, "Invalid frame type on request stream")},
+    {"priority_update: on a push stream", true, 0, {D(15, "01 00"), D(15, PU_PUSH " 01 00")},
+     CLOSE(FRAME_UNEXPECTED, "Invalid frame type on push stream")},
+    {"priority_update: before SETTINGS", false, 0, {D(2, "00 " PU_REQ " 01 00")},
+     CLOSE(MISSING_SETTINGS, "")},
+
     /* ---- rules that must not close ---- */
     {"skip: unknown frames on the control stream", false, 0,
      {CCTL, D(2, "21 03 61 62 63"), D(2, "40 40 00"), D(2, "21 80 10 00 00"), D(2, "61 62")},
@@ -599,7 +686,81 @@ static void check_termination_after_our_close(h3q_conn *conn, const rule *r, eve
 static unsigned rules_closing;
 static unsigned rules_open;
 
+/* Whatever the rule, h3q tells the transport the priority of request streams (ids 4n) and
+ * push streams (server-initiated unidirectional ones past the server's control and QPACK
+ * streams 3, 7 and 11) only, never of its own control and QPACK streams, and with an
+ * urgency of 0 to 7. */
+static void check_priority_calls_are_sane(const fake_transport *fake) {
+    for (size_t i = 0; i < fake->priorities_len; i++) {
+        const fake_priority *t = &fake->priorities[i];
+        bool request = t->stream_id % 4 == 0;
+        bool push = t->stream_id % 4 == 3 && t->stream_id > 11;
+        CHECK(request || push);
+        CHECK(t->urgency <= 7);
+        if (!(request || push) || t->urgency > 7) {
+            fprintf(stderr, "  set_stream_priority(%" PRIu64 ", %d, %d)\n", t->stream_id,
+                    (int)t->urgency, (int)t->incremental);
+        }
+    }
+}
+
+/* The set_stream_priority calls are exactly (or end with) `want`. */
+static void check_told(const fake_transport *fake, const told_list *want) {
+    unsigned failed_before = check_failed_;
+    if (want->how == TOLD_EXACTLY) {
+        CHECK_INT(fake->priorities_len, want->n);
+    } else {
+        CHECK(fake->priorities_len >= want->n);
+    }
+    if (fake->priorities_len >= want->n) {
+        size_t from = fake->priorities_len - want->n;
+        for (size_t i = 0; i < want->n; i++) {
+            const fake_priority *got = &fake->priorities[from + i];
+            CHECK_INT(got->stream_id, want->items[i].stream_id);
+            CHECK_INT(got->urgency, want->items[i].urgency);
+            CHECK_INT(got->incremental, want->items[i].incremental);
+        }
+    }
+    if (check_failed_ != failed_before) {
+        fprintf(stderr, "  ^ the transport was told:\n");
+        for (size_t i = 0; i < fake->priorities_len; i++) {
+            fprintf(stderr, "    stream %" PRIu64 " u=%d%s\n", fake->priorities[i].stream_id,
+                    (int)fake->priorities[i].urgency,
+                    fake->priorities[i].incremental ? ", i" : "");
+        }
+    }
+}
+
+/* h3q_conn_get_priority() gives what `want` says; H3Q_DONE writes nothing. */
+static void check_get_priority(h3q_conn *conn, const get_check *want) {
+    h3q_priority got;
+    memset(&got, 0xa5, sizeof got);
+    CHECK_INT(h3q_conn_get_priority(conn, want->sid, &got), want->rc);
+    if (want->rc == H3Q_OK) {
+        CHECK_INT(got.urgency, want->urgency);
+        unsigned char byte = 0;
+        memcpy(&byte, &got.incremental, 1);
+        CHECK_INT(byte, want->incremental ? 1 : 0);
+    } else {
+        unsigned char bytes[sizeof got];
+        memcpy(bytes, &got, sizeof got);
+        size_t written = 0;
+        for (size_t i = 0; i < sizeof bytes; i++) {
+            written += bytes[i] != 0xa5;
+        }
+        CHECK_INT(written, 0);
+    }
+}
+
+static void run_rule_checked(const rule *r, fake_mode mode, const h3q_settings *settings,
+                             const told_list *told, const get_check *get);
+
 static void run_rule(const rule *r, fake_mode mode, const h3q_settings *settings) {
+    run_rule_checked(r, mode, settings, NULL, NULL);
+}
+
+static void run_rule_checked(const rule *r, fake_mode mode, const h3q_settings *settings,
+                             const told_list *told, const get_check *get) {
     unsigned failed_before = check_failed_;
     fake_transport fake;
     fake_init(&fake, r->client);
@@ -741,8 +902,15 @@ static void run_rule(const rule *r, fake_mode mode, const h3q_settings *settings
         fake_buf_free(&kept);
         fake_buf_free(&expected);
         fake_buf_free(&sent);
+        if (told != NULL && told->how != TOLD_UNCHECKED) {
+            check_told(&fake, told);
+        }
+        if (get != NULL && get->check) {
+            check_get_priority(conn, get);
+        }
         rules_open += mode == FAKE_BYTES;
     }
+    check_priority_calls_are_sane(&fake);
     if (check_failed_ != failed_before) {
         fprintf(stderr, "  ^ in rule \"%s\" (%s)\n", r->name, fake_mode_name(mode));
     }
@@ -772,7 +940,7 @@ static void every_rule_in_every_mode(void) {
 #define BLOCKED_GET "01 06 03 81 d1 d7 10 11"
 #define LONG_PATH "/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 
-enum { DEFAULTS, ONE_BLOCKED_STREAM, FIELD_SECTION_200 };
+enum { DEFAULTS, ONE_BLOCKED_STREAM, FIELD_SECTION_200, CHEAP_FRAMES_3 };
 
 static const struct {
     int settings;
@@ -807,6 +975,102 @@ static void blocked_streams_and_limits(void) {
         }
         for (int mode = 0; mode < FAKE_MODE_COUNT; mode++) {
             run_rule(&limit_rules[i].r, (fake_mode)mode, &s);
+        }
+    }
+}
+
+/* ---- priorities: PRIORITY_UPDATE rules that do not close, and the budget ------------ */
+
+/* A server (unless `client`) with the peer's control stream; the transport's
+ * set_stream_priority calls and h3q_conn_get_priority() checked afterwards. */
+static const struct {
+    int settings;
+    rule r;
+    told_list told;
+    get_check get;
+} priority_rules[] = {
+    {DEFAULTS, {"priority: a request's field, no update: told once", false, 0,
+                {CCTL, H(0, GET_TEXT "\npriority=u=1, i")}, 0, NULL, EVENTS(E_HEADERS(0)),
+                NULL, 0, 0, NULL},
+     TOLD(P(0, 1, true)), GET_PRIO(0, 1, true)},
+    {DEFAULTS, {"priority: a request without the field has the defaults", false, 0,
+                {CCTL, H(4, GET_TEXT)}, 0, NULL, EVENTS(E_HEADERS(4)), NULL, 0, 0, NULL},
+     TOLD(P(4, 3, false)), GET_PRIO(4, 3, false)},
+    {DEFAULTS, {"priority: several priority fields are one list", false, 0,
+                {CCTL, H(0, GET_TEXT "\npriority=u=5\npriority=i")}, 0, NULL,
+                EVENTS(E_HEADERS(0)), NULL, 0, 0, NULL},
+     TOLD(P(0, 5, true)), GET_PRIO(0, 5, true)},
+    {DEFAULTS, {"priority_update: an open request's, reported with its priority", false, 0,
+                {CCTL, H(0, GET_TEXT), D(2, PU_REQ " 07 00 " U1_I)}, 0, NULL,
+                EVENTS(E_HEADERS(0), E_PRIORITY(0, 1, true)), NULL, 0, 0, NULL},
+     TOLD(P(0, 3, false), P(0, 1, true)), GET_PRIO(0, 1, true)},
+    {DEFAULTS, {"priority_update: each update of an open request is reported", false, 0,
+                {CCTL, HF(8, GET_TEXT "\npriority=u=1"), D(2, PU_REQ " 04 08 75 3d 30"),
+                 D(2, PU_REQ " 03 08 20 69")}, 0, NULL,
+                EVENTS(E_HEADERS(8), E_PRIORITY(8, 0, false), E_PRIORITY(8, 3, true)), NULL,
+                0, 0, NULL},
+     TOLD(P(8, 1, false), P(8, 0, false), P(8, 3, true)), GET_PRIO(8, 3, true)},
+    {DEFAULTS, {"priority_update: a malformed value gives the defaults", false, 0,
+                {CCTL, H(0, GET_TEXT "\npriority=u=1"), D(2, PU_REQ " 04 00 75 3d 28")},
+                0, NULL, EVENTS(E_HEADERS(0), E_PRIORITY(0, 3, false)), NULL, 0, 0, NULL},
+     TOLD(P(0, 1, false), P(0, 3, false)), GET_PRIO(0, 3, false)},
+    {DEFAULTS, {"priority_update: u=9 and i=maybe are ignored, not errors", false, 0,
+                {CCTL, H(0, GET_TEXT "\npriority=u=1, i"),
+                 D(2, PU_REQ " 0d 00 75 3d 39 2c 20 69 3d 6d 61 79 62 65")},
+                0, NULL, EVENTS(E_HEADERS(0), E_PRIORITY(0, 3, false)), NULL, 0, 0, NULL},
+     TOLD(P(0, 1, true), P(0, 3, false)), GET_PRIO(0, 3, false)},
+    {DEFAULTS, {"priority_update: before the request: kept, no event, wins over the field",
+                false, 0, {CCTL, D(2, PU_REQ " 07 08 " U6_I), H(8, GET_TEXT "\npriority=u=0")},
+                0, NULL, EVENTS(E_HEADERS(8)), NULL, 0, 0, NULL},
+     TOLD(P(8, 6, true)), GET_PRIO(8, 6, true)},
+    {DEFAULTS, {"priority_update: two before the request: the later one wins", false, 0,
+                {CCTL, D(2, PU_REQ " 04 04 75 3d 32"), D(2, PU_REQ " 04 04 75 3d 35"),
+                 HF(4, GET_TEXT)}, 0, NULL, EVENTS(E_HEADERS(4)), NULL, 0, 0, NULL},
+     TOLD(P(4, 5, false)), GET_PRIO(4, 5, false)},
+    {DEFAULTS, {"priority_update: before the request, nothing told until its head", false, 0,
+                {CCTL, D(2, PU_REQ " 07 0c " U6_I)}, 0, NULL, N_EVENTS(0), NULL, 0, 0, NULL},
+     TOLD_NOTHING, GET_PRIO_DONE(12)},
+    {DEFAULTS, {"priority_update: while the head is still arriving: kept, no event", false, 0,
+                {CCTL, D(0, "01 08 00"), D(2, PU_REQ " 04 00 75 3d 37"),
+                 D(0, "00 d1 d7 c1 50 01 61")}, 0, NULL, EVENTS(E_HEADERS(0)), NULL, 0, 0,
+                NULL},
+     TOLD_LAST(P(0, 7, false)), GET_PRIO(0, 7, false)},
+    {DEFAULTS, {"priority_update: a finished request (ended before HEADERS): no event, told",
+                false, 0, {CCTL, FIN(0), D(2, PU_REQ " 04 00 75 3d 30")}, 0, NULL,
+                N_EVENTS(0), NULL, 0x10d, 0, NULL},
+     TOLD(P(0, 0, false)), GET_PRIO_DONE(0)},
+    {DEFAULTS, {"priority_update: a finished request (reset, stopped): no event, told", false,
+                0, {CCTL, REQ, RST(0), STOP(0), D(2, PU_REQ " 07 00 " U6_I)}, 0, NULL,
+                EVENTS(E_HEADERS(0), E_RESET(0, 0x10c), E_STOP(0, 0x10c)), NULL, 0x10c, 0,
+                "40"},
+     TOLD(P(0, 3, false), P(0, 6, true)), GET_PRIO_DONE(0)},
+    {DEFAULTS, {"priority_update: cut across events, split varints", false, 0,
+                {CCTL, D(2, "80 0f"), D(2, "07 00 07"), D(2, "00 75 3d"), D(2, "31 2c 20"),
+                 D(2, "69"), H(0, GET_TEXT)}, 0, NULL, EVENTS(E_HEADERS(0)), NULL, 0, 0, NULL},
+     TOLD(P(0, 1, true)), GET_PRIO(0, 1, true)},
+    /* PRIORITY_UPDATE counts against the control stream's cheap-frame budget. */
+    {CHEAP_FRAMES_3, {"priority_update: 3 within max_cheap_frames 3", false, 0,
+                      {CCTL, D(2, PU_REQ " 01 04"), D(2, PU_REQ " 01 08"),
+                       D(2, PU_REQ " 01 0c")}, 0, NULL, N_EVENTS(0), NULL,
+                      0, 0, NULL},
+     TOLD_NOTHING, NO_GET},
+    {CHEAP_FRAMES_3, {"priority_update: a 4th beyond max_cheap_frames 3", false, 0,
+                      {CCTL, D(2, PU_REQ " 01 04"), D(2, PU_REQ " 01 08"),
+                       D(2, PU_REQ " 01 0c"), D(2, PU_REQ " 01 10")},
+                      CLOSE(EXCESSIVE_LOAD, "Too many small or empty frames on a stream")},
+     {TOLD_UNCHECKED, 0, NULL}, NO_GET},
+};
+
+static void priority_update_rules(void) {
+    for (size_t i = 0; i < sizeof priority_rules / sizeof priority_rules[0]; i++) {
+        h3q_settings s;
+        h3q_settings_default(&s);
+        if (priority_rules[i].settings == CHEAP_FRAMES_3) {
+            s.max_cheap_frames = 3;
+        }
+        for (int mode = 0; mode < FAKE_MODE_COUNT; mode++) {
+            run_rule_checked(&priority_rules[i].r, (fake_mode)mode, &s, &priority_rules[i].told,
+                             &priority_rules[i].get);
         }
     }
 }
@@ -854,6 +1118,7 @@ static void received_settings_keep_unknown_ids(void) {
 int main(void) {
     RUN(every_rule_in_every_mode);
     RUN(blocked_streams_and_limits);
+    RUN(priority_update_rules);
     RUN(received_settings_keep_unknown_ids);
     return CHECK_DONE("test_conn_rules");
 }
