@@ -4,8 +4,10 @@
  * calls from transport functions, and freeing the connection from its event callback; and
  * the lifecycle calls (shutdown, aborts, CANCEL_PUSH, ORIGIN) given bad streams, codes
  * above 2^62-1, push ids never promised, NULL or non-UTF-8 origins, or a closed
- * connection. Every case gets its documented code and never a crash, and a refused call
- * sends nothing. */
+ * connection; and the priority calls (RFC 9218) given NULLs, urgencies above 7, stray
+ * bool bytes, the wrong role or stream, a closed connection, a transport without (or with
+ * a failing) set_stream_priority, or called from inside a transport function. Every case
+ * gets its documented code and never a crash, and a refused call sends nothing. */
 #include "h3q.h"
 
 #include "check.h"
@@ -909,6 +911,418 @@ static void settings_bools_any_nonzero_byte(void) {
     }
 }
 
+/* ---- priorities (RFC 9218) ------------------------------------------------------------ */
+
+/* An h3q_priority with its bool written as one raw byte (a C program may leave any byte
+ * there: h3q reads it as a byte, any non-zero value is true). */
+static h3q_priority raw_priority(uint8_t urgency, unsigned char incremental_byte) {
+    h3q_priority p;
+    memset(&p, 0, sizeof p);
+    p.urgency = urgency;
+    memset(&p.incremental, incremental_byte, 1);
+    return p;
+}
+
+/* The byte h3q wrote into a bool. */
+static int bool_byte(const bool *b) {
+    unsigned char byte = 0xee;
+    memcpy(&byte, b, 1);
+    return byte;
+}
+
+/* h3q_conn_get_priority(sid) is H3Q_OK with {u, i} (the bool written as 0 or 1). */
+static void check_priority(h3q_conn *conn, uint64_t sid, uint8_t u, bool i) {
+    h3q_priority got;
+    memset(&got, 0xa5, sizeof got);
+    CHECK_INT(h3q_conn_get_priority(conn, sid, &got), H3Q_OK);
+    CHECK_INT(got.urgency, u);
+    CHECK_INT(bool_byte(&got.incremental), i ? 1 : 0);
+}
+
+/* h3q_conn_get_priority(sid) is H3Q_DONE, nothing written. */
+static void check_untracked(h3q_conn *conn, uint64_t sid) {
+    h3q_priority got;
+    memset(&got, 0xa5, sizeof got);
+    CHECK_INT(h3q_conn_get_priority(conn, sid, &got), H3Q_DONE);
+    unsigned char bytes[sizeof got];
+    memcpy(bytes, &got, sizeof got);
+    CHECK(bytes[0] == 0xa5 && bytes[sizeof bytes - 1] == 0xa5);
+}
+
+/* What the PRIORITY_UPDATE frame `fake` last put on the client's control stream (2)
+ * parses to; false if there is none. */
+static bool last_update_value(const fake_transport *fake, h3q_priority *value) {
+    fake_buf ctl = {0};
+    fake_stream_bytes(fake, 2, &ctl);
+    fake_frame frames[16];
+    uint64_t type = 99;
+    size_t n = fake_frames(&ctl, &type, frames, N(frames));
+    bool found = false;
+    for (size_t i = 0; i < n && i < N(frames); i++) {
+        if (frames[i].type == 0xf0700 || frames[i].type == 0xf0701) {
+            size_t id_len = (size_t)1 << (frames[i].payload[0] >> 6);
+            found = id_len <= frames[i].len &&
+                    h3q_priority_parse(frames[i].payload + id_len, frames[i].len - id_len,
+                                       value) == H3Q_OK;
+        }
+    }
+    fake_buf_free(&ctl);
+    return found;
+}
+
+/* A client with request 0 open (its head sent, no FIN). */
+static h3q_conn *client_with_request(fake_transport *fake) {
+    h3q_conn *conn = new_conn(fake, true);
+    CHECK_INT(h3q_conn_send_headers(conn, 0, get_root, N(get_root), false), H3Q_OK);
+    return conn;
+}
+
+/* NULL handles, priorities and out-pointers: H3Q_ERR_NULL, nothing written, sent or told. */
+static void priority_calls_refuse_nulls(void) {
+    h3q_priority p = raw_priority(1, 0);
+    h3q_priority out;
+    memset(&out, 0xa5, sizeof out);
+    CHECK_INT(h3q_conn_get_priority(NULL, 0, &out), H3Q_ERR_NULL);
+    CHECK_STR(h3q_last_error(), "h3q_conn handle is NULL");
+    CHECK_INT(h3q_conn_set_priority(NULL, 0, &p), H3Q_ERR_NULL);
+    CHECK_STR(h3q_last_error(), "h3q_conn handle is NULL");
+    CHECK_INT(h3q_conn_send_priority_update(NULL, 0, &p), H3Q_ERR_NULL);
+    CHECK_STR(h3q_last_error(), "h3q_conn handle is NULL");
+    CHECK_INT(out.urgency, 0xa5);
+
+    fake_transport fake;
+    h3q_conn *client = client_with_request(&fake);
+    size_t ops = fake.ops_len;
+    size_t told = fake.priorities_len;
+    CHECK_INT(h3q_conn_get_priority(client, 0, NULL), H3Q_ERR_NULL);
+    CHECK_STR(h3q_conn_last_error(client), "priority_out is NULL");
+    CHECK_INT(h3q_conn_set_priority(client, 0, NULL), H3Q_ERR_NULL);
+    CHECK_STR(h3q_conn_last_error(client), "priority is NULL");
+    CHECK_INT(h3q_conn_send_priority_update(client, 0, NULL), H3Q_ERR_NULL);
+    CHECK_STR(h3q_conn_last_error(client), "priority is NULL");
+    /* h3q_priority_parse: the output, and bytes announced behind a NULL */
+    CHECK_INT(h3q_priority_parse((const uint8_t *)"u=1", 3, NULL), H3Q_ERR_NULL);
+    CHECK_INT(h3q_priority_parse(NULL, 2, &out), H3Q_ERR_NULL);
+    CHECK_INT(out.urgency, 0xa5);
+    CHECK_INT(fake.ops_len, ops);
+    CHECK_INT(fake.priorities_len, told);
+    check_priority(client, 0, 3, false);
+    CHECK_INT(fake.close_count, 0);
+    done(client, &fake);
+}
+
+/* Urgency 8 and 255: H3Q_ERR_INVALID_ARGUMENT from both sides' calls, nothing sent or
+ * told, the priority unchanged; 7 is accepted. */
+static void priority_urgency_above_7_is_refused(void) {
+    fake_transport fake;
+    h3q_conn *client = client_with_request(&fake);
+    static const uint8_t bad[] = {8, 255};
+    size_t ops = fake.ops_len;
+    size_t told = fake.priorities_len;
+    for (size_t i = 0; i < N(bad); i++) {
+        h3q_priority p = raw_priority(bad[i], 1);
+        char expected[64];
+        snprintf(expected, sizeof expected, "priority->urgency %d is above 7", (int)bad[i]);
+        CHECK_INT(h3q_conn_set_priority(client, 0, &p), H3Q_ERR_INVALID_ARGUMENT);
+        CHECK_STR(h3q_conn_last_error(client), expected);
+        CHECK_INT(h3q_conn_send_priority_update(client, 0, &p), H3Q_ERR_INVALID_ARGUMENT);
+        CHECK_STR(h3q_conn_last_error(client), expected);
+        /* also for a request not opened yet */
+        CHECK_INT(h3q_conn_send_priority_update(client, 8, &p), H3Q_ERR_INVALID_ARGUMENT);
+    }
+    CHECK_INT(fake.ops_len, ops);
+    CHECK_INT(fake.priorities_len, told);
+    check_priority(client, 0, 3, false);
+    h3q_priority seven = raw_priority(7, 0);
+    CHECK_INT(h3q_conn_set_priority(client, 0, &seven), H3Q_OK);
+    check_priority(client, 0, 7, false);
+    CHECK_INT(h3q_conn_send_priority_update(client, 0, &seven), H3Q_OK);
+    CHECK_INT(fake.ops_len, ops + 1);
+    done(client, &fake);
+
+    fake_transport sfake;
+    h3q_conn *server = server_with_request(&sfake);
+    h3q_priority p = raw_priority(8, 0);
+    told = sfake.priorities_len;
+    CHECK_INT(h3q_conn_set_priority(server, 0, &p), H3Q_ERR_INVALID_ARGUMENT);
+    CHECK_INT(sfake.priorities_len, told);
+    check_priority(server, 0, 3, false);
+    CHECK_INT(sfake.close_count, 0);
+    done(server, &sfake);
+}
+
+/* h3q_priority.incremental is read as a byte: 0x40 (or 0x80) is true, and what h3q hands
+ * back (get_priority, the transport, the frame it sends) is a proper true. */
+static void priority_bool_any_nonzero_byte(void) {
+    fake_transport fake;
+    h3q_conn *client = client_with_request(&fake);
+    h3q_priority p = raw_priority(2, 0x40);
+    CHECK_INT(h3q_conn_set_priority(client, 0, &p), H3Q_OK);
+    check_priority(client, 0, 2, true);
+    const fake_priority *t = fake_last_priority(&fake, 0);
+    CHECK(t != NULL && t->urgency == 2 && t->incremental);
+    p = raw_priority(4, 0x40);
+    CHECK_INT(h3q_conn_send_priority_update(client, 0, &p), H3Q_OK);
+    h3q_priority sent = raw_priority(9, 0);
+    CHECK(last_update_value(&fake, &sent));
+    CHECK_INT(sent.urgency, 4);
+    CHECK_INT(bool_byte(&sent.incremental), 1);
+    /* a zero byte is false */
+    p = raw_priority(4, 0);
+    CHECK_INT(h3q_conn_set_priority(client, 0, &p), H3Q_OK);
+    check_priority(client, 0, 4, false);
+    done(client, &fake);
+
+    fake_transport sfake;
+    h3q_conn *server = server_with_request(&sfake);
+    p = raw_priority(6, 0x80);
+    CHECK_INT(h3q_conn_set_priority(server, 0, &p), H3Q_OK);
+    check_priority(server, 0, 6, true);
+    CHECK_INT(sfake.close_count, 0);
+    done(server, &sfake);
+}
+
+#define NO_PRIORITY_STREAM "only request streams and push streams have a priority"
+#define NO_UPDATE_STREAM "PRIORITY_UPDATE names a request stream or a known push stream"
+
+/* send_priority_update from a server: H3Q_ERR_WRONG_ROLE. Streams that are no request or
+ * push stream (control and QPACK streams, either side's; an unopened unidirectional one;
+ * server-initiated bidirectional ones; a push stream the client does not know):
+ * H3Q_ERR_INVALID_STREAM_TYPE, and get_priority H3Q_DONE with nothing written. A request
+ * stream h3q does not track: get H3Q_DONE, set H3Q_ERR_FRAME_UNEXPECTED, an update is
+ * allowed (it need not be open yet) unless the request finished. Refusals send nothing. */
+static void priority_calls_on_wrong_streams(void) {
+    fake_transport sfake;
+    h3q_conn *server = server_with_request(&sfake);
+    size_t ops = sfake.ops_len;
+    h3q_priority p = raw_priority(1, 0);
+    CHECK_INT(h3q_conn_send_priority_update(server, 0, &p), H3Q_ERR_WRONG_ROLE);
+    CHECK_STR(h3q_conn_last_error(server), "only clients send PRIORITY_UPDATE");
+    CHECK_INT(h3q_conn_send_priority_update(server, 4, &p), H3Q_ERR_WRONG_ROLE);
+    static const uint64_t server_not_message[] = {2, 3, 6, 7, 10, 11, 14, 1};
+    for (size_t i = 0; i < N(server_not_message); i++) {
+        CHECK_INT(h3q_conn_set_priority(server, server_not_message[i], &p),
+                  H3Q_ERR_INVALID_STREAM_TYPE);
+        CHECK_STR(h3q_conn_last_error(server), NO_PRIORITY_STREAM);
+        check_untracked(server, server_not_message[i]);
+    }
+    CHECK_INT(sfake.ops_len, ops);
+    done(server, &sfake);
+
+    fake_transport fake;
+    h3q_conn *client = client_with_request(&fake);
+    ops = fake.ops_len;
+    size_t told = fake.priorities_len;
+    /* ours (control, QPACK), the server's, an unopened unidirectional one, server
+     * bidirectional ones, a push stream never seen */
+    static const uint64_t not_message[] = {2, 6, 10, 3, 7, 11, 14, 1, 5, 15};
+    for (size_t i = 0; i < N(not_message); i++) {
+        CHECK_INT(h3q_conn_send_priority_update(client, not_message[i], &p),
+                  H3Q_ERR_INVALID_STREAM_TYPE);
+        CHECK_STR(h3q_conn_last_error(client), NO_UPDATE_STREAM);
+        CHECK_INT(h3q_conn_set_priority(client, not_message[i], &p),
+                  H3Q_ERR_INVALID_STREAM_TYPE);
+        CHECK_STR(h3q_conn_last_error(client), NO_PRIORITY_STREAM);
+        check_untracked(client, not_message[i]);
+    }
+    /* a request stream not opened: nothing to schedule, but an update may go ahead */
+    check_untracked(client, 400);
+    CHECK_INT(h3q_conn_set_priority(client, 400, &p), H3Q_ERR_FRAME_UNEXPECTED);
+    CHECK_STR(h3q_conn_last_error(client), "stream was already ended");
+    CHECK_INT(fake.ops_len, ops);
+    CHECK_INT(fake.priorities_len, told);
+    CHECK_INT(h3q_conn_send_priority_update(client, 400, &p), H3Q_OK);
+    CHECK_INT(fake.ops_len, ops + 1);
+    /* a finished request: 4 sent whole, its whole response received */
+    CHECK_INT(h3q_conn_send_headers(client, 4, get_root, N(get_root), true), H3Q_OK);
+    static const uint8_t response[] = {0x01, 0x03, 0x00, 0x00, 0xd9}; /* :status 200 */
+    CHECK_INT(fake_send_stream(client, 4, response, sizeof response, true, ignore_event, NULL),
+              H3Q_OK);
+    check_untracked(client, 4);
+    ops = fake.ops_len;
+    told = fake.priorities_len;
+    CHECK_INT(h3q_conn_send_priority_update(client, 4, &p), H3Q_ERR_FRAME_UNEXPECTED);
+    CHECK_STR(h3q_conn_last_error(client), "stream was already ended");
+    CHECK_INT(h3q_conn_set_priority(client, 4, &p), H3Q_ERR_FRAME_UNEXPECTED);
+    CHECK_STR(h3q_conn_last_error(client), "stream was already ended");
+    CHECK_INT(fake.ops_len, ops);
+    CHECK_INT(fake.priorities_len, told);
+    CHECK_INT(fake.close_count, 0);
+    done(client, &fake);
+}
+
+/* After a protocol close, setting and sending priorities is refused. */
+static void priority_calls_after_a_protocol_close(void) {
+    fake_transport fake;
+    h3q_conn *client = client_with_request(&fake);
+    static const uint8_t data_frame[] = {0x00, 0x01, 'x'}; /* DATA before HEADERS */
+    CHECK_INT(fake_send_stream(client, 0, data_frame, sizeof data_frame, false, ignore_event,
+                               NULL),
+              H3Q_ERR_PROTOCOL);
+    size_t ops = fake.ops_len;
+    h3q_priority p = raw_priority(1, 0);
+    CHECK_INT(h3q_conn_set_priority(client, 0, &p), H3Q_ERR_CONNECTION_CLOSED);
+    CHECK_STR(h3q_conn_last_error(client), "the connection is closed");
+    CHECK_INT(h3q_conn_send_priority_update(client, 0, &p), H3Q_ERR_CONNECTION_CLOSED);
+    CHECK_INT(fake.ops_len, ops);
+    CHECK_INT(fake.close_count, 1);
+    done(client, &fake);
+}
+
+/* The client's control stream (SETTINGS, MAX_PUSH_ID 8), and a PRIORITY_UPDATE for
+ * stream 0 with u=4. */
+static const uint8_t client_settings[] = {0x00, 0x04, 0x00, 0x0d, 0x01, 0x08};
+static const uint8_t update_u4[] = {0x80, 0x0f, 0x07, 0x00, 0x04, 0x00, 'u', '=', '4'};
+static const h3q_header promised_u2[] = {
+    FAKE_HDR(":method", "GET"), FAKE_HDR(":scheme", "https"), FAKE_HDR(":authority", "a"),
+    FAKE_HDR(":path", "/s.css"), FAKE_HDR("priority", "u=2")};
+static const h3q_header get_u5[] = {FAKE_HDR(":method", "GET"), FAKE_HDR(":scheme", "https"),
+                                    FAKE_HDR(":authority", "a"), FAKE_HDR(":path", "/"),
+                                    FAKE_HDR("priority", "u=5")};
+
+/* Everything priorities do on a server and a client whose transport `table` was
+ * adjusted (no set_stream_priority, or a failing one): the calls succeed, the events come,
+ * get_priority follows, and nobody closes. */
+static void priorities_over(const h3q_transport *st, fake_transport *sfake,
+                            const h3q_transport *ct, fake_transport *cfake) {
+    h3q_conn *server = NULL;
+    CHECK_INT(h3q_conn_new(st, NULL, &server), H3Q_OK);
+    event_log log = {0};
+    CHECK_INT(fake_send_stream(server, 2, client_settings, sizeof client_settings, false,
+                               event_log_cb, &log),
+              H3Q_OK);
+    fake_buf get_u1_i = {0};
+    CHECK(fake_headers_frame(&get_u1_i, ":method=GET\n:scheme=https\n:authority=a\n:path=/\n"
+                                        "priority=u=1, i"));
+    CHECK_INT(fake_send_stream(server, 0, get_u1_i.data, get_u1_i.len, false, event_log_cb,
+                               &log),
+              H3Q_OK);
+    fake_buf_free(&get_u1_i);
+    CHECK_INT(log.len, 1);
+    check_priority(server, 0, 1, true);
+    CHECK_INT(fake_send_stream(server, 2, update_u4, sizeof update_u4, false, event_log_cb,
+                               &log),
+              H3Q_OK);
+    CHECK_INT(log.len, 2);
+    if (log.len == 2) {
+        CHECK_INT(log.items[1].type, H3Q_EVENT_PRIORITY_UPDATE);
+        CHECK_INT(log.items[1].priority.urgency, 4);
+    }
+    check_priority(server, 0, 4, false);
+    h3q_priority p = raw_priority(0, 1);
+    CHECK_INT(h3q_conn_set_priority(server, 0, &p), H3Q_OK);
+    check_priority(server, 0, 0, true);
+    uint64_t push_stream = 0;
+    CHECK_INT(h3q_conn_send_push_promise(server, 0, promised_u2, N(promised_u2), &push_stream),
+              H3Q_OK);
+    check_priority(server, push_stream, 2, false);
+    CHECK_INT(h3q_conn_send_headers(server, 0, ok_200, 1, true), H3Q_OK);
+    CHECK_INT(sfake->close_count, 0);
+    event_log_free(&log);
+    h3q_conn_free(server);
+
+    h3q_conn *client = NULL;
+    CHECK_INT(h3q_conn_new(ct, NULL, &client), H3Q_OK);
+    CHECK_INT(h3q_conn_send_headers(client, 0, get_u5, N(get_u5), false), H3Q_OK);
+    check_priority(client, 0, 5, false);
+    CHECK_INT(h3q_conn_set_priority(client, 0, &p), H3Q_OK);
+    check_priority(client, 0, 0, true);
+    CHECK_INT(h3q_conn_send_priority_update(client, 0, &p), H3Q_OK);
+    CHECK_INT(h3q_conn_send_data(client, 0, (const uint8_t *)"x", 1, true), H3Q_OK);
+    CHECK_INT(cfake->close_count, 0);
+    h3q_conn_free(client);
+}
+
+/* set_stream_priority is optional: a table without it (NULL) works, priorities included. */
+static void a_transport_without_set_stream_priority(void) {
+    fake_transport sfake, cfake;
+    fake_init(&sfake, false);
+    fake_init(&cfake, true);
+    h3q_transport st = fake_table(&sfake);
+    h3q_transport ct = fake_table(&cfake);
+    st.set_stream_priority = NULL;
+    ct.set_stream_priority = NULL;
+    priorities_over(&st, &sfake, &ct, &cfake);
+    CHECK_INT(sfake.priorities_len, 0);
+    CHECK_INT(cfake.priorities_len, 0);
+    fake_free(&sfake);
+    fake_free(&cfake);
+}
+
+/* "a non-zero return is ignored": a set_stream_priority that fails changes nothing: every
+ * call succeeds, the connection stays open. (The transport must have been asked.) */
+static void a_failing_set_stream_priority_changes_nothing(void) {
+    fake_transport sfake, cfake;
+    fake_init(&sfake, false);
+    fake_init(&cfake, true);
+    sfake.hooks.fail_priority = -3;
+    cfake.hooks.fail_priority = 99;
+    h3q_transport st = fake_table(&sfake);
+    h3q_transport ct = fake_table(&cfake);
+    priorities_over(&st, &sfake, &ct, &cfake);
+    CHECK(sfake.priorities_len >= 4); /* the request, the update, set_priority, the push */
+    CHECK(cfake.priorities_len >= 2); /* the request, set_priority */
+    fake_free(&sfake);
+    fake_free(&cfake);
+}
+
+/* The priority calls made from inside a transport function (send_stream_data,
+ * set_stream_priority) are refused with H3Q_ERR_INVALID_ARGUMENT. */
+typedef struct prio_reenter {
+    h3q_conn *conn;
+    unsigned calls;
+    h3q_result rc_get;
+    h3q_result rc_set;
+    h3q_result rc_update;
+    h3q_result rc_headers;
+} prio_reenter;
+
+static void prio_reenter_hook(void *user_data, uint64_t stream_id) {
+    prio_reenter *r = user_data;
+    if (r->conn == NULL || r->calls++ > 0) {
+        return;
+    }
+    h3q_priority p = raw_priority(1, 0);
+    h3q_priority out;
+    r->rc_get = h3q_conn_get_priority(r->conn, stream_id, &out);
+    r->rc_set = h3q_conn_set_priority(r->conn, 0, &p);
+    r->rc_update = h3q_conn_send_priority_update(r->conn, 0, &p);
+    r->rc_headers = h3q_conn_send_headers(r->conn, 8, get_root, N(get_root), true);
+}
+
+static void priority_calls_from_a_transport_function_are_refused(void) {
+    for (int from_priority = 0; from_priority < 2; from_priority++) {
+        fake_transport fake;
+        h3q_conn *client = new_conn(&fake, true);
+        prio_reenter r;
+        memset(&r, 0, sizeof r);
+        r.conn = client;
+        if (from_priority) {
+            fake.hooks.on_priority = prio_reenter_hook;
+        } else {
+            fake.hooks.on_send = prio_reenter_hook;
+        }
+        fake.hooks.hook_user_data = &r;
+        /* a request with a priority field: its HEADERS are sent, and the transport told */
+        CHECK_INT(h3q_conn_send_headers(client, 0, get_u5, N(get_u5), false), H3Q_OK);
+        CHECK_INT(r.calls, 1);
+        if (r.calls > 0) {
+            CHECK_INT(r.rc_get, H3Q_ERR_INVALID_ARGUMENT);
+            CHECK_INT(r.rc_set, H3Q_ERR_INVALID_ARGUMENT);
+            CHECK_INT(r.rc_update, H3Q_ERR_INVALID_ARGUMENT);
+            CHECK_INT(r.rc_headers, H3Q_ERR_INVALID_ARGUMENT);
+        } else {
+            fprintf(stderr, "  ^ the hook in %s never ran\n",
+                    from_priority ? "set_stream_priority" : "send_stream_data");
+        }
+        fake.hooks.on_send = NULL;
+        fake.hooks.on_priority = NULL;
+        check_priority(client, 0, 5, false);
+        CHECK_INT(fake.close_count, 0);
+        done(client, &fake);
+    }
+}
+
 int main(void) {
     RUN(settings_default_and_null);
     RUN(conn_new_rejects_nulls_and_incomplete_tables);
@@ -930,5 +1344,13 @@ int main(void) {
     RUN(send_origin_refuses_bad_origins);
     RUN(lifecycle_calls_and_transport_failures);
     RUN(lifecycle_calls_after_a_protocol_close);
+    RUN(priority_calls_refuse_nulls);
+    RUN(priority_urgency_above_7_is_refused);
+    RUN(priority_bool_any_nonzero_byte);
+    RUN(priority_calls_on_wrong_streams);
+    RUN(priority_calls_after_a_protocol_close);
+    RUN(a_transport_without_set_stream_priority);
+    RUN(a_failing_set_stream_priority_changes_nothing);
+    RUN(priority_calls_from_a_transport_function_are_refused);
     return CHECK_DONE("test_conn_misuse");
 }
