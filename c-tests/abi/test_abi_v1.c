@@ -11,8 +11,11 @@
  *   - serves a whole HTTP/3 exchange over its built-in QUIC layer, in memory, and reports
  *     a peer's protocol error over a C transport table;
  *   - never gives it an event type its header does not declare (GOAWAY, resets,
- *     STOP_SENDING, CANCEL_PUSH, ORIGIN and the connection's close came with version 2),
- *     while acting on what caused them.
+ *     STOP_SENDING, CANCEL_PUSH, ORIGIN, the connection's close and PRIORITY_UPDATE came
+ *     with version 2), while acting on what caused them;
+ *   - reads its h3q_transport only to the version-1 size: set_stream_priority came with
+ *     version 2, and whatever lies past the table (here: nothing, or garbage) is never
+ *     read, let alone called.
  */
 #include "h3q.h"
 
@@ -297,11 +300,13 @@ static void fake_close(void *ud, uint64_t code, const uint8_t *reason, size_t le
     f->closes++;
     f->close_code = code;
 }
-/* An HTTP/3 connection over `f`, given a transport table of exactly the version-1 size. */
-static h3q_conn *conn_over(fake *f, bool is_client) {
-    h3q_transport *t = malloc(sizeof *t);
+/* An HTTP/3 connection over `f`, given a transport table of exactly the version-1 size,
+ * followed by `tail` bytes of garbage (0xa5: a non-NULL pointer if read as one). */
+static h3q_conn *conn_over_tail(fake *f, bool is_client, size_t tail) {
+    h3q_transport *t = malloc(sizeof *t + tail);
     CHECK(t != NULL);
     if (!t) return NULL;
+    memset(t, 0xa5, sizeof *t + tail);
     memset(t, 0, sizeof *t);
     t->user_data = f;
     t->is_client = is_client;
@@ -314,6 +319,10 @@ static h3q_conn *conn_over(fake *f, bool is_client) {
     CHECK_INT(h3q_conn_new(t, NULL, &conn), H3Q_OK);
     free(t);
     return conn;
+}
+
+static h3q_conn *conn_over(fake *f, bool is_client) {
+    return conn_over_tail(f, is_client, 0);
 }
 
 static void no_events(void *ud, const h3q_event *event) {
@@ -423,6 +432,52 @@ static void no_version_2_events_for_a_version_1_program(void) {
     h3q_conn_free(conn);
 }
 
+/* A version-1 server meets priorities (RFC 9218, version 2): a request with a `priority`
+ * field, PRIORITY_UPDATE frames for it and for a push whose promise carries a `priority`
+ * field. Its callback gets the request's HEADERS and nothing of type 11
+ * (H3Q_EVENT_PRIORITY_UPDATE); its table, exactly the version-1 size (ASan and valgrind
+ * watch the bytes after it) or followed by garbage (which h3q would crash calling), is not
+ * read past its end; nobody closes. */
+static void no_priority_events_for_a_version_1_program(void) {
+    static const size_t tails[] = {0, 64};
+    for (size_t k = 0; k < sizeof tails / sizeof tails[0]; k++) {
+        fake f = {3, 0, 0, 0, 0};
+        h3q_conn *conn = conn_over_tail(&f, false, tails[k]);
+        if (!conn) return;
+        v1_events seen = {0, H3Q_EVENT_DATA_RECEIVED, 99};
+        const h3q_quic_event_type data = H3Q_QUIC_STREAM_DATA_RECEIVED;
+        /* The client's control stream: SETTINGS, MAX_PUSH_ID 8. */
+        CHECK_INT(feed(conn, data, 2, "\x00\x04\x00\x0d\x01\x08", 6, &seen), H3Q_OK);
+        /* GET https://a/ with priority: u=1, i (the name a literal: 001 N=0 H=0, length 8 as
+         * 7 + 1, then the value, length 6). */
+        static const char get[] = "\x01\x19\x00\x00\xd1\xd7\xc1\x50\x01\x61"
+                                  "\x27\x01priority\x06u=1, i";
+        CHECK_INT(feed(conn, data, 0, get, sizeof get - 1, &seen), H3Q_OK);
+        CHECK_INT(seen.count, 1);
+        CHECK_INT(seen.last, H3Q_EVENT_HEADERS_RECEIVED);
+        CHECK_INT(seen.last_stream, 0);
+        /* PRIORITY_UPDATE (0xf0700) for request 0: u=4 */
+        CHECK_INT(feed(conn, data, 2, "\x80\x0f\x07\x00\x04\x00u=4", 9, &seen), H3Q_OK);
+        CHECK_INT(seen.count, 1);
+        /* A push promised with priority: u=2, then PRIORITY_UPDATE (0xf0701) for push 0 */
+        h3q_header promised[] = {header(":method", "GET"), header(":scheme", "https"),
+                                 header(":authority", "a"), header(":path", "/s.css"),
+                                 header("priority", "u=2")};
+        uint64_t push_stream = 0;
+        CHECK_INT(h3q_conn_send_push_promise(conn, 0, promised, 5, &push_stream), H3Q_OK);
+        CHECK_INT(push_stream, 15);
+        CHECK_INT(feed(conn, data, 2, "\x80\x0f\x07\x01\x04\x00u=1", 9, &seen), H3Q_OK);
+        CHECK_INT(seen.count, 1);
+        /* the connection goes on: the pushed response and the response */
+        h3q_header ok[] = {header(":status", "200")};
+        CHECK_INT(h3q_conn_send_headers(conn, push_stream, ok, 1, true), H3Q_OK);
+        CHECK_INT(h3q_conn_send_headers(conn, 0, ok, 1, true), H3Q_OK);
+        CHECK_INT(f.closes, 0);
+        CHECK_INT(f.resets, 0);
+        h3q_conn_free(conn);
+    }
+}
+
 static void qpack_constructors_of_version_1(void) {
     h3q_qpack_encoder *enc = NULL;
     h3q_qpack_decoder *dec = NULL;
@@ -443,6 +498,7 @@ int main(void) {
     RUN(a_get_over_the_built_in_quic_layer);
     RUN(a_protocol_error_over_a_transport_table);
     RUN(no_version_2_events_for_a_version_1_program);
+    RUN(no_priority_events_for_a_version_1_program);
     RUN(qpack_constructors_of_version_1);
     return CHECK_DONE("test_abi_v1");
 }
