@@ -2,7 +2,9 @@
  * h3q_endpoint / h3q_quic_conn, datagrams exchanged in memory on a simulated clock
  * (endpoint_pair.c). Handshake and certificate trust, requests and responses (GET, a 10 MB
  * echo, server push, trailers, interim responses), HTTP datagrams, 500 concurrent requests
- * beyond the stream limit, graceful close and drained handles, and misuse of the API. */
+ * beyond the stream limit, graceful close and drained handles, what is left unacknowledged
+ * (h3q_quic_conn_unacknowledged_streams), an urgent response overtaking others (RFC 9218
+ * priorities from the request's field), and misuse of the API. */
 #include "h3q.h"
 
 #include "check.h"
@@ -35,6 +37,11 @@ typedef struct server_app {
     size_t ndatagrams;
     uint64_t push_stream_id;
     unsigned send_errors;
+    /* GET /unacked/N: h3q_quic_conn_unacknowledged_streams() right after the response's
+     * last bytes and FIN were handed over */
+    unsigned unacked_measured;
+    int unacked_rc;
+    size_t unacked_after_fin;
 } server_app;
 
 static const char css[] = "body { color: red }";
@@ -181,6 +188,13 @@ static void on_request(pair_conn *c, server_app *app, const h3q_event *ev) {
     } else if (strcmp(method, "GET") == 0 && strncmp(path, "/lent/", 6) == 0 &&
                all_digits(path + 6)) {
         respond_lent(c, ev->stream_id, strtoull(path + 6, NULL, 10));
+    } else if (strcmp(method, "GET") == 0 && strncmp(path, "/unacked/", 9) == 0 &&
+               all_digits(path + 9)) {
+        respond_generated(c, ev->stream_id, strtoull(path + 9, NULL, 10));
+        app->unacked_after_fin = 12345;
+        app->unacked_rc =
+            h3q_quic_conn_unacknowledged_streams(c->quic, &app->unacked_after_fin);
+        app->unacked_measured++;
     } else if (strcmp(method, "POST") == 0 && strcmp(path, "/echo") == 0) {
         const h3q_header head[] = {pair_header(":status", "200")};
         sent(c, h3q_conn_send_headers(c->h3, ev->stream_id, head, 1, false), "echo headers");
@@ -916,7 +930,178 @@ static void graceful_close(void) {
     pair_free(p);
 }
 
-/* ---- 10. misuse ---- */
+/* ---- 10. what the peer has not acknowledged ---- */
+
+/* h3q_quic_conn_unacknowledged_streams(), which must be OK. */
+static size_t unacked(h3q_quic_conn *quic) {
+    size_t n = 12345;
+    CHECK_INT(h3q_quic_conn_unacknowledged_streams(quic, &n), H3Q_OK);
+    return n;
+}
+
+static bool nothing_unacknowledged(pair *p, void *arg) {
+    (void)arg;
+    pair_conn *s = pair_server_conn(p);
+    size_t client = 1, server = 1;
+    return s != NULL &&
+           h3q_quic_conn_unacknowledged_streams(p->client_conn.quic, &client) == H3Q_OK &&
+           h3q_quic_conn_unacknowledged_streams(s->quic, &server) == H3Q_OK && client == 0 &&
+           server == 0;
+}
+
+/* The server answered at least *arg requests for /unacked/N. */
+static bool unacked_measured(pair *p, void *arg) {
+    server_app *app = server_app_of(p);
+    return app != NULL && app->unacked_measured >= *(unsigned *)arg;
+}
+
+/* 0 on both sides of a settled connection (its control and QPACK streams, which never
+ * end, count only while their data waits inside h3q); more than 0 on the server right
+ * after it hands over a 200,000-byte response with FIN; 0 on both again once the pair
+ * has run until the client has the whole response and its acknowledgements have arrived;
+ * 0 once a connection is closed, even with a response unacknowledged; NULL refused. */
+static void unacknowledged_streams(void) {
+    pair *p = settled_pair(pair_options_default());
+    if (!p) return;
+    pair_conn *s = pair_server_conn(p);
+    CHECK(s != NULL);
+    if (!s) {
+        pair_free(p);
+        return;
+    }
+    CHECK_INT(unacked(p->client_conn.quic), 0);
+    CHECK_INT(unacked(s->quic), 0);
+    size_t n = 77;
+    CHECK_INT(h3q_quic_conn_unacknowledged_streams(p->client_conn.quic, NULL), H3Q_ERR_NULL);
+    CHECK(h3q_quic_conn_last_error(p->client_conn.quic) != NULL);
+    CHECK_INT(h3q_quic_conn_unacknowledged_streams(NULL, &n), H3Q_ERR_NULL);
+    CHECK_INT(n, 77);
+
+    uint64_t id = pair_request(p, "GET", "/unacked/200000", true);
+    CHECK(id != UINT64_MAX);
+    CHECK(pair_run(p, response_ended, &id, 10 * SEC));
+    server_app *app = server_app_of(p);
+    CHECK(app != NULL);
+    if (app) {
+        CHECK_INT(app->unacked_measured, 1);
+        CHECK_INT(app->unacked_rc, H3Q_OK);
+        CHECK(app->unacked_after_fin > 0 && app->unacked_after_fin != 12345);
+    }
+    const pair_response *r = pair_response_for(p, id);
+    CHECK(r != NULL && r->status == 200 && r->body_len == 200000 && r->body_is_pattern);
+    /* The client has everything; the server learns so from its acknowledgements. */
+    CHECK(pair_run(p, nothing_unacknowledged, NULL, 10 * SEC));
+    CHECK_INT(unacked(s->quic), 0);
+    CHECK_INT(unacked(p->client_conn.quic), 0);
+
+    /* Another response handed over, then the server closes before any acknowledgement:
+     * what was unacknowledged is discarded, and 0 is reported. */
+    id = pair_request(p, "GET", "/unacked/200000", true);
+    CHECK(id != UINT64_MAX);
+    unsigned two = 2;
+    CHECK(pair_run(p, unacked_measured, &two, 10 * SEC));
+    CHECK(unacked(s->quic) > 0);
+    CHECK_INT(h3q_quic_conn_close(s->quic, 0x100, NULL, 0), H3Q_OK);
+    CHECK_INT(unacked(s->quic), 0);
+    pair_free(p);
+}
+
+/* ---- 11. priorities over the built-in QUIC layer ---- */
+
+#define RACE_BACKGROUND 4
+#define RACE_SIZE (512 * 1024)
+
+/* GET /<size> with a `priority` field, sent by the client; its stream id. */
+static uint64_t request_with_priority(pair *p, const char *path, const char *priority) {
+    uint64_t id = UINT64_MAX;
+    CHECK_INT(h3q_quic_conn_get_next_available_stream_id(p->client_conn.quic, false, &id),
+              H3Q_OK);
+    const h3q_header headers[] = {
+        pair_header(":method", "GET"), pair_header(":scheme", "https"),
+        pair_header(":authority", "localhost"), pair_header(":path", path),
+        pair_header("priority", priority)};
+    CHECK_INT(h3q_conn_send_headers(p->client_conn.h3, id, headers, 5, true), H3Q_OK);
+    return id;
+}
+
+typedef struct race {
+    uint64_t background[RACE_BACKGROUND];
+    uint64_t urgent;
+    bool urgent_done;
+    unsigned background_done_before; /* background responses ended when the urgent one did */
+    uint64_t background_bytes_then;  /* their body bytes received by then */
+} race;
+
+/* Notes the moment the urgent response ended; done once all have. */
+static bool race_step(pair *p, void *arg) {
+    race *r = arg;
+    const pair_response *u = pair_response_for(p, r->urgent);
+    unsigned ended = 0;
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < RACE_BACKGROUND; i++) {
+        const pair_response *b = pair_response_for(p, r->background[i]);
+        if (b != NULL) {
+            ended += b->ended;
+            bytes += b->body_len;
+        }
+    }
+    if (!r->urgent_done && u != NULL && u->ended) {
+        r->urgent_done = true;
+        r->background_done_before = ended;
+        r->background_bytes_then = bytes;
+    }
+    return r->urgent_done && ended == RACE_BACKGROUND;
+}
+
+/* docs/BEHAVIOUR.md#priorities, scheduling in the built-in QUIC layer, through the C API
+ * (h3q_conn_new_quic on both sides): four 512 KB responses at u=5 are handed over first,
+ * then one at u=0 (the requests' `priority` fields, adopted by the server). Data of lower
+ * urgency goes first: the urgent response completes before any of the others, which by
+ * then have less than half of their bytes. (tests/h3_priorities.rs runs the same race in
+ * Rust, 2 MB each.) */
+static void an_urgent_response_overtakes(void) {
+    pair_options o = pair_options_default();
+    o.latency_ns = 5000000; /* 5 ms each way */
+    pair *p = settled_pair(o);
+    if (!p) return;
+    race r;
+    memset(&r, 0, sizeof r);
+    char path[32];
+    snprintf(path, sizeof path, "/%d", RACE_SIZE);
+    for (size_t i = 0; i < RACE_BACKGROUND; i++) {
+        r.background[i] = request_with_priority(p, path, "u=5");
+    }
+    r.urgent = request_with_priority(p, path, "u=0");
+    CHECK(pair_run(p, race_step, &r, 60 * SEC));
+    CHECK(r.urgent_done);
+    CHECK_INT(r.background_done_before, 0);
+    CHECK(r.background_bytes_then < (uint64_t)RACE_BACKGROUND * RACE_SIZE / 2);
+    if (r.background_done_before != 0 ||
+        r.background_bytes_then >= (uint64_t)RACE_BACKGROUND * RACE_SIZE / 2) {
+        fprintf(stderr, "  ^ when the urgent response ended, %u of %d others had ended, with %"
+                PRIu64 " of their %d bytes\n", r.background_done_before, RACE_BACKGROUND,
+                r.background_bytes_then, RACE_BACKGROUND * RACE_SIZE);
+    }
+    const pair_response *u = pair_response_for(p, r.urgent);
+    CHECK(u != NULL && u->body_len == RACE_SIZE && u->body_is_pattern);
+    for (size_t i = 0; i < RACE_BACKGROUND; i++) {
+        const pair_response *b = pair_response_for(p, r.background[i]);
+        CHECK(b != NULL && b->ended && b->body_len == RACE_SIZE && b->body_is_pattern);
+    }
+    /* The server adopted the fields. */
+    pair_conn *s = pair_server_conn(p);
+    h3q_priority got;
+    memset(&got, 0, sizeof got);
+    CHECK(s != NULL);
+    if (s) {
+        /* finished by now: not tracked */
+        CHECK_INT(h3q_conn_get_priority(s->h3, r.urgent, &got), H3Q_DONE);
+    }
+    check_clean(p);
+    pair_free(p);
+}
+
+/* ---- 12. misuse ---- */
 
 static void misuse_config(void) {
     h3q_config *cfg = NULL;
@@ -1215,6 +1400,8 @@ int main(void) {
     TIMED_RUN(http_datagrams);
     TIMED_RUN(concurrent_requests);
     TIMED_RUN(graceful_close);
+    TIMED_RUN(unacknowledged_streams);
+    TIMED_RUN(an_urgent_response_overtakes);
     TIMED_RUN(misuse);
     return CHECK_DONE("test_quic_endpoint");
 }
