@@ -1970,8 +1970,9 @@ h3q_result h3q_conn_get_priority(struct h3q_conn *conn,
  *
  * Returns `H3Q_OK`; `H3Q_ERR_NULL`; `H3Q_ERR_INVALID_ARGUMENT` for an urgency above 7;
  * `H3Q_ERR_INVALID_STREAM_TYPE` for a stream that is no request or push stream;
- * `H3Q_ERR_FRAME_UNEXPECTED` ("stream was already ended") for one h3q does not track;
- * `H3Q_ERR_CONNECTION_CLOSED`; or `H3Q_ERR_TRANSPORT`.
+ * `H3Q_ERR_FRAME_UNEXPECTED` ("stream was already ended") for one h3q does not track; or
+ * `H3Q_ERR_CONNECTION_CLOSED`. A transport's failure to act on it is ignored (priorities
+ * are hints).
  *
  * # Safety
  * `conn` is NULL or a live handle; `priority` is NULL or readable.

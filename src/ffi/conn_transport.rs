@@ -1,6 +1,7 @@
 //! The transport behind an `h3q_conn`: a C table or a connection of the built-in QUIC
 //! layer.
 
+use crate::h3::Priority;
 use crate::h3::transport::{Transport, TransportError};
 
 use super::transport::CTransport;
@@ -95,5 +96,17 @@ impl Transport for ConnTransport {
 
     fn close(&mut self, error_code: u64, reason: &str) {
         self.inner().close(error_code, reason);
+    }
+
+    fn is_closed(&self) -> bool {
+        self.inner_ref().is_closed()
+    }
+
+    fn set_stream_priority(
+        &mut self,
+        stream_id: u64,
+        priority: Priority,
+    ) -> Result<(), TransportError> {
+        self.inner().set_stream_priority(stream_id, priority)
     }
 }

@@ -5,7 +5,6 @@ use std::ffi::c_void;
 
 use bytes::Bytes;
 
-use crate::h3::Priority;
 use crate::h3::event::{ErrorSpace, EventData, H3Event, QuicEvent, slice_within};
 
 use super::abi::Abi;
@@ -343,7 +342,10 @@ pub(crate) fn event_to_c(
         error_code: 0,
         error_space: h3q_error_space::H3Q_ERROR_SPACE_UNSPECIFIED,
         closed_by_peer: false,
-        priority: Priority::DEFAULT.into(),
+        priority: h3q_priority {
+            urgency: 0,
+            incremental: false,
+        },
     };
     let set_push = |c: &mut h3q_event, push_id: Option<u64>| {
         c.has_push_id = push_id.is_some();

@@ -93,8 +93,9 @@ pub unsafe extern "C" fn h3q_conn_get_priority(
 ///
 /// Returns `H3Q_OK`; `H3Q_ERR_NULL`; `H3Q_ERR_INVALID_ARGUMENT` for an urgency above 7;
 /// `H3Q_ERR_INVALID_STREAM_TYPE` for a stream that is no request or push stream;
-/// `H3Q_ERR_FRAME_UNEXPECTED` ("stream was already ended") for one h3q does not track;
-/// `H3Q_ERR_CONNECTION_CLOSED`; or `H3Q_ERR_TRANSPORT`.
+/// `H3Q_ERR_FRAME_UNEXPECTED` ("stream was already ended") for one h3q does not track; or
+/// `H3Q_ERR_CONNECTION_CLOSED`. A transport's failure to act on it is ignored (priorities
+/// are hints).
 ///
 /// # Safety
 /// `conn` is NULL or a live handle; `priority` is NULL or readable.

@@ -257,6 +257,11 @@ impl Transport for CTransport {
         }
     }
 
+    /// A C table has no way to say so: a failing call is taken for a broken transport.
+    fn is_closed(&self) -> bool {
+        false
+    }
+
     fn set_stream_priority(
         &mut self,
         stream_id: u64,

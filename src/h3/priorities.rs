@@ -38,18 +38,23 @@ impl<T: Transport> H3Connection<T> {
     ///
     /// Errors: an urgency above 7, [`H3Error::InvalidArgument`]; a stream that is no
     /// request or push stream, [`H3Error::InvalidStreamType`]; one h3q does not track,
-    /// [`H3Error::FrameUnexpected`] ("stream was already ended").
+    /// [`H3Error::FrameUnexpected`] ("stream was already ended"). A transport that fails
+    /// to act on it changes nothing: priorities are hints.
     pub fn set_priority(&mut self, stream_id: u64, priority: Priority) -> Result<(), H3Error> {
         self.check_open()?;
         checked_priority(priority)?;
         let stream = self.message_stream(stream_id)?;
         stream.priority = priority;
-        Ok(self.transport.set_stream_priority(stream_id, priority)?)
+        // Priorities are hints: a transport that cannot act on one changes nothing here.
+        let _ = self.transport.set_stream_priority(stream_id, priority);
+        Ok(())
     }
 
     /// A client asks the server to change the priority of one of its requests, or of a
     /// push, with a PRIORITY_UPDATE frame on its control stream (RFC 9218 §7). The request
-    /// need not be open yet; a push is named by its push stream.
+    /// need not be open yet; a push is named by its push stream. What the client's own
+    /// sending is scheduled by ([`priority`](Self::priority)) does not change: that is
+    /// [`set_priority`](Self::set_priority)'s.
     ///
     /// Errors: a server, [`H3Error::WrongRole`]; an urgency above 7,
     /// [`H3Error::InvalidArgument`]; a stream that is neither a client request stream nor
@@ -86,9 +91,6 @@ impl<T: Transport> H3Connection<T> {
         frame::encode_priority_update(ty, id, value.as_bytes(), &mut buf);
         self.transport
             .send_stream_data(self.local_control, &buf, false)?;
-        if let Some(stream) = self.streams.get_mut(&stream_id) {
-            stream.priority = priority;
-        }
         Ok(())
     }
 

@@ -80,24 +80,21 @@ pub trait Transport {
     fn close(&mut self, error_code: u64, reason: &str);
 
     /// True once the QUIC connection is closed or closing (every call fails from then on,
-    /// and its termination event is on its way). A transport that cannot tell says
-    /// false (the default): a failing call then closes the connection with
-    /// H3_INTERNAL_ERROR.
-    fn is_closed(&self) -> bool {
-        false
-    }
+    /// and its termination event is on its way). A transport that cannot tell says false:
+    /// a failing call then closes the connection with H3_INTERNAL_ERROR. (No default, so
+    /// that a wrapper cannot forget to forward it.)
+    fn is_closed(&self) -> bool;
 
     /// Tells the transport how urgent `stream_id`'s sending is (RFC 9218): data of lower
     /// urgency first; within one urgency, non-incremental streams one after another in
     /// stream order, incremental ones interleaved. Called for request and push streams
     /// when their priority is known or changes; HTTP/3's own control and QPACK streams
     /// are never given one and should go before everything else. A transport that cannot
-    /// schedule ignores it (the default).
+    /// schedule returns `Ok(())`; HTTP/3 ignores a failure (priorities are hints). (No
+    /// default, so that a wrapper cannot forget to forward it.)
     fn set_stream_priority(
         &mut self,
-        _stream_id: u64,
-        _priority: Priority,
-    ) -> Result<(), TransportError> {
-        Ok(())
-    }
+        stream_id: u64,
+        priority: Priority,
+    ) -> Result<(), TransportError>;
 }
