@@ -5,6 +5,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 /* The event's origins (ORIGIN_RECEIVED: one header an origin, its value empty), one per
  * line, into `out` (NUL-terminated). */
@@ -66,4 +67,29 @@ bool check_events(const event_log *log, size_t from, const expect_list *want) {
         }
     }
     return false;
+}
+
+int bool_byte(const bool *b) {
+    unsigned char byte = 0xee;
+    memcpy(&byte, b, 1);
+    return byte;
+}
+
+void check_priority(h3q_conn *conn, uint64_t sid, uint8_t u, bool i) {
+    h3q_priority got;
+    memset(&got, 0xa5, sizeof got);
+    CHECK_INT(h3q_conn_get_priority(conn, sid, &got), H3Q_OK);
+    CHECK_INT(got.urgency, u);
+    CHECK_INT(bool_byte(&got.incremental), i ? 1 : 0);
+}
+
+void check_untracked(h3q_conn *conn, uint64_t sid) {
+    h3q_priority got;
+    memset(&got, 0xa5, sizeof got);
+    CHECK_INT(h3q_conn_get_priority(conn, sid, &got), H3Q_DONE);
+    unsigned char bytes[sizeof got];
+    memcpy(bytes, &got, sizeof got);
+    size_t written = 0;
+    for (size_t k = 0; k < sizeof bytes; k++) written += bytes[k] != 0xa5;
+    CHECK_INT(written, 0);
 }

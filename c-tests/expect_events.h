@@ -81,4 +81,13 @@ typedef struct expect_list {
  * all matched. */
 bool check_events(const event_log *log, size_t from, const expect_list *want);
 
+/* The byte h3q wrote into a bool (h3q writes 0 or 1 only). */
+int bool_byte(const bool *b);
+
+/* h3q_conn_get_priority(sid) is H3Q_OK with {u, i}, the bool written as 0 or 1. */
+void check_priority(h3q_conn *conn, uint64_t sid, uint8_t u, bool i);
+
+/* h3q_conn_get_priority(sid) is H3Q_DONE and writes nothing. */
+void check_untracked(h3q_conn *conn, uint64_t sid);
+
 #endif /* H3Q_EXPECT_EVENTS_H */

@@ -11,6 +11,7 @@
 #include "h3q.h"
 
 #include "check.h"
+#include "expect_events.h"
 #include "fake_transport.h"
 
 #include <stdlib.h>
@@ -921,32 +922,6 @@ static h3q_priority raw_priority(uint8_t urgency, unsigned char incremental_byte
     p.urgency = urgency;
     memset(&p.incremental, incremental_byte, 1);
     return p;
-}
-
-/* The byte h3q wrote into a bool. */
-static int bool_byte(const bool *b) {
-    unsigned char byte = 0xee;
-    memcpy(&byte, b, 1);
-    return byte;
-}
-
-/* h3q_conn_get_priority(sid) is H3Q_OK with {u, i} (the bool written as 0 or 1). */
-static void check_priority(h3q_conn *conn, uint64_t sid, uint8_t u, bool i) {
-    h3q_priority got;
-    memset(&got, 0xa5, sizeof got);
-    CHECK_INT(h3q_conn_get_priority(conn, sid, &got), H3Q_OK);
-    CHECK_INT(got.urgency, u);
-    CHECK_INT(bool_byte(&got.incremental), i ? 1 : 0);
-}
-
-/* h3q_conn_get_priority(sid) is H3Q_DONE, nothing written. */
-static void check_untracked(h3q_conn *conn, uint64_t sid) {
-    h3q_priority got;
-    memset(&got, 0xa5, sizeof got);
-    CHECK_INT(h3q_conn_get_priority(conn, sid, &got), H3Q_DONE);
-    unsigned char bytes[sizeof got];
-    memcpy(bytes, &got, sizeof got);
-    CHECK(bytes[0] == 0xa5 && bytes[sizeof bytes - 1] == 0xa5);
 }
 
 /* What the PRIORITY_UPDATE frame `fake` last put on the client's control stream (2)

@@ -62,7 +62,7 @@ static const h3q_header promised_u2[] = {
     FAKE_HDR(":authority", "example.com"), FAKE_HDR(":path", "/style.css"),
     FAKE_HDR("priority", "u=2")};
 
-/* ---- helpers ------------------------------------------------------------------------- */
+/* ---- helpers (check_priority, check_untracked: expect_events.h) ------------------------ */
 
 static h3q_priority prio(uint8_t urgency, bool incremental) {
     h3q_priority p;
@@ -70,36 +70,6 @@ static h3q_priority prio(uint8_t urgency, bool incremental) {
     p.urgency = urgency;
     p.incremental = incremental;
     return p;
-}
-
-/* The byte h3q wrote into a bool: 0 or 1 only. */
-static int bool_byte(const bool *b) {
-    unsigned char byte = 0xee;
-    memcpy(&byte, b, 1);
-    return byte;
-}
-
-/* h3q_conn_get_priority(sid) is H3Q_OK with {u, i}. */
-static void check_priority(h3q_conn *conn, uint64_t sid, uint8_t u, bool i) {
-    h3q_priority got;
-    memset(&got, 0xa5, sizeof got);
-    CHECK_INT(h3q_conn_get_priority(conn, sid, &got), H3Q_OK);
-    CHECK_INT(got.urgency, u);
-    CHECK_INT(bool_byte(&got.incremental), i ? 1 : 0);
-}
-
-/* h3q_conn_get_priority(sid) is H3Q_DONE and writes nothing. */
-static void check_untracked(h3q_conn *conn, uint64_t sid) {
-    h3q_priority got;
-    memset(&got, 0xa5, sizeof got);
-    CHECK_INT(h3q_conn_get_priority(conn, sid, &got), H3Q_DONE);
-    unsigned char bytes[sizeof got];
-    memcpy(bytes, &got, sizeof got);
-    size_t written = 0;
-    for (size_t k = 0; k < sizeof bytes; k++) {
-        written += bytes[k] != 0xa5;
-    }
-    CHECK_INT(written, 0);
 }
 
 /* The last set_stream_priority call for `sid` told {u, i}. */
