@@ -38,8 +38,16 @@
 
 struct connection;
 
+/* A URL of the command line and the --priority given before it. */
+typedef struct url_arg {
+    const char *url;        /* points into argv */
+    bool has_priority;      /* a --priority came before it: sent as the priority header */
+    h3q_priority priority;
+} url_arg;
+
 typedef struct request {
     const char *path;       /* points into argv */
+    const url_arg *arg;     /* its URL (and priority) */
     struct connection *conn; /* while in flight */
     uint64_t stream_id;
     bool started, head_seen, done, failed;
@@ -50,6 +58,7 @@ typedef struct request {
     int64_t content_length; /* -1: none given */
     uint64_t received;
     uint64_t body_sent;     /* --data bytes handed to h3q */
+    uint64_t start_ns;      /* when its headers were sent (for -v) */
     FILE *out;
     ex_sha256 *sha;         /* --sha256, while in flight */
 } request;
@@ -58,7 +67,8 @@ typedef struct options {
     const char *ca, *data, *output_dir;
     bool insecure, include, sha256, retry;
     long parallel, repeat;
-    int first_url;
+    url_arg *urls;          /* in command-line order */
+    int nurls;
 } options;
 
 /* One QUIC + HTTP/3 connection of the client's endpoint; the QUIC handle's user data. */
@@ -151,5 +161,8 @@ void fail_waiting(client *cl, const char *why);
 void rejected(client *cl, request *r, const char *why);
 /* Feeds --data bodies while the streams have room. */
 void feed_bodies(client *cl);
+/* A priority as text, "u=N" or "u=N<sep>i" (sep: "," or ", "), into `out`. */
+#define PRIORITY_TEXT_LEN 16
+const char *priority_text(h3q_priority p, const char *sep, char out[PRIORITY_TEXT_LEN]);
 
 #endif

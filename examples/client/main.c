@@ -2,7 +2,8 @@
  * h3q-client: an HTTP/3 client on h3q's built-in QUIC layer over a UDP socket.
  *
  *   h3q-client [--ca FILE | --insecure] [--data FILE] [--output DIR] [--include]
- *              [--parallel N] [--repeat N] [--sha256] [--[no-]retry-on-goaway] [-v] URL...
+ *              [--parallel N] [--repeat N] [--sha256] [--[no-]retry-on-goaway] [-v]
+ *              [--priority u=N[,i]] URL... [--priority u=N[,i] URL...]...
  *
  * Every URL (https://host[:port]/path, all with the same host and port) is fetched from
  * one server, with up to N requests in flight (default 1), over one QUIC connection, or
@@ -11,12 +12,20 @@
  * (index.html for "/"); "-" writes bodies to stdout; without --output bodies are counted
  * and discarded. --include prints the response headers. --repeat N requests the URL list N
  * times (for benchmarks). --sha256 adds the SHA-256 of each body to its result line.
+ * Options may come between the URLs: --priority u=N[,i] applies to the URLs after it, up
+ * to the next --priority, and sends their requests with that `priority` header (RFC 9218:
+ * urgency N from 0, most urgent, to 7; ",i" incremental); a value h3q_priority_parse does
+ * not read back as written is a usage error. The server schedules the responses by it
+ * (h3q-server does: see "Body pacing" in examples/server/connections.c).
  *
  * Prints one line per response ("200 1000000 bytes /1000000", with --sha256
- * " sha256=<hex>" appended) or "FAILED <path>: <why>", then a summary (requests, bytes,
- * seconds, MB/s, req/s, and the connections and retries when there were more than one); a
- * progress line on stderr when it is a terminal; with -v, the connections' events on
- * stderr (handshakes, GOAWAYs, retries, ends).
+ * " sha256=<hex>" appended, then " u=N[,i]" when a --priority applied) or
+ * "FAILED <path>: <why>", then a summary (requests, bytes, seconds, MB/s, req/s, and the
+ * connections and retries when there were more than one); a progress line on stderr when
+ * it is a terminal; with -v, on stderr, the connections' events (handshakes, GOAWAYs,
+ * retries, ends) and each request's start (stream, priority) and completion (time, and
+ * how far the others in flight had got: "the 8 others in flight had 3276800 of
+ * 160000000 bytes").
  *
  * GOAWAY: requests the server did not process (its GOAWAY's refusals, H3_REQUEST_REJECTED)
  * are sent again on a new connection, from the start (--retry-on-goaway, the default; see
@@ -132,7 +141,7 @@ static void run(client *cl) {
 static void usage(FILE *f) {
     fputs("usage: h3q-client [--ca FILE | --insecure] [--data FILE] [--output DIR] [--include]\n"
           "                  [--parallel N] [--repeat N] [--sha256] [--[no-]retry-on-goaway]\n"
-          "                  [-v] URL...\n"
+          "                  [-v] [--priority u=N[,i]] URL... [--priority u=N[,i] URL...]...\n"
           "  --ca FILE       trust the CA certificates in FILE (PEM)\n"
           "  --insecure      do not verify the server's certificate (local testing only)\n"
           "  --data FILE     POST the contents of FILE with every request\n"
@@ -144,20 +153,43 @@ static void usage(FILE *f) {
           "  --retry-on-goaway     send the requests a server's GOAWAY turned away again on\n"
           "                        a new connection (the default)\n"
           "  --no-retry-on-goaway  fail them instead\n"
-          "  -v              log connection events (handshakes, GOAWAYs, retries) to stderr\n"
-          "URLs: https://host[:port]/path, all with the same host and port.\n"
+          "  --priority u=N[,i]    ask for this priority (RFC 9218 'priority' header) for the\n"
+          "                        URLs after it, up to the next --priority: urgency N from\n"
+          "                        0 (most urgent) to 7 (the default is 3); ',i': the\n"
+          "                        response may share the connection with others of its\n"
+          "                        urgency (incremental). Result lines end with ' u=N[,i]'\n"
+          "  -v              log connection events (handshakes, GOAWAYs, retries) and each\n"
+          "                  request's start and end (priority, time) to stderr\n"
+          "URLs: https://host[:port]/path, all with the same host and port; options may come\n"
+          "before, between and after them.\n"
           "Exit status: 0 all requests complete with 2xx; 1 some failed; 2 usage error;\n"
           "130/143 interrupted by SIGINT/SIGTERM (requests cancelled, connection closed).\n",
           f);
 }
 
-/* Returns -1 to go on, else the exit status. */
+/* A --priority value: accepted when h3q_priority_parse reads back exactly what it says,
+ * "u=N" or "u=N,i" (or "u=N, i") with N from 0 to 7. h3q_priority_parse never fails (a
+ * malformed Priority Field Value reads as the defaults, as a server reads it), so a value
+ * is checked by writing what it read back as text and comparing: "u=9", "u=1,x" or
+ * "urgent" read as something else and are refused. */
+static bool parse_priority(const char *value, h3q_priority *out) {
+    char text[PRIORITY_TEXT_LEN];
+    if (h3q_priority_parse((const uint8_t *)value, strlen(value), out) != H3Q_OK) return false;
+    return strcmp(value, priority_text(*out, ",", text)) == 0 ||
+           strcmp(value, priority_text(*out, ", ", text)) == 0;
+}
+
+/* Returns -1 to go on, else the exit status. Options and URLs may come in any order; a
+ * --priority applies to the URLs after it, up to the next --priority. */
 static int parse_args(int argc, char **argv, options *o) {
     ex_log_init("h3q-client");
     o->parallel = o->repeat = 1;
     o->retry = true;
-    o->first_url = argc;
-    for (int i = 1; i < argc && o->first_url == argc; i++) {
+    o->urls = ex_xcalloc((size_t)argc, sizeof *o->urls);
+    bool has_priority = false;
+    h3q_priority priority = {3, false};
+    const char *priority_value = NULL;
+    for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
         const char **slot = strcmp(a, "--ca") == 0       ? &o->ca
                             : strcmp(a, "--data") == 0   ? &o->data
@@ -178,6 +210,16 @@ static int parse_args(int argc, char **argv, options *o) {
             if (slot) *slot = value;
             else *number = strtol(value, NULL, 10);
             i++;
+        } else if (strcmp(a, "--priority") == 0 && value) {
+            if (!parse_priority(value, &priority)) {
+                ex_warn("--priority '%s': not u=N or u=N,i with N from 0 (most urgent) to 7",
+                        value);
+                usage(stderr);
+                return 2;
+            }
+            has_priority = true;
+            priority_value = value;
+            i++;
         } else if (flag) {
             *flag = true;
         } else if (strcmp(a, "--no-retry-on-goaway") == 0) {
@@ -189,10 +231,16 @@ static int parse_args(int argc, char **argv, options *o) {
             usage(stderr);
             return 2;
         } else {
-            o->first_url = i;
+            o->urls[o->nurls++] = (url_arg){a, has_priority, priority};
+            priority_value = NULL;
         }
     }
-    bool urls = o->first_url < argc;
+    if (priority_value) {
+        ex_warn("--priority %s applies to the URLs after it, and none follows", priority_value);
+        usage(stderr);
+        return 2;
+    }
+    bool urls = o->nurls > 0;
     if (urls && !o->ca && !o->insecure)
         ex_warn("give --ca FILE to verify the server, or --insecure");
     if (!urls || o->parallel < 1 || o->parallel > 100000 || o->repeat < 1 ||
@@ -216,7 +264,7 @@ static bool parse_url(const char *url, char *host, size_t host_cap, char *port,
 
 /* The requests: every URL, --repeat times, all with the first URL's authority. Returns -1
  * to go on, else the exit status. */
-static int make_requests(client *cl, int nurls, char **urls) {
+static int make_requests(client *cl, int nurls, const url_arg *urls) {
     size_t repeat = (size_t)cl->opt->repeat;
     cl->nreqs = (size_t)nurls * repeat;
     cl->reqs = calloc(cl->nreqs, sizeof *cl->reqs);
@@ -225,8 +273,8 @@ static int make_requests(client *cl, int nurls, char **urls) {
     for (int u = 0; u < nurls; u++) {
         char host[256], port[8];
         const char *path;
-        if (!parse_url(urls[u], host, sizeof host, port, sizeof port, &path)) {
-            ex_warn("not an https://host[:port]/path URL: %s", urls[u]);
+        if (!parse_url(urls[u].url, host, sizeof host, port, sizeof port, &path)) {
+            ex_warn("not an https://host[:port]/path URL: %s", urls[u].url);
             return 2;
         }
         if (u == 0) {
@@ -235,10 +283,14 @@ static int make_requests(client *cl, int nurls, char **urls) {
             snprintf(cl->authority, sizeof cl->authority, strchr(host, ':') ? "[%s]:%s" : "%s:%s",
                      host, port);
         } else if (strcmp(host, cl->host) != 0 || strcmp(port, cl->port) != 0) {
-            ex_warn("%s: every URL must have the authority %s", urls[u], cl->authority);
+            ex_warn("%s: every URL must have the authority %s", urls[u].url, cl->authority);
             return 2;
         }
-        for (size_t k = 0; k < repeat; k++) cl->reqs[k * (size_t)nurls + (size_t)u].path = path;
+        for (size_t k = 0; k < repeat; k++) {
+            request *r = &cl->reqs[k * (size_t)nurls + (size_t)u];
+            r->path = path;
+            r->arg = &urls[u];
+        }
     }
     return -1;
 }
@@ -295,13 +347,16 @@ int main(int argc, char **argv) {
     static client cl;
     static options o;
     int status = parse_args(argc, argv, &o);
-    if (status >= 0) return status;
+    if (status >= 0) {
+        free(o.urls);
+        return status;
+    }
     cl.opt = &o;
     cl.data_fd = -1;
     cl.udp.fd = -1;
     cl.rx = ex_rx_new();
     cl.tx = ex_tx_new();
-    status = make_requests(&cl, argc - o.first_url, argv + o.first_url);
+    status = make_requests(&cl, o.nurls, o.urls);
     if (status < 0) status = cl.rx && cl.tx && open_data(&cl) && fetch(&cl) && !cl.failures ? 0 : 1;
     if (cl.interrupted) status = 128 + cl.interrupted;
     for (size_t i = 0; i < cl.nreqs; i++) {
@@ -311,6 +366,7 @@ int main(int argc, char **argv) {
     if (cl.data_fd >= 0) close(cl.data_fd);
     free(cl.reqs);
     free(cl.retry);
+    free(o.urls);
     ex_rx_free(cl.rx);
     ex_tx_free(cl.tx);
     return status;

@@ -11,10 +11,18 @@
  * starts again, --data sent from the start), and connections.c opens the connection it
  * will go on. A request that had response headers already is not retried: the server did
  * process it, whatever the code says.
+ *
+ * Priorities (RFC 9218): a request whose URL came after a --priority carries it as its
+ * `priority` header (retries too). That is all a client has to do: the server reads it
+ * (h3q does, and tells its QUIC layer), and h3q over h3q_conn_new_quic() schedules our own
+ * request body by it as well. With -v, each request's start and completion are logged,
+ * the completion with how many bytes the other requests in flight had by then: that shows
+ * whether an urgent response overtook the others.
  */
 #define _GNU_SOURCE
 #include "client.h"
 
+#include "ex_clock.h"
 #include "ex_h3.h"
 #include "ex_log.h"
 
@@ -66,6 +74,49 @@ void fail_waiting(client *cl, const char *why) {
     for (request *r; (r = next_waiting(cl));) fail(cl, r, why);
 }
 
+const char *priority_text(h3q_priority p, const char *sep, char out[PRIORITY_TEXT_LEN]) {
+    snprintf(out, PRIORITY_TEXT_LEN, "u=%u%s%s", (unsigned)p.urgency, p.incremental ? sep : "",
+             p.incremental ? "i" : "");
+    return out;
+}
+
+/* The request's priority for the log: as given, or the default. */
+static const char *priority_of(const request *r, char out[PRIORITY_TEXT_LEN]) {
+    if (r->arg->has_priority) return priority_text(r->arg->priority, ",", out);
+    snprintf(out, PRIORITY_TEXT_LEN, "u=3 (default)");
+    return out;
+}
+
+/* The request on `c`'s stream 4*k while it is in flight there, else NULL. */
+static request *live(connection *c, size_t k) {
+    request *r = c->by_stream[k];
+    return r && r->conn == c && !r->done && r->stream_id == 4 * (uint64_t)k ? r : NULL;
+}
+
+/* -v: a request completed; how long it took, and how far the others in flight had got. */
+static void log_completion(client *cl, request *r) {
+    uint64_t received = 0, announced = 0;
+    size_t others = 0, unknown = 0;
+    for (connection *c = cl->conns; c; c = c->next) {
+        /* Requests start in stream order: skip the finished ones at the front. */
+        while (c->first_active < c->nstreams && !live(c, c->first_active)) c->first_active++;
+        for (size_t k = c->first_active; k < c->nstreams; k++) {
+            request *o = live(c, k);
+            if (!o || o == r) continue;
+            others++;
+            received += o->received;
+            if (o->content_length >= 0) announced += (uint64_t)o->content_length;
+            else unknown++;
+        }
+    }
+    char prio[PRIORITY_TEXT_LEN], more[48] = "";
+    if (unknown) snprintf(more, sizeof more, " (%zu without content-length)", unknown);
+    ex_debug("connection %d: %s (stream %" PRIu64 ", %s) complete in %.3f s; the %zu "
+             "other(s) in flight had %" PRIu64 " of %" PRIu64 " bytes%s",
+             r->conn->number, r->path, r->stream_id, priority_of(r, prio),
+             (double)(ex_now_ns() - r->start_ns) / 1e9, others, received, announced, more);
+}
+
 static void complete(client *cl, request *r) {
     if (r->done) return;
     if (r->status < 200 || r->status > 299) {
@@ -88,12 +139,15 @@ static void complete(client *cl, request *r) {
         ex_sha256_final(r->sha, digest);
         ex_sha256_hex(digest, hex);
     }
+    char prio[PRIORITY_TEXT_LEN] = "";
+    if (r->arg->has_priority) priority_text(r->arg->priority, ",", prio);
+    if (ex_verbose) log_completion(cl, r);
     r->done = true;
     cl->finished++;
     cl->fruitless = 0; /* the server serves: new connections are worth opening again */
     end_attempt(cl, r);
-    printf("%d %" PRIu64 " bytes %s%s%s\n", r->status, r->received, r->path,
-           hex[0] ? " sha256=" : "", hex);
+    printf("%d %" PRIu64 " bytes %s%s%s%s%s\n", r->status, r->received, r->path,
+           hex[0] ? " sha256=" : "", hex, prio[0] ? " " : "", prio);
 }
 
 void rejected(client *cl, request *r, const char *why) {
@@ -136,10 +190,10 @@ static void start_request(client *cl, connection *c, request *r) {
         fail(cl, r, "no stream available");
         return;
     }
-    char len[24];
+    char len[24], prio[PRIORITY_TEXT_LEN];
     snprintf(len, sizeof len, "%" PRIu64, cl->data_len);
     bool post = cl->data_fd >= 0;
-    h3q_header h[7] = {ex_hdr(":method", post ? "POST" : "GET"), ex_hdr(":scheme", "https"),
+    h3q_header h[8] = {ex_hdr(":method", post ? "POST" : "GET"), ex_hdr(":scheme", "https"),
                        ex_hdr(":authority", cl->authority), ex_hdr(":path", r->path),
                        ex_hdr("user-agent", "h3q-client/" H3Q_VERSION_STRING)};
     size_t n = 5;
@@ -147,6 +201,8 @@ static void start_request(client *cl, connection *c, request *r) {
         h[n++] = ex_hdr("content-type", "application/octet-stream");
         h[n++] = ex_hdr("content-length", len);
     }
+    if (r->arg->has_priority) /* as RFC 8941 writes a dictionary: "u=3, i" */
+        h[n++] = ex_hdr("priority", priority_text(r->arg->priority, ", ", prio));
     h3q_result rc = h3q_conn_send_headers(c->h3, id, h, n, !post || cl->data_len == 0);
     if (rc == H3Q_ERR_GOING_AWAY) { /* nothing was sent: the server will not take it */
         c->going_away = true;
@@ -164,6 +220,9 @@ static void start_request(client *cl, connection *c, request *r) {
     r->status = 0;
     r->content_length = -1;
     r->received = r->body_sent = 0;
+    r->start_ns = ex_now_ns();
+    ex_debug("connection %d: %s %s on stream %" PRIu64 ", priority %s", c->number,
+             post ? "POST" : "GET", r->path, id, priority_of(r, prio));
     c->in_flight++;
     cl->in_flight++;
     add_stream(c, r, id);
@@ -285,12 +344,6 @@ void on_http_event(void *user_data, const h3q_event *ev) {
 }
 
 /* ---- request bodies (paced, see the top) ------------------------------------------------ */
-
-/* The request on `c`'s stream 4*k while it is in flight there, else NULL. */
-static request *live(connection *c, size_t k) {
-    request *r = c->by_stream[k];
-    return r && r->conn == c && !r->done && r->stream_id == 4 * (uint64_t)k ? r : NULL;
-}
 
 /* Sends the next chunk of --data on a request's stream. */
 static uint64_t feed_chunk(client *cl, connection *c, request *r) {
