@@ -19,6 +19,31 @@
  * acknowledgements arrive, which produce no event, so the connections with such bodies are
  * kept on a list of their own (`feeding`) and fed after every input; every other
  * connection costs nothing until it has events.
+ *
+ * Priorities (RFC 9218): h3q reads each request's `priority` header and the client's
+ * PRIORITY_UPDATE frames, and its QUIC layer sends what it holds most urgent first (lower
+ * urgency; within one, non-incremental streams one after another in stream order, then
+ * incremental ones in turn). It can only order what it holds, and what it holds is what
+ * this file feeds it, so the pacing follows the same order: each connection keeps its
+ * paced streams in a list (`paced`) sorted that way, by the priority h3q_conn_get_priority
+ * gives when the request arrives, and a stream moves to its new place when
+ * H3Q_EVENT_PRIORITY_UPDATE changes it. feed_bodies() walks the list from the front and
+ * feeds a stream only while the streams before it hold less than CONN_WINDOW unsent
+ * (incremental streams of one urgency share it: a chunk each in turn, the turn going on at
+ * the next call where it stopped). So the most urgent response gets its full
+ * STREAM_WINDOW, the next in line what is left of CONN_WINDOW (one more window), and the
+ * others wait here, where a body waiting costs nothing, rather than in h3q.
+ *
+ * Why bound it: with every stream at a full window, h3q sends less urgent data whenever
+ * the urgent stream waits for the client's flow-control credit (1.25 MB per stream), and a
+ * client short of CPU or bandwidth spends it on them. 8 responses at u=5 and one at u=0,
+ * requested last, over loopback under ASan: the u=0 one completes first either way, but
+ * the others then have about a third of their bytes; with the bound, about a tenth
+ * (tests/examples_priorities.sh). The cost: the capacity the urgent stream leaves while it
+ * waits for credit goes to the next in line only. And a stream h3q has taken nothing of
+ * for STALL_NS (its client does not read it, or more urgent ones go first all that time)
+ * does not count against CONN_WINDOW: two paused downloads must not hold up every
+ * response behind them.
  */
 #define _GNU_SOURCE
 #include "server.h"
@@ -37,6 +62,8 @@ static stream *find_stream(conn *c, uint64_t id) {
         if (s->id == id) return s;
     return NULL;
 }
+
+static void reprioritize(conn *c, uint64_t stream_id, stream *s, h3q_priority p);
 
 /* ---- events --------------------------------------------------------------------------- */
 
@@ -95,6 +122,13 @@ static void on_http_event(void *user_data, const h3q_event *ev) {
     case H3Q_EVENT_CONNECTION_CLOSED:
         on_connection_closed(c, ev);
         return;
+    case H3Q_EVENT_PRIORITY_UPDATE: /* of a request, or of a push (sent whole: nothing to do) */
+        if (ev->has_push_id)
+            ex_debug("%s: PRIORITY_UPDATE for push %" PRIu64 ": u=%u%s", c->peer, ev->push_id,
+                     (unsigned)ev->priority.urgency, ev->priority.incremental ? ",i" : "");
+        else
+            reprioritize(c, ev->stream_id, s, ev->priority);
+        return;
     default: /* datagrams are not enabled; the client sends no ORIGIN */
         return;
     }
@@ -110,6 +144,7 @@ static void sweep_streams(conn *c, bool all) {
         stream *s = *link;
         if (all || (s->done && s->request_ended)) {
             *link = s->next;
+            stop_feeding(s);
             if (s->fd >= 0) close(s->fd);
             echo_release(s->echo);
             free(s->path);
@@ -131,6 +166,7 @@ void accept_connections(server *srv) {
         c->unacked = unacked_new();
         list_init(&c->feeding);
         list_init(&c->going);
+        list_init(&c->paced);
         struct sockaddr_storage addr;
         socklen_t addr_len = sizeof addr;
         if (h3q_quic_conn_remote_address(quic, &addr, &addr_len) != H3Q_OK)
@@ -187,14 +223,52 @@ void serve_ready_connections(server *srv) {
 
 /* ---- body pacing (see the top) ----------------------------------------------------------- */
 
-void start_feeding(conn *c) {
+_Static_assert(CONN_WINDOW >= STREAM_WINDOW, "the most urgent stream gets a full window");
+
+/* True when `a` goes before `b` in conn.paced: the order h3q's QUIC layer sends in. An
+ * incremental stream goes after every stream of its urgency: its turn comes last. */
+static bool goes_before(const stream *a, const stream *b) {
+    if (a->priority.urgency != b->priority.urgency)
+        return a->priority.urgency < b->priority.urgency;
+    if (a->priority.incremental != b->priority.incremental) return !a->priority.incremental;
+    return !a->priority.incremental && a->id < b->id;
+}
+
+static void pace_insert(conn *c, stream *s) {
+    list *l = c->paced.next;
+    while (l != &c->paced && !goes_before(s, CONTAINER(l, stream, paced))) l = l->next;
+    list_add(l->prev, &s->paced); /* before l */
+}
+
+void start_feeding(conn *c, stream *s) {
+    s->taken_ns = ex_now_ns();
+    pace_insert(c, s);
     if (!list_linked(&c->feeding)) list_add(&c->srv->feeding, &c->feeding);
 }
 
-/* Sends the next chunk of a GENERATED or FILE body. Bodies are lent to h3q, not copied:
- * generated ones straight from the static pattern (nothing to free), file chunks in a
- * buffer of their own that h3q frees once the client acknowledged it. */
-static void feed_chunk(conn *c, stream *s) {
+void stop_feeding(stream *s) {
+    if (list_linked(&s->paced)) list_remove(&s->paced);
+}
+
+/* H3Q_EVENT_PRIORITY_UPDATE: h3q schedules the response by the new priority already; the
+ * stream moves to its new place in the feeding order. */
+static void reprioritize(conn *c, uint64_t stream_id, stream *s, h3q_priority p) {
+    ex_debug("%s: PRIORITY_UPDATE for %s (stream %" PRIu64 "): u=%u%s", c->peer,
+             s ? s->path : "a finished request", stream_id, (unsigned)p.urgency,
+             p.incremental ? ",i" : "");
+    if (!s) return;
+    s->priority = p;
+    if (list_linked(&s->paced)) {
+        list_remove(&s->paced);
+        pace_insert(c, s);
+    }
+}
+
+/* Sends the next chunk of a GENERATED or FILE body; returns its length (0: the stream
+ * failed and is finished). Bodies are lent to h3q, not copied: generated ones straight
+ * from the static pattern (nothing to free), file chunks in a buffer of their own that h3q
+ * frees once the client acknowledged it. */
+static uint64_t feed_chunk(conn *c, stream *s) {
     uint64_t left = s->length - s->sent;
     size_t n = left < CHUNK ? (size_t)left : CHUNK;
     const uint8_t *data;
@@ -207,7 +281,7 @@ static void feed_chunk(conn *c, stream *s) {
         if (r <= 0) { /* the file shrank or failed: the response cannot complete */
             free(chunk);
             abort_stream(c, s, H3Q_H3_INTERNAL_ERROR, "file read failed");
-            return;
+            return 0;
         }
         n = (size_t)r;
         data = chunk;
@@ -215,28 +289,102 @@ static void feed_chunk(conn *c, stream *s) {
     bool end = s->sent + n == s->length;
     if (send_counted(c, s->id, data, n, end, chunk ? free : NULL, chunk) != H3Q_OK) {
         finish_stream(c, s, "(send failed)");
-        return;
+        return 0;
     }
     s->sent += n;
     if (end) finish_stream(c, s, NULL);
+    return n;
 }
 
-/* Feeds a connection's paced bodies while their streams have room; false once it has
+/* A stream's unsent bytes in h3q (as full when h3q cannot say). */
+static uint64_t unsent(conn *c, const stream *s) {
+    uint64_t n = ex_unsent(c->quic, s->id);
+    return n == UINT64_MAX ? STREAM_WINDOW : n;
+}
+
+/* A stream's unsent bytes before it is fed, noting whether h3q took some since the last
+ * visit. */
+static uint64_t visit(conn *c, stream *s, uint64_t now) {
+    uint64_t n = unsent(c, s);
+    if (n == 0 || n < s->unsent_left) s->taken_ns = now;
+    return n;
+}
+
+/* h3q has taken nothing of the stream for STALL_NS (see the top). */
+static bool stalled(const stream *s, uint64_t now) { return now - s->taken_ns >= STALL_NS; }
+
+/* What a stream left with `n` unsent bytes counts against CONN_WINDOW. */
+static uint64_t counted(stream *s, uint64_t n, uint64_t now) {
+    s->unsent_left = n;
+    return stalled(s, now) ? 0 : n;
+}
+
+/* A non-incremental stream: fed up to STREAM_WINDOW, within what the streams before it
+ * (`held`) left of CONN_WINDOW. Returns what it counts against CONN_WINDOW. */
+static uint64_t fill(conn *c, stream *s, uint64_t held, uint64_t now) {
+    uint64_t n = visit(c, s, now);
+    while (!s->done && n < STREAM_WINDOW && held + n < CONN_WINDOW) n += feed_chunk(c, s);
+    return counted(s, n, now);
+}
+
+/* The incremental streams of one urgency, from `first` to the next urgency: a chunk each
+ * in turn while they have room. The streams up to the last one fed then move to the end
+ * of the group, so the next call goes on with the turn where this one stopped. Adds what
+ * they count against CONN_WINDOW to `*held`; returns the node after the group. */
+static list *feed_in_turn(conn *c, list *first, uint64_t *held, uint64_t now) {
+    uint8_t urgency = CONTAINER(first, stream, paced)->priority.urgency;
+    list *before = first->prev, *end = first, *resume = NULL;
+    uint64_t group = 0;
+    for (; end != &c->paced && CONTAINER(end, stream, paced)->priority.urgency == urgency;
+         end = end->next) {
+        stream *s = CONTAINER(end, stream, paced);
+        group += counted(s, visit(c, s, now), now);
+    }
+    for (bool fed = true; fed && *held + group < CONN_WINDOW;) {
+        fed = false;
+        for (list *l = before->next, *next; l != end && *held + group < CONN_WINDOW; l = next) {
+            next = l->next; /* l leaves the list when its body is complete */
+            stream *s = CONTAINER(l, stream, paced);
+            if (unsent(c, s) >= STREAM_WINDOW) continue;
+            uint64_t n = feed_chunk(c, s);
+            if (!stalled(s, now)) group += n;
+            fed |= n > 0;
+            resume = next;
+        }
+    }
+    if (resume && resume != end && resume != before->next) {
+        /* Rotate: [before->next, resume) to the end of the group. */
+        list *a = before->next, *b = resume->prev, *last = end->prev;
+        before->next = resume;
+        resume->prev = before;
+        last->next = a;
+        a->prev = last;
+        b->next = end;
+        end->prev = b;
+    }
+    for (list *l = before->next; l != end; l = l->next) {
+        stream *s = CONTAINER(l, stream, paced);
+        s->unsent_left = unsent(c, s);
+    }
+    *held += group;
+    return end;
+}
+
+/* Feeds a connection's paced bodies, most urgent first (see the top); false once it has
  * none left to feed. */
 static bool feed_bodies(conn *c) {
-    bool paced = false, fed;
-    do {
-        fed = false;
-        for (stream *s = c->streams; s; s = s->next) {
-            if (s->done || (s->kind != BODY_GENERATED && s->kind != BODY_FILE)) continue;
-            paced = true;
-            if (ex_unsent(c->quic, s->id) >= STREAM_WINDOW) continue;
-            feed_chunk(c, s);
-            fed = true;
+    uint64_t held = 0, now = ex_now_ns(); /* held: what the streams visited so far count */
+    for (list *l = c->paced.next; l != &c->paced && held < CONN_WINDOW;) {
+        stream *s = CONTAINER(l, stream, paced);
+        if (s->priority.incremental) {
+            l = feed_in_turn(c, l, &held, now);
+        } else {
+            l = l->next; /* s leaves the list when its body is complete */
+            held += fill(c, s, held, now);
         }
-    } while (fed);
+    }
     sweep_streams(c, false);
-    return paced && !c->terminated;
+    return list_linked(&c->paced) && !c->terminated;
 }
 
 void feed_all(server *srv) {

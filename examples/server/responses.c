@@ -98,6 +98,7 @@ static echo_grow_result echo_reserve(server *srv, stream *s, size_t more) {
 void finish_stream(conn *c, stream *s, const char *outcome) {
     if (s->done) return;
     s->done = true;
+    stop_feeding(s);
     echo_release(s->echo); /* an echo body not answered: of no use any more */
     s->echo = NULL;
     /* The duration in whole microseconds, printed as milliseconds with three decimals:
@@ -285,7 +286,7 @@ static void start_paced(conn *c, stream *s, body_kind kind, uint64_t length,
     s->length = length;
     if (!send_head(c, s, 200, ctype, length, head || length == 0)) return;
     if (head || length == 0) finish_stream(c, s, NULL);
-    else start_feeding(c);
+    else start_feeding(c, s);
 }
 
 /* POST /echo: nothing is sent until the body has ended (DATA events fill s->echo),
@@ -326,8 +327,12 @@ static void route(conn *c, stream *s, const char *path, const char *authority,
 
 void on_request(conn *c, const h3q_event *ev) {
     stream *s = ex_xcalloc(1, sizeof *s);
+    list_init(&s->paced);
     s->id = ev->stream_id;
     s->fd = -1;
+    /* Its priority field, or a PRIORITY_UPDATE that came before it, as h3q read them. */
+    if (h3q_conn_get_priority(c->h3, s->id, &s->priority) != H3Q_OK)
+        s->priority = (h3q_priority){3, false};
     s->start_ns = ex_now_ns();
     s->request_ended = ev->stream_ended;
     s->next = c->streams;
@@ -350,7 +355,8 @@ void on_request(conn *c, const h3q_event *ev) {
     s->path = strdup(path[0] ? path : "-");
     if (!s->path) exit(1);
     if (!s->method[0]) strcpy(s->method, "-");
-    ex_debug("%s: %s %s (stream %" PRIu64 ")", c->peer, s->method, s->path, s->id);
+    ex_debug("%s: %s %s (stream %" PRIu64 ", u=%u%s)", c->peer, s->method, s->path, s->id,
+             (unsigned)s->priority.urgency, s->priority.incremental ? ",i" : "");
     if (!drain_count_request(c, s, s->start_ns)) return; /* over the connection's limit */
     if (!ok || path[0] != '/' || s->method[0] == '-') {
         respond(c, s, 400, "text/plain", "bad request\n", false);

@@ -27,6 +27,8 @@
 #define MAX_GENERATED 10000000000ULL    /* largest /<N> */
 #define CHUNK (64 * 1024)               /* body bytes per h3q_conn_send_data */
 #define STREAM_WINDOW (1u << 20)        /* unsent bytes h3q may hold per response stream */
+#define CONN_WINDOW (2u << 20)          /* ... and per connection: see "Body pacing" */
+#define STALL_NS (250 * 1000000ULL)     /* a stream h3q takes nothing from: see there too */
 #define ECHO_MAX (16u << 20)            /* largest POST /echo body (buffered whole): 413 */
 #define ECHO_TOTAL_MAX ((size_t)256 << 20) /* all echo buffers of the server together: 503 */
 #define ECHO_FIRST_ALLOC (64u << 10)    /* first echo buffer; doubled as the body grows */
@@ -75,13 +77,17 @@ typedef struct echo_buf {
 /* One request stream and its response. */
 typedef struct stream {
     struct stream *next;
+    list paced;            /* conn.paced while a GENERATED / FILE body has bytes to hand over */
     uint64_t id;
+    h3q_priority priority; /* the client's (RFC 9218), as h3q schedules the response by it */
     char method[16];
     char *path;            /* for the log line */
     int status;
     body_kind kind;
     uint64_t length;       /* GENERATED / FILE: body length */
     uint64_t sent;         /* body bytes handed to h3q */
+    uint64_t unsent_left;  /* paced: its unsent bytes in h3q when last fed */
+    uint64_t taken_ns;     /* paced: when h3q last took some of them (or had none) */
     int fd;                /* FILE */
     echo_buf *echo;        /* ECHO: the request body so far (NULL once answered) */
     bool request_ended;    /* FIN (or a reset) seen on the request */
@@ -116,6 +122,7 @@ typedef struct conn {
     h3q_conn *h3;
     char peer[EX_ADDR_STRLEN];
     stream *streams;       /* until both the request and the response are over */
+    list paced;            /* the streams with paced bodies, most urgent first (body pacing) */
     uint64_t requests;     /* requests accepted (for --max-requests-per-connection) */
     unacked *unacked;
     conn_state state;
@@ -155,7 +162,9 @@ void serve_ready_connections(server *srv);
 void feed_all(server *srv);
 void free_conn(server *srv, conn *c);
 /* Starts a GENERATED or FILE body fed by the pacing (after its head was sent). */
-void start_feeding(conn *c);
+void start_feeding(conn *c, stream *s);
+/* The body needs no more feeding (complete or abandoned). */
+void stop_feeding(stream *s);
 
 /* ---- responses.c -------------------------------------------------------------------- */
 
