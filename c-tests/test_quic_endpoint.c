@@ -1162,6 +1162,14 @@ static void misuse_config(void) {
     CHECK_INT(h3q_config_set_alpn(cfg, empty, 1), H3Q_ERR_INVALID_ARGUMENT);
     CHECK_INT(h3q_config_set_max_streams(cfg, 10, 2), H3Q_ERR_INVALID_ARGUMENT);
     CHECK_INT(h3q_config_set_max_streams(cfg, (1ULL << 60) + 1, 10), H3Q_ERR_INVALID_ARGUMENT);
+    CHECK_INT(h3q_config_set_stream_receive_window(NULL, 1 << 20), H3Q_ERR_NULL);
+    CHECK_INT(h3q_config_set_send_window(NULL, 1 << 20), H3Q_ERR_NULL);
+    CHECK_INT(h3q_config_set_stream_receive_window(cfg, 16383), H3Q_ERR_INVALID_ARGUMENT);
+    CHECK_INT(h3q_config_set_stream_receive_window(cfg, 1ULL << 62), H3Q_ERR_INVALID_ARGUMENT);
+    CHECK_INT(h3q_config_set_send_window(cfg, 0), H3Q_ERR_INVALID_ARGUMENT);
+    CHECK_INT(h3q_config_set_send_window(cfg, 1ULL << 62), H3Q_ERR_INVALID_ARGUMENT);
+    CHECK_INT(h3q_config_set_stream_receive_window(cfg, 6 << 20), H3Q_OK);
+    CHECK_INT(h3q_config_set_send_window(cfg, 16384), H3Q_OK);
     /* A PEM buffer too small reports the size needed and writes nothing else. */
     CHECK_INT(h3q_config_generate_self_signed(cfg, "localhost", NULL), H3Q_OK);
     memset(buf, 0xaa, sizeof buf);

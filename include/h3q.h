@@ -550,6 +550,35 @@ h3q_result h3q_config_set_idle_timeout_ms(struct h3q_config *config, uint64_t ti
 h3q_result h3q_config_set_max_streams(struct h3q_config *config, uint64_t bidi, uint64_t uni);
 
 /**
+ * Sets the flow-control credit per stream given to the peer: how much of one stream it
+ * may send ahead of what the application has taken. Default 1.25 MB. One stream can move
+ * at most this much per round trip, so a client that wants a single large download (or
+ * an urgent response, see `h3q_conn_set_priority()`) to fill a fast path needs about
+ * the path's bandwidth times its round trip (browsers use about 6 MB).
+ *
+ * Returns `H3Q_OK`, `H3Q_ERR_NULL`, or `H3Q_ERR_INVALID_ARGUMENT` below 16 KiB or above
+ * 2^62-1.
+ *
+ * # Safety
+ * `config` is NULL or a live handle.
+ */
+h3q_result h3q_config_set_stream_receive_window(struct h3q_config *config, uint64_t bytes);
+
+/**
+ * Sets the most data sent and not yet acknowledged, over all streams of a connection.
+ * Default 10 MB. The built-in QUIC layer lets quinn-proto hold less while the congestion
+ * window is small (twice the congestion window), so that waiting data stays where
+ * priorities order it; this is the ceiling.
+ *
+ * Returns `H3Q_OK`, `H3Q_ERR_NULL`, or `H3Q_ERR_INVALID_ARGUMENT` below 16 KiB or above
+ * 2^62-1.
+ *
+ * # Safety
+ * `config` is NULL or a live handle.
+ */
+h3q_result h3q_config_set_send_window(struct h3q_config *config, uint64_t bytes);
+
+/**
  * Sets the max_datagram_frame_size transport parameter: non-zero enables QUIC DATAGRAM
  * frames (needed for HTTP datagrams and WebTransport). Default 0 (disabled).
  *

@@ -308,6 +308,8 @@ _SIGNATURES = {
     "h3q_config_set_alpn": (c_result, [_P, ctypes.POINTER(ctypes.c_char_p), ctypes.c_size_t]),
     "h3q_config_set_idle_timeout_ms": (c_result, [_P, ctypes.c_uint64]),
     "h3q_config_set_max_streams": (c_result, [_P, ctypes.c_uint64, ctypes.c_uint64]),
+    "h3q_config_set_stream_receive_window": (c_result, [_P, ctypes.c_uint64]),
+    "h3q_config_set_send_window": (c_result, [_P, ctypes.c_uint64]),
     "h3q_config_set_max_datagram_frame_size": (c_result, [_P, ctypes.c_uint64]),
     "h3q_config_set_key_log_file": (c_result, [_P, ctypes.c_char_p]),
     # endpoint
@@ -609,6 +611,16 @@ class Config(_Handle):
     def set_max_streams(self, bidi: int, uni: int) -> None:
         self._check(lib.h3q_config_set_max_streams(self.handle, bidi, uni),
                     "h3q_config_set_max_streams")
+
+    def set_stream_receive_window(self, size: int) -> None:
+        """Flow-control credit per stream given to the peer (default 1.25 MB)."""
+        self._check(lib.h3q_config_set_stream_receive_window(self.handle, size),
+                    "h3q_config_set_stream_receive_window")
+
+    def set_send_window(self, size: int) -> None:
+        """Most data sent and not yet acknowledged per connection (default 10 MB)."""
+        self._check(lib.h3q_config_set_send_window(self.handle, size),
+                    "h3q_config_set_send_window")
 
     def set_max_datagram_frame_size(self, size: int) -> None:
         self._check(lib.h3q_config_set_max_datagram_frame_size(self.handle, size),

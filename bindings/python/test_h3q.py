@@ -598,6 +598,11 @@ class InMemoryTests(unittest.TestCase):
         with h3q.Config(is_server=True) as scfg, h3q.Config(is_server=False) as ccfg:
             scfg.generate_self_signed("localhost")
             ccfg.set_verify_peer(False)
+            ccfg.set_stream_receive_window(6 << 20)
+            scfg.set_send_window(4 << 20)
+            with self.assertRaises(h3q.H3QError) as cm:
+                ccfg.set_stream_receive_window(100)
+            self.assertEqual(cm.exception.code, h3q.H3Q_ERR_INVALID_ARGUMENT)
             with h3q.Endpoint(ccfg) as ep, ep.connect(1, SERVER_ADDR, "localhost") as quic:
                 with h3q.H3Connection(quic, s) as h3:
                     self.assertEqual(h3.sent_setting(SETTINGS_QPACK_MAX_TABLE_CAPACITY), 0)

@@ -318,6 +318,71 @@ pub unsafe extern "C" fn h3q_config_set_idle_timeout_ms(
     }
 }
 
+/// The smallest flow-control window the setters below accept: less would stall transfers
+/// for no gain.
+const MIN_WINDOW: u64 = 16 * 1024;
+
+/// Sets the flow-control credit per stream given to the peer: how much of one stream it
+/// may send ahead of what the application has taken. Default 1.25 MB. One stream can move
+/// at most this much per round trip, so a client that wants a single large download (or
+/// an urgent response, see `h3q_conn_set_priority()`) to fill a fast path needs about
+/// the path's bandwidth times its round trip (browsers use about 6 MB).
+///
+/// Returns `H3Q_OK`, `H3Q_ERR_NULL`, or `H3Q_ERR_INVALID_ARGUMENT` below 16 KiB or above
+/// 2^62-1.
+///
+/// # Safety
+/// `config` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_config_set_stream_receive_window(
+    config: *mut h3q_config,
+    bytes: u64,
+) -> h3q_result {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe {
+        call(config, |c| {
+            checked_window("stream receive window", bytes)?;
+            c.set_stream_receive_window(bytes);
+            Ok(())
+        })
+    }
+}
+
+/// Sets the most data sent and not yet acknowledged, over all streams of a connection.
+/// Default 10 MB. The built-in QUIC layer lets quinn-proto hold less while the congestion
+/// window is small (twice the congestion window), so that waiting data stays where
+/// priorities order it; this is the ceiling.
+///
+/// Returns `H3Q_OK`, `H3Q_ERR_NULL`, or `H3Q_ERR_INVALID_ARGUMENT` below 16 KiB or above
+/// 2^62-1.
+///
+/// # Safety
+/// `config` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_config_set_send_window(
+    config: *mut h3q_config,
+    bytes: u64,
+) -> h3q_result {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe {
+        call(config, |c| {
+            checked_window("send window", bytes)?;
+            c.set_send_window(bytes);
+            Ok(())
+        })
+    }
+}
+
+fn checked_window(what: &str, bytes: u64) -> Result<(), FfiError> {
+    if (MIN_WINDOW..=crate::varint::MAX).contains(&bytes) {
+        Ok(())
+    } else {
+        Err(FfiError::invalid(format!(
+            "{what} {bytes}: must be from {MIN_WINDOW} to 2^62-1 bytes"
+        )))
+    }
+}
+
 /// Sets how many bidirectional and unidirectional streams the peer may have open at once.
 /// Default 128 each. HTTP/3 needs at least 3 unidirectional streams.
 ///
