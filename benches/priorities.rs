@@ -52,13 +52,16 @@ fn main() {
             outcome.total_ns as f64 / 1e6,
         );
     }
-    let race = Race::raise_last(size);
-    let outcome = run(&mut pair(), &race);
-    println!(
-        "PRIORITY_UPDATE u=0 for the last of 8 (u=5) after 10% of their bytes: it completed \
-         {} of 8 ({:.1}% of the others' bytes had arrived; {:.0} ms after the update)",
-        outcome.favoured_place() + 1,
-        100.0 * outcome.background_share_then(&race),
-        outcome.favoured_ns as f64 / 1e6,
-    );
+    for background in ["u=5", "u=5, i"] {
+        let race = Race::raise_last(size, background);
+        let outcome = run(&mut pair(), &race);
+        println!(
+            "PRIORITY_UPDATE u=0 for the last of 8 ({background}) after 10% of their bytes: it \
+             completed {} of 8 ({:.1}% of the others' bytes had arrived; {:.0} ms after the \
+             update)",
+            outcome.favoured_place() + 1,
+            100.0 * outcome.background_share_then(&race),
+            outcome.favoured_ns as f64 / 1e6,
+        );
+    }
 }

@@ -38,14 +38,14 @@ fn non_incremental_responses_of_one_urgency_go_one_after_another() {
 
 #[test]
 fn a_priority_update_midway_overtakes_the_responses_not_started() {
-    let race = Race::raise_last(SIZE);
+    let race = Race::raise_last(SIZE, "u=5");
     let outcome = run(&mut pair(), &race);
     let raised = outcome.favoured;
     assert_eq!(raised, *outcome.background.last().unwrap());
     assert!(!outcome.started_at_raise.contains(&raised), "{outcome:?}");
     // Every response that had not started when the update was sent finishes after the
-    // raised one; those already under way may finish before it (what quinn-proto holds
-    // of them goes out first).
+    // raised one; the one under way may finish before it (what was in flight, or sent in
+    // the half round trip the update takes to arrive).
     let place = outcome.favoured_place();
     for s in &outcome.finished[..place] {
         assert!(
@@ -53,4 +53,19 @@ fn a_priority_update_midway_overtakes_the_responses_not_started() {
             "{s} overtook: {outcome:?}"
         );
     }
+}
+
+#[test]
+fn a_priority_update_midway_overtakes_incremental_responses_under_way() {
+    // All 8 share the connection round-robin, so each has about a tenth of its bytes
+    // when the last is raised: it must finish first, with what quinn-proto already held
+    // of the others not standing in its way.
+    let race = Race::raise_last(SIZE, "u=5, i");
+    let outcome = run(&mut pair(), &race);
+    assert_eq!(outcome.favoured_place(), 0, "{outcome:?}");
+    assert!(
+        outcome.background_share_then(&race) < 0.5,
+        "{:.2} of the others' bytes: {outcome:?}",
+        outcome.background_share_then(&race)
+    );
 }

@@ -39,11 +39,12 @@ impl Race {
         }
     }
 
-    /// 8 responses at `u=5`; the last raised to `u=0` once a tenth of their bytes arrived.
-    pub fn raise_last(size: usize) -> Race {
+    /// 8 responses requested with `background` (`u=5` or `u=5, i`, say); the last raised
+    /// to `u=0` once a tenth of their bytes arrived.
+    pub fn raise_last(size: usize, background: &'static str) -> Race {
         Race {
             background: 8,
-            background_priority: Some("u=5"),
+            background_priority: Some(background),
             urgent_priority: None,
             size,
             raise_last_at: Some((

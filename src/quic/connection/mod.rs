@@ -30,7 +30,7 @@ mod schedule;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use quinn_proto::{
     ConnectionError, Dir, FinishError, ReadError, SendDatagramError, Side, StreamEvent, StreamId,
     VarInt, WriteError,
@@ -124,10 +124,24 @@ struct Outgoing {
     fin: bool,
     /// quinn-proto refused a write; wait for `StreamEvent::Writable`.
     blocked: bool,
+    /// quinn-proto has taken some of the stream's bytes, perhaps not all sent yet
+    /// (`schedule.rs`).
+    holding: bool,
     /// Reset requested before the stream was opened in quinn-proto.
     reset: Option<VarInt>,
     /// STOP_SENDING requested before the stream was opened in quinn-proto.
     stop: Option<VarInt>,
+}
+
+/// How [`Core::flush_up_to`] left a stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Flushed {
+    /// Nothing left queued here: all written, or the stream was stopped or closed.
+    Done,
+    /// The budget ran out with more queued.
+    Budget,
+    /// quinn-proto took no more; a `StreamEvent::Writable` will follow.
+    Blocked,
 }
 
 /// The state of one connection, shared by the endpoint and the handles.
@@ -166,6 +180,12 @@ pub(crate) struct Core {
     unacknowledged: HashSet<u64>,
     /// Priorities of local streams not opened in quinn-proto yet (`schedule.rs`).
     pending_priority: HashMap<u64, i32>,
+    /// Which priorities wait here and in quinn-proto, computed at most once per round
+    /// (`schedule.rs`); `None`: not yet.
+    waiting_span: Option<Option<schedule::WaitingSpan>>,
+    /// The stream that last had its turn when streams of one priority were refilled
+    /// together (`schedule.rs`): the next round starts after it.
+    last_in_turn: u64,
     /// Streams quinn-proto reported writable in this round, refilled by priority.
     writable: Vec<StreamId>,
     /// Local streams (per direction) the application has used: indices below are claimed.
@@ -212,6 +232,8 @@ impl Core {
             last_payload: Bytes::new(),
             outgoing: HashMap::new(),
             pending_priority: HashMap::new(),
+            waiting_span: None,
+            last_in_turn: 0,
             unacknowledged: HashSet::new(),
             writable: Vec::new(),
             claimed: [0; 2],
@@ -380,29 +402,55 @@ impl Core {
     }
 
     /// Writes as much of `id`'s queue as quinn-proto takes, then FIN if due.
-    fn flush(&mut self, id: StreamId) {
+    pub(super) fn flush(&mut self, id: StreamId) {
+        self.flush_up_to(id, usize::MAX);
+    }
+
+    /// Writes at most `budget` bytes of `id`'s queue into quinn-proto, then FIN once the
+    /// queue is empty; says how it stopped.
+    pub(super) fn flush_up_to(&mut self, id: StreamId, budget: usize) -> Flushed {
         let key = u64::from(id);
         let Some(out) = self.outgoing.get_mut(&key) else {
-            return;
+            return Flushed::Done;
         };
         let mut send = self.quinn.send_stream(id);
+        let mut left = budget;
         while let Some(front) = out.queue.front_mut() {
+            if left == 0 {
+                return Flushed::Budget;
+            }
             // A partial write leaves `front` non-empty; the next write then reports
             // `Blocked`, which registers the stream for a `Writable` event.
-            match send.write_chunks(std::slice::from_mut(front)) {
-                Ok(_) => {
+            let written = if front.len() <= left {
+                send.write_chunks(std::slice::from_mut(front))
+                    .map(|written| written.bytes)
+            } else {
+                // Only the budget's worth: a shared view, advanced by what was taken.
+                let mut piece = front.slice(..left);
+                let written = send
+                    .write_chunks(std::slice::from_mut(&mut piece))
+                    .map(|written| written.bytes);
+                if let Ok(n) = written {
+                    front.advance(n);
+                }
+                written
+            };
+            match written {
+                Ok(n) => {
+                    out.holding |= n > 0;
+                    left -= n;
                     if front.is_empty() {
                         out.queue.pop_front();
                     }
                 }
                 Err(WriteError::Blocked) => {
                     out.blocked = true;
-                    return;
+                    return Flushed::Blocked;
                 }
                 Err(WriteError::Stopped(_) | WriteError::ClosedStream) => {
                     // Stopped: reported as StopSendingReceived. Closed: reset by us.
                     self.outgoing.remove(&key);
-                    return;
+                    return Flushed::Done;
                 }
             }
         }
@@ -415,6 +463,7 @@ impl Core {
             }
         }
         self.outgoing.remove(&key);
+        Flushed::Done
     }
 
     /// Opens, in order, the claimed local streams the peer's limit now allows.
@@ -671,27 +720,29 @@ impl Core {
             data.queue_into(&mut out.queue);
             out.fin = fin;
             if !out.blocked {
-                self.flush(id);
+                self.flush_by_priority(id);
             }
             return Ok(());
         }
 
         // Nothing queued: write straight into quinn-proto, queue only the rest.
         let mut send = self.quinn.send_stream(id);
-        let rest = match data {
+        let (rest, wrote) = match data {
             Payload::Slice(slice) => match send.write(slice) {
-                Ok(n) => Payload::Slice(&slice[n..]),
-                Err(WriteError::Blocked) => Payload::Slice(slice),
+                Ok(n) => (Payload::Slice(&slice[n..]), n > 0),
+                Err(WriteError::Blocked) => (Payload::Slice(slice), false),
                 Err(e) => return write_error(stream_id, e),
             },
             Payload::Owned(mut bytes) => {
+                let mut wrote = false;
                 if !bytes.is_empty() {
                     match send.write_chunks(std::slice::from_mut(&mut bytes)) {
-                        Ok(_) | Err(WriteError::Blocked) => {}
+                        Ok(written) => wrote = written.bytes > 0,
+                        Err(WriteError::Blocked) => {}
                         Err(e) => return write_error(stream_id, e),
                     }
                 }
-                Payload::Owned(bytes)
+                (Payload::Owned(bytes), wrote)
             }
         };
         if rest.is_empty() {
@@ -712,8 +763,9 @@ impl Core {
         let out = self.outgoing.entry(stream_id).or_default();
         rest.queue_into(&mut out.queue);
         out.fin = fin;
+        out.holding |= wrote;
         // Writing again reports `Blocked` (registering for `Writable`) or takes more bytes.
-        self.flush(id);
+        self.flush_by_priority(id);
         Ok(())
     }
 

@@ -20,10 +20,22 @@
 //! layer's queues; when window opens, quinn-proto reports every stream it blocked as
 //! writable at once, and [`Core::flush_writable`] refills them in priority order, so the
 //! freed window goes to the most urgent stream rather than to the one that blocked first.
+//!
+//! The send window is about two congestion windows ([`Core::fit_send_window`]): one in
+//! flight, one queued so the path never idles. What is queued there but not sent yet
+//! would still go before a stream that becomes more urgent later (a new request, or a
+//! PRIORITY_UPDATE raising one) if that stream had to wait for window. So a stream the
+//! window blocks, while it is the most urgent stream waiting here and more urgent than the
+//! least urgent stream that may hold unsent data in quinn-proto, writes up to one more
+//! congestion window past it
+//! ([`Core::flush_by_priority`]); quinn-proto then sends it first, and the window stays
+//! overcommitted until acknowledgements bring it back, at most one congestion window.
+
+use std::collections::VecDeque;
 
 use quinn_proto::{Dir, StreamId};
 
-use super::Core;
+use super::{Core, Flushed};
 use crate::h3::Priority;
 use crate::quic::error::QuicError;
 
@@ -32,8 +44,24 @@ use crate::quic::error::QuicError;
 /// behind the peer's stream limit).
 const PENDING_PRIORITIES: usize = 1024;
 
+/// What each of a group of streams sharing one priority writes in its turn when they
+/// are refilled together ([`Core::flush_in_turn`]).
+const ROUND_ROBIN_QUANTUM: usize = 16 * 1024;
+
 /// The smallest send window [`Core::fit_send_window`] gives quinn-proto.
 const MIN_SEND_WINDOW: u64 = 256 * 1024;
+
+/// The priorities that decide whether a stream blocked by the send window may write past
+/// it ([`Core::flush_by_priority`]), in quinn-proto's terms (higher: more urgent).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct WaitingSpan {
+    /// The most urgent stream with data queued in this layer (waiting for window).
+    most_urgent_queued: i32,
+    /// The least urgent stream that may hold data quinn-proto has not sent: one that gave
+    /// it bytes and still has more queued here, or one whose FIN it has but not all
+    /// acknowledgements.
+    least_urgent_holding: i32,
+}
 
 /// quinn-proto's priority for `stream_id` sent at `priority` (see the module comment).
 /// Stream order within a band wraps after 2^23 streams (one of them then goes out of
@@ -78,7 +106,139 @@ impl Core {
         self.quinn
             .send_stream(id)
             .set_priority(value)
-            .map_err(|_| QuicError::StreamClosed(stream_id))
+            .map_err(|_| QuicError::StreamClosed(stream_id))?;
+        // A raised stream waiting for window takes the headroom now, not at the next ack.
+        self.waiting_span = None;
+        self.flush_by_priority(id);
+        Ok(())
+    }
+
+    /// Writes what `id` has queued ([`Core::flush`]); if the send window blocks it while it
+    /// is the most urgent stream with data queued here and more urgent than some stream
+    /// that may hold unsent data in quinn-proto, writes on up to one congestion window past
+    /// the window (see the module comment).
+    pub(super) fn flush_by_priority(&mut self, id: StreamId) {
+        self.flush(id);
+        if self.may_write_ahead(id) {
+            self.with_headroom(|core| {
+                core.unblock(id);
+                core.flush(id);
+            });
+        }
+    }
+
+    /// Whether `id`, blocked by the send window, may use the headroom past it.
+    fn may_write_ahead(&mut self, id: StreamId) -> bool {
+        if !self
+            .outgoing
+            .get(&u64::from(id))
+            .is_some_and(|out| out.blocked)
+        {
+            return false;
+        }
+        let Ok(mine) = self.quinn.send_stream(id).priority() else {
+            return false;
+        };
+        self.waiting_span()
+            .is_some_and(|span| mine >= span.most_urgent_queued && mine > span.least_urgent_holding)
+    }
+
+    /// Runs `write` with quinn-proto's send window one congestion window wider.
+    fn with_headroom(&mut self, write: impl FnOnce(&mut Self)) {
+        let headroom = self.quinn.congestion_state().window();
+        self.quinn
+            .set_send_window(self.send_window.saturating_add(headroom));
+        write(self);
+        self.quinn.set_send_window(self.send_window);
+    }
+
+    fn unblock(&mut self, id: StreamId) {
+        if let Some(out) = self.outgoing.get_mut(&u64::from(id)) {
+            out.blocked = false;
+        }
+    }
+
+    /// Refills streams of one priority (incremental ones share theirs) in turn,
+    /// [`ROUND_ROBIN_QUANTUM`] bytes each, starting after the stream served last, until
+    /// the window blocks them or they have nothing more queued.
+    fn flush_in_turn(&mut self, group: &[StreamId]) {
+        let mut turn: VecDeque<StreamId> = group.iter().copied().collect();
+        let first = turn
+            .iter()
+            .position(|&id| u64::from(id) > self.last_in_turn)
+            .unwrap_or(0);
+        turn.rotate_left(first);
+        for &id in &turn {
+            self.unblock(id);
+        }
+        self.take_turns(turn);
+        let blocked: VecDeque<StreamId> = group
+            .iter()
+            .copied()
+            .filter(|id| {
+                self.outgoing
+                    .get(&u64::from(*id))
+                    .is_some_and(|o| o.blocked)
+            })
+            .collect();
+        if blocked.front().is_some_and(|&id| self.may_write_ahead(id)) {
+            self.with_headroom(|core| {
+                for &id in &blocked {
+                    core.unblock(id);
+                }
+                core.take_turns(blocked);
+            });
+        }
+    }
+
+    fn take_turns(&mut self, mut turn: VecDeque<StreamId>) {
+        while let Some(id) = turn.pop_front() {
+            self.last_in_turn = u64::from(id);
+            if self.flush_up_to(id, ROUND_ROBIN_QUANTUM) == Flushed::Budget {
+                turn.push_back(id);
+            }
+        }
+    }
+
+    /// Which priorities wait where ([`WaitingSpan`]), computed once per round of
+    /// [`Core::fit_send_window`] (and after a priority changes): a stale value only
+    /// misjudges whether one stream may use the bounded headroom.
+    fn waiting_span(&mut self) -> Option<WaitingSpan> {
+        if let Some(span) = self.waiting_span {
+            return span;
+        }
+        let mut most_urgent_queued = None::<i32>;
+        let mut least_urgent_holding = None::<i32>;
+        let queued: Vec<(u64, bool)> = self
+            .outgoing
+            .iter()
+            .map(|(&key, out)| (key, out.holding))
+            .collect();
+        let finished = self.unacknowledged.iter().map(|&key| (key, true));
+        for (key, holding) in queued.into_iter().chain(finished) {
+            let Ok(id) = super::parse_stream_id(key) else {
+                continue;
+            };
+            // Streams not opened in quinn-proto yet have no priority there: skipped.
+            let Ok(priority) = self.quinn.send_stream(id).priority() else {
+                continue;
+            };
+            if self.outgoing.contains_key(&key) {
+                most_urgent_queued = most_urgent_queued.max(Some(priority));
+            }
+            if holding {
+                least_urgent_holding =
+                    Some(least_urgent_holding.map_or(priority, |least| least.min(priority)));
+            }
+        }
+        let span = most_urgent_queued.zip(least_urgent_holding).map(
+            |(most_urgent_queued, least_urgent_holding)| WaitingSpan {
+                most_urgent_queued,
+                least_urgent_holding,
+            },
+        );
+        self.waiting_span = Some(span);
+        span
     }
 
     /// Lets quinn-proto hold twice what congestion control lets fly (at least
@@ -88,6 +248,7 @@ impl Core {
     /// bodies that started first fill quinn-proto's buffer, which it sends before data
     /// queued behind it whatever the priorities.
     pub(super) fn fit_send_window(&mut self) {
+        self.waiting_span = None;
         let cwnd = self.quinn.congestion_state().window();
         let fitted = cwnd
             .saturating_mul(2)
@@ -105,20 +266,26 @@ impl Core {
         }
     }
 
-    /// Refills the streams quinn-proto reported writable, most urgent first.
+    /// Refills the streams quinn-proto reported writable, most urgent first; streams of
+    /// one priority (incremental ones of one urgency) share in turn.
     pub(super) fn flush_writable(&mut self) {
         if self.writable.is_empty() {
             return;
         }
         let mut writable = std::mem::take(&mut self.writable);
-        writable.sort_by_key(|&id| {
-            let priority = self.quinn.send_stream(id).priority().unwrap_or(0);
-            (std::cmp::Reverse(priority), u64::from(id))
-        });
-        for &id in &writable {
-            if let Some(out) = self.outgoing.get_mut(&u64::from(id)) {
-                out.blocked = false;
-                self.flush(id);
+        writable.retain(|id| self.outgoing.contains_key(&u64::from(*id)));
+        let mut ranked: Vec<(i32, StreamId)> = writable
+            .iter()
+            .map(|&id| (self.quinn.send_stream(id).priority().unwrap_or(0), id))
+            .collect();
+        ranked.sort_by_key(|&(priority, id)| (std::cmp::Reverse(priority), u64::from(id)));
+        for group in ranked.chunk_by(|a, b| a.0 == b.0) {
+            if let [(_, id)] = group {
+                self.unblock(*id);
+                self.flush_by_priority(*id);
+            } else {
+                let ids: Vec<StreamId> = group.iter().map(|&(_, id)| id).collect();
+                self.flush_in_turn(&ids);
             }
         }
         writable.clear();
