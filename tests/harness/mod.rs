@@ -5,6 +5,7 @@
 //! - [`pair`]: an in-memory QUIC client/server pair on a simulated clock and network;
 //! - [`h3_pair`]: HTTP/3 client and server connections over that pair;
 //! - [`priority_race`]: a download race that shows what priorities change;
+//! - [`udp`]: an endpoint on a UDP socket on 127.0.0.1 and the loop's pieces;
 //! - [`rng`]: the one seeded pseudo-random generator;
 //! - [`alloc`]: the counting global allocator (live and peak heap bytes);
 //! - [`wire`]: byte builders for tests that play a raw HTTP/3 peer (needs the `fuzzing`
@@ -23,5 +24,6 @@ pub mod pair;
 pub mod priority_race;
 pub mod qif;
 pub mod rng;
+pub mod udp;
 #[cfg(feature = "fuzzing")]
 pub mod wire;

@@ -1,15 +1,23 @@
-//! A download race for priorities (RFC 9218) over an [`H3Pair`]: `background` responses
-//! of `size` bytes start first; once their first bytes arrive, an `urgent` one of the
-//! same size is requested, and optionally one background response is raised midway
-//! with a PRIORITY_UPDATE. The server answers each request with its whole body at once,
-//! so only the scheduler decides who gets the connection. Shared by
+//! A download race for priorities (RFC 9218), in memory ([`InMemory`], simulated 10 ms
+//! round trip) or over UDP on 127.0.0.1 ([`Udp`]): `background` responses of `size` bytes
+//! start first; once their first bytes arrive, an `urgent` one of the same size is
+//! requested, or instead one background response is raised midway with a
+//! PRIORITY_UPDATE. The server answers each request with its whole body at once, so only
+//! the scheduler decides who gets the connection. Shared by
 //! `tests/h3_priorities.rs` (what must hold) and `benches/priorities.rs` (the figures).
 
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+
 use bytes::Bytes;
-use h3q::h3::{H3Event, Priority, Settings};
+use h3q::h3::{H3Connection, H3Event, Priority, Settings};
+use h3q::quic::{Config, Connection};
 
 use super::h3_pair::{H3Pair, SECOND};
 use super::pair::{Network, configs};
+use super::udp::{Clock, UdpSide};
 
 /// What the client asks for.
 #[derive(Clone, Debug)]
@@ -112,35 +120,222 @@ fn get(priority: Option<&str>) -> Vec<(&[u8], &[u8])> {
     headers
 }
 
-/// A fresh pair on a network with a 10 ms round trip, so that congestion control and
-/// flow control shape the race as on a real path.
-pub fn pair() -> H3Pair {
-    let (mut client, server) = configs();
-    // A browser's flow-control window per stream (Chromium's is 6 MB), so that one
-    // stream can fill the path on its own.
-    client.set_stream_receive_window(6 << 20);
-    let net = Network {
-        latency_ns: 5_000_000,
-        ..Network::default()
-    };
-    H3Pair::new(&client, &server, net, Settings::default())
+/// What a race runs on: the client's HTTP/3 connection, a clock, and a network whose
+/// server answers every request with `size` bytes as one send, so only the scheduler
+/// decides who gets the connection.
+pub trait RaceNet {
+    /// Nanoseconds on the network's clock (simulated or real).
+    fn now(&self) -> u64;
+    /// Moves the network on, the clock no further than `deadline`; returns the client's
+    /// HTTP events.
+    fn step_until(&mut self, deadline: u64) -> Vec<H3Event>;
+    fn client(&mut self) -> &mut H3Connection<Connection>;
 }
 
-/// Runs `race` on `h` (a fresh pair); panics if it does not finish within a simulated
-/// minute.
-pub fn run(h: &mut H3Pair, race: &Race) -> Outcome {
-    let body = Bytes::from(vec![0x5a; race.size]);
-    let mut received: std::collections::HashMap<u64, usize> = Default::default();
+/// Opens the client's next request stream with `headers`; returns its id.
+fn open_with(net: &mut impl RaceNet, headers: &[(&[u8], &[u8])]) -> u64 {
+    let client = net.client();
+    let sid = client
+        .transport_mut()
+        .get_next_available_stream_id(false)
+        .expect("a request stream");
+    client
+        .send_headers(sid, headers, true)
+        .expect("request sent");
+    sid
+}
+
+/// The server's part: every complete request is answered with `body`.
+fn answer(server: &mut H3Connection<Connection>, events: Vec<H3Event>, body: &Bytes) {
+    for ev in events {
+        if let H3Event::HeadersReceived {
+            stream_id,
+            stream_ended: true,
+            ..
+        } = ev
+        {
+            let size = body.len().to_string();
+            server
+                .send_headers(
+                    stream_id,
+                    &[(b":status", b"200"), (b"content-length", size.as_bytes())],
+                    false,
+                )
+                .expect("response headers");
+            server
+                .send_data_bytes(stream_id, body.clone(), true)
+                .expect("response body");
+        }
+    }
+}
+
+/// Client settings as a browser's: a flow-control window per stream of 6 MB (Chromium's),
+/// so that one stream can fill the path on its own.
+fn race_configs() -> (Config, Config) {
+    let (mut client, server) = configs();
+    client.set_stream_receive_window(6 << 20);
+    (client, server)
+}
+
+/// The in-memory pair on a network with a 10 ms round trip, so that congestion control
+/// and flow control shape the race as on a real path; simulated time.
+pub struct InMemory {
+    h: H3Pair,
+    body: Bytes,
+}
+
+impl InMemory {
+    pub fn new(size: usize) -> InMemory {
+        let (client, server) = race_configs();
+        let net = Network {
+            latency_ns: 5_000_000,
+            ..Network::default()
+        };
+        InMemory {
+            h: H3Pair::new(&client, &server, net, Settings::default()),
+            body: Bytes::from(vec![0x5a; size]),
+        }
+    }
+}
+
+impl RaceNet for InMemory {
+    fn now(&self) -> u64 {
+        self.h.pair.now
+    }
+
+    fn step_until(&mut self, deadline: u64) -> Vec<H3Event> {
+        let (client_events, server_events) = self.h.step_until(deadline);
+        answer(&mut self.h.server, server_events, &self.body);
+        client_events
+    }
+
+    fn client(&mut self) -> &mut H3Connection<Connection> {
+        &mut self.h.client
+    }
+}
+
+/// UDP on 127.0.0.1: the client on the caller's thread, the server on a thread of its
+/// own; real time. Stopping the server thread on drop.
+pub struct Udp {
+    clock: Clock,
+    side: UdpSide,
+    quic: Connection,
+    client: H3Connection<Connection>,
+    stop: Arc<AtomicBool>,
+    server: Option<JoinHandle<()>>,
+}
+
+impl Udp {
+    pub fn new(size: usize) -> Udp {
+        let (client_cfg, server_cfg) = race_configs();
+        let clock = Clock::start();
+        let server_side = UdpSide::bind(&server_cfg);
+        let server_addr = server_side.addr();
+        let stop = Arc::new(AtomicBool::new(false));
+        let body = Bytes::from(vec![0x5a; size]);
+        let server = {
+            let stop = stop.clone();
+            std::thread::spawn(move || serve_udp(server_side, clock, body, &stop))
+        };
+        let mut side = UdpSide::bind(&client_cfg);
+        let handle = side
+            .endpoint
+            .connect(clock.now(), server_addr, "localhost")
+            .expect("connect");
+        let quic = side.endpoint.connection(handle).expect("the connection");
+        // HTTP/3 starts before the handshake completes, as aioquic's client does.
+        let client = H3Connection::new(quic.clone(), Settings::default()).expect("HTTP/3");
+        Udp {
+            clock,
+            side,
+            quic,
+            client,
+            stop,
+            server: Some(server),
+        }
+    }
+}
+
+/// The server thread's loop: one connection, every request answered with `body`.
+fn serve_udp(mut side: UdpSide, clock: Clock, body: Bytes, stop: &AtomicBool) {
+    let mut conn: Option<(Connection, H3Connection<Connection>)> = None;
+    let mut events = Vec::new();
+    while !stop.load(Ordering::Relaxed) {
+        let now = clock.now();
+        let mut activity = side.receive(now);
+        side.timers(now);
+        if conn.is_none()
+            && let Some(handle) = side.endpoint.accept()
+        {
+            let quic = side.endpoint.connection(handle).expect("the connection");
+            let h3 = H3Connection::new(quic.clone(), Settings::default()).expect("HTTP/3");
+            conn = Some((quic, h3));
+        }
+        if let Some((quic, h3)) = &mut conn {
+            while let Some(ev) = quic.next_event() {
+                h3.handle_event_into(ev.as_quic_event(), &mut events)
+                    .expect("the server sees no protocol error");
+            }
+            answer(h3, std::mem::take(&mut events), &body);
+        }
+        activity += side.transmit(clock.now());
+        if activity == 0 {
+            UdpSide::idle(&[&side], &clock, 50_000);
+        }
+    }
+}
+
+impl RaceNet for Udp {
+    fn now(&self) -> u64 {
+        self.clock.now()
+    }
+
+    fn step_until(&mut self, deadline: u64) -> Vec<H3Event> {
+        let now = self.clock.now();
+        let mut activity = self.side.receive(now);
+        self.side.timers(now);
+        let mut events = Vec::new();
+        while let Some(ev) = self.quic.next_event() {
+            activity += 1;
+            self.client
+                .handle_event_into(ev.as_quic_event(), &mut events)
+                .expect("the client sees no protocol error");
+        }
+        activity += self.side.transmit(self.clock.now());
+        if activity == 0 && self.clock.now() < deadline {
+            UdpSide::idle(&[&self.side], &self.clock, 50_000);
+        }
+        events
+    }
+
+    fn client(&mut self) -> &mut H3Connection<Connection> {
+        &mut self.client
+    }
+}
+
+impl Drop for Udp {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(server) = self.server.take() {
+            let _ = server.join();
+        }
+    }
+}
+
+/// Runs `race` on `net` (fresh); panics if it does not finish within a minute on the
+/// net's clock.
+pub fn run(net: &mut impl RaceNet, race: &Race) -> Outcome {
+    let mut received: HashMap<u64, usize> = HashMap::new();
     let mut out = Outcome::default();
     for _ in 0..race.background {
-        let sid = h.open_with(&get(race.background_priority), true);
+        let sid = open_with(net, &get(race.background_priority));
         out.background.push(sid);
         received.insert(sid, 0);
     }
     let mut favoured: Option<(u64, u64)> = None; // (stream, started at)
-    let start = h.pair.now;
+    let start = net.now();
     let deadline = start + 60 * SECOND;
-    let total = |received: &std::collections::HashMap<u64, usize>, skip: Option<u64>| -> u64 {
+    let total = |received: &HashMap<u64, usize>, skip: Option<u64>| -> u64 {
         received
             .iter()
             .filter(|(s, _)| Some(**s) != skip)
@@ -148,29 +343,8 @@ pub fn run(h: &mut H3Pair, race: &Race) -> Outcome {
             .sum()
     };
     while out.finished.len() < received.len() || favoured.is_none() {
-        assert!(h.pair.now < deadline, "the race did not finish");
-        let (client_events, server_events) = h.step_until(deadline);
-        for ev in server_events {
-            if let H3Event::HeadersReceived {
-                stream_id,
-                stream_ended: true,
-                ..
-            } = ev
-            {
-                let size = body.len().to_string();
-                h.server
-                    .send_headers(
-                        stream_id,
-                        &[(b":status", b"200"), (b"content-length", size.as_bytes())],
-                        false,
-                    )
-                    .unwrap();
-                h.server
-                    .send_data_bytes(stream_id, body.clone(), true)
-                    .unwrap();
-            }
-        }
-        for ev in client_events {
+        assert!(net.now() < deadline, "the race did not finish");
+        for ev in net.step_until(deadline) {
             if let H3Event::DataReceived {
                 stream_id,
                 data,
@@ -183,7 +357,7 @@ pub fn run(h: &mut H3Pair, race: &Race) -> Outcome {
                     out.finished.push(stream_id);
                     if favoured.is_some_and(|(s, _)| s == stream_id) {
                         out.background_bytes_then = total(&received, Some(stream_id));
-                        out.favoured_ns = h.pair.now - favoured.map_or(0, |(_, t)| t);
+                        out.favoured_ns = net.now() - favoured.map_or(0, |(_, t)| t);
                     }
                 }
             }
@@ -192,29 +366,31 @@ pub fn run(h: &mut H3Pair, race: &Race) -> Outcome {
             let under_way = total(&received, None) > 0;
             match race.raise_last_at {
                 None if under_way => {
-                    let sid = h.open_with(&get(race.urgent_priority), true);
+                    let sid = open_with(net, &get(race.urgent_priority));
                     received.insert(sid, 0);
-                    favoured = Some((sid, h.pair.now));
+                    favoured = Some((sid, net.now()));
                 }
                 Some((fraction, priority))
                     if total(&received, None) as f64
                         >= fraction * (race.background * race.size) as f64 =>
                 {
                     let last = *out.background.last().expect("a background stream");
-                    h.client.send_priority_update(last, priority).unwrap();
+                    net.client()
+                        .send_priority_update(last, priority)
+                        .expect("PRIORITY_UPDATE sent");
                     out.started_at_raise = out
                         .background
                         .iter()
                         .copied()
                         .filter(|s| received[s] > 0)
                         .collect();
-                    favoured = Some((last, h.pair.now));
+                    favoured = Some((last, net.now()));
                 }
                 _ => {}
             }
         }
     }
     out.favoured = favoured.expect("started").0;
-    out.total_ns = h.pair.now - start;
+    out.total_ns = net.now() - start;
     out
 }
