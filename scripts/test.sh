@@ -12,8 +12,10 @@
 #
 # The QPACK interop corpus is read from $H3Q_QIFS_DIR (default: ../shared/qifs beside the
 # repository); its tests are skipped, with a line saying so, when it is absent, unless
-# H3Q_REQUIRE_CORPUS=1 (which .ci/run sets under CI), which makes absence a failure. Every
-# other test that needs an outside peer gets it from this script, so it must not skip here.
+# H3Q_REQUIRE_CORPUS=1 (which .ci/run sets under CI), which makes absence a failure. The
+# browser test needs Debian's chromium and chromium-driver; it is skipped without them
+# unless H3Q_REQUIRE_BROWSER=1 (.ci/run installs them and sets it under CI). Every other
+# test that needs an outside peer gets it from this script, so it must not skip here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,6 +43,10 @@ done
 for tool in gtlsserver gtlsclient openssl; do
   command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] ||
     echo "warning: $tool not found: the interop matrix will fail (.ci/run installs it)"
+done
+for tool in chromium chromedriver; do
+  command -v "$tool" >/dev/null 2>&1 ||
+    echo "note: $tool not found: the browser test will be skipped (.ci/run installs it)"
 done
 
 step "cargo fmt --check"
@@ -79,8 +85,8 @@ ctest_suite() { # name, extra cmake options...
 }
 
 # Prints each test CTest skipped in build/NAME with the reason it gave (its "SKIPPED:"
-# line); fails when a skip was not allowed: only the QPACK corpus tests may skip, and only
-# while H3Q_REQUIRE_CORPUS is not 1.
+# line); fails when a skip was not allowed: only the QPACK corpus tests may skip, while
+# H3Q_REQUIRE_CORPUS is not 1, and the browser test, while H3Q_REQUIRE_BROWSER is not 1.
 check_skips() {
   local name=$1 test reason bad=0
   for test in $(sed -n 's/.*Test *#[0-9]*: \([^ ]*\) .*\*\*\*Skipped.*/\1/p' \
@@ -91,6 +97,7 @@ check_skips() {
     echo "skipped ($name): $test: ${reason:-no reason given}" | tee -a "$log_dir/skipped.log"
     case "$test" in
     qpack_interop_*) [ "${H3Q_REQUIRE_CORPUS:-}" = 1 ] && bad=1 ;;
+    browser_*) [ "${H3Q_REQUIRE_BROWSER:-}" = 1 ] && bad=1 ;;
     *) bad=1 ;;
     esac
   done
