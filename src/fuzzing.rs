@@ -17,6 +17,9 @@ use crate::qpack::{Decoded, Decoder, Encoder};
 use crate::test_transport::FakeTransport;
 
 pub use crate::ffi::fuzz::ffi_calls;
+pub use quic_streams::quic_streams;
+
+mod quic_streams;
 
 /// The names of every target, as used for `fuzz/corpus/<name>/`.
 pub const TARGETS: &[&str] = &[
@@ -27,6 +30,7 @@ pub const TARGETS: &[&str] = &[
     "h3_connection_server",
     "ffi_calls",
     "qpack_roundtrip",
+    "quic_streams",
 ];
 
 /// Runs the target called `name` on `data`; false for an unknown name.
@@ -39,6 +43,7 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "h3_connection_server" => h3_connection(data, false),
         "ffi_calls" => ffi_calls(data),
         "qpack_roundtrip" => qpack_roundtrip(data),
+        "quic_streams" => quic_streams(data),
         _ => return false,
     }
     true

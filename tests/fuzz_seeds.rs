@@ -376,6 +376,63 @@ fn ffi_seeds() {
     write("ffi_calls", "client", &seed);
 }
 
+/// quic_streams op sequences (src/fuzzing/quic_streams.rs): requests on three streams,
+/// responses at different priorities through loss, reordering and waits; one with aborts.
+fn quic_streams_seeds() {
+    const CLIENT: u8 = 0x80;
+    let put = |out: &mut Vec<u8>, client: bool, stream: u8, len: usize, owned: bool, fin: bool| {
+        let quarter = (len / 4).min(u16::MAX as usize) as u16;
+        let op = if client { CLIENT } else { 0 };
+        out.extend_from_slice(&[op, stream]);
+        out.extend_from_slice(&quarter.to_be_bytes());
+        out.push(u8::from(owned) | u8::from(fin) << 1);
+    };
+    let priority = |out: &mut Vec<u8>, stream: u8, urgency: u8, incremental: bool| {
+        out.extend_from_slice(&[2, stream, urgency | u8::from(incremental) << 3]);
+    };
+    let deliver_all = |out: &mut Vec<u8>| out.extend_from_slice(&[7, 0]);
+    let lossy = |out: &mut Vec<u8>, rounds: usize| {
+        for i in 0..rounds {
+            let from_client = if i % 3 == 0 { CLIENT } else { 0 };
+            let reorder = if i % 2 == 0 { 0x40 } else { 0 };
+            out.extend_from_slice(&[
+                5 | from_client | reorder,
+                0,
+                12,
+                (i as u8).wrapping_mul(37) & 0x11,
+            ]);
+            out.extend_from_slice(&[6, 0, 0, 50]); // 5 ms
+        }
+    };
+    let mut requests = Vec::new();
+    for stream in 0..3 {
+        put(&mut requests, true, stream, 64, stream % 2 == 0, true);
+    }
+    deliver_all(&mut requests);
+
+    let mut by_priority = requests.clone();
+    priority(&mut by_priority, 0, 5, false);
+    priority(&mut by_priority, 1, 3, true);
+    priority(&mut by_priority, 2, 0, false);
+    for stream in 0..3 {
+        put(&mut by_priority, false, stream, 150_000, stream == 1, true);
+    }
+    lossy(&mut by_priority, 40);
+    priority(&mut by_priority, 0, 0, false); // raised midway
+    lossy(&mut by_priority, 40);
+    write("quic_streams", "priorities", &by_priority);
+
+    let mut aborts = requests;
+    for stream in 0..3 {
+        put(&mut aborts, false, stream, 120_000, false, stream != 1);
+    }
+    lossy(&mut aborts, 10);
+    aborts.extend_from_slice(&[3, 1]); // the server resets stream 4
+    aborts.extend_from_slice(&[4 | CLIENT, 2]); // the client stops stream 8
+    lossy(&mut aborts, 30);
+    write("quic_streams", "aborts", &aborts);
+}
+
 #[test]
 #[ignore = "writes fuzz/corpus seeds; run by hand"]
 fn write_seed_corpora() {
@@ -386,6 +443,7 @@ fn write_seed_corpora() {
     frame_parser_seeds();
     h3_seeds();
     ffi_seeds();
+    quic_streams_seeds();
     for target in h3q::fuzzing::TARGETS {
         let n = std::fs::read_dir(corpus(target)).unwrap().count();
         println!("{target}: {n} files");

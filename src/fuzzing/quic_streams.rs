@@ -1,0 +1,443 @@
+//! Fuzz target `quic_streams`: the built-in QUIC layer's send path between a client and
+//! a server in memory: per-stream queues, the priority scheduler (refills by priority,
+//! streams of one priority in turn, headroom past the send window for a newly urgent
+//! stream), FIN, resets and STOP_SENDING, with the input choosing writes, priorities,
+//! aborts, datagram loss and reordering, and the passing of time.
+//!
+//! Invariant, checked once the input is spent and the network has run loss-free until
+//! quiet: on every stream neither side aborted, the receiver got every byte the sender
+//! wrote, once and in order (each byte is a function of its stream and offset), and the
+//! end of the stream exactly when the sender finished it. Either side failing a call it
+//! should accept is a bug too.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use super::Input;
+use crate::h3::Priority;
+use crate::quic::{Config, Connection, Endpoint, Event, MIN_TRANSMIT_BUFFER};
+
+/// Streams the input can name (client-initiated bidirectional ones, both directions).
+const STREAMS: u64 = 6;
+/// The largest single write, so a run moves a few megabytes at most.
+const MAX_WRITE: usize = 192 * 1024;
+/// Datagrams held in flight per direction before the oldest is delivered regardless.
+const IN_FLIGHT: usize = 64;
+/// Simulated time the loss-free end of a run may take (loss before it may have backed the
+/// probe timers off to tens of seconds).
+const SETTLE_NS: u64 = 1_000_000_000_000;
+
+const CLIENT_ADDR: &str = "127.0.0.1:40000";
+const SERVER_ADDR: &str = "127.0.0.1:443";
+
+/// Configurations made once per process: certificate generation is far slower than a run.
+fn configs() -> &'static (Config, Config) {
+    static CONFIGS: OnceLock<(Config, Config)> = OnceLock::new();
+    CONFIGS.get_or_init(|| {
+        let mut server = Config::server();
+        server
+            .generate_self_signed("localhost")
+            .expect("certificate");
+        // Windows small enough that the input can fill them and make the scheduler
+        // choose (quinn-proto's send window, flow control per stream and per connection).
+        server.set_send_window(64 * 1024);
+        let mut client = Config::client();
+        client
+            .add_ca_pem(
+                server
+                    .certificate_chain_pem()
+                    .expect("certificate PEM")
+                    .as_bytes(),
+            )
+            .expect("trusted certificate");
+        client.set_send_window(64 * 1024);
+        client.set_stream_receive_window(96 * 1024);
+        server.set_stream_receive_window(96 * 1024);
+        // No idle timeout within a run (at most 256 waits of 6.5 s, then the settling): a
+        // connection that ends is a bug.
+        for config in [&mut client, &mut server] {
+            config.set_idle_timeout(Duration::from_secs(3600));
+        }
+        (client, server)
+    })
+}
+
+/// The byte at `offset` of stream `stream_id` sent by the client (or the server).
+fn pattern(stream_id: u64, from_client: bool, offset: u64) -> u8 {
+    let salt = if from_client { 0x3c } else { 0xa5 };
+    (stream_id as u8)
+        .wrapping_mul(31)
+        .wrapping_add((offset as u8).wrapping_mul(7))
+        .wrapping_add((offset >> 8) as u8)
+        ^ salt
+}
+
+/// One direction of one stream, as both ends see it.
+#[derive(Default)]
+struct Flow {
+    sent: u64,
+    finished: bool,
+    received: u64,
+    ended: bool,
+    /// Reset by its sender or stopped by its receiver: no promise about its bytes.
+    aborted: bool,
+}
+
+/// One side's endpoint and connection, with its datagrams on their way to the other.
+struct Side {
+    endpoint: Endpoint,
+    conn: Option<Connection>,
+    addr: SocketAddr,
+    in_flight: VecDeque<Vec<u8>>,
+}
+
+struct Run {
+    now: u64,
+    client: Side,
+    server: Side,
+    /// (stream, sent by the client) -> its flow.
+    flows: BTreeMap<(u64, bool), Flow>,
+    buf: Vec<u8>,
+}
+
+impl Run {
+    fn new() -> Option<Run> {
+        let (client_cfg, server_cfg) = configs();
+        let mut run = Run {
+            now: 1_000_000_000,
+            client: Side {
+                endpoint: Endpoint::new(client_cfg).ok()?,
+                conn: None,
+                addr: CLIENT_ADDR.parse().ok()?,
+                in_flight: VecDeque::new(),
+            },
+            server: Side {
+                endpoint: Endpoint::new(server_cfg).ok()?,
+                conn: None,
+                addr: SERVER_ADDR.parse().ok()?,
+                in_flight: VecDeque::new(),
+            },
+            flows: BTreeMap::new(),
+            buf: vec![0; MIN_TRANSMIT_BUFFER],
+        };
+        let handle = run
+            .client
+            .endpoint
+            .connect(run.now, run.server.addr, "localhost")
+            .expect("connect");
+        run.client.conn = Some(run.client.endpoint.connection(handle).expect("connection"));
+        // The handshake, loss-free.
+        for _ in 0..200 {
+            run.transmit_all();
+            run.deliver_all();
+            run.accept();
+            if run.established() {
+                return Some(run);
+            }
+            run.advance(1_000_000);
+        }
+        panic!("the handshake did not complete in memory");
+    }
+
+    fn established(&self) -> bool {
+        let up = |side: &Side| side.conn.as_ref().is_some_and(|c| c.is_established());
+        up(&self.client) && up(&self.server)
+    }
+
+    fn accept(&mut self) {
+        if self.server.conn.is_none()
+            && let Some(handle) = self.server.endpoint.accept()
+        {
+            self.server.conn = self.server.endpoint.connection(handle).ok();
+        }
+    }
+
+    fn side(&mut self, client: bool) -> &mut Side {
+        if client {
+            &mut self.client
+        } else {
+            &mut self.server
+        }
+    }
+
+    /// Queues everything both endpoints want to send.
+    fn transmit_all(&mut self) {
+        for client in [true, false] {
+            let now = self.now;
+            let mut buf = std::mem::take(&mut self.buf);
+            let side = self.side(client);
+            while let Ok(Some(t)) = side.endpoint.poll_transmit(now, &mut buf) {
+                for datagram in buf[..t.len].chunks(t.segment_size.max(1)) {
+                    side.in_flight.push_back(datagram.to_vec());
+                }
+            }
+            self.buf = buf;
+            while self.side(client).in_flight.len() > IN_FLIGHT {
+                let oldest = self.side(client).in_flight.pop_front().expect("non-empty");
+                self.deliver(client, &oldest);
+            }
+        }
+    }
+
+    /// Hands a datagram sent by the client (or the server) to the other side.
+    fn deliver(&mut self, from_client: bool, datagram: &[u8]) {
+        let now = self.now;
+        let from = self.side(from_client).addr;
+        self.side(!from_client)
+            .endpoint
+            .receive(now, from, datagram);
+    }
+
+    fn deliver_all(&mut self) {
+        for client in [true, false] {
+            while let Some(d) = self.side(client).in_flight.pop_front() {
+                self.deliver(client, &d);
+            }
+        }
+    }
+
+    /// Delivers up to `count` of one direction's datagrams, dropping those whose bit in
+    /// `drops` is set, and swapping the first two when `reorder` says so.
+    fn deliver_some(&mut self, from_client: bool, count: u8, drops: u8, reorder: bool) {
+        let queue = &mut self.side(from_client).in_flight;
+        if reorder && queue.len() >= 2 {
+            queue.swap(0, 1);
+        }
+        for i in 0..count {
+            let Some(d) = self.side(from_client).in_flight.pop_front() else {
+                return;
+            };
+            if drops & (1 << (i % 8)) == 0 {
+                self.deliver(from_client, &d);
+            }
+        }
+    }
+
+    fn advance(&mut self, ns: u64) {
+        self.now += ns;
+        self.accept();
+        for client in [true, false] {
+            let now = self.now;
+            let side = self.side(client);
+            if side.endpoint.next_timeout().is_some_and(|at| at <= now) {
+                side.endpoint.handle_timeout(now);
+            }
+        }
+    }
+
+    /// Takes both connections' events, checking each byte against the pattern.
+    fn drain_events(&mut self) {
+        for client in [true, false] {
+            let Some(conn) = self.side(client).conn.clone() else {
+                continue;
+            };
+            while let Some(event) = conn.next_event() {
+                self.on_event(client, event);
+            }
+        }
+    }
+
+    fn on_event(&mut self, at_client: bool, event: Event) {
+        match event {
+            Event::StreamDataReceived {
+                stream_id,
+                data,
+                end_stream,
+            } => {
+                let flow = self.flows.entry((stream_id, !at_client)).or_default();
+                assert!(!flow.ended, "data on stream {stream_id} after its end");
+                for (i, &b) in data.iter().enumerate() {
+                    let offset = flow.received + i as u64;
+                    assert_eq!(
+                        b,
+                        pattern(stream_id, !at_client, offset),
+                        "stream {stream_id} byte {offset} (sent by the {})",
+                        if at_client { "server" } else { "client" }
+                    );
+                }
+                flow.received += data.len() as u64;
+                assert!(
+                    flow.received <= flow.sent,
+                    "stream {stream_id}: more received than sent"
+                );
+                if end_stream {
+                    assert!(
+                        flow.finished,
+                        "stream {stream_id} ended but was not finished"
+                    );
+                    flow.ended = true;
+                }
+            }
+            Event::StreamReset { stream_id, .. } => {
+                self.flows
+                    .entry((stream_id, !at_client))
+                    .or_default()
+                    .aborted = true;
+            }
+            Event::StopSendingReceived { stream_id, .. } => {
+                // The layer resets the stream in answer.
+                self.flows
+                    .entry((stream_id, at_client))
+                    .or_default()
+                    .aborted = true;
+            }
+            Event::ConnectionTerminated { reason, .. } => {
+                panic!("the connection ended: {reason:?}")
+            }
+            _ => {}
+        }
+    }
+
+    /// Writes `len` pattern bytes on `stream_id` from one side, as a slice or as `Bytes`.
+    fn write(&mut self, from_client: bool, stream_id: u64, len: usize, owned: bool, fin: bool) {
+        let Some(conn) = self.side(from_client).conn.clone() else {
+            return;
+        };
+        let flow = self.flows.entry((stream_id, from_client)).or_default();
+        if flow.finished || flow.aborted {
+            return;
+        }
+        // A server writes only on streams it has seen the client open.
+        if !from_client
+            && !self
+                .flows
+                .get(&(stream_id, true))
+                .is_some_and(|f| f.received > 0 || f.ended || f.aborted)
+        {
+            return;
+        }
+        let flow = self.flows.entry((stream_id, from_client)).or_default();
+        let data: Vec<u8> = (0..len as u64)
+            .map(|i| pattern(stream_id, from_client, flow.sent + i))
+            .collect();
+        let result = if owned {
+            conn.send_stream_bytes(stream_id, Bytes::from(data), fin)
+        } else {
+            conn.send_stream_data(stream_id, &data, fin)
+        };
+        // Neither finished nor aborted (a STOP_SENDING's event was taken before this op):
+        // the write must be accepted.
+        if let Err(e) = result {
+            panic!("stream {stream_id}: a write was refused: {e}");
+        }
+        flow.sent += len as u64;
+        flow.finished = fin;
+    }
+
+    fn run_op(&mut self, input: &mut Input<'_>) {
+        let op = input.byte();
+        let client = op & 0x80 != 0;
+        let stream_id = u64::from(input.byte()) % STREAMS * 4;
+        match op % 8 {
+            0 | 1 => {
+                let len = (usize::from(input.u16()) * 4).min(MAX_WRITE);
+                let flags = input.byte();
+                self.write(client, stream_id, len, flags & 1 != 0, flags & 2 != 0);
+            }
+            2 => {
+                let b = input.byte();
+                let priority = Priority {
+                    urgency: b % 8,
+                    incremental: b & 8 != 0,
+                };
+                if let Some(conn) = self.side(client).conn.clone() {
+                    // Refused for a stream not opened by the peer yet: fine.
+                    let _ = conn.set_stream_priority(stream_id, priority);
+                }
+            }
+            3 => {
+                if let Some(conn) = self.side(client).conn.clone()
+                    && self.flows.contains_key(&(stream_id, client))
+                    && conn.reset_stream(stream_id, 7).is_ok()
+                {
+                    self.flows.entry((stream_id, client)).or_default().aborted = true;
+                }
+            }
+            4 => {
+                if let Some(conn) = self.side(client).conn.clone()
+                    && self.flows.contains_key(&(stream_id, !client))
+                    && conn.stop_stream(stream_id, 9).is_ok()
+                {
+                    self.flows.entry((stream_id, !client)).or_default().aborted = true;
+                }
+            }
+            5 => {
+                let (count, drops) = (input.byte() % 16, input.byte());
+                self.transmit_all();
+                self.deliver_some(client, count, drops, op & 0x40 != 0);
+            }
+            6 => self.advance(u64::from(input.u16()) * 100_000),
+            _ => {
+                self.transmit_all();
+                self.deliver_all();
+            }
+        }
+        self.drain_events();
+    }
+
+    /// Runs the network loss-free until nothing moves or the time is up, then checks
+    /// every flow.
+    fn settle_and_check(&mut self) {
+        let deadline = self.now + SETTLE_NS;
+        while self.now < deadline {
+            self.transmit_all();
+            let moved = !self.client.in_flight.is_empty() || !self.server.in_flight.is_empty();
+            self.deliver_all();
+            self.drain_events();
+            if !moved {
+                if self.complete() {
+                    break;
+                }
+                let next = [
+                    self.client.endpoint.next_timeout(),
+                    self.server.endpoint.next_timeout(),
+                ]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or(deadline)
+                .clamp(self.now + 1, deadline);
+                self.advance(next - self.now);
+            }
+        }
+        for (&(stream_id, from_client), flow) in &self.flows {
+            if flow.aborted {
+                continue;
+            }
+            assert_eq!(
+                flow.received,
+                flow.sent,
+                "stream {stream_id} from the {}: bytes lost",
+                if from_client { "client" } else { "server" }
+            );
+            assert_eq!(
+                flow.ended, flow.finished,
+                "stream {stream_id}: end of stream"
+            );
+        }
+    }
+
+    fn complete(&self) -> bool {
+        self.flows
+            .values()
+            .all(|f| f.aborted || (f.received == f.sent && f.ended == f.finished))
+    }
+}
+
+/// The fuzz target (see the module comment).
+pub fn quic_streams(data: &[u8]) {
+    let Some(mut run) = Run::new() else {
+        return;
+    };
+    let mut input = Input::new(data);
+    let mut ops = 0;
+    while !input.is_empty() && ops < 256 {
+        run.run_op(&mut input);
+        ops += 1;
+    }
+    run.settle_and_check();
+}
