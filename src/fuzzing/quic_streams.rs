@@ -23,8 +23,10 @@ use crate::quic::{Config, Connection, Endpoint, Event, MIN_TRANSMIT_BUFFER};
 
 /// Streams the input can name (client-initiated bidirectional ones, both directions).
 const STREAMS: u64 = 6;
-/// The largest single write, so a run moves a few megabytes at most.
+/// The largest single write, and the most a run writes in all (the committed corpus is
+/// replayed by `cargo test` in a debug build, where each megabyte costs).
 const MAX_WRITE: usize = 192 * 1024;
+const MAX_TOTAL: u64 = 1 << 20;
 /// Datagrams held in flight per direction before the oldest is delivered regardless.
 const IN_FLIGHT: usize = 64;
 /// Simulated time the loss-free end of a run may take (loss before it may have backed the
@@ -101,6 +103,8 @@ struct Run {
     server: Side,
     /// (stream, sent by the client) -> its flow.
     flows: BTreeMap<(u64, bool), Flow>,
+    /// Bytes written so far, both sides.
+    written: u64,
     buf: Vec<u8>,
 }
 
@@ -122,6 +126,7 @@ impl Run {
                 in_flight: VecDeque::new(),
             },
             flows: BTreeMap::new(),
+            written: 0,
             buf: vec![0; MIN_TRANSMIT_BUFFER],
         };
         let handle = run
@@ -297,6 +302,7 @@ impl Run {
         let Some(conn) = self.side(from_client).conn.clone() else {
             return;
         };
+        let len = len.min((MAX_TOTAL - self.written) as usize);
         let flow = self.flows.entry((stream_id, from_client)).or_default();
         if flow.finished || flow.aborted {
             return;
@@ -326,6 +332,7 @@ impl Run {
         }
         flow.sent += len as u64;
         flow.finished = fin;
+        self.written += len as u64;
     }
 
     fn run_op(&mut self, input: &mut Input<'_>) {
