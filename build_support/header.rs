@@ -136,6 +136,7 @@ pub const SECTIONS: &[Section] = &[
             Api("h3q_config_set_max_streams"),
             Api("h3q_config_set_stream_receive_window"),
             Api("h3q_config_set_send_window"),
+            Api("h3q_config_set_loss_detection"),
             Api("h3q_config_set_max_datagram_frame_size"),
             Api("h3q_config_set_key_log_file"),
             Api("h3q_config_set_max_gso_segments"),

@@ -11,6 +11,7 @@
 #include "endpoint_pair.h"
 
 #include <arpa/inet.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1170,6 +1171,20 @@ static void misuse_config(void) {
     CHECK_INT(h3q_config_set_send_window(cfg, 1ULL << 62), H3Q_ERR_INVALID_ARGUMENT);
     CHECK_INT(h3q_config_set_stream_receive_window(cfg, 6 << 20), H3Q_OK);
     CHECK_INT(h3q_config_set_send_window(cfg, 16384), H3Q_OK);
+    /* Loss detection: a packet threshold of 1 or 2, or a time threshold that is not a
+     * number from 1 to 10 round trips, is refused with a message naming it. */
+    CHECK_INT(h3q_config_set_loss_detection(NULL, 0, 2.0), H3Q_ERR_NULL);
+    CHECK_INT(h3q_config_set_loss_detection(cfg, 2, 2.0), H3Q_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(h3q_config_last_error(cfg), "packet threshold 2") != NULL);
+    const double bad_times[] = {0.0, 0.99, 10.01, -1.0, 1e300, NAN, INFINITY};
+    for (size_t i = 0; i < sizeof bad_times / sizeof bad_times[0]; i++) {
+        CHECK_INT(h3q_config_set_loss_detection(cfg, 0, bad_times[i]),
+                  H3Q_ERR_INVALID_ARGUMENT);
+        CHECK(strstr(h3q_config_last_error(cfg), "time threshold") != NULL);
+    }
+    CHECK_INT(h3q_config_set_loss_detection(cfg, 3, 1.125), H3Q_OK); /* RFC 9002's */
+    CHECK_INT(h3q_config_set_loss_detection(cfg, UINT32_MAX, 10.0), H3Q_OK);
+    CHECK_INT(h3q_config_set_loss_detection(cfg, 0, 1.0), H3Q_OK);
     /* A PEM buffer too small reports the size needed and writes nothing else. */
     CHECK_INT(h3q_config_generate_self_signed(cfg, "localhost", NULL), H3Q_OK);
     memset(buf, 0xaa, sizeof buf);

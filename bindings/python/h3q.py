@@ -310,6 +310,7 @@ _SIGNATURES = {
     "h3q_config_set_max_streams": (c_result, [_P, ctypes.c_uint64, ctypes.c_uint64]),
     "h3q_config_set_stream_receive_window": (c_result, [_P, ctypes.c_uint64]),
     "h3q_config_set_send_window": (c_result, [_P, ctypes.c_uint64]),
+    "h3q_config_set_loss_detection": (c_result, [_P, ctypes.c_uint32, ctypes.c_double]),
     "h3q_config_set_max_datagram_frame_size": (c_result, [_P, ctypes.c_uint64]),
     "h3q_config_set_key_log_file": (c_result, [_P, ctypes.c_char_p]),
     # endpoint
@@ -621,6 +622,14 @@ class Config(_Handle):
         """Most data sent and not yet acknowledged per connection (default 10 MB)."""
         self._check(lib.h3q_config_set_send_window(self.handle, size),
                     "h3q_config_set_send_window")
+
+    def set_loss_detection(self, packet_threshold: int, time_threshold: float) -> None:
+        """When a packet counts as lost: after `packet_threshold` later packets are
+        acknowledged (0: never by count) or `time_threshold` round trips (1.0 to 10.0).
+        Default 0 and 2.0, which tolerates reordering; RFC 9002's values are 3 and 1.125."""
+        self._check(lib.h3q_config_set_loss_detection(self.handle, packet_threshold,
+                                                      time_threshold),
+                    "h3q_config_set_loss_detection")
 
     def set_max_datagram_frame_size(self, size: int) -> None:
         self._check(lib.h3q_config_set_max_datagram_frame_size(self.handle, size),

@@ -603,6 +603,12 @@ class InMemoryTests(unittest.TestCase):
             with self.assertRaises(h3q.H3QError) as cm:
                 ccfg.set_stream_receive_window(100)
             self.assertEqual(cm.exception.code, h3q.H3Q_ERR_INVALID_ARGUMENT)
+            scfg.set_loss_detection(3, 1.125)
+            for packets, time in ((2, 2.0), (0, 0.5), (0, float("nan"))):
+                with self.assertRaises(h3q.H3QError) as cm:
+                    scfg.set_loss_detection(packets, time)
+                self.assertEqual(cm.exception.code, h3q.H3Q_ERR_INVALID_ARGUMENT)
+                self.assertIn("threshold", str(cm.exception))
             with h3q.Endpoint(ccfg) as ep, ep.connect(1, SERVER_ADDR, "localhost") as quic:
                 with h3q.H3Connection(quic, s) as h3:
                     self.assertEqual(h3.sent_setting(SETTINGS_QPACK_MAX_TABLE_CAPACITY), 0)

@@ -38,6 +38,7 @@ pub mod qpack_encoder;
 pub mod quic_conn;
 pub mod quic_error;
 pub mod read;
+pub mod recovery;
 pub mod result;
 pub mod settings;
 pub mod slice;

@@ -20,6 +20,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 use super::error::ConfigError;
+use super::recovery::LossDetection;
 
 /// The host name a server's generated certificate is issued for when none is configured.
 pub const DEFAULT_SELF_SIGNED_HOST: &str = "localhost";
@@ -41,6 +42,7 @@ pub struct Config {
     max_gso_segments: usize,
     stream_receive_window: u64,
     send_window: u64,
+    loss_detection: LossDetection,
 }
 
 /// A certificate chain with its private key.
@@ -69,6 +71,7 @@ impl fmt::Debug for Config {
             .field("max_streams_uni", &self.max_streams_uni)
             .field("max_datagram_frame_size", &self.max_datagram_frame_size)
             .field("key_log", &self.key_log.as_ref().map(|k| &k.path))
+            .field("loss_detection", &self.loss_detection)
             .finish_non_exhaustive()
     }
 }
@@ -99,6 +102,7 @@ impl Config {
             max_gso_segments: 1,
             stream_receive_window: 1_250_000,
             send_window: 10_000_000,
+            loss_detection: LossDetection::DEFAULT,
         }
     }
 
@@ -265,6 +269,16 @@ impl Config {
         self.send_window = bytes;
     }
 
+    /// When a packet counts as lost: see [`LossDetection`] for the thresholds and why
+    /// h3q's default ([`LossDetection::DEFAULT`]: by time alone, after two round trips)
+    /// tolerates reordering that RFC 9002's values ([`LossDetection::RFC9002`]) take for
+    /// loss. Refused, with the reason, when a threshold is out of range.
+    pub fn set_loss_detection(&mut self, loss: LossDetection) -> Result<(), ConfigError> {
+        loss.validate()?;
+        self.loss_detection = loss;
+        Ok(())
+    }
+
     /// The send window set with [`Config::set_send_window`].
     pub(crate) fn send_window(&self) -> u64 {
         self.send_window
@@ -374,6 +388,7 @@ impl Config {
             t.mtu_discovery_config(None);
         }
         t.enable_segmentation_offload(self.max_gso_segments > 1);
+        self.loss_detection.apply(&mut t);
         Ok(t)
     }
 }

@@ -93,6 +93,7 @@ mod endpoint;
 mod error;
 mod event;
 mod handle;
+mod recovery;
 mod time;
 
 pub use config::{Config, DEFAULT_SELF_SIGNED_HOST};
@@ -100,3 +101,4 @@ pub use endpoint::{Endpoint, MIN_TRANSMIT_BUFFER, Transmit};
 pub use error::{ConfigError, QuicError};
 pub use event::Event;
 pub use handle::{Connection, ConnectionHandle};
+pub use recovery::LossDetection;

@@ -4,6 +4,7 @@
 //!   header lists and the offline-interop encoded format;
 //! - [`pair`]: an in-memory QUIC client/server pair on a simulated clock and network;
 //! - [`h3_pair`]: HTTP/3 client and server connections over that pair;
+//! - [`download`]: one download over that pair, timed on its clock;
 //! - [`priority_race`]: a download race that shows what priorities change;
 //! - [`udp`]: an endpoint on a UDP socket on 127.0.0.1 and the loop's pieces;
 //! - [`rng`]: the one seeded pseudo-random generator;
@@ -19,6 +20,7 @@
 #![allow(dead_code)]
 
 pub mod alloc;
+pub mod download;
 pub mod h3_pair;
 pub mod pair;
 pub mod priority_race;

@@ -24,6 +24,9 @@ pub struct Network {
     pub loss: f64,
     /// Probability that a datagram is delayed by up to one extra latency (reordering).
     pub reorder: f64,
+    /// Each datagram's one-way delay is drawn independently and uniformly from
+    /// `latency_ns ± jitter_ns` (netem's `delay L J`), which reorders heavily.
+    pub jitter_ns: u64,
     /// The path MTU as a UDP payload size: larger datagrams are dropped (counted as lost),
     /// as a router would drop a packet with the don't-fragment bit set. `None`: no limit.
     pub mtu: Option<usize>,
@@ -36,6 +39,7 @@ impl Default for Network {
             latency_ns: 0,
             loss: 0.0,
             reorder: 0.0,
+            jitter_ns: 0,
             mtu: None,
             seed: 0x5eed,
         }
@@ -201,6 +205,10 @@ impl Pair {
         }
         self.stats.largest = self.stats.largest.max(end - start);
         let mut delay = self.net.latency_ns;
+        if self.net.jitter_ns > 0 {
+            let spread = 2 * self.net.jitter_ns + 1;
+            delay = (delay + self.rng.next_u64() % spread).saturating_sub(self.net.jitter_ns);
+        }
         if self.net.reorder > 0.0 && self.rng.unit() < self.net.reorder {
             self.stats.reordered += 1;
             delay += 1 + self.rng.next_u64() % self.net.latency_ns.max(1_000_000);
