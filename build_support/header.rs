@@ -184,6 +184,13 @@ pub const SECTIONS: &[Section] = &[
             Api("h3q_quic_conn_is_drained"),
             Api("h3q_quic_conn_alpn"),
             Api("h3q_quic_conn_remote_address"),
+            Api("h3q_quic_stats"),
+            Api("h3q_quic_conn_stats_versioned"),
+            Macro(
+                "/** Writes the connection's measurements (see h3q_quic_conn_stats_versioned()). */\n\
+                 #define h3q_quic_conn_stats(conn, out) \\\n  \
+                 h3q_quic_conn_stats_versioned((conn), H3Q_ABI_VERSION, (out))",
+            ),
         ],
     },
     Section {

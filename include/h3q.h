@@ -1207,6 +1207,88 @@ h3q_result h3q_quic_conn_remote_address(struct h3q_quic_conn *conn,
                                         struct sockaddr_storage *addr_out,
                                         socklen_t *addr_len_out);
 
+/**
+ * A connection's measurements, as of the call. Counters start at zero when the
+ * connection is made and only grow. Versioned like the other public structs: fields are
+ * only ever appended, and `h3q_quic_conn_stats_versioned()` writes the fields the
+ * caller's `H3Q_ABI_VERSION` has, no byte more.
+ */
+typedef struct h3q_quic_stats {
+  /**
+   * The smoothed round-trip time (RFC 9002 section 5.3) in nanoseconds; the initial
+   * estimate (333 ms) until the first sample.
+   */
+  uint64_t smoothed_rtt_ns;
+  /**
+   * The smallest round-trip time sampled, in nanoseconds.
+   */
+  uint64_t min_rtt_ns;
+  /**
+   * The congestion window, in bytes.
+   */
+  uint64_t cwnd;
+  /**
+   * How many times congestion control reduced the window.
+   */
+  uint64_t congestion_events;
+  /**
+   * QUIC packets sent (during the handshake several share a UDP datagram).
+   */
+  uint64_t packets_sent;
+  /**
+   * UDP datagrams sent.
+   */
+  uint64_t datagrams_sent;
+  /**
+   * UDP payload bytes sent.
+   */
+  uint64_t bytes_sent;
+  /**
+   * UDP datagrams received for this connection.
+   */
+  uint64_t datagrams_received;
+  /**
+   * UDP payload bytes received for this connection.
+   */
+  uint64_t bytes_received;
+  /**
+   * Packets declared lost (on a path that reorders, some arrived late; see
+   * `h3q_config_set_loss_detection()`).
+   */
+  uint64_t packets_lost;
+  /**
+   * The bytes those packets carried.
+   */
+  uint64_t bytes_lost;
+  /**
+   * The largest UDP payload the path currently carries (1200 until path MTU discovery,
+   * if enabled, finds more).
+   */
+  uint64_t path_mtu;
+} h3q_quic_stats;
+
+/**
+ * Writes `conn`'s measurements to `*out`: the fields of `h3q_quic_stats` as ABI version
+ * `abi_version` declares it (the `h3q_quic_conn_stats()` macro passes
+ * `H3Q_ABI_VERSION`), no byte past them. Works on a closed connection too (its last
+ * figures).
+ *
+ * Returns `H3Q_OK`; `H3Q_ERR_NULL` if `conn` or `out` is NULL; or
+ * `H3Q_ERR_UNSUPPORTED_VERSION` for a version this library does not serve or one without
+ * this struct (1). Nothing is written on an error.
+ *
+ * # Safety
+ * `conn` is NULL or a live handle; `out` is NULL or writable for the caller's version
+ * of the struct.
+ */
+h3q_result h3q_quic_conn_stats_versioned(struct h3q_quic_conn *conn,
+                                         int abi_version,
+                                         struct h3q_quic_stats *out);
+
+/** Writes the connection's measurements (see h3q_quic_conn_stats_versioned()). */
+#define h3q_quic_conn_stats(conn, out) \
+  h3q_quic_conn_stats_versioned((conn), H3Q_ABI_VERSION, (out))
+
 /* ==============================================================================
  * 4. HTTP/3 connection and events
  *

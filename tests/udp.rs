@@ -107,7 +107,7 @@ fn ten_megabytes_over_udp_on_loopback() {
     eprintln!(
         "10 MB over UDP in {:?}, {rounds} rounds, {} datagrams sent, {} lost",
         Duration::from_nanos(clock.now()),
-        stats.udp_tx.datagrams,
-        stats.path.lost_packets
+        stats.datagrams_sent,
+        stats.packets_lost
     );
 }

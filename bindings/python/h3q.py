@@ -58,7 +58,7 @@ import socket
 import struct
 import weakref
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 __all__ = [
     "H3QError", "Config", "Endpoint", "QuicConnection", "H3Connection", "Settings",
@@ -227,6 +227,14 @@ class h3q_event(ctypes.Structure):
     ]
 
 
+class h3q_quic_stats(ctypes.Structure):
+    """A built-in QUIC connection's measurements (ABI version 2); see include/h3q.h."""
+    _fields_ = [(name, ctypes.c_uint64) for name in (
+        "smoothed_rtt_ns", "min_rtt_ns", "cwnd", "congestion_events", "packets_sent",
+        "datagrams_sent", "bytes_sent", "datagrams_received", "bytes_received",
+        "packets_lost", "bytes_lost", "path_mtu")]
+
+
 class sockaddr_in(ctypes.Structure):
     _fields_ = [
         ("sin_family", ctypes.c_ushort),
@@ -341,6 +349,8 @@ _SIGNATURES = {
         c_result, [_P, ctypes.c_bool, ctypes.POINTER(ctypes.c_uint64)]),
     "h3q_quic_conn_reset_stream": (c_result, [_P, ctypes.c_uint64, ctypes.c_uint64]),
     "h3q_quic_conn_stop_stream": (c_result, [_P, ctypes.c_uint64, ctypes.c_uint64]),
+    "h3q_quic_conn_stats_versioned": (
+        c_result, [_P, ctypes.c_int, ctypes.POINTER(h3q_quic_stats)]),
     "h3q_quic_conn_close": (c_result, [_P, ctypes.c_uint64, ctypes.c_char_p, ctypes.c_size_t]),
     "h3q_quic_conn_is_established": (ctypes.c_bool, [_P]),
     "h3q_quic_conn_is_closed": (ctypes.c_bool, [_P]),
@@ -863,6 +873,15 @@ class QuicConnection(_Handle):
                                                      ctypes.byref(n)),
                     "h3q_quic_conn_remote_address")
         return _address(st, n.value)
+
+    def stats(self) -> Dict[str, int]:
+        """The connection's measurements: round trips (ns), congestion window, bytes,
+        datagrams and packets sent, received and lost, path MTU."""
+        out = h3q_quic_stats()
+        self._check(lib.h3q_quic_conn_stats_versioned(self.handle, ABI_VERSION,
+                                                      ctypes.byref(out)),
+                    "h3q_quic_conn_stats_versioned")
+        return {name: getattr(out, name) for name, _ in h3q_quic_stats._fields_}
 
 
 # --- HTTP/3 -----------------------------------------------------------------------------------

@@ -300,6 +300,11 @@ class InMemoryTests(unittest.TestCase):
         self.assertEqual(p.server_ep.certificate_fingerprint(), p.fingerprint)
         self.assertIsNone(p.client_ep.certificate_fingerprint())
         self.assertEqual(p.server.conns[0][0].remote_address(), CLIENT_ADDR)
+        stats = p.server.conns[0][0].stats()
+        self.assertGreater(stats["datagrams_received"], 0)
+        self.assertGreater(stats["bytes_sent"], 0)
+        self.assertGreaterEqual(stats["path_mtu"], 1200)
+        self.assertEqual(stats["packets_lost"], 0)
 
     def test_post_echo(self):
         p = self.pair

@@ -74,6 +74,11 @@ static connection *open_connection(client *cl) {
 }
 
 static void free_connection(connection *c) {
+    if (ex_verbose) {
+        char line[EX_STATS_LEN];
+        ex_describe_stats(c->quic, line);
+        ex_debug("connection %d: %s", c->number, line);
+    }
     h3q_conn_free(c->h3);
     h3q_quic_conn_free(c->quic);
     free(c->by_stream);

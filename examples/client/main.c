@@ -25,7 +25,8 @@
  * it is a terminal; with -v, on stderr, the connections' events (handshakes, GOAWAYs,
  * retries, ends) and each request's start (stream, priority) and completion (time, and
  * how far the others in flight had got: "the 8 others in flight had 3276800 of
- * 160000000 bytes").
+ * 160000000 bytes"), and each connection's measurements when it ends (round trip,
+ * congestion window, bytes and packets sent, received and lost: h3q_quic_conn_stats).
  *
  * GOAWAY: requests the server did not process (its GOAWAY's refusals, H3_REQUEST_REJECTED)
  * are sent again on a new connection, from the start (--retry-on-goaway, the default; see
@@ -158,8 +159,10 @@ static void usage(FILE *f) {
           "                        0 (most urgent) to 7 (the default is 3); ',i': the\n"
           "                        response may share the connection with others of its\n"
           "                        urgency (incremental). Result lines end with ' u=N[,i]'\n"
-          "  -v              log connection events (handshakes, GOAWAYs, retries) and each\n"
-          "                  request's start and end (priority, time) to stderr\n"
+          "  -v              log connection events (handshakes, GOAWAYs, retries), each\n"
+          "                  request's start and end (priority, time), and each\n"
+          "                  connection's measurements at its end (round trip, window,\n"
+          "                  bytes and packets sent, received, lost) to stderr\n"
           "URLs: https://host[:port]/path, all with the same host and port; options may come\n"
           "before, between and after them.\n"
           "Exit status: 0 all requests complete with 2xx; 1 some failed; 2 usage error;\n"

@@ -88,3 +88,19 @@ void ex_describe_close(const h3q_event *ev, char *out, size_t cap) {
         break;
     }
 }
+
+void ex_describe_stats(h3q_quic_conn *quic, char out[EX_STATS_LEN]) {
+    h3q_quic_stats s;
+    if (h3q_quic_conn_stats(quic, &s) != H3Q_OK) {
+        snprintf(out, EX_STATS_LEN, "no stats: %s", h3q_quic_conn_last_error(quic));
+        return;
+    }
+    snprintf(out, EX_STATS_LEN,
+             "rtt %.1f ms (min %.1f), cwnd %" PRIu64 ", sent %" PRIu64 " B / %" PRIu64
+             " datagrams / %" PRIu64 " packets, received %" PRIu64 " B / %" PRIu64
+             " datagrams, lost %" PRIu64 " packets (%" PRIu64 " B), %" PRIu64
+             " congestion events, path MTU %" PRIu64,
+             (double)s.smoothed_rtt_ns / 1e6, (double)s.min_rtt_ns / 1e6, s.cwnd, s.bytes_sent,
+             s.datagrams_sent, s.packets_sent, s.bytes_received, s.datagrams_received,
+             s.packets_lost, s.bytes_lost, s.congestion_events, s.path_mtu);
+}

@@ -7,7 +7,8 @@
  *     client learns of the completed handshake that way: HTTP/3 has no event for it);
  *   - ex_unsent(): how many bytes of a stream wait unsent inside h3q (body pacing);
  *   - ex_code_name() and ex_describe_close(): HTTP/3 error codes and a connection's end
- *     (H3Q_EVENT_CONNECTION_CLOSED) as text for logs.
+ *     (H3Q_EVENT_CONNECTION_CLOSED) as text for logs;
+ *   - ex_describe_stats(): a connection's measurements (h3q_quic_conn_stats) as one line.
  *
  * Part of examples/common (the h3q_example_common library).
  */
@@ -62,5 +63,13 @@ const char *ex_code_name(uint64_t code, char buf[EX_CODE_NAME_LEN]);
  * "closed by the peer: H3_NO_ERROR (0x100) \"server shutdown\"" or
  * "closed here: \"Idle timeout\"". */
 void ex_describe_close(const h3q_event *event, char *out, size_t cap);
+
+/* Room for any text ex_describe_stats() writes. */
+#define EX_STATS_LEN 320
+
+/* Writes `quic`'s measurements into `out` as one line, e.g. "rtt 10.2 ms (min 9.8),
+ * cwnd 120000, sent 10787332 B / 9036 datagrams / 9040 packets, received ...,
+ * lost 3 packets (3600 B), 1 congestion event, path MTU 1200"; or why h3q could not say. */
+void ex_describe_stats(h3q_quic_conn *quic, char out[EX_STATS_LEN]);
 
 #endif

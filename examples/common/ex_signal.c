@@ -7,8 +7,14 @@
 static volatile sig_atomic_t received;    /* signals counted by the handler */
 static volatile sig_atomic_t last_signal;
 static int taken;                         /* of them, reported by ex_signals_take */
+static volatile sig_atomic_t reports;     /* SIGUSR1s counted by the handler */
+static int reports_taken;
 
 static void on_signal(int sig) {
+    if (sig == SIGUSR1) {
+        reports++;
+        return;
+    }
     last_signal = sig;
     received++;
 }
@@ -18,15 +24,18 @@ void ex_signals_catch(sigset_t *wait_mask) {
     sigemptyset(&block);
     sigaddset(&block, SIGINT);
     sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGUSR1);
     sigprocmask(SIG_BLOCK, &block, wait_mask);
     sigdelset(wait_mask, SIGINT);
     sigdelset(wait_mask, SIGTERM);
+    sigdelset(wait_mask, SIGUSR1);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sa.sa_mask = block; /* one handler at a time: the count is not updated twice at once */
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
 }
 
 int ex_signals_take(int *last) {
@@ -35,4 +44,11 @@ int ex_signals_take(int *last) {
     taken = (int)received;
     if (n > 0 && last) *last = (int)last_signal;
     return n;
+}
+
+bool ex_report_requested(void) {
+    /* Blocked here too (outside ppoll). */
+    bool requested = (int)reports != reports_taken;
+    reports_taken = (int)reports;
+    return requested;
 }

@@ -199,6 +199,17 @@ void free_conn(server *srv, conn *c) {
     free(c);
 }
 
+void report_stats(server *srv) {
+    char line[EX_STATS_LEN];
+    size_t n = 0;
+    for (list *l = srv->conns.next; l != &srv->conns; l = l->next, n++) {
+        conn *c = CONTAINER(l, conn, all);
+        ex_describe_stats(c->quic, line);
+        fprintf(stderr, "%s: stats %s: %s\n", ex_program(), c->peer, line);
+    }
+    fprintf(stderr, "%s: stats: %zu connection(s)\n", ex_program(), n);
+}
+
 /* Step 5 of the loop: the connections with events, and only those. */
 void serve_ready_connections(server *srv) {
     h3q_quic_conn *quic;

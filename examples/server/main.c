@@ -32,7 +32,9 @@
  * ends the drain at once. --max-requests-per-connection N sends GOAWAY after the Nth
  * request on a connection (clients go on with a new one). Exit status: 0 after a stop by
  * signal (with or without a complete drain), 1 when the server cannot start or sending
- * fails for good, 2 on a usage error.
+ * fails for good, 2 on a usage error. SIGUSR1 prints one line of measurements per
+ * connection to stderr (round trip, congestion window, bytes and packets sent, received
+ * and lost: h3q_quic_conn_stats).
  *
  * How it is put together (the parts to copy; server.h lists the files):
  *   - examples/common/ holds the plumbing shared with h3q-client: the UDP socket with GSO,
@@ -82,6 +84,7 @@ static bool run(server *srv) {
         uint64_t now = ex_now_ns();
         int sig = 0, signals = ex_signals_take(&sig);
         if (signals) drain_signal(srv, sig, signals, now);
+        if (ex_report_requested()) report_stats(srv);
         ex_run_due_timers(srv->endpoint, now);
         drain_step(srv, now); /* after the timers, which may release lent bodies */
         ex_tx_result tx = serve(srv);
@@ -135,7 +138,8 @@ static void usage(FILE *f) {
             "256 MiB (%zu bytes): beyond that a request gets 503, refused the same way.\n"
             "SIGINT/SIGTERM: GOAWAY to every client, the requests already accepted complete,\n"
             "connections close with H3_NO_ERROR, exit status 0 (also after the drain timeout\n"
-            "or a second signal). Exit status 1: the server could not start or run; 2: usage.\n",
+            "or a second signal). SIGUSR1: each connection's measurements on stderr.\n"
+            "Exit status 1: the server could not start or run; 2: usage.\n",
             DEFAULT_DRAIN_TIMEOUT_S, ECHO_MAX, ECHO_TOTAL_MAX);
 }
 

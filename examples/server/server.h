@@ -172,6 +172,8 @@ void stop_feeding(stream *s);
 void responses_init(void);
 /* The generated body, from offset `offset % 64` on: at least CHUNK bytes. */
 const uint8_t *generated_body(uint64_t offset);
+/* SIGUSR1: one line of measurements (ex_describe_stats) per connection on stderr. */
+void report_stats(server *srv);
 /* A new request (its HEADERS event): stream state, then the route. */
 void on_request(conn *c, const h3q_event *ev);
 /* The body of a POST /echo request (DATA events), then its end. */

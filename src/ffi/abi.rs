@@ -32,7 +32,8 @@ pub(crate) enum Abi {
     /// `h3q_event.error_code`, `.error_space`, `.closed_by_peer` and the lifecycle event
     /// types (GOAWAY, stream resets, STOP_SENDING, cancelled pushes, ORIGIN, the close);
     /// priorities: `h3q_event.priority` and `H3Q_EVENT_PRIORITY_UPDATE`,
-    /// `h3q_transport.set_stream_priority`. Not released yet: it may still grow.
+    /// `h3q_transport.set_stream_priority`; `h3q_quic_stats`. Not released yet: it may
+    /// still grow.
     V2 = 2,
 }
 

@@ -37,6 +37,7 @@ pub mod qpack_decoder;
 pub mod qpack_encoder;
 pub mod quic_conn;
 pub mod quic_error;
+pub mod quic_stats;
 pub mod read;
 pub mod recovery;
 pub mod result;

@@ -10,6 +10,7 @@ use bytes::Bytes;
 use super::connection::{Core, Payload};
 use super::error::QuicError;
 use super::event::Event;
+use super::stats::Stats;
 use crate::h3::Priority;
 use crate::h3::transport::{Transport, TransportError};
 
@@ -247,8 +248,14 @@ impl Connection {
         self.lock().ok()?.quinn.datagrams().max_size()
     }
 
-    /// quinn-proto's statistics for this connection.
-    pub fn stats(&self) -> Option<quinn_proto::ConnectionStats> {
+    /// The connection's measurements (round trips, congestion window, bytes and packets
+    /// sent, received and lost); `None` only if its state was poisoned by a panic.
+    pub fn stats(&self) -> Option<Stats> {
+        Some(Stats::of(&self.lock().ok()?.quinn))
+    }
+
+    /// quinn-proto's own statistics, in full (frame counts and more).
+    pub fn quinn_stats(&self) -> Option<quinn_proto::ConnectionStats> {
         Some(self.lock().ok()?.quinn.stats())
     }
 }

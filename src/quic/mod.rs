@@ -94,6 +94,7 @@ mod error;
 mod event;
 mod handle;
 mod recovery;
+mod stats;
 mod time;
 
 pub use config::{Config, DEFAULT_SELF_SIGNED_HOST};
@@ -102,3 +103,4 @@ pub use error::{ConfigError, QuicError};
 pub use event::Event;
 pub use handle::{Connection, ConnectionHandle};
 pub use recovery::LossDetection;
+pub use stats::Stats;

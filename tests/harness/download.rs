@@ -3,7 +3,7 @@
 //! layer copes with a path (loss, reordering, delay), where only the network and the
 //! configurations differ between runs.
 
-use h3q::quic::{Config, Event};
+use h3q::quic::{Config, Event, Stats};
 
 use super::pair::{Network, Pair};
 
@@ -16,6 +16,9 @@ pub struct DownloadOutcome {
     pub sent_packets: u64,
     pub lost_packets: u64,
     pub congestion_events: u64,
+    /// Both sides' measurements at the end.
+    pub server: Stats,
+    pub client: Stats,
 }
 
 impl DownloadOutcome {
@@ -79,8 +82,10 @@ pub fn download(
     let stats = server.stats().expect("server stats");
     DownloadOutcome {
         ns: p.now - start,
-        sent_packets: stats.path.sent_packets,
-        lost_packets: stats.path.lost_packets,
-        congestion_events: stats.path.congestion_events,
+        sent_packets: stats.packets_sent,
+        lost_packets: stats.packets_lost,
+        congestion_events: stats.congestion_events,
+        server: stats,
+        client: client.stats().expect("client stats"),
     }
 }
