@@ -5,14 +5,16 @@
 #
 # h3q-server --max-requests-per-connection 10 on an ephemeral 127.0.0.1 port: after the
 # 10th request on a connection it sends GOAWAY, and the requests the client had already
-# sent beyond it are refused (H3_REQUEST_REJECTED). Checks, with h3q-client --parallel 8:
-#   - 35 GETs of distinct sizes with --sha256 and --output: every one completes (right
+# sent beyond it are refused (H3_REQUEST_REJECTED). Checks, with h3q-client:
+#   - 35 GETs of distinct sizes with --sha256, --output and --parallel 16 (more than a
+#     connection serves, so there are always retries): every one completes (right
 #     SHA-256, right file size) over exactly 4 connections (10 + 10 + 10 + 5), the -v log
 #     shows the GOAWAYs and the retries, exit 0;
-#   - 35 POST /echo with --data: every body comes back whole (SHA-256 of the file), so a
-#     retried request sent its body again from the start;
-#   - with --no-retry-on-goaway: 10 complete, the rejected ones fail with "rejected by the
-#     server's GOAWAY (H3_REQUEST_REJECTED)", exit 1.
+#   - 35 POST /echo with --data and --parallel 16 (so that each connection has requests
+#     beyond its GOAWAY, whatever the timing): every body comes back whole (SHA-256 of the
+#     file), so a retried request sent its body again from the start;
+#   - with --no-retry-on-goaway (--parallel 8): 10 complete, the rejected ones fail with
+#     "rejected by the server's GOAWAY (H3_REQUEST_REJECTED)", exit 1.
 # The server processes exactly 35 GETs and 35 POSTs (its log) and exits 0 on SIGINT.
 set -u
 server=$1
@@ -34,7 +36,7 @@ client() { timeout 60 "$client" --insecure --parallel 8 "$@" >"$work/client.out"
 set --
 i=1
 while [ $i -le 35 ]; do set -- "$@" "$url/$((2000 + i))"; i=$((i + 1)); done
-client --sha256 --output "$work/out" -v "$@" || fail "35 GETs: the client failed"
+client --parallel 16 --sha256 --output "$work/out" -v "$@" || fail "35 GETs: the client failed"
 i=1
 while [ $i -le 35 ]; do
     size=$((2000 + i))
@@ -59,7 +61,8 @@ sum=$(sha256sum "$work/upload.bin" | cut -d' ' -f1)
 set --
 i=0
 while [ $i -lt 35 ]; do set -- "$@" "$url/echo"; i=$((i + 1)); done
-client --sha256 --data "$work/upload.bin" "$@" || fail "35 POSTs: the client failed"
+# 16 in flight, as for the GETs.
+client --parallel 16 --sha256 --data "$work/upload.bin" "$@" || fail "35 POSTs: the client failed"
 n=$(grep -c "^200 100000 bytes /echo sha256=$sum\$" "$work/client.out")
 [ "$n" = 35 ] || fail "35 POSTs: $n bodies came back whole"
 grep -q '; 4 connections, [1-9][0-9]* retried' "$work/client.out" || fail "35 POSTs: no retries"
