@@ -6,12 +6,15 @@
 //! do not depend on the machine; each cell is the range over 3 seeds, with the packets the
 //! server declared lost and its congestion events.
 //!
+//! Then each congestion controller (NewReno, CUBIC, BBR) on the clean and the lossy paths,
+//! with its goodput (body bytes over simulated time) and losses.
+//!
 //! Run with `cargo bench --bench recovery`; `H3Q_BENCH_MB` (default 5) sets the size.
 
 #[path = "../tests/harness/mod.rs"]
 mod harness;
 
-use h3q::quic::LossDetection;
+use h3q::quic::{CongestionControl, LossDetection};
 use harness::download::{DownloadOutcome, download};
 use harness::pair::{Network, configs};
 
@@ -49,29 +52,82 @@ fn main() {
             server.set_loss_detection(detection).unwrap();
             let runs: Vec<DownloadOutcome> = (1..=3)
                 .map(|seed| {
-                    let net = Network {
-                        latency_ns: 50_000_000,
-                        jitter_ns: jitter_ms * 1_000_000,
-                        loss,
-                        seed,
-                        ..Network::default()
-                    };
-                    download(&client, &server, net, mb << 20, 3_600_000_000_000)
+                    download(
+                        &client,
+                        &server,
+                        net(jitter_ms, loss, seed),
+                        mb << 20,
+                        3_600_000_000_000,
+                    )
                 })
                 .collect();
-            let range = |f: &dyn Fn(&DownloadOutcome) -> f64| {
-                let values: Vec<f64> = runs.iter().map(f).collect();
-                let min = values.iter().cloned().fold(f64::INFINITY, f64::min);
-                let max = values.iter().cloned().fold(0.0, f64::max);
-                (min, max)
-            };
-            let (t0, t1) = range(&|o| o.seconds());
-            let (l0, l1) = range(&|o| o.lost_packets as f64);
-            let (c0, c1) = range(&|o| o.congestion_events as f64);
+            let (t0, t1) = range(&runs, |o| o.seconds());
+            let (l0, l1) = range(&runs, |o| o.lost_packets as f64);
+            let (c0, c1) = range(&runs, |o| o.congestion_events as f64);
             println!(
                 "{path:<20} {name:<30} {:>7.1}-{:<7.1} s {:>6}-{:<7} {:>5}-{:<6}",
                 t0, t1, l0, l1, c0, c1
             );
         }
     }
+    println!();
+    println!("{mb} MiB download per congestion controller, h3q's loss detection, 3 seeds");
+    println!(
+        "{:<20} {:<10} {:>18} {:>20} {:>14}",
+        "path", "controller", "time", "goodput", "lost packets"
+    );
+    for (path, jitter_ms, loss) in paths {
+        for cc in [
+            CongestionControl::NewReno,
+            CongestionControl::Cubic,
+            CongestionControl::Bbr,
+        ] {
+            let (mut client, mut server) = configs();
+            client.set_congestion_control(cc);
+            server.set_congestion_control(cc);
+            let runs: Vec<DownloadOutcome> = (1..=3)
+                .map(|seed| {
+                    download(
+                        &client,
+                        &server,
+                        net(jitter_ms, loss, seed),
+                        mb << 20,
+                        3_600_000_000_000,
+                    )
+                })
+                .collect();
+            let (t0, t1) = range(&runs, |o| o.seconds());
+            let mbit = |seconds: f64| (mb << 20) as f64 * 8.0 / seconds / 1e6;
+            let (l0, l1) = range(&runs, |o| o.lost_packets as f64);
+            println!(
+                "{path:<20} {:<10} {:>7.1}-{:<7.1} s {:>7.1}-{:<7.1} Mbit/s {:>6}-{:<7}",
+                cc.name(),
+                t0,
+                t1,
+                mbit(t1),
+                mbit(t0),
+                l0,
+                l1
+            );
+        }
+    }
+}
+
+/// A 100 ms round trip with this jitter and loss.
+fn net(jitter_ms: u64, loss: f64, seed: u64) -> Network {
+    Network {
+        latency_ns: 50_000_000,
+        jitter_ns: jitter_ms * 1_000_000,
+        loss,
+        seed,
+        ..Network::default()
+    }
+}
+
+/// The smallest and largest of `f` over `runs`.
+fn range(runs: &[DownloadOutcome], f: impl Fn(&DownloadOutcome) -> f64) -> (f64, f64) {
+    let values: Vec<f64> = runs.iter().map(f).collect();
+    let min = values.iter().cloned().fold(f64::INFINITY, f64::min);
+    let max = values.iter().cloned().fold(0.0, f64::max);
+    (min, max)
 }

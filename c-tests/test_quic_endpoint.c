@@ -1207,6 +1207,22 @@ static void misuse_config(void) {
     CHECK_INT(h3q_config_set_loss_detection(cfg, 3, 1.125), H3Q_OK); /* RFC 9002's */
     CHECK_INT(h3q_config_set_loss_detection(cfg, UINT32_MAX, 10.0), H3Q_OK);
     CHECK_INT(h3q_config_set_loss_detection(cfg, 0, 1.0), H3Q_OK);
+    /* Congestion control: the three controllers, nothing else; initial windows from 2400
+     * bytes to 16 MiB (0: the controller's default). */
+    CHECK_INT(h3q_config_set_congestion_control(NULL, H3Q_CC_BBR), H3Q_ERR_NULL);
+    CHECK_INT(h3q_config_set_congestion_control(cfg, 3), H3Q_ERR_INVALID_ARGUMENT);
+    CHECK_PREFIX(h3q_config_last_error(cfg), "congestion control 3");
+    CHECK_INT(h3q_config_set_congestion_control(cfg, UINT32_MAX), H3Q_ERR_INVALID_ARGUMENT);
+    CHECK_INT(h3q_config_set_congestion_control(cfg, H3Q_CC_NEWRENO), H3Q_OK);
+    CHECK_INT(h3q_config_set_congestion_control(cfg, H3Q_CC_BBR), H3Q_OK);
+    CHECK_INT(h3q_config_set_congestion_control(cfg, H3Q_CC_CUBIC), H3Q_OK);
+    CHECK_INT(h3q_config_set_initial_window(NULL, 0), H3Q_ERR_NULL);
+    CHECK_INT(h3q_config_set_initial_window(cfg, 2399), H3Q_ERR_INVALID_ARGUMENT);
+    CHECK_PREFIX(h3q_config_last_error(cfg), "initial window 2399");
+    CHECK_INT(h3q_config_set_initial_window(cfg, (16u << 20) + 1), H3Q_ERR_INVALID_ARGUMENT);
+    CHECK_INT(h3q_config_set_initial_window(cfg, 2400), H3Q_OK);
+    CHECK_INT(h3q_config_set_initial_window(cfg, 16u << 20), H3Q_OK);
+    CHECK_INT(h3q_config_set_initial_window(cfg, 0), H3Q_OK);
     /* A PEM buffer too small reports the size needed and writes nothing else. */
     CHECK_INT(h3q_config_generate_self_signed(cfg, "localhost", NULL), H3Q_OK);
     memset(buf, 0xaa, sizeof buf);

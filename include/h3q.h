@@ -602,6 +602,54 @@ h3q_result h3q_config_set_loss_detection(struct h3q_config *config,
                                          double time_threshold);
 
 /**
+ * A congestion controller of the built-in QUIC layer (`h3q_config_set_congestion_control()`).
+ */
+typedef enum h3q_congestion_control {
+  /**
+   * NewReno (RFC 9002 section 7): halves the window on loss, grows it by one datagram
+   * per round trip.
+   */
+  H3Q_CC_NEWRENO = 0,
+  /**
+   * CUBIC (RFC 9438), the default: regains the window after a loss faster than NewReno
+   * on paths with a large bandwidth-delay product.
+   */
+  H3Q_CC_CUBIC = 1,
+  /**
+   * BBR (quinn-proto's experimental model-based controller): paces to the measured
+   * bottleneck bandwidth and round trip instead of reacting to each loss.
+   */
+  H3Q_CC_BBR = 2,
+} h3q_congestion_control;
+
+/**
+ * Chooses the congestion controller of the connections this configuration makes:
+ * `algorithm` is an `h3q_congestion_control` value (passed as an integer, so that any
+ * value a caller passes can be checked). Default `H3Q_CC_CUBIC`.
+ *
+ * Returns `H3Q_OK`, `H3Q_ERR_NULL`, or `H3Q_ERR_INVALID_ARGUMENT` for a value that is not
+ * one of `h3q_congestion_control`.
+ *
+ * # Safety
+ * `config` is NULL or a live handle.
+ */
+h3q_result h3q_config_set_congestion_control(struct h3q_config *config, uint32_t algorithm);
+
+/**
+ * Sets the congestion window a connection starts with, in bytes; 0 restores the
+ * controller's default (12,000 bytes, 10 datagrams, for NewReno and CUBIC). A larger
+ * window shortens the first round trips of a transfer on a fast path, at the risk of
+ * loss on a slow one.
+ *
+ * Returns `H3Q_OK`, `H3Q_ERR_NULL`, or `H3Q_ERR_INVALID_ARGUMENT` outside 2,400 bytes
+ * (RFC 9002's minimum window) to 16 MiB.
+ *
+ * # Safety
+ * `config` is NULL or a live handle.
+ */
+h3q_result h3q_config_set_initial_window(struct h3q_config *config, uint64_t bytes);
+
+/**
  * Sets the max_datagram_frame_size transport parameter: non-zero enables QUIC DATAGRAM
  * frames (needed for HTTP datagrams and WebTransport). Default 0 (disabled).
  *

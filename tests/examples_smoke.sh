@@ -6,7 +6,8 @@
 # Starts h3q-server on 127.0.0.1 with a port the kernel picks (--listen 127.0.0.1:0 prints
 # it on its first line), then checks with h3q-client --insecure: GET / (the HTML page),
 # GET /1000000 (exactly 1000000 bytes), POST /echo with a file (the same bytes come back),
-# 100 requests for /1000 with --parallel 100, a 404 making the client fail; -v prints a
+# 100 requests for /1000 with --parallel 100, GETs with each --cc controller, a 404 making
+# the client fail; -v prints a
 # connection's measurements and SIGUSR1 makes the server print each connection's; finally
 # SIGINT must make the server exit 0 within 5 seconds. Every step is bounded by a timeout.
 set -u
@@ -53,6 +54,19 @@ n=$(grep -c '^200 1000 bytes /1000$' "$work/client.out")
 [ "$n" = 100 ] || fail "100 parallel requests: $n complete responses"
 grep -q '^100 requests (0 failed)' "$work/client.out" || fail "100 parallel: no summary"
 echo "ok: 100 parallel requests"
+
+# Each congestion controller (--cc); an unknown name is a usage error
+for cc in newreno cubic bbr; do
+    client --cc "$cc" --output "$work/out" "$url/300000" || fail "--cc $cc: GET failed"
+    [ "$(wc -c <"$work/out/300000" | tr -d ' ')" = 300000 ] || fail "--cc $cc: wrong size"
+done
+timeout 10 "$client" --insecure --cc reno "$url/1" >/dev/null 2>&1
+st=$?
+[ $st = 2 ] || fail "--cc reno: exit status $st, not 2"
+timeout 10 "$server" --cc reno >/dev/null 2>&1
+st=$?
+[ $st = 2 ] || fail "h3q-server --cc reno: exit status $st, not 2"
+echo "ok: --cc newreno, cubic, bbr; an unknown name is a usage error"
 
 # A 404 is a failure for the client
 if client "$url/no-such-thing"; then fail "the client succeeded on a 404"; fi

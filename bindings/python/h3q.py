@@ -227,6 +227,10 @@ class h3q_event(ctypes.Structure):
     ]
 
 
+# h3q_congestion_control, by the names the example programs' --cc takes.
+CONGESTION_CONTROLLERS = {"newreno": 0, "cubic": 1, "bbr": 2}
+
+
 class h3q_quic_stats(ctypes.Structure):
     """A built-in QUIC connection's measurements (ABI version 2); see include/h3q.h."""
     _fields_ = [(name, ctypes.c_uint64) for name in (
@@ -319,6 +323,8 @@ _SIGNATURES = {
     "h3q_config_set_stream_receive_window": (c_result, [_P, ctypes.c_uint64]),
     "h3q_config_set_send_window": (c_result, [_P, ctypes.c_uint64]),
     "h3q_config_set_loss_detection": (c_result, [_P, ctypes.c_uint32, ctypes.c_double]),
+    "h3q_config_set_congestion_control": (c_result, [_P, ctypes.c_uint32]),
+    "h3q_config_set_initial_window": (c_result, [_P, ctypes.c_uint64]),
     "h3q_config_set_max_datagram_frame_size": (c_result, [_P, ctypes.c_uint64]),
     "h3q_config_set_key_log_file": (c_result, [_P, ctypes.c_char_p]),
     # endpoint
@@ -640,6 +646,20 @@ class Config(_Handle):
         self._check(lib.h3q_config_set_loss_detection(self.handle, packet_threshold,
                                                       time_threshold),
                     "h3q_config_set_loss_detection")
+
+    def set_congestion_control(self, name: str) -> None:
+        """The congestion controller: "newreno", "cubic" (default) or "bbr"."""
+        value = CONGESTION_CONTROLLERS.get(name)
+        if value is None:
+            raise ValueError(f"congestion control {name!r}: not one of "
+                             f"{', '.join(CONGESTION_CONTROLLERS)}")
+        self._check(lib.h3q_config_set_congestion_control(self.handle, value),
+                    "h3q_config_set_congestion_control")
+
+    def set_initial_window(self, size: int) -> None:
+        """The congestion window a connection starts with (2400 B to 16 MiB; 0: default)."""
+        self._check(lib.h3q_config_set_initial_window(self.handle, size),
+                    "h3q_config_set_initial_window")
 
     def set_max_datagram_frame_size(self, size: int) -> None:
         self._check(lib.h3q_config_set_max_datagram_frame_size(self.handle, size),

@@ -609,6 +609,13 @@ class InMemoryTests(unittest.TestCase):
                 ccfg.set_stream_receive_window(100)
             self.assertEqual(cm.exception.code, h3q.H3Q_ERR_INVALID_ARGUMENT)
             scfg.set_loss_detection(3, 1.125)
+            scfg.set_congestion_control("bbr")
+            scfg.set_initial_window(64 << 10)
+            with self.assertRaises(ValueError):
+                scfg.set_congestion_control("reno")
+            with self.assertRaises(h3q.H3QError) as cm:
+                scfg.set_initial_window(100)
+            self.assertEqual(cm.exception.code, h3q.H3Q_ERR_INVALID_ARGUMENT)
             for packets, time in ((2, 2.0), (0, 0.5), (0, float("nan"))):
                 with self.assertRaises(h3q.H3QError) as cm:
                     scfg.set_loss_detection(packets, time)

@@ -65,6 +65,8 @@ typedef struct request {
 
 typedef struct options {
     const char *ca, *data, *output_dir;
+    const char *cc;         /* --cc: congestion controller name, or NULL */
+    uint32_t cc_value;      /* its h3q_congestion_control */
     bool insecure, include, sha256, retry;
     long parallel, repeat;
     url_arg *urls;          /* in command-line order */

@@ -3,7 +3,8 @@
  *
  *   h3q-client [--ca FILE | --insecure] [--data FILE] [--output DIR] [--include]
  *              [--parallel N] [--repeat N] [--sha256] [--[no-]retry-on-goaway] [-v]
- *              [--priority u=N[,i]] URL... [--priority u=N[,i] URL...]...
+ *              [--cc newreno|cubic|bbr] [--priority u=N[,i]] URL...
+ *              [--priority u=N[,i] URL...]...
  *
  * Every URL (https://host[:port]/path, all with the same host and port) is fetched from
  * one server, with up to N requests in flight (default 1), over one QUIC connection, or
@@ -142,12 +143,14 @@ static void run(client *cl) {
 static void usage(FILE *f) {
     fputs("usage: h3q-client [--ca FILE | --insecure] [--data FILE] [--output DIR] [--include]\n"
           "                  [--parallel N] [--repeat N] [--sha256] [--[no-]retry-on-goaway]\n"
-          "                  [-v] [--priority u=N[,i]] URL... [--priority u=N[,i] URL...]...\n"
+          "                  [-v] [--cc NAME] [--priority u=N[,i]] URL...\n"
+          "                  [--priority u=N[,i] URL...]...\n"
           "  --ca FILE       trust the CA certificates in FILE (PEM)\n"
           "  --insecure      do not verify the server's certificate (local testing only)\n"
           "  --data FILE     POST the contents of FILE with every request\n"
           "  --output DIR    write each body to DIR/<last path segment> ('-': stdout)\n"
           "  --include       print response headers\n"
+          "  --cc NAME       congestion controller: newreno, cubic (default) or bbr\n"
           "  --parallel N    requests in flight at once (default 1)\n"
           "  --repeat N      request the URL list N times\n"
           "  --sha256        print the SHA-256 of each response body on its result line\n"
@@ -197,6 +200,7 @@ static int parse_args(int argc, char **argv, options *o) {
         const char **slot = strcmp(a, "--ca") == 0       ? &o->ca
                             : strcmp(a, "--data") == 0   ? &o->data
                             : strcmp(a, "--output") == 0 ? &o->output_dir
+                            : strcmp(a, "--cc") == 0     ? &o->cc
                                                          : NULL;
         long *number = strcmp(a, "--parallel") == 0 ? &o->parallel
                        : strcmp(a, "--repeat") == 0 ? &o->repeat
@@ -240,6 +244,11 @@ static int parse_args(int argc, char **argv, options *o) {
     }
     if (priority_value) {
         ex_warn("--priority %s applies to the URLs after it, and none follows", priority_value);
+        usage(stderr);
+        return 2;
+    }
+    if (o->cc && !ex_congestion_control(o->cc, &o->cc_value)) {
+        ex_warn("--cc '%s': not newreno, cubic or bbr", o->cc);
         usage(stderr);
         return 2;
     }

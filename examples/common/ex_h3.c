@@ -104,3 +104,17 @@ void ex_describe_stats(h3q_quic_conn *quic, char out[EX_STATS_LEN]) {
              s.datagrams_sent, s.packets_sent, s.bytes_received, s.datagrams_received,
              s.packets_lost, s.bytes_lost, s.congestion_events, s.path_mtu);
 }
+
+bool ex_congestion_control(const char *name, uint32_t *out) {
+    static const struct {
+        const char *name;
+        h3q_congestion_control cc;
+    } names[] = {{"newreno", H3Q_CC_NEWRENO}, {"cubic", H3Q_CC_CUBIC}, {"bbr", H3Q_CC_BBR}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (strcmp(name, names[i].name) == 0) {
+            *out = (uint32_t)names[i].cc;
+            return true;
+        }
+    }
+    return false;
+}

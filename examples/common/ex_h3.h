@@ -8,7 +8,8 @@
  *   - ex_unsent(): how many bytes of a stream wait unsent inside h3q (body pacing);
  *   - ex_code_name() and ex_describe_close(): HTTP/3 error codes and a connection's end
  *     (H3Q_EVENT_CONNECTION_CLOSED) as text for logs;
- *   - ex_describe_stats(): a connection's measurements (h3q_quic_conn_stats) as one line.
+ *   - ex_describe_stats(): a connection's measurements (h3q_quic_conn_stats) as one line;
+ *   - ex_congestion_control(): a --cc NAME option's value as an h3q_congestion_control.
  *
  * Part of examples/common (the h3q_example_common library).
  */
@@ -71,5 +72,9 @@ void ex_describe_close(const h3q_event *event, char *out, size_t cap);
  * cwnd 120000, sent 10787332 B / 9036 datagrams / 9040 packets, received ...,
  * lost 3 packets (3600 B), 1 congestion event, path MTU 1200"; or why h3q could not say. */
 void ex_describe_stats(h3q_quic_conn *quic, char out[EX_STATS_LEN]);
+
+/* The congestion controller called `name` ("newreno", "cubic", "bbr") in `*out`; false
+ * for any other name. */
+bool ex_congestion_control(const char *name, uint32_t *out);
 
 #endif

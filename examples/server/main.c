@@ -2,7 +2,7 @@
  * h3q-server: an HTTP/3 server on h3q's built-in QUIC layer over a UDP socket.
  *
  *   h3q-server [--listen HOST:PORT] [--cert FILE --key FILE] [--root DIR]
- *              [--keylog FILE] [--drain-timeout SECONDS]
+ *              [--keylog FILE] [--drain-timeout SECONDS] [--cc newreno|cubic|bbr]
  *              [--max-requests-per-connection N] [-v] [--help]
  *
  * Routes:
@@ -113,7 +113,7 @@ static bool run(server *srv) {
 static void usage(FILE *f) {
     fprintf(f,
             "usage: h3q-server [--listen HOST:PORT] [--cert FILE --key FILE] [--root DIR]\n"
-            "                  [--keylog FILE] [--drain-timeout SECONDS]\n"
+            "                  [--keylog FILE] [--drain-timeout SECONDS] [--cc NAME]\n"
             "                  [--max-requests-per-connection N] [-v] [--help]\n"
             "  --listen HOST:PORT  UDP address to serve on (default 127.0.0.1:4433; [::1]:4433\n"
             "                      for IPv6; port 0 picks a free port, printed on stdout)\n"
@@ -121,6 +121,7 @@ static void usage(FILE *f) {
             "                      self-signed certificate for localhost)\n"
             "  --root DIR          serve the files under DIR\n"
             "  --keylog FILE       append TLS secrets (SSLKEYLOGFILE format) for Wireshark\n"
+            "  --cc NAME           congestion controller: newreno, cubic (default) or bbr\n"
             "  --drain-timeout S   on SIGINT/SIGTERM, let running requests finish for up to S\n"
             "                      seconds (default %d; 0: cancel them at once), then reset\n"
             "                      them with H3_REQUEST_CANCELLED; a second signal ends the\n"
@@ -165,6 +166,7 @@ static int parse_args(int argc, char **argv, options *o) {
                             : strcmp(a, "--key") == 0    ? &o->key
                             : strcmp(a, "--root") == 0   ? &o->root
                             : strcmp(a, "--keylog") == 0 ? &o->keylog
+                            : strcmp(a, "--cc") == 0     ? &o->cc
                                                          : NULL;
         bool ok = true;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -195,6 +197,10 @@ static int parse_args(int argc, char **argv, options *o) {
         ex_warn("--cert and --key go together");
         return 2;
     }
+    if (o->cc && !ex_congestion_control(o->cc, &o->cc_value)) {
+        ex_warn("--cc '%s': not newreno, cubic or bbr", o->cc);
+        return 2;
+    }
     return -1;
 }
 
@@ -207,6 +213,7 @@ static bool make_endpoint(server *srv, const options *o) {
     h3q_result rc = o->cert ? h3q_config_load_certificate_chain(config, o->cert, o->key)
                             : h3q_config_generate_self_signed(config, "localhost", fingerprint);
     if (rc == H3Q_OK && o->keylog) rc = h3q_config_set_key_log_file(config, o->keylog);
+    if (rc == H3Q_OK && o->cc) rc = h3q_config_set_congestion_control(config, o->cc_value);
     if (rc == H3Q_OK) rc = ex_udp_configure(&srv->udp, config);
     if (rc != H3Q_OK) {
         const char *why = h3q_config_last_error(config);

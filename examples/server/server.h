@@ -132,6 +132,8 @@ typedef struct conn {
 
 typedef struct options {
     const char *listen, *cert, *key, *keylog, *root;
+    const char *cc;                /* --cc: congestion controller name, or NULL */
+    uint32_t cc_value;             /* its h3q_congestion_control */
     uint64_t drain_timeout_ns;
     uint64_t max_requests;         /* per connection; 0: no limit */
 } options;

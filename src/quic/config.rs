@@ -20,7 +20,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 use super::error::ConfigError;
-use super::recovery::LossDetection;
+use super::recovery::{CongestionControl, INITIAL_WINDOW_RANGE, LossDetection};
 
 /// The host name a server's generated certificate is issued for when none is configured.
 pub const DEFAULT_SELF_SIGNED_HOST: &str = "localhost";
@@ -43,6 +43,8 @@ pub struct Config {
     stream_receive_window: u64,
     send_window: u64,
     loss_detection: LossDetection,
+    congestion_control: CongestionControl,
+    initial_window: Option<u64>,
 }
 
 /// A certificate chain with its private key.
@@ -72,6 +74,8 @@ impl fmt::Debug for Config {
             .field("max_datagram_frame_size", &self.max_datagram_frame_size)
             .field("key_log", &self.key_log.as_ref().map(|k| &k.path))
             .field("loss_detection", &self.loss_detection)
+            .field("congestion_control", &self.congestion_control)
+            .field("initial_window", &self.initial_window)
             .finish_non_exhaustive()
     }
 }
@@ -103,6 +107,8 @@ impl Config {
             stream_receive_window: 1_250_000,
             send_window: 10_000_000,
             loss_detection: LossDetection::DEFAULT,
+            congestion_control: CongestionControl::Cubic,
+            initial_window: None,
         }
     }
 
@@ -279,6 +285,28 @@ impl Config {
         Ok(())
     }
 
+    /// The congestion controller: [`CongestionControl::Cubic`] by default.
+    pub fn set_congestion_control(&mut self, cc: CongestionControl) {
+        self.congestion_control = cc;
+    }
+
+    /// The congestion window a connection starts with, in bytes; `None`: the
+    /// controller's default (10 datagrams, 12,000 bytes, for NewReno and CUBIC; BBR's
+    /// own). Refused outside [`INITIAL_WINDOW_RANGE`] (2,400 bytes to 16 MiB).
+    pub fn set_initial_window(&mut self, bytes: Option<u64>) -> Result<(), ConfigError> {
+        if let Some(b) = bytes
+            && !INITIAL_WINDOW_RANGE.contains(&b)
+        {
+            return Err(ConfigError::new(format!(
+                "initial window {b}: must be from {} to {} bytes",
+                INITIAL_WINDOW_RANGE.start(),
+                INITIAL_WINDOW_RANGE.end()
+            )));
+        }
+        self.initial_window = bytes;
+        Ok(())
+    }
+
     /// The send window set with [`Config::set_send_window`].
     pub(crate) fn send_window(&self) -> u64 {
         self.send_window
@@ -389,6 +417,7 @@ impl Config {
         }
         t.enable_segmentation_offload(self.max_gso_segments > 1);
         self.loss_detection.apply(&mut t);
+        self.congestion_control.apply(self.initial_window, &mut t);
         Ok(t)
     }
 }

@@ -102,5 +102,5 @@ pub use endpoint::{Endpoint, MIN_TRANSMIT_BUFFER, Transmit};
 pub use error::{ConfigError, QuicError};
 pub use event::Event;
 pub use handle::{Connection, ConnectionHandle};
-pub use recovery::LossDetection;
+pub use recovery::{CongestionControl, INITIAL_WINDOW_RANGE, LossDetection};
 pub use stats::Stats;

@@ -1,5 +1,7 @@
 //! Loss recovery settings of the built-in QUIC layer (RFC 9002): when a packet counts as
-//! lost. quinn-proto does the detection; these choose its thresholds.
+//! lost ([`LossDetection`]), and which congestion controller reacts to it
+//! ([`CongestionControl`], with its initial window). quinn-proto does the work; these
+//! choose its settings.
 //!
 //! RFC 9002 declares a packet lost once a packet sent after it is acknowledged and
 //! either three more packets have been acknowledged past it (the packet threshold) or
@@ -24,7 +26,85 @@
 //! does, and a spurious loss's window reduction cannot be undone; both would need
 //! quinn-proto to report spurious losses (or adapt itself).
 
+use std::sync::Arc;
+
+use quinn_proto::congestion::{BbrConfig, CubicConfig, NewRenoConfig};
+
 use crate::quic::error::ConfigError;
+
+/// The congestion controller of a connection.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CongestionControl {
+    /// NewReno (RFC 9002 §7): halves the window on loss, grows it by one datagram per
+    /// round trip.
+    NewReno,
+    /// CUBIC (RFC 9438): the default, as in Linux and most QUIC stacks; regains the
+    /// window after a loss faster than NewReno on paths with a large bandwidth-delay
+    /// product.
+    #[default]
+    Cubic,
+    /// BBR (quinn-proto's experimental model-based controller): paces to the measured
+    /// bottleneck bandwidth and round trip instead of reacting to each loss.
+    Bbr,
+}
+
+impl CongestionControl {
+    /// The name used by the example programs' `--cc` and in logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            CongestionControl::NewReno => "newreno",
+            CongestionControl::Cubic => "cubic",
+            CongestionControl::Bbr => "bbr",
+        }
+    }
+
+    /// The controller called `name` ("newreno", "cubic", "bbr"; ASCII case ignored).
+    pub fn from_name(name: &str) -> Option<CongestionControl> {
+        [
+            CongestionControl::NewReno,
+            CongestionControl::Cubic,
+            CongestionControl::Bbr,
+        ]
+        .into_iter()
+        .find(|cc| cc.name().eq_ignore_ascii_case(name))
+    }
+
+    /// Installs this controller, starting at `initial_window` bytes (its own default
+    /// when `None`), in quinn-proto's transport configuration.
+    pub(crate) fn apply(
+        self,
+        initial_window: Option<u64>,
+        transport: &mut quinn_proto::TransportConfig,
+    ) {
+        match self {
+            CongestionControl::NewReno => {
+                let mut config = NewRenoConfig::default();
+                if let Some(window) = initial_window {
+                    config.initial_window(window);
+                }
+                transport.congestion_controller_factory(Arc::new(config));
+            }
+            CongestionControl::Cubic => {
+                let mut config = CubicConfig::default();
+                if let Some(window) = initial_window {
+                    config.initial_window(window);
+                }
+                transport.congestion_controller_factory(Arc::new(config));
+            }
+            CongestionControl::Bbr => {
+                let mut config = BbrConfig::default();
+                if let Some(window) = initial_window {
+                    config.initial_window(window);
+                }
+                transport.congestion_controller_factory(Arc::new(config));
+            }
+        }
+    }
+}
+
+/// The range of initial congestion windows accepted, in bytes: from RFC 9002's minimum
+/// window (2 datagrams of 1200 bytes) to 16 MiB.
+pub const INITIAL_WINDOW_RANGE: std::ops::RangeInclusive<u64> = 2400..=16 << 20;
 
 /// When a packet is declared lost (RFC 9002 §6.1). See the module documentation for why
 /// the default differs from RFC 9002's.
@@ -94,6 +174,23 @@ impl Default for LossDetection {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn congestion_controllers_have_names() {
+        for cc in [
+            CongestionControl::NewReno,
+            CongestionControl::Cubic,
+            CongestionControl::Bbr,
+        ] {
+            assert_eq!(CongestionControl::from_name(cc.name()), Some(cc));
+        }
+        assert_eq!(
+            CongestionControl::from_name("BBR"),
+            Some(CongestionControl::Bbr)
+        );
+        assert_eq!(CongestionControl::from_name("reno"), None);
+        assert_eq!(CongestionControl::default(), CongestionControl::Cubic);
+    }
 
     #[test]
     fn thresholds_out_of_range_are_refused_with_a_reason() {
