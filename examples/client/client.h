@@ -35,6 +35,10 @@
  * completing in between: beyond it the client gives up (a server that sends GOAWAY at
  * once on every connection, e.g. one that is draining, would be retried for ever). */
 #define MAX_FRUITLESS_CONNECTIONS 3
+/* Connections tried in all, in a row, whose handshake failed for a reason a new attempt
+ * can overcome (no answer in time, or the server's own handshake timeout on a lossy path),
+ * before the requests waiting for them fail. */
+#define MAX_HANDSHAKE_ATTEMPTS 3
 
 struct connection;
 
@@ -90,6 +94,8 @@ typedef struct connection {
     request **by_stream;    /* the request on client stream 4*k (NULL once moved away) */
     size_t nstreams, cap, first_active;
     char close_reason[320];
+    uint64_t close_code;    /* how it ended (H3Q_EVENT_CONNECTION_CLOSED) */
+    h3q_error_space close_space;
 } connection;
 
 typedef struct client {
@@ -101,6 +107,8 @@ typedef struct client {
     connection *conns;      /* newest first: the first one takes new requests */
     int opened;             /* connections opened */
     int fruitless;          /* opened since a request last completed (for retries) */
+    int failed_handshakes;  /* in a row, each followed by a new attempt */
+    bool retry_handshake;   /* the last connection's handshake failed: open another */
     char host[256], port[8], authority[300];
     const struct addrinfo *addr; /* the server address being tried, then used */
     request *reqs;

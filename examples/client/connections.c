@@ -25,6 +25,14 @@
  * requests in flight fail with how it ended, and when it was the connection new requests
  * went to, without a GOAWAY, so do the requests waiting. Its handles are freed once its
  * events are handled.
+ *
+ * A connection that ends before its handshake completes carried no request (they start
+ * only once it is established), so they can all go on a new one. On a lossy path the
+ * handshake may take longer than the client's idle timeout or the server's own handshake
+ * timeout (ngtcp2's servers give up after 10 s, closing with PROTOCOL_VIOLATION): the
+ * client then tries a new connection, up to MAX_HANDSHAKE_ATTEMPTS in a row. A TLS
+ * failure (a CRYPTO_ERROR: an untrusted certificate, no common ALPN) would fail the same
+ * way again, and is not retried.
  */
 #define _GNU_SOURCE
 #include "client.h"
@@ -134,6 +142,7 @@ static void on_quic_event(void *user_data, const h3q_quic_event *ev, h3q_result 
     (void)rc;
     if (ev->type == H3Q_QUIC_HANDSHAKE_COMPLETED) {
         c->established = true;
+        c->cl->failed_handshakes = 0;
         ex_debug("connection %d: connected, ALPN %.*s", c->number, (int)ev->data_len,
                  (const char *)ev->data);
     }
@@ -184,6 +193,8 @@ void on_connection_closed(connection *c, const h3q_event *ev) {
     strcpy(c->close_reason, "connection ");
     size_t used = strlen(c->close_reason);
     ex_describe_close(ev, c->close_reason + used, sizeof c->close_reason - used);
+    c->close_code = ev->error_code;
+    c->close_space = ev->error_space;
     ex_debug("connection %d: %s", c->number, c->close_reason + used);
 }
 
@@ -216,7 +227,22 @@ void add_stream(connection *c, request *r, uint64_t stream_id) {
 
 /* A connection ended: its requests in flight fail; when new requests were going to it
  * (no GOAWAY), so do those waiting. */
+static bool handshake_worth_retrying(const client *cl, const connection *c) {
+    bool tls_failure = c->close_space == H3Q_ERROR_SPACE_TRANSPORT && c->close_code >= 0x100 &&
+                       c->close_code <= 0x1ff;
+    return !c->established && !tls_failure && !cl->closing && c == cl->conns &&
+           cl->failed_handshakes + 1 < MAX_HANDSHAKE_ATTEMPTS;
+}
+
 static void ended(client *cl, connection *c) {
+    if (handshake_worth_retrying(cl, c)) {
+        cl->failed_handshakes++;
+        cl->retry_handshake = true;
+        ex_debug("connection %d: the handshake failed (%s): trying a new connection "
+                 "(attempt %d of %d)", c->number, c->close_reason, cl->failed_handshakes + 1,
+                 MAX_HANDSHAKE_ATTEMPTS);
+        return;
+    }
     for (size_t k = 0; k < c->nstreams; k++) {
         request *r = request_of(c, 4 * (uint64_t)k);
         if (r) fail(cl, r, c->close_reason);
@@ -262,6 +288,11 @@ connection *connection_for_requests(client *cl) {
         link = &c->next;
     }
     if (cl->closing || !requests_waiting(cl)) return NULL;
+    if (cl->retry_handshake) {
+        cl->retry_handshake = false;
+        if (!open_connection(cl)) fail_waiting(cl, "cannot open a new connection");
+        return NULL; /* it takes requests once its handshake is complete */
+    }
     connection *current = cl->conns;
     if (current && !current->going_away) return current->established ? current : NULL;
     /* Gone away (or gone after a GOAWAY: without one, ended() failed what waited). */

@@ -35,6 +35,11 @@
  * ("rejected by the server's GOAWAY (H3_REQUEST_REJECTED)"), and the requests not started
  * yet with them.
  *
+ * A handshake that fails (no answer before the idle timeout, or the server giving it up,
+ * as ngtcp2's servers do after 10 s on a lossy path) is tried again on a new connection,
+ * up to 3 attempts in a row; not one that failed on TLS (certificate, ALPN). No request
+ * had gone out on it: requests start once a connection is established.
+ *
  * SIGINT (Ctrl-C) or SIGTERM cancels every request in flight (RESET_STREAM where the
  * request body is still being sent, STOP_SENDING for the response, both with
  * H3_REQUEST_CANCELLED), closes the connections with H3_NO_ERROR, prints the summary and
