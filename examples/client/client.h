@@ -35,10 +35,10 @@
  * completing in between: beyond it the client gives up (a server that sends GOAWAY at
  * once on every connection, e.g. one that is draining, would be retried for ever). */
 #define MAX_FRUITLESS_CONNECTIONS 3
-/* Connections tried in all, in a row, whose handshake failed for a reason a new attempt
- * can overcome (no answer in time, or the server's own handshake timeout on a lossy path),
- * before the requests waiting for them fail. */
-#define MAX_HANDSHAKE_ATTEMPTS 3
+/* Connections tried in a row, without a request completing, that ended for a reason a new
+ * attempt can overcome (no answer in time, the server's own handshake timeout on a lossy
+ * path), before the requests waiting for them fail (see connections.c). */
+#define MAX_CONNECTION_ATTEMPTS 3
 
 struct connection;
 
@@ -107,8 +107,9 @@ typedef struct client {
     connection *conns;      /* newest first: the first one takes new requests */
     int opened;             /* connections opened */
     int fruitless;          /* opened since a request last completed (for retries) */
-    int failed_handshakes;  /* in a row, each followed by a new attempt */
-    bool retry_handshake;   /* the last connection's handshake failed: open another */
+    int failed_connections; /* lost in a row without a request completing, each followed by
+                               a new attempt */
+    bool reconnect_now;     /* the last connection was lost: open another */
     char host[256], port[8], authority[300];
     const struct addrinfo *addr; /* the server address being tried, then used */
     request *reqs;
@@ -169,6 +170,9 @@ void fail_waiting(client *cl, const char *why);
 /* A request the server did not process (H3_REQUEST_REJECTED, or refused with
  * H3Q_ERR_GOING_AWAY): queued to start again on a new connection, or failed. */
 void rejected(client *cl, request *r, const char *why);
+/* A request in flight on a connection that was lost: a GET with no response yet is queued
+ * to start again on a new connection; anything else fails with `why`. */
+void connection_lost(client *cl, request *r, const char *why);
 /* Feeds --data bodies while the streams have room. */
 void feed_bodies(client *cl);
 /* A priority as text, "u=N" or "u=N<sep>i" (sep: "," or ", "), into `out`. */

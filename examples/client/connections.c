@@ -26,13 +26,16 @@
  * went to, without a GOAWAY, so do the requests waiting. Its handles are freed once its
  * events are handled.
  *
- * A connection that ends before its handshake completes carried no request (they start
- * only once it is established), so they can all go on a new one. On a lossy path the
- * handshake may take longer than the client's idle timeout or the server's own handshake
- * timeout (ngtcp2's servers give up after 10 s, closing with PROTOCOL_VIOLATION): the
- * client then tries a new connection, up to MAX_HANDSHAKE_ATTEMPTS in a row. A TLS
- * failure (a CRYPTO_ERROR: an untrusted certificate, no common ALPN) would fail the same
- * way again, and is not retried.
+ * A connection lost otherwise (no GOAWAY) fails its requests and those waiting, unless a
+ * new connection may do better: on a lossy path a handshake may outlast the client's idle
+ * timeout or the server's own handshake timeout (ngtcp2's servers give up after 10 s,
+ * closing with PROTOCOL_VIOLATION), even after the client saw it complete (the server
+ * did not, its Finished lost). The client then opens a new connection, up to
+ * MAX_CONNECTION_ATTEMPTS in a row without a request completing, and sends again what had
+ * no response yet and may be sent twice: requests not started, and GETs (RFC 9110
+ * section 9.2.2: idempotent requests may be retried after a connection failure); a POST in
+ * flight fails. Not after a TLS failure (a CRYPTO_ERROR: an untrusted certificate, no
+ * common ALPN), which would come again.
  */
 #define _GNU_SOURCE
 #include "client.h"
@@ -142,7 +145,6 @@ static void on_quic_event(void *user_data, const h3q_quic_event *ev, h3q_result 
     (void)rc;
     if (ev->type == H3Q_QUIC_HANDSHAKE_COMPLETED) {
         c->established = true;
-        c->cl->failed_handshakes = 0;
         ex_debug("connection %d: connected, ALPN %.*s", c->number, (int)ev->data_len,
                  (const char *)ev->data);
     }
@@ -227,20 +229,27 @@ void add_stream(connection *c, request *r, uint64_t stream_id) {
 
 /* A connection ended: its requests in flight fail; when new requests were going to it
  * (no GOAWAY), so do those waiting. */
-static bool handshake_worth_retrying(const client *cl, const connection *c) {
+/* Whether the requests of `c`, which ended, deserve another connection: not after a TLS
+ * failure (a CRYPTO_ERROR would come again), nor when the client is finishing, nor after
+ * MAX_CONNECTION_ATTEMPTS in a row, nor for an older connection (a GOAWAY moved on). */
+static bool worth_another_connection(const client *cl, const connection *c) {
     bool tls_failure = c->close_space == H3Q_ERROR_SPACE_TRANSPORT && c->close_code >= 0x100 &&
                        c->close_code <= 0x1ff;
-    return !c->established && !tls_failure && !cl->closing && c == cl->conns &&
-           cl->failed_handshakes + 1 < MAX_HANDSHAKE_ATTEMPTS;
+    return !tls_failure && !cl->closing && c == cl->conns && !c->going_away &&
+           cl->failed_connections + 1 < MAX_CONNECTION_ATTEMPTS;
 }
 
 static void ended(client *cl, connection *c) {
-    if (handshake_worth_retrying(cl, c)) {
-        cl->failed_handshakes++;
-        cl->retry_handshake = true;
-        ex_debug("connection %d: the handshake failed (%s): trying a new connection "
-                 "(attempt %d of %d)", c->number, c->close_reason, cl->failed_handshakes + 1,
-                 MAX_HANDSHAKE_ATTEMPTS);
+    if (worth_another_connection(cl, c)) {
+        for (size_t k = 0; k < c->nstreams; k++) {
+            request *r = request_of(c, 4 * (uint64_t)k);
+            if (r) connection_lost(cl, r, c->close_reason);
+        }
+        cl->failed_connections++;
+        cl->reconnect_now = true;
+        ex_debug("connection %d: lost %s the handshake (%s): trying a new connection "
+                 "(attempt %d of %d)", c->number, c->established ? "after" : "during",
+                 c->close_reason, cl->failed_connections + 1, MAX_CONNECTION_ATTEMPTS);
         return;
     }
     for (size_t k = 0; k < c->nstreams; k++) {
@@ -288,8 +297,8 @@ connection *connection_for_requests(client *cl) {
         link = &c->next;
     }
     if (cl->closing || !requests_waiting(cl)) return NULL;
-    if (cl->retry_handshake) {
-        cl->retry_handshake = false;
+    if (cl->reconnect_now) {
+        cl->reconnect_now = false;
         if (!open_connection(cl)) fail_waiting(cl, "cannot open a new connection");
         return NULL; /* it takes requests once its handshake is complete */
     }

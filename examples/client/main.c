@@ -35,10 +35,11 @@
  * ("rejected by the server's GOAWAY (H3_REQUEST_REJECTED)"), and the requests not started
  * yet with them.
  *
- * A handshake that fails (no answer before the idle timeout, or the server giving it up,
- * as ngtcp2's servers do after 10 s on a lossy path) is tried again on a new connection,
- * up to 3 attempts in a row; not one that failed on TLS (certificate, ALPN). No request
- * had gone out on it: requests start once a connection is established.
+ * A connection lost without a GOAWAY (no answer before the idle timeout, or the server
+ * giving up a handshake, as ngtcp2's servers do after 10 s on a lossy path) is replaced by
+ * a new one, up to 3 in a row without a request completing, unless it failed on TLS
+ * (certificate, ALPN): the requests not sent yet go there, and so do GETs that had no
+ * response yet (idempotent, RFC 9110 section 9.2.2); a POST in flight fails.
  *
  * SIGINT (Ctrl-C) or SIGTERM cancels every request in flight (RESET_STREAM where the
  * request body is still being sent, STOP_SENDING for the response, both with

@@ -145,16 +145,14 @@ static void complete(client *cl, request *r) {
     r->done = true;
     cl->finished++;
     cl->fruitless = 0; /* the server serves: new connections are worth opening again */
+    cl->failed_connections = 0;
     end_attempt(cl, r);
     printf("%d %" PRIu64 " bytes %s%s%s%s%s\n", r->status, r->received, r->path,
            hex[0] ? " sha256=" : "", hex, prio[0] ? " " : "", prio);
 }
 
-void rejected(client *cl, request *r, const char *why) {
-    if (!cl->opt->retry || r->head_seen) {
-        fail(cl, r, why);
-        return;
-    }
+/* Puts `r` back in the queue, to be sent again from the start on another connection. */
+static void requeue(client *cl, request *r, const char *why) {
     if (r->conn)
         ex_debug("connection %d: %s (stream %" PRIu64 ") %s: retrying on a new connection",
                  r->conn->number, r->path, r->stream_id, why);
@@ -163,6 +161,18 @@ void rejected(client *cl, request *r, const char *why) {
     r->started = false;
     cl->retry[(cl->retry_head + cl->retry_len++) % cl->nreqs] = r;
     cl->retried++;
+}
+
+void rejected(client *cl, request *r, const char *why) {
+    if (!cl->opt->retry || r->head_seen) fail(cl, r, why);
+    else requeue(cl, r, why);
+}
+
+void connection_lost(client *cl, request *r, const char *why) {
+    /* No response yet to a GET (no --data): RFC 9110 section 9.2.2 lets an idempotent
+     * request be sent again after a connection failure. */
+    if (r->head_seen || cl->data_fd >= 0) fail(cl, r, why);
+    else requeue(cl, r, why);
 }
 
 /* ---- starting ------------------------------------------------------------------------ */

@@ -73,18 +73,21 @@ class Relay:
 
 
 def run_client(argv, timeout=TIMEOUT_S):
-    """Runs a client; returns (seconds, exit status, stderr tail)."""
+    """Runs a client; returns (seconds, exit status, what it said last)."""
     t0 = time.monotonic()
     try:
         p = subprocess.run(argv, capture_output=True, timeout=timeout)
-        status, err = p.returncode, p.stderr.decode(errors="replace")
+        status = p.returncode
+        said = [line for line in p.stdout.decode(errors="replace").splitlines()
+                if line.startswith("FAILED")]
+        said += p.stderr.decode(errors="replace").strip().splitlines()[-4:]
     except subprocess.TimeoutExpired:
-        status, err = None, "timed out"
-    return time.monotonic() - t0, status, err.strip().splitlines()[-1:] or [""]
+        status, said = None, ["timed out"]
+    return time.monotonic() - t0, status, said
 
 
 def h3q_get(args, certs, port, path, out_dir):
-    return [args.h3q_client, "--ca", certs["ca"], "--output", out_dir,
+    return [args.h3q_client, "--ca", certs["ca"], "-v", "--output", out_dir,
             f"https://127.0.0.1:{port}{path}"]
 
 
@@ -117,7 +120,9 @@ def transfer(label, server_port, faults, seed, work, make_argv, check=None):
     seconds, status, tail = run_client(make_argv(relay.port))
     relay.stop()
     if status != 0:
-        print(f"    {label}, seed {seed}: failed (status {status}): {tail[0]}")
+        print(f"    {label}, seed {seed}: failed (status {status}):")
+        for line in tail:
+            print(f"      {line}")
         return None
     if check and not check():
         print(f"    {label}, seed {seed}: wrong bytes")
