@@ -14,7 +14,7 @@
 #[path = "../tests/harness/mod.rs"]
 mod harness;
 
-use h3q::quic::{CongestionControl, LossDetection};
+use h3q::quic::{Config, CongestionControl, LossDetection};
 use harness::download::{DownloadOutcome, download};
 use harness::pair::{Network, configs};
 
@@ -50,17 +50,7 @@ fn main() {
         for (name, detection) in detections {
             let (client, mut server) = configs();
             server.set_loss_detection(detection).unwrap();
-            let runs: Vec<DownloadOutcome> = (1..=3)
-                .map(|seed| {
-                    download(
-                        &client,
-                        &server,
-                        net(jitter_ms, loss, seed),
-                        mb << 20,
-                        3_600_000_000_000,
-                    )
-                })
-                .collect();
+            let runs = three_seeds(&client, &server, jitter_ms, loss, mb);
             let (t0, t1) = range(&runs, |o| o.seconds());
             let (l0, l1) = range(&runs, |o| o.lost_packets as f64);
             let (c0, c1) = range(&runs, |o| o.congestion_events as f64);
@@ -77,25 +67,11 @@ fn main() {
         "path", "controller", "time", "goodput", "lost packets"
     );
     for (path, jitter_ms, loss) in paths {
-        for cc in [
-            CongestionControl::NewReno,
-            CongestionControl::Cubic,
-            CongestionControl::Bbr,
-        ] {
+        for cc in CongestionControl::ALL {
             let (mut client, mut server) = configs();
             client.set_congestion_control(cc);
             server.set_congestion_control(cc);
-            let runs: Vec<DownloadOutcome> = (1..=3)
-                .map(|seed| {
-                    download(
-                        &client,
-                        &server,
-                        net(jitter_ms, loss, seed),
-                        mb << 20,
-                        3_600_000_000_000,
-                    )
-                })
-                .collect();
+            let runs = three_seeds(&client, &server, jitter_ms, loss, mb);
             let (t0, t1) = range(&runs, |o| o.seconds());
             let mbit = |seconds: f64| (mb << 20) as f64 * 8.0 / seconds / 1e6;
             let (l0, l1) = range(&runs, |o| o.lost_packets as f64);
@@ -111,6 +87,22 @@ fn main() {
             );
         }
     }
+}
+
+/// The download of `mb` MiB with seeds 1, 2 and 3 of the path.
+fn three_seeds(
+    client: &Config,
+    server: &Config,
+    jitter_ms: u64,
+    loss: f64,
+    mb: usize,
+) -> Vec<DownloadOutcome> {
+    (1..=3)
+        .map(|seed| {
+            let net = net(jitter_ms, loss, seed);
+            download(client, server, net, mb << 20, 3_600_000_000_000)
+        })
+        .collect()
 }
 
 /// A 100 ms round trip with this jitter and loss.

@@ -105,11 +105,7 @@ fn stats_describe_the_path_and_the_transfer() {
 fn every_congestion_controller_completes_lossy_transfers() {
     const SIZE: usize = 512 << 10;
     let mut times = Vec::new();
-    for cc in [
-        CongestionControl::NewReno,
-        CongestionControl::Cubic,
-        CongestionControl::Bbr,
-    ] {
+    for cc in CongestionControl::ALL {
         let (mut client, mut server) = configs();
         client.set_congestion_control(cc);
         server.set_congestion_control(cc);

@@ -49,6 +49,13 @@ pub enum CongestionControl {
 }
 
 impl CongestionControl {
+    /// Every controller, in the order of `h3q_congestion_control`.
+    pub const ALL: [CongestionControl; 3] = [
+        CongestionControl::NewReno,
+        CongestionControl::Cubic,
+        CongestionControl::Bbr,
+    ];
+
     /// The name used by the example programs' `--cc` and in logs.
     pub fn name(self) -> &'static str {
         match self {
@@ -60,13 +67,9 @@ impl CongestionControl {
 
     /// The controller called `name` ("newreno", "cubic", "bbr"; ASCII case ignored).
     pub fn from_name(name: &str) -> Option<CongestionControl> {
-        [
-            CongestionControl::NewReno,
-            CongestionControl::Cubic,
-            CongestionControl::Bbr,
-        ]
-        .into_iter()
-        .find(|cc| cc.name().eq_ignore_ascii_case(name))
+        Self::ALL
+            .into_iter()
+            .find(|cc| cc.name().eq_ignore_ascii_case(name))
     }
 
     /// Installs this controller, starting at `initial_window` bytes (its own default
@@ -177,11 +180,7 @@ mod tests {
 
     #[test]
     fn congestion_controllers_have_names() {
-        for cc in [
-            CongestionControl::NewReno,
-            CongestionControl::Cubic,
-            CongestionControl::Bbr,
-        ] {
+        for cc in CongestionControl::ALL {
             assert_eq!(CongestionControl::from_name(cc.name()), Some(cc));
         }
         assert_eq!(
