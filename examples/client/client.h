@@ -170,8 +170,8 @@ void fail_waiting(client *cl, const char *why);
 /* A request the server did not process (H3_REQUEST_REJECTED, or refused with
  * H3Q_ERR_GOING_AWAY): queued to start again on a new connection, or failed. */
 void rejected(client *cl, request *r, const char *why);
-/* A request in flight on a connection that was lost: a GET with no response yet is queued
- * to start again on a new connection; anything else fails with `why`. */
+/* A request in flight on a connection that was lost: a GET is queued to start again on a
+ * new connection (unless part of its response went to stdout); a POST fails with `why`. */
 void connection_lost(client *cl, request *r, const char *why);
 /* Feeds --data bodies while the streams have room. */
 void feed_bodies(client *cl);

@@ -31,10 +31,11 @@
  * timeout or the server's own handshake timeout (ngtcp2's servers give up after 10 s,
  * closing with PROTOCOL_VIOLATION), even after the client saw it complete (the server
  * did not, its Finished lost). The client then opens a new connection, up to
- * MAX_CONNECTION_ATTEMPTS in a row without a request completing, and sends again what had
- * no response yet and may be sent twice: requests not started, and GETs (RFC 9110
- * section 9.2.2: idempotent requests may be retried after a connection failure); a POST in
- * flight fails. Not after a TLS failure (a CRYPTO_ERROR: an untrusted certificate, no
+ * MAX_CONNECTION_ATTEMPTS in a row without a request completing, and sends again what may
+ * be sent twice: requests not started, and GETs in flight, from the start even with part
+ * of their response in (RFC 9110 section 9.2.2: idempotent requests may be retried after a
+ * connection failure; not when part of the response went to stdout); a POST in flight
+ * fails. Not after a TLS failure (a CRYPTO_ERROR: an untrusted certificate, no
  * common ALPN), which would come again.
  */
 #define _GNU_SOURCE

@@ -38,8 +38,9 @@
  * A connection lost without a GOAWAY (no answer before the idle timeout, or the server
  * giving up a handshake, as ngtcp2's servers do after 10 s on a lossy path) is replaced by
  * a new one, up to 3 in a row without a request completing, unless it failed on TLS
- * (certificate, ALPN): the requests not sent yet go there, and so do GETs that had no
- * response yet (idempotent, RFC 9110 section 9.2.2); a POST in flight fails.
+ * (certificate, ALPN): the requests not sent yet go there, and so do the GETs in flight,
+ * from the start (idempotent, RFC 9110 section 9.2.2; not when part of the response went
+ * to stdout); a POST in flight fails.
  *
  * SIGINT (Ctrl-C) or SIGTERM cancels every request in flight (RESET_STREAM where the
  * request body is still being sent, STOP_SENDING for the response, both with

@@ -169,9 +169,13 @@ void rejected(client *cl, request *r, const char *why) {
 }
 
 void connection_lost(client *cl, request *r, const char *why) {
-    /* No response yet to a GET (no --data): RFC 9110 section 9.2.2 lets an idempotent
-     * request be sent again after a connection failure. */
-    if (r->head_seen || cl->data_fd >= 0) fail(cl, r, why);
+    /* A GET (no --data) may be sent again after a connection failure (RFC 9110 section
+     * 9.2.2: it is idempotent), even with part of its response in: the new attempt
+     * rewrites its output file from the start. Not when part of it went to stdout
+     * (--output -, --include), which cannot be taken back. */
+    bool on_stdout = cl->opt->include ||
+                     (cl->opt->output_dir && strcmp(cl->opt->output_dir, "-") == 0);
+    if (cl->data_fd >= 0 || (r->head_seen && on_stdout)) fail(cl, r, why);
     else requeue(cl, r, why);
 }
 
