@@ -4,7 +4,8 @@
 #   examples_graceful_shutdown.sh H3Q_SERVER H3Q_CLIENT WORK_DIR
 #
 # h3q-server --drain-timeout 20 on an ephemeral 127.0.0.1 port; h3q-client fetches 20
-# bodies of SIZE (3 MB) at once (--parallel 20 --sha256). Once the server has all 20
+# bodies of SIZE (3 MB) at once, incremental so that they share the connection
+# (--parallel 20 --sha256 --priority u=3,i). Once the server has all 20
 # requests (its -v log), SIGINT. No download may be complete by then on the client's side
 # and the server must report responses in progress (so the signal did land while they
 # ran: at about 20 MB/s under ASan with hashing, the 60 MB take some 3 s, and the signal
@@ -34,7 +35,10 @@ expected=$(generated_sha256 $SIZE)
 set --
 i=0
 while [ $i -lt $N ]; do set -- "$@" "$url/$SIZE"; i=$((i + 1)); done
-start_bg client timeout 60 "$client" --insecure --parallel $N --sha256 -v "$@"
+# Incremental (u=3,i): the 20 responses share the connection and all run when the signal
+# comes; at the default priority they would go one after another, and the first could be
+# complete before the server has seen the last request.
+start_bg client timeout 60 "$client" --insecure --parallel $N --sha256 -v --priority u=3,i "$@"
 client_pid=$bgpid
 
 # Under way: the server has all the requests (and is sending their bodies).
@@ -67,7 +71,7 @@ echo "ok: server exit 0, ${elapsed_ms} ms after the checks"
 
 wait_exit "$client_pid" client 30
 [ "$status" = 0 ] || fail "the client exited $status"
-n=$(grep -c "^200 $SIZE bytes /$SIZE sha256=$expected\$" "$work/client.out")
+n=$(grep -c "^200 $SIZE bytes /$SIZE sha256=$expected u=3,i\$" "$work/client.out")
 [ "$n" = $N ] || fail "$n of $N downloads complete with SHA-256 $expected"
 grep -q "GOAWAY from the server" "$work/client.err" || fail "the client saw no GOAWAY"
 echo "ok: all $N downloads complete, SHA-256 right"
