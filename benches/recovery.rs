@@ -52,8 +52,8 @@ fn main() {
             server.set_loss_detection(detection).unwrap();
             let runs = three_seeds(&client, &server, jitter_ms, loss, mb);
             let (t0, t1) = range(&runs, |o| o.seconds());
-            let (l0, l1) = range(&runs, |o| o.lost_packets as f64);
-            let (c0, c1) = range(&runs, |o| o.congestion_events as f64);
+            let (l0, l1) = range(&runs, |o| o.server.packets_lost as f64);
+            let (c0, c1) = range(&runs, |o| o.server.congestion_events as f64);
             println!(
                 "{path:<20} {name:<30} {:>7.1}-{:<7.1} s {:>6}-{:<7} {:>5}-{:<6}",
                 t0, t1, l0, l1, c0, c1
@@ -74,7 +74,7 @@ fn main() {
             let runs = three_seeds(&client, &server, jitter_ms, loss, mb);
             let (t0, t1) = range(&runs, |o| o.seconds());
             let mbit = |seconds: f64| (mb << 20) as f64 * 8.0 / seconds / 1e6;
-            let (l0, l1) = range(&runs, |o| o.lost_packets as f64);
+            let (l0, l1) = range(&runs, |o| o.server.packets_lost as f64);
             println!(
                 "{path:<20} {:<10} {:>7.1}-{:<7.1} s {:>7.1}-{:<7.1} Mbit/s {:>6}-{:<7}",
                 cc.name(),

@@ -34,8 +34,8 @@ fi
 command -v openssl >/dev/null 2>&1 || { echo "SKIPPED: openssl not found"; exit 77; }
 
 rm -rf "$work"
-mkdir -p "$work/root" "$work/out"
-head -c 1000 /dev/urandom >"$work/root/small.txt"
+mkdir -p "$work/docroot" "$work/out"
+head -c 1000 /dev/urandom >"$work/docroot/small.txt"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
     -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
     -keyout "$work/key.pem" -out "$work/cert.pem" >/dev/null 2>&1 || fail "openssl req failed"
@@ -43,7 +43,7 @@ server_port=$("$python" -c 'import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])')
-start_bg gtlsserver "$gtlsserver" --quiet -d "$work/root" --timeout=60s 127.0.0.1 \
+start_bg gtlsserver "$gtlsserver" --quiet -d "$work/docroot" --timeout=60s 127.0.0.1 \
     "$server_port" "$work/key.pem" "$work/cert.pem"
 pid=
 start_server relay 10 "$python" "$relay" --upstream "127.0.0.1:$server_port" \
@@ -57,7 +57,7 @@ timeout 60 "$client" --insecure -v --output "$work/out" "https://127.0.0.1:$port
 status=$?
 took=$(($(now_ms) - start_ms))
 [ "$status" = 0 ] || fail "the client exited $status after $took ms"
-cmp -s "$work/root/small.txt" "$work/out/small.txt" || fail "the body is not the file"
+cmp -s "$work/docroot/small.txt" "$work/out/small.txt" || fail "the body is not the file"
 grep -q '^connection 1: lost during the handshake (.*): trying a new connection (attempt 2 of 3)$' \
     "$work/client.err" || fail "no retry of the handshake in the client's log"
 grep -q '^connection 2: connected' "$work/client.err" || fail "connection 2 did not connect"

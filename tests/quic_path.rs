@@ -62,7 +62,7 @@ fn real_loss_is_still_recovered() {
             ..Network::default()
         };
         let outcome = download(&client, &server, net, SIZE, 300 * SECOND);
-        assert!(outcome.lost_packets > 0, "{loss}: {outcome:?}");
+        assert!(outcome.server.packets_lost > 0, "{loss}: {outcome:?}");
     }
 }
 

@@ -28,7 +28,7 @@
 
 use std::sync::Arc;
 
-use quinn_proto::congestion::{BbrConfig, CubicConfig, NewRenoConfig};
+use quinn_proto::congestion::{BbrConfig, ControllerFactory, CubicConfig, NewRenoConfig};
 
 use crate::quic::error::ConfigError;
 
@@ -79,30 +79,37 @@ impl CongestionControl {
         initial_window: Option<u64>,
         transport: &mut quinn_proto::TransportConfig,
     ) {
-        match self {
-            CongestionControl::NewReno => {
-                let mut config = NewRenoConfig::default();
-                if let Some(window) = initial_window {
-                    config.initial_window(window);
-                }
-                transport.congestion_controller_factory(Arc::new(config));
-            }
-            CongestionControl::Cubic => {
-                let mut config = CubicConfig::default();
-                if let Some(window) = initial_window {
-                    config.initial_window(window);
-                }
-                transport.congestion_controller_factory(Arc::new(config));
-            }
-            CongestionControl::Bbr => {
-                let mut config = BbrConfig::default();
-                if let Some(window) = initial_window {
-                    config.initial_window(window);
-                }
-                transport.congestion_controller_factory(Arc::new(config));
-            }
-        }
+        let factory: Arc<dyn ControllerFactory + Send + Sync> = match self {
+            CongestionControl::NewReno => starting_at(
+                NewRenoConfig::default(),
+                initial_window,
+                NewRenoConfig::initial_window,
+            ),
+            CongestionControl::Cubic => starting_at(
+                CubicConfig::default(),
+                initial_window,
+                CubicConfig::initial_window,
+            ),
+            CongestionControl::Bbr => starting_at(
+                BbrConfig::default(),
+                initial_window,
+                BbrConfig::initial_window,
+            ),
+        };
+        transport.congestion_controller_factory(factory);
     }
+}
+
+/// `config` with its initial window set by `set` when one is given.
+fn starting_at<C: ControllerFactory + Send + Sync + 'static>(
+    mut config: C,
+    initial_window: Option<u64>,
+    set: fn(&mut C, u64) -> &mut C,
+) -> Arc<dyn ControllerFactory + Send + Sync> {
+    if let Some(window) = initial_window {
+        set(&mut config, window);
+    }
+    Arc::new(config)
 }
 
 /// The range of initial congestion windows accepted, in bytes: from RFC 9002's minimum

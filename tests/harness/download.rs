@@ -12,11 +12,8 @@ use super::pair::{Network, Pair};
 pub struct DownloadOutcome {
     /// Simulated time from the request to the last byte.
     pub ns: u64,
-    /// The server's packets sent and declared lost, and its congestion events.
-    pub sent_packets: u64,
-    pub lost_packets: u64,
-    pub congestion_events: u64,
-    /// Both sides' measurements at the end.
+    /// Both sides' measurements at the end (the server's: packets sent and declared
+    /// lost, congestion events ...).
     pub server: Stats,
     pub client: Stats,
 }
@@ -79,13 +76,9 @@ pub fn download(
         }
     }
     assert_eq!(received, size);
-    let stats = server.stats().expect("server stats");
     DownloadOutcome {
         ns: p.now - start,
-        sent_packets: stats.packets_sent,
-        lost_packets: stats.packets_lost,
-        congestion_events: stats.congestion_events,
-        server: stats,
+        server: server.stats().expect("server stats"),
         client: client.stats().expect("client stats"),
     }
 }

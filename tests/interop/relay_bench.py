@@ -30,6 +30,7 @@ transfer's bytes were wrong (1).
 import argparse
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -61,7 +62,7 @@ class Relay:
 
     def stop(self):
         if self.proc.poll() is None:
-            self.proc.send_signal(2)
+            self.proc.send_signal(signal.SIGINT)
         try:
             counters = self.proc.communicate(timeout=10)[0].decode()
         except subprocess.TimeoutExpired:

@@ -129,11 +129,7 @@ impl Core {
 
     /// Whether `id`, blocked by the send window, may use the headroom past it.
     fn may_write_ahead(&mut self, id: StreamId) -> bool {
-        if !self
-            .outgoing
-            .get(&u64::from(id))
-            .is_some_and(|out| out.blocked)
-        {
+        if !self.is_blocked(id) {
             return false;
         }
         let Ok(mine) = self.quinn.send_stream(id).priority() else {
@@ -150,6 +146,13 @@ impl Core {
             .set_send_window(self.send_window.saturating_add(headroom));
         write(self);
         self.quinn.set_send_window(self.send_window);
+    }
+
+    /// `id` has data queued here that quinn-proto refused (it waits for `Writable`).
+    fn is_blocked(&self, id: StreamId) -> bool {
+        self.outgoing
+            .get(&u64::from(id))
+            .is_some_and(|out| out.blocked)
     }
 
     fn unblock(&mut self, id: StreamId) {
@@ -175,11 +178,7 @@ impl Core {
         let blocked: VecDeque<StreamId> = group
             .iter()
             .copied()
-            .filter(|id| {
-                self.outgoing
-                    .get(&u64::from(*id))
-                    .is_some_and(|o| o.blocked)
-            })
+            .filter(|&id| self.is_blocked(id))
             .collect();
         if blocked.front().is_some_and(|&id| self.may_write_ahead(id)) {
             self.with_headroom(|core| {
@@ -209,13 +208,15 @@ impl Core {
         }
         let mut most_urgent_queued = None::<i32>;
         let mut least_urgent_holding = None::<i32>;
-        let queued: Vec<(u64, bool)> = self
+        // (stream, data still queued here, may hold unsent data in quinn-proto); a stream
+        // leaves `outgoing` when its FIN goes to quinn-proto, so the two never overlap.
+        let waiting: Vec<(u64, bool, bool)> = self
             .outgoing
             .iter()
-            .map(|(&key, out)| (key, out.holding))
+            .map(|(&key, out)| (key, true, out.holding))
+            .chain(self.unacknowledged.iter().map(|&key| (key, false, true)))
             .collect();
-        let finished = self.unacknowledged.iter().map(|&key| (key, true));
-        for (key, holding) in queued.into_iter().chain(finished) {
+        for (key, queued, holding) in waiting {
             let Ok(id) = super::parse_stream_id(key) else {
                 continue;
             };
@@ -223,7 +224,7 @@ impl Core {
             let Ok(priority) = self.quinn.send_stream(id).priority() else {
                 continue;
             };
-            if self.outgoing.contains_key(&key) {
+            if queued {
                 most_urgent_queued = most_urgent_queued.max(Some(priority));
             }
             if holding {
