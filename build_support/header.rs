@@ -197,6 +197,28 @@ pub const SECTIONS: &[Section] = &[
         ],
     },
     Section {
+        title: "Resumption, 0-RTT and address validation",
+        intro: "A client keeps the session ticket of a connection and resumes with it later:\n\
+                a shorter handshake, and requests sent at once as 0-RTT. A server accepts\n\
+                0-RTT only when told to (early requests can be replayed), and can make new\n\
+                clients prove their address with a Retry, always or under load.",
+        items: &[
+            Api("h3q_config_set_enable_0rtt"),
+            Api("h3q_config_set_retry"),
+            Api("h3q_config_set_retry_above_rate"),
+            Macro(
+                "/** The longest session ticket h3q_quic_conn_session_ticket() writes. */\n\
+                 #define H3Q_MAX_SESSION_TICKET 278",
+            ),
+            Api("h3q_quic_conn_session_ticket"),
+            Api("h3q_endpoint_connect_resume"),
+            Api("h3q_early_data"),
+            Api("h3q_quic_conn_early_data"),
+            Api("h3q_quic_conn_is_0rtt"),
+            Api("h3q_quic_conn_stream_is_early"),
+        ],
+    },
+    Section {
         title: "HTTP/3 connection and events",
         intro: "An h3q_conn is aioquic's H3Connection: QUIC events in, HTTP events out through\n\
                 a callback, and the calls that send requests and responses. It runs over a\n\

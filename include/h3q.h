@@ -941,6 +941,16 @@ typedef enum h3q_quic_event_type {
    * names, `reason`/`reason_len`, `closed_by_peer`).
    */
   H3Q_QUIC_CONNECTION_TERMINATED = 5,
+  /**
+   * A client's 0-RTT data was rejected by the server; given just before
+   * `H3Q_QUIC_HANDSHAKE_COMPLETED` (no other field is used). The QUIC stack forgot every
+   * stream the client opened and stream ids start again from 0: the `h3q_conn` reports
+   * each request it had sent as `H3Q_EVENT_STREAM_RESET` with H3_REQUEST_REJECTED (send
+   * it again) and reopens its own streams. A transport-table user reports it when its
+   * QUIC stack says early data was rejected, before it reports the handshake complete.
+   * ABI version 2.
+   */
+  H3Q_QUIC_EARLY_DATA_REJECTED = 6,
 } h3q_quic_event_type;
 
 /**
@@ -1338,7 +1348,175 @@ h3q_result h3q_quic_conn_stats_versioned(struct h3q_quic_conn *conn,
   h3q_quic_conn_stats_versioned((conn), H3Q_ABI_VERSION, (out))
 
 /* ==============================================================================
- * 4. HTTP/3 connection and events
+ * 4. Resumption, 0-RTT and address validation
+ *
+ * A client keeps the session ticket of a connection and resumes with it later:
+ * a shorter handshake, and requests sent at once as 0-RTT. A server accepts
+ * 0-RTT only when told to (early requests can be replayed), and can make new
+ * clients prove their address with a Retry, always or under load.
+ * ============================================================================== */
+
+/**
+ * Turns 0-RTT (TLS early data) on or off.
+ *
+ * A server with it on accepts requests a resuming client sends before the handshake
+ * completes, saving that client a round trip. Such requests can be *replayed* by an
+ * attacker who captured them (h3q's server keeps each session ticket single-use, which
+ * stops replays to this server process, not to another one sharing its certificate):
+ * answer early requests only when repeating them is harmless (GET, HEAD), and
+ * 425 Too Early (RFC 8470) otherwise; `h3q_quic_conn_stream_is_early()` tells which
+ * requests arrived early. Default off for servers.
+ *
+ * A client with it on sends 0-RTT when it resumes a session that allows it
+ * (`h3q_endpoint_connect_resume()`). Default on for clients.
+ *
+ * Returns `H3Q_OK` or `H3Q_ERR_NULL`.
+ *
+ * # Safety
+ * `config` is NULL or a live handle.
+ */
+h3q_result h3q_config_set_enable_0rtt(struct h3q_config *config, bool enabled);
+
+/**
+ * Turns address validation by Retry on (for every new connection) or off (the default).
+ * Servers only; ignored by clients.
+ *
+ * With it on, a client's first Initial is answered with a Retry carrying a token; the
+ * handshake starts only when the client echoes it, proving it receives packets at its
+ * address. That costs honest clients one round trip and defeats spoofed-source floods.
+ * Clients holding a NEW_TOKEN token from an earlier connection to this endpoint skip the
+ * Retry. `h3q_config_set_retry_above_rate()` retries only under load.
+ *
+ * Returns `H3Q_OK` or `H3Q_ERR_NULL`.
+ *
+ * # Safety
+ * `config` is NULL or a live handle.
+ */
+h3q_result h3q_config_set_retry(struct h3q_config *config, bool enabled);
+
+/**
+ * Turns Retry on only while more than `handshakes_per_second` new connections (from
+ * addresses not validated yet) arrived in the last second: no extra round trip in normal
+ * times, address validation under a flood. Servers only.
+ *
+ * Returns `H3Q_OK`, `H3Q_ERR_NULL`, or `H3Q_ERR_INVALID_ARGUMENT` for 0 (use
+ * `h3q_config_set_retry()` to retry always).
+ *
+ * # Safety
+ * `config` is NULL or a live handle.
+ */
+h3q_result h3q_config_set_retry_above_rate(struct h3q_config *config,
+                                           uint32_t handshakes_per_second);
+
+/** The longest session ticket h3q_quic_conn_session_ticket() writes. */
+#define H3Q_MAX_SESSION_TICKET 278
+
+/**
+ * Copies the session ticket the server sent on this client connection into `buf`
+ * (`cap` bytes) and writes its length to `*len`; keep it to resume later with
+ * `h3q_endpoint_connect_resume()`. Servers send tickets just after the handshake, so ask
+ * once a response arrived, or before closing. At most `H3Q_MAX_SESSION_TICKET` bytes.
+ *
+ * Returns `H3Q_OK`; `H3Q_DONE` when there is none (not received yet, a server
+ * connection, or already used); `H3Q_ERR_BUFFER_TOO_SMALL` with the needed size in
+ * `*len` (`buf` may be NULL with `cap` 0 to ask for it); or `H3Q_ERR_NULL`.
+ *
+ * # Safety
+ * `conn` is NULL or a live handle; `buf` is NULL or writable for `cap` bytes; `len` is
+ * NULL or writable.
+ */
+h3q_result h3q_quic_conn_session_ticket(struct h3q_quic_conn *conn,
+                                        uint8_t *buf,
+                                        size_t cap,
+                                        size_t *len);
+
+/**
+ * `h3q_endpoint_connect()`, resuming the TLS session of `ticket` (`ticket_len` bytes
+ * from `h3q_quic_conn_session_ticket()` on an earlier connection of this endpoint; read
+ * during the call). With 0-RTT on and a session that allows it, what you send before the
+ * handshake completes (start HTTP/3 and send requests at once) goes as 0-RTT:
+ * `h3q_quic_conn_is_0rtt()` is then true, and `h3q_quic_conn_early_data()` later says
+ * whether the server took it. If the server rejects it, `H3Q_QUIC_EARLY_DATA_REJECTED`
+ * comes before `H3Q_QUIC_HANDSHAKE_COMPLETED`, and the `h3q_conn` reports every request
+ * sent early as reset with H3_REQUEST_REJECTED: send them again (new stream ids).
+ *
+ * A ticket names a session this endpoint keeps (TLS sessions cannot be exported as
+ * bytes by the TLS library h3q uses): it resumes once, on this endpoint. A well-formed
+ * ticket that is not resumable (from another endpoint or process, used, or evicted) gives
+ * a full handshake, as `h3q_endpoint_connect()` would.
+ *
+ * On success writes a new connection handle to `*out`, owned by the caller. Returns
+ * `H3Q_OK`; `H3Q_ERR_NULL`; `H3Q_ERR_WRONG_ROLE` on a server endpoint; or
+ * `H3Q_ERR_INVALID_ARGUMENT` for a bad address or server name, bytes that are not an h3q
+ * session ticket (too long, truncated, another format), or a ticket for another server
+ * name.
+ *
+ * # Safety
+ * As `h3q_endpoint_connect()`; `ticket` is NULL or readable for `ticket_len` bytes.
+ */
+h3q_result h3q_endpoint_connect_resume(struct h3q_endpoint *endpoint,
+                                       uint64_t now_ns,
+                                       const struct sockaddr *remote,
+                                       socklen_t remote_len,
+                                       const char *server_name,
+                                       const uint8_t *ticket,
+                                       size_t ticket_len,
+                                       struct h3q_quic_conn **out);
+
+/**
+ * What became of a client's 0-RTT data (`h3q_quic_conn_early_data()`).
+ */
+typedef enum h3q_early_data {
+  /**
+   * None was offered: a fresh handshake, a session that was not resumable or allows
+   * no early data, 0-RTT turned off, or a server connection.
+   */
+  H3Q_EARLY_DATA_NOT_OFFERED = 0,
+  /**
+   * Offered, handshake still running: what is sent now goes as 0-RTT.
+   */
+  H3Q_EARLY_DATA_PENDING = 1,
+  /**
+   * The server accepted it.
+   */
+  H3Q_EARLY_DATA_ACCEPTED = 2,
+  /**
+   * The server rejected it (`H3Q_QUIC_EARLY_DATA_REJECTED` was reported).
+   */
+  H3Q_EARLY_DATA_REJECTED = 3,
+} h3q_early_data;
+
+/**
+ * What became of this client connection's 0-RTT data. `H3Q_EARLY_DATA_NOT_OFFERED` for
+ * NULL.
+ *
+ * # Safety
+ * `conn` is NULL or a live handle.
+ */
+enum h3q_early_data h3q_quic_conn_early_data(struct h3q_quic_conn *conn);
+
+/**
+ * True while what this client connection sends goes as 0-RTT (it resumed a session with
+ * early data and the handshake has not completed). False for NULL.
+ *
+ * # Safety
+ * `conn` is NULL or a live handle.
+ */
+bool h3q_quic_conn_is_0rtt(struct h3q_quic_conn *conn);
+
+/**
+ * A server: true when the client opened request stream `stream_id` before the handshake
+ * completed, so its request arrived (at least in part) as 0-RTT data, which can be a
+ * replay (see `h3q_config_set_enable_0rtt()`). False for NULL, a client connection, and
+ * any other stream.
+ *
+ * # Safety
+ * `conn` is NULL or a live handle.
+ */
+bool h3q_quic_conn_stream_is_early(struct h3q_quic_conn *conn, uint64_t stream_id);
+
+/* ==============================================================================
+ * 5. HTTP/3 connection and events
  *
  * An h3q_conn is aioquic's H3Connection: QUIC events in, HTTP events out through
  * a callback, and the calls that send requests and responses. It runs over a
@@ -2196,7 +2374,7 @@ h3q_result h3q_conn_send_priority_update(struct h3q_conn *conn,
 h3q_result h3q_priority_parse(const uint8_t *value, size_t len, struct h3q_priority *priority_out);
 
 /* ==============================================================================
- * 5. QPACK (RFC 9204) on its own
+ * 6. QPACK (RFC 9204) on its own
  *
  * The field compression HTTP/3 uses, for programs that need it without an
  * h3q_conn (an HTTP/3 stack of their own, interop tools).

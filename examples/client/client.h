@@ -72,6 +72,7 @@ typedef struct options {
     const char *cc;         /* --cc: congestion controller name, or NULL */
     uint32_t cc_value;      /* its h3q_congestion_control */
     bool insecure, include, sha256, retry;
+    bool resume;            /* --resume: the URL list again on a resumed connection */
     long parallel, repeat;
     url_arg *urls;          /* in command-line order */
     int nurls;
@@ -88,6 +89,7 @@ typedef struct connection {
     bool going_away;        /* the server's GOAWAY came: no new requests here */
     bool closing;           /* h3q_quic_conn_close() called */
     bool terminated;        /* H3Q_EVENT_CONNECTION_CLOSED came: free after the events */
+    bool early_rejected;    /* H3Q_QUIC_EARLY_DATA_REJECTED came in this batch of events */
     uint64_t goaway_id;     /* the server's last GOAWAY id */
     size_t in_flight;
     request *rejected;      /* rejected in this batch of events (see take_events) */
@@ -114,6 +116,8 @@ typedef struct client {
     const struct addrinfo *addr; /* the server address being tried, then used */
     request *reqs;
     size_t nreqs, next_req, in_flight, finished, failures, retried;
+    size_t first_round;     /* requests before the resumed connection (--resume; else nreqs) */
+    bool resumed;           /* --resume: the resumed connection was opened */
     request **retry;        /* ring of requests to start again (GOAWAY), nreqs long */
     size_t retry_head, retry_len;
     bool closing;           /* every request is over: the connections close */
@@ -141,6 +145,13 @@ void take_events(client *cl);
  * and returns the connection new requests go to, opening one if a GOAWAY calls for it
  * (NULL: none for now). */
 connection *connection_for_requests(client *cl);
+/* A new connection to the server, resuming `ticket` (NULL: a fresh one), with its HTTP/3
+ * connection; the newest, so new requests go to it. NULL after printing why. */
+connection *open_connection(client *cl, const uint8_t *ticket, size_t ticket_len);
+/* The connection takes requests now: established, or sending 0-RTT. */
+bool accepts_requests(const connection *c);
+/* --resume: once the first round is over, opens the resumed connection (resume.c). */
+void resume_when_due(client *cl);
 /* Closes every connection with H3_NO_ERROR (all done, or interrupted). */
 void close_all(client *cl);
 /* SIGINT/SIGTERM: cancels every request in flight, fails the rest, closes. */
@@ -173,6 +184,9 @@ void rejected(client *cl, request *r, const char *why);
 /* A request in flight on a connection that was lost: a GET is queued to start again on a
  * new connection (unless part of its response went to stdout); a POST fails with `why`. */
 void connection_lost(client *cl, request *r, const char *why);
+/* A request sent in 0-RTT that the server refused with the rest of the early data: sent
+ * again on the same connection (it was not processed). */
+void resend(client *cl, request *r, const char *why);
 /* Feeds --data bodies while the streams have room. */
 void feed_bodies(client *cl);
 /* A priority as text, "u=N" or "u=N<sep>i" (sep: "," or ", "), into `out`. */

@@ -67,12 +67,16 @@ static h3q_result configure(client *cl, h3q_config *config) {
 
 /* A new connection to cl->addr (SNI: the URL's host) and its HTTP/3 connection; NULL
  * after printing why. */
-static connection *open_connection(client *cl) {
+connection *open_connection(client *cl, const uint8_t *ticket, size_t ticket_len) {
     connection *c = ex_xcalloc(1, sizeof *c);
     c->cl = cl;
     c->number = ++cl->opened;
-    h3q_result rc = h3q_endpoint_connect(cl->endpoint, ex_now_ns(), cl->addr->ai_addr,
-                                         cl->addr->ai_addrlen, cl->host, &c->quic);
+    h3q_result rc =
+        ticket ? h3q_endpoint_connect_resume(cl->endpoint, ex_now_ns(), cl->addr->ai_addr,
+                                             cl->addr->ai_addrlen, cl->host, ticket,
+                                             ticket_len, &c->quic)
+               : h3q_endpoint_connect(cl->endpoint, ex_now_ns(), cl->addr->ai_addr,
+                                      cl->addr->ai_addrlen, cl->host, &c->quic);
     if (rc == H3Q_OK) rc = h3q_conn_new_quic(c->quic, NULL, &c->h3);
     if (rc != H3Q_OK) {
         ex_warn("connect: %s", h3q_last_error());
@@ -83,8 +87,18 @@ static connection *open_connection(client *cl) {
     h3q_quic_conn_set_user_data(c->quic, c);
     c->next = cl->conns;
     cl->conns = c;
-    ex_debug("connection %d: connecting to %s", c->number, cl->authority);
+    ex_debug("connection %d: connecting to %s%s", c->number, cl->authority,
+             h3q_quic_conn_is_0rtt(c->quic) ? ", resuming a session: GETs go as 0-RTT"
+             : ticket ? ", with a session ticket (no 0-RTT: not resumable here, or the server "
+                        "allows no early data)"
+                      : "");
     return c;
+}
+
+/* Only GETs go as 0-RTT (early data can be replayed; servers may answer 425 Too Early to
+ * anything else): with --data, requests wait for the handshake. */
+bool accepts_requests(const connection *c) {
+    return c->established || (c->cl->data_fd < 0 && h3q_quic_conn_is_0rtt(c->quic));
 }
 
 static void free_connection(connection *c) {
@@ -110,7 +124,7 @@ bool client_connect(client *cl) {
         ex_warn("%s", msg ? msg : h3q_last_error());
     }
     h3q_config_free(config);
-    return rc == H3Q_OK && open_connection(cl);
+    return rc == H3Q_OK && open_connection(cl, NULL, 0);
 }
 
 void client_disconnect(client *cl) {
@@ -146,8 +160,14 @@ static void on_quic_event(void *user_data, const h3q_quic_event *ev, h3q_result 
     (void)rc;
     if (ev->type == H3Q_QUIC_HANDSHAKE_COMPLETED) {
         c->established = true;
-        ex_debug("connection %d: connected, ALPN %.*s", c->number, (int)ev->data_len,
-                 (const char *)ev->data);
+        h3q_early_data early = h3q_quic_conn_early_data(c->quic);
+        ex_debug("connection %d: connected, ALPN %.*s%s", c->number, (int)ev->data_len,
+                 (const char *)ev->data,
+                 early == H3Q_EARLY_DATA_ACCEPTED   ? ", 0-RTT sent and accepted"
+                 : early == H3Q_EARLY_DATA_REJECTED ? ", 0-RTT sent and rejected"
+                                                    : "");
+    } else if (ev->type == H3Q_QUIC_EARLY_DATA_REJECTED) {
+        c->early_rejected = true;
     }
 }
 
@@ -163,6 +183,20 @@ void reject_later(connection *c, request *r) {
  * when they arrive together. Requests rejected without a GOAWAY also send the new ones
  * elsewhere: the server takes no more here. */
 static void settle_rejections(client *cl, connection *c) {
+    if (c->early_rejected) {
+        /* The server refused the 0-RTT data: nothing of it was processed, and h3q reported
+         * every request sent early as rejected; they go again on this connection, whose
+         * stream ids start over. */
+        c->early_rejected = false;
+        c->first_active = 0;
+        while (c->rejected) {
+            request *r = c->rejected;
+            c->rejected = r->next_rejected;
+            r->reject_pending = false;
+            if (!r->done && r->conn == c) resend(cl, r, "was in 0-RTT data the server refused");
+        }
+        return;
+    }
     if (!c->rejected) return;
     const char *why = c->going_away ? "rejected by the server's GOAWAY (H3_REQUEST_REJECTED)"
                                     : "rejected by the server (H3_REQUEST_REJECTED)";
@@ -276,7 +310,7 @@ static void reconnect(client *cl) {
     }
     cl->fruitless++;
     size_t waiting = cl->retry_len + (cl->nreqs - cl->next_req);
-    connection *c = open_connection(cl);
+    connection *c = open_connection(cl, NULL, 0);
     if (!c) fail_waiting(cl, "cannot open a new connection");
     else ex_debug("connection %d: opened after a GOAWAY, for %zu request(s)", c->number, waiting);
 }
@@ -300,11 +334,11 @@ connection *connection_for_requests(client *cl) {
     if (cl->closing || !requests_waiting(cl)) return NULL;
     if (cl->reconnect_now) {
         cl->reconnect_now = false;
-        if (!open_connection(cl)) fail_waiting(cl, "cannot open a new connection");
+        if (!open_connection(cl, NULL, 0)) fail_waiting(cl, "cannot open a new connection");
         return NULL; /* it takes requests once its handshake is complete */
     }
     connection *current = cl->conns;
-    if (current && !current->going_away) return current->established ? current : NULL;
+    if (current && !current->going_away) return accepts_requests(current) ? current : NULL;
     /* Gone away (or gone after a GOAWAY: without one, ended() failed what waited). */
     reconnect(cl);
     return NULL; /* the new connection takes requests once its handshake is complete */

@@ -3,7 +3,7 @@
  *
  *   h3q-client [--ca FILE | --insecure] [--data FILE] [--output DIR] [--include]
  *              [--parallel N] [--repeat N] [--sha256] [--[no-]retry-on-goaway] [-v]
- *              [--cc newreno|cubic|bbr] [--priority u=N[,i]] URL...
+ *              [--cc newreno|cubic|bbr] [--resume] [--priority u=N[,i]] URL...
  *              [--priority u=N[,i] URL...]...
  *
  * Every URL (https://host[:port]/path, all with the same host and port) is fetched from
@@ -28,6 +28,9 @@
  * how far the others in flight had got: "the 8 others in flight had 3276800 of
  * 160000000 bytes"), and each connection's measurements when it ends (round trip,
  * congestion window, bytes and packets sent, received and lost: h3q_quic_conn_stats).
+ *
+ * --resume fetches the URL list again on a second connection that resumes the first one's
+ * TLS session and sends its requests as 0-RTT (resume.c).
  *
  * GOAWAY: requests the server did not process (its GOAWAY's refusals, H3_REQUEST_REJECTED)
  * are sent again on a new connection, from the start (--retry-on-goaway, the default; see
@@ -80,6 +83,7 @@
 /* Everything after an input: events, connections, new requests, bodies, transmits. */
 static ex_tx_result step(client *cl) {
     take_events(cl);
+    resume_when_due(cl);
     start_requests(cl, connection_for_requests(cl));
     if (ex_tx_flush(cl->tx, &cl->udp, cl->endpoint) == EX_TX_FAILED) return EX_TX_FAILED;
     feed_bodies(cl);
@@ -150,7 +154,7 @@ static void run(client *cl) {
 static void usage(FILE *f) {
     fputs("usage: h3q-client [--ca FILE | --insecure] [--data FILE] [--output DIR] [--include]\n"
           "                  [--parallel N] [--repeat N] [--sha256] [--[no-]retry-on-goaway]\n"
-          "                  [-v] [--cc NAME] [--priority u=N[,i]] URL...\n"
+          "                  [-v] [--cc NAME] [--resume] [--priority u=N[,i]] URL...\n"
           "                  [--priority u=N[,i] URL...]...\n"
           "  --ca FILE       trust the CA certificates in FILE (PEM)\n"
           "  --insecure      do not verify the server's certificate (local testing only)\n"
@@ -161,6 +165,8 @@ static void usage(FILE *f) {
           "  --parallel N    requests in flight at once (default 1)\n"
           "  --repeat N      request the URL list N times\n"
           "  --sha256        print the SHA-256 of each response body on its result line\n"
+          "  --resume        then fetch the URL list again on a new connection that resumes\n"
+          "                  the first one's session and sends its requests as 0-RTT\n"
           "  --retry-on-goaway     send the requests a server's GOAWAY turned away again on\n"
           "                        a new connection (the default)\n"
           "  --no-retry-on-goaway  fail them instead\n"
@@ -216,6 +222,7 @@ static int parse_args(int argc, char **argv, options *o) {
                      : strcmp(a, "--include") == 0 || strcmp(a, "-i") == 0 ? &o->include
                      : strcmp(a, "--sha256") == 0                          ? &o->sha256
                      : strcmp(a, "--retry-on-goaway") == 0                 ? &o->retry
+                     : strcmp(a, "--resume") == 0                          ? &o->resume
                                                                            : NULL;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
@@ -284,8 +291,9 @@ static bool parse_url(const char *url, char *host, size_t host_cap, char *port,
 /* The requests: every URL, --repeat times, all with the first URL's authority. Returns -1
  * to go on, else the exit status. */
 static int make_requests(client *cl, int nurls, const url_arg *urls) {
-    size_t repeat = (size_t)cl->opt->repeat;
+    size_t repeat = (size_t)cl->opt->repeat * (cl->opt->resume ? 2 : 1);
     cl->nreqs = (size_t)nurls * repeat;
+    cl->first_round = cl->opt->resume ? cl->nreqs / 2 : cl->nreqs;
     cl->reqs = calloc(cl->nreqs, sizeof *cl->reqs);
     cl->retry = calloc(cl->nreqs, sizeof *cl->retry);
     if (!cl->reqs || !cl->retry) return 1;

@@ -44,7 +44,9 @@ static request *next_waiting(client *cl) {
         cl->retry_len--;
         return r;
     }
-    return cl->next_req < cl->nreqs ? &cl->reqs[cl->next_req++] : NULL;
+    /* --resume: the second round waits for the resumed connection. */
+    size_t end = cl->resumed ? cl->nreqs : cl->first_round;
+    return cl->next_req < end ? &cl->reqs[cl->next_req++] : NULL;
 }
 
 /* Ends the request's current attempt: off its connection, output closed, hash dropped. */
@@ -151,10 +153,10 @@ static void complete(client *cl, request *r) {
            hex[0] ? " sha256=" : "", hex, prio[0] ? " " : "", prio);
 }
 
-/* Puts `r` back in the queue, to be sent again from the start on another connection. */
+/* Puts `r` back in the queue, to be sent again from the start. */
 static void requeue(client *cl, request *r, const char *why) {
     if (r->conn)
-        ex_debug("connection %d: %s (stream %" PRIu64 ") %s: retrying on a new connection",
+        ex_debug("connection %d: %s (stream %" PRIu64 ") %s: sending it again",
                  r->conn->number, r->path, r->stream_id, why);
     cl->bytes -= r->received;
     end_attempt(cl, r);
@@ -162,6 +164,8 @@ static void requeue(client *cl, request *r, const char *why) {
     cl->retry[(cl->retry_head + cl->retry_len++) % cl->nreqs] = r;
     cl->retried++;
 }
+
+void resend(client *cl, request *r, const char *why) { requeue(cl, r, why); }
 
 void rejected(client *cl, request *r, const char *why) {
     if (!cl->opt->retry || r->head_seen) fail(cl, r, why);
@@ -252,7 +256,7 @@ static void start_request(client *cl, connection *c, request *r) {
 
 void start_requests(client *cl, connection *c) {
     request *r;
-    while (c && c->established && !c->going_away && !c->closing && !c->terminated &&
+    while (c && accepts_requests(c) && !c->going_away && !c->closing && !c->terminated &&
            cl->in_flight < (size_t)cl->opt->parallel && (r = next_waiting(cl)))
         start_request(cl, c, r);
 }

@@ -3,6 +3,7 @@
  *
  *   h3q-server [--listen HOST:PORT] [--cert FILE --key FILE] [--root DIR]
  *              [--keylog FILE] [--drain-timeout SECONDS] [--cc newreno|cubic|bbr]
+ *              [--0rtt] [--retry | --retry-above N]
  *              [--max-requests-per-connection N] [-v] [--help]
  *
  * Routes:
@@ -114,7 +115,8 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: h3q-server [--listen HOST:PORT] [--cert FILE --key FILE] [--root DIR]\n"
             "                  [--keylog FILE] [--drain-timeout SECONDS] [--cc NAME]\n"
-            "                  [--max-requests-per-connection N] [-v] [--help]\n"
+            "                  [--max-requests-per-connection N] [--0rtt]\n"
+            "                  [--retry | --retry-above N] [-v] [--help]\n"
             "  --listen HOST:PORT  UDP address to serve on (default 127.0.0.1:4433; [::1]:4433\n"
             "                      for IPv6; port 0 picks a free port, printed on stdout)\n"
             "  --cert/--key FILE   PEM certificate chain and private key (default: a generated\n"
@@ -122,6 +124,12 @@ static void usage(FILE *f) {
             "  --root DIR          serve the files under DIR\n"
             "  --keylog FILE       append TLS secrets (SSLKEYLOGFILE format) for Wireshark\n"
             "  --cc NAME           congestion controller: newreno, cubic (default) or bbr\n"
+            "  --0rtt              accept 0-RTT from resuming clients: GET and HEAD requests\n"
+            "                      sent early are served, other methods get 425 Too Early\n"
+            "                      (early data can be replayed; RFC 8470)\n"
+            "  --retry             answer every new client with a Retry (address validation,\n"
+            "                      one more round trip; clients with a NEW_TOKEN skip it)\n"
+            "  --retry-above N     Retry only while more than N handshakes a second arrive\n"
             "  --drain-timeout S   on SIGINT/SIGTERM, let running requests finish for up to S\n"
             "                      seconds (default %d; 0: cancel them at once), then reset\n"
             "                      them with H3_REQUEST_CANCELLED; a second signal ends the\n"
@@ -175,6 +183,12 @@ static int parse_args(int argc, char **argv, options *o) {
         } else if (strcmp(a, "-v") == 0) {
             ex_verbose = true;
             continue;
+        } else if (strcmp(a, "--0rtt") == 0) {
+            o->early_data = true;
+            continue;
+        } else if (strcmp(a, "--retry") == 0) {
+            o->retry = true;
+            continue;
         } else if (!value) {
             ok = false;
         } else if (slot) {
@@ -183,6 +197,9 @@ static int parse_args(int argc, char **argv, options *o) {
             ok = parse_seconds(value, &o->drain_timeout_ns);
         } else if (strcmp(a, "--max-requests-per-connection") == 0) {
             ok = ex_parse_u64(value, strlen(value), UINT64_MAX, &o->max_requests);
+        } else if (strcmp(a, "--retry-above") == 0) {
+            ok = ex_parse_u64(value, strlen(value), UINT32_MAX, &o->retry_above) &&
+                 o->retry_above > 0;
         } else {
             ok = false;
         }
@@ -195,6 +212,10 @@ static int parse_args(int argc, char **argv, options *o) {
     }
     if (!o->cert != !o->key) {
         ex_warn("--cert and --key go together");
+        return 2;
+    }
+    if (o->retry && o->retry_above) {
+        ex_warn("--retry and --retry-above exclude each other");
         return 2;
     }
     if (o->cc && !ex_congestion_control(o->cc, &o->cc_value)) {
@@ -214,6 +235,10 @@ static bool make_endpoint(server *srv, const options *o) {
                             : h3q_config_generate_self_signed(config, "localhost", fingerprint);
     if (rc == H3Q_OK && o->keylog) rc = h3q_config_set_key_log_file(config, o->keylog);
     if (rc == H3Q_OK && o->cc) rc = h3q_config_set_congestion_control(config, o->cc_value);
+    if (rc == H3Q_OK && o->early_data) rc = h3q_config_set_enable_0rtt(config, true);
+    if (rc == H3Q_OK && o->retry) rc = h3q_config_set_retry(config, true);
+    if (rc == H3Q_OK && o->retry_above)
+        rc = h3q_config_set_retry_above_rate(config, (uint32_t)o->retry_above);
     if (rc == H3Q_OK) rc = ex_udp_configure(&srv->udp, config);
     if (rc != H3Q_OK) {
         const char *why = h3q_config_last_error(config);

@@ -104,9 +104,9 @@ void finish_stream(conn *c, stream *s, const char *outcome) {
     /* The duration in whole microseconds, printed as milliseconds with three decimals:
      * integer formatting, a good deal cheaper than %f on a busy server. */
     uint64_t us = (ex_now_ns() - s->start_ns + 500) / 1000;
-    printf("%s %s %s %d %" PRIu64 " %" PRIu64 ".%03u ms%s%s\n", c->peer, s->method, s->path,
-           s->status, s->sent, us / 1000, (unsigned)(us % 1000), outcome ? " " : "",
-           outcome ? outcome : "");
+    printf("%s %s %s %d %" PRIu64 " %" PRIu64 ".%03u ms%s%s%s\n", c->peer, s->method,
+           s->path, s->status, s->sent, us / 1000, (unsigned)(us % 1000),
+           s->early ? " 0-RTT" : "", outcome ? " " : "", outcome ? outcome : "");
     if (!s->request_ended && !outcome) {
         /* A complete response to a request still arriving: the rest is of no use (RFC
          * 9114 section 4.1). h3q delivers nothing more of the stream after this. */
@@ -335,6 +335,7 @@ void on_request(conn *c, const h3q_event *ev) {
         s->priority = (h3q_priority){3, false};
     s->start_ns = ex_now_ns();
     s->request_ended = ev->stream_ended;
+    s->early = h3q_quic_conn_stream_is_early(c->quic, s->id);
     s->next = c->streams;
     c->streams = s;
 
@@ -360,6 +361,13 @@ void on_request(conn *c, const h3q_event *ev) {
     if (!drain_count_request(c, s, s->start_ns)) return; /* over the connection's limit */
     if (!ok || path[0] != '/' || s->method[0] == '-') {
         respond(c, s, 400, "text/plain", "bad request\n", false);
+        return;
+    }
+    /* Early data can be replayed by an attacker: only requests that are safe to repeat
+     * are served from it; the client sends the others again after the handshake. */
+    bool safe = strcmp(s->method, "GET") == 0 || strcmp(s->method, "HEAD") == 0;
+    if (s->early && !safe) {
+        respond(c, s, 425, "text/plain", "too early: send again after the handshake\n", false);
         return;
     }
     route(c, s, path, authority, content_length);

@@ -91,6 +91,7 @@ typedef struct stream {
     int fd;                /* FILE */
     echo_buf *echo;        /* ECHO: the request body so far (NULL once answered) */
     bool request_ended;    /* FIN (or a reset) seen on the request */
+    bool early;            /* the request came (at least partly) in 0-RTT data */
     bool done;             /* response complete or abandoned */
     uint64_t start_ns;
 } stream;
@@ -136,6 +137,9 @@ typedef struct options {
     uint32_t cc_value;             /* its h3q_congestion_control */
     uint64_t drain_timeout_ns;
     uint64_t max_requests;         /* per connection; 0: no limit */
+    bool early_data;               /* --0rtt: accept 0-RTT requests (safe methods only) */
+    bool retry;                    /* --retry: validate every new client's address */
+    uint64_t retry_above;          /* --retry-above N: only above N handshakes/s; 0: off */
 } options;
 
 typedef struct server {

@@ -31,6 +31,14 @@ pub enum h3q_quic_event_type {
     /// The connection ended, by either side (`error_code` in the space `error_space`
     /// names, `reason`/`reason_len`, `closed_by_peer`).
     H3Q_QUIC_CONNECTION_TERMINATED = 5,
+    /// A client's 0-RTT data was rejected by the server; given just before
+    /// `H3Q_QUIC_HANDSHAKE_COMPLETED` (no other field is used). The QUIC stack forgot every
+    /// stream the client opened and stream ids start again from 0: the `h3q_conn` reports
+    /// each request it had sent as `H3Q_EVENT_STREAM_RESET` with H3_REQUEST_REJECTED (send
+    /// it again) and reopens its own streams. A transport-table user reports it when its
+    /// QUIC stack says early data was rejected, before it reports the handshake complete.
+    /// ABI version 2.
+    H3Q_QUIC_EARLY_DATA_REJECTED = 6,
 }
 
 /// Which code space the `error_code` of `H3Q_QUIC_CONNECTION_TERMINATED` belongs to: QUIC
@@ -241,6 +249,7 @@ pub(crate) unsafe fn quic_event_from_c<'a>(
     const DATAGRAM: u32 = T::H3Q_QUIC_DATAGRAM_RECEIVED as u32;
     const HANDSHAKE: u32 = T::H3Q_QUIC_HANDSHAKE_COMPLETED as u32;
     const TERMINATED: u32 = T::H3Q_QUIC_CONNECTION_TERMINATED as u32;
+    const EARLY_DATA_REJECTED: u32 = T::H3Q_QUIC_EARLY_DATA_REJECTED as u32;
     Ok(match kind {
         STREAM_DATA => QuicEvent::StreamDataReceived {
             stream_id: checked_stream_id(stream_id)?,
@@ -282,6 +291,7 @@ pub(crate) unsafe fn quic_event_from_c<'a>(
                 by_peer,
             }
         }
+        EARLY_DATA_REJECTED => QuicEvent::EarlyDataRejected,
         other => {
             return Err(FfiError::invalid(format!(
                 "event->type {other} is not an h3q_quic_event_type"

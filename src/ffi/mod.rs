@@ -41,6 +41,7 @@ pub mod quic_stats;
 pub mod read;
 pub mod recovery;
 pub mod result;
+pub mod resumption;
 pub mod settings;
 pub mod slice;
 pub mod sockaddr;

@@ -140,6 +140,7 @@ fn event_to_c(event: &Event) -> h3q_quic_event {
             data_len: data.len(),
             ..empty_event(T::H3Q_QUIC_DATAGRAM_RECEIVED)
         },
+        Event::EarlyDataRejected => empty_event(T::H3Q_QUIC_EARLY_DATA_REJECTED),
         Event::ConnectionTerminated {
             error_code,
             reason,

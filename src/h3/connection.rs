@@ -23,6 +23,58 @@ use super::settings::Settings;
 use super::stream::{self, H3Stream};
 use super::transport::{Transport, TransportError};
 
+/// Our control and QPACK streams, opened.
+struct LocalStreams {
+    sent_settings: SettingsMap,
+    control: u64,
+    encoder: u64,
+    decoder: u64,
+}
+
+impl LocalStreams {
+    /// Opens our control stream with SETTINGS (and, for a client, MAX_PUSH_ID), then the
+    /// QPACK encoder and decoder streams.
+    fn open(transport: &mut impl Transport, settings: &Settings) -> Result<Self, H3Error> {
+        let mut sent_settings = settings.to_wire();
+        let grease = settings.enable_grease.then(random_u64);
+        if let Some(random) = grease {
+            // A reserved setting the peer must ignore (RFC 9114 §7.2.4.1).
+            sent_settings.insert(frame::grease_value(random), random >> 40);
+        }
+
+        let mut buf = Vec::with_capacity(64);
+        let control = transport.get_next_available_stream_id(true)?;
+        varint::encode(stream_type::CONTROL, &mut buf);
+        frame::encode_settings_frame(&sent_settings, &mut buf);
+        if transport.is_client() {
+            frame::encode_id_frame(frame_type::MAX_PUSH_ID, settings.max_push_id, &mut buf);
+        }
+        if let Some(random) = grease {
+            // A reserved frame type the peer must skip (RFC 9114 §7.2.8), with a short
+            // payload.
+            let payload = &random.to_le_bytes()[..(random >> 61) as usize];
+            frame::encode_frame(frame::grease_value(random >> 7), payload, &mut buf);
+        }
+        transport.send_stream_data(control, &buf, false)?;
+
+        let encoder = transport.get_next_available_stream_id(true)?;
+        buf.clear();
+        varint::encode(stream_type::QPACK_ENCODER, &mut buf);
+        transport.send_stream_data(encoder, &buf, false)?;
+
+        let decoder = transport.get_next_available_stream_id(true)?;
+        buf.clear();
+        varint::encode(stream_type::QPACK_DECODER, &mut buf);
+        transport.send_stream_data(decoder, &buf, false)?;
+        Ok(LocalStreams {
+            sent_settings,
+            control,
+            encoder,
+            decoder,
+        })
+    }
+}
+
 /// An HTTP/3 connection (RFC 9114) over a QUIC [`Transport`].
 ///
 /// Feed it QUIC events with [`handle_event`](Self::handle_event) (or
@@ -87,37 +139,7 @@ impl<T: Transport> H3Connection<T> {
     /// client, MAX_PUSH_ID), then the QPACK encoder and decoder streams.
     pub fn new(mut transport: T, settings: Settings) -> Result<Self, H3Error> {
         let is_client = transport.is_client();
-        let mut sent_settings = settings.to_wire();
-        let grease = settings.enable_grease.then(random_u64);
-        if let Some(random) = grease {
-            // A reserved setting the peer must ignore (RFC 9114 §7.2.4.1).
-            sent_settings.insert(frame::grease_value(random), random >> 40);
-        }
-
-        let mut buf = Vec::with_capacity(64);
-        let local_control = transport.get_next_available_stream_id(true)?;
-        varint::encode(stream_type::CONTROL, &mut buf);
-        frame::encode_settings_frame(&sent_settings, &mut buf);
-        if is_client {
-            frame::encode_id_frame(frame_type::MAX_PUSH_ID, settings.max_push_id, &mut buf);
-        }
-        if let Some(random) = grease {
-            // A reserved frame type the peer must skip (RFC 9114 §7.2.8), with a short
-            // payload.
-            let payload = &random.to_le_bytes()[..(random >> 61) as usize];
-            frame::encode_frame(frame::grease_value(random >> 7), payload, &mut buf);
-        }
-        transport.send_stream_data(local_control, &buf, false)?;
-
-        let local_encoder = transport.get_next_available_stream_id(true)?;
-        buf.clear();
-        varint::encode(stream_type::QPACK_ENCODER, &mut buf);
-        transport.send_stream_data(local_encoder, &buf, false)?;
-
-        let local_decoder = transport.get_next_available_stream_id(true)?;
-        buf.clear();
-        varint::encode(stream_type::QPACK_DECODER, &mut buf);
-        transport.send_stream_data(local_decoder, &buf, false)?;
+        let local = LocalStreams::open(&mut transport, &settings)?;
 
         let mut decoder = Decoder::new(
             settings.qpack_max_table_capacity,
@@ -136,12 +158,12 @@ impl<T: Transport> H3Connection<T> {
             decoder,
             encoder: Encoder::new(),
             streams: HashMap::new(),
-            sent_settings,
+            sent_settings: local.sent_settings,
             received_settings: None,
             next_push_id: 0,
-            local_control,
-            local_encoder,
-            local_decoder,
+            local_control: local.control,
+            local_encoder: local.encoder,
+            local_decoder: local.decoder,
             peer_control: None,
             peer_encoder: None,
             peer_decoder: None,
@@ -156,6 +178,16 @@ impl<T: Transport> H3Connection<T> {
             scratch: Vec::new(),
             scratch_section: Vec::new(),
         })
+    }
+
+    /// Opens our streams again after the QUIC layer forgot them (rejected 0-RTT).
+    pub(super) fn reopen_local_streams(&mut self) -> Result<(), H3Error> {
+        let local = LocalStreams::open(&mut self.transport, &self.settings)?;
+        self.sent_settings = local.sent_settings;
+        self.local_control = local.control;
+        self.local_encoder = local.encoder;
+        self.local_decoder = local.decoder;
+        Ok(())
     }
 
     /// The transport.
@@ -260,6 +292,7 @@ impl<T: Transport> H3Connection<T> {
                 result
             }
             QuicEvent::HandshakeCompleted { .. } => Ok(()),
+            QuicEvent::EarlyDataRejected => self.recv_early_data_rejected(out),
             QuicEvent::ConnectionTerminated {
                 error_code,
                 reason,

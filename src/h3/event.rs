@@ -104,6 +104,11 @@ pub enum QuicEvent<'a> {
         /// The negotiated ALPN protocol, if any.
         alpn: Option<&'a [u8]>,
     },
+    /// A client's 0-RTT data was rejected (given before `HandshakeCompleted`): the QUIC
+    /// layer forgot every stream the client had opened, and stream ids start again from 0.
+    /// HTTP/3 reports each request it had sent as a `StreamReset` with H3_REQUEST_REJECTED
+    /// (not processed: send it again) and opens its control and QPACK streams again.
+    EarlyDataRejected,
     /// The connection ended, by either side (HTTP/3 produces no event for it).
     ConnectionTerminated {
         /// The error code, in the code space `error_space` names.

@@ -21,11 +21,13 @@
 //!   long-lived connection does not grow ([`H3Connection::tracked_streams`]).
 //!
 //! Files: `connection.rs` (state, start-up, dispatch, the one exit for protocol errors),
-//! `send.rs`, `recv_request.rs` (request and push streams), `recv_uni.rs`
+//! `send.rs`, `recv_request.rs` (request and push streams), `early_data.rs` (a rejected
+//! 0-RTT attempt), `recv_uni.rs`
 //! (unidirectional streams, control stream, QPACK streams, datagrams), `stream.rs`
 //! (per-stream state), `settings.rs`, `error.rs`, `event.rs`, `transport.rs`.
 
 mod connection;
+mod early_data;
 pub mod error;
 pub mod event;
 mod id_set;

@@ -12,13 +12,17 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use quinn_proto::crypto::rustls::{QuicClientConfig, QuicServerConfig};
-use quinn_proto::{IdleTimeout, TransportConfig, ValidationTokenConfig, VarInt};
+use quinn_proto::{
+    IdleTimeout, TimeSource, TokenMemoryCache, TokenStore, TransportConfig, ValidationTokenConfig,
+    VarInt,
+};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 
+use super::admission::{NEW_TOKEN_LIFETIME, RetryPolicy, UsedTokens};
 use super::error::ConfigError;
 use super::recovery::{CongestionControl, INITIAL_WINDOW_RANGE, LossDetection};
 
@@ -45,7 +49,13 @@ pub struct Config {
     loss_detection: LossDetection,
     congestion_control: CongestionControl,
     initial_window: Option<u64>,
+    enable_0rtt: bool,
+    retry: RetryPolicy,
 }
+
+/// TLS sessions a server keeps for resumption (stateful tickets; each is a few hundred
+/// bytes). rustls's default of 256 is small for a server with many clients.
+const SERVER_SESSION_CACHE: usize = 4096;
 
 /// A certificate chain with its private key.
 #[derive(Clone)]
@@ -76,6 +86,8 @@ impl fmt::Debug for Config {
             .field("loss_detection", &self.loss_detection)
             .field("congestion_control", &self.congestion_control)
             .field("initial_window", &self.initial_window)
+            .field("enable_0rtt", &self.enable_0rtt)
+            .field("retry", &self.retry)
             .finish_non_exhaustive()
     }
 }
@@ -83,7 +95,8 @@ impl fmt::Debug for Config {
 /// What [`Config::build`] produces.
 pub(crate) struct Built {
     pub(crate) server: Option<Arc<quinn_proto::ServerConfig>>,
-    pub(crate) client: Option<quinn_proto::ClientConfig>,
+    pub(crate) client: Option<ClientTls>,
+    pub(crate) retry: RetryPolicy,
     pub(crate) fingerprint: Option<[u8; 32]>,
     pub(crate) allow_mtud: bool,
     pub(crate) max_gso_segments: usize,
@@ -109,6 +122,8 @@ impl Config {
             loss_detection: LossDetection::DEFAULT,
             congestion_control: CongestionControl::Cubic,
             initial_window: None,
+            enable_0rtt: !is_server,
+            retry: RetryPolicy::Off,
         }
     }
 
@@ -307,14 +322,31 @@ impl Config {
         Ok(())
     }
 
+    /// 0-RTT (early data). A server accepts it from clients resuming a session: requests in
+    /// 0-RTT can be replayed by an attacker who captured them, so only turn it on when the
+    /// application treats early requests as such (answers only safe, idempotent ones; see
+    /// [`Connection::is_early_stream`](super::Connection::is_early_stream)). A client
+    /// offers it when it resumes ([`Endpoint::connect_resume`](super::Endpoint::connect_resume)).
+    /// Default: off for servers, on for clients.
+    pub fn set_enable_0rtt(&mut self, enabled: bool) {
+        self.enable_0rtt = enabled;
+    }
+
+    /// Address validation by Retry (RFC 9000 §8.1.2), servers only: see [`RetryPolicy`].
+    /// Default [`RetryPolicy::Off`].
+    pub fn set_retry(&mut self, retry: RetryPolicy) {
+        self.retry = retry;
+    }
+
     /// The send window set with [`Config::set_send_window`].
     pub(crate) fn send_window(&self) -> u64 {
         self.send_window
     }
 
     /// Builds the quinn-proto configurations. A server without an identity gets a generated
-    /// self-signed certificate for [`DEFAULT_SELF_SIGNED_HOST`].
-    pub(crate) fn build(&self) -> Result<Built, ConfigError> {
+    /// self-signed certificate for [`DEFAULT_SELF_SIGNED_HOST`]. `wall_clock` dates the
+    /// address-validation tokens a server issues (Retry and NEW_TOKEN).
+    pub(crate) fn build(&self, wall_clock: Arc<dyn TimeSource>) -> Result<Built, ConfigError> {
         let transport = Arc::new(self.transport()?);
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         if self.is_server {
@@ -333,18 +365,30 @@ impl Config {
             if let Some(log) = &self.key_log {
                 tls.key_log = log.clone();
             }
+            tls.session_storage =
+                rustls::server::ServerSessionMemoryCache::new(SERVER_SESSION_CACHE);
+            if self.enable_0rtt {
+                // quinn-proto takes early data only with an unbounded size: QUIC's own flow
+                // control bounds it (RFC 9001 §4.6.1).
+                tls.max_early_data_size = u32::MAX;
+            }
             let crypto = QuicServerConfig::try_from(tls)
                 .map_err(|e| ConfigError::new(format!("TLS for QUIC: {e}")))?;
             let mut server = quinn_proto::ServerConfig::with_crypto(Arc::new(crypto));
             server.transport_config(transport);
-            // No NEW_TOKEN frames: issuing them reads the system clock, and the core reads
-            // none (see `time`). Address validation then relies on the handshake alone.
+            // Retry and NEW_TOKEN tokens carry their issue time: the caller's clock, through
+            // the endpoint (see `time`), not the system's.
+            server.time_source(wall_clock);
             let mut tokens = ValidationTokenConfig::default();
-            tokens.sent(0);
+            tokens
+                .sent(2)
+                .lifetime(NEW_TOKEN_LIFETIME)
+                .log(Arc::new(UsedTokens::default()));
             server.validation_token_config(tokens);
             Ok(Built {
                 server: Some(Arc::new(server)),
                 client: None,
+                retry: self.retry,
                 fingerprint,
                 allow_mtud: self.mtu_discovery,
                 max_gso_segments: self.max_gso_segments,
@@ -376,13 +420,18 @@ impl Config {
             if let Some(log) = &self.key_log {
                 tls.key_log = log.clone();
             }
-            let crypto = QuicClientConfig::try_from(tls)
+            // Checked once here, so that per-connection configurations cannot fail.
+            QuicClientConfig::try_from(tls.clone())
                 .map_err(|e| ConfigError::new(format!("TLS for QUIC: {e}")))?;
-            let mut client = quinn_proto::ClientConfig::new(Arc::new(crypto));
-            client.transport_config(transport);
             Ok(Built {
                 server: None,
-                client: Some(client),
+                client: Some(ClientTls {
+                    tls,
+                    transport,
+                    early_data: self.enable_0rtt,
+                    tokens: Arc::new(TokenMemoryCache::default()),
+                }),
+                retry: RetryPolicy::Off,
                 fingerprint: self.certificate_fingerprint(),
                 allow_mtud: self.mtu_discovery,
                 max_gso_segments: self.max_gso_segments,
@@ -419,6 +468,36 @@ impl Config {
         self.loss_detection.apply(&mut t);
         self.congestion_control.apply(self.initial_window, &mut t);
         Ok(t)
+    }
+}
+
+/// A client endpoint's TLS and transport configuration, from which each connection's
+/// quinn-proto configuration is made (each connection has its own session store).
+pub(crate) struct ClientTls {
+    tls: rustls::ClientConfig,
+    transport: Arc<TransportConfig>,
+    early_data: bool,
+    /// NEW_TOKEN tokens servers gave, shared by the endpoint's connections so that a later
+    /// connection to the same server skips address validation.
+    tokens: Arc<dyn TokenStore>,
+}
+
+impl ClientTls {
+    /// The configuration of one connection, with `sessions` as its session store; 0-RTT
+    /// offered when `resuming` and enabled.
+    pub(crate) fn for_connection(
+        &self,
+        sessions: Arc<dyn rustls::client::ClientSessionStore>,
+        resuming: bool,
+    ) -> quinn_proto::ClientConfig {
+        let mut tls = self.tls.clone();
+        tls.resumption = rustls::client::Resumption::store(sessions);
+        tls.enable_early_data = resuming && self.early_data;
+        let crypto = QuicClientConfig::try_from(tls).expect("checked by Config::build");
+        let mut client = quinn_proto::ClientConfig::new(Arc::new(crypto));
+        client.transport_config(self.transport.clone());
+        client.token_store(self.tokens.clone());
+        client
     }
 }
 
@@ -598,6 +677,10 @@ impl ServerCertVerifier for AcceptAnyCertificate {
 mod tests {
     use super::*;
 
+    fn test_clock() -> Arc<dyn TimeSource> {
+        crate::quic::time::Clock::new().wall_clock()
+    }
+
     #[test]
     fn generated_certificate_round_trips_through_pem() {
         let mut server = Config::server();
@@ -607,8 +690,8 @@ mod tests {
         assert!(pem.starts_with("-----BEGIN CERTIFICATE-----\n"));
         let mut client = Config::client();
         assert_eq!(client.add_ca_pem(pem.as_bytes()).unwrap(), 1);
-        assert!(client.build().is_ok());
-        assert!(server.build().unwrap().server.is_some());
+        assert!(client.build(test_clock()).is_ok());
+        assert!(server.build(test_clock()).unwrap().server.is_some());
     }
 
     #[test]
@@ -650,16 +733,16 @@ mod tests {
 
     #[test]
     fn client_without_roots_must_disable_verification() {
-        let err = Config::client().build().err().unwrap();
+        let err = Config::client().build(test_clock()).err().unwrap();
         assert!(err.message().contains("no CA roots"), "{err}");
         let mut client = Config::client();
         client.set_verify_peer(false);
-        assert!(client.build().unwrap().client.is_some());
+        assert!(client.build(test_clock()).unwrap().client.is_some());
     }
 
     #[test]
     fn server_without_identity_gets_a_generated_one() {
-        let built = Config::server().build().unwrap();
+        let built = Config::server().build(test_clock()).unwrap();
         assert!(built.fingerprint.is_some());
     }
 }

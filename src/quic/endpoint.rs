@@ -29,10 +29,12 @@ use std::time::Instant;
 use bytes::BytesMut;
 use quinn_proto::{DatagramEvent, EndpointConfig};
 
-use super::config::Config;
+use super::admission::Admission;
+use super::config::{ClientTls, Config};
 use super::connection::{Core, Touched};
 use super::error::QuicError;
 use super::handle::{Connection, ConnectionHandle};
+use super::session::{ConnectionSessions, SessionRegistry, Ticket};
 use super::time::Clock;
 
 /// The smallest buffer [`Endpoint::poll_transmit`] accepts: the largest UDP payload this
@@ -67,7 +69,11 @@ struct Slot {
 pub struct Endpoint {
     quinn: quinn_proto::Endpoint,
     clock: Clock,
-    client: Option<quinn_proto::ClientConfig>,
+    client: Option<ClientTls>,
+    /// A client's TLS sessions, for resumption (`session`).
+    sessions: Arc<SessionRegistry>,
+    /// A server's Retry decisions (`admission`).
+    admission: Admission,
     is_server: bool,
     slots: Vec<Slot>,
     live: usize,
@@ -102,7 +108,8 @@ impl Endpoint {
     /// Creates an endpoint from a configuration. The one clock read of the QUIC layer
     /// happens here (see `time`).
     pub fn new(config: &Config) -> Result<Endpoint, QuicError> {
-        let built = config.build()?;
+        let clock = Clock::new();
+        let built = config.build(clock.wall_clock())?;
         let quinn = quinn_proto::Endpoint::new(
             std::sync::Arc::new(EndpointConfig::default()),
             built.server,
@@ -111,8 +118,10 @@ impl Endpoint {
         );
         Ok(Endpoint {
             quinn,
-            clock: Clock::new(),
+            clock,
             client: built.client,
+            sessions: Arc::new(SessionRegistry::new()),
+            admission: Admission::new(built.retry),
             is_server: config.is_server(),
             slots: Vec::new(),
             live: 0,
@@ -198,6 +207,23 @@ impl Endpoint {
                     self.queue_response(transmit.size, transmit.destination);
                     return;
                 }
+                // An address not validated yet (no token from a Retry or an earlier
+                // connection's NEW_TOKEN) may have to prove itself first.
+                let incoming = if !incoming.remote_address_validated()
+                    && incoming.may_retry()
+                    && self.admission.should_retry(now)
+                {
+                    self.scratch.clear();
+                    match self.quinn.retry(incoming, &mut self.scratch) {
+                        Ok(transmit) => {
+                            self.queue_response(transmit.size, transmit.destination);
+                            return;
+                        }
+                        Err(e) => e.into_incoming(),
+                    }
+                } else {
+                    incoming
+                };
                 self.scratch.clear();
                 match self.quinn.accept(incoming, now, &mut self.scratch, None) {
                     Ok((qch, quinn_conn)) => {
@@ -256,15 +282,66 @@ impl Endpoint {
         remote: SocketAddr,
         server_name: &str,
     ) -> Result<ConnectionHandle, QuicError> {
-        let Some(client) = self.client.clone() else {
+        let sessions = ConnectionSessions::automatic(self.sessions.clone());
+        self.start_client(now_ns, remote, server_name, sessions, false)
+    }
+
+    /// [`Endpoint::connect`], resuming the TLS session `ticket` refers to (from
+    /// [`Connection::session_ticket`] on an earlier connection of this endpoint) and, when
+    /// the session allows it and 0-RTT is enabled, sending what the application sends
+    /// before the handshake completes as 0-RTT ([`Connection::early_data`] tells what
+    /// became of it).
+    ///
+    /// A well-formed ticket that is not resumable here (from another endpoint or process,
+    /// already used, or evicted: see `session`) gives a full handshake, like `connect`.
+    /// Fails with [`QuicError::InvalidArgument`] for bytes that are not a ticket, or a
+    /// ticket for another server name than `server_name`.
+    pub fn connect_resume(
+        &mut self,
+        now_ns: u64,
+        remote: SocketAddr,
+        server_name: &str,
+        ticket: &[u8],
+    ) -> Result<ConnectionHandle, QuicError> {
+        let ticket = Ticket::parse(ticket)?;
+        if ticket.server_name != server_name {
+            return Err(QuicError::InvalidArgument(format!(
+                "session ticket is for server name {:?}, not {server_name:?}",
+                ticket.server_name
+            )));
+        }
+        let session = self.sessions.take(&ticket);
+        let resuming = session.is_some();
+        let sessions = ConnectionSessions::resuming(self.sessions.clone(), session);
+        self.start_client(now_ns, remote, server_name, sessions, resuming)
+    }
+
+    fn start_client(
+        &mut self,
+        now_ns: u64,
+        remote: SocketAddr,
+        server_name: &str,
+        sessions: ConnectionSessions,
+        resuming: bool,
+    ) -> Result<ConnectionHandle, QuicError> {
+        let Some(client) = &self.client else {
             return Err(QuicError::WrongRole("connect needs a client endpoint"));
         };
+        let sessions = Arc::new(sessions);
+        let config = client.for_connection(sessions.clone(), resuming);
         let now = self.clock.advance(now_ns);
         let (qch, quinn_conn) = self
             .quinn
-            .connect(now, client, remote, server_name)
+            .connect(now, config, remote, server_name)
             .map_err(|e| QuicError::Connect(e.to_string()))?;
-        Ok(self.insert(qch, quinn_conn))
+        let handle = self.insert(qch, quinn_conn);
+        if let Ok(conn) = self.connection(handle)
+            && let Ok(mut core) = conn.lock()
+        {
+            core.early.sessions = Some(sessions);
+            core.early.server_name = Some(server_name.to_owned());
+        }
+        Ok(handle)
     }
 
     fn insert(

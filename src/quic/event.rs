@@ -42,6 +42,11 @@ pub enum Event {
         /// The payload.
         data: Bytes,
     },
+    /// A client's 0-RTT data was rejected by the server (reported just before
+    /// `HandshakeCompleted`): every stream it had opened is gone, stream ids start again
+    /// from 0, and requests must be sent again (the HTTP/3 layer reports them as reset with
+    /// H3_REQUEST_REJECTED).
+    EarlyDataRejected,
     /// The connection ended: closed by the peer or by us, a transport error, an idle timeout.
     /// Reported once, when the connection stops being usable (our `close`, the peer's
     /// CONNECTION_CLOSE, the error, the timeout), not at the end of the draining period
@@ -94,6 +99,7 @@ impl Event {
             Event::DatagramReceived { data } => QuicEvent::DatagramReceived {
                 data: data.clone().into(),
             },
+            Event::EarlyDataRejected => QuicEvent::EarlyDataRejected,
             Event::ConnectionTerminated {
                 error_code,
                 reason,

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
 
-use super::connection::{Core, Payload};
+use super::connection::{Core, EarlyData, Payload};
 use super::error::QuicError;
 use super::event::Event;
 use super::stats::Stats;
@@ -257,6 +257,30 @@ impl Connection {
     /// quinn-proto's own statistics, in full (frame counts and more).
     pub fn quinn_stats(&self) -> Option<quinn_proto::ConnectionStats> {
         Some(self.lock().ok()?.quinn.stats())
+    }
+
+    /// A client: the session ticket the server sent on this connection, to resume with
+    /// [`Endpoint::connect_resume`](super::Endpoint::connect_resume) later; `None` before
+    /// the server sent one (servers send them just after the handshake), on a server, or
+    /// once the ticket was used. The bytes refer to a session this endpoint keeps: they
+    /// resume on this endpoint only, once (see `session` for why).
+    pub fn session_ticket(&self) -> Option<Vec<u8>> {
+        self.lock().ok()?.session_ticket()
+    }
+
+    /// A client: what became of its 0-RTT data.
+    pub fn early_data(&self) -> EarlyData {
+        self.lock()
+            .map_or(EarlyData::NotOffered, |core| core.early_data())
+    }
+
+    /// A server: true when the client opened request stream `stream_id` before the
+    /// handshake completed, so that its request arrived (at least in part) as 0-RTT data,
+    /// which an attacker can replay. Answer such requests only if they are safe to repeat
+    /// (RFC 8470 suggests 425 Too Early for the others).
+    pub fn is_early_stream(&self, stream_id: u64) -> bool {
+        self.lock()
+            .is_ok_and(|core| core.is_early_stream(stream_id))
     }
 }
 

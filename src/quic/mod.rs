@@ -87,6 +87,7 @@
 //! slot's next occupant. For C this maps onto `h3q_quic_conn` = a boxed [`Connection`],
 //! valid until freed, and `h3q_conn_new_quic` = an `H3Connection` owning a clone of it.
 
+mod admission;
 mod config;
 mod connection;
 mod endpoint;
@@ -94,13 +95,17 @@ mod error;
 mod event;
 mod handle;
 mod recovery;
+mod session;
 mod stats;
 mod time;
 
+pub use admission::RetryPolicy;
 pub use config::{Config, DEFAULT_SELF_SIGNED_HOST};
+pub use connection::EarlyData;
 pub use endpoint::{Endpoint, MIN_TRANSMIT_BUFFER, Transmit};
 pub use error::{ConfigError, QuicError};
 pub use event::Event;
 pub use handle::{Connection, ConnectionHandle};
 pub use recovery::{CongestionControl, INITIAL_WINDOW_RANGE, LossDetection};
+pub use session::{MAX_SESSIONS, MAX_TICKET_LEN};
 pub use stats::Stats;

@@ -10,23 +10,30 @@
 //! * `origin_ns`: the first `now_ns` the endpoint is given; it corresponds to `base`.
 //!
 //! `instant(ns) = base + (ns - origin_ns)` and `ns(instant) = origin_ns + (instant - base)`.
-//! Outside the QUIC state machine, two wall-clock reads remain, both TLS matters: rustls
-//! checks certificate validity periods against the system time during the handshake, and
-//! generating a self-signed certificate stamps it with the current date. quinn-proto's
-//! address-validation tokens would read the system time too; the server configuration
-//! issues none (see `config`).
+//!
+//! Address-validation tokens (Retry, NEW_TOKEN) carry a wall-clock issue time, since a
+//! NEW_TOKEN token is used on a later connection, possibly after a restart. quinn-proto
+//! asks a [`TimeSource`] for it; the endpoint's is [`WallClock`]: a `SystemTime` read once,
+//! together with `base`, plus the same caller offset. Outside the QUIC state machine, two
+//! more wall-clock reads remain, both TLS matters: rustls checks certificate validity
+//! periods (and session ticket ages) against the system time during the handshake, and
+//! generating a self-signed certificate stamps it with the current date.
 //!
 //! A `now_ns` lower than the latest one seen (a caller bug: the clock must not go backwards)
 //! is clamped to the latest one, so quinn-proto never sees time run backwards.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
+
+use quinn_proto::TimeSource;
 
 /// Maps the caller's monotonic nanoseconds to `Instant` and back.
 #[derive(Debug)]
 pub(crate) struct Clock {
     base: Instant,
+    /// The wall-clock time at `base`.
+    wall_base: SystemTime,
     /// The caller's time at `base`, set by the first call that passes a time.
     origin_ns: Option<u64>,
     /// The latest caller time seen, relative to `origin_ns`; shared with [`LatestTime`].
@@ -56,6 +63,7 @@ impl Clock {
     pub(crate) fn new() -> Self {
         Clock {
             base: Instant::now(),
+            wall_base: SystemTime::now(),
             origin_ns: None,
             latest: Arc::new(AtomicU64::new(0)),
         }
@@ -67,6 +75,14 @@ impl Clock {
             base: self.base,
             latest: self.latest.clone(),
         }
+    }
+
+    /// The wall clock quinn-proto dates tokens with.
+    pub(crate) fn wall_clock(&self) -> Arc<dyn TimeSource> {
+        Arc::new(WallClock {
+            base: self.wall_base,
+            latest: self.latest.clone(),
+        })
     }
 
     /// The `Instant` for the caller's `now_ns`, recording it as the latest time seen.
@@ -84,6 +100,20 @@ impl Clock {
         let since = instant.saturating_duration_since(self.base);
         let nanos = u64::try_from(since.as_nanos()).unwrap_or(u64::MAX);
         origin.saturating_add(nanos)
+    }
+}
+
+/// The wall-clock time of the latest caller time an endpoint was given.
+#[derive(Debug)]
+pub(crate) struct WallClock {
+    base: SystemTime,
+    latest: Arc<AtomicU64>,
+}
+
+impl TimeSource for WallClock {
+    fn now(&self) -> SystemTime {
+        let offset = Duration::from_nanos(self.latest.load(Ordering::Relaxed)).min(FAR_FUTURE);
+        self.base.checked_add(offset).unwrap_or(self.base)
     }
 }
 
@@ -116,6 +146,19 @@ mod tests {
         assert!(a < b);
         assert_eq!(b, c);
         assert_eq!(clock.latest_time().now(), b);
+    }
+
+    #[test]
+    fn the_wall_clock_follows_the_callers_time() {
+        let mut clock = Clock::new();
+        let wall = clock.wall_clock();
+        clock.advance(7_000);
+        let t0 = wall.now();
+        clock.advance(7_000 + 3_000_000_000);
+        assert_eq!(
+            wall.now().duration_since(t0).unwrap(),
+            Duration::from_secs(3)
+        );
     }
 
     #[test]

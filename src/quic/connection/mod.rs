@@ -25,7 +25,11 @@
 //! [`Connection::next_event`]: super::Connection::next_event
 //! [`Connection::send_stream_data`]: super::Connection::send_stream_data
 
+mod early;
 mod schedule;
+
+pub use early::EarlyData;
+pub(crate) use early::EarlyState;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -203,6 +207,8 @@ pub(crate) struct Core {
     server_name: Option<String>,
     /// Our own close, reported when quinn-proto says `LocallyClosed`.
     local_close: Option<(u64, Bytes)>,
+    /// 0-RTT and session tickets (`early.rs`).
+    pub(crate) early: EarlyState,
     terminated: bool,
     pub(crate) drained: bool,
 }
@@ -244,6 +250,7 @@ impl Core {
             alpn: None,
             server_name: None,
             local_close: None,
+            early: EarlyState::default(),
             terminated: false,
             drained: false,
         }
@@ -283,6 +290,7 @@ impl Core {
                     progressed = true;
                     while let Some(id) = self.quinn.streams().accept(dir) {
                         self.peer_opened[dir as usize] = id.index() + 1;
+                        self.note_early_stream(id);
                         self.read(id);
                     }
                 }
@@ -320,6 +328,7 @@ impl Core {
                     self.alpn = data.protocol.map(Bytes::from);
                     self.server_name = data.server_name;
                 }
+                self.settle_early_data();
                 self.events.push_back(Event::HandshakeCompleted {
                     alpn: self.alpn.clone(),
                 });
