@@ -536,6 +536,10 @@ pub fn h3_connection(data: &[u8], is_client: bool) {
             8 => {
                 let event = if op & 0x80 != 0 {
                     QuicEvent::HandshakeCompleted { alpn: Some(b"h3") }
+                } else if op & 0x40 != 0 {
+                    // A rejected 0-RTT attempt, at any point (a client undoes its streams;
+                    // a server, or a client past the peer's SETTINGS, ignores it).
+                    QuicEvent::EarlyDataRejected
                 } else {
                     terminated = true;
                     QuicEvent::ConnectionTerminated {

@@ -1,0 +1,124 @@
+/* Session tickets, resumption, 0-RTT queries and Retry settings from C: a ticket from a
+ * real connection (its size, H3Q_ERR_BUFFER_TOO_SMALL with the size needed, H3Q_DONE when
+ * there is none), resuming with it (once: the second use is a full handshake), and every
+ * misuse (NULLs, junk or oversized tickets, a ticket for another name, the wrong role, a
+ * rate of 0) with its documented code and message. The 0-RTT exchange itself, accepted
+ * and rejected, is covered in Rust (tests/quic_resumption.rs) and, through the example
+ * programs, against ngtcp2 and aioquic (tests/examples_resumption.sh). */
+#include "h3q.h"
+
+#include "check.h"
+#include "endpoint_pair.h"
+
+#include <string.h>
+
+static void settings_are_checked(void) {
+    h3q_config *config = NULL;
+    CHECK_INT(h3q_config_new(true, &config), H3Q_OK);
+    CHECK_INT(h3q_config_set_enable_0rtt(config, true), H3Q_OK);
+    CHECK_INT(h3q_config_set_retry(config, true), H3Q_OK);
+    CHECK_INT(h3q_config_set_retry_above_rate(config, 1000), H3Q_OK);
+    CHECK_INT(h3q_config_set_retry_above_rate(config, 0), H3Q_ERR_INVALID_ARGUMENT);
+    CHECK_PREFIX(h3q_config_last_error(config), "handshakes_per_second 0");
+    CHECK_INT(h3q_config_set_enable_0rtt(NULL, true), H3Q_ERR_NULL);
+    CHECK_INT(h3q_config_set_retry(NULL, true), H3Q_ERR_NULL);
+    CHECK_INT(h3q_config_set_retry_above_rate(NULL, 5), H3Q_ERR_NULL);
+    h3q_config_free(config);
+}
+
+static void null_connections_answer_safely(void) {
+    size_t len = 7;
+    CHECK_INT(h3q_quic_conn_session_ticket(NULL, NULL, 0, &len), H3Q_ERR_NULL);
+    CHECK_INT(h3q_quic_conn_early_data(NULL), H3Q_EARLY_DATA_NOT_OFFERED);
+    CHECK(!h3q_quic_conn_is_0rtt(NULL));
+    CHECK(!h3q_quic_conn_stream_is_early(NULL, 0));
+}
+
+static bool has_ticket(pair *p, void *arg) {
+    size_t len = 0;
+    (void)arg;
+    return h3q_quic_conn_session_ticket(p->client_conn.quic, NULL, 0, &len) ==
+           H3Q_ERR_BUFFER_TOO_SMALL;
+}
+
+static void tickets_from_a_connection(void) {
+    pair_options options = pair_options_default();
+    pair *p = pair_new(&options);
+    CHECK(p != NULL);
+    if (!p) return;
+    h3q_quic_conn *quic = p->client_conn.quic;
+    size_t len = 12345;
+    uint8_t ticket[H3Q_MAX_SESSION_TICKET];
+    /* Before the handshake: none yet. */
+    CHECK_INT(h3q_quic_conn_session_ticket(quic, ticket, sizeof ticket, &len), H3Q_DONE);
+    CHECK_INT(len, 12345);
+    CHECK(pair_settle(p));
+    CHECK(pair_run(p, has_ticket, NULL, 2000000000ULL));
+    /* The size first (buf NULL, cap 0), then too small, then the ticket. */
+    CHECK_INT(h3q_quic_conn_session_ticket(quic, NULL, 0, &len), H3Q_ERR_BUFFER_TOO_SMALL);
+    CHECK(len > 0 && len <= H3Q_MAX_SESSION_TICKET);
+    size_t needed = len;
+    CHECK_INT(h3q_quic_conn_session_ticket(quic, ticket, needed - 1, &len),
+              H3Q_ERR_BUFFER_TOO_SMALL);
+    CHECK_PREFIX(h3q_quic_conn_last_error(quic), "the session ticket needs");
+    CHECK_INT(h3q_quic_conn_session_ticket(quic, ticket, sizeof ticket, NULL), H3Q_ERR_NULL);
+    CHECK_INT(h3q_quic_conn_session_ticket(quic, ticket, sizeof ticket, &len), H3Q_OK);
+    CHECK_INT(len, needed);
+    /* A server connection has none to give. */
+    pair_conn *server = pair_server_conn(p);
+    CHECK(server != NULL);
+    if (server) {
+        CHECK_INT(h3q_quic_conn_session_ticket(server->quic, ticket + 0, 0, &len), H3Q_DONE);
+        CHECK(!h3q_quic_conn_stream_is_early(server->quic, 0));
+        CHECK_INT(h3q_quic_conn_early_data(server->quic), H3Q_EARLY_DATA_NOT_OFFERED);
+    }
+    CHECK_INT(h3q_quic_conn_session_ticket(quic, ticket, sizeof ticket, &len), H3Q_OK);
+
+    const struct sockaddr *to = (const struct sockaddr *)&p->server_addr;
+    socklen_t to_len = sizeof p->server_addr;
+    h3q_quic_conn *resumed = NULL, *again = NULL, *bad = NULL;
+    static const uint8_t junk[] = "not a ticket";
+    static uint8_t oversized[4096];
+    /* Misuse first: nothing is created. */
+    CHECK_INT(h3q_endpoint_connect_resume(p->client, p->now, to, to_len, "localhost", NULL,
+                                          len, &bad),
+              H3Q_ERR_NULL);
+    CHECK_INT(h3q_endpoint_connect_resume(p->client, p->now, to, to_len, "localhost", junk,
+                                          sizeof junk, &bad),
+              H3Q_ERR_INVALID_ARGUMENT);
+    CHECK_PREFIX(h3q_endpoint_last_error(p->client), "invalid argument: session ticket");
+    CHECK_INT(h3q_endpoint_connect_resume(p->client, p->now, to, to_len, "localhost",
+                                          oversized, sizeof oversized, &bad),
+              H3Q_ERR_INVALID_ARGUMENT);
+    CHECK_INT(h3q_endpoint_connect_resume(p->client, p->now, to, to_len, "example.com", ticket,
+                                          len, &bad),
+              H3Q_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(h3q_endpoint_last_error(p->client), "server name") != NULL);
+    CHECK_INT(h3q_endpoint_connect_resume(p->server, p->now, to, to_len, "localhost", ticket,
+                                          len, &bad),
+              H3Q_ERR_WRONG_ROLE);
+    CHECK_INT(h3q_endpoint_connect_resume(p->client, p->now, to, to_len, "localhost", ticket,
+                                          len, NULL),
+              H3Q_ERR_NULL);
+    CHECK(bad == NULL);
+    /* Resumes (this server allows no early data: no 0-RTT), once. */
+    CHECK_INT(h3q_endpoint_connect_resume(p->client, p->now, to, to_len, "localhost", ticket,
+                                          len, &resumed),
+              H3Q_OK);
+    CHECK_INT(h3q_quic_conn_early_data(resumed), H3Q_EARLY_DATA_NOT_OFFERED);
+    CHECK(!h3q_quic_conn_is_0rtt(resumed));
+    CHECK_INT(h3q_quic_conn_session_ticket(quic, ticket, sizeof ticket, &len), H3Q_DONE);
+    CHECK_INT(h3q_endpoint_connect_resume(p->client, p->now, to, to_len, "localhost", ticket,
+                                          len, &again),
+              H3Q_OK);
+    h3q_quic_conn_free(resumed);
+    h3q_quic_conn_free(again);
+    pair_free(p);
+}
+
+int main(void) {
+    settings_are_checked();
+    null_connections_answer_safely();
+    tickets_from_a_connection();
+    return CHECK_DONE("test_quic_resumption");
+}
