@@ -5,6 +5,7 @@
 //! - [`pair`]: an in-memory QUIC client/server pair on a simulated clock and network;
 //! - [`h3_pair`]: HTTP/3 client and server connections over that pair;
 //! - [`download`]: one download over that pair, timed on its clock;
+//! - [`fetch`]: one GET on a fresh or resumed connection over that pair (0-RTT);
 //! - [`priority_race`]: a download race that shows what priorities change;
 //! - [`udp`]: an endpoint on a UDP socket on 127.0.0.1 and the loop's pieces;
 //! - [`rng`]: the one seeded pseudo-random generator;
@@ -21,6 +22,7 @@
 
 pub mod alloc;
 pub mod download;
+pub mod fetch;
 pub mod h3_pair;
 pub mod pair;
 pub mod priority_race;
