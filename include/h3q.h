@@ -826,6 +826,29 @@ h3q_result h3q_endpoint_receive_segments(struct h3q_endpoint *endpoint,
                                          size_t segment_size);
 
 /**
+ * `h3q_endpoint_receive_segments()` for datagrams that arrived with the ECN codepoint
+ * `ecn`: the two low bits of their IP TOS / IPv6 traffic class byte (0 Not-ECT, 1 ECT(1),
+ * 2 ECT(0), 3 CE), read with `IP_RECVTOS` / `IPV6_RECVTCLASS` from the `IP_TOS` /
+ * `IPV6_TCLASS` control message. Passing it lets QUIC validate ECN on the path and slow
+ * down on congestion marks before packets are lost (RFC 9000 section 13.4, RFC 9002
+ * section 7.1); send with the codepoint `h3q_endpoint_poll_transmit_ecn()` gives.
+ *
+ * Returns `H3Q_OK`; `H3Q_ERR_NULL`; or `H3Q_ERR_INVALID_ARGUMENT` for a bad address or an
+ * `ecn` above 3 (pass `tos & 3`).
+ *
+ * # Safety
+ * As `h3q_endpoint_receive_segments()`.
+ */
+h3q_result h3q_endpoint_receive_ecn(struct h3q_endpoint *endpoint,
+                                    uint64_t now_ns,
+                                    const struct sockaddr *from,
+                                    socklen_t from_len,
+                                    const uint8_t *data,
+                                    size_t len,
+                                    size_t segment_size,
+                                    uint8_t ecn);
+
+/**
  * Runs the timers due at `now_ns` (loss detection, idle timeouts, draining). Call when the
  * time from `h3q_endpoint_next_timeout()` has come, then poll transmits and events.
  *
@@ -889,6 +912,29 @@ h3q_result h3q_endpoint_poll_transmit(struct h3q_endpoint *endpoint,
                                       struct sockaddr_storage *dest_out,
                                       socklen_t *dest_len_out,
                                       size_t *segment_size_out);
+
+/**
+ * `h3q_endpoint_poll_transmit()`, also writing to `*ecn_out` the ECN codepoint to send
+ * the datagrams with: the two low bits of the IP TOS / IPv6 traffic class byte (set it
+ * with an `IP_TOS` / `IPV6_TCLASS` control message or socket option). It is 2 (ECT(0))
+ * while the path's ECN validation holds and 0 otherwise; a program that sends without it
+ * (or a path that clears the bits) makes validation fail, and QUIC then simply stops
+ * marking. Give the received codepoints to `h3q_endpoint_receive_ecn()`.
+ *
+ * Returns as `h3q_endpoint_poll_transmit()` (`H3Q_ERR_NULL` for a NULL `ecn_out` too).
+ *
+ * # Safety
+ * As `h3q_endpoint_poll_transmit()`; `ecn_out` is NULL or writable.
+ */
+h3q_result h3q_endpoint_poll_transmit_ecn(struct h3q_endpoint *endpoint,
+                                          uint64_t now_ns,
+                                          uint8_t *buf,
+                                          size_t cap,
+                                          size_t *len_out,
+                                          struct sockaddr_storage *dest_out,
+                                          socklen_t *dest_len_out,
+                                          size_t *segment_size_out,
+                                          uint8_t *ecn_out);
 
 /**
  * When `h3q_endpoint_handle_timeout()` should next be called, on the `now_ns` clock;

@@ -145,6 +145,12 @@ clean)
         for c in lost queue_drop blackholed dup corrupt held reordered; do
             [ "$(counter $d $c)" = 0 ] || fail "clean: $d $c is not 0"
         done
+        # ECN end to end: both programs read the codepoints (IP_RECVTOS) and report them
+        # in their ACKs, so both keep marking ECT(0) after validation; a side that
+        # failed validation would have stopped after its first datagrams.
+        ect=$(counter $d ect) in=$(counter $d in)
+        [ $((ect * 100)) -ge $((in * 95)) ] || fail "clean: $d: only $ect of $in ECN-capable"
+        echo "ok: $d: $ect of $in datagrams ECN-capable"
     done
     ;;
 rate)

@@ -31,6 +31,10 @@ Design
   time (ties by arrival), which is bounded: by time (the largest delay, plus the rate
   queue's depth) and by ``--max-held`` datagrams (drop when full).
   A direction without any fault skips all of this: a datagram read is sent at once.
+* ECN: each datagram's ECN bits (the TOS / traffic class byte, read with IP_RECVTOS) go
+  out with it (the sending socket's IP_TOS is set to the last codepoint read in that
+  direction; QUIC marks a path's datagrams alike), and the ``ect`` and ``ce`` counters
+  say how many arrived ECN-capable or congestion-marked: a path that keeps ECN.
 * Reproducibility: every random decision comes from a ``random.Random`` of its own per
   direction and per kind of decision (loss, dup, corrupt, jitter, reorder), seeded from
   ``--seed``. Each enabled stream is drawn exactly once per datagram (corrupt once per
@@ -79,11 +83,12 @@ import time
 UP, DOWN = 0, 1
 DIR_NAMES = ("up", "down")
 RECV_SIZE = 65535
+ANCILLARY_SIZE = 64  # room for the IP_TOS / IPV6_TCLASS control message
 BATCH = 256  # datagrams read from one socket per wake-up
 SOCKET_BUFFER = 8 << 20  # asked for each socket's send and receive buffers
 STALE_CLOSE_S = 5.0  # how long a socket replaced by a rebind keeps being read and drained
 COUNTERS = ("in", "out", "lost", "queue_drop", "blackholed", "dup", "corrupt", "held",
-            "reordered", "queued", "queue_max", "bytes_in", "bytes")
+            "reordered", "queued", "queue_max", "bytes_in", "bytes", "ect", "ce")
 
 
 class Stop(Exception):
@@ -148,7 +153,7 @@ one (--rebind-at is not a per-direction fault and always applies).""",
         epilog="""\
 On SIGINT or SIGTERM it prints to stdout one line of counters per direction
   up|down: in out lost queue_drop blackholed dup corrupt held reordered queued
-           queue_max bytes_in bytes
+           queue_max bytes_in bytes ect ce
 and one 'relay:' line (seed clients clients_refused rebinds rebound_bytes stale
 kernel_drops held_at_exit), writes them to --stats-file as JSON, and exits 0.
 
@@ -233,7 +238,15 @@ def log(message):
 
 
 def tune(sock):
-    """Large socket buffers, so bursts do not overflow the relay's own queues."""
+    """Large socket buffers, so bursts do not overflow the relay's own queues; and each
+    datagram's TOS / traffic class byte on receive, whose ECN bits the relay passes on."""
+    for level, opt in ((socket.IPPROTO_IP, socket.IP_RECVTOS),
+                       (socket.IPPROTO_IPV6, getattr(socket, "IPV6_RECVTCLASS", None))):
+        if opt is not None:
+            try:
+                sock.setsockopt(level, opt, 1)
+            except OSError:
+                pass
     for force, plain in ((getattr(socket, "SO_RCVBUFFORCE", None), socket.SO_RCVBUF),
                          (getattr(socket, "SO_SNDBUFFORCE", None), socket.SO_SNDBUF)):
         for opt in (force, plain):
@@ -245,6 +258,28 @@ def tune(sock):
             except OSError:
                 continue
     sock.setblocking(False)
+
+
+def ecn_of(ancillary):
+    """The ECN codepoint (the low two bits of the TOS / traffic class byte) of a datagram
+    read with recvmsg, 0 when the kernel gave none."""
+    for level, kind, data in ancillary:
+        if level == socket.IPPROTO_IP and kind == socket.IP_TOS and data:
+            return data[0] & 3
+        if level == socket.IPPROTO_IPV6 and kind == getattr(socket, "IPV6_TCLASS", -1):
+            return int.from_bytes(data[:4], sys.byteorder) & 3
+    return 0
+
+
+def set_ecn(sock, ecn):
+    """Marks what `sock` sends from now on with ECN codepoint `ecn` (IPv4 and IPv6)."""
+    for level, opt in ((socket.IPPROTO_IP, socket.IP_TOS),
+                       (socket.IPPROTO_IPV6, getattr(socket, "IPV6_TCLASS", None))):
+        if opt is not None:
+            try:
+                sock.setsockopt(level, opt, ecn)
+            except OSError:
+                pass
 
 
 def socket_drops():
@@ -303,6 +338,10 @@ class Direction:
         self.departed = 0  # index of the first one not yet departed
         self.max_sent_seq = -1
         self.in_blackhole = False
+        # The ECN codepoint of the last datagram read: what goes out is sent with it. (QUIC
+        # marks all of a path's datagrams alike, ECT(0) or not at all, so passing the last
+        # one on is passing each one on.)
+        self.ecn = 0
 
     def line(self):
         return f"{self.name}: " + " ".join(f"{k}={v}" for k, v in self.count.items())
@@ -345,6 +384,7 @@ class Relay:
         self.by_sock = {}  # upstream socket -> Session (stale sockets too)
         self.stale = []  # (close time, socket) replaced by a rebind
         self.heap = []  # (due, tiebreak, direction, seq, data, session)
+        self.sent_ecn = {}  # socket -> the ECN codepoint it is set to send with
         self.tiebreak = 0
         self.first = None  # time of the first datagram
         self.clients_seen = 0
@@ -391,6 +431,7 @@ class Relay:
         if drops:
             self.kernel_drops += drops
         self.by_sock.pop(sock, None)
+        self.sent_ecn.pop(sock, None)
         try:
             self.selector.unregister(sock)
         except (KeyError, ValueError):
@@ -512,10 +553,14 @@ class Relay:
             c["queue_drop"] += 1
             return
         try:
+            sock = s.sock if d is self.dirs[UP] else self.listener
+            if self.sent_ecn.get(sock) != d.ecn:
+                set_ecn(sock, d.ecn)
+                self.sent_ecn[sock] = d.ecn
             if d is self.dirs[UP]:
-                s.sock.send(data)
+                sock.send(data)
             else:
-                self.listener.sendto(data, s.client)
+                sock.sendto(data, s.client)
         except OSError:
             # A full socket buffer (EAGAIN, ENOBUFS) or an ICMP error surfacing: the
             # datagram is gone, as on a congested link.
@@ -537,10 +582,10 @@ class Relay:
 
     def read_listener(self, now):
         up = self.dirs[UP]
-        recv = self.listener.recvfrom
+        recv = self.listener.recvmsg
         for _ in range(BATCH):
             try:
-                data, client = recv(RECV_SIZE)
+                data, ancillary, _flags, client = recv(RECV_SIZE, ANCILLARY_SIZE)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:
@@ -551,15 +596,16 @@ class Relay:
             if s is None:
                 continue
             s.last_active = now
+            self.note_ecn(up, ancillary)
             self.ingress(up, data, s, now)
 
     def read_upstream(self, sock, s, now):
         down = self.dirs[DOWN]
-        recv = sock.recv
+        recv = sock.recvmsg
         current = sock is s.sock and not s.closed
         for _ in range(BATCH):
             try:
-                data = recv(RECV_SIZE)
+                data, ancillary, _flags, _addr = recv(RECV_SIZE, ANCILLARY_SIZE)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:
@@ -570,9 +616,20 @@ class Relay:
             s.last_active = now
             if s.rebound:
                 self.rebound_bytes += len(data)
+            self.note_ecn(down, ancillary)
             self.ingress(down, data, s, now)
             if sock is not s.sock:  # this very datagram triggered a rebind
                 current = False
+
+    @staticmethod
+    def note_ecn(d, ancillary):
+        """Counts an ECN-capable (ect) or congestion-marked (ce) datagram read in direction
+        d, and sends what follows with its codepoint."""
+        d.ecn = ecn_of(ancillary)
+        if d.ecn in (1, 2):
+            d.count["ect"] += 1
+        elif d.ecn == 3:
+            d.count["ce"] += 1
 
     def run(self):
         clock = time.monotonic

@@ -17,24 +17,36 @@ struct ex_rx {
     struct mmsghdr msgs[EX_RX_BATCH];
     struct iovec iov[EX_RX_BATCH];
     struct sockaddr_storage from[EX_RX_BATCH];
-    /* Room for each buffer's UDP_GRO control message, aligned for struct cmsghdr. */
-    _Alignas(struct cmsghdr) char ctrl[EX_RX_BATCH][CMSG_SPACE(sizeof(int))];
+    /* Room for each buffer's UDP_GRO and IP_TOS / IPV6_TCLASS control messages, aligned
+     * for struct cmsghdr. */
+    _Alignas(struct cmsghdr) char ctrl[EX_RX_BATCH][2 * CMSG_SPACE(sizeof(int))];
 };
 
 ex_rx *ex_rx_new(void) { return calloc(1, sizeof(ex_rx)); }
 
 void ex_rx_free(ex_rx *rx) { free(rx); }
 
-/* The datagram size of a GRO buffer (its UDP_GRO control message), or `len` without one. */
-static size_t segment_size(struct msghdr *msg, size_t len) {
+/* What the control messages of one buffer say: the datagram size of a GRO buffer (its
+ * UDP_GRO message; `len` without one) and the ECN codepoint (the low two bits of the
+ * IP_TOS or IPV6_TCLASS byte; 0 without one). */
+static void read_control(struct msghdr *msg, size_t len, size_t *segment, uint8_t *ecn) {
+    *segment = len;
+    *ecn = 0;
     for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
         if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO) {
             int gso;
             memcpy(&gso, CMSG_DATA(cm), sizeof gso);
-            if (gso > 0) return (size_t)gso;
+            if (gso > 0) *segment = (size_t)gso;
+        } else if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_TOS) {
+            uint8_t tos; /* one byte for IPv4 */
+            memcpy(&tos, CMSG_DATA(cm), sizeof tos);
+            *ecn = tos & 3;
+        } else if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_TCLASS) {
+            int tclass; /* an int for IPv6 */
+            memcpy(&tclass, CMSG_DATA(cm), sizeof tclass);
+            *ecn = (uint8_t)(tclass & 3);
         }
     }
-    return len;
 }
 
 int ex_rx_read(ex_rx *rx, int fd, h3q_endpoint *endpoint) {
@@ -59,9 +71,11 @@ int ex_rx_read(ex_rx *rx, int fd, h3q_endpoint *endpoint) {
     uint64_t now = ex_now_ns();
     for (int i = 0; i < n; i++) {
         struct msghdr *m = &rx->msgs[i].msg_hdr;
-        size_t len = rx->msgs[i].msg_len;
-        h3q_endpoint_receive_segments(endpoint, now, (const struct sockaddr *)&rx->from[i],
-                                      m->msg_namelen, rx->data[i], len, segment_size(m, len));
+        size_t len = rx->msgs[i].msg_len, segment;
+        uint8_t ecn;
+        read_control(m, len, &segment, &ecn);
+        h3q_endpoint_receive_ecn(endpoint, now, (const struct sockaddr *)&rx->from[i],
+                                 m->msg_namelen, rx->data[i], len, segment, ecn);
     }
     return n;
 }

@@ -33,6 +33,15 @@ static bool probe_gso(int fd) {
     return true;
 }
 
+/* Asks for each datagram's TOS (IPv4) or traffic class (IPv6) byte, whose two low bits
+ * are the ECN codepoint. For IPv6 both: a dual-stack socket also carries IPv4. */
+static bool receive_tos(int fd, int family) {
+    int on = 1;
+    bool v4 = setsockopt(fd, IPPROTO_IP, IP_RECVTOS, &on, sizeof on) == 0;
+    if (family != AF_INET6) return v4;
+    return setsockopt(fd, IPPROTO_IPV6, IPV6_RECVTCLASS, &on, sizeof on) == 0;
+}
+
 bool ex_udp_open(ex_udp *udp, int family) {
     memset(udp, 0, sizeof *udp);
     udp->family = family;
@@ -49,8 +58,9 @@ bool ex_udp_open(ex_udp *udp, int family) {
     udp->gso = probe_gso(udp->fd);
     udp->gro = setsockopt(udp->fd, SOL_UDP, UDP_GRO, &on, sizeof on) == 0;
     udp->pmtud = set_dont_fragment(udp->fd, family);
-    ex_debug("UDP GSO %s, GRO %s, path MTU discovery %s", udp->gso ? "on" : "off",
-             udp->gro ? "on" : "off", udp->pmtud ? "on" : "off");
+    udp->ecn = receive_tos(udp->fd, family);
+    ex_debug("UDP GSO %s, GRO %s, path MTU discovery %s, ECN %s", udp->gso ? "on" : "off",
+             udp->gro ? "on" : "off", udp->pmtud ? "on" : "off", udp->ecn ? "on" : "off");
     return true;
 }
 

@@ -10,7 +10,10 @@
  *   - UDP GRO (UDP_GRO): one read may return several datagrams in one buffer, which
  *     h3q_endpoint_receive_segments() splits (see ex_rx.h);
  *   - the don't-fragment bit (IP_PMTUDISC_PROBE), without which path MTU discovery
- *     (h3q_config_set_mtu_discovery) could learn a size the path only carries in pieces.
+ *     (h3q_config_set_mtu_discovery) could learn a size the path only carries in pieces;
+ *   - ECN: IP_RECVTOS / IPV6_RECVTCLASS, so each datagram's ECN codepoint comes with it
+ *     (ex_rx.c hands it to h3q_endpoint_receive_ecn) and ex_tx.c sets the one
+ *     h3q_endpoint_poll_transmit_ecn() asks for on each send.
  * ex_udp_configure() tells h3q which of these the socket has.
  *
  * Part of examples/common (the h3q_example_common library).
@@ -34,6 +37,7 @@ typedef struct ex_udp {
     bool gso;     /* the kernel takes UDP_SEGMENT (cleared if a route refuses it later) */
     bool gro;     /* UDP_GRO is on */
     bool pmtud;   /* don't-fragment is set: path MTU discovery may be turned on */
+    bool ecn;     /* received datagrams carry their TOS / traffic class byte */
 } ex_udp;
 
 /* Opens a non-blocking UDP socket of `family` with the options above. False (and

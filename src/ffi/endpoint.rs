@@ -168,10 +168,44 @@ pub unsafe extern "C" fn h3q_endpoint_receive_segments(
 ) -> h3q_result {
     // SAFETY: forwarded from the caller's contract.
     unsafe {
+        h3q_endpoint_receive_ecn(endpoint, now_ns, from, from_len, data, len, segment_size, 0)
+    }
+}
+
+/// `h3q_endpoint_receive_segments()` for datagrams that arrived with the ECN codepoint
+/// `ecn`: the two low bits of their IP TOS / IPv6 traffic class byte (0 Not-ECT, 1 ECT(1),
+/// 2 ECT(0), 3 CE), read with `IP_RECVTOS` / `IPV6_RECVTCLASS` from the `IP_TOS` /
+/// `IPV6_TCLASS` control message. Passing it lets QUIC validate ECN on the path and slow
+/// down on congestion marks before packets are lost (RFC 9000 section 13.4, RFC 9002
+/// section 7.1); send with the codepoint `h3q_endpoint_poll_transmit_ecn()` gives.
+///
+/// Returns `H3Q_OK`; `H3Q_ERR_NULL`; or `H3Q_ERR_INVALID_ARGUMENT` for a bad address or an
+/// `ecn` above 3 (pass `tos & 3`).
+///
+/// # Safety
+/// As `h3q_endpoint_receive_segments()`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_endpoint_receive_ecn(
+    endpoint: *mut h3q_endpoint,
+    now_ns: u64,
+    from: *const sockaddr,
+    from_len: socklen_t,
+    data: *const u8,
+    len: usize,
+    segment_size: usize,
+    ecn: u8,
+) -> h3q_result {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe {
         call(endpoint, |ep| {
+            if ecn > 3 {
+                return Err(FfiError::invalid(format!(
+                    "ecn {ecn}: an ECN codepoint is 0 to 3 (the low two bits of the TOS byte)"
+                )));
+            }
             let from = sockaddr_from_c(from, from_len, "from")?;
             let data = bytes_arg(data, len, "data")?;
-            ep.receive_segments(now_ns, from, data, segment_size);
+            ep.receive_with_ecn(now_ns, from, data, segment_size, ecn);
             Ok(())
         })
     }
@@ -272,6 +306,46 @@ pub unsafe extern "C" fn h3q_endpoint_poll_transmit(
     dest_len_out: *mut socklen_t,
     segment_size_out: *mut usize,
 ) -> h3q_result {
+    let mut ecn = 0;
+    // SAFETY: forwarded from the caller's contract; `ecn` is a local.
+    unsafe {
+        h3q_endpoint_poll_transmit_ecn(
+            endpoint,
+            now_ns,
+            buf,
+            cap,
+            len_out,
+            dest_out,
+            dest_len_out,
+            segment_size_out,
+            &mut ecn,
+        )
+    }
+}
+
+/// `h3q_endpoint_poll_transmit()`, also writing to `*ecn_out` the ECN codepoint to send
+/// the datagrams with: the two low bits of the IP TOS / IPv6 traffic class byte (set it
+/// with an `IP_TOS` / `IPV6_TCLASS` control message or socket option). It is 2 (ECT(0))
+/// while the path's ECN validation holds and 0 otherwise; a program that sends without it
+/// (or a path that clears the bits) makes validation fail, and QUIC then simply stops
+/// marking. Give the received codepoints to `h3q_endpoint_receive_ecn()`.
+///
+/// Returns as `h3q_endpoint_poll_transmit()` (`H3Q_ERR_NULL` for a NULL `ecn_out` too).
+///
+/// # Safety
+/// As `h3q_endpoint_poll_transmit()`; `ecn_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_endpoint_poll_transmit_ecn(
+    endpoint: *mut h3q_endpoint,
+    now_ns: u64,
+    buf: *mut u8,
+    cap: usize,
+    len_out: *mut usize,
+    dest_out: *mut sockaddr_storage,
+    dest_len_out: *mut socklen_t,
+    segment_size_out: *mut usize,
+    ecn_out: *mut u8,
+) -> h3q_result {
     // SAFETY: forwarded from the caller's contract.
     unsafe {
         call_status(endpoint, |ep| {
@@ -280,6 +354,7 @@ pub unsafe extern "C" fn h3q_endpoint_poll_transmit(
             non_null(dest_out, "dest_out")?;
             non_null(dest_len_out, "dest_len_out")?;
             non_null(segment_size_out, "segment_size_out")?;
+            non_null(ecn_out, "ecn_out")?;
             if cap < MIN_TRANSMIT_BUFFER || cap > isize::MAX as usize {
                 return Err(FfiError::new(
                     h3q_result_code::H3Q_ERR_BUFFER_TOO_SMALL,
@@ -297,6 +372,7 @@ pub unsafe extern "C" fn h3q_endpoint_poll_transmit(
             *dest_len_out = sockaddr_to_c(transmit.destination, &mut *dest_out);
             *len_out = transmit.len;
             *segment_size_out = transmit.segment_size;
+            *ecn_out = transmit.ecn;
             Ok(h3q_result_code::H3Q_OK)
         })
     }

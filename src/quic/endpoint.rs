@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::BytesMut;
-use quinn_proto::{DatagramEvent, EndpointConfig};
+use quinn_proto::{DatagramEvent, EcnCodepoint, EndpointConfig};
 
 use super::admission::Admission;
 use super::config::{ClientTls, Config};
@@ -54,6 +54,10 @@ pub struct Transmit {
     /// The size of each datagram: `len` for a single one; for a batch, every datagram but
     /// the last is exactly this long (UDP_SEGMENT).
     pub segment_size: usize,
+    /// The ECN codepoint to send them with, the two low bits of the IP TOS / IPv6 traffic
+    /// class byte: 0 Not-ECT, 0b10 ECT(0), 0b01 ECT(1) (RFC 3168). quinn-proto marks
+    /// ECT(0) while the path's ECN validation holds (RFC 9000 §13.4.2) and 0 once it fails.
+    pub ecn: u8,
 }
 
 struct Slot {
@@ -156,7 +160,7 @@ impl Endpoint {
 
     /// Processes one received UDP datagram.
     pub fn receive(&mut self, now_ns: u64, from: SocketAddr, data: &[u8]) {
-        self.receive_segments(now_ns, from, data, data.len());
+        self.receive_with_ecn(now_ns, from, data, data.len(), 0);
     }
 
     /// Processes a buffer of UDP datagrams from one sender, each `segment_size` bytes long
@@ -177,6 +181,21 @@ impl Endpoint {
         data: &[u8],
         segment_size: usize,
     ) {
+        self.receive_with_ecn(now_ns, from, data, segment_size, 0);
+    }
+
+    /// [`Endpoint::receive_segments`] for datagrams that arrived with the ECN codepoint
+    /// `ecn` (the two low bits of their IP TOS / IPv6 traffic class byte; higher bits are
+    /// ignored). Passing what the network marked lets quinn-proto validate ECN on the path
+    /// and react to congestion marks (CE) before packets are lost.
+    pub fn receive_with_ecn(
+        &mut self,
+        now_ns: u64,
+        from: SocketAddr,
+        data: &[u8],
+        segment_size: usize,
+        ecn: u8,
+    ) {
         if data.is_empty() {
             return;
         }
@@ -186,16 +205,23 @@ impl Endpoint {
         } else {
             segment_size
         };
+        let ecn = EcnCodepoint::from_bits(ecn);
         for datagram in data.chunks(segment_size) {
-            self.handle_datagram(now, from, BytesMut::from(datagram));
+            self.handle_datagram(now, from, ecn, BytesMut::from(datagram));
         }
     }
 
-    fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: BytesMut) {
+    fn handle_datagram(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        ecn: Option<EcnCodepoint>,
+        datagram: BytesMut,
+    ) {
         self.scratch.clear();
         let event = self
             .quinn
-            .handle(now, from, None, None, datagram, &mut self.scratch);
+            .handle(now, from, None, ecn, datagram, &mut self.scratch);
         match event {
             Some(DatagramEvent::ConnectionEvent(qch, event)) => {
                 self.with_core(qch.0, |core, _| core.quinn.handle_event(event));
@@ -485,6 +511,7 @@ impl Endpoint {
                 len,
                 destination,
                 segment_size: len,
+                ecn: 0,
             }));
         }
         let max_datagrams = self
@@ -509,6 +536,7 @@ impl Endpoint {
                         len,
                         destination: t.destination,
                         segment_size: t.segment_size.unwrap_or(len),
+                        ecn: t.ecn.map_or(0, |c| c as u8),
                     }));
                 }
                 _ => {

@@ -5,7 +5,7 @@
 
 use h3q::quic::{Config, Event, Stats};
 
-use super::pair::{Network, Pair};
+use super::pair::{NetStats, Network, Pair};
 
 /// How a download went.
 #[derive(Clone, Debug)]
@@ -16,6 +16,8 @@ pub struct DownloadOutcome {
     /// lost, congestion events ...).
     pub server: Stats,
     pub client: Stats,
+    /// The simulated network's counters (both directions).
+    pub net: NetStats,
 }
 
 impl DownloadOutcome {
@@ -80,5 +82,6 @@ pub fn download(
         ns: p.now - start,
         server: server.stats().expect("server stats"),
         client: client.stats().expect("client stats"),
+        net: p.stats.clone(),
     }
 }

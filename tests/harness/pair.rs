@@ -30,6 +30,12 @@ pub struct Network {
     /// The path MTU as a UDP payload size: larger datagrams are dropped (counted as lost),
     /// as a router would drop a packet with the don't-fragment bit set. `None`: no limit.
     pub mtu: Option<usize>,
+    /// The path carries the ECN bits each datagram was sent with (false: they arrive as
+    /// Not-ECT, as on a path that bleaches them).
+    pub pass_ecn: bool,
+    /// Probability that a router marks an ECN-capable datagram CE (congestion
+    /// experienced) instead of dropping it; needs `pass_ecn`.
+    pub ce_mark: f64,
     pub seed: u64,
 }
 
@@ -41,6 +47,8 @@ impl Default for Network {
             reorder: 0.0,
             jitter_ns: 0,
             mtu: None,
+            pass_ecn: false,
+            ce_mark: 0.0,
             seed: 0x5eed,
         }
     }
@@ -50,6 +58,7 @@ struct InFlight {
     deliver_at: u64,
     seq: u64,
     to_server: bool,
+    ecn: u8,
     data: Vec<u8>,
 }
 
@@ -79,6 +88,9 @@ pub struct NetStats {
     pub bytes: u64,
     /// The largest datagram delivered.
     pub largest: usize,
+    /// Datagrams sent ECN-capable (ECT(0) or ECT(1)), and those the network marked CE.
+    pub ect_sent: u64,
+    pub ce_marked: u64,
 }
 
 /// A client and a server endpoint joined by a simulated network.
@@ -179,7 +191,7 @@ impl Pair {
                 let mut offset = 0;
                 while offset < t.len {
                     let end = (offset + t.segment_size).min(t.len);
-                    self.send(to_server, offset, end);
+                    self.send(to_server, offset, end, t.ecn);
                     offset = end;
                 }
             }
@@ -189,14 +201,23 @@ impl Pair {
                 break;
             }
             let Reverse(p) = self.in_flight.pop().unwrap();
-            self.deliver(p.to_server, &p.data);
+            self.deliver(p.to_server, &p.data, p.ecn);
             moved = true;
         }
         moved
     }
 
-    fn send(&mut self, to_server: bool, start: usize, end: usize) {
+    fn send(&mut self, to_server: bool, start: usize, end: usize, mut ecn: u8) {
         self.stats.sent += 1;
+        if ecn == 0b10 || ecn == 0b01 {
+            self.stats.ect_sent += 1;
+        }
+        if !self.net.pass_ecn {
+            ecn = 0;
+        } else if ecn != 0 && self.net.ce_mark > 0.0 && self.rng.unit() < self.net.ce_mark {
+            ecn = 0b11;
+            self.stats.ce_marked += 1;
+        }
         self.stats.bytes += (end - start) as u64;
         let too_big = self.net.mtu.is_some_and(|mtu| end - start > mtu);
         if too_big || (self.net.loss > 0.0 && self.rng.unit() < self.net.loss) {
@@ -221,7 +242,7 @@ impl Pair {
             } else {
                 (&mut self.client, self.server_addr)
             };
-            receiver.receive(self.now, from, data);
+            receiver.receive_with_ecn(self.now, from, data, data.len(), ecn);
             return;
         }
         self.seq += 1;
@@ -229,15 +250,18 @@ impl Pair {
             deliver_at: self.now + delay,
             seq: self.seq,
             to_server,
+            ecn,
             data: self.buf[start..end].to_vec(),
         }));
     }
 
-    fn deliver(&mut self, to_server: bool, data: &[u8]) {
+    fn deliver(&mut self, to_server: bool, data: &[u8], ecn: u8) {
         if to_server {
-            self.server.receive(self.now, self.client_addr, data);
+            self.server
+                .receive_with_ecn(self.now, self.client_addr, data, data.len(), ecn);
         } else {
-            self.client.receive(self.now, self.server_addr, data);
+            self.client
+                .receive_with_ecn(self.now, self.server_addr, data, data.len(), ecn);
         }
     }
 
