@@ -537,8 +537,14 @@ pub fn h3_connection(data: &[u8], is_client: bool) {
                 let event = if op & 0x80 != 0 {
                     QuicEvent::HandshakeCompleted { alpn: Some(b"h3") }
                 } else if op & 0x40 != 0 {
-                    // A rejected 0-RTT attempt, at any point (a client undoes its streams;
-                    // a server, or a client past the peer's SETTINGS, ignores it).
+                    // A rejected 0-RTT attempt, at any point (a client undoes its streams,
+                    // whose ids are then used again; a server, or a client past the peer's
+                    // SETTINGS, ignores it).
+                    if is_client && conn.received_settings().is_none() {
+                        let ours = |id: &u64| id % 4 == 0;
+                        resets_reported.retain(|id| !ours(id));
+                        stops_reported.retain(|id| !ours(id));
+                    }
                     QuicEvent::EarlyDataRejected
                 } else {
                     terminated = true;

@@ -29,16 +29,24 @@ impl<T: Transport> H3Connection<T> {
             // to undo, so the event is ignored.
             return Ok(());
         }
-        if let Some(max) = self.max_local_bidi.take() {
-            for stream_id in (0..=max).step_by(4) {
-                out.push(H3Event::StreamReset {
-                    stream_id,
-                    error_code: ErrorCode::RequestRejected.wire(),
-                    push_id: None,
-                });
-            }
-        }
+        // Our requests still waiting for their response: all of them, since nothing of
+        // the server's was read yet (a stream already over was reported as such).
         let ours = |id: &u64| stream::is_client_initiated(*id);
+        let mut rejected: Vec<u64> = self
+            .streams
+            .keys()
+            .copied()
+            .filter(|id| ours(id) && !stream::is_uni(*id))
+            .collect();
+        rejected.sort_unstable();
+        for stream_id in rejected {
+            out.push(H3Event::StreamReset {
+                stream_id,
+                error_code: ErrorCode::RequestRejected.wire(),
+                push_id: None,
+            });
+        }
+        self.max_local_bidi = None;
         self.streams.retain(|id, _| !ours(id));
         self.buffering.retain(|id| !ours(id));
         self.finished_bidi[0] = IdSet::default();
