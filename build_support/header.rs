@@ -144,6 +144,8 @@ pub const SECTIONS: &[Section] = &[
             Api("h3q_config_set_key_log_file"),
             Api("h3q_config_set_max_gso_segments"),
             Api("h3q_config_set_mtu_discovery"),
+            Api("h3q_client_auth"),
+            Api("h3q_config_set_client_auth"),
         ],
     },
     Section {
@@ -189,6 +191,7 @@ pub const SECTIONS: &[Section] = &[
             Api("h3q_quic_conn_is_drained"),
             Api("h3q_quic_conn_alpn"),
             Api("h3q_quic_conn_remote_address"),
+            Api("h3q_quic_conn_peer_certificate"),
             Api("h3q_quic_stats"),
             Api("h3q_quic_conn_stats_versioned"),
             Macro(

@@ -702,6 +702,47 @@ h3q_result h3q_config_set_max_gso_segments(struct h3q_config *config, size_t seg
  */
 h3q_result h3q_config_set_mtu_discovery(struct h3q_config *config, bool enabled);
 
+/**
+ * Whether a server asks clients for a certificate (`h3q_config_set_client_auth()`).
+ */
+typedef enum h3q_client_auth {
+  /**
+   * It does not (the default).
+   */
+  H3Q_CLIENT_AUTH_OFF = 0,
+  /**
+   * It asks: a client without a certificate is served, one whose certificate does not
+   * verify is refused. `h3q_quic_conn_peer_certificate()` tells them apart.
+   */
+  H3Q_CLIENT_AUTH_REQUEST = 1,
+  /**
+   * It refuses clients without a certificate that verifies.
+   */
+  H3Q_CLIENT_AUTH_REQUIRE = 2,
+} h3q_client_auth;
+
+/**
+ * Sets whether a server asks clients for a certificate (`mode`, an `h3q_client_auth`
+ * value passed as an integer) and the CA certificates (`ca_pem`, `ca_pem_len` bytes of
+ * PEM, read during the call) a client's certificate must chain to. A client whose
+ * certificate does not verify (or, with `H3Q_CLIENT_AUTH_REQUIRE`, that has none) fails
+ * the handshake with a TLS alert: its connection ends with a CRYPTO_ERROR before any
+ * HTTP/3. A client presents the certificate of its own config
+ * (`h3q_config_set_certificate_chain_pem()` or `h3q_config_load_certificate_chain()` on
+ * a client config). With `H3Q_CLIENT_AUTH_OFF`, `ca_pem` may be NULL.
+ *
+ * Returns `H3Q_OK`; `H3Q_ERR_NULL`; `H3Q_ERR_INVALID_ARGUMENT` for an unknown `mode` or a
+ * client config; or `H3Q_ERR_TLS` when `ca_pem` holds no usable CA certificate (the
+ * message says why). The configuration is unchanged on failure.
+ *
+ * # Safety
+ * `config` is NULL or a live handle; `ca_pem` is NULL or readable for `ca_pem_len` bytes.
+ */
+h3q_result h3q_config_set_client_auth(struct h3q_config *config,
+                                      uint32_t mode,
+                                      const uint8_t *ca_pem,
+                                      size_t ca_pem_len);
+
 /* ==============================================================================
  * 3. QUIC endpoint and connections (the built-in QUIC layer)
  *
@@ -1310,6 +1351,27 @@ h3q_result h3q_quic_conn_alpn(struct h3q_quic_conn *conn,
 h3q_result h3q_quic_conn_remote_address(struct h3q_quic_conn *conn,
                                         struct sockaddr_storage *addr_out,
                                         socklen_t *addr_len_out);
+
+/**
+ * Copies certificate `index` of the chain the peer presented (0: its own certificate,
+ * then the intermediates it sent; DER) into `buf` (`cap` bytes) and writes its length to
+ * `*len`. On a server that asked for client certificates, this is the client's (verified
+ * during the handshake); on a client, the server's.
+ *
+ * Returns `H3Q_OK`; `H3Q_DONE` when there is no certificate `index` (before the
+ * handshake completed, a peer that presented none, or past the end of the chain);
+ * `H3Q_ERR_BUFFER_TOO_SMALL` with the size needed in `*len` (`buf` may be NULL with
+ * `cap` 0 to ask for it); or `H3Q_ERR_NULL`.
+ *
+ * # Safety
+ * `conn` is NULL or a live handle; `buf` is NULL or writable for `cap` bytes; `len` is
+ * NULL or writable.
+ */
+h3q_result h3q_quic_conn_peer_certificate(struct h3q_quic_conn *conn,
+                                          size_t index,
+                                          uint8_t *buf,
+                                          size_t cap,
+                                          size_t *len);
 
 /**
  * A connection's measurements, as of the call. Counters start at zero when the

@@ -51,12 +51,15 @@
 
 /* ---- the endpoint ---------------------------------------------------------------------- */
 
-/* The endpoint's configuration: trust (--ca, or none with --insecure), a 30 s idle timeout
+/* The endpoint's configuration: trust (--ca, or none with --insecure), the client
+ * certificate (--cert/--key, for servers that ask for one), a 30 s idle timeout
  * (the default is 60), the congestion controller (--cc), SSLKEYLOGFILE, and what the
  * socket allows. */
 static h3q_result configure(client *cl, h3q_config *config) {
     h3q_result rc = cl->opt->ca ? h3q_config_load_ca_file(config, cl->opt->ca)
                                 : h3q_config_set_verify_peer(config, false);
+    if (rc == H3Q_OK && cl->opt->cert)
+        rc = h3q_config_load_certificate_chain(config, cl->opt->cert, cl->opt->key);
     if (rc == H3Q_OK) rc = h3q_config_set_idle_timeout_ms(config, 30000);
     if (rc == H3Q_OK && cl->opt->cc) rc = h3q_config_set_congestion_control(config, cl->opt->cc_value);
     if (rc == H3Q_OK && getenv("SSLKEYLOGFILE"))

@@ -1,7 +1,8 @@
 /*
  * h3q-client: an HTTP/3 client on h3q's built-in QUIC layer over a UDP socket.
  *
- *   h3q-client [--ca FILE | --insecure] [--data FILE] [--output DIR] [--include]
+ *   h3q-client [--ca FILE | --insecure] [--cert FILE --key FILE] [--data FILE]
+ *              [--output DIR] [--include]
  *              [--parallel N] [--repeat N] [--sha256] [--[no-]retry-on-goaway] [-v]
  *              [--cc newreno|cubic|bbr] [--resume] [--priority u=N[,i]] URL...
  *              [--priority u=N[,i] URL...]...
@@ -152,12 +153,15 @@ static void run(client *cl) {
 /* ---- set-up --------------------------------------------------------------------------- */
 
 static void usage(FILE *f) {
-    fputs("usage: h3q-client [--ca FILE | --insecure] [--data FILE] [--output DIR] [--include]\n"
+    fputs("usage: h3q-client [--ca FILE | --insecure] [--cert FILE --key FILE] [--data FILE]\n"
+          "                  [--output DIR] [--include]\n"
           "                  [--parallel N] [--repeat N] [--sha256] [--[no-]retry-on-goaway]\n"
           "                  [-v] [--cc NAME] [--resume] [--priority u=N[,i]] URL...\n"
           "                  [--priority u=N[,i] URL...]...\n"
           "  --ca FILE       trust the CA certificates in FILE (PEM)\n"
           "  --insecure      do not verify the server's certificate (local testing only)\n"
+          "  --cert/--key FILE  a client certificate chain and its key (PEM), for servers\n"
+          "                  that ask for one (mutual TLS)\n"
           "  --data FILE     POST the contents of FILE with every request\n"
           "  --output DIR    write each body to DIR/<last path segment> ('-': stdout)\n"
           "  --include       print response headers\n"
@@ -214,6 +218,8 @@ static int parse_args(int argc, char **argv, options *o) {
                             : strcmp(a, "--data") == 0   ? &o->data
                             : strcmp(a, "--output") == 0 ? &o->output_dir
                             : strcmp(a, "--cc") == 0     ? &o->cc
+                            : strcmp(a, "--cert") == 0   ? &o->cert
+                            : strcmp(a, "--key") == 0    ? &o->key
                                                          : NULL;
         long *number = strcmp(a, "--parallel") == 0 ? &o->parallel
                        : strcmp(a, "--repeat") == 0 ? &o->repeat
@@ -264,6 +270,10 @@ static int parse_args(int argc, char **argv, options *o) {
     if (o->cc && !ex_congestion_control(o->cc, &o->cc_value)) {
         ex_warn("--cc '%s': not newreno, cubic or bbr", o->cc);
         usage(stderr);
+        return 2;
+    }
+    if (!o->cert != !o->key) {
+        ex_warn("--cert and --key go together");
         return 2;
     }
     bool urls = o->nurls > 0;

@@ -51,6 +51,7 @@
 #include "ex_clock.h"
 #include "ex_h3.h"
 #include "ex_log.h"
+#include "ex_sha256.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -210,6 +211,31 @@ void report_stats(server *srv) {
     fprintf(stderr, "%s: stats: %zu connection(s)\n", ex_program(), n);
 }
 
+/* The QUIC events themselves: with -v, a completed handshake names the client's
+ * certificate (when --client-ca asked for one) by its SHA-256 fingerprint. */
+static void on_quic_event(void *user_data, const h3q_quic_event *ev, h3q_result rc) {
+    conn *c = user_data;
+    (void)rc;
+    if (ev->type != H3Q_QUIC_HANDSHAKE_COMPLETED || !ex_verbose || !c->srv->opt->client_ca)
+        return;
+    size_t len = 0;
+    if (h3q_quic_conn_peer_certificate(c->quic, 0, NULL, 0, &len) != H3Q_ERR_BUFFER_TOO_SMALL) {
+        ex_debug("%s: no client certificate", c->peer);
+        return;
+    }
+    uint8_t *der = ex_xcalloc(1, len), digest[32];
+    char hex[65];
+    if (h3q_quic_conn_peer_certificate(c->quic, 0, der, len, &len) == H3Q_OK) {
+        ex_sha256 h;
+        ex_sha256_init(&h);
+        ex_sha256_update(&h, der, len);
+        ex_sha256_final(&h, digest);
+        ex_sha256_hex(digest, hex);
+        ex_debug("%s: client certificate sha256=%s", c->peer, hex);
+    }
+    free(der);
+}
+
 /* Step 5 of the loop: the connections with events, and only those. */
 void serve_ready_connections(server *srv) {
     h3q_quic_conn *quic;
@@ -221,7 +247,7 @@ void serve_ready_connections(server *srv) {
             while (h3q_quic_conn_next_event(quic, &ev) == H3Q_OK)
                 if (ev.type == H3Q_QUIC_CONNECTION_TERMINATED) c->terminated = true;
         } else {
-            ex_drain_events(quic, c->h3, c->peer, on_http_event, NULL, c);
+            ex_drain_events(quic, c->h3, c->peer, on_http_event, on_quic_event, c);
         }
         if (c->terminated) {
             ex_debug("%s: closed (%zu open)", c->peer, srv->nconns - 1);

@@ -4,6 +4,7 @@
  *   h3q-server [--listen HOST:PORT] [--cert FILE --key FILE] [--root DIR]
  *              [--keylog FILE] [--drain-timeout SECONDS] [--cc newreno|cubic|bbr]
  *              [--0rtt] [--retry | --retry-above N]
+ *              [--client-ca FILE [--client-auth require|request]]
  *              [--max-requests-per-connection N] [-v] [--help]
  *
  * Routes:
@@ -116,7 +117,8 @@ static void usage(FILE *f) {
             "usage: h3q-server [--listen HOST:PORT] [--cert FILE --key FILE] [--root DIR]\n"
             "                  [--keylog FILE] [--drain-timeout SECONDS] [--cc NAME]\n"
             "                  [--max-requests-per-connection N] [--0rtt]\n"
-            "                  [--retry | --retry-above N] [-v] [--help]\n"
+            "                  [--retry | --retry-above N]\n"
+            "                  [--client-ca FILE [--client-auth require|request]] [-v]\n"
             "  --listen HOST:PORT  UDP address to serve on (default 127.0.0.1:4433; [::1]:4433\n"
             "                      for IPv6; port 0 picks a free port, printed on stdout)\n"
             "  --cert/--key FILE   PEM certificate chain and private key (default: a generated\n"
@@ -130,6 +132,10 @@ static void usage(FILE *f) {
             "  --retry             answer every new client with a Retry (address validation,\n"
             "                      one more round trip; clients with a NEW_TOKEN skip it)\n"
             "  --retry-above N     Retry only while more than N handshakes a second arrive\n"
+            "  --client-ca FILE    ask clients for a certificate signed by a CA in FILE (PEM);\n"
+            "                      refuse those without one (--client-auth require, the\n"
+            "                      default) or only those whose certificate fails (request);\n"
+            "                      -v logs each client certificate's SHA-256 fingerprint\n"
             "  --drain-timeout S   on SIGINT/SIGTERM, let running requests finish for up to S\n"
             "                      seconds (default %d; 0: cancel them at once), then reset\n"
             "                      them with H3_REQUEST_CANCELLED; a second signal ends the\n"
@@ -175,6 +181,7 @@ static int parse_args(int argc, char **argv, options *o) {
                             : strcmp(a, "--root") == 0   ? &o->root
                             : strcmp(a, "--keylog") == 0 ? &o->keylog
                             : strcmp(a, "--cc") == 0     ? &o->cc
+                            : strcmp(a, "--client-ca") == 0 ? &o->client_ca
                                                          : NULL;
         bool ok = true;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -197,6 +204,9 @@ static int parse_args(int argc, char **argv, options *o) {
             ok = parse_seconds(value, &o->drain_timeout_ns);
         } else if (strcmp(a, "--max-requests-per-connection") == 0) {
             ok = ex_parse_u64(value, strlen(value), UINT64_MAX, &o->max_requests);
+        } else if (strcmp(a, "--client-auth") == 0) {
+            ok = strcmp(value, "require") == 0 || strcmp(value, "request") == 0;
+            o->client_cert_optional = strcmp(value, "request") == 0;
         } else if (strcmp(a, "--retry-above") == 0) {
             ok = ex_parse_u64(value, strlen(value), UINT32_MAX, &o->retry_above) &&
                  o->retry_above > 0;
@@ -214,6 +224,10 @@ static int parse_args(int argc, char **argv, options *o) {
         ex_warn("--cert and --key go together");
         return 2;
     }
+    if (o->client_cert_optional && !o->client_ca) {
+        ex_warn("--client-auth request needs --client-ca FILE");
+        return 2;
+    }
     if (o->retry && o->retry_above) {
         ex_warn("--retry and --retry-above exclude each other");
         return 2;
@@ -223,6 +237,20 @@ static int parse_args(int argc, char **argv, options *o) {
         return 2;
     }
     return -1;
+}
+
+/* --client-ca FILE (read here) with --client-auth's mode. */
+static h3q_result set_client_auth(h3q_config *config, const options *o) {
+    FILE *f = fopen(o->client_ca, "rb");
+    if (!f) {
+        ex_warn("--client-ca %s: %s", o->client_ca, strerror(errno));
+        return H3Q_ERR_IO;
+    }
+    static uint8_t pem[1 << 20];
+    size_t len = fread(pem, 1, sizeof pem, f);
+    fclose(f);
+    uint32_t mode = o->client_cert_optional ? H3Q_CLIENT_AUTH_REQUEST : H3Q_CLIENT_AUTH_REQUIRE;
+    return h3q_config_set_client_auth(config, mode, pem, len);
 }
 
 /* The endpoint for the bound socket: certificate (given or generated), key log, and what
@@ -236,6 +264,7 @@ static bool make_endpoint(server *srv, const options *o) {
     if (rc == H3Q_OK && o->keylog) rc = h3q_config_set_key_log_file(config, o->keylog);
     if (rc == H3Q_OK && o->cc) rc = h3q_config_set_congestion_control(config, o->cc_value);
     if (rc == H3Q_OK && o->early_data) rc = h3q_config_set_enable_0rtt(config, true);
+    if (rc == H3Q_OK && o->client_ca) rc = set_client_auth(config, o);
     if (rc == H3Q_OK && o->retry) rc = h3q_config_set_retry(config, true);
     if (rc == H3Q_OK && o->retry_above)
         rc = h3q_config_set_retry_above_rate(config, (uint32_t)o->retry_above);

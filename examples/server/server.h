@@ -133,6 +133,8 @@ typedef struct conn {
 
 typedef struct options {
     const char *listen, *cert, *key, *keylog, *root;
+    const char *client_ca;         /* --client-ca: CAs for client certificates, or NULL */
+    bool client_cert_optional;     /* --client-auth request (default: require) */
     const char *cc;                /* --cc: congestion controller name, or NULL */
     uint32_t cc_value;             /* its h3q_congestion_control */
     uint64_t drain_timeout_ns;

@@ -20,6 +20,7 @@
 
 pub mod abi;
 pub mod abi_v1;
+pub mod client_auth;
 pub mod config;
 pub mod conn;
 pub mod conn_lifecycle;

@@ -23,6 +23,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 use super::admission::{NEW_TOKEN_LIFETIME, RetryPolicy, UsedTokens};
+use super::client_auth::{ClientAuth, ClientAuthMode};
 use super::error::ConfigError;
 use super::recovery::{CongestionControl, INITIAL_WINDOW_RANGE, LossDetection};
 
@@ -51,6 +52,7 @@ pub struct Config {
     initial_window: Option<u64>,
     enable_0rtt: bool,
     retry: RetryPolicy,
+    client_auth: ClientAuth,
 }
 
 /// TLS sessions a server keeps for resumption (stateful tickets; each is a few hundred
@@ -88,6 +90,7 @@ impl fmt::Debug for Config {
             .field("initial_window", &self.initial_window)
             .field("enable_0rtt", &self.enable_0rtt)
             .field("retry", &self.retry)
+            .field("client_auth", &self.client_auth.mode)
             .finish_non_exhaustive()
     }
 }
@@ -124,6 +127,7 @@ impl Config {
             initial_window: None,
             enable_0rtt: !is_server,
             retry: RetryPolicy::Off,
+            client_auth: ClientAuth::default(),
         }
     }
 
@@ -338,6 +342,29 @@ impl Config {
         self.retry = retry;
     }
 
+    /// Client certificates, servers only: [`ClientAuthMode::Request`] or
+    /// [`ClientAuthMode::Require`] with the CAs (PEM text) a client's certificate must
+    /// chain to, or [`ClientAuthMode::Off`] (the default; `ca_pem` is then ignored).
+    /// Refused for bad PEM, or no CA with a mode other than `Off`.
+    pub fn set_client_auth(
+        &mut self,
+        mode: ClientAuthMode,
+        ca_pem: &[u8],
+    ) -> Result<(), ConfigError> {
+        let roots = match mode {
+            ClientAuthMode::Off => Vec::new(),
+            _ => parse_certificates(ca_pem, "client CA roots")?,
+        };
+        let mut check = RootCertStore::empty();
+        for cert in &roots {
+            check.add(cert.clone()).map_err(|e| {
+                ConfigError::new(format!("client CA roots: unusable certificate ({e})"))
+            })?;
+        }
+        self.client_auth = ClientAuth { mode, roots };
+        Ok(())
+    }
+
     /// The send window set with [`Config::set_send_window`].
     pub(crate) fn send_window(&self) -> u64 {
         self.send_window
@@ -355,10 +382,14 @@ impl Config {
                 None => self_signed(DEFAULT_SELF_SIGNED_HOST)?,
             };
             let fingerprint = identity.fingerprint();
-            let mut tls = rustls::ServerConfig::builder_with_provider(provider)
+            let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
                 .with_protocol_versions(&[&rustls::version::TLS13])
-                .map_err(|e| ConfigError::new(format!("TLS: {e}")))?
-                .with_no_client_auth()
+                .map_err(|e| ConfigError::new(format!("TLS: {e}")))?;
+            let builder = match self.client_auth.verifier(provider)? {
+                Some(verifier) => builder.with_client_cert_verifier(verifier),
+                None => builder.with_no_client_auth(),
+            };
+            let mut tls = builder
                 .with_single_cert(identity.chain, identity.key.clone_key())
                 .map_err(|e| ConfigError::new(format!("certificate or key rejected: {e}")))?;
             tls.alpn_protocols = self.alpn.clone();

@@ -268,6 +268,16 @@ impl Connection {
         self.lock().ok()?.session_ticket()
     }
 
+    /// The certificate chain the peer presented and the handshake verified (end-entity
+    /// first, DER): a server's, or a client's when the server asked for one
+    /// ([`Config::set_client_auth`](super::Config::set_client_auth)). `None` before the
+    /// handshake completed, or when the peer presented none.
+    pub fn peer_certificates(&self) -> Option<Vec<Vec<u8>>> {
+        let core = self.lock().ok()?;
+        let chain = super::client_auth::peer_chain(&core.quinn)?;
+        Some(chain.iter().map(|cert| cert.as_ref().to_vec()).collect())
+    }
+
     /// A client: what became of its 0-RTT data.
     pub fn early_data(&self) -> EarlyData {
         self.lock()

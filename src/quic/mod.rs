@@ -88,6 +88,7 @@
 //! valid until freed, and `h3q_conn_new_quic` = an `H3Connection` owning a clone of it.
 
 mod admission;
+mod client_auth;
 mod config;
 mod connection;
 mod endpoint;
@@ -100,6 +101,7 @@ mod stats;
 mod time;
 
 pub use admission::RetryPolicy;
+pub use client_auth::ClientAuthMode;
 pub use config::{Config, DEFAULT_SELF_SIGNED_HOST};
 pub use connection::EarlyData;
 pub use endpoint::{Endpoint, MIN_TRANSMIT_BUFFER, Transmit};

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """An HTTP/3 client on aioquic (PyPI), with a command line like h3q's example client.
 
-    aioquic_client.py [--ca FILE | --insecure] [--data FILE] [--output DIR] [--include]
+    aioquic_client.py [--ca FILE | --insecure] [--cert FILE --key FILE] [--data FILE]
+                      [--output DIR] [--include]
                       [--parallel N] [--timeout S] [-v] URL...
 
 All URLs go to the first URL's host and port, over one QUIC connection. Without --data each
@@ -123,6 +124,8 @@ async def run(args):
     elif args.ca:
         config.load_verify_locations(cafile=args.ca)
     config.server_name = args.server_name or host
+    if args.cert:
+        config.load_cert_chain(args.cert, args.key)
     body = None
     if args.data:
         with open(args.data, "rb") as f:
@@ -174,6 +177,8 @@ def main():
     group.add_argument("--ca", help="PEM file of trusted CA certificates")
     group.add_argument("--insecure", action="store_true",
                        help="accept any server certificate")
+    parser.add_argument("--cert", help="a client certificate (PEM) to present")
+    parser.add_argument("--key", help="its private key (PEM)")
     parser.add_argument("--data", help="POST this file's bytes to each URL")
     parser.add_argument("--output", help="write bodies to this directory")
     parser.add_argument("--include", action="store_true", help="print response headers")

@@ -1,4 +1,8 @@
-/* Session tickets, resumption, 0-RTT queries and Retry settings from C: a ticket from a
+/* TLS matters of the QUIC layer from C. Client certificates: the setter's checks (mode,
+ * role, PEM) and the peer's chain as each side reads it (the server's DER certificate on
+ * the client; nothing on a server that asked for none; the full exchange with client
+ * certificates is tests/quic_client_auth.rs and, against aioquic and ngtcp2,
+ * tests/examples_client_auth.sh). Session tickets, resumption, 0-RTT queries and Retry settings: a ticket from a
  * real connection (its size, H3Q_ERR_BUFFER_TOO_SMALL with the size needed, H3Q_DONE when
  * there is none), resuming with it (once: the second use is a full handshake), and every
  * misuse (NULLs, junk or oversized tickets, a ticket for another name, the wrong role, a
@@ -116,9 +120,73 @@ static void tickets_from_a_connection(void) {
     pair_free(p);
 }
 
+static const char *const CA_PEM =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBfzCCASWgAwIBAgIUaU5MzkC1ZfwY2rNC4Kkx9n4WqV8wCgYIKoZIzj0EAwIw\n"
+    "-----END CERTIFICATE-----\n";
+
+static void client_auth_is_checked(void) {
+    h3q_config *server = NULL, *client = NULL;
+    CHECK_INT(h3q_config_new(true, &server), H3Q_OK);
+    CHECK_INT(h3q_config_new(false, &client), H3Q_OK);
+    CHECK_INT(h3q_config_set_client_auth(server, H3Q_CLIENT_AUTH_OFF, NULL, 0), H3Q_OK);
+    CHECK_INT(h3q_config_set_client_auth(server, 7, NULL, 0), H3Q_ERR_INVALID_ARGUMENT);
+    CHECK_PREFIX(h3q_config_last_error(server), "mode: not an h3q_client_auth");
+    CHECK_INT(h3q_config_set_client_auth(server, H3Q_CLIENT_AUTH_REQUIRE, NULL, 5),
+              H3Q_ERR_NULL);
+    CHECK_INT(h3q_config_set_client_auth(server, H3Q_CLIENT_AUTH_REQUIRE, NULL, 0), H3Q_ERR_TLS);
+    CHECK_PREFIX(h3q_config_last_error(server), "client CA roots: no PEM");
+    const uint8_t junk[] = "no certificate here";
+    CHECK_INT(h3q_config_set_client_auth(server, H3Q_CLIENT_AUTH_REQUIRE, junk, sizeof junk),
+              H3Q_ERR_TLS);
+    CHECK_PREFIX(h3q_config_last_error(server), "client CA roots");
+    CHECK_INT(h3q_config_set_client_auth(server, H3Q_CLIENT_AUTH_REQUEST,
+                                         (const uint8_t *)CA_PEM, strlen(CA_PEM)),
+              H3Q_ERR_TLS);
+    CHECK_INT(h3q_config_set_client_auth(client, H3Q_CLIENT_AUTH_REQUIRE, junk, sizeof junk),
+              H3Q_ERR_INVALID_ARGUMENT);
+    CHECK_PREFIX(h3q_config_last_error(client), "client certificates are asked for by servers");
+    CHECK_INT(h3q_config_set_client_auth(NULL, H3Q_CLIENT_AUTH_OFF, NULL, 0), H3Q_ERR_NULL);
+    h3q_config_free(server);
+    h3q_config_free(client);
+}
+
+static void peer_certificates_are_readable(void) {
+    pair_options options = pair_options_default();
+    pair *p = pair_new(&options);
+    CHECK(p != NULL);
+    if (!p) return;
+    size_t len = 0;
+    CHECK_INT(h3q_quic_conn_peer_certificate(p->client_conn.quic, 0, NULL, 0, &len), H3Q_DONE);
+    CHECK(pair_settle(p));
+    /* The client holds the server's certificate; one in the chain. */
+    CHECK_INT(h3q_quic_conn_peer_certificate(p->client_conn.quic, 0, NULL, 0, &len),
+              H3Q_ERR_BUFFER_TOO_SMALL);
+    CHECK(len > 100 && len < 4096);
+    uint8_t der[4096];
+    size_t der_len = 0;
+    CHECK_INT(h3q_quic_conn_peer_certificate(p->client_conn.quic, 0, der, sizeof der, &der_len),
+              H3Q_OK);
+    CHECK_INT(der_len, len);
+    CHECK_INT(der[0], 0x30); /* a DER SEQUENCE */
+    CHECK_INT(h3q_quic_conn_peer_certificate(p->client_conn.quic, 1, der, sizeof der, &len),
+              H3Q_DONE);
+    CHECK_INT(h3q_quic_conn_peer_certificate(p->client_conn.quic, 0, der, sizeof der, NULL),
+              H3Q_ERR_NULL);
+    CHECK_INT(h3q_quic_conn_peer_certificate(NULL, 0, der, sizeof der, &len), H3Q_ERR_NULL);
+    /* The server asked for no client certificate. */
+    pair_conn *server = pair_server_conn(p);
+    if (server)
+        CHECK_INT(h3q_quic_conn_peer_certificate(server->quic, 0, der, sizeof der, &len),
+                  H3Q_DONE);
+    pair_free(p);
+}
+
 int main(void) {
+    client_auth_is_checked();
+    peer_certificates_are_readable();
     settings_are_checked();
     null_connections_answer_safely();
     tickets_from_a_connection();
-    return CHECK_DONE("test_quic_resumption");
+    return CHECK_DONE("test_quic_tls");
 }
