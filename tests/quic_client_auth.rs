@@ -41,17 +41,18 @@ fn client_pki(name: &str) -> ClientPki {
     }
 }
 
-/// Connects; returns whether both sides completed the handshake, and the client's and
-/// server's view of the other's chain.
-fn handshake(
-    client: &Config,
-    server: &Config,
-) -> (
-    bool,
-    Option<Vec<Vec<u8>>>,
-    Option<Vec<Vec<u8>>>,
-    Option<u64>,
-) {
+/// What one handshake showed.
+struct Outcome {
+    /// Both sides completed the handshake.
+    established: bool,
+    /// The server's chain as the client saw it, and the client's as the server saw it.
+    server_chain: Option<Vec<Vec<u8>>>,
+    client_chain: Option<Vec<Vec<u8>>>,
+    /// The code the client's connection ended with, if it ended.
+    client_close: Option<u64>,
+}
+
+fn handshake(client: &Config, server: &Config) -> Outcome {
     let mut pair = Pair::new(client, server);
     let handle = pair.connect();
     let conn = pair.client.connection(handle).unwrap();
@@ -69,14 +70,12 @@ fn handshake(
         client_close.is_some()
             || (conn.is_established() && server_conn.as_ref().is_some_and(|s| s.is_established()))
     });
-    let established = client_close.is_none() && conn.is_established();
-    let server_view = server_conn.as_ref().and_then(|s| s.peer_certificates());
-    (
-        established,
-        conn.peer_certificates(),
-        server_view,
+    Outcome {
+        established: client_close.is_none() && conn.is_established(),
+        server_chain: conn.peer_certificates(),
+        client_chain: server_conn.as_ref().and_then(|s| s.peer_certificates()),
         client_close,
-    )
+    }
 }
 
 fn with_client_cert(client: &Config, pki: &ClientPki) -> Config {
@@ -94,11 +93,11 @@ fn a_required_certificate_from_the_trusted_ca_is_accepted_and_visible() {
     server
         .set_client_auth(ClientAuthMode::Require, pki.ca_pem.as_bytes())
         .unwrap();
-    let (ok, server_chain, client_chain, _) = handshake(&with_client_cert(&client, &pki), &server);
-    assert!(ok);
-    assert_eq!(client_chain.unwrap(), vec![pki.cert_der.clone()]);
+    let out = handshake(&with_client_cert(&client, &pki), &server);
+    assert!(out.established);
+    assert_eq!(out.client_chain.unwrap(), vec![pki.cert_der.clone()]);
     // And the client sees the server's (generated) certificate.
-    assert_eq!(server_chain.unwrap().len(), 1);
+    assert_eq!(out.server_chain.unwrap().len(), 1);
 }
 
 #[test]
@@ -110,9 +109,9 @@ fn a_required_certificate_missing_or_from_another_ca_ends_the_handshake() {
         .set_client_auth(ClientAuthMode::Require, trusted.ca_pem.as_bytes())
         .unwrap();
     for client in [client.clone(), with_client_cert(&client, &stranger)] {
-        let (ok, _, _, close) = handshake(&client, &server);
-        assert!(!ok);
-        let code = close.expect("the client saw the connection end");
+        let out = handshake(&client, &server);
+        assert!(!out.established);
+        let code = out.client_close.expect("the client saw the connection end");
         assert!((0x100..0x200).contains(&code), "a TLS alert, got {code:#x}");
     }
 }
@@ -124,12 +123,12 @@ fn a_requested_certificate_is_optional() {
     server
         .set_client_auth(ClientAuthMode::Request, pki.ca_pem.as_bytes())
         .unwrap();
-    let (ok, _, client_chain, _) = handshake(&client, &server);
-    assert!(ok);
-    assert!(client_chain.is_none(), "no certificate presented");
-    let (ok, _, client_chain, _) = handshake(&with_client_cert(&client, &pki), &server);
-    assert!(ok);
-    assert_eq!(client_chain.unwrap(), vec![pki.cert_der]);
+    let out = handshake(&client, &server);
+    assert!(out.established);
+    assert!(out.client_chain.is_none(), "no certificate presented");
+    let out = handshake(&with_client_cert(&client, &pki), &server);
+    assert!(out.established);
+    assert_eq!(out.client_chain.unwrap(), vec![pki.cert_der]);
 }
 
 #[test]
