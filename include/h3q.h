@@ -1000,6 +1000,21 @@ uint64_t h3q_endpoint_next_timeout(const struct h3q_endpoint *endpoint);
 h3q_result h3q_endpoint_certificate_fingerprint(struct h3q_endpoint *endpoint, uint8_t *out);
 
 /**
+ * Tells the endpoint its UDP socket changed: call it after the program replaced the
+ * socket (a new local address or port: a network change, or leaving a NAT binding), and
+ * send what `h3q_endpoint_poll_transmit()` gives from the new socket. Every connection
+ * moves to a connection ID the peer has not seen, so the two paths cannot be linked by
+ * an observer, and sends a PING from the new address at once; the peer validates the new
+ * path and follows (RFC 9000 section 9). Requests in flight continue.
+ *
+ * Returns `H3Q_OK` or `H3Q_ERR_NULL`.
+ *
+ * # Safety
+ * `endpoint` is NULL or a live handle.
+ */
+h3q_result h3q_endpoint_rebind(struct h3q_endpoint *endpoint, uint64_t now_ns);
+
+/**
  * The kind of an `h3q_quic_event`.
  */
 typedef enum h3q_quic_event_type {

@@ -74,6 +74,7 @@ typedef struct options {
     uint32_t cc_value;      /* its h3q_congestion_control */
     bool insecure, include, sha256, retry;
     bool resume;            /* --resume: the URL list again on a resumed connection */
+    long rebind_after;      /* --rebind-after BYTES: move to a new socket then; 0: never */
     long parallel, repeat;
     url_arg *urls;          /* in command-line order */
     int nurls;
@@ -119,6 +120,7 @@ typedef struct client {
     size_t nreqs, next_req, in_flight, finished, failures, retried;
     size_t first_round;     /* requests before the resumed connection (--resume; else nreqs) */
     bool resumed;           /* --resume: the resumed connection was opened */
+    bool rebound;           /* --rebind-after: done */
     request **retry;        /* ring of requests to start again (GOAWAY), nreqs long */
     size_t retry_head, retry_len;
     bool closing;           /* every request is over: the connections close */
@@ -151,6 +153,10 @@ connection *connection_for_requests(client *cl);
 connection *open_connection(client *cl, const uint8_t *ticket, size_t ticket_len);
 /* The connection takes requests now: established, or sending 0-RTT. */
 bool accepts_requests(const connection *c);
+/* --rebind-after: once that many body bytes arrived, replaces the socket with a new one
+ * (a new local port) and tells the endpoint (h3q_endpoint_rebind). False if the new
+ * socket cannot be opened. */
+bool rebind_when_due(client *cl);
 /* --resume: once the first round is over, opens the resumed connection (resume.c). */
 void resume_when_due(client *cl);
 /* Closes every connection with H3_NO_ERROR (all done, or interrupted). */

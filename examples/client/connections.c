@@ -41,10 +41,12 @@
 #define _GNU_SOURCE
 #include "client.h"
 
+#include "ex_addr.h"
 #include "ex_clock.h"
 #include "ex_h3.h"
 #include "ex_log.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,6 +142,38 @@ void client_disconnect(client *cl) {
     ex_udp_close(&cl->udp);
     ex_tx_discard(cl->tx);
     cl->endpoint = NULL;
+}
+
+bool rebind_when_due(client *cl) {
+    if (!cl->opt->rebind_after || cl->rebound || cl->bytes < (uint64_t)cl->opt->rebind_after)
+        return true;
+    cl->rebound = true;
+    ex_udp fresh;
+    if (!ex_udp_open(&fresh, cl->addr->ai_family)) return false;
+    struct sockaddr_storage old_addr, new_addr;
+    socklen_t old_len = sizeof old_addr, new_len = sizeof new_addr;
+    getsockname(cl->udp.fd, (struct sockaddr *)&old_addr, &old_len);
+    /* Bound now (an ephemeral port), so that the log can name it; sends would bind it. */
+    struct sockaddr_storage any;
+    memset(&any, 0, sizeof any);
+    any.ss_family = (sa_family_t)cl->addr->ai_family;
+    socklen_t any_len = cl->addr->ai_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                        : sizeof(struct sockaddr_in);
+    if (bind(fresh.fd, (struct sockaddr *)&any, any_len) != 0) {
+        ex_warn("--rebind-after: bind: %s", strerror(errno));
+        ex_udp_close(&fresh);
+        return false;
+    }
+    getsockname(fresh.fd, (struct sockaddr *)&new_addr, &new_len);
+    ex_udp_close(&cl->udp);
+    cl->udp = fresh;
+    h3q_endpoint_rebind(cl->endpoint, ex_now_ns());
+    char before[EX_ADDR_STRLEN], after[EX_ADDR_STRLEN];
+    ex_format_addr((struct sockaddr *)&old_addr, before, sizeof before);
+    ex_format_addr((struct sockaddr *)&new_addr, after, sizeof after);
+    ex_debug("rebound after %" PRIu64 " bytes: local address %s -> %s", cl->bytes, before,
+             after);
+    return true;
 }
 
 bool next_address(client *cl, uint64_t now, uint64_t *attempt_ns) {

@@ -4,7 +4,8 @@
  *   h3q-client [--ca FILE | --insecure] [--cert FILE --key FILE] [--data FILE]
  *              [--output DIR] [--include]
  *              [--parallel N] [--repeat N] [--sha256] [--[no-]retry-on-goaway] [-v]
- *              [--cc newreno|cubic|bbr] [--resume] [--priority u=N[,i]] URL...
+ *              [--cc newreno|cubic|bbr] [--resume] [--rebind-after BYTES]
+ *              [--priority u=N[,i]] URL...
  *              [--priority u=N[,i] URL...]...
  *
  * Every URL (https://host[:port]/path, all with the same host and port) is fetched from
@@ -29,6 +30,10 @@
  * how far the others in flight had got: "the 8 others in flight had 3276800 of
  * 160000000 bytes"), and each connection's measurements when it ends (round trip,
  * congestion window, bytes and packets sent, received and lost: h3q_quic_conn_stats).
+ *
+ * --rebind-after BYTES moves to a new UDP socket (a new local port) once that many body
+ * bytes arrived, and tells h3q (h3q_endpoint_rebind): the connection migrates, the server
+ * follows, the transfers go on (connections.c).
  *
  * --resume fetches the URL list again on a second connection that resumes the first one's
  * TLS session and sends its requests as 0-RTT (resume.c).
@@ -84,6 +89,7 @@
 /* Everything after an input: events, connections, new requests, bodies, transmits. */
 static ex_tx_result step(client *cl) {
     take_events(cl);
+    if (!rebind_when_due(cl)) return EX_TX_FAILED;
     resume_when_due(cl);
     start_requests(cl, connection_for_requests(cl));
     if (ex_tx_flush(cl->tx, &cl->udp, cl->endpoint) == EX_TX_FAILED) return EX_TX_FAILED;
@@ -171,6 +177,8 @@ static void usage(FILE *f) {
           "  --sha256        print the SHA-256 of each response body on its result line\n"
           "  --resume        then fetch the URL list again on a new connection that resumes\n"
           "                  the first one's session and sends its requests as 0-RTT\n"
+          "  --rebind-after BYTES  move to a new UDP socket once BYTES of bodies arrived\n"
+          "                  (connection migration; the transfers continue)\n"
           "  --retry-on-goaway     send the requests a server's GOAWAY turned away again on\n"
           "                        a new connection (the default)\n"
           "  --no-retry-on-goaway  fail them instead\n"
@@ -221,9 +229,10 @@ static int parse_args(int argc, char **argv, options *o) {
                             : strcmp(a, "--cert") == 0   ? &o->cert
                             : strcmp(a, "--key") == 0    ? &o->key
                                                          : NULL;
-        long *number = strcmp(a, "--parallel") == 0 ? &o->parallel
-                       : strcmp(a, "--repeat") == 0 ? &o->repeat
-                                                    : NULL;
+        long *number = strcmp(a, "--parallel") == 0       ? &o->parallel
+                       : strcmp(a, "--repeat") == 0       ? &o->repeat
+                       : strcmp(a, "--rebind-after") == 0 ? &o->rebind_after
+                                                          : NULL;
         bool *flag = strcmp(a, "--insecure") == 0 || strcmp(a, "-k") == 0  ? &o->insecure
                      : strcmp(a, "--include") == 0 || strcmp(a, "-i") == 0 ? &o->include
                      : strcmp(a, "--sha256") == 0                          ? &o->sha256
@@ -279,7 +288,7 @@ static int parse_args(int argc, char **argv, options *o) {
     bool urls = o->nurls > 0;
     if (urls && !o->ca && !o->insecure)
         ex_warn("give --ca FILE to verify the server, or --insecure");
-    if (!urls || o->parallel < 1 || o->parallel > 100000 || o->repeat < 1 ||
+    if (!urls || o->parallel < 1 || o->parallel > 100000 || o->repeat < 1 || o->rebind_after < 0 ||
         o->repeat > 10000000 || !o->ca == !o->insecure) {
         usage(stderr);
         return 2;

@@ -378,6 +378,31 @@ pub unsafe extern "C" fn h3q_endpoint_poll_transmit_ecn(
     }
 }
 
+/// Tells the endpoint its UDP socket changed: call it after the program replaced the
+/// socket (a new local address or port: a network change, or leaving a NAT binding), and
+/// send what `h3q_endpoint_poll_transmit()` gives from the new socket. Every connection
+/// moves to a connection ID the peer has not seen, so the two paths cannot be linked by
+/// an observer, and sends a PING from the new address at once; the peer validates the new
+/// path and follows (RFC 9000 section 9). Requests in flight continue.
+///
+/// Returns `H3Q_OK` or `H3Q_ERR_NULL`.
+///
+/// # Safety
+/// `endpoint` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_endpoint_rebind(
+    endpoint: *mut h3q_endpoint,
+    now_ns: u64,
+) -> h3q_result {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe {
+        call(endpoint, |ep| {
+            ep.rebind(now_ns);
+            Ok(())
+        })
+    }
+}
+
 /// When `h3q_endpoint_handle_timeout()` should next be called, on the `now_ns` clock;
 /// `UINT64_MAX` when no timer is needed (or `endpoint` is NULL or busy). Call it again after
 /// every other endpoint call.

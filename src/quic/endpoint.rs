@@ -549,6 +549,19 @@ impl Endpoint {
         Ok(None)
     }
 
+    /// Tells the endpoint its socket changed: the program moved to a new local address
+    /// or port (a new socket after a network change, or to shed a NAT binding). Every
+    /// connection switches to a connection ID the peer has not seen yet, so observers
+    /// cannot link the old path to the new one, and sends a PING at once from the new
+    /// address; the peer validates the new path and follows (RFC 9000 §9). Call it after
+    /// the socket was replaced, before the next [`Endpoint::poll_transmit`].
+    pub fn rebind(&mut self, now_ns: u64) {
+        self.clock.advance(now_ns);
+        for index in 0..self.slots.len() {
+            self.with_core(index, |core, _| core.quinn.local_address_changed());
+        }
+    }
+
     /// When [`Endpoint::handle_timeout`] should next be called, in the caller's
     /// nanoseconds; `None` when no timer is armed.
     pub fn next_timeout(&self) -> Option<u64> {

@@ -18,6 +18,8 @@ pub struct DownloadOutcome {
     pub client: Stats,
     /// The simulated network's counters (both directions).
     pub net: NetStats,
+    /// The client's address as the server sees it at the end.
+    pub server_sees: Option<std::net::SocketAddr>,
 }
 
 impl DownloadOutcome {
@@ -34,6 +36,19 @@ pub fn download(
     net: Network,
     size: usize,
     limit_ns: u64,
+) -> DownloadOutcome {
+    download_with(client_cfg, server_cfg, net, size, limit_ns, |_, _| {})
+}
+
+/// [`download`], calling `during(pair, bytes received so far)` after every step (to move
+/// the client, say).
+pub fn download_with(
+    client_cfg: &Config,
+    server_cfg: &Config,
+    net: Network,
+    size: usize,
+    limit_ns: u64,
+    mut during: impl FnMut(&mut Pair, usize),
 ) -> DownloadOutcome {
     let mut p = Pair::with_network(client_cfg, server_cfg, net);
     let (client, server) = p.connected();
@@ -76,6 +91,7 @@ pub fn download(
                 ended |= end_stream;
             }
         }
+        during(&mut p, received);
     }
     assert_eq!(received, size);
     DownloadOutcome {
@@ -83,5 +99,6 @@ pub fn download(
         server: server.stats().expect("server stats"),
         client: client.stats().expect("client stats"),
         net: p.stats.clone(),
+        server_sees: server.remote_address(),
     }
 }

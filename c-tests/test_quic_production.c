@@ -1,4 +1,6 @@
-/* TLS matters of the QUIC layer from C. Client certificates: the setter's checks (mode,
+/* The production calls of the QUIC layer from C: ECN in and out and migration (the
+ * codepoints a pair's connection marks and accepts, rebind mid-connection, misuse), client
+ * certificates, session tickets and Retry. Client certificates: the setter's checks (mode,
  * role, PEM) and the peer's chain as each side reads it (the server's DER certificate on
  * the client; nothing on a server that asked for none; the full exchange with client
  * certificates is tests/quic_client_auth.rs and, against aioquic and ngtcp2,
@@ -182,11 +184,59 @@ static void peer_certificates_are_readable(void) {
     pair_free(p);
 }
 
+static bool always(pair *p, void *arg) {
+    (void)p;
+    (void)arg;
+    return false;
+}
+
+/* ECN: the client's first datagram (its Initial) goes out ECT(0) and is taken with its
+ * codepoint; the pair then moves datagrams without their ECN bits, as a path that
+ * bleaches them, so validation fails and later datagrams go out Not-ECT (0). A rebind
+ * mid-connection keeps the connection. And the misuse of the calls. */
+static void ecn_and_rebind(void) {
+    pair_options options = pair_options_default();
+    pair *p = pair_new(&options);
+    CHECK(p != NULL);
+    if (!p) return;
+    uint8_t buf[1500], ecn = 0xff;
+    size_t len = 0, segment = 0;
+    struct sockaddr_storage dest;
+    socklen_t dest_len = sizeof dest;
+    const struct sockaddr *from = (const struct sockaddr *)&p->client_addr;
+    CHECK_INT(h3q_endpoint_poll_transmit_ecn(p->client, p->now, buf, sizeof buf, &len, &dest,
+                                             &dest_len, &segment, &ecn),
+              H3Q_OK);
+    CHECK_INT(ecn, 2);
+    CHECK_INT(h3q_endpoint_receive_ecn(p->server, p->now, from, sizeof p->client_addr, buf,
+                                       len, 0, 4),
+              H3Q_ERR_INVALID_ARGUMENT);
+    CHECK_PREFIX(h3q_endpoint_last_error(p->server), "ecn 4: an ECN codepoint is 0 to 3");
+    CHECK_INT(h3q_endpoint_receive_ecn(p->server, p->now, from, sizeof p->client_addr, buf,
+                                       len, 0, ecn),
+              H3Q_OK);
+    CHECK(pair_settle(p));
+    pair_run(p, always, NULL, 500000000ULL);
+    CHECK_INT(h3q_endpoint_rebind(p->client, p->now), H3Q_OK);
+    CHECK_INT(h3q_endpoint_poll_transmit_ecn(p->client, p->now, buf, sizeof buf, &len, &dest,
+                                             &dest_len, &segment, &ecn),
+              H3Q_OK);
+    CHECK_INT(ecn, 0);
+    CHECK_INT(h3q_endpoint_poll_transmit_ecn(p->client, p->now, buf, sizeof buf, &len, &dest,
+                                             &dest_len, &segment, NULL),
+              H3Q_ERR_NULL);
+    CHECK_INT(h3q_endpoint_rebind(NULL, 0), H3Q_ERR_NULL);
+    pair_run(p, always, NULL, 200000000ULL);
+    CHECK(h3q_quic_conn_is_established(p->client_conn.quic));
+    pair_free(p);
+}
+
 int main(void) {
+    ecn_and_rebind();
     client_auth_is_checked();
     peer_certificates_are_readable();
     settings_are_checked();
     null_connections_answer_safely();
     tickets_from_a_connection();
-    return CHECK_DONE("test_quic_tls");
+    return CHECK_DONE("test_quic_production");
 }
