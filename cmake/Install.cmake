@@ -18,7 +18,9 @@ install(CODE "
   message(STATUS \"Installing: \${_libdir}/${H3Q_SONAME} and libh3q.so (symlinks)\")
 ")
 install(FILES "${H3Q_STATIC_LIB}" DESTINATION "${CMAKE_INSTALL_LIBDIR}")
-install(FILES "${H3Q_INCLUDE_DIR}/h3q.h" DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
+# h3q.h and the header-only C++ layer over it, h3q.hpp.
+install(FILES "${H3Q_INCLUDE_DIR}/h3q.h" "${H3Q_INCLUDE_DIR}/h3q.hpp"
+        DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
 # The valgrind suppressions for ring's AES-GCM false positives (see the file), for users
 # running their own programs under valgrind: share/h3q/h3q.supp.
 install(FILES "${PROJECT_SOURCE_DIR}/valgrind/h3q.supp" DESTINATION "${CMAKE_INSTALL_DATADIR}/h3q")

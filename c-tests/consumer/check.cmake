@@ -1,6 +1,6 @@
 # Run by CTest (cmake -P): install h3q into a scratch prefix, then build and run a consumer
-# program against it twice: through find_package(h3q) (shared and static) and through
-# `pkg-config --cflags --libs h3q`.
+# program against it twice: through find_package(h3q) (shared and static, and a C++ program
+# using the installed h3q.hpp) and through `pkg-config --cflags --libs h3q`.
 #
 # Then, when EXAMPLES_SMOKE names tests/examples_smoke.sh, runs it on the *installed*
 # h3q-server and h3q-client, with LD_LIBRARY_PATH unset: they must find the installed
@@ -31,6 +31,7 @@ run_step("configure consumer with find_package"
 run_step("build consumer" "${CMAKE_COMMAND}" --build "${WORK_DIR}/cmake-build")
 run_step("run find_package consumer (shared)" "${WORK_DIR}/cmake-build/consumer_shared")
 run_step("run find_package consumer (static)" "${WORK_DIR}/cmake-build/consumer_static")
+run_step("run find_package consumer (C++, h3q.hpp)" "${WORK_DIR}/cmake-build/consumer_cpp")
 
 # 2. the installed example programs, against each other
 if(EXAMPLES_SMOKE)
