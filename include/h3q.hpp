@@ -1,9 +1,10 @@
-/*
- * h3q.hpp: a header-only C++17 layer over h3q.h.
+/** @file h3q.hpp
+ * h3q.hpp: a header-only C++17 layer over h3q.h (see the group "C++ layer").
  *
  * Written by hand (unlike h3q.h, which cbindgen generates); it adds no behaviour of its own,
  * only C++ ownership, errors and callbacks around the C API, so h3q.h stays the manual of
- * what every call does.
+ * what every call does. Include it instead of h3q.h and link h3q as for C; it needs C++17
+ * with exceptions.
  */
 #ifndef H3Q_HPP
 #define H3Q_HPP
@@ -76,8 +77,8 @@ public:
     /** The h3q_result the C function returned (negative). */
     h3q_result code() const noexcept { return code_; }
 
-    /** The code's name, e.g. `"H3Q_ERR_NULL"`: the part of h3q_result_str() before its
-     * colon. Points into the library's static string: valid for the life of the process. */
+    /** The code's name (`"H3Q_ERR_NULL"` for H3Q_ERR_NULL): the part of h3q_result_str()
+     * before its colon. Points into the library's static string: valid for the life of the process. */
     std::string_view name() const noexcept {
         std::string_view text = h3q_result_str(code_);
         return text.substr(0, text.find(':'));
@@ -314,7 +315,7 @@ private:
 
 } // namespace detail
 
-/** The library version, e.g. `"0.1.0"` (h3q_version()). */
+/** The library version as a static string (h3q_version()). */
 inline const char *version() noexcept { return h3q_version(); }
 
 /**
@@ -632,7 +633,7 @@ public:
     void send_datagram_frame(bytes_view data) {
         detail::check(h3q_quic_conn_send_datagram_frame(get(), data.data(), data.size()), get());
     }
-    /** h3q_quic_conn_close(): e.g. `close(H3Q_H3_NO_ERROR, "bye")`. */
+    /** h3q_quic_conn_close(), as in `close(H3Q_H3_NO_ERROR, "bye")`. */
     void close(uint64_t error_code, std::string_view reason = {}) {
         bytes_view r(reason);
         detail::check(h3q_quic_conn_close(get(), error_code, r.data(), r.size()), get());
@@ -947,7 +948,7 @@ public:
         }
         return out;
     }
-    /** h3q_conn_send_headers(): e.g. `send_headers(id, {{":status", "200"}}, false)`. */
+    /** h3q_conn_send_headers(), as in `send_headers(id, {{":status", "200"}}, false)`. */
     void send_headers(uint64_t stream_id, fields_view headers, bool end_stream) {
         std::vector<h3q_header> c = detail::to_c(headers);
         detail::check(h3q_conn_send_headers(get(), stream_id, c.data(), c.size(), end_stream),

@@ -7,7 +7,8 @@
 # library through their RPATH, from wherever the prefix is.
 #
 # Inputs: H3Q_BUILD_DIR, CONSUMER_SOURCE_DIR, WORK_DIR, C_COMPILER, CMAKE_INSTALL_LIBDIR,
-# CMAKE_INSTALL_BINDIR, EXAMPLES_SMOKE (may be empty).
+# CMAKE_INSTALL_BINDIR, CMAKE_INSTALL_INCLUDEDIR, CMAKE_INSTALL_MANDIR, EXAMPLES_SMOKE (may
+# be empty).
 
 function(run_step what)
   execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
@@ -23,6 +24,12 @@ file(MAKE_DIRECTORY "${WORK_DIR}")
 
 run_step("install h3q into ${prefix}"
   "${CMAKE_COMMAND}" --install "${H3Q_BUILD_DIR}" --prefix "${prefix}")
+foreach(installed "${CMAKE_INSTALL_INCLUDEDIR}/h3q.h" "${CMAKE_INSTALL_INCLUDEDIR}/h3q.hpp"
+                  "${CMAKE_INSTALL_MANDIR}/man3/h3q.3")
+  if(NOT EXISTS "${prefix}/${installed}")
+    message(FATAL_ERROR "the install lacks ${installed}")
+  endif()
+endforeach()
 
 # 1. find_package(h3q)
 run_step("configure consumer with find_package"
