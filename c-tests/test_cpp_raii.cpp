@@ -271,11 +271,17 @@ private:
     uint64_t next_uni_ = client_ ? 2 : 3;
 };
 
-// Delivers what `from` queued to `to`, one QUIC event at a time, into on_event.
+// Delivers what `from` queued to `to`, into on_event: one QUIC event per run of chunks on
+// one stream (so that one event may carry several HTTP/3 frames).
 template <class F> void deliver(memory_transport &from, h3q::h3_connection &to, F &&on_event) {
     while (!from.out.empty()) {
         queued q = std::move(from.out.front());
         from.out.pop_front();
+        while (!q.fin && !from.out.empty() && from.out.front().stream_id == q.stream_id) {
+            q.bytes += from.out.front().bytes;
+            q.fin = from.out.front().fin;
+            from.out.pop_front();
+        }
         h3q_quic_event ev{};
         ev.type = H3Q_QUIC_STREAM_DATA_RECEIVED;
         ev.stream_id = q.stream_id;
@@ -314,6 +320,29 @@ void test_transport_and_callback_exceptions() {
     CHECK_INT(calls, 1);
     CHECK_INT(server.active_requests(), 1);
     server.send_headers(stream, {{":status", "204"}}, true);
+
+    // One QUIC event with HEADERS and DATA: the callback throws on the first HTTP event,
+    // still gets the second, and the first exception comes out.
+    const uint64_t post = client_side.next_stream_id(false);
+    client.send_headers(post, {{":method", "POST"}, {":scheme", "https"},
+                               {":authority", "x"}, {":path", "/upload"}},
+                        false);
+    client.send_data(post, "body", true);
+    std::vector<h3q_event_type> seen;
+    caught = false;
+    try {
+        deliver(client_side, server, [&](const h3q::event_view &e) {
+            seen.push_back(e.type());
+            if (e.type() == H3Q_EVENT_HEADERS_RECEIVED) throw std::runtime_error("first");
+            if (e.type() == H3Q_EVENT_DATA_RECEIVED) throw std::logic_error("second");
+        });
+    } catch (const std::runtime_error &e) {
+        caught = std::strcmp(e.what(), "first") == 0;
+    }
+    CHECK(caught);
+    CHECK(seen == (std::vector<h3q_event_type>{H3Q_EVENT_HEADERS_RECEIVED,
+                                               H3Q_EVENT_DATA_RECEIVED}));
+    server.reset_stream(post, H3Q_H3_REQUEST_REJECTED);
 
     // The copying handle_event() on the client side.
     std::vector<h3q::event> got;
