@@ -960,7 +960,7 @@ public:
                       get());
     }
     /**
-     * h3q_conn_send_data_zerocopy(): h3q reads `data` in place until it calls `release()`
+     * h3q_conn_send_data_zerocopy(): h3q reads `data` in place until it runs `release`
      * (any callable, moved to the heap), exactly once, also when this call fails, possibly
      * before it returns. Keep the bytes valid and unchanged until then. `release` runs
      * inside a later h3q call (an endpoint receive, a free ...): it must not call h3q on
