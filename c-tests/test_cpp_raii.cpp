@@ -1,7 +1,8 @@
 // The C++ layer (include/h3q.hpp) from a C++17 program: a GET and its response between two
 // h3q::endpoint objects exchanging datagrams in memory on a simulated clock; HTTP/3 over an
 // h3q::transport of our own; a QPACK round trip; and the error paths: h3q::error with the
-// right code, name and message, moved-from handles, exceptions thrown by callbacks.
+// right code, name and message (and as an h3q::result), moved-from handles, exceptions
+// thrown by callbacks.
 #include "h3q.hpp"
 
 #include "check.h"
@@ -442,6 +443,30 @@ void test_errors_carry_code_name_and_message() {
     // A transmit buffer below 1472 bytes is refused.
     uint8_t small[100];
     expect_error(H3Q_ERR_BUFFER_TOO_SMALL, [&] { server.poll_transmit(kSecond, small, 100); });
+
+    // The same failures as values, through h3q::attempt().
+    h3q::result<void> refused = h3q::attempt([&] { cfg.set_max_streams(10, 2); });
+    CHECK(!refused && !refused.ok());
+    CHECK_INT(refused.code(), H3Q_ERR_INVALID_ARGUMENT);
+    CHECK(refused.failure() != nullptr && !refused.failure()->detail().empty());
+    expect_error(H3Q_ERR_INVALID_ARGUMENT, [&] { refused.value(); });
+    h3q::result<h3q::quic_connection> wrong_role =
+        h3q::attempt([&] { return server.connect(kSecond, loopback(443), "localhost"); });
+    CHECK_INT(wrong_role.code(), H3Q_ERR_WRONG_ROLE);
+    expect_error(H3Q_ERR_WRONG_ROLE, [&] { std::move(wrong_role).value(); });
+    h3q::result<h3q_priority> parsed = h3q::attempt([] { return h3q::parse_priority("u=2"); });
+    CHECK(parsed && parsed.code() == H3Q_OK && parsed.failure() == nullptr);
+    CHECK_INT(parsed.value().urgency, 2);
+    h3q::result<void> fine = h3q::attempt([&] { cfg.set_max_streams(10, 3); });
+    CHECK(fine.ok() && fine.failure() == nullptr);
+    // Other exceptions are not turned into results.
+    bool passed_through = false;
+    try {
+        h3q::attempt([] { throw std::runtime_error("not h3q's"); });
+    } catch (const std::runtime_error &) {
+        passed_through = true;
+    }
+    CHECK(passed_through);
 }
 
 void test_moved_from_handles_are_safe() {

@@ -43,7 +43,8 @@
  *   that cannot fail give the C API's answer for NULL). `get()` lends the C handle for
  *   calls this layer does not wrap; `release()` gives its ownership to the caller.
  * - **Errors.** A call whose C function returns an error (any negative h3q_result) throws
- *   h3q::error, which carries the code, its name and the handle's last error message.
+ *   h3q::error, which carries the code, its name and the handle's last error message;
+ *   h3q::attempt() turns it into an h3q::result to test instead.
  *   Statuses (`H3Q_DONE`, `H3Q_BLOCKED`) are not errors: they come back as an empty
  *   `std::optional`, a `false` or the returned h3q_result, as each function says.
  * - **Borrowed and copied data.** Bytes and fields go in as h3q::bytes_view and
@@ -314,6 +315,91 @@ private:
 };
 
 } // namespace detail
+
+/**
+ * A value or the h3q::error that stopped it, for code that would rather test than catch:
+ * what h3q::attempt() returns. `T` is a value type or `void`.
+ */
+template <class T> class result {
+    static_assert(!std::is_reference_v<T>, "h3q::result holds values, not references");
+
+public:
+    /** A success holding `value`. */
+    result(T value) : value_(std::move(value)) {}
+    /** A failure. */
+    result(error failure) : failure_(std::move(failure)) {}
+
+    /** The call succeeded. */
+    bool ok() const noexcept { return value_.has_value(); }
+    /** The call succeeded. */
+    explicit operator bool() const noexcept { return ok(); }
+    /** `H3Q_OK`, or the failure's code. */
+    h3q_result code() const noexcept { return ok() ? H3Q_OK : failure_->code(); }
+    /** The failure, or NULL after a success; valid as long as this result. */
+    const error *failure() const noexcept { return failure_ ? &*failure_ : nullptr; }
+    /** The value; throws the failure if there is none. */
+    T &value() & {
+        if (!ok()) throw *failure_;
+        return *value_;
+    }
+    /** The value, moved out; throws the failure if there is none. */
+    T value() && {
+        if (!ok()) throw *failure_;
+        return std::move(*value_);
+    }
+
+private:
+    std::optional<T> value_;
+    std::optional<error> failure_;
+};
+
+/** A success or the h3q::error that stopped it: h3q::attempt() of a call without a value. */
+template <> class result<void> {
+public:
+    /** A success. */
+    result() noexcept = default;
+    /** A failure. */
+    result(error failure) : failure_(std::move(failure)) {}
+
+    /** The call succeeded. */
+    bool ok() const noexcept { return !failure_.has_value(); }
+    /** The call succeeded. */
+    explicit operator bool() const noexcept { return ok(); }
+    /** `H3Q_OK`, or the failure's code. */
+    h3q_result code() const noexcept { return ok() ? H3Q_OK : failure_->code(); }
+    /** The failure, or NULL after a success; valid as long as this result. */
+    const error *failure() const noexcept { return failure_ ? &*failure_ : nullptr; }
+    /** Throws the failure, if any. */
+    void value() const {
+        if (!ok()) throw *failure_;
+    }
+
+private:
+    std::optional<error> failure_;
+};
+
+/**
+ * Runs `call` (any callable without arguments, typically a lambda around calls of this
+ * layer) and returns its value, or the h3q::error it threw, as an h3q::result; other
+ * exceptions pass through. A call returning a reference (the config setters) is wrapped
+ * in a lambda returning nothing:
+ * `h3q::attempt([&] { cfg.set_max_streams(100, 3); })`.
+ */
+template <class F> auto attempt(F &&call) -> result<std::invoke_result_t<F>> {
+    using value_type = std::invoke_result_t<F>;
+    static_assert(!std::is_reference_v<value_type>,
+                  "h3q::attempt: wrap a call returning a reference in a lambda returning void");
+    try {
+        if constexpr (std::is_void_v<value_type>) {
+            std::forward<F>(call)();
+            return result<void>();
+        } else {
+            return result<value_type>(std::forward<F>(call)());
+        }
+    } catch (const error &e) {
+        return result<value_type>(e);
+    }
+}
 
 /** The library version as a static string (h3q_version()). */
 inline const char *version() noexcept { return h3q_version(); }
