@@ -1,4 +1,4 @@
-# The API reference (Doxygen HTML from include/h3q.h and include/h3q.hpp) and the checks of
+# The API reference (Doxygen HTML from include/h3q.h and the C++ layer) and the checks of
 # the documentation:
 #
 #   h3q_docs         target, when Doxygen is found: build/docs/html/index.html (under the
@@ -14,10 +14,12 @@ find_package(Doxygen)
 
 set(H3Q_DOCS_OUTPUT_DIR "${PROJECT_BINARY_DIR}/docs")
 if(DOXYGEN_FOUND)
+  file(GLOB _h3q_cpp_headers CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/include/h3q/*.hpp")
   configure_file("${PROJECT_SOURCE_DIR}/docs/Doxyfile.in" "${H3Q_DOCS_OUTPUT_DIR}/Doxyfile" @ONLY)
   add_custom_target(h3q_docs
     COMMAND Doxygen::doxygen "${H3Q_DOCS_OUTPUT_DIR}/Doxyfile"
     DEPENDS "${PROJECT_SOURCE_DIR}/include/h3q.h" "${PROJECT_SOURCE_DIR}/include/h3q.hpp"
+            ${_h3q_cpp_headers}
             "${PROJECT_SOURCE_DIR}/docs/doxygen-sections.awk"
     WORKING_DIRECTORY "${H3Q_DOCS_OUTPUT_DIR}"
     COMMENT "Doxygen: ${H3Q_DOCS_OUTPUT_DIR}/html/index.html"

@@ -19,9 +19,11 @@ install(CODE "
   message(STATUS \"Installing: \${_libdir}/${H3Q_SONAME} and libh3q.so (symlinks)\")
 ")
 install(FILES "${H3Q_STATIC_LIB}" DESTINATION "${CMAKE_INSTALL_LIBDIR}")
-# h3q.h and the header-only C++ layer over it, h3q.hpp.
+# h3q.h and the header-only C++ layer over it: h3q.hpp and its parts in h3q/.
 install(FILES "${H3Q_INCLUDE_DIR}/h3q.h" "${H3Q_INCLUDE_DIR}/h3q.hpp"
         DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
+install(DIRECTORY "${H3Q_INCLUDE_DIR}/h3q" DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}"
+        FILES_MATCHING PATTERN "*.hpp")
 # man 3 h3q: the overview of the API.
 install(FILES "${PROJECT_SOURCE_DIR}/docs/h3q.3" DESTINATION "${CMAKE_INSTALL_MANDIR}/man3")
 # The valgrind suppressions for ring's AES-GCM false positives (see the file), for users

@@ -25,7 +25,7 @@ file(MAKE_DIRECTORY "${WORK_DIR}")
 run_step("install h3q into ${prefix}"
   "${CMAKE_COMMAND}" --install "${H3Q_BUILD_DIR}" --prefix "${prefix}")
 foreach(installed "${CMAKE_INSTALL_INCLUDEDIR}/h3q.h" "${CMAKE_INSTALL_INCLUDEDIR}/h3q.hpp"
-                  "${CMAKE_INSTALL_MANDIR}/man3/h3q.3")
+                  "${CMAKE_INSTALL_INCLUDEDIR}/h3q/core.hpp" "${CMAKE_INSTALL_MANDIR}/man3/h3q.3")
   if(NOT EXISTS "${prefix}/${installed}")
     message(FATAL_ERROR "the install lacks ${installed}")
   endif()
