@@ -1,4 +1,5 @@
-# Installs the libraries, the header, the CMake package (find_package(h3q)) and h3q.pc.
+# Installs the libraries, the headers, the CMake package (find_package(h3q)), h3q.pc and
+# the man page.
 include(CMakePackageConfigHelpers)
 
 set(H3Q_REAL_NAME "libh3q.so.${PROJECT_VERSION}")
@@ -18,7 +19,13 @@ install(CODE "
   message(STATUS \"Installing: \${_libdir}/${H3Q_SONAME} and libh3q.so (symlinks)\")
 ")
 install(FILES "${H3Q_STATIC_LIB}" DESTINATION "${CMAKE_INSTALL_LIBDIR}")
-install(FILES "${H3Q_INCLUDE_DIR}/h3q.h" DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
+# h3q.h and the header-only C++ layer over it: h3q.hpp and its parts in h3q/.
+install(FILES "${H3Q_INCLUDE_DIR}/h3q.h" "${H3Q_INCLUDE_DIR}/h3q.hpp"
+        DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
+install(DIRECTORY "${H3Q_INCLUDE_DIR}/h3q" DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}"
+        FILES_MATCHING PATTERN "*.hpp")
+# man 3 h3q: the overview of the API.
+install(FILES "${PROJECT_SOURCE_DIR}/docs/h3q.3" DESTINATION "${CMAKE_INSTALL_MANDIR}/man3")
 # The valgrind suppressions for ring's AES-GCM false positives (see the file), for users
 # running their own programs under valgrind: share/h3q/h3q.supp.
 install(FILES "${PROJECT_SOURCE_DIR}/valgrind/h3q.supp" DESTINATION "${CMAKE_INSTALL_DATADIR}/h3q")

@@ -5,10 +5,10 @@
 #   scripts/test.sh
 #
 # Needs: Rust (cargo, rustfmt, clippy), a C/C++ compiler, CMake >= 3.20, pkg-config,
-# valgrind, Python 3 with venv; for the HTTP/3 interop matrix, ngtcp2's example programs
-# (Debian ngtcp2-server, ngtcp2-client) and openssl. Interop peers from PyPI (pylsqpack,
-# aioquic, niquests) are installed into build/venv. The build trees go to build/asan and
-# build/valgrind; cargo's to target/.
+# valgrind, Python 3 with venv, doxygen and groff (the documentation tests); for the HTTP/3
+# interop matrix, ngtcp2's example programs (Debian ngtcp2-server, ngtcp2-client) and
+# openssl. Interop peers from PyPI (pylsqpack, aioquic, niquests) are installed into
+# build/venv. The build trees go to build/asan and build/valgrind; cargo's to target/.
 #
 # The QPACK interop corpus is read from $H3Q_QIFS_DIR (default: ../shared/qifs beside the
 # repository); its tests are skipped, with a line saying so, when it is absent, unless
@@ -43,6 +43,10 @@ done
 for tool in gtlsserver gtlsclient openssl; do
   command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] ||
     echo "warning: $tool not found: the interop matrix will fail (.ci/run installs it)"
+done
+for tool in doxygen groff; do
+  command -v "$tool" >/dev/null 2>&1 ||
+    echo "warning: $tool not found: the documentation tests will fail (.ci/run installs it)"
 done
 for tool in chromium chromedriver; do
   command -v "$tool" >/dev/null 2>&1 ||

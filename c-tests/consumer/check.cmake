@@ -1,13 +1,14 @@
 # Run by CTest (cmake -P): install h3q into a scratch prefix, then build and run a consumer
-# program against it twice: through find_package(h3q) (shared and static) and through
-# `pkg-config --cflags --libs h3q`.
+# program against it twice: through find_package(h3q) (shared and static, and a C++ program
+# using the installed h3q.hpp) and through `pkg-config --cflags --libs h3q`.
 #
 # Then, when EXAMPLES_SMOKE names tests/examples_smoke.sh, runs it on the *installed*
 # h3q-server and h3q-client, with LD_LIBRARY_PATH unset: they must find the installed
 # library through their RPATH, from wherever the prefix is.
 #
 # Inputs: H3Q_BUILD_DIR, CONSUMER_SOURCE_DIR, WORK_DIR, C_COMPILER, CMAKE_INSTALL_LIBDIR,
-# CMAKE_INSTALL_BINDIR, EXAMPLES_SMOKE (may be empty).
+# CMAKE_INSTALL_BINDIR, CMAKE_INSTALL_INCLUDEDIR, CMAKE_INSTALL_MANDIR, EXAMPLES_SMOKE (may
+# be empty).
 
 function(run_step what)
   execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
@@ -23,6 +24,12 @@ file(MAKE_DIRECTORY "${WORK_DIR}")
 
 run_step("install h3q into ${prefix}"
   "${CMAKE_COMMAND}" --install "${H3Q_BUILD_DIR}" --prefix "${prefix}")
+foreach(installed "${CMAKE_INSTALL_INCLUDEDIR}/h3q.h" "${CMAKE_INSTALL_INCLUDEDIR}/h3q.hpp"
+                  "${CMAKE_INSTALL_INCLUDEDIR}/h3q/core.hpp" "${CMAKE_INSTALL_MANDIR}/man3/h3q.3")
+  if(NOT EXISTS "${prefix}/${installed}")
+    message(FATAL_ERROR "the install lacks ${installed}")
+  endif()
+endforeach()
 
 # 1. find_package(h3q)
 run_step("configure consumer with find_package"
@@ -31,6 +38,7 @@ run_step("configure consumer with find_package"
 run_step("build consumer" "${CMAKE_COMMAND}" --build "${WORK_DIR}/cmake-build")
 run_step("run find_package consumer (shared)" "${WORK_DIR}/cmake-build/consumer_shared")
 run_step("run find_package consumer (static)" "${WORK_DIR}/cmake-build/consumer_static")
+run_step("run find_package consumer (C++, h3q.hpp)" "${WORK_DIR}/cmake-build/consumer_cpp")
 
 # 2. the installed example programs, against each other
 if(EXAMPLES_SMOKE)

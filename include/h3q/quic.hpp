@@ -1,0 +1,419 @@
+/** @file h3q/quic.hpp
+ * The built-in QUIC layer in C++ (part of h3q.hpp): h3q::config, h3q::endpoint and
+ * h3q::quic_connection.
+ */
+#ifndef H3Q_QUIC_HPP
+#define H3Q_QUIC_HPP
+
+#include "core.hpp"
+
+#include <netinet/in.h>
+
+#include <array>
+#include <optional>
+#include <string>
+#include <utility>
+
+/** @addtogroup cpp
+ * @{
+ */
+
+namespace h3q {
+
+/** Which side of a connection an endpoint is. */
+enum class role {
+    client, /**< Opens connections (h3q::endpoint::connect()). */
+    server, /**< Accepts them (h3q::endpoint::accept()). */
+};
+
+/**
+ * The configuration of a QUIC endpoint (h3q_config). h3q::endpoint copies what it needs, so
+ * a config may be destroyed or reused once the endpoint exists. The setters return the
+ * config, for chaining, and throw h3q::error where the C function fails.
+ */
+class config {
+public:
+    /** A configuration for `r` with the defaults (h3q_config_new()). */
+    explicit config(role r) {
+        h3q_config *raw = nullptr;
+        detail::check(h3q_config_new(r == role::server, &raw));
+        h_ = owner_type(raw);
+    }
+    /** Takes ownership of `raw` (NULL: an empty object). */
+    explicit config(h3q_config *raw) noexcept : h_(raw) {}
+
+    /** A server configuration. */
+    static config server() { return config(role::server); }
+    /** A client configuration. */
+    static config client() { return config(role::client); }
+
+    /** The C handle, still owned by this object (NULL once moved from). */
+    h3q_config *get() const noexcept { return h_.get(); }
+    /** Gives up the C handle: the caller frees it with h3q_config_free(). */
+    h3q_config *release() noexcept { return h_.release(); }
+    /** Holds a handle. */
+    explicit operator bool() const noexcept { return h_.get() != nullptr; }
+    /** h3q_config_last_error(): borrowed, valid until the next failing call; may be NULL. */
+    const char *last_error() const noexcept { return h3q_config_last_error(get()); }
+
+    /** h3q_config_set_certificate_chain_pem(). */
+    config &set_certificate_chain_pem(bytes_view chain_pem, bytes_view key_pem) {
+        detail::check(h3q_config_set_certificate_chain_pem(get(), chain_pem.data(),
+                                                           chain_pem.size(), key_pem.data(),
+                                                           key_pem.size()),
+                      get());
+        return *this;
+    }
+    /** h3q_config_load_certificate_chain(). */
+    config &load_certificate_chain(const std::string &chain_path, const std::string &key_path) {
+        detail::check(
+            h3q_config_load_certificate_chain(get(), chain_path.c_str(), key_path.c_str()), get());
+        return *this;
+    }
+    /** h3q_config_generate_self_signed(): returns the certificate's SHA-256 fingerprint. */
+    std::array<uint8_t, 32> generate_self_signed(const std::string &host) {
+        std::array<uint8_t, 32> fingerprint{};
+        detail::check(h3q_config_generate_self_signed(get(), host.c_str(), fingerprint.data()),
+                      get());
+        return fingerprint;
+    }
+    /** h3q_config_certificate_chain_pem(): the chain as PEM; empty when there is none. */
+    std::string certificate_chain_pem() const {
+        size_t len = 0;
+        h3q_result r = h3q_config_certificate_chain_pem(get(), nullptr, 0, &len);
+        if (r == H3Q_DONE) return std::string();
+        if (r != H3Q_ERR_BUFFER_TOO_SMALL) detail::check(r, get());
+        std::string pem(len, '\0');
+        detail::check(h3q_config_certificate_chain_pem(
+                          get(), reinterpret_cast<uint8_t *>(&pem[0]), pem.size(), &len),
+                      get());
+        pem.resize(len);
+        return pem;
+    }
+    /** h3q_config_add_ca_pem(). */
+    config &add_ca_pem(bytes_view pem) {
+        detail::check(h3q_config_add_ca_pem(get(), pem.data(), pem.size()), get());
+        return *this;
+    }
+    /** h3q_config_load_ca_file(). */
+    config &load_ca_file(const std::string &path) {
+        detail::check(h3q_config_load_ca_file(get(), path.c_str()), get());
+        return *this;
+    }
+    /** h3q_config_set_verify_peer(). */
+    config &set_verify_peer(bool verify) {
+        detail::check(h3q_config_set_verify_peer(get(), verify), get());
+        return *this;
+    }
+    /** h3q_config_set_alpn(): the protocols in preference order. */
+    config &set_alpn(std::initializer_list<std::string_view> protocols) {
+        detail::c_strings list(protocols);
+        detail::check(h3q_config_set_alpn(get(), list.data(), list.size()), get());
+        return *this;
+    }
+    /** h3q_config_set_idle_timeout_ms(). */
+    config &set_idle_timeout_ms(uint64_t timeout_ms) {
+        detail::check(h3q_config_set_idle_timeout_ms(get(), timeout_ms), get());
+        return *this;
+    }
+    /** h3q_config_set_max_streams(). */
+    config &set_max_streams(uint64_t bidi, uint64_t uni) {
+        detail::check(h3q_config_set_max_streams(get(), bidi, uni), get());
+        return *this;
+    }
+    /** h3q_config_set_stream_receive_window(). */
+    config &set_stream_receive_window(uint64_t bytes) {
+        detail::check(h3q_config_set_stream_receive_window(get(), bytes), get());
+        return *this;
+    }
+    /** h3q_config_set_send_window(). */
+    config &set_send_window(uint64_t bytes) {
+        detail::check(h3q_config_set_send_window(get(), bytes), get());
+        return *this;
+    }
+    /** h3q_config_set_loss_detection(). */
+    config &set_loss_detection(uint32_t packet_threshold, double time_threshold) {
+        detail::check(h3q_config_set_loss_detection(get(), packet_threshold, time_threshold),
+                      get());
+        return *this;
+    }
+    /** h3q_config_set_congestion_control(). */
+    config &set_congestion_control(h3q_congestion_control algorithm) {
+        detail::check(
+            h3q_config_set_congestion_control(get(), static_cast<uint32_t>(algorithm)), get());
+        return *this;
+    }
+    /** h3q_config_set_initial_window(). */
+    config &set_initial_window(uint64_t bytes) {
+        detail::check(h3q_config_set_initial_window(get(), bytes), get());
+        return *this;
+    }
+    /** h3q_config_set_max_datagram_frame_size(). */
+    config &set_max_datagram_frame_size(uint64_t size) {
+        detail::check(h3q_config_set_max_datagram_frame_size(get(), size), get());
+        return *this;
+    }
+    /** h3q_config_set_key_log_file(). */
+    config &set_key_log_file(const std::string &path) {
+        detail::check(h3q_config_set_key_log_file(get(), path.c_str()), get());
+        return *this;
+    }
+    /** h3q_config_set_max_gso_segments(). */
+    config &set_max_gso_segments(size_t segments) {
+        detail::check(h3q_config_set_max_gso_segments(get(), segments), get());
+        return *this;
+    }
+    /** h3q_config_set_mtu_discovery(). */
+    config &set_mtu_discovery(bool enabled) {
+        detail::check(h3q_config_set_mtu_discovery(get(), enabled), get());
+        return *this;
+    }
+
+private:
+    using owner_type = detail::owner<h3q_config, h3q_config_free>;
+    owner_type h_;
+};
+
+/**
+ * One QUIC connection of the built-in layer (h3q_quic_conn), owned. Made by
+ * h3q::endpoint::connect() and h3q::endpoint::accept(). Destroying it frees the handle but
+ * does not close the connection (close() first for a graceful close). It may outlive its
+ * endpoint and the h3q::h3_connection over it.
+ */
+class quic_connection {
+public:
+    /** Takes ownership of `raw` (NULL: an empty object). */
+    explicit quic_connection(h3q_quic_conn *raw) noexcept : h_(raw) {}
+
+    /** The C handle, still owned by this object (NULL once moved from). */
+    h3q_quic_conn *get() const noexcept { return h_.get(); }
+    /** Gives up the C handle: the caller frees it with h3q_quic_conn_free(). */
+    h3q_quic_conn *release() noexcept { return h_.release(); }
+    /** Holds a handle. */
+    explicit operator bool() const noexcept { return h_.get() != nullptr; }
+    /** h3q_quic_conn_last_error(): borrowed, valid until the next failing call; may be
+     * NULL. */
+    const char *last_error() const noexcept { return h3q_quic_conn_last_error(get()); }
+
+    /**
+     * h3q_quic_conn_next_event(): the next QUIC event, or nothing when the queue is empty.
+     * Its `data` and `reason` point into the handle: valid until the next call on it.
+     */
+    std::optional<h3q_quic_event> next_event() {
+        h3q_quic_event ev{};
+        if (detail::check(h3q_quic_conn_next_event(get(), &ev), get()) == H3Q_DONE) {
+            return std::nullopt;
+        }
+        return ev;
+    }
+    /** h3q_quic_conn_set_user_data(): h3q keeps the pointer and never reads or frees it. */
+    void set_user_data(void *user_data) {
+        detail::check(h3q_quic_conn_set_user_data(get(), user_data), get());
+    }
+    /** h3q_quic_conn_user_data(). */
+    void *user_data() const noexcept { return h3q_quic_conn_user_data(get()); }
+    /** h3q_quic_conn_send_stream_data(). */
+    void send_stream_data(uint64_t stream_id, bytes_view data, bool end_stream) {
+        detail::check(
+            h3q_quic_conn_send_stream_data(get(), stream_id, data.data(), data.size(), end_stream),
+            get());
+    }
+    /** h3q_quic_conn_get_next_available_stream_id(). */
+    uint64_t next_stream_id(bool unidirectional = false) {
+        uint64_t id = 0;
+        detail::check(h3q_quic_conn_get_next_available_stream_id(get(), unidirectional, &id),
+                      get());
+        return id;
+    }
+    /** h3q_quic_conn_stream_send_buffered(). */
+    uint64_t stream_send_buffered(uint64_t stream_id) {
+        uint64_t bytes = 0;
+        detail::check(h3q_quic_conn_stream_send_buffered(get(), stream_id, &bytes), get());
+        return bytes;
+    }
+    /** h3q_quic_conn_unacknowledged_streams(). */
+    size_t unacknowledged_streams() {
+        size_t count = 0;
+        detail::check(h3q_quic_conn_unacknowledged_streams(get(), &count), get());
+        return count;
+    }
+    /** h3q_quic_conn_reset_stream(). */
+    void reset_stream(uint64_t stream_id, uint64_t error_code) {
+        detail::check(h3q_quic_conn_reset_stream(get(), stream_id, error_code), get());
+    }
+    /** h3q_quic_conn_stop_stream(). */
+    void stop_stream(uint64_t stream_id, uint64_t error_code) {
+        detail::check(h3q_quic_conn_stop_stream(get(), stream_id, error_code), get());
+    }
+    /** h3q_quic_conn_send_datagram_frame(). */
+    void send_datagram_frame(bytes_view data) {
+        detail::check(h3q_quic_conn_send_datagram_frame(get(), data.data(), data.size()), get());
+    }
+    /** h3q_quic_conn_close(), as in `close(H3Q_H3_NO_ERROR, "bye")`. */
+    void close(uint64_t error_code, std::string_view reason = {}) {
+        bytes_view r(reason);
+        detail::check(h3q_quic_conn_close(get(), error_code, r.data(), r.size()), get());
+    }
+    /** h3q_quic_conn_is_established() (false when empty). */
+    bool is_established() const noexcept { return h3q_quic_conn_is_established(get()); }
+    /** h3q_quic_conn_is_closed() (true when empty). */
+    bool is_closed() const noexcept { return h3q_quic_conn_is_closed(get()); }
+    /** h3q_quic_conn_is_drained() (true when empty). */
+    bool is_drained() const noexcept { return h3q_quic_conn_is_drained(get()); }
+    /** h3q_quic_conn_alpn(): a copy of the negotiated ALPN; empty before the handshake. */
+    std::string alpn() {
+        const uint8_t *data = nullptr;
+        size_t len = 0;
+        if (detail::check(h3q_quic_conn_alpn(get(), &data, &len), get()) == H3Q_DONE) return {};
+        return std::string(detail::view_of(data, len));
+    }
+    /** h3q_quic_conn_remote_address(): the address and its length. */
+    std::pair<sockaddr_storage, socklen_t> remote_address() {
+        std::pair<sockaddr_storage, socklen_t> out{};
+        detail::check(h3q_quic_conn_remote_address(get(), &out.first, &out.second), get());
+        return out;
+    }
+    /** h3q_quic_conn_stats(). */
+    h3q_quic_stats stats() {
+        h3q_quic_stats s{};
+        detail::check(h3q_quic_conn_stats(get(), &s), get());
+        return s;
+    }
+
+private:
+    detail::owner<h3q_quic_conn, h3q_quic_conn_free> h_;
+};
+
+/** A UDP payload to send, from h3q::endpoint::poll_transmit(). */
+struct transmit {
+    bytes_view payload;           /**< In the caller's buffer: valid while it is. */
+    sockaddr_storage destination; /**< Where to send it. */
+    socklen_t destination_len;    /**< The length of `destination`. */
+    size_t segment_size;          /**< The datagram size (UDP_SEGMENT for a GSO batch). */
+
+    /** `destination` as the `sockaddr` that `sendto()` takes. */
+    const sockaddr *address() const noexcept {
+        return reinterpret_cast<const sockaddr *>(&destination);
+    }
+};
+
+/**
+ * A QUIC endpoint for one UDP socket (h3q_endpoint), owned. The connections it makes are
+ * owned by their h3q::quic_connection objects and may outlive it.
+ */
+class endpoint {
+public:
+    /** h3q_endpoint_new(): reads `cfg` during the call only. */
+    explicit endpoint(const config &cfg) {
+        h3q_endpoint *raw = nullptr;
+        detail::check(h3q_endpoint_new(cfg.get(), &raw));
+        h_ = owner_type(raw);
+    }
+    /** Takes ownership of `raw` (NULL: an empty object). */
+    explicit endpoint(h3q_endpoint *raw) noexcept : h_(raw) {}
+
+    /** The C handle, still owned by this object (NULL once moved from). */
+    h3q_endpoint *get() const noexcept { return h_.get(); }
+    /** Gives up the C handle: the caller frees it with h3q_endpoint_free(). */
+    h3q_endpoint *release() noexcept { return h_.release(); }
+    /** Holds a handle. */
+    explicit operator bool() const noexcept { return h_.get() != nullptr; }
+    /** h3q_endpoint_last_error(): borrowed, valid until the next failing call; may be NULL. */
+    const char *last_error() const noexcept { return h3q_endpoint_last_error(get()); }
+
+    /** h3q_endpoint_connect(): a client connection to `remote`, verified for
+     * `server_name`. */
+    quic_connection connect(uint64_t now_ns, const sockaddr *remote, socklen_t remote_len,
+                            const std::string &server_name) {
+        h3q_quic_conn *raw = nullptr;
+        detail::check(
+            h3q_endpoint_connect(get(), now_ns, remote, remote_len, server_name.c_str(), &raw),
+            get());
+        return quic_connection(raw);
+    }
+    /** h3q_endpoint_connect() to an IPv4 address. */
+    quic_connection connect(uint64_t now_ns, const sockaddr_in &remote,
+                            const std::string &server_name) {
+        return connect(now_ns, reinterpret_cast<const sockaddr *>(&remote), sizeof remote,
+                       server_name);
+    }
+    /** h3q_endpoint_connect() to an IPv6 address. */
+    quic_connection connect(uint64_t now_ns, const sockaddr_in6 &remote,
+                            const std::string &server_name) {
+        return connect(now_ns, reinterpret_cast<const sockaddr *>(&remote), sizeof remote,
+                       server_name);
+    }
+    /** h3q_endpoint_receive(). */
+    void receive(uint64_t now_ns, const sockaddr *from, socklen_t from_len, bytes_view data) {
+        detail::check(
+            h3q_endpoint_receive(get(), now_ns, from, from_len, data.data(), data.size()), get());
+    }
+    /** h3q_endpoint_receive_segments(): a UDP GRO batch. */
+    void receive_segments(uint64_t now_ns, const sockaddr *from, socklen_t from_len,
+                          bytes_view data, size_t segment_size) {
+        detail::check(h3q_endpoint_receive_segments(get(), now_ns, from, from_len, data.data(),
+                                                    data.size(), segment_size),
+                      get());
+    }
+    /** h3q_endpoint_handle_timeout(). */
+    void handle_timeout(uint64_t now_ns) {
+        detail::check(h3q_endpoint_handle_timeout(get(), now_ns), get());
+    }
+    /** h3q_endpoint_accept(): the next new server connection, or nothing. */
+    std::optional<quic_connection> accept() {
+        h3q_quic_conn *raw = nullptr;
+        if (detail::check(h3q_endpoint_accept(get(), &raw), get()) == H3Q_DONE) {
+            return std::nullopt;
+        }
+        return quic_connection(raw);
+    }
+    /**
+     * h3q_endpoint_next_ready(): the next connection with events waiting, or NULL. The
+     * handle stays owned by its h3q::quic_connection; find that object (or your state) with
+     * h3q_quic_conn_user_data(), set through quic_connection::set_user_data().
+     */
+    h3q_quic_conn *next_ready() {
+        h3q_quic_conn *raw = nullptr;
+        if (detail::check(h3q_endpoint_next_ready(get(), &raw), get()) == H3Q_DONE) {
+            return nullptr;
+        }
+        return raw;
+    }
+    /**
+     * h3q_endpoint_poll_transmit(): writes the next UDP payload into `buf` (`cap` bytes, at
+     * least 1472) and says where to send it; nothing when none is waiting.
+     */
+    std::optional<transmit> poll_transmit(uint64_t now_ns, uint8_t *buf, size_t cap) {
+        transmit t{};
+        size_t len = 0;
+        if (detail::check(h3q_endpoint_poll_transmit(get(), now_ns, buf, cap, &len,
+                                                     &t.destination, &t.destination_len,
+                                                     &t.segment_size),
+                          get()) == H3Q_DONE) {
+            return std::nullopt;
+        }
+        t.payload = bytes_view(buf, len);
+        return t;
+    }
+    /** h3q_endpoint_next_timeout(): `UINT64_MAX` when no timer is needed. */
+    uint64_t next_timeout() const noexcept { return h3q_endpoint_next_timeout(get()); }
+    /** h3q_endpoint_certificate_fingerprint(): nothing for a client. */
+    std::optional<std::array<uint8_t, 32>> certificate_fingerprint() {
+        std::array<uint8_t, 32> out{};
+        if (detail::check(h3q_endpoint_certificate_fingerprint(get(), out.data()), get()) ==
+            H3Q_DONE) {
+            return std::nullopt;
+        }
+        return out;
+    }
+
+private:
+    using owner_type = detail::owner<h3q_endpoint, h3q_endpoint_free>;
+    owner_type h_;
+};
+
+} // namespace h3q
+
+/** @} */
+
+#endif /* H3Q_QUIC_HPP */
