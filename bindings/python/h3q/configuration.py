@@ -102,6 +102,10 @@ class QuicConfiguration:
         for name in ("quic_logger", "session_ticket"):
             if getattr(self, name) is not None:
                 raise ValueError(f"QuicConfiguration.{name}: not supported by h3q")
+        if (not self.is_client and self.certificate_chain_pem is None
+                and self.self_signed_host is None):
+            raise ValueError("a server configuration needs a certificate: "
+                             "load_cert_chain(), or use_self_signed()")
         congestion = _CONGESTION.get(self.congestion_control_algorithm)
         if congestion is None:
             raise ValueError(f"congestion_control_algorithm "

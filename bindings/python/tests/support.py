@@ -315,10 +315,10 @@ def fetch_over_udp(host, port, requests, timeout_s=20.0):
         ep.close()
 
 
-def run_server(argv):
+def run_server(argv, env=None):
     """Starts a server that prints "listening on HOST:PORT" first; returns (proc, port)."""
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            stdin=subprocess.DEVNULL)
+                            stdin=subprocess.DEVNULL, env=env)
     ready, _, _ = select.select([proc.stdout], [], [], 20)
     first = proc.stdout.readline().decode() if ready else ""
     m = re.search(r":(\d+)\s*$", first.strip())

@@ -16,6 +16,9 @@ from support import SERVER_ADDR, Pair
 def test_version_and_library():
     assert re.fullmatch(r"\d+\.\d+\.\d+", h3q.version())
     assert os.path.exists(h3q.library_path) or "/" not in h3q.library_path
+    if os.environ.get("H3Q_TEST_INSTALLED") == "1":  # the wheel's own copy
+        bundled = os.path.join(os.path.dirname(h3q.__file__), "libh3q.so")
+        assert h3q.library_path == bundled
     assert os.path.isfile(os.path.join(os.path.dirname(h3q.__file__), "py.typed"))
     for name in h3q.__all__:
         assert hasattr(h3q, name), name
