@@ -21,7 +21,7 @@ import asyncio
 import re
 import signal
 import sys
-from typing import Dict, Optional
+from typing import Dict
 
 from h3q import H3_ALPN, DataReceived, H3Event, HeadersReceived, QuicConfiguration, StreamReset
 from h3q.asyncio import H3Protocol, serve

@@ -35,7 +35,7 @@ def to_sockaddr(addr: Address) -> Tuple[ctypes.Structure, int]:
         return sa4, ctypes.sizeof(sa4)
     sa6 = sockaddr_in6(sin6_family=socket.AF_INET6, sin6_port=port_be,
                        sin6_addr=(ctypes.c_uint8 * 16)(*ip.packed),
-                       sin6_scope_id=addr[3] if len(addr) > 3 else 0)  # type: ignore[misc]
+                       sin6_scope_id=addr[3] if len(addr) > 3 else 0)
     return sa6, ctypes.sizeof(sa6)
 
 

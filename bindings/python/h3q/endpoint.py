@@ -54,7 +54,7 @@ class Endpoint(Handle):
 
     def _adopt(self, ptr: ctypes.c_void_p) -> QuicConnection:
         conn = QuicConnection(ptr)
-        self._connections[ptr.value] = conn
+        self._connections[ptr.value or 0] = conn
         return conn
 
     def connect(self, now_ns: int, address: Address, server_name: str) -> QuicConnection:
@@ -95,7 +95,7 @@ class Endpoint(Handle):
             if rc == H3Q_DONE:
                 return None
             self._check(rc, "h3q_endpoint_next_ready")
-            conn = self._connections.get(out.value)
+            conn = self._connections.get(out.value or 0)
             if conn is not None and not conn.closed:
                 return conn
 

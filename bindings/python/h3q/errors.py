@@ -35,7 +35,7 @@ from ._lib import lib
 
 def result_str(code: int) -> str:
     """h3q_result_str(): the name and description of an h3q_result code."""
-    return lib.h3q_result_str(code).decode("utf-8", "replace")
+    return str(lib.h3q_result_str(code).decode("utf-8", "replace"))
 
 
 def h3_error_name(code: int) -> Optional[str]:
@@ -152,7 +152,8 @@ def decode(msg: Optional[bytes]) -> Optional[str]:
 
 def thread_last_error() -> Optional[bytes]:
     """h3q_last_error(): the calling thread's last error (for calls without a handle)."""
-    return lib.h3q_last_error()
+    message: Optional[bytes] = lib.h3q_last_error()
+    return message
 
 
 def check(code: int, call: str, last_error: Callable[[], Optional[bytes]]) -> int:

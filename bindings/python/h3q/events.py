@@ -148,7 +148,8 @@ def headers_from_c(ptr: Any, n: int) -> Headers:
 
 def event_from_c(ev: h3q_event) -> H3Event:
     push_id = ev.push_id if ev.has_push_id else None
-    common: Dict[str, Any] = dict(stream_id=ev.stream_id, stream_ended=bool(ev.stream_ended), push_id=push_id)
+    common: Dict[str, Any] = dict(stream_id=ev.stream_id, stream_ended=bool(ev.stream_ended),
+                                  push_id=push_id)
     data = ctypes.string_at(ev.data, ev.data_len) if ev.data_len else b""
     if ev.type == EVENT_HEADERS_RECEIVED:
         return HeadersReceived(headers=headers_from_c(ev.headers, ev.headers_len), **common)

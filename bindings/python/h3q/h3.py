@@ -51,7 +51,7 @@ class Settings:
     def __setattr__(self, name: str, value: Any) -> None:
         if name.startswith("_"):
             object.__setattr__(self, name, value)
-        elif name in dict(h3q_settings._fields_):
+        elif name in {field[0] for field in h3q_settings._fields_}:
             setattr(self._c, name, value)
         else:
             raise AttributeError(f"h3q_settings has no field {name!r}")

@@ -112,4 +112,4 @@ class QuicConnection(Handle):
         self._check(lib.h3q_quic_conn_stats_versioned(self.handle, ABI_VERSION,
                                                       ctypes.byref(out)),
                     "h3q_quic_conn_stats_versioned")
-        return {name: getattr(out, name) for name, _ in h3q_quic_stats._fields_}
+        return {field[0]: getattr(out, field[0]) for field in h3q_quic_stats._fields_}

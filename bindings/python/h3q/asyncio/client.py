@@ -50,7 +50,8 @@ async def connect(
     infos = await loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
     if not infos:
         raise OSError(f"{host}:{port}: no address")
-    family, _, _, _, address = infos[0]
+    family, _, _, _, sockaddr = infos[0]
+    address = (str(sockaddr[0]), int(sockaddr[1]), *sockaddr[2:])
     local = ("::" if family == socket.AF_INET6 else "0.0.0.0", local_port)
 
     config = configuration.to_config()
