@@ -123,3 +123,35 @@ class sockaddr_storage(ctypes.Structure):
 assert ctypes.sizeof(sockaddr_storage) == 128
 
 h3q_event_cb = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.POINTER(h3q_event))
+
+# struct h3q_transport (ABI version 2) and its function pointer types.
+_u8_p = ctypes.POINTER(ctypes.c_uint8)
+transport_send_stream_data_fn = ctypes.CFUNCTYPE(
+    ctypes.c_int, ctypes.c_void_p, ctypes.c_uint64, _u8_p, ctypes.c_size_t, ctypes.c_bool)
+transport_next_stream_id_fn = ctypes.CFUNCTYPE(
+    ctypes.c_int, ctypes.c_void_p, ctypes.c_bool, ctypes.POINTER(ctypes.c_uint64))
+transport_stream_code_fn = ctypes.CFUNCTYPE(
+    ctypes.c_int, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64)
+transport_send_datagram_fn = ctypes.CFUNCTYPE(
+    ctypes.c_int, ctypes.c_void_p, _u8_p, ctypes.c_size_t)
+transport_close_fn = ctypes.CFUNCTYPE(
+    None, ctypes.c_void_p, ctypes.c_uint64, _u8_p, ctypes.c_size_t)
+transport_set_priority_fn = ctypes.CFUNCTYPE(
+    ctypes.c_int, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint8, ctypes.c_bool)
+
+
+class h3q_transport(ctypes.Structure):
+    """struct h3q_transport of ABI version 2: a QUIC stack's calls, for h3q_conn_new."""
+
+    _fields_ = [
+        ("user_data", ctypes.c_void_p),
+        ("is_client", ctypes.c_bool),
+        ("remote_max_datagram_frame_size", ctypes.c_uint64),
+        ("send_stream_data", transport_send_stream_data_fn),
+        ("get_next_available_stream_id", transport_next_stream_id_fn),
+        ("reset_stream", transport_stream_code_fn),
+        ("stop_stream", transport_stream_code_fn),
+        ("send_datagram_frame", transport_send_datagram_fn),
+        ("close", transport_close_fn),
+        ("set_stream_priority", transport_set_priority_fn),
+    ]

@@ -30,6 +30,7 @@ from ._cstructs import (
     h3q_quic_event,
     h3q_quic_stats,
     h3q_settings,
+    h3q_transport,
     sockaddr_storage,
 )
 
@@ -136,6 +137,9 @@ _SIGNATURES = {
     "h3q_quic_conn_remote_address": (
         c_result, [_P, ctypes.POINTER(sockaddr_storage), ctypes.POINTER(c_socklen)]),
     # http/3 conn
+    "h3q_conn_new_versioned": (
+        c_result, [ctypes.c_int, ctypes.POINTER(h3q_transport), ctypes.POINTER(h3q_settings),
+                   _PP]),
     "h3q_conn_new_quic_versioned": (
         c_result, [ctypes.c_int, _P, ctypes.POINTER(h3q_settings), _PP]),
     "h3q_conn_free": (None, [_P]),

@@ -9,10 +9,11 @@ from ._constants import ABI_VERSION, H3_REQUEST_CANCELLED, H3Q_DONE
 from ._cstructs import c_u8_p, h3q_event_cb, h3q_header, h3q_priority, h3q_settings
 from ._handle import Handle
 from ._lib import lib
-from .errors import check, thread_last_error
+from .errors import H3QError, check, decode, error_for, thread_last_error
 from .events import H3Event, Priority, event_from_c
 from .quic import QuicConnection
 from .quic_events import QuicEvent
+from .transport import QuicTransport, quic_event_from_object
 
 # Header lines as (name, value) pairs; str is encoded as UTF-8.
 HeaderInput = Sequence[Tuple[Union[bytes, str], Union[bytes, str]]]
@@ -61,7 +62,12 @@ EventCallback = Callable[[H3Event], None]
 
 
 class H3Connection(Handle):
-    """h3q_conn over a QuicConnection: aioquic's H3Connection.
+    """h3q_conn: aioquic's H3Connection, over h3q's QuicConnection or a Python QUIC stack.
+
+    `quic` is an h3q QuicConnection (h3q's built-in QUIC layer), or any object with
+    aioquic's QuicConnection methods, such as aioquic's QuicConnection itself: then h3q
+    calls it through a transport table (see h3q.transport), and handle_event() also takes
+    that stack's events (aioquic's StreamDataReceived, ... ; others give no HTTP events).
 
     handle_event(quic_event) returns the HTTP events it produced (and calls `callback`, when
     given, for each one as h3q delivers it, from inside h3q_conn_handle_event; the callback
@@ -77,15 +83,26 @@ class H3Connection(Handle):
     _free_fn = "h3q_conn_free"
     _last_error_fn = "h3q_conn_last_error"
 
-    def __init__(self, quic: QuicConnection, settings: Optional[Settings] = None,
+    def __init__(self, quic: Any, settings: Optional[Settings] = None,
                  enable_webtransport: bool = False):
         if enable_webtransport:
             settings = settings if settings is not None else Settings()
             settings.enable_webtransport = True
         out = ctypes.c_void_p()
         cs = ctypes.byref(settings._c) if settings is not None else None
-        check(lib.h3q_conn_new_quic_versioned(ABI_VERSION, quic.handle, cs, ctypes.byref(out)),
-              "h3q_conn_new_quic_versioned", thread_last_error)
+        self._transport: Optional[QuicTransport] = None
+        if isinstance(quic, QuicConnection):
+            check(lib.h3q_conn_new_quic_versioned(ABI_VERSION, quic.handle, cs,
+                                                  ctypes.byref(out)),
+                  "h3q_conn_new_quic_versioned", thread_last_error)
+        else:
+            self._transport = QuicTransport(quic)
+            rc = lib.h3q_conn_new_versioned(ABI_VERSION, ctypes.byref(self._transport.table),
+                                            cs, ctypes.byref(out))
+            cause = self._transport.take_error()
+            if rc < 0:
+                raise error_for(rc, "h3q_conn_new_versioned",
+                                decode(thread_last_error())) from cause
         super().__init__(out)
         self._pending: List[H3Event] = []
         self._user_cb: Optional[EventCallback] = None
@@ -103,9 +120,25 @@ class H3Connection(Handle):
             if self._cb_error is None:
                 self._cb_error = e
 
-    def handle_event(self, event: QuicEvent,
+    def _check(self, code: int, call: str) -> int:
+        """Handle._check; over a Python QUIC stack, the exception its callback raised (if
+        that is why h3q failed) becomes the H3QError's __cause__."""
+        cause = self._transport.take_error() if self._transport is not None else None
+        try:
+            return super()._check(code, call)
+        except H3QError as e:
+            if cause is None:
+                raise
+            raise e from cause
+
+    def handle_event(self, event: Any,
                      callback: Optional[EventCallback] = None) -> List[H3Event]:
         """Feeds one QUIC event; returns the HTTP events it produced, in order."""
+        if not isinstance(event, QuicEvent):
+            converted = quic_event_from_object(event)
+            if converted is None:
+                return []  # an event HTTP/3 does not need (ProtocolNegotiated, ...)
+            event = converted
         c_event = event._to_c()
         self._pending, self._user_cb, self._cb_error = [], callback, None
         try:
