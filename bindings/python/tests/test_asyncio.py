@@ -180,3 +180,58 @@ def test_unsupported_arguments_are_refused():
             await serve("127.0.0.1", 0, configuration=no_certificate)
 
     run(main())
+
+
+class PacedServer(H3Protocol):
+    """GET /<n> -> body_of(n), handed to h3q 16 KB at a time from feed() while less than
+    64 KB of it waits in h3q; feed() calls transmit() as aioquic code would."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.bodies = {}
+        self.most_buffered = 0
+
+    def http_event_received(self, event):
+        if isinstance(event, h3q.HeadersReceived) and event.stream_ended:
+            body = body_of(int(dict(event.headers)[b":path"][1:]))
+            self._http.send_headers(event.stream_id, [(b":status", b"200")])
+            self.bodies[event.stream_id] = memoryview(body)
+            self.feeding = True
+
+    def feed(self):
+        for sid, rest in list(self.bodies.items()):
+            while rest and self._quic.stream_send_buffered(sid) < 65536:
+                piece, rest = rest[:16384], rest[16384:]
+                self._http.send_data(sid, bytes(piece), end_stream=not rest)
+            self.most_buffered = max(self.most_buffered, self._quic.stream_send_buffered(sid))
+            self.bodies[sid] = rest
+            if not rest:
+                del self.bodies[sid]
+        self.feeding = bool(self.bodies)
+        self.transmit()
+
+
+def test_feed_paces_a_large_body():
+    servers = []
+
+    def create(*args, **kwargs):
+        servers.append(PacedServer(*args, **kwargs))
+        return servers[-1]
+
+    async def main():
+        server = await serve("127.0.0.1", 0, configuration=server_configuration(),
+                             create_protocol=create)
+        try:
+            host, port = server.address
+            async with connect(host, port, configuration=client_configuration(),
+                               create_protocol=Client) as client:
+                return await client.request(b"GET", b"/3000000")
+        finally:
+            server.close()
+
+    status, body = run(main())
+    assert status == b"200" and body == body_of(3_000_000)
+    (protocol,) = servers
+    # Never more than the 64 KB threshold plus one 16 KB piece waited inside h3q.
+    assert 0 < protocol.most_buffered < 65536 + 16384
+    assert not protocol.feeding

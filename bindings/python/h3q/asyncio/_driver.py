@@ -48,7 +48,6 @@ class EndpointDriver(asyncio.DatagramProtocol):
         self._timer: Optional[asyncio.TimerHandle] = None
         self._timer_at: Optional[int] = None
         self._servicing = False
-        self._again = False
         self.closed = False
 
     # --- asyncio.DatagramProtocol ---
@@ -78,24 +77,18 @@ class EndpointDriver(asyncio.DatagramProtocol):
 
     def service(self) -> None:
         """Processes what is pending (new connections, events, feeding), then sends and
-        re-arms the timer. Re-entrant calls (a protocol calling transmit() from a callback)
-        are folded into the running one."""
-        if self._servicing:
-            self._again = True
-            return
-        if self.closed:
+        re-arms the timer. A call from inside a running one (a protocol calling transmit()
+        from a callback) does nothing: the running one sends after the callbacks."""
+        if self._servicing or self.closed:
             return
         self._servicing = True
         try:
-            self._again = True
-            while self._again and not self.closed:
-                self._again = False
-                self._accept_new()
-                self._dispatch_events()
-                for protocol in list(self.feeding):
-                    self._call(protocol, protocol.feed)
-                self._send()
-                self._forget_drained()
+            self._accept_new()
+            self._dispatch_events()
+            for protocol in list(self.feeding):
+                self._call(protocol, protocol.feed)
+            self._send()
+            self._forget_drained()
             if not self.closed:
                 self._arm_timer()
         finally:
