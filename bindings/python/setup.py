@@ -42,11 +42,12 @@ def repository_root():
     return root
 
 
-def cargo_version(root):
+def cargo_field(root, name):
+    """A string field of Cargo.toml's [package] table (version, license)."""
     with open(os.path.join(root, "Cargo.toml"), encoding="utf-8") as f:
-        m = re.search(r'^version\s*=\s*"([^"]+)"', f.read(), re.MULTILINE)
+        m = re.search(rf'^{name}\s*=\s*"([^"]+)"', f.read(), re.MULTILINE)
     if not m:
-        raise SystemExit("h3q: no version in Cargo.toml")
+        raise SystemExit(f"h3q: no {name} in Cargo.toml")
     return m.group(1)
 
 
@@ -103,7 +104,8 @@ class bdist_wheel_for_platform(bdist_wheel):
 
 
 setup(
-    version=cargo_version(repository_root()),
+    version=cargo_field(repository_root(), "version"),
+    license=cargo_field(repository_root(), "license"),
     distclass=DistributionWithLibrary,
     cmdclass={"build_py": build_py_with_library, "bdist_wheel": bdist_wheel_for_platform},
 )
