@@ -235,3 +235,22 @@ def test_feed_paces_a_large_body():
     # Never more than the 64 KB threshold plus one 16 KB piece waited inside h3q.
     assert 0 < protocol.most_buffered < 65536 + 16384
     assert not protocol.feeding
+
+
+def test_server_close_closes_its_connections():
+    async def main():
+        server = await serve("127.0.0.1", 0, configuration=server_configuration(),
+                             create_protocol=EchoServer)
+        host, port = server.address
+        async with connect(host, port, configuration=client_configuration(),
+                           create_protocol=Client) as client:
+            assert await client.request(b"GET", b"/5") == (b"200", body_of(5))
+            server.close()
+            server.close()  # twice is harmless
+            await asyncio.wait_for(client.wait_closed(), 10)
+            with pytest.raises(RuntimeError, match="closed"):
+                server.address
+        return client.terminated
+
+    terminated = run(main())
+    assert (terminated.error_code, terminated.closed_by_peer) == (h3q.H3_NO_ERROR, True)

@@ -24,7 +24,7 @@ class QuicServer:
     def address(self) -> Tuple[str, int]:
         """The (host, port) the socket is bound to (the port serve() picked for port 0)."""
         transport = self._driver.transport
-        if transport is None:
+        if transport is None or self._driver.closed:
             raise RuntimeError("the server is closed")
         name = transport.get_extra_info("sockname")
         return name[0], name[1]
