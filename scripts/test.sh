@@ -7,8 +7,9 @@
 # Needs: Rust (cargo, rustfmt, clippy), a C/C++ compiler, CMake >= 3.20, pkg-config,
 # valgrind, Python 3 with venv, doxygen and groff (the documentation tests); for the HTTP/3
 # interop matrix, ngtcp2's example programs (Debian ngtcp2-server, ngtcp2-client) and
-# openssl. Interop peers from PyPI (pylsqpack, aioquic, niquests) are installed into
-# build/venv. The build trees go to build/asan and build/valgrind; cargo's to target/.
+# openssl. Interop peers from PyPI (pylsqpack, aioquic, niquests) and pytest, setuptools,
+# wheel (the Python package's tests and build) are installed into build/venv. The build
+# trees go to build/asan and build/valgrind; cargo's to target/.
 #
 # The QPACK interop corpus is read from $H3Q_QIFS_DIR (default: ../shared/qifs beside the
 # repository); its tests are skipped, with a line saying so, when it is absent, unless
@@ -35,7 +36,9 @@ fi
 step "Python venv with interop peers (build/venv)"
 venv=build/venv
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-for package in pylsqpack aioquic niquests; do
+# pytest runs bindings/python's tests; setuptools and wheel build the h3q package offline
+# (pip --no-build-isolation) in CTest python_package.
+for package in pylsqpack aioquic niquests pytest setuptools wheel; do
   "$venv/bin/python" -c "import $package" 2>/dev/null ||
     "$venv/bin/pip" install --quiet --disable-pip-version-check "$package"
   "$venv/bin/python" -c "import importlib.metadata as m; print('$package', m.version('$package'))"

@@ -1,0 +1,121 @@
+"""Config: certificates, trust, ALPN and transport limits of an Endpoint (h3q_config_*)."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from typing import Optional, Sequence
+
+from ._constants import ABI_VERSION, CONGESTION_CONTROLLERS, H3Q_DONE, H3Q_ERR_BUFFER_TOO_SMALL
+from ._handle import Handle
+from ._lib import lib
+from .errors import check, thread_last_error
+
+
+class Config(Handle):
+    """h3q_config: the configuration of an endpoint (copied by Endpoint(); close it after)."""
+
+    _free_fn = "h3q_config_free"
+    _last_error_fn = "h3q_config_last_error"
+
+    def __init__(self, is_server: bool):
+        out = ctypes.c_void_p()
+        check(lib.h3q_config_new_versioned(ABI_VERSION, is_server, ctypes.byref(out)),
+              "h3q_config_new_versioned", thread_last_error)
+        super().__init__(out)
+
+    def generate_self_signed(self, host: str = "localhost") -> bytes:
+        """Generates and uses a self-signed certificate; returns its SHA-256 fingerprint."""
+        fp = (ctypes.c_uint8 * 32)()
+        self._check(lib.h3q_config_generate_self_signed(self.handle, host.encode(), fp),
+                    "h3q_config_generate_self_signed")
+        return bytes(fp)
+
+    def set_certificate_chain_pem(self, chain_pem: bytes, key_pem: bytes) -> None:
+        self._check(lib.h3q_config_set_certificate_chain_pem(
+            self.handle, chain_pem, len(chain_pem), key_pem, len(key_pem)),
+            "h3q_config_set_certificate_chain_pem")
+
+    def load_certificate_chain(self, chain_path: str, key_path: str) -> None:
+        self._check(lib.h3q_config_load_certificate_chain(
+            self.handle, os.fsencode(chain_path), os.fsencode(key_path)),
+            "h3q_config_load_certificate_chain")
+
+    def certificate_chain_pem(self) -> Optional[bytes]:
+        """The configured certificate chain as PEM, or None when there is none."""
+        need = ctypes.c_size_t(0)
+        buf = (ctypes.c_uint8 * 4096)()
+        rc = lib.h3q_config_certificate_chain_pem(self.handle, buf, len(buf), ctypes.byref(need))
+        if rc == H3Q_ERR_BUFFER_TOO_SMALL:
+            buf = (ctypes.c_uint8 * need.value)()
+            rc = lib.h3q_config_certificate_chain_pem(self.handle, buf, len(buf),
+                                                      ctypes.byref(need))
+        if rc == H3Q_DONE:
+            return None
+        self._check(rc, "h3q_config_certificate_chain_pem")
+        return bytes(buf[:need.value])
+
+    def add_ca_pem(self, pem: bytes) -> None:
+        self._check(lib.h3q_config_add_ca_pem(self.handle, pem, len(pem)),
+                    "h3q_config_add_ca_pem")
+
+    def load_ca_file(self, path: str) -> None:
+        self._check(lib.h3q_config_load_ca_file(self.handle, os.fsencode(path)),
+                    "h3q_config_load_ca_file")
+
+    def set_verify_peer(self, verify: bool) -> None:
+        self._check(lib.h3q_config_set_verify_peer(self.handle, verify),
+                    "h3q_config_set_verify_peer")
+
+    def set_alpn(self, protocols: Sequence[str]) -> None:
+        arr = (ctypes.c_char_p * len(protocols))(*[p.encode() for p in protocols])
+        self._check(lib.h3q_config_set_alpn(self.handle, arr, len(protocols)),
+                    "h3q_config_set_alpn")
+
+    def set_idle_timeout_ms(self, ms: int) -> None:
+        self._check(lib.h3q_config_set_idle_timeout_ms(self.handle, ms),
+                    "h3q_config_set_idle_timeout_ms")
+
+    def set_max_streams(self, bidi: int, uni: int) -> None:
+        self._check(lib.h3q_config_set_max_streams(self.handle, bidi, uni),
+                    "h3q_config_set_max_streams")
+
+    def set_stream_receive_window(self, size: int) -> None:
+        """Flow-control credit per stream given to the peer (default 1.25 MB)."""
+        self._check(lib.h3q_config_set_stream_receive_window(self.handle, size),
+                    "h3q_config_set_stream_receive_window")
+
+    def set_send_window(self, size: int) -> None:
+        """Most data sent and not yet acknowledged per connection (default 10 MB)."""
+        self._check(lib.h3q_config_set_send_window(self.handle, size),
+                    "h3q_config_set_send_window")
+
+    def set_loss_detection(self, packet_threshold: int, time_threshold: float) -> None:
+        """When a packet counts as lost: after `packet_threshold` later packets are
+        acknowledged (0: never by count) or `time_threshold` round trips (1.0 to 10.0).
+        Default 0 and 2.0, which tolerates reordering; RFC 9002's values are 3 and 1.125."""
+        self._check(lib.h3q_config_set_loss_detection(self.handle, packet_threshold,
+                                                      time_threshold),
+                    "h3q_config_set_loss_detection")
+
+    def set_congestion_control(self, name: str) -> None:
+        """The congestion controller: "newreno", "cubic" (default) or "bbr"."""
+        value = CONGESTION_CONTROLLERS.get(name)
+        if value is None:
+            raise ValueError(f"congestion control {name!r}: not one of "
+                             f"{', '.join(CONGESTION_CONTROLLERS)}")
+        self._check(lib.h3q_config_set_congestion_control(self.handle, value),
+                    "h3q_config_set_congestion_control")
+
+    def set_initial_window(self, size: int) -> None:
+        """The congestion window a connection starts with (2400 B to 16 MiB; 0: default)."""
+        self._check(lib.h3q_config_set_initial_window(self.handle, size),
+                    "h3q_config_set_initial_window")
+
+    def set_max_datagram_frame_size(self, size: int) -> None:
+        self._check(lib.h3q_config_set_max_datagram_frame_size(self.handle, size),
+                    "h3q_config_set_max_datagram_frame_size")
+
+    def set_key_log_file(self, path: str) -> None:
+        self._check(lib.h3q_config_set_key_log_file(self.handle, os.fsencode(path)),
+                    "h3q_config_set_key_log_file")
