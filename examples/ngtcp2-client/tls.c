@@ -50,7 +50,9 @@ static int verify_server(gnutls_session_t session) {
     gnutls_datum_t text;
     if (gnutls_certificate_verification_status_print(status, gnutls_certificate_type_get(session),
                                                      &text, 0) == 0) {
-        snprintf(t->verify_error, sizeof t->verify_error, "%.*s", (int)text.size,
+        size_t n = text.size; /* GnuTLS ends its sentences with a space */
+        while (n > 0 && (text.data[n - 1] == ' ' || text.data[n - 1] == '\0')) n--;
+        snprintf(t->verify_error, sizeof t->verify_error, "%.*s", (int)n,
                  (const char *)text.data);
         gnutls_free(text.data);
     } else {
