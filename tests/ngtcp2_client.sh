@@ -17,9 +17,14 @@
 # fails, exit 1, GnuTLS's reason printed), a 404 (exit 1), usage errors (exit 2) and no
 # server at all (exit 1, said so).
 #
+# H3Q_CLIENT_LAUNCHER, when set, is put before every run of the client (the valgrind
+# configuration runs it under valgrind that way; give valgrind an --error-exitcode other
+# than 1 and 2, which the checks expect).
+#
 # Skipped (exit 77, SKIPPED line) without openssl, without aioquic importable by PYTHON,
 # or without gtlsserver (Debian ngtcp2-server).
 set -u
+launcher=${H3Q_CLIENT_LAUNCHER:-}
 client=$1
 work=$2
 peer=$3
@@ -125,7 +130,7 @@ expected() {
 set --
 for p in $paths; do set -- "$@" "$url$p"; done
 start_ms=$(now_ms)
-timeout 120 "$client" --ca "$work/certs/ca.pem" --sha256 --output "$work/out" "$@" \
+timeout 120 $launcher "$client" --ca "$work/certs/ca.pem" --sha256 --output "$work/out" "$@" \
     >"$work/client.out" 2>"$work/client.err"
 status=$?
 took=$(($(now_ms) - start_ms))
@@ -143,7 +148,7 @@ grep 'requests' "$work/client.out"
 
 if [ "$peer" = h3q ]; then
     # A certificate the CA given does not vouch for.
-    timeout 30 "$client" --ca "$work/certs/other-ca.pem" "$url/1000" \
+    timeout 30 $launcher "$client" --ca "$work/certs/other-ca.pem" "$url/1000" \
         >"$work/client.out" 2>"$work/client.err"
     st=$?
     [ "$st" = 1 ] || fail "--ca from another CA: exit status $st, not 1"
@@ -154,7 +159,7 @@ if [ "$peer" = h3q ]; then
     echo "ok: $(head -n 1 "$work/client.err")"
 
     # A 404 fails.
-    timeout 30 "$client" --insecure "$url/no-such-thing" >"$work/client.out" 2>"$work/client.err"
+    timeout 30 $launcher "$client" --insecure "$url/no-such-thing" >"$work/client.out" 2>"$work/client.err"
     st=$?
     [ "$st" = 1 ] || fail "404: exit status $st, not 1"
     grep -q '^FAILED /no-such-thing: status is not 2xx (status 404' "$work/client.out" ||
@@ -165,11 +170,11 @@ if [ "$peer" = h3q ]; then
     for args in "$url/1" "--ca $work/certs/ca.pem --insecure $url/1" "--insecure http://x/" \
         "--insecure $url/1 https://localhost:1/2" "--insecure --bogus $url/1"; do
         # shellcheck disable=SC2086 # the arguments are split on purpose
-        timeout 10 "$client" $args >/dev/null 2>&1
+        timeout 10 $launcher "$client" $args >/dev/null 2>&1
         st=$?
         [ "$st" = 2 ] || fail "'$args': exit status $st, not 2"
     done
-    timeout 10 "$client" --ca "$work/no-such.pem" "$url/1" >/dev/null 2>"$work/client.err"
+    timeout 10 $launcher "$client" --ca "$work/no-such.pem" "$url/1" >/dev/null 2>"$work/client.err"
     st=$?
     [ "$st" = 1 ] || fail "--ca of a missing file: exit status $st, not 1"
     grep -q -- '--ca .*no-such.pem: ' "$work/client.err" || fail "--ca of a missing file: no message"
@@ -177,7 +182,7 @@ if [ "$peer" = h3q ]; then
 
     # No server any more: the port is closed, which ICMP tells at once.
     stop_server server 10
-    timeout 30 "$client" --insecure "$url/1000" >"$work/client.out" 2>"$work/client.err"
+    timeout 30 $launcher "$client" --insecure "$url/1000" >"$work/client.out" 2>"$work/client.err"
     st=$?
     [ "$st" = 1 ] || fail "no server: exit status $st, not 1"
     grep -q 'no QUIC server at 127.0.0.1:' "$work/client.err" || fail "no server: not said"
