@@ -1,14 +1,16 @@
 /*
  * h3q-ngtcp2-client: HTTP/3 from h3q over another QUIC stack, ngtcp2 (with GnuTLS).
  *
- *   h3q-ngtcp2-client [--ca FILE | --insecure] [--output DIR] [--sha256] [-v] URL...
+ *   h3q-ngtcp2-client [--ca FILE | --insecure] [--data FILE] [--output DIR] [--sha256] [-v]
+ *                     URL...
  *
  * Fetches every URL (https://host[:port]/path, all with the same host and port) over one
  * QUIC connection, all requests at once (as many as the server's MAX_STREAMS allows, the
  * rest as streams free up). The options mean what they mean for h3q-client: --ca FILE
  * trusts the CA certificates in FILE (PEM) and verifies the server's certificate against
  * the URL's host; --insecure does not verify (local testing only); one of the two is
- * required. --output DIR writes each body to DIR/<last path segment> (index.html for a
+ * required. --data FILE makes every request a POST with that file as its body, fed to h3q
+ * as flow control lets it out (requests.c, feed_bodies). --output DIR writes each body to DIR/<last path segment> (index.html for a
  * path ending in '/'), "-" to stdout; without it bodies are counted and discarded.
  * --sha256 adds each body's SHA-256 to its result line. -v logs the handshake, each
  * request's stream and the connection's end on stderr.
@@ -36,7 +38,9 @@
 #include <gnutls/gnutls.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -54,6 +58,7 @@ static void run(client *cl) {
             return;
         }
         start_requests(cl);
+        feed_bodies(cl);
         if (cl->finished == cl->nreqs) {
             cl->closing = true;
             quic_close(cl, H3Q_H3_NO_ERROR, "");
@@ -74,9 +79,11 @@ static void run(client *cl) {
 /* ---- set-up ------------------------------------------------------------------------------- */
 
 static void usage(FILE *f) {
-    fputs("usage: h3q-ngtcp2-client [--ca FILE | --insecure] [--output DIR] [--sha256] [-v] URL...\n"
+    fputs("usage: h3q-ngtcp2-client [--ca FILE | --insecure] [--data FILE] [--output DIR]\n"
+          "                         [--sha256] [-v] URL...\n"
           "  --ca FILE       trust the CA certificates in FILE (PEM)\n"
           "  --insecure      do not verify the server's certificate (local testing only)\n"
+          "  --data FILE     POST the contents of FILE with every request\n"
           "  --output DIR    write each body to DIR/<last path segment> ('-': stdout)\n"
           "  --sha256        print the SHA-256 of each response body on its result line\n"
           "  -v              log the handshake, the requests' streams and the connection's\n"
@@ -94,6 +101,7 @@ static int parse_args(int argc, char **argv, options *o) {
         const char *a = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
         const char **slot = strcmp(a, "--ca") == 0       ? &o->ca
                             : strcmp(a, "--output") == 0 ? &o->output_dir
+                            : strcmp(a, "--data") == 0   ? &o->data
                                                          : NULL;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
@@ -173,6 +181,22 @@ static void summary(client *cl) {
            cl->failures, cl->bytes, secs, secs > 0 ? (double)cl->bytes / 1e6 / secs : 0.0);
 }
 
+/* --data: the file every request posts. */
+static bool open_data(client *cl) {
+    struct stat st;
+    cl->data_fd = open(cl->opt->data, O_RDONLY | O_CLOEXEC);
+    if (cl->data_fd < 0 || fstat(cl->data_fd, &st) != 0) {
+        ex_warn("--data %s: %s", cl->opt->data, strerror(errno));
+        return false;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        ex_warn("--data %s: not a regular file", cl->opt->data);
+        return false;
+    }
+    cl->data_len = (uint64_t)st.st_size;
+    return true;
+}
+
 /* Resolves the server, connects to its first address and runs the loop. */
 static void fetch(client *cl) {
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM}, *res;
@@ -197,6 +221,7 @@ static void client_free(client *cl) {
     transport_free_streams(cl);
     tls_free(&cl->quic.tls);
     close_outputs(cl);
+    if (cl->data_fd >= 0) close(cl->data_fd);
     free(cl->reqs);
 }
 
@@ -207,7 +232,9 @@ int main(int argc, char **argv) {
     int status = parse_args(argc, argv, &o);
     cl.opt = &o;
     cl.quic.fd = -1;
+    cl.data_fd = -1;
     if (status < 0) status = make_requests(&cl);
+    if (status < 0 && o.data && !open_data(&cl)) status = 1;
     if (status < 0) {
         fetch(&cl);
         summary(&cl);

@@ -43,6 +43,12 @@
  * to the program as it arrives, so the windows are given back at once (transport.c). */
 #define STREAM_WINDOW (16u << 20)
 #define CONN_WINDOW (32u << 20)
+/* --data: request body bytes read and given to h3q at a time, and the most that may wait
+ * unsent in a stream's send buffer before the client stops reading the file (flow
+ * control holds them back): the back-pressure that bounds memory to about this much per
+ * request, whatever the file's size. */
+#define BODY_CHUNK (64 * 1024)
+#define BODY_WINDOW (1u << 20)
 
 /* ---- options and requests ------------------------------------------------------------ */
 
@@ -50,6 +56,7 @@ typedef struct options {
     const char *ca;          /* --ca FILE (PEM), or NULL */
     bool insecure;           /* --insecure */
     const char *output_dir;  /* --output DIR ("-": stdout), or NULL: bodies discarded */
+    const char *data;        /* --data FILE: every request POSTs it, or NULL: GETs */
     bool sha256;             /* --sha256 */
     const char **urls;       /* point into argv */
     int nurls;
@@ -62,6 +69,7 @@ typedef struct request {
     int status;
     int64_t content_length;  /* -1 without a content-length field */
     uint64_t received;
+    uint64_t body_sent;      /* --data bytes given to h3q */
     FILE *out;               /* owned (closed in client_free), or stdout, or NULL */
     ex_sha256 sha;           /* with --sha256 */
 } request;
@@ -139,8 +147,11 @@ struct client {
     request *reqs;
     size_t nreqs, next_start, in_flight, finished, failures;
     uint64_t bytes, start_ns;
+    int data_fd;                /* --data FILE, or -1 */
+    uint64_t data_len;
     quic_link quic;
-    send_stream *streams;       /* every stream we opened that ngtcp2 has not closed */
+    send_stream *streams;       /* every stream we opened that ngtcp2 has not closed, in
+                                 * the order opened (the order they are written in) */
     int64_t next_bidi, next_uni; /* ids get_next_available_stream_id gives */
     h3q_conn *h3;
     bool going_away;            /* the server sent GOAWAY: start nothing more */
@@ -177,6 +188,9 @@ bool transport_open_h3(client *cl);           /* h3q_conn_new over ngtcp2 */
 size_t transport_pending(send_stream *s, ngtcp2_vec *v, size_t *nv, size_t max, bool *fin);
 /* ngtcp2 took `n` of those bytes (and the FIN, when `fin_sent`). */
 void transport_wrote(send_stream *s, size_t n, bool fin_sent);
+/* Bytes queued on our stream `stream_id` that ngtcp2 has not taken yet (0 for a stream
+ * that is gone): what the request bodies are paced by. */
+uint64_t transport_unsent(client *cl, int64_t stream_id);
 void transport_free_streams(client *cl);
 /* The ngtcp2 callbacks that carry stream events into h3q (quic.c installs them). */
 int on_recv_stream_data(ngtcp2_conn *conn, uint32_t flags, int64_t stream_id, uint64_t offset,
@@ -195,6 +209,8 @@ void transport_feed(client *cl, const h3q_quic_event *ev);
 
 /* requests.c */
 void start_requests(client *cl);
+/* --data: gives h3q more of each request body while its stream has room (BODY_WINDOW). */
+void feed_bodies(client *cl);
 void on_http_event(void *user_data, const h3q_event *ev);
 void fail_request(client *cl, request *r, const char *why);
 /* Fails every request not finished yet (the connection is gone). */

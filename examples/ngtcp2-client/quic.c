@@ -361,7 +361,8 @@ static bool send_packet(client *cl, const uint8_t *pkt, size_t len) {
     return true;
 }
 
-/* The first of our streams with bytes (or a FIN) for ngtcp2 to take, or NULL. */
+/* The first of our streams, in the order opened (see open_stream in transport.c), with
+ * bytes (or a FIN) for ngtcp2 to take, or NULL. */
 static send_stream *next_writable(client *cl) {
     for (send_stream *s = cl->streams; s; s = s->next)
         if (!s->shut && !s->blocked && (s->written < s->queued || (s->fin_queued && !s->fin_written)))

@@ -1,7 +1,9 @@
 /*
- * The requests: GETs sent through h3q as soon as the server allows another request
- * stream, their HTTP/3 events (headers, body, resets, GOAWAY, the connection's end), the
- * body to its output (--output) and hash (--sha256), and one result line each on stdout:
+ * The requests: GETs (POSTs of the --data file) sent through h3q as soon as the server
+ * allows another request stream, request bodies fed as flow control lets them out
+ * (feed_bodies), the responses' HTTP/3 events (headers, body, resets, GOAWAY, the
+ * connection's end), each response body to its output (--output) and hash (--sha256),
+ * and one result line each on stdout:
  *
  *   200 10000000 bytes /10000000 sha256=<64 hex digits>
  *   FAILED /missing: status is not 2xx (status 404, 9 bytes)
@@ -19,6 +21,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void close_output(request *r) {
     if (r->out && r->out != stdout) fclose(r->out);
@@ -71,10 +74,18 @@ static FILE *open_output(const char *dir, const char *path) {
 
 static void start_request(client *cl, request *r) {
     int64_t id = cl->next_bidi; /* what the transport's get_next_available_stream_id gives */
-    h3q_header h[] = {ex_hdr(":method", "GET"), ex_hdr(":scheme", "https"),
-                      ex_hdr(":authority", cl->authority), ex_hdr(":path", r->path),
-                      ex_hdr("user-agent", "h3q-ngtcp2-client/" H3Q_VERSION_STRING)};
-    h3q_result rc = h3q_conn_send_headers(cl->h3, (uint64_t)id, h, sizeof h / sizeof h[0], true);
+    bool post = cl->data_fd >= 0;
+    char len[24];
+    snprintf(len, sizeof len, "%" PRIu64, cl->data_len);
+    h3q_header h[7] = {ex_hdr(":method", post ? "POST" : "GET"), ex_hdr(":scheme", "https"),
+                       ex_hdr(":authority", cl->authority), ex_hdr(":path", r->path),
+                       ex_hdr("user-agent", "h3q-ngtcp2-client/" H3Q_VERSION_STRING)};
+    size_t n = 5;
+    if (post) {
+        h[n++] = ex_hdr("content-type", "application/octet-stream");
+        h[n++] = ex_hdr("content-length", len);
+    }
+    h3q_result rc = h3q_conn_send_headers(cl->h3, (uint64_t)id, h, n, !post || cl->data_len == 0);
     if (rc == H3Q_ERR_GOING_AWAY) {
         cl->going_away = true;
         fail_request(cl, r, "not sent: the server's GOAWAY refuses new requests");
@@ -90,7 +101,7 @@ static void start_request(client *cl, request *r) {
     r->started = true;
     r->stream_id = id;
     cl->in_flight++;
-    ex_debug("GET %s on stream %" PRId64, r->path, id);
+    ex_debug("%s %s on stream %" PRId64, post ? "POST" : "GET", r->path, id);
     if (cl->opt->sha256) ex_sha256_init(&r->sha);
     if (cl->opt->output_dir && !(r->out = open_output(cl->opt->output_dir, r->path)))
         abandon(cl, r, "cannot open the output file");
@@ -108,6 +119,40 @@ void start_requests(client *cl) {
             start_request(cl, r);
         }
         cl->next_start++;
+    }
+}
+
+/* Back-pressure: a body goes to h3q in BODY_CHUNK pieces only while less than BODY_WINDOW
+ * of its stream waits unsent in the transport; flow control (the server's MAX_STREAM_DATA
+ * and MAX_DATA) decides how fast ngtcp2 takes them, and with them how fast the file is
+ * read. */
+void feed_bodies(client *cl) {
+    static uint8_t chunk[BODY_CHUNK];
+    if (cl->data_fd < 0 || !cl->h3 || cl->quic.closed || cl->quic.close_requested) return;
+    for (size_t i = 0; i < cl->next_start; i++) {
+        request *r = &cl->reqs[i];
+        while (r->started && !r->done && r->body_sent < cl->data_len &&
+               transport_unsent(cl, r->stream_id) < BODY_WINDOW) {
+            uint64_t left = cl->data_len - r->body_sent;
+            size_t want = left < sizeof chunk ? (size_t)left : sizeof chunk;
+            ssize_t got = pread(cl->data_fd, chunk, want, (off_t)r->body_sent);
+            if (got <= 0) {
+                abandon(cl, r, got < 0 ? "reading --data failed" : "--data file shrank");
+                break;
+            }
+            bool last = r->body_sent + (uint64_t)got == cl->data_len;
+            h3q_result rc = h3q_conn_send_data(cl->h3, (uint64_t)r->stream_id, chunk,
+                                               (size_t)got, last);
+            if (rc != H3Q_OK) {
+                char why[300];
+                snprintf(why, sizeof why, "sending the body failed: %s (%s)",
+                         h3q_result_str(rc),
+                         h3q_conn_last_error(cl->h3) ? h3q_conn_last_error(cl->h3) : "no detail");
+                abandon(cl, r, why);
+                break;
+            }
+            r->body_sent += (uint64_t)got;
+        }
     }
 }
 

@@ -99,6 +99,11 @@ void transport_wrote(send_stream *s, size_t n, bool fin_sent) {
     if (fin_sent) s->fin_written = true;
 }
 
+uint64_t transport_unsent(client *cl, int64_t stream_id) {
+    send_stream *s = find_stream(cl, stream_id);
+    return s && !s->shut ? s->queued - s->written : 0;
+}
+
 void transport_free_streams(client *cl) {
     for (send_stream *s = cl->streams, *next; s; s = next) {
         next = s->next;
@@ -127,8 +132,13 @@ static send_stream *open_stream(client *cl, int64_t id) {
         free(s);
         return NULL;
     }
-    s->next = cl->streams;
-    cl->streams = s;
+    /* In the order opened, which is the order quic_flush() writes them in: h3q's control
+     * and QPACK streams (opened first, by h3q_conn_new) before every request, so that a
+     * field section never waits behind request bodies for the encoder-stream bytes it
+     * refers to; then the requests one after another, in stream order. */
+    send_stream **end = &cl->streams;
+    while (*end) end = &(*end)->next;
+    *end = s;
     *next += 4;
     if (opened != id) { /* ids are handed out in order: a mismatch is a bug here */
         ex_warn("transport: ngtcp2 opened stream %" PRId64 ", not %" PRId64, opened, id);
