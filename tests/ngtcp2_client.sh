@@ -17,8 +17,9 @@
 # than their flow-control windows, so the client must wait for MAX_STREAM_DATA and hold
 # the file back), which must come back with the file's SHA-256. Against h3q-server it
 # then checks the failures: a certificate from another CA (verification
-# fails, exit 1, GnuTLS's reason printed), a 404 (exit 1), usage errors (exit 2) and no
-# server at all (exit 1, said so).
+# fails, exit 1, GnuTLS's reason printed), a 404 (exit 1), a POST over its echo limit
+# (413 and STOP_SENDING: exit 1), usage errors (exit 2) and no server at all (exit 1,
+# said so).
 #
 # H3Q_CLIENT_LAUNCHER, when set, is put before every run of the client (the valgrind
 # configuration runs it under valgrind that way; give valgrind an --error-exitcode other
@@ -182,6 +183,17 @@ if [ "$peer" = h3q ]; then
     grep -q '^FAILED /no-such-thing: status is not 2xx (status 404' "$work/client.out" ||
         fail "404: no FAILED line"
     echo "ok: a 404 fails (exit 1)"
+
+    # A body over h3q-server's 16 MiB echo limit: 413 at once and STOP_SENDING for the
+    # rest of the upload, which the client must stop feeding (exit 1, no hang).
+    head -c 17000000 /dev/zero >"$work/too-big.bin"
+    timeout 60 $launcher "$client" --insecure --data "$work/too-big.bin" "$url/echo" \
+        >"$work/client.out" 2>"$work/client.err"
+    st=$?
+    [ "$st" = 1 ] || fail "17 MB POST: exit status $st, not 1"
+    grep -q '^FAILED /echo: status is not 2xx (status 413' "$work/client.out" ||
+        fail "17 MB POST: no FAILED line with 413"
+    echo "ok: a 17 MB POST gets 413 and the upload stops (exit 1)"
 
     # Usage errors: neither --ca nor --insecure, both, a bad URL, two authorities.
     for args in "$url/1" "--ca $work/certs/ca.pem --insecure $url/1" "--insecure http://x/" \

@@ -188,8 +188,9 @@ bool transport_open_h3(client *cl);           /* h3q_conn_new over ngtcp2 */
 size_t transport_pending(send_stream *s, ngtcp2_vec *v, size_t *nv, size_t max, bool *fin);
 /* ngtcp2 took `n` of those bytes (and the FIN, when `fin_sent`). */
 void transport_wrote(send_stream *s, size_t n, bool fin_sent);
-/* Bytes queued on our stream `stream_id` that ngtcp2 has not taken yet (0 for a stream
- * that is gone): what the request bodies are paced by. */
+/* Bytes queued on our stream `stream_id` that ngtcp2 has not taken yet: what the request
+ * bodies are paced by. UINT64_MAX ("no room, ever") once nothing more can be sent on it:
+ * reset, stopped by the peer (ngtcp2 then resets it), or closed. */
 uint64_t transport_unsent(client *cl, int64_t stream_id);
 void transport_free_streams(client *cl);
 /* The ngtcp2 callbacks that carry stream events into h3q (quic.c installs them). */

@@ -101,7 +101,7 @@ void transport_wrote(send_stream *s, size_t n, bool fin_sent) {
 
 uint64_t transport_unsent(client *cl, int64_t stream_id) {
     send_stream *s = find_stream(cl, stream_id);
-    return s && !s->shut ? s->queued - s->written : 0;
+    return s && !s->shut ? s->queued - s->written : UINT64_MAX;
 }
 
 void transport_free_streams(client *cl) {
