@@ -10,8 +10,9 @@
  * trusts the CA certificates in FILE (PEM) and verifies the server's certificate against
  * the URL's host; --insecure does not verify (local testing only); one of the two is
  * required. --data FILE makes every request a POST with that file as its body, fed to h3q
- * as flow control lets it out (requests.c, feed_bodies). --output DIR writes each body to DIR/<last path segment> (index.html for a
- * path ending in '/'), "-" to stdout; without it bodies are counted and discarded.
+ * as flow control lets it out (requests.c, feed_bodies). --output DIR writes each response
+ * body to DIR/<last path segment> (index.html for a path ending in '/'), "-" to stdout;
+ * without it bodies are counted and discarded.
  * --sha256 adds each body's SHA-256 to its result line. -v logs the handshake, each
  * request's stream and the connection's end on stderr.
  *
@@ -35,14 +36,12 @@
 #include "ex_clock.h"
 #include "ex_log.h"
 
-#include <gnutls/gnutls.h>
-
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- the loop ---------------------------------------------------------------------------- */
@@ -60,7 +59,6 @@ static void run(client *cl) {
         start_requests(cl);
         feed_bodies(cl);
         if (cl->finished == cl->nreqs) {
-            cl->closing = true;
             quic_close(cl, H3Q_H3_NO_ERROR, "");
             return;
         }
@@ -166,7 +164,6 @@ static int make_requests(client *cl) {
             return 2;
         }
         request *r = &cl->reqs[u];
-        r->url = o->urls[u];
         r->path = path;
         r->stream_id = -1;
         r->content_length = -1;

@@ -63,7 +63,7 @@ typedef struct options {
 } options;
 
 typedef struct request {
-    const char *url, *path;  /* point into argv */
+    const char *path;        /* points into argv */
     int64_t stream_id;       /* -1 until started */
     bool started, head_seen, done, failed;
     int status;
@@ -75,15 +75,6 @@ typedef struct request {
 } request;
 
 /* ---- the QUIC connection (quic.c, tls.c) --------------------------------------------- */
-
-/* How the connection ended, as H3Q_QUIC_CONNECTION_TERMINATED reports it to h3q. */
-typedef struct termination {
-    bool happened;
-    h3q_error_space space;
-    uint64_t code;
-    bool by_peer;
-    char reason[256];        /* NUL-terminated */
-} termination;
 
 typedef struct tls_session {
     gnutls_certificate_credentials_t cred;
@@ -111,7 +102,7 @@ typedef struct quic_link {
     char close_reason[128];
     bool closed;                              /* CONNECTION_CLOSE written, or draining */
     char callback_error[256];                 /* why one of our callbacks failed ngtcp2 */
-    termination end;
+    bool ended;                               /* the end was reported to h3q (quic.c) */
 } quic_link;
 
 /* ---- the h3q transport (transport.c) --------------------------------------------------- */
@@ -145,7 +136,7 @@ struct client {
     const options *opt;
     char host[256], port[8], authority[300];
     request *reqs;
-    size_t nreqs, next_start, in_flight, finished, failures;
+    size_t nreqs, next_start, finished, failures;
     uint64_t bytes, start_ns;
     int data_fd;                /* --data FILE, or -1 */
     uint64_t data_len;
@@ -155,7 +146,6 @@ struct client {
     int64_t next_bidi, next_uni; /* ids get_next_available_stream_id gives */
     h3q_conn *h3;
     bool going_away;            /* the server sent GOAWAY: start nothing more */
-    bool closing;               /* every request is over: the close was sent */
     char close_text[384];       /* H3Q_EVENT_CONNECTION_CLOSED as text */
 };
 

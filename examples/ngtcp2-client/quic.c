@@ -39,14 +39,8 @@
  * fails the requests not finished with `why`. Once. */
 static void ended(client *cl, h3q_error_space space, uint64_t code, bool by_peer,
                   const uint8_t *reason, size_t reason_len, const char *why) {
-    termination *e = &cl->quic.end;
-    if (e->happened) return;
-    e->happened = true;
-    e->space = space;
-    e->code = code;
-    e->by_peer = by_peer;
-    snprintf(e->reason, sizeof e->reason, "%.*s", (int)reason_len, reason ? (const char *)reason : "");
-    cl->quic.closed = true;
+    if (cl->quic.ended) return;
+    cl->quic.ended = cl->quic.closed = true;
     h3q_quic_event ev = {.type = H3Q_QUIC_CONNECTION_TERMINATED,
                          .error_code = code,
                          .reason = reason,
@@ -365,7 +359,8 @@ static bool send_packet(client *cl, const uint8_t *pkt, size_t len) {
  * bytes (or a FIN) for ngtcp2 to take, or NULL. */
 static send_stream *next_writable(client *cl) {
     for (send_stream *s = cl->streams; s; s = s->next)
-        if (!s->shut && !s->blocked && (s->written < s->queued || (s->fin_queued && !s->fin_written)))
+        if (!s->shut && !s->blocked &&
+            (s->written < s->queued || (s->fin_queued && !s->fin_written)))
             return s;
     return NULL;
 }

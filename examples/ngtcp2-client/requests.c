@@ -35,7 +35,6 @@ void close_outputs(client *cl) {
 void fail_request(client *cl, request *r, const char *why) {
     if (r->done) return;
     r->done = r->failed = true;
-    if (r->started) cl->in_flight--;
     cl->finished++;
     cl->failures++;
     close_output(r);
@@ -100,7 +99,6 @@ static void start_request(client *cl, request *r) {
     }
     r->started = true;
     r->stream_id = id;
-    cl->in_flight++;
     ex_debug("%s %s on stream %" PRId64, post ? "POST" : "GET", r->path, id);
     if (cl->opt->sha256) ex_sha256_init(&r->sha);
     if (cl->opt->output_dir && !(r->out = open_output(cl->opt->output_dir, r->path)))
@@ -189,7 +187,6 @@ static void complete(client *cl, request *r) {
         ex_sha256_hex(digest, hex);
     }
     r->done = true;
-    cl->in_flight--;
     cl->finished++;
     printf("%d %" PRIu64 " bytes %s%s%s\n", r->status, r->received, r->path,
            hex[0] ? " sha256=" : "", hex);

@@ -90,7 +90,9 @@ bool tls_setup(client *cl) {
     rv = gnutls_priority_set_direct(t->session, PRIORITIES, NULL);
     if (rv == 0) {
         where = "ngtcp2's GnuTLS set-up";
-        rv = ngtcp2_crypto_gnutls_configure_client_session(t->session) == 0 ? 0 : GNUTLS_E_INTERNAL_ERROR;
+        rv = ngtcp2_crypto_gnutls_configure_client_session(t->session) == 0
+                 ? 0
+                 : GNUTLS_E_INTERNAL_ERROR;
     }
     if (rv == 0) {
         where = "credentials";

@@ -281,8 +281,9 @@ int on_acked_stream_data_offset(ngtcp2_conn *conn, int64_t stream_id, uint64_t o
     (void)user_data;
     send_stream *s = stream_user_data;
     if (!s) return 0;
+    /* The peer has every byte below `acked`: a chunk wholly below it is ngtcp2's no more. */
     uint64_t acked = offset + datalen;
-    while (s->head && s->head_offset + s->head->len <= acked && s->head_offset + s->head->len <= s->written) {
+    while (s->head && s->head_offset + s->head->len <= acked) {
         send_chunk *done = s->head;
         s->head_offset += done->len;
         s->head = done->next;
