@@ -147,6 +147,7 @@ static int make_requests(client *cl) {
     const options *o = cl->opt;
     cl->nreqs = (size_t)o->nurls;
     cl->reqs = ex_xcalloc(cl->nreqs, sizeof *cl->reqs);
+    cl->by_stream = ex_xcalloc(cl->nreqs, sizeof *cl->by_stream);
     for (int u = 0; u < o->nurls; u++) {
         char host[256], port[8];
         const char *path;
@@ -220,6 +221,7 @@ static void client_free(client *cl) {
     close_outputs(cl);
     if (cl->data_fd >= 0) close(cl->data_fd);
     free(cl->reqs);
+    free(cl->by_stream);
 }
 
 int main(int argc, char **argv) {

@@ -49,6 +49,7 @@
  * request, whatever the file's size. */
 #define BODY_CHUNK (64 * 1024)
 #define BODY_WINDOW (1u << 20)
+#define BODY_BACKLOG (8u << 20) /* the same, for all request streams together */
 
 /* ---- options and requests ------------------------------------------------------------ */
 
@@ -136,6 +137,7 @@ struct client {
     const options *opt;
     char host[256], port[8], authority[300];
     request *reqs;
+    request **by_stream;        /* the request on stream 4*k, at k (ids go in order) */
     size_t nreqs, next_start, finished, failures;
     uint64_t bytes, start_ns;
     int data_fd;                /* --data FILE, or -1 */
@@ -182,6 +184,8 @@ void transport_wrote(send_stream *s, size_t n, bool fin_sent);
  * bodies are paced by. UINT64_MAX ("no room, ever") once nothing more can be sent on it:
  * reset, stopped by the peer (ngtcp2 then resets it), or closed. */
 uint64_t transport_unsent(client *cl, int64_t stream_id);
+/* The same, summed over every stream we opened. */
+uint64_t transport_unsent_total(client *cl);
 void transport_free_streams(client *cl);
 /* The ngtcp2 callbacks that carry stream events into h3q (quic.c installs them). */
 int on_recv_stream_data(ngtcp2_conn *conn, uint32_t flags, int64_t stream_id, uint64_t offset,

@@ -99,6 +99,7 @@ static void start_request(client *cl, request *r) {
     }
     r->started = true;
     r->stream_id = id;
+    cl->by_stream[id / 4] = r; /* one stream per request started: id / 4 < nreqs */
     ex_debug("%s %s on stream %" PRId64, post ? "POST" : "GET", r->path, id);
     if (cl->opt->sha256) ex_sha256_init(&r->sha);
     if (cl->opt->output_dir && !(r->out = open_output(cl->opt->output_dir, r->path)))
@@ -121,16 +122,17 @@ void start_requests(client *cl) {
 }
 
 /* Back-pressure: a body goes to h3q in BODY_CHUNK pieces only while less than BODY_WINDOW
- * of its stream waits unsent in the transport; flow control (the server's MAX_STREAM_DATA
- * and MAX_DATA) decides how fast ngtcp2 takes them, and with them how fast the file is
- * read. */
+ * of its stream, and BODY_BACKLOG of all, waits unsent in the transport; flow control (the
+ * server's MAX_STREAM_DATA and MAX_DATA) decides how fast ngtcp2 takes them, and with them
+ * how fast the file is read. */
 void feed_bodies(client *cl) {
     static uint8_t chunk[BODY_CHUNK];
     if (cl->data_fd < 0 || !cl->h3 || cl->quic.closed || cl->quic.close_requested) return;
-    for (size_t i = 0; i < cl->next_start; i++) {
+    uint64_t backlog = transport_unsent_total(cl);
+    for (size_t i = 0; i < cl->next_start && backlog < BODY_BACKLOG; i++) {
         request *r = &cl->reqs[i];
         while (r->started && !r->done && r->body_sent < cl->data_len &&
-               transport_unsent(cl, r->stream_id) < BODY_WINDOW) {
+               backlog < BODY_BACKLOG && transport_unsent(cl, r->stream_id) < BODY_WINDOW) {
             uint64_t left = cl->data_len - r->body_sent;
             size_t want = left < sizeof chunk ? (size_t)left : sizeof chunk;
             ssize_t got = pread(cl->data_fd, chunk, want, (off_t)r->body_sent);
@@ -150,6 +152,7 @@ void feed_bodies(client *cl) {
                 break;
             }
             r->body_sent += (uint64_t)got;
+            backlog += (uint64_t)got;
         }
     }
 }
@@ -158,11 +161,9 @@ void feed_bodies(client *cl) {
 
 /* The request in flight on `stream_id`, or NULL (a push stream, or one already over). */
 static request *on_stream(client *cl, uint64_t stream_id) {
-    for (size_t i = 0; i < cl->next_start; i++) {
-        request *r = &cl->reqs[i];
-        if (r->started && !r->done && (uint64_t)r->stream_id == stream_id) return r;
-    }
-    return NULL;
+    request *r = stream_id % 4 == 0 && stream_id / 4 < cl->nreqs ? cl->by_stream[stream_id / 4]
+                                                                  : NULL;
+    return r && !r->done ? r : NULL;
 }
 
 static void complete(client *cl, request *r) {

@@ -104,6 +104,13 @@ uint64_t transport_unsent(client *cl, int64_t stream_id) {
     return s && !s->shut ? s->queued - s->written : UINT64_MAX;
 }
 
+uint64_t transport_unsent_total(client *cl) {
+    uint64_t total = 0;
+    for (send_stream *s = cl->streams; s; s = s->next)
+        if (!s->shut) total += s->queued - s->written;
+    return total;
+}
+
 void transport_free_streams(client *cl) {
     for (send_stream *s = cl->streams, *next; s; s = next) {
         next = s->next;
