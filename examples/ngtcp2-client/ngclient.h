@@ -16,8 +16,13 @@
  * owns the socket, the ngtcp2_conn and the GnuTLS session; its `streams` list owns every
  * byte queued for sending (ngtcp2 keeps pointers into those bytes until the peer
  * acknowledges them, see transport.c); `h3` is the h3q connection, created once the
- * 1-RTT keys are in place and freed after the ngtcp2 connection. Teardown order
- * (client_free in main.c): h3q connection, ngtcp2 connection, send buffers, TLS session.
+ * 1-RTT keys are in place (its transport table points at `client`, which outlives it).
+ * Teardown order (client_free in main.c): the h3q connection first (it may still call the
+ * transport), then the ngtcp2 connection (which reads the send buffers until then), the
+ * send buffers, the TLS session (ngtcp2 used it) and the output files.
+ *
+ * Requests: `reqs` holds one per URL, in order; `by_stream[k]` is the one sent on stream
+ * 4*k. Bytes received are handed on (--output, --sha256) as they arrive, never kept.
  */
 #ifndef H3Q_NGTCP2_CLIENT_H
 #define H3Q_NGTCP2_CLIENT_H
