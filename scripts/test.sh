@@ -51,6 +51,8 @@ for tool in doxygen groff; do
   command -v "$tool" >/dev/null 2>&1 ||
     echo "warning: $tool not found: the documentation tests will fail (.ci/run installs it)"
 done
+pkg-config --exists libngtcp2 libngtcp2_crypto_gnutls gnutls 2>/dev/null ||
+  echo "warning: libngtcp2 / libngtcp2_crypto_gnutls / gnutls (-dev) not found: h3q-ngtcp2-client and its tests will not be built (.ci/run installs them)"
 for tool in chromium chromedriver; do
   command -v "$tool" >/dev/null 2>&1 ||
     echo "note: $tool not found: the browser test will be skipped (.ci/run installs it)"
