@@ -142,6 +142,7 @@ pub const SECTIONS: &[Section] = &[
             Api("h3q_config_set_initial_window"),
             Api("h3q_config_set_max_datagram_frame_size"),
             Api("h3q_config_set_key_log_file"),
+            Api("h3q_config_set_qlog_dir"),
             Api("h3q_config_set_max_gso_segments"),
             Api("h3q_config_set_mtu_discovery"),
             Api("h3q_client_auth"),

@@ -1,5 +1,6 @@
 /* The production calls of the QUIC layer from C: ECN in and out and migration (the
- * codepoints a pair's connection marks and accepts, rebind mid-connection, misuse), client
+ * codepoints a pair's connection marks and accepts, rebind mid-connection, misuse), the
+ * qlog directory's checks, client
  * certificates, session tickets and Retry. Client certificates: the setter's checks (mode,
  * role, PEM) and the peer's chain as each side reads it (the server's DER certificate on
  * the client; nothing on a server that asked for none; the full exchange with client
@@ -29,6 +30,11 @@ static void settings_are_checked(void) {
     CHECK_INT(h3q_config_set_enable_0rtt(NULL, true), H3Q_ERR_NULL);
     CHECK_INT(h3q_config_set_retry(NULL, true), H3Q_ERR_NULL);
     CHECK_INT(h3q_config_set_retry_above_rate(NULL, 5), H3Q_ERR_NULL);
+    CHECK_INT(h3q_config_set_qlog_dir(config, "/nonexistent/h3q-qlogs"), H3Q_ERR_IO);
+    CHECK_PREFIX(h3q_config_last_error(config), "qlog dir /nonexistent/h3q-qlogs");
+    CHECK_INT(h3q_config_set_qlog_dir(config, "/dev/null"), H3Q_ERR_IO);
+    CHECK_INT(h3q_config_set_qlog_dir(config, NULL), H3Q_OK);
+    CHECK_INT(h3q_config_set_qlog_dir(NULL, NULL), H3Q_ERR_NULL);
     h3q_config_free(config);
 }
 

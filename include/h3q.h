@@ -673,6 +673,24 @@ h3q_result h3q_config_set_max_datagram_frame_size(struct h3q_config *config, uin
 h3q_result h3q_config_set_key_log_file(struct h3q_config *config, const char *path);
 
 /**
+ * Writes a qlog of every connection of the endpoints made from this config into the
+ * directory `dir` (NUL-terminated; NULL turns it off, the default): one JSON-SEQ file
+ * per connection, `<client|server>-<n>-<ns>.sqlog`, which qvis opens. It holds the QUIC
+ * events (packets sent, received and lost, congestion and round-trip metrics) and
+ * HTTP/3's stream types and frames (type and length; no header values). Files are
+ * written through a buffer and complete once the connection ended and its handle was
+ * freed. A file that cannot be created later (disk full) just leaves that connection
+ * without a qlog.
+ *
+ * Returns `H3Q_OK`; `H3Q_ERR_NULL` for `config`; or `H3Q_ERR_IO` when `dir` is not a
+ * directory this process can create files in (`h3q_config_last_error()` says why).
+ *
+ * # Safety
+ * `config` is NULL or a live handle; `dir` is NULL or NUL-terminated.
+ */
+h3q_result h3q_config_set_qlog_dir(struct h3q_config *config, const char *dir);
+
+/**
  * Sets how many equal-size datagrams `h3q_endpoint_poll_transmit()` may coalesce into one
  * buffer for UDP generic segmentation offload (send with UDP_SEGMENT = the reported
  * segment size). Default 1 (no coalescing); 0 is taken as 1.

@@ -70,6 +70,7 @@ typedef struct request {
 typedef struct options {
     const char *ca, *data, *output_dir;
     const char *cert, *key;  /* --cert/--key: a client certificate to present, or NULL */
+    const char *qlog_dir;    /* --qlog-dir: one qlog per connection there, or NULL */
     const char *cc;         /* --cc: congestion controller name, or NULL */
     uint32_t cc_value;      /* its h3q_congestion_control */
     bool insecure, include, sha256, retry;

@@ -62,6 +62,7 @@ static h3q_result configure(client *cl, h3q_config *config) {
                                 : h3q_config_set_verify_peer(config, false);
     if (rc == H3Q_OK && cl->opt->cert)
         rc = h3q_config_load_certificate_chain(config, cl->opt->cert, cl->opt->key);
+    if (rc == H3Q_OK && cl->opt->qlog_dir) rc = h3q_config_set_qlog_dir(config, cl->opt->qlog_dir);
     if (rc == H3Q_OK) rc = h3q_config_set_idle_timeout_ms(config, 30000);
     if (rc == H3Q_OK && cl->opt->cc) rc = h3q_config_set_congestion_control(config, cl->opt->cc_value);
     if (rc == H3Q_OK && getenv("SSLKEYLOGFILE"))

@@ -4,7 +4,7 @@
  *   h3q-client [--ca FILE | --insecure] [--cert FILE --key FILE] [--data FILE]
  *              [--output DIR] [--include]
  *              [--parallel N] [--repeat N] [--sha256] [--[no-]retry-on-goaway] [-v]
- *              [--cc newreno|cubic|bbr] [--resume] [--rebind-after BYTES]
+ *              [--cc newreno|cubic|bbr] [--resume] [--rebind-after BYTES] [--qlog-dir DIR]
  *              [--priority u=N[,i]] URL...
  *              [--priority u=N[,i] URL...]...
  *
@@ -162,7 +162,8 @@ static void usage(FILE *f) {
     fputs("usage: h3q-client [--ca FILE | --insecure] [--cert FILE --key FILE] [--data FILE]\n"
           "                  [--output DIR] [--include]\n"
           "                  [--parallel N] [--repeat N] [--sha256] [--[no-]retry-on-goaway]\n"
-          "                  [-v] [--cc NAME] [--resume] [--priority u=N[,i]] URL...\n"
+          "                  [-v] [--cc NAME] [--resume] [--rebind-after BYTES]\n"
+          "                  [--qlog-dir DIR] [--priority u=N[,i]] URL...\n"
           "                  [--priority u=N[,i] URL...]...\n"
           "  --ca FILE       trust the CA certificates in FILE (PEM)\n"
           "  --insecure      do not verify the server's certificate (local testing only)\n"
@@ -172,6 +173,7 @@ static void usage(FILE *f) {
           "  --output DIR    write each body to DIR/<last path segment> ('-': stdout)\n"
           "  --include       print response headers\n"
           "  --cc NAME       congestion controller: newreno, cubic (default) or bbr\n"
+          "  --qlog-dir DIR  write a qlog (JSON-SEQ, for qvis) of every connection there\n"
           "  --parallel N    requests in flight at once (default 1)\n"
           "  --repeat N      request the URL list N times\n"
           "  --sha256        print the SHA-256 of each response body on its result line\n"
@@ -228,6 +230,7 @@ static int parse_args(int argc, char **argv, options *o) {
                             : strcmp(a, "--cc") == 0     ? &o->cc
                             : strcmp(a, "--cert") == 0   ? &o->cert
                             : strcmp(a, "--key") == 0    ? &o->key
+                            : strcmp(a, "--qlog-dir") == 0 ? &o->qlog_dir
                                                          : NULL;
         long *number = strcmp(a, "--parallel") == 0       ? &o->parallel
                        : strcmp(a, "--repeat") == 0       ? &o->repeat

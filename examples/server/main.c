@@ -4,7 +4,7 @@
  *   h3q-server [--listen HOST:PORT] [--cert FILE --key FILE] [--root DIR]
  *              [--keylog FILE] [--drain-timeout SECONDS] [--cc newreno|cubic|bbr]
  *              [--0rtt] [--retry | --retry-above N]
- *              [--client-ca FILE [--client-auth require|request]]
+ *              [--client-ca FILE [--client-auth require|request]] [--qlog-dir DIR]
  *              [--max-requests-per-connection N] [-v] [--help]
  *
  * Routes:
@@ -118,13 +118,15 @@ static void usage(FILE *f) {
             "                  [--keylog FILE] [--drain-timeout SECONDS] [--cc NAME]\n"
             "                  [--max-requests-per-connection N] [--0rtt]\n"
             "                  [--retry | --retry-above N]\n"
-            "                  [--client-ca FILE [--client-auth require|request]] [-v]\n"
+            "                  [--client-ca FILE [--client-auth require|request]]\n"
+            "                  [--qlog-dir DIR] [-v]\n"
             "  --listen HOST:PORT  UDP address to serve on (default 127.0.0.1:4433; [::1]:4433\n"
             "                      for IPv6; port 0 picks a free port, printed on stdout)\n"
             "  --cert/--key FILE   PEM certificate chain and private key (default: a generated\n"
             "                      self-signed certificate for localhost)\n"
             "  --root DIR          serve the files under DIR\n"
             "  --keylog FILE       append TLS secrets (SSLKEYLOGFILE format) for Wireshark\n"
+            "  --qlog-dir DIR      write a qlog (JSON-SEQ, for qvis) of every connection there\n"
             "  --cc NAME           congestion controller: newreno, cubic (default) or bbr\n"
             "  --0rtt              accept 0-RTT from resuming clients: GET and HEAD requests\n"
             "                      sent early are served, other methods get 425 Too Early\n"
@@ -182,6 +184,7 @@ static int parse_args(int argc, char **argv, options *o) {
                             : strcmp(a, "--keylog") == 0 ? &o->keylog
                             : strcmp(a, "--cc") == 0     ? &o->cc
                             : strcmp(a, "--client-ca") == 0 ? &o->client_ca
+                            : strcmp(a, "--qlog-dir") == 0 ? &o->qlog_dir
                                                          : NULL;
         bool ok = true;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -262,6 +265,7 @@ static bool make_endpoint(server *srv, const options *o) {
     h3q_result rc = o->cert ? h3q_config_load_certificate_chain(config, o->cert, o->key)
                             : h3q_config_generate_self_signed(config, "localhost", fingerprint);
     if (rc == H3Q_OK && o->keylog) rc = h3q_config_set_key_log_file(config, o->keylog);
+    if (rc == H3Q_OK && o->qlog_dir) rc = h3q_config_set_qlog_dir(config, o->qlog_dir);
     if (rc == H3Q_OK && o->cc) rc = h3q_config_set_congestion_control(config, o->cc_value);
     if (rc == H3Q_OK && o->early_data) rc = h3q_config_set_enable_0rtt(config, true);
     if (rc == H3Q_OK && o->client_ca) rc = set_client_auth(config, o);

@@ -133,6 +133,7 @@ typedef struct conn {
 
 typedef struct options {
     const char *listen, *cert, *key, *keylog, *root;
+    const char *qlog_dir;          /* --qlog-dir: one qlog per connection there, or NULL */
     const char *client_ca;         /* --client-ca: CAs for client certificates, or NULL */
     bool client_cert_optional;     /* --client-auth request (default: require) */
     const char *cc;                /* --cc: congestion controller name, or NULL */

@@ -53,6 +53,7 @@ pub struct Config {
     enable_0rtt: bool,
     retry: RetryPolicy,
     client_auth: ClientAuth,
+    qlog_dir: Option<PathBuf>,
 }
 
 /// TLS sessions a server keeps for resumption (stateful tickets; each is a few hundred
@@ -91,6 +92,7 @@ impl fmt::Debug for Config {
             .field("enable_0rtt", &self.enable_0rtt)
             .field("retry", &self.retry)
             .field("client_auth", &self.client_auth.mode)
+            .field("qlog_dir", &self.qlog_dir)
             .finish_non_exhaustive()
     }
 }
@@ -128,6 +130,7 @@ impl Config {
             enable_0rtt: !is_server,
             retry: RetryPolicy::Off,
             client_auth: ClientAuth::default(),
+            qlog_dir: None,
         }
     }
 
@@ -365,6 +368,33 @@ impl Config {
         Ok(())
     }
 
+    /// Writes a qlog of every connection into `dir` (see `qlog`), or none (`None`, the
+    /// default). Refused, with the reason, when `dir` is not a directory this process can
+    /// create files in.
+    pub fn set_qlog_dir(&mut self, dir: Option<&Path>) -> Result<(), ConfigError> {
+        if let Some(dir) = dir {
+            super::qlog::check_dir(dir)?;
+        }
+        self.qlog_dir = dir.map(Path::to_path_buf);
+        Ok(())
+    }
+
+    /// The directory set with [`Config::set_qlog_dir`].
+    pub(crate) fn qlog_dir(&self) -> Option<&Path> {
+        self.qlog_dir.as_deref()
+    }
+
+    /// The transport configuration of one connection that writes its qlog to `stream`
+    /// (checked by [`Config::build`] already).
+    pub(crate) fn transport_with_qlog(
+        &self,
+        stream: quinn_proto::QlogStream,
+    ) -> Arc<TransportConfig> {
+        let mut t = self.transport().expect("checked by Config::build");
+        t.qlog_stream(Some(stream));
+        Arc::new(t)
+    }
+
     /// The send window set with [`Config::set_send_window`].
     pub(crate) fn send_window(&self) -> u64 {
         self.send_window
@@ -520,13 +550,14 @@ impl ClientTls {
         &self,
         sessions: Arc<dyn rustls::client::ClientSessionStore>,
         resuming: bool,
+        transport: Option<Arc<TransportConfig>>,
     ) -> quinn_proto::ClientConfig {
         let mut tls = self.tls.clone();
         tls.resumption = rustls::client::Resumption::store(sessions);
         tls.enable_early_data = resuming && self.early_data;
         let crypto = QuicClientConfig::try_from(tls).expect("checked by Config::build");
         let mut client = quinn_proto::ClientConfig::new(Arc::new(crypto));
-        client.transport_config(self.transport.clone());
+        client.transport_config(transport.unwrap_or_else(|| self.transport.clone()));
         client.token_store(self.tokens.clone());
         client
     }

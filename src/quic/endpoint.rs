@@ -34,6 +34,7 @@ use super::config::{ClientTls, Config};
 use super::connection::{Core, Touched};
 use super::error::QuicError;
 use super::handle::{Connection, ConnectionHandle};
+use super::qlog::{H3Tap, QlogDir, QlogFile};
 use super::session::{ConnectionSessions, SessionRegistry, Ticket};
 use super::time::Clock;
 
@@ -78,6 +79,11 @@ pub struct Endpoint {
     sessions: Arc<SessionRegistry>,
     /// A server's Retry decisions (`admission`).
     admission: Admission,
+    /// qlog: where each connection's file goes, and the configuration its transport
+    /// settings come from (each connection gets its own, holding its qlog stream).
+    qlog: Option<(QlogDir, Config)>,
+    /// A server's base configuration (per-connection copies carry a qlog stream).
+    server_config: Option<Arc<quinn_proto::ServerConfig>>,
     is_server: bool,
     slots: Vec<Slot>,
     live: usize,
@@ -114,6 +120,13 @@ impl Endpoint {
     pub fn new(config: &Config) -> Result<Endpoint, QuicError> {
         let clock = Clock::new();
         let built = config.build(clock.wall_clock())?;
+        let server_config = built.server.clone();
+        let qlog = config.qlog_dir().map(|dir| {
+            (
+                QlogDir::new(dir.to_path_buf(), config.is_server()),
+                config.clone(),
+            )
+        });
         let quinn = quinn_proto::Endpoint::new(
             std::sync::Arc::new(EndpointConfig::default()),
             built.server,
@@ -126,6 +139,8 @@ impl Endpoint {
             client: built.client,
             sessions: Arc::new(SessionRegistry::new()),
             admission: Admission::new(built.retry),
+            qlog,
+            server_config,
             is_server: config.is_server(),
             slots: Vec::new(),
             live: 0,
@@ -251,9 +266,11 @@ impl Endpoint {
                     incoming
                 };
                 self.scratch.clear();
-                match self.quinn.accept(incoming, now, &mut self.scratch, None) {
+                let (config, qlog) = self.server_qlog(now);
+                match self.quinn.accept(incoming, now, &mut self.scratch, config) {
                     Ok((qch, quinn_conn)) => {
                         let handle = self.insert(qch, quinn_conn);
+                        self.attach_qlog(handle, qlog);
                         if let Ok(conn) = self.connection(handle)
                             && let Ok(mut core) = conn.lock()
                         {
@@ -350,17 +367,23 @@ impl Endpoint {
         sessions: ConnectionSessions,
         resuming: bool,
     ) -> Result<ConnectionHandle, QuicError> {
-        let Some(client) = &self.client else {
+        if self.client.is_none() {
             return Err(QuicError::WrongRole("connect needs a client endpoint"));
-        };
+        }
         let sessions = Arc::new(sessions);
-        let config = client.for_connection(sessions.clone(), resuming);
         let now = self.clock.advance(now_ns);
+        let (transport, qlog) = match self.open_qlog(now) {
+            Some((file, transport)) => (Some(transport), Some(file)),
+            None => (None, None),
+        };
+        let client = self.client.as_ref().expect("checked above");
+        let config = client.for_connection(sessions.clone(), resuming, transport);
         let (qch, quinn_conn) = self
             .quinn
             .connect(now, config, remote, server_name)
             .map_err(|e| QuicError::Connect(e.to_string()))?;
         let handle = self.insert(qch, quinn_conn);
+        self.attach_qlog(handle, qlog);
         if let Ok(conn) = self.connection(handle)
             && let Ok(mut core) = conn.lock()
         {
@@ -368,6 +391,45 @@ impl Endpoint {
             core.early.server_name = Some(server_name.to_owned());
         }
         Ok(handle)
+    }
+
+    /// A new connection's qlog file and the transport settings that write to it, when qlog
+    /// is on (and the file could be made).
+    fn open_qlog(
+        &self,
+        now: Instant,
+    ) -> Option<(Arc<QlogFile>, Arc<quinn_proto::TransportConfig>)> {
+        let (dir, config) = self.qlog.as_ref()?;
+        let (file, stream) = dir.open(now, self.clock.to_ns(now))?;
+        Some((file, config.transport_with_qlog(stream)))
+    }
+
+    /// The server configuration for a new connection: a copy carrying its qlog stream when
+    /// qlog is on (`None`: the endpoint's own), and the qlog file.
+    fn server_qlog(
+        &self,
+        now: Instant,
+    ) -> (
+        Option<Arc<quinn_proto::ServerConfig>>,
+        Option<Arc<QlogFile>>,
+    ) {
+        let (Some(base), Some((file, transport))) = (&self.server_config, self.open_qlog(now))
+        else {
+            return (None, None);
+        };
+        let mut config = (**base).clone();
+        config.transport_config(transport);
+        (Some(Arc::new(config)), Some(file))
+    }
+
+    fn attach_qlog(&self, handle: ConnectionHandle, file: Option<Arc<QlogFile>>) {
+        if let Some(file) = file
+            && let Ok(conn) = self.connection(handle)
+            && let Ok(mut core) = conn.lock()
+        {
+            let is_client = core.is_client();
+            core.qlog = Some(H3Tap::new(file, is_client));
+        }
     }
 
     fn insert(

@@ -95,6 +95,7 @@ mod endpoint;
 mod error;
 mod event;
 mod handle;
+mod qlog;
 mod recovery;
 mod session;
 mod stats;

@@ -42,6 +42,7 @@ use quinn_proto::{
 
 use super::error::QuicError;
 use super::event::Event;
+use super::qlog::H3Tap;
 use super::time::LatestTime;
 use crate::h3::ErrorSpace;
 
@@ -209,6 +210,8 @@ pub(crate) struct Core {
     local_close: Option<(u64, Bytes)>,
     /// 0-RTT and session tickets (`early.rs`).
     pub(crate) early: EarlyState,
+    /// The HTTP/3 side of this connection's qlog, when qlog is on (`quic::qlog`).
+    pub(crate) qlog: Option<H3Tap>,
     terminated: bool,
     pub(crate) drained: bool,
 }
@@ -251,6 +254,7 @@ impl Core {
             server_name: None,
             local_close: None,
             early: EarlyState::default(),
+            qlog: None,
             terminated: false,
             drained: false,
         }
@@ -378,6 +382,9 @@ impl Core {
         loop {
             match chunks.next(usize::MAX) {
                 Ok(Some(chunk)) => {
+                    if let Some(tap) = &mut self.qlog {
+                        tap.bytes(self.time.now(), stream_id, false, &chunk.bytes);
+                    }
                     self.events.push_back(Event::StreamDataReceived {
                         stream_id,
                         data: chunk.bytes,
@@ -558,6 +565,9 @@ impl Core {
 
     /// Queues ConnectionTerminated once and drops what we still meant to send.
     fn terminate(&mut self, event: Event) {
+        if let Some(tap) = &self.qlog {
+            tap.flush();
+        }
         if !self.terminated {
             self.terminated = true;
             self.events.push_back(event);
@@ -692,6 +702,13 @@ impl Core {
     ) -> Result<(), QuicError> {
         self.check_open()?;
         let id = parse_stream_id(stream_id)?;
+        if let Some(tap) = &mut self.qlog {
+            let bytes = match &data {
+                Payload::Slice(s) => *s,
+                Payload::Owned(b) => b,
+            };
+            tap.bytes(self.time.now(), stream_id, true, bytes);
+        }
         // The peer sent STOP_SENDING and we reset the stream: what is sent before the
         // reset is acknowledged (the application may not have seen the event yet) is
         // dropped quietly, since the peer asked for nothing more. Once quinn-proto has
