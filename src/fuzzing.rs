@@ -486,6 +486,8 @@ pub fn h3_connection(data: &[u8], is_client: bool) {
     let mut terminated = false;
     let mut close_reports = 0;
     let mut resets_reported = std::collections::HashSet::new();
+    // A rejected 0-RTT attempt in this step (see op 8).
+    let mut rejected_early = false;
     let mut stops_reported = std::collections::HashSet::new();
     let mut goaway_sent: Option<u64> = None;
     let get = [
@@ -540,11 +542,7 @@ pub fn h3_connection(data: &[u8], is_client: bool) {
                     // A rejected 0-RTT attempt, at any point (a client undoes its streams,
                     // whose ids are then used again; a server, or a client past the peer's
                     // SETTINGS, ignores it).
-                    if is_client && conn.received_settings().is_none() {
-                        let ours = |id: &u64| id % 4 == 0;
-                        resets_reported.retain(|id| !ours(id));
-                        stops_reported.retain(|id| !ours(id));
-                    }
+                    rejected_early |= is_client && conn.received_settings().is_none();
                     QuicEvent::EarlyDataRejected
                 } else {
                     terminated = true;
@@ -690,6 +688,13 @@ pub fn h3_connection(data: &[u8], is_client: bool) {
                 }
                 _ => {}
             }
+        }
+        if std::mem::take(&mut rejected_early) {
+            // The client's streams were forgotten and their ids are used again: a new
+            // request on one may be reset (or stopped) and reported anew.
+            let ours = |id: &u64| id % 4 == 0;
+            resets_reported.retain(|id| !ours(id));
+            stops_reported.retain(|id| !ours(id));
         }
         assert!(
             close_reports <= 1,
