@@ -1520,7 +1520,8 @@ h3q_result h3q_config_set_enable_0rtt(struct h3q_config *config, bool enabled);
 
 /**
  * Turns address validation by Retry on (for every new connection) or off (the default).
- * Servers only; ignored by clients.
+ * Servers only; ignored by clients. This and `h3q_config_set_retry_above_rate()` set one
+ * policy: the last call wins (`false` here turns Retry off, whatever rate was set).
  *
  * With it on, a client's first Initial is answered with a Retry carrying a token; the
  * handshake starts only when the client echoes it, proving it receives packets at its
@@ -1538,7 +1539,8 @@ h3q_result h3q_config_set_retry(struct h3q_config *config, bool enabled);
 /**
  * Turns Retry on only while more than `handshakes_per_second` new connections (from
  * addresses not validated yet) arrived in the last second: no extra round trip in normal
- * times, address validation under a flood. Servers only.
+ * times, address validation under a flood. Servers only. Replaces what
+ * `h3q_config_set_retry()` set (one policy; the last call wins).
  *
  * Returns `H3Q_OK`, `H3Q_ERR_NULL`, or `H3Q_ERR_INVALID_ARGUMENT` for 0 (use
  * `h3q_config_set_retry()` to retry always).
@@ -1634,7 +1636,7 @@ typedef enum h3q_early_data {
  * # Safety
  * `conn` is NULL or a live handle.
  */
-enum h3q_early_data h3q_quic_conn_early_data(struct h3q_quic_conn *conn);
+enum h3q_early_data h3q_quic_conn_early_data(const struct h3q_quic_conn *conn);
 
 /**
  * True while what this client connection sends goes as 0-RTT (it resumed a session with
@@ -1643,7 +1645,7 @@ enum h3q_early_data h3q_quic_conn_early_data(struct h3q_quic_conn *conn);
  * # Safety
  * `conn` is NULL or a live handle.
  */
-bool h3q_quic_conn_is_0rtt(struct h3q_quic_conn *conn);
+bool h3q_quic_conn_is_0rtt(const struct h3q_quic_conn *conn);
 
 /**
  * A server: true when the client opened request stream `stream_id` before the handshake
@@ -1654,7 +1656,7 @@ bool h3q_quic_conn_is_0rtt(struct h3q_quic_conn *conn);
  * # Safety
  * `conn` is NULL or a live handle.
  */
-bool h3q_quic_conn_stream_is_early(struct h3q_quic_conn *conn, uint64_t stream_id);
+bool h3q_quic_conn_stream_is_early(const struct h3q_quic_conn *conn, uint64_t stream_id);
 
 /* ==============================================================================
  * 5. HTTP/3 connection and events

@@ -474,7 +474,7 @@ pub unsafe extern "C" fn h3q_quic_conn_is_drained(conn: *const h3q_quic_conn) ->
 
 /// # Safety
 /// `conn` is NULL or a live handle.
-unsafe fn query(
+pub(crate) unsafe fn query(
     conn: *const h3q_quic_conn,
     default: bool,
     f: impl FnOnce(&QuicConnState) -> bool,

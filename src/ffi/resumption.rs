@@ -10,7 +10,7 @@ use crate::quic::{EarlyData, RetryPolicy};
 use super::config::h3q_config;
 use super::endpoint::h3q_endpoint;
 use super::handle::{self, FfiError, call, call_status, non_null};
-use super::quic_conn::{QuicConnState, h3q_quic_conn};
+use super::quic_conn::{QuicConnState, h3q_quic_conn, query};
 use super::result::{h3q_result, h3q_result_code};
 use super::slice::{bytes_arg, str_arg};
 use super::sockaddr::sockaddr_from_c;
@@ -47,7 +47,8 @@ pub unsafe extern "C" fn h3q_config_set_enable_0rtt(
 }
 
 /// Turns address validation by Retry on (for every new connection) or off (the default).
-/// Servers only; ignored by clients.
+/// Servers only; ignored by clients. This and `h3q_config_set_retry_above_rate()` set one
+/// policy: the last call wins (`false` here turns Retry off, whatever rate was set).
 ///
 /// With it on, a client's first Initial is answered with a Retry carrying a token; the
 /// handshake starts only when the client echoes it, proving it receives packets at its
@@ -80,7 +81,8 @@ pub unsafe extern "C" fn h3q_config_set_retry(
 
 /// Turns Retry on only while more than `handshakes_per_second` new connections (from
 /// addresses not validated yet) arrived in the last second: no extra round trip in normal
-/// times, address validation under a flood. Servers only.
+/// times, address validation under a flood. Servers only. Replaces what
+/// `h3q_config_set_retry()` set (one policy; the last call wins).
 ///
 /// Returns `H3Q_OK`, `H3Q_ERR_NULL`, or `H3Q_ERR_INVALID_ARGUMENT` for 0 (use
 /// `h3q_config_set_retry()` to retry always).
@@ -236,13 +238,13 @@ impl From<EarlyData> for h3q_early_data {
 /// # Safety
 /// `conn` is NULL or a live handle.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn h3q_quic_conn_early_data(conn: *mut h3q_quic_conn) -> h3q_early_data {
+pub unsafe extern "C" fn h3q_quic_conn_early_data(conn: *const h3q_quic_conn) -> h3q_early_data {
     let mut answer = h3q_early_data::H3Q_EARLY_DATA_NOT_OFFERED;
     // SAFETY: forwarded from the caller's contract.
     unsafe {
-        call(conn, |state| {
+        query(conn, false, |state| {
             answer = state.conn.early_data().into();
-            Ok(())
+            true
         })
     };
     answer
@@ -254,10 +256,13 @@ pub unsafe extern "C" fn h3q_quic_conn_early_data(conn: *mut h3q_quic_conn) -> h
 /// # Safety
 /// `conn` is NULL or a live handle.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn h3q_quic_conn_is_0rtt(conn: *mut h3q_quic_conn) -> bool {
+pub unsafe extern "C" fn h3q_quic_conn_is_0rtt(conn: *const h3q_quic_conn) -> bool {
     // SAFETY: forwarded from the caller's contract.
-    let early = unsafe { h3q_quic_conn_early_data(conn) };
-    early == h3q_early_data::H3Q_EARLY_DATA_PENDING
+    unsafe {
+        query(conn, false, |state| {
+            state.conn.early_data() == EarlyData::Pending
+        })
+    }
 }
 
 /// A server: true when the client opened request stream `stream_id` before the handshake
@@ -269,18 +274,11 @@ pub unsafe extern "C" fn h3q_quic_conn_is_0rtt(conn: *mut h3q_quic_conn) -> bool
 /// `conn` is NULL or a live handle.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn h3q_quic_conn_stream_is_early(
-    conn: *mut h3q_quic_conn,
+    conn: *const h3q_quic_conn,
     stream_id: u64,
 ) -> bool {
-    let mut answer = false;
     // SAFETY: forwarded from the caller's contract.
-    unsafe {
-        call(conn, |state| {
-            answer = state.conn.is_early_stream(stream_id);
-            Ok(())
-        })
-    };
-    answer
+    unsafe { query(conn, false, |state| state.conn.is_early_stream(stream_id)) }
 }
 
 #[cfg(test)]
