@@ -57,6 +57,7 @@ struct session {
     std::unique_ptr<h3q::h3_connection> h3;
     std::vector<h3q::event> events; // copies, kept after the callbacks returned
     bool terminated = false;
+    unsigned early_data_rejected = 0; // H3Q_QUIC_EARLY_DATA_REJECTED events seen
 };
 
 // Changes the configs a network's endpoints are made from (server first), after the
@@ -78,8 +79,14 @@ public:
         if (tweak) tweak(server_cfg, client_cfg);
         server_ = h3q::endpoint(server_cfg);
         client_ = h3q::endpoint(client_cfg);
-        // The configs may go now: the endpoints copied what they need.
+        // The client's config may go now: the endpoint copied what it needs. The server's
+        // is kept for restart_server().
+        server_cfg_ = std::move(server_cfg);
     }
+
+    // A new server endpoint from the same config (the same certificate), as after a
+    // restart: it has lost every connection and session of the old one.
+    void restart_server() { server_ = h3q::endpoint(server_cfg_); }
 
     h3q::endpoint &server() { return server_; }
     h3q::endpoint &client() { return client_; }
@@ -166,6 +173,7 @@ private:
             while (std::optional<h3q_quic_event> ev = s.quic.next_event()) {
                 moved = true;
                 if (ev->type == H3Q_QUIC_CONNECTION_TERMINATED) s.terminated = true;
+                if (ev->type == H3Q_QUIC_EARLY_DATA_REJECTED) s.early_data_rejected++;
                 s.h3->handle_event(*ev, [&](const h3q::event_view &e) {
                     s.events.push_back(e.copy());
                     on_event(s, e);
@@ -182,6 +190,7 @@ private:
     std::vector<uint8_t> client_ecn_;
     std::array<uint8_t, 32> fingerprint_{};
     std::string server_pem_;
+    h3q::config server_cfg_{nullptr};
     h3q::endpoint server_{nullptr};
     h3q::endpoint client_{nullptr};
     std::vector<std::unique_ptr<session>> accepted_;
@@ -402,6 +411,51 @@ void test_resumption_and_0rtt() {
     CHECK(!first->quic.session_ticket().has_value());
 }
 
+// A server that lost its sessions (restarted) refuses the early data: the C++ event loop
+// passes H3Q_QUIC_EARLY_DATA_REJECTED on, the request comes back rejected, and sent again
+// it is answered as 1-RTT.
+void test_rejected_0rtt_is_sent_again() {
+    network net([](h3q::config &server, h3q::config &) { server.set_enable_0rtt(true); });
+    std::vector<bool> early_at_server;
+    auto serve = [&](session &s, const h3q::event_view &e) {
+        if (e.type() == H3Q_EVENT_HEADERS_RECEIVED) {
+            early_at_server.push_back(s.quic.stream_is_early(e.stream_id()));
+        }
+        answer_with_path(s, e);
+    };
+    std::unique_ptr<session> first = net.connect();
+    const uint64_t s1 = send_get(*first, "/first");
+    CHECK(net.run([&] { return ended(*first, s1); }, serve));
+    std::optional<std::vector<uint8_t>> ticket;
+    CHECK(net.run(
+        [&] {
+            ticket = first->quic.session_ticket();
+            return ticket.has_value();
+        },
+        serve));
+    if (!ticket) return;
+    first->quic.close(H3Q_H3_NO_ERROR);
+    CHECK(net.run([&] { return first->terminated; }, serve));
+
+    net.restart_server();
+    std::unique_ptr<session> resumed = net.connect_resume(*ticket);
+    CHECK_INT(resumed->quic.early_data(), H3Q_EARLY_DATA_PENDING);
+    const uint64_t early = send_get(*resumed, "/again");
+    CHECK(net.run([&] { return find_event(resumed->events, H3Q_EVENT_STREAM_RESET) != nullptr; },
+                  serve));
+    CHECK_INT(resumed->early_data_rejected, 1);
+    CHECK_INT(resumed->quic.early_data(), H3Q_EARLY_DATA_REJECTED);
+    const h3q::event *reset = find_event(resumed->events, H3Q_EVENT_STREAM_RESET);
+    CHECK(reset != nullptr && reset->stream_id == early &&
+          reset->error_code == H3Q_H3_REQUEST_REJECTED);
+    // Stream ids start over: the request goes again on the same id, now as 1-RTT.
+    const uint64_t again = send_get(*resumed, "/again");
+    CHECK_INT(again, early);
+    CHECK(net.run([&] { return ended(*resumed, again); }, serve));
+    CHECK(body_of(*resumed, again) == "/again");
+    CHECK(early_at_server == (std::vector<bool>{false, false}));
+}
+
 void test_client_certificates_retry_ecn_and_rebind() {
     std::string client_pem;
     network net(
@@ -455,6 +509,24 @@ void test_client_certificates_retry_ecn_and_rebind() {
     // The codepoints carried, ECN validation held: every datagram went out ECT(0).
     CHECK(std::all_of(net.client_ecn().begin(), net.client_ecn().end(),
                       [](uint8_t ecn) { return ecn == 2; }));
+}
+
+// A server that requires a client certificate refuses a client without one: the
+// handshake fails with a TLS alert (a QUIC CRYPTO_ERROR, 0x100 + alert) before HTTP/3.
+void test_client_without_certificate_is_refused() {
+    network net([](h3q::config &server, h3q::config &) {
+        h3q::config other = h3q::config::client();
+        other.generate_self_signed("someone.else");
+        server.set_client_auth(H3Q_CLIENT_AUTH_REQUIRE, other.certificate_chain_pem());
+    });
+    std::unique_ptr<session> client = net.connect();
+    send_get(*client, "/");
+    CHECK(net.run([&] { return client->terminated; }, answer_with_path));
+    CHECK(!client->quic.is_established());
+    const h3q::event *closed = find_event(client->events, H3Q_EVENT_CONNECTION_CLOSED);
+    CHECK(closed != nullptr && closed->error_space == H3Q_ERROR_SPACE_TRANSPORT &&
+          closed->error_code >= 0x100 && closed->error_code <= 0x1ff);
+    CHECK(find_event(client->events, H3Q_EVENT_HEADERS_RECEIVED) == nullptr);
 }
 
 // ---- HTTP/3 over a transport of our own ----
@@ -816,7 +888,9 @@ void test_moved_from_handles_are_safe() {
 int main() {
     RUN(test_get_over_built_in_quic);
     RUN(test_resumption_and_0rtt);
+    RUN(test_rejected_0rtt_is_sent_again);
     RUN(test_client_certificates_retry_ecn_and_rebind);
+    RUN(test_client_without_certificate_is_refused);
     RUN(test_transport_and_callback_exceptions);
     RUN(test_early_data_rejected_passes_through);
     RUN(test_qpack_round_trip);
