@@ -95,8 +95,12 @@ public:
     uint64_t now() const { return now_; }
     // The ECN codepoint of every datagram the client sent, in order.
     const std::vector<uint8_t> &client_ecn() const { return client_ecn_; }
+    // The first byte of every datagram the server sent, in order.
+    const std::vector<uint8_t> &server_first_bytes() const { return server_first_bytes_; }
 
-    std::unique_ptr<session> connect() { return attach(client_.connect(now_, server_addr_, "localhost")); }
+    std::unique_ptr<session> connect() {
+        return attach(client_.connect(now_, server_addr_, "localhost"));
+    }
 
     std::unique_ptr<session> connect_resume(h3q::bytes_view ticket) {
         return attach(client_.connect_resume(now_, server_addr_, "localhost", ticket));
@@ -154,6 +158,9 @@ private:
             CHECK_INT(t->destination_len, sizeof(sockaddr_in));
             CHECK(t->ecn <= 3);
             if (&from == &client_) client_ecn_.push_back(t->ecn);
+            if (&from == &server_ && !t->payload.empty()) {
+                server_first_bytes_.push_back(t->payload.data()[0]);
+            }
             const sockaddr *addr = reinterpret_cast<const sockaddr *>(&from_addr);
             if (carry_ecn_) {
                 to.receive_ecn(now_, addr, sizeof from_addr, t->payload, 0, t->ecn);
@@ -188,6 +195,7 @@ private:
     sockaddr_in client_addr_;
     bool carry_ecn_;
     std::vector<uint8_t> client_ecn_;
+    std::vector<uint8_t> server_first_bytes_;
     std::array<uint8_t, 32> fingerprint_{};
     std::string server_pem_;
     h3q::config server_cfg_{nullptr};
@@ -363,6 +371,8 @@ void test_resumption_and_0rtt() {
     CHECK(!first->quic.is_0rtt());
     const uint64_t s1 = send_get(*first, "/first");
     CHECK(net.run([&] { return ended(*first, s1); }, serve));
+    // Without Retry, the server's first datagram is its Initial (long header, type 0).
+    CHECK(!net.server_first_bytes().empty() && (net.server_first_bytes().front() & 0xf0) == 0xc0);
     std::optional<std::vector<uint8_t>> ticket;
     CHECK(net.run(
         [&] {
@@ -463,9 +473,10 @@ void test_client_certificates_retry_ecn_and_rebind() {
             client.generate_self_signed("client.test");
             client_pem = client.certificate_chain_pem();
             // The client's self-signed certificate is its own CA.
+            // Retry: one policy, the last setter wins (here: always).
             server.set_client_auth(H3Q_CLIENT_AUTH_REQUIRE, client_pem)
-                .set_retry(true)
-                .set_retry_above_rate(1000);
+                .set_retry_above_rate(1000)
+                .set_retry(true);
         },
         true);
     std::unique_ptr<session> client = net.connect();
@@ -476,6 +487,8 @@ void test_client_certificates_retry_ecn_and_rebind() {
     CHECK(body_of(*client, s1) == "/who");
     // The client's first datagram went out ECT(0) (its Initial, which the Retry answered).
     CHECK(!net.client_ecn().empty() && net.client_ecn().front() == 2);
+    // The server's first datagram was a Retry: long header, fixed bit, type 3.
+    CHECK(!net.server_first_bytes().empty() && (net.server_first_bytes().front() & 0xf0) == 0xf0);
 
     // Each side reads the certificate the other presented: the DER of its PEM.
     const std::vector<uint8_t> client_der = pem_to_der(client_pem);

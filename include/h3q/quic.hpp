@@ -193,14 +193,16 @@ public:
         return *this;
     }
     /** h3q_config_set_retry(): address validation by Retry for every new connection
-     * (servers). */
+     * (servers). It and set_retry_above_rate() set one policy: the last call wins
+     * (`set_retry(false)` also ends retrying under load). */
     config &set_retry(bool enabled) {
         detail::check(h3q_config_set_retry(get(), enabled), get());
         return *this;
     }
     /** h3q_config_set_retry_above_rate(): Retry only while more than
      * `handshakes_per_second` new connections arrive (servers). Throws h3q::error with
-     * `H3Q_ERR_INVALID_ARGUMENT` for 0 (use set_retry() to retry always). */
+     * `H3Q_ERR_INVALID_ARGUMENT` for 0 (use set_retry() to retry always). Replaces what
+     * set_retry() set. */
     config &set_retry_above_rate(uint32_t handshakes_per_second) {
         detail::check(h3q_config_set_retry_above_rate(get(), handshakes_per_second), get());
         return *this;
