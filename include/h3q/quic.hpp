@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 /** @addtogroup cpp
  * @{
@@ -168,6 +169,44 @@ public:
         detail::check(h3q_config_set_mtu_discovery(get(), enabled), get());
         return *this;
     }
+    /**
+     * h3q_config_set_client_auth() (servers): whether clients must present a certificate,
+     * and the CA certificates (`ca_pem`, PEM, read during the call) it must chain to;
+     * `ca_pem` may be empty with `H3Q_CLIENT_AUTH_OFF`. Throws h3q::error with
+     * `H3Q_ERR_INVALID_ARGUMENT` for an unknown mode or a client config, `H3Q_ERR_TLS`
+     * when `ca_pem` holds no usable certificate; the config is then unchanged. The
+     * server reads what a client presented with quic_connection::peer_certificates().
+     */
+    config &set_client_auth(h3q_client_auth mode, bytes_view ca_pem = {}) {
+        detail::check(h3q_config_set_client_auth(get(), static_cast<uint32_t>(mode),
+                                                 ca_pem.data(), ca_pem.size()),
+                      get());
+        return *this;
+    }
+    /**
+     * h3q_config_set_enable_0rtt(): a server accepts 0-RTT requests (which can be
+     * replayed: see quic_connection::stream_is_early()); a client sends them when it
+     * resumes (endpoint::connect_resume()). Default off for servers, on for clients.
+     */
+    config &set_enable_0rtt(bool enabled) {
+        detail::check(h3q_config_set_enable_0rtt(get(), enabled), get());
+        return *this;
+    }
+    /** h3q_config_set_retry(): address validation by Retry for every new connection
+     * (servers). It and set_retry_above_rate() set one policy: the last call wins
+     * (`set_retry(false)` also ends retrying under load). */
+    config &set_retry(bool enabled) {
+        detail::check(h3q_config_set_retry(get(), enabled), get());
+        return *this;
+    }
+    /** h3q_config_set_retry_above_rate(): Retry only while more than
+     * `handshakes_per_second` new connections arrive (servers). Throws h3q::error with
+     * `H3Q_ERR_INVALID_ARGUMENT` for 0 (use set_retry() to retry always). Replaces what
+     * set_retry() set. */
+    config &set_retry_above_rate(uint32_t handshakes_per_second) {
+        detail::check(h3q_config_set_retry_above_rate(get(), handshakes_per_second), get());
+        return *this;
+    }
 
 private:
     using owner_type = detail::owner<h3q_config, h3q_config_free>;
@@ -279,6 +318,71 @@ public:
         detail::check(h3q_quic_conn_stats(get(), &s), get());
         return s;
     }
+    /**
+     * h3q_quic_conn_peer_certificate(): a copy of certificate `index` (DER) of the chain
+     * the peer presented (0: its own, then the intermediates it sent); nothing when there
+     * is no such certificate (before the handshake completed, a peer that presented none,
+     * or past the end of the chain). On a server that asked for client certificates
+     * (config::set_client_auth()) it is the client's, verified during the handshake; on a
+     * client, the server's.
+     */
+    std::optional<std::vector<uint8_t>> peer_certificate(size_t index) {
+        size_t len = 0;
+        h3q_result r = h3q_quic_conn_peer_certificate(get(), index, nullptr, 0, &len);
+        if (r == H3Q_DONE) return std::nullopt;
+        if (r != H3Q_ERR_BUFFER_TOO_SMALL) detail::check(r, get());
+        std::vector<uint8_t> der(len);
+        if (detail::check(h3q_quic_conn_peer_certificate(get(), index, der.data(), der.size(),
+                                                         &len),
+                          get()) == H3Q_DONE) {
+            return std::nullopt;
+        }
+        der.resize(len);
+        return der;
+    }
+    /** The whole chain the peer presented (peer_certificate() for each index, in order);
+     * empty when it presented none or the handshake has not completed. */
+    std::vector<std::vector<uint8_t>> peer_certificates() {
+        std::vector<std::vector<uint8_t>> chain;
+        while (std::optional<std::vector<uint8_t>> der = peer_certificate(chain.size())) {
+            chain.push_back(std::move(*der));
+        }
+        return chain;
+    }
+    /**
+     * h3q_quic_conn_session_ticket(): a copy of the session ticket the server sent on this
+     * client connection (at most `H3Q_MAX_SESSION_TICKET` bytes), to resume with
+     * endpoint::connect_resume() on the same endpoint; nothing when there is none (not
+     * received yet: servers send it just after the handshake, so ask once a response
+     * arrived; a server connection; or already used to resume).
+     */
+    std::optional<std::vector<uint8_t>> session_ticket() {
+        std::vector<uint8_t> ticket(H3Q_MAX_SESSION_TICKET);
+        size_t len = 0;
+        h3q_result r = h3q_quic_conn_session_ticket(get(), ticket.data(), ticket.size(), &len);
+        if (r == H3Q_ERR_BUFFER_TOO_SMALL) { // a library with a longer maximum than this header
+            ticket.resize(len);
+            r = h3q_quic_conn_session_ticket(get(), ticket.data(), ticket.size(), &len);
+        }
+        if (detail::check(r, get()) == H3Q_DONE) return std::nullopt;
+        ticket.resize(len);
+        return ticket;
+    }
+    /** h3q_quic_conn_early_data(): what became of this client connection's 0-RTT data
+     * (`H3Q_EARLY_DATA_NOT_OFFERED` when empty or a server connection). */
+    h3q_early_data early_data() const noexcept { return h3q_quic_conn_early_data(get()); }
+    /** h3q_quic_conn_is_0rtt(): what this client connection sends now goes as 0-RTT
+     * (false when empty). */
+    bool is_0rtt() const noexcept { return h3q_quic_conn_is_0rtt(get()); }
+    /**
+     * h3q_quic_conn_stream_is_early() (servers): the client opened request stream
+     * `stream_id` before the handshake completed, so its request came as 0-RTT data and
+     * may be a replay: answer it only if repeating it is harmless (GET, HEAD), 425 Too
+     * Early otherwise. False when empty, on a client, and for any other stream.
+     */
+    bool stream_is_early(uint64_t stream_id) const noexcept {
+        return h3q_quic_conn_stream_is_early(get(), stream_id);
+    }
 
 private:
     detail::owner<h3q_quic_conn, h3q_quic_conn_free> h_;
@@ -290,6 +394,10 @@ struct transmit {
     sockaddr_storage destination; /**< Where to send it. */
     socklen_t destination_len;    /**< The length of `destination`. */
     size_t segment_size;          /**< The datagram size (UDP_SEGMENT for a GSO batch). */
+    /** The ECN codepoint to send it with (the two low bits of IP_TOS / IPV6_TCLASS): 2
+     * (ECT(0)) while the path's ECN validation holds, 0 otherwise. Report the codepoints
+     * of received datagrams with endpoint::receive_ecn(). */
+    uint8_t ecn;
 
     /** `destination` as the `sockaddr` that `sendto()` takes. */
     const sockaddr *address() const noexcept {
@@ -343,6 +451,44 @@ public:
         return connect(now_ns, reinterpret_cast<const sockaddr *>(&remote), sizeof remote,
                        server_name);
     }
+    /**
+     * h3q_endpoint_connect_resume(): connect(), resuming the TLS session of `ticket` (from
+     * quic_connection::session_ticket() on an earlier connection of this endpoint; read
+     * during the call). With 0-RTT on (config::set_enable_0rtt()) and a session that
+     * allows it, what is sent before the handshake completes goes as 0-RTT
+     * (quic_connection::is_0rtt()); quic_connection::early_data() later says whether the
+     * server took it. If it did not, `H3Q_QUIC_EARLY_DATA_REJECTED` comes before
+     * `H3Q_QUIC_HANDSHAKE_COMPLETED`, and the h3q::h3_connection reports each request sent
+     * early as `H3Q_EVENT_STREAM_RESET` with `H3Q_H3_REQUEST_REJECTED`: send them again.
+     * A ticket resumes once; a well-formed one that cannot resume (another endpoint, used,
+     * evicted) gives a full handshake. Throws h3q::error with `H3Q_ERR_INVALID_ARGUMENT`
+     * for bytes that are not an h3q session ticket (an empty `ticket` included) or a ticket
+     * for another server name, and `H3Q_ERR_WRONG_ROLE` on a server endpoint.
+     */
+    quic_connection connect_resume(uint64_t now_ns, const sockaddr *remote, socklen_t remote_len,
+                                   const std::string &server_name, bytes_view ticket) {
+        // An empty view may have no pointer: let h3q judge the (empty) ticket, not the NULL.
+        static const uint8_t no_bytes = 0;
+        const uint8_t *bytes = ticket.data() != nullptr ? ticket.data() : &no_bytes;
+        h3q_quic_conn *raw = nullptr;
+        detail::check(h3q_endpoint_connect_resume(get(), now_ns, remote, remote_len,
+                                                  server_name.c_str(), bytes, ticket.size(),
+                                                  &raw),
+                      get());
+        return quic_connection(raw);
+    }
+    /** h3q_endpoint_connect_resume() to an IPv4 address. */
+    quic_connection connect_resume(uint64_t now_ns, const sockaddr_in &remote,
+                                   const std::string &server_name, bytes_view ticket) {
+        return connect_resume(now_ns, reinterpret_cast<const sockaddr *>(&remote), sizeof remote,
+                              server_name, ticket);
+    }
+    /** h3q_endpoint_connect_resume() to an IPv6 address. */
+    quic_connection connect_resume(uint64_t now_ns, const sockaddr_in6 &remote,
+                                   const std::string &server_name, bytes_view ticket) {
+        return connect_resume(now_ns, reinterpret_cast<const sockaddr *>(&remote), sizeof remote,
+                              server_name, ticket);
+    }
     /** h3q_endpoint_receive(). */
     void receive(uint64_t now_ns, const sockaddr *from, socklen_t from_len, bytes_view data) {
         detail::check(
@@ -355,6 +501,24 @@ public:
                                                     data.size(), segment_size),
                       get());
     }
+    /**
+     * h3q_endpoint_receive_ecn(): receive_segments() for datagrams that arrived with the
+     * ECN codepoint `ecn` (`tos & 3` of their IP_TOS / IPV6_TCLASS control message).
+     * Throws h3q::error with `H3Q_ERR_INVALID_ARGUMENT` for an `ecn` above 3 or a bad
+     * address.
+     */
+    void receive_ecn(uint64_t now_ns, const sockaddr *from, socklen_t from_len, bytes_view data,
+                     size_t segment_size, uint8_t ecn) {
+        detail::check(h3q_endpoint_receive_ecn(get(), now_ns, from, from_len, data.data(),
+                                               data.size(), segment_size, ecn),
+                      get());
+    }
+    /**
+     * h3q_endpoint_rebind(): the program replaced the UDP socket (a new local address or
+     * port). Every connection moves to a fresh connection ID and sends a PING from the new
+     * socket: send what poll_transmit() gives from it. Requests in flight continue.
+     */
+    void rebind(uint64_t now_ns) { detail::check(h3q_endpoint_rebind(get(), now_ns), get()); }
     /** h3q_endpoint_handle_timeout(). */
     void handle_timeout(uint64_t now_ns) {
         detail::check(h3q_endpoint_handle_timeout(get(), now_ns), get());
@@ -380,15 +544,17 @@ public:
         return raw;
     }
     /**
-     * h3q_endpoint_poll_transmit(): writes the next UDP payload into `buf` (`cap` bytes, at
-     * least 1472) and says where to send it; nothing when none is waiting.
+     * h3q_endpoint_poll_transmit_ecn(): writes the next UDP payload into `buf` (`cap` bytes,
+     * at least 1472) and says where to send it and with which ECN codepoint
+     * (transmit::ecn); nothing when none is waiting. (h3q_endpoint_poll_transmit() is the
+     * same call without the codepoint.)
      */
     std::optional<transmit> poll_transmit(uint64_t now_ns, uint8_t *buf, size_t cap) {
         transmit t{};
         size_t len = 0;
-        if (detail::check(h3q_endpoint_poll_transmit(get(), now_ns, buf, cap, &len,
-                                                     &t.destination, &t.destination_len,
-                                                     &t.segment_size),
+        if (detail::check(h3q_endpoint_poll_transmit_ecn(get(), now_ns, buf, cap, &len,
+                                                         &t.destination, &t.destination_len,
+                                                         &t.segment_size, &t.ecn),
                           get()) == H3Q_DONE) {
             return std::nullopt;
         }
