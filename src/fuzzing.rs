@@ -17,8 +17,10 @@ use crate::qpack::{Decoded, Decoder, Encoder};
 use crate::test_transport::FakeTransport;
 
 pub use crate::ffi::fuzz::ffi_calls;
+pub use qlog_tap::qlog_tap;
 pub use quic_streams::quic_streams;
 
+mod qlog_tap;
 mod quic_streams;
 
 /// The names of every target, as used for `fuzz/corpus/<name>/`.
@@ -31,6 +33,7 @@ pub const TARGETS: &[&str] = &[
     "ffi_calls",
     "qpack_roundtrip",
     "quic_streams",
+    "qlog_tap",
 ];
 
 /// Runs the target called `name` on `data`; false for an unknown name.
@@ -44,6 +47,7 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "ffi_calls" => ffi_calls(data),
         "qpack_roundtrip" => qpack_roundtrip(data),
         "quic_streams" => quic_streams(data),
+        "qlog_tap" => qlog_tap(data),
         _ => return false,
     }
     true

@@ -112,3 +112,5 @@ pub use handle::{Connection, ConnectionHandle};
 pub use recovery::{CongestionControl, INITIAL_WINDOW_RANGE, LossDetection};
 pub use session::{MAX_SESSIONS, MAX_TICKET_LEN};
 pub use stats::Stats;
+#[cfg(feature = "fuzzing")]
+pub(crate) use {qlog::H3Tap, qlog::QlogFile, session::Ticket};

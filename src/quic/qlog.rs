@@ -67,10 +67,7 @@ impl QlogDir {
         let role = if self.is_server { "server" } else { "client" };
         let path = self.dir.join(format!("{role}-{n}-{now_ns}.sqlog"));
         let file = File::create(path).ok()?;
-        let shared = Arc::new(QlogFile {
-            out: Mutex::new(BufWriter::with_capacity(64 * 1024, file)),
-            start,
-        });
+        let shared = Arc::new(QlogFile::new(Box::new(file), start));
         let mut config = QlogConfig::default();
         config
             .writer(Box::new(SharedWriter(shared.clone())))
@@ -87,13 +84,26 @@ impl QlogDir {
 
 /// One connection's qlog file, shared by quinn-proto's streamer and h3q's HTTP/3 tap. A
 /// connection is used by one thread at a time, so records never interleave.
-#[derive(Debug)]
 pub(crate) struct QlogFile {
-    out: Mutex<BufWriter<File>>,
+    out: Mutex<BufWriter<Box<dyn Write + Send>>>,
     start: Instant,
 }
 
+impl std::fmt::Debug for QlogFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QlogFile").finish_non_exhaustive()
+    }
+}
+
 impl QlogFile {
+    /// A qlog written to `out` (a file; a sink for the fuzz target), times from `start`.
+    pub(crate) fn new(out: Box<dyn Write + Send>, start: Instant) -> Self {
+        QlogFile {
+            out: Mutex::new(BufWriter::with_capacity(64 * 1024, out)),
+            start,
+        }
+    }
+
     /// Appends one event record.
     fn event(&self, now: Instant, name: &str, data: &str) {
         let ms = now.saturating_duration_since(self.start).as_secs_f64() * 1000.0;
