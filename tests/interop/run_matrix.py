@@ -44,6 +44,7 @@ import os
 import random
 import re
 import select
+import shlex
 import shutil
 import signal
 import socket
@@ -496,6 +497,8 @@ def main():
     parser.add_argument("--gtlsclient", default=which("gtlsclient"))
     parser.add_argument("--work", help="work directory (default: a temporary one, removed)")
     parser.add_argument("--big-mb", type=int, default=10)
+    parser.add_argument("--h3q-server-args", default="",
+                        help="more options for h3q-server, one string (e.g. '--retry --0rtt')")
     parser.add_argument("--rows", help="comma-separated subset of the rows, e.g. 'h3q -> aioquic'")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args()
@@ -541,7 +544,8 @@ def main():
 
     servers = {
         "h3q": Server("h3q", [args.h3q_server, "--listen", "127.0.0.1:0", "--cert",
-                              certs["cert"], "--key", certs["key"], "--root", root]),
+                              certs["cert"], "--key", certs["key"], "--root", root]
+                      + shlex.split(args.h3q_server_args)),
         "aioquic": Server("aioquic", [args.python, os.path.join(HERE, "aioquic_server.py"),
                                       "--listen", "127.0.0.1:0", "--cert", certs["cert"],
                                       "--key", certs["key"], "--root", root]),
