@@ -2,6 +2,9 @@
 //! through the same `extern "C"` functions C programs call. It lives here because calling
 //! them takes `unsafe`; `crate::fuzzing` re-exports it as a safe function.
 //!
+//! Besides the HTTP/3 connection over a C transport table, op 21 makes the built-in QUIC
+//! layer's production calls (`fuzz_quic.rs`).
+//!
 //! The driver behaves like a correct C caller (valid pointers and lengths, handles used
 //! until freed and never after) except where the C API promises to check: NULL handles
 //! and NULL out pointers, which must be refused with `H3Q_ERR_NULL`, never crash.
@@ -239,6 +242,8 @@ pub fn ffi_calls(data: &[u8]) {
         (b":path", b"/"),
     ]);
     let ok = c_headers(&[(b":status", b"200")]);
+    // The built-in QUIC layer's production calls (`fuzz_quic.rs`).
+    let mut quic = super::fuzz_quic::QuicCalls::new();
 
     while !input.is_empty() {
         let op = input.byte();
@@ -248,7 +253,7 @@ pub fn ffi_calls(data: &[u8]) {
         // the API accepts NULL; `conn`, `encoder`, `decoder` are live; the transport's
         // `Peer` outlives the connection.
         unsafe {
-            match op % 21 {
+            match op % 22 {
                 0..=3 => {
                     let bytes = input.long_chunk();
                     let event = h3q_quic_event {
@@ -277,10 +282,11 @@ pub fn ffi_calls(data: &[u8]) {
                     );
                 }
                 4 => {
-                    let ty = match input.byte() % 4 {
+                    let ty = match input.byte() % 5 {
                         0 => h3q_quic_event_type::H3Q_QUIC_STREAM_RESET,
                         1 => h3q_quic_event_type::H3Q_QUIC_STOP_SENDING_RECEIVED,
                         2 => h3q_quic_event_type::H3Q_QUIC_DATAGRAM_RECEIVED,
+                        3 => h3q_quic_event_type::H3Q_QUIC_EARLY_DATA_REJECTED,
                         _ => h3q_quic_event_type::H3Q_QUIC_CONNECTION_TERMINATED,
                     };
                     let bytes = input.chunk();
@@ -513,6 +519,7 @@ pub fn ffi_calls(data: &[u8]) {
                     let r = h3q_conn_set_priority(conn, stream_id, ptr::null());
                     assert_eq!(code(r), h3q_result_code::H3Q_ERR_NULL);
                 }
+                21 => quic.step(&mut input),
                 _ => {
                     let mut out = ptr::null();
                     let mut n = 0usize;

@@ -29,6 +29,8 @@ pub mod endpoint;
 pub mod event;
 #[cfg(feature = "fuzzing")]
 pub mod fuzz;
+#[cfg(feature = "fuzzing")]
+mod fuzz_quic;
 pub mod handle;
 pub mod header;
 pub mod last_error;

@@ -1,0 +1,228 @@
+//! Part of the `ffi_calls` fuzz target (`fuzz.rs`): the production calls of the built-in
+//! QUIC layer with arbitrary arguments: session tickets to resume with, datagrams with any
+//! ECN value, rebinds, transmits, the session-ticket and peer-certificate queries with any
+//! buffer size and index, and client-certificate policies with any mode and PEM bytes. A
+//! client endpoint (certificate verification off) is made the first time one is needed.
+
+use std::ffi::c_int;
+use std::ptr;
+
+use libc::{sockaddr, sockaddr_in, sockaddr_storage, socklen_t};
+
+use crate::fuzzing::Input;
+
+use super::abi::Abi;
+use super::client_auth::*;
+use super::config::*;
+use super::endpoint::*;
+use super::quic_conn::*;
+use super::result::{h3q_result, h3q_result_code};
+use super::resumption::*;
+
+/// The handles of the QUIC calls, made on first use and freed on drop.
+pub(super) struct QuicCalls {
+    endpoint: *mut h3q_endpoint,
+    conns: Vec<*mut h3q_quic_conn>,
+    server_config: *mut h3q_config,
+    now: u64,
+}
+
+fn ok(result: h3q_result) -> bool {
+    result == h3q_result_code::H3Q_OK as h3q_result
+}
+
+/// Any refusal or status is fine; a fatal error or a panic is not.
+fn not_fatal(result: h3q_result) {
+    assert!(
+        result > -200,
+        "a fatal result from a production call: {result}"
+    );
+}
+
+fn server_address() -> sockaddr_in {
+    // SAFETY: all-zero is a valid sockaddr_in.
+    let mut addr: sockaddr_in = unsafe { std::mem::zeroed() };
+    addr.sin_family = libc::AF_INET as libc::sa_family_t;
+    addr.sin_port = 4433u16.to_be();
+    addr.sin_addr.s_addr = u32::from_ne_bytes([127, 0, 0, 1]);
+    addr
+}
+
+impl QuicCalls {
+    pub(super) fn new() -> Self {
+        QuicCalls {
+            endpoint: ptr::null_mut(),
+            conns: Vec::new(),
+            server_config: ptr::null_mut(),
+            now: 1_000_000_000,
+        }
+    }
+
+    fn endpoint(&mut self) -> *mut h3q_endpoint {
+        if self.endpoint.is_null() {
+            let mut config = ptr::null_mut();
+            let version = Abi::CURRENT as c_int;
+            assert!(ok(h3q_config_new_versioned(version, false, &mut config)));
+            // SAFETY: a live config; `self.endpoint` writable.
+            unsafe {
+                assert!(ok(h3q_config_set_verify_peer(config, false)));
+                assert!(ok(h3q_endpoint_new(config, &mut self.endpoint)));
+                h3q_config_free(config);
+            }
+        }
+        self.endpoint
+    }
+
+    /// One call chosen by `input`.
+    pub(super) fn step(&mut self, input: &mut Input<'_>) {
+        let op = input.byte();
+        self.now += u64::from(input.byte()) * 1_000_000;
+        let addr = server_address();
+        let to = (&raw const addr).cast::<sockaddr>();
+        let to_len = std::mem::size_of::<sockaddr_in>() as socklen_t;
+        // SAFETY (whole block): every pointer is valid for its length, or NULL where the
+        // API takes NULL; the handles are live until `drop`.
+        unsafe {
+            match op % 7 {
+                0 => {
+                    let ticket = input.chunk();
+                    let name = if op & 0x80 != 0 {
+                        c"localhost"
+                    } else {
+                        c"other.example"
+                    };
+                    let endpoint = self.endpoint();
+                    let mut conn = ptr::null_mut();
+                    let r = h3q_endpoint_connect_resume(
+                        endpoint,
+                        self.now,
+                        to,
+                        to_len,
+                        name.as_ptr(),
+                        ticket.as_ptr(),
+                        ticket.len(),
+                        &mut conn,
+                    );
+                    not_fatal(r);
+                    if ok(r) {
+                        assert!(!conn.is_null());
+                        self.conns.push(conn);
+                    }
+                }
+                1 => {
+                    let datagram = input.chunk();
+                    let ecn = input.byte();
+                    let r = h3q_endpoint_receive_ecn(
+                        self.endpoint(),
+                        self.now,
+                        to,
+                        to_len,
+                        datagram.as_ptr(),
+                        datagram.len(),
+                        usize::from(input.byte()),
+                        ecn,
+                    );
+                    let refused = h3q_result_code::H3Q_ERR_INVALID_ARGUMENT as h3q_result;
+                    assert_eq!(r, if ecn > 3 { refused } else { 0 }, "ecn {ecn}");
+                }
+                2 => {
+                    let endpoint = self.endpoint();
+                    not_fatal(h3q_endpoint_rebind(endpoint, self.now));
+                    let mut buf = [0u8; 1500];
+                    let (mut len, mut segment, mut ecn) = (0usize, 0usize, 0u8);
+                    // SAFETY: zeroed storage is valid.
+                    let mut dest: sockaddr_storage = std::mem::zeroed();
+                    let mut dest_len: socklen_t = 0;
+                    for _ in 0..4 {
+                        let r = h3q_endpoint_poll_transmit_ecn(
+                            endpoint,
+                            self.now,
+                            buf.as_mut_ptr(),
+                            buf.len(),
+                            &mut len,
+                            &mut dest,
+                            &mut dest_len,
+                            &mut segment,
+                            &mut ecn,
+                        );
+                        not_fatal(r);
+                        if !ok(r) {
+                            break;
+                        }
+                        assert!(ecn <= 3 && len <= buf.len());
+                    }
+                    h3q_endpoint_handle_timeout(endpoint, self.now);
+                }
+                3 | 4 => {
+                    let Some(&conn) = self.conns.get(usize::from(input.byte())) else {
+                        return;
+                    };
+                    let cap = usize::from(input.byte()) * 2;
+                    let mut buf = vec![0u8; cap];
+                    let mut len = 0usize;
+                    let r = if op % 7 == 3 {
+                        h3q_quic_conn_session_ticket(conn, buf.as_mut_ptr(), cap, &mut len)
+                    } else {
+                        let index = usize::from(input.byte() % 4);
+                        h3q_quic_conn_peer_certificate(conn, index, buf.as_mut_ptr(), cap, &mut len)
+                    };
+                    not_fatal(r);
+                    let _ = h3q_quic_conn_early_data(conn);
+                    let _ = h3q_quic_conn_is_0rtt(conn);
+                    let _ = h3q_quic_conn_stream_is_early(conn, u64::from(input.byte()));
+                }
+                5 => {
+                    if self.server_config.is_null() {
+                        let version = Abi::CURRENT as c_int;
+                        assert!(ok(h3q_config_new_versioned(
+                            version,
+                            true,
+                            &mut self.server_config
+                        )));
+                    }
+                    let mode = u32::from(input.byte() % 5);
+                    let pem = input.long_chunk();
+                    let pem_ptr = if op & 0x80 != 0 {
+                        ptr::null()
+                    } else {
+                        pem.as_ptr()
+                    };
+                    not_fatal(h3q_config_set_client_auth(
+                        self.server_config,
+                        mode,
+                        pem_ptr,
+                        pem.len(),
+                    ));
+                    not_fatal(h3q_config_set_retry_above_rate(
+                        self.server_config,
+                        u32::from(input.byte()),
+                    ));
+                    not_fatal(h3q_config_set_enable_0rtt(
+                        self.server_config,
+                        op & 0x40 != 0,
+                    ));
+                }
+                _ => {
+                    // Free one connection (handles are independent of the endpoint).
+                    if !self.conns.is_empty() {
+                        let i = usize::from(input.byte()) % self.conns.len();
+                        h3q_quic_conn_free(self.conns.swap_remove(i));
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Drop for QuicCalls {
+    fn drop(&mut self) {
+        // SAFETY: live handles (or NULL), each freed once.
+        unsafe {
+            for conn in self.conns.drain(..) {
+                h3q_quic_conn_free(conn);
+            }
+            h3q_endpoint_free(self.endpoint);
+            h3q_config_free(self.server_config);
+        }
+    }
+}
