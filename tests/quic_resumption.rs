@@ -6,7 +6,7 @@ mod harness;
 use h3q::error::ErrorCode;
 use h3q::quic::{Config, EarlyData, Endpoint, RetryPolicy};
 
-use harness::fetch::{finish, start};
+use harness::fetch::{Fetch, Servers, finish, start};
 use harness::h3_pair::SECOND;
 use harness::pair::{Network, Pair, configs};
 
@@ -23,6 +23,17 @@ fn pair(server: &Config, client: &Config) -> Pair {
             ..Network::default()
         },
     )
+}
+
+/// A first connection's GET, and the session ticket the server sent on it.
+fn first_ticket(pair: &mut Pair, servers: &mut Servers) -> (Fetch, Vec<u8>) {
+    let mut first = start(pair, None);
+    finish(pair, &mut first, servers);
+    let ticket = first
+        .quic
+        .session_ticket()
+        .expect("the server sent a session ticket");
+    (first, ticket)
 }
 
 fn zero_rtt_server() -> (Config, Config) {
@@ -73,9 +84,7 @@ fn a_ticket_resumes_once_and_then_gives_a_full_handshake() {
     let (client_cfg, server_cfg) = zero_rtt_server();
     let mut pair = pair(&server_cfg, &client_cfg);
     let mut servers = Vec::new();
-    let mut first = start(&mut pair, None);
-    finish(&mut pair, &mut first, &mut servers);
-    let ticket = first.quic.session_ticket().unwrap();
+    let (first, ticket) = first_ticket(&mut pair, &mut servers);
 
     let mut second = start(&mut pair, Some(&ticket));
     finish(&mut pair, &mut second, &mut servers);
@@ -96,9 +105,7 @@ fn rejected_0rtt_reports_the_request_rejected_and_it_succeeds_when_sent_again() 
     let (client_cfg, server_cfg) = zero_rtt_server();
     let mut pair = pair(&server_cfg, &client_cfg);
     let mut servers = Vec::new();
-    let mut first = start(&mut pair, None);
-    finish(&mut pair, &mut first, &mut servers);
-    let ticket = first.quic.session_ticket().unwrap();
+    let (_first, ticket) = first_ticket(&mut pair, &mut servers);
 
     // A restarted server (same certificate) has lost its sessions: it refuses the early
     // data and completes a full handshake.
@@ -120,9 +127,7 @@ fn bad_tickets_are_refused_and_foreign_ones_give_a_full_handshake() {
     let (client_cfg, server_cfg) = zero_rtt_server();
     let mut pair = pair(&server_cfg, &client_cfg);
     let mut servers = Vec::new();
-    let mut first = start(&mut pair, None);
-    finish(&mut pair, &mut first, &mut servers);
-    let ticket = first.quic.session_ticket().unwrap();
+    let (_first, ticket) = first_ticket(&mut pair, &mut servers);
 
     let (now, addr) = (pair.now, pair.server_addr);
     let err = |r: Result<_, h3q::quic::QuicError>| r.unwrap_err().to_string();

@@ -7,7 +7,7 @@ use super::config::h3q_config;
 use super::handle::{FfiError, call, call_status, non_null};
 use super::quic_conn::h3q_quic_conn;
 use super::result::{h3q_result, h3q_result_code};
-use super::slice::bytes_arg;
+use super::slice::{bytes_arg, copy_out};
 
 /// Whether a server asks clients for a certificate (`h3q_config_set_client_auth()`).
 #[repr(C)]
@@ -104,21 +104,8 @@ pub unsafe extern "C" fn h3q_quic_conn_peer_certificate(
             let Some(cert) = chain.get(index) else {
                 return Ok(h3q_result_code::H3Q_DONE);
             };
-            // SAFETY: checked non-NULL; writable (caller's contract).
-            *len = cert.len();
-            if cap < cert.len() {
-                return Err(FfiError::new(
-                    h3q_result_code::H3Q_ERR_BUFFER_TOO_SMALL,
-                    format!(
-                        "certificate {index} needs {} bytes, cap is {cap}",
-                        cert.len()
-                    ),
-                ));
-            }
-            non_null(buf, "buf")?;
-            // SAFETY: writable for cap >= cert.len() bytes (caller's contract).
-            std::ptr::copy_nonoverlapping(cert.as_ptr(), buf, cert.len());
-            Ok(h3q_result_code::H3Q_OK)
+            // SAFETY: forwarded from the caller's contract.
+            copy_out(cert, buf, cap, len, &format!("certificate {index}"))
         })
     }
 }

@@ -12,7 +12,7 @@ use super::endpoint::h3q_endpoint;
 use super::handle::{self, FfiError, call, call_status, non_null};
 use super::quic_conn::{QuicConnState, h3q_quic_conn, query};
 use super::result::{h3q_result, h3q_result_code};
-use super::slice::{bytes_arg, str_arg};
+use super::slice::{bytes_arg, copy_out, str_arg};
 use super::sockaddr::sockaddr_from_c;
 
 /// Turns 0-RTT (TLS early data) on or off.
@@ -187,21 +187,8 @@ pub unsafe extern "C" fn h3q_quic_conn_session_ticket(
             let Some(ticket) = state.conn.session_ticket() else {
                 return Ok(h3q_result_code::H3Q_DONE);
             };
-            // SAFETY: checked non-NULL; writable (caller's contract).
-            *len = ticket.len();
-            if cap < ticket.len() {
-                return Err(FfiError::new(
-                    h3q_result_code::H3Q_ERR_BUFFER_TOO_SMALL,
-                    format!(
-                        "the session ticket needs {} bytes, cap is {cap}",
-                        ticket.len()
-                    ),
-                ));
-            }
-            non_null(buf, "buf")?;
-            // SAFETY: writable for cap >= ticket.len() bytes (caller's contract).
-            std::ptr::copy_nonoverlapping(ticket.as_ptr(), buf, ticket.len());
-            Ok(h3q_result_code::H3Q_OK)
+            // SAFETY: forwarded from the caller's contract.
+            copy_out(&ticket, buf, cap, len, "the session ticket")
         })
     }
 }

@@ -56,3 +56,32 @@ pub(crate) unsafe fn str_arg<'a>(
         .to_str()
         .map_err(|_| FfiError::invalid(format!("{name} is not valid UTF-8")))
 }
+
+/// Copies `bytes` out to C: their length to `*len`, then the bytes to `buf` when `cap`
+/// holds them (`H3Q_OK`), or `H3Q_ERR_BUFFER_TOO_SMALL` naming `what` and the size
+/// needed (which `*len` holds, so a caller may ask with `buf` NULL and `cap` 0).
+///
+/// # Safety
+/// `len` is NULL or writable; `buf` is NULL or writable for `cap` bytes.
+pub(crate) unsafe fn copy_out(
+    bytes: &[u8],
+    buf: *mut u8,
+    cap: usize,
+    len: *mut usize,
+    what: &str,
+) -> Result<super::result::h3q_result_code, FfiError> {
+    use super::result::h3q_result_code;
+    super::handle::non_null(len, "len")?;
+    // SAFETY: checked non-NULL; writable (caller's contract).
+    unsafe { *len = bytes.len() };
+    if cap < bytes.len() {
+        return Err(FfiError::new(
+            h3q_result_code::H3Q_ERR_BUFFER_TOO_SMALL,
+            format!("{what} needs {} bytes, cap is {cap}", bytes.len()),
+        ));
+    }
+    super::handle::non_null(buf, "buf")?;
+    // SAFETY: writable for cap >= bytes.len() bytes (caller's contract).
+    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), buf, bytes.len()) };
+    Ok(h3q_result_code::H3Q_OK)
+}
