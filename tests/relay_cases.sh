@@ -65,7 +65,7 @@ blackhole)
     faults="--rate 20 --queue-packets 200 --blackhole 1:3" sizes=6000000
     must="up:blackholed down:blackholed"
     ;;
-rebind) faults="--rebind-at 1000000" sizes="1000 4000000" must="relay:rebinds" ;;
+rebind) faults="--rebind-at 1000000" sizes="1000 10000000" must="relay:rebinds" ;;
 upload_loss5) faults="--loss 0.05" sizes= upload=1000000 must="up:lost down:lost" ;;
 *)
     echo "unknown case '$case'" >&2
