@@ -165,8 +165,13 @@ def test_unsupported_arguments_are_refused():
     async def main():
         with pytest.raises(ValueError, match="server configuration"):
             await serve("127.0.0.1", 0, configuration=client_configuration())
-        with pytest.raises(ValueError, match="retry"):
-            await serve("127.0.0.1", 0, configuration=server_configuration(), retry=True)
+        with pytest.raises(ValueError, match="session_ticket_fetcher"):
+            await serve("127.0.0.1", 0, configuration=server_configuration(),
+                        session_ticket_fetcher=lambda key: None)
+        with pytest.raises(ValueError, match="ticket bytes"):
+            async with connect("127.0.0.1", 9,
+                               configuration=client_configuration(session_ticket=object())):
+                pass
         with pytest.raises(ValueError, match="client configuration"):
             async with connect("127.0.0.1", 9, configuration=server_configuration()):
                 pass

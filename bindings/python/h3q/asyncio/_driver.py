@@ -12,6 +12,14 @@ with a delay, so the event loop's own clock may differ.
 
 A protocol whose callback raises has the exception reported to the loop's exception
 handler, and its connection is closed with H3_INTERNAL_ERROR; other connections go on.
+
+ECN: not passed. asyncio's datagram transport gives neither the IP TOS byte of received
+datagrams nor a way to set it per datagram (no recvmsg / sendmsg ancillary data), so every
+datagram is received with ecn=0 and sent Not-ECT whatever Transmit.ecn says. h3q's QUIC
+then finds ECN unvalidated on the path and simply does not use it (loss-based congestion
+control, as before ECN). A program that needs ECN runs the sans-I/O Endpoint on its own
+socket with IP_RECVTOS and an IP_TOS control message (Endpoint.receive(ecn=...),
+Transmit.ecn).
 """
 
 from __future__ import annotations
@@ -49,6 +57,8 @@ class EndpointDriver(asyncio.DatagramProtocol):
         self._timer_at: Optional[int] = None
         self._servicing = False
         self.closed = False
+        # Client connections whose session_ticket_handler waits for the server's ticket.
+        self.ticket_waiting: Set["QuicConnectionProtocol"] = set()
 
     # --- asyncio.DatagramProtocol ---
 
@@ -87,6 +97,8 @@ class EndpointDriver(asyncio.DatagramProtocol):
             self._dispatch_events()
             for protocol in list(self.feeding):
                 self._call(protocol, protocol.feed)
+            for protocol in list(self.ticket_waiting):
+                self._call(protocol, protocol._poll_session_ticket)
             self._send()
             self._forget_drained()
             if not self.closed:
@@ -124,6 +136,7 @@ class EndpointDriver(asyncio.DatagramProtocol):
             if not protocol._quic.closed:
                 protocol._quic.close_connection(H3_INTERNAL_ERROR, b"")
             self.feeding.discard(protocol)
+            self.ticket_waiting.discard(protocol)
 
     def _report(self, exc: Exception, protocol: Any, message: str) -> None:
         self._loop.call_exception_handler(
@@ -145,6 +158,7 @@ class EndpointDriver(asyncio.DatagramProtocol):
                 self.terminated.discard(protocol)
                 self._protocols.pop(id(protocol._quic), None)
                 self.feeding.discard(protocol)
+                self.ticket_waiting.discard(protocol)
                 protocol._release()
 
     # --- timer ---
@@ -191,4 +205,5 @@ class EndpointDriver(asyncio.DatagramProtocol):
         self._protocols.clear()
         self.feeding.clear()
         self.terminated.clear()
+        self.ticket_waiting.clear()
         self.endpoint.close()
