@@ -273,3 +273,27 @@ def test_0rtt_resumption_with_aioquic_server():
         run(resume_twice(port, b"/5000", generated(5000), server_name="localhost"))
     finally:
         assert stop_server(proc) == 0
+
+
+def test_ecn_codepoints_cross_the_asyncio_sockets():
+    """The driver's socket sets and reads the ECN bits: on loopback, QUIC's ECN validation
+    succeeds and both sides send and receive ECT(0)."""
+
+    async def main():
+        server = await serve("127.0.0.1", 0, configuration=server_configuration(),
+                             create_protocol=EchoServer)
+        try:
+            async with connect("127.0.0.1", server.address[1],
+                               configuration=client_configuration(),
+                               create_protocol=Client) as client:
+                assert await client.request(b"GET", b"/300000") == (b"200", body_of(300000))
+                return list(client._driver.ecn_sent), list(client._driver.ecn_received), \
+                    list(server._driver.ecn_received)
+        finally:
+            server.close()
+
+    sent, received, server_received = run(main())
+    assert sent[h3q.ECN_ECT0] > 0, sent
+    assert received[h3q.ECN_ECT0] > 0, received
+    assert server_received[h3q.ECN_ECT0] > 0, server_received
+    assert received[h3q.ECN_CE] == 0 and received[h3q.ECN_ECT1] == 0

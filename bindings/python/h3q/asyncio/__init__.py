@@ -12,8 +12,8 @@ Each serve() / connect() owns one h3q Endpoint on one UDP socket; h3q's QUIC lay
 inside it (see _driver.py); `Client` (h3q) is one client endpoint for several
 connections. Session tickets resume only on the endpoint that received them: see
 client.py for how connect() keeps it, and Client. serve(retry=True) validates addresses;
-0-RTT and client certificates are QuicConfiguration settings. ECN is not passed by this
-layer (asyncio gives no IP TOS byte; see _driver.py). Not supported (ValueError when
+0-RTT and client certificates are QuicConfiguration settings. ECN codepoints are read
+and set on the UDP socket (see _socket.py). Not supported (ValueError when
 asked for): raw QUIC streams (stream_handler, create_stream), aioquic's server-side
 session_ticket_fetcher / session_ticket_handler (h3q's server keeps its tickets); nor
 ping(), request_key_update(), change_connection_id().

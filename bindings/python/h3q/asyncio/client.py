@@ -40,6 +40,7 @@ from ..configuration import QuicConfiguration
 from ..endpoint import Endpoint
 from ..quic import QuicConnection
 from ._driver import EndpointDriver
+from ._socket import open_socket
 from .protocol import QuicConnectionProtocol
 
 SessionTicketHandler = Callable[[bytes], None]
@@ -92,7 +93,6 @@ class Client:
                 raise ValueError("this Client's socket is of another address family than "
                                  "the peer's: use another Client")
             return self._driver
-        loop = asyncio.get_running_loop()
         config = self.configuration.to_config()
         try:
             endpoint = Endpoint(config)
@@ -105,8 +105,7 @@ class Client:
             raise
         local = ("::" if family == socket.AF_INET6 else "0.0.0.0", self.local_port)
         try:
-            await loop.create_datagram_endpoint(lambda: driver, local_addr=local,
-                                                family=family)
+            await open_socket(driver, local, family)
         except BaseException:
             driver.close()
             raise

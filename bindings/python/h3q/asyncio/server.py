@@ -9,6 +9,7 @@ from ..configuration import QuicConfiguration
 from ..endpoint import Endpoint
 from ..quic import QuicConnection
 from ._driver import EndpointDriver
+from ._socket import open_socket
 from .protocol import QuicConnectionProtocol
 
 
@@ -81,7 +82,6 @@ async def serve(
             raise ValueError(f"h3q.asyncio: {name} is not supported: h3q's server keeps "
                              "its session tickets itself (resumption works without it; "
                              "QuicConfiguration.enable_0rtt for 0-RTT)")
-    loop = asyncio.get_running_loop()
     config = configuration.to_config(retry=bool(retry))
     try:
         endpoint = Endpoint(config)
@@ -93,7 +93,7 @@ async def serve(
 
     driver = EndpointDriver(endpoint, accept)
     try:
-        await loop.create_datagram_endpoint(lambda: driver, local_addr=(host, port))
+        await open_socket(driver, (host, port))
     except BaseException:
         driver.close()
         raise
