@@ -1,9 +1,9 @@
 """EndpointDriver: runs one h3q Endpoint over a UDP socket on the asyncio event loop.
 
 The socket (an EcnSocket, _socket.py) hands it every datagram, which goes into
-Endpoint.receive() with its ECN codepoint; the endpoint's timer is one loop.call_later() handle re-armed after
-each step (Endpoint.next_timeout() -> Endpoint.handle_timeout()), and after each input the
-driver accepts new connections (a server), hands each connection's QUIC events to its
+Endpoint.receive() with its ECN codepoint; the endpoint's timer is one loop.call_later()
+handle re-armed after each step (Endpoint.next_timeout() -> Endpoint.handle_timeout()),
+and after each input the driver accepts new connections (a server), hands each connection's QUIC events to its
 protocol (Endpoint.next_ready(), QuicConnection.next_event()), lets protocols that asked
 for it feed more data, and sends what the endpoint has to send (Endpoint.poll_transmit()).
 
