@@ -28,7 +28,7 @@ from __future__ import annotations
 from . import _constants
 from ._constants import *  # noqa: F401,F403  (H3Q_*, QUIC_*, EVENT_*, H3_*, ...)
 from ._lib import lib, library_path
-from .config import Config
+from .config import ClientAuth, Config
 from .configuration import QuicConfiguration
 from .endpoint import Endpoint, Transmit
 from .errors import (
@@ -68,8 +68,8 @@ from .events import (
     WebTransportStreamDataReceived,
 )
 from .h3 import H3Connection, Settings
-from .quic import QuicConnection
-from .quic_events import QuicEvent
+from .quic import EarlyData, QuicConnection
+from .quic_events import EarlyDataRejected, QuicEvent
 
 
 def version() -> str:
@@ -81,7 +81,8 @@ __version__ = "0.1.0"
 
 __all__ = [name for name in dir(_constants) if name.isupper()] + [
     "lib", "library_path", "version", "Config", "QuicConfiguration", "Endpoint", "Transmit",
-    "QuicConnection", "QuicEvent", "H3Connection", "Settings",
+    "QuicConnection", "QuicEvent", "H3Connection", "Settings", "ClientAuth", "EarlyData",
+    "EarlyDataRejected",
     "H3Error", "H3QError", "FrameUnexpected", "InvalidStreamTypeError",
     "NoAvailablePushIDError", "ProtocolError", "InvalidArgumentError", "WrongRoleError",
     "TlsError", "TransportError", "GoingAwayError", "FieldSectionTooLargeError",

@@ -42,6 +42,7 @@ QUIC_STOP_SENDING_RECEIVED = 2
 QUIC_DATAGRAM_RECEIVED = 3
 QUIC_HANDSHAKE_COMPLETED = 4
 QUIC_CONNECTION_TERMINATED = 5
+QUIC_EARLY_DATA_REJECTED = 6  # a client's 0-RTT data was rejected (ABI version 2)
 
 # --- h3q_event_type ---
 EVENT_HEADERS_RECEIVED = 0
@@ -61,6 +62,7 @@ EVENT_PRIORITY_UPDATE = 11
 ERROR_SPACE_UNSPECIFIED = 0
 ERROR_SPACE_TRANSPORT = 1
 ERROR_SPACE_APPLICATION = 2
+ERROR_SPACE_NO_CODE = 3  # no code was exchanged: idle timeout, stateless reset
 
 # --- HTTP/3 error codes (RFC 9114 §8.1; h3q_h3_error) ---
 H3_NO_ERROR = 0x100
@@ -80,6 +82,26 @@ H3_REQUEST_INCOMPLETE = 0x10D
 H3_MESSAGE_ERROR = 0x10E
 H3_CONNECT_ERROR = 0x10F
 H3_VERSION_FALLBACK = 0x110
+
+# --- h3q_early_data: what became of a client's 0-RTT data (see h3q.EarlyData) ---
+EARLY_DATA_NOT_OFFERED = 0
+EARLY_DATA_PENDING = 1
+EARLY_DATA_ACCEPTED = 2
+EARLY_DATA_REJECTED = 3
+
+# --- h3q_client_auth: whether a server asks clients for a certificate ---
+CLIENT_AUTH_OFF = 0
+CLIENT_AUTH_REQUEST = 1
+CLIENT_AUTH_REQUIRE = 2
+
+# The longest session ticket h3q_quic_conn_session_ticket() writes (H3Q_MAX_SESSION_TICKET).
+MAX_SESSION_TICKET = 278
+
+# --- ECN codepoints (the two low bits of the IP TOS / IPv6 traffic class byte) ---
+ECN_NOT_ECT = 0
+ECN_ECT1 = 1
+ECN_ECT0 = 2
+ECN_CE = 3
 
 # The smallest buffer h3q_endpoint_poll_transmit() accepts.
 MIN_TRANSMIT_BUFFER = 1472

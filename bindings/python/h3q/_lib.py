@@ -98,6 +98,11 @@ _SIGNATURES = {
     "h3q_config_set_initial_window": (c_result, [_P, ctypes.c_uint64]),
     "h3q_config_set_max_datagram_frame_size": (c_result, [_P, ctypes.c_uint64]),
     "h3q_config_set_key_log_file": (c_result, [_P, ctypes.c_char_p]),
+    "h3q_config_set_client_auth": (
+        c_result, [_P, ctypes.c_uint32, ctypes.c_char_p, ctypes.c_size_t]),
+    "h3q_config_set_enable_0rtt": (c_result, [_P, ctypes.c_bool]),
+    "h3q_config_set_retry": (c_result, [_P, ctypes.c_bool]),
+    "h3q_config_set_retry_above_rate": (c_result, [_P, ctypes.c_uint32]),
     # endpoint
     "h3q_endpoint_new": (c_result, [_P, _PP]),
     "h3q_endpoint_free": (None, [_P]),
@@ -107,11 +112,23 @@ _SIGNATURES = {
     "h3q_endpoint_receive": (
         c_result, [_P, ctypes.c_uint64, ctypes.c_void_p, c_socklen, ctypes.c_char_p,
                    ctypes.c_size_t]),
+    "h3q_endpoint_receive_ecn": (
+        c_result, [_P, ctypes.c_uint64, ctypes.c_void_p, c_socklen, ctypes.c_char_p,
+                   ctypes.c_size_t, ctypes.c_size_t, ctypes.c_uint8]),
+    "h3q_endpoint_connect_resume": (
+        c_result, [_P, ctypes.c_uint64, ctypes.c_void_p, c_socklen, ctypes.c_char_p,
+                   ctypes.c_char_p, ctypes.c_size_t, _PP]),
+    "h3q_endpoint_rebind": (c_result, [_P, ctypes.c_uint64]),
     "h3q_endpoint_accept": (c_result, [_P, _PP]),
     "h3q_endpoint_poll_transmit": (
         c_result, [_P, ctypes.c_uint64, c_u8_p, ctypes.c_size_t,
                    ctypes.POINTER(ctypes.c_size_t), ctypes.POINTER(sockaddr_storage),
                    ctypes.POINTER(c_socklen), ctypes.POINTER(ctypes.c_size_t)]),
+    "h3q_endpoint_poll_transmit_ecn": (
+        c_result, [_P, ctypes.c_uint64, c_u8_p, ctypes.c_size_t,
+                   ctypes.POINTER(ctypes.c_size_t), ctypes.POINTER(sockaddr_storage),
+                   ctypes.POINTER(c_socklen), ctypes.POINTER(ctypes.c_size_t),
+                   ctypes.POINTER(ctypes.c_uint8)]),
     "h3q_endpoint_next_timeout": (ctypes.c_uint64, [_P]),
     "h3q_endpoint_handle_timeout": (c_result, [_P, ctypes.c_uint64]),
     "h3q_endpoint_certificate_fingerprint": (c_result, [_P, c_u8_p]),
@@ -136,6 +153,14 @@ _SIGNATURES = {
         c_result, [_P, ctypes.POINTER(c_u8_p), ctypes.POINTER(ctypes.c_size_t)]),
     "h3q_quic_conn_remote_address": (
         c_result, [_P, ctypes.POINTER(sockaddr_storage), ctypes.POINTER(c_socklen)]),
+    "h3q_quic_conn_session_ticket": (
+        c_result, [_P, c_u8_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)]),
+    "h3q_quic_conn_early_data": (ctypes.c_int, [_P]),  # enum h3q_early_data
+    "h3q_quic_conn_is_0rtt": (ctypes.c_bool, [_P]),
+    "h3q_quic_conn_stream_is_early": (ctypes.c_bool, [_P, ctypes.c_uint64]),
+    "h3q_quic_conn_peer_certificate": (
+        c_result, [_P, ctypes.c_size_t, c_u8_p, ctypes.c_size_t,
+                   ctypes.POINTER(ctypes.c_size_t)]),
     # http/3 conn
     "h3q_conn_new_versioned": (
         c_result, [ctypes.c_int, ctypes.POINTER(h3q_transport), ctypes.POINTER(h3q_settings),

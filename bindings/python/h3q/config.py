@@ -4,12 +4,33 @@ from __future__ import annotations
 
 import ctypes
 import os
-from typing import Optional, Sequence
+import enum
+from typing import Optional, Sequence, Union
 
-from ._constants import ABI_VERSION, CONGESTION_CONTROLLERS, H3Q_DONE, H3Q_ERR_BUFFER_TOO_SMALL
+from ._constants import (
+    ABI_VERSION,
+    CLIENT_AUTH_OFF,
+    CLIENT_AUTH_REQUEST,
+    CLIENT_AUTH_REQUIRE,
+    CONGESTION_CONTROLLERS,
+    H3Q_DONE,
+    H3Q_ERR_BUFFER_TOO_SMALL,
+)
 from ._handle import Handle
 from ._lib import lib
 from .errors import check, thread_last_error
+
+
+class ClientAuth(enum.IntEnum):
+    """Whether a server asks clients for a certificate (h3q_client_auth)."""
+
+    OFF = CLIENT_AUTH_OFF  # it does not (the default)
+    REQUEST = CLIENT_AUTH_REQUEST  # it asks; clients without one are served
+    REQUIRE = CLIENT_AUTH_REQUIRE  # clients without a certificate that verifies are refused
+
+
+_CLIENT_AUTH_NAMES = {"off": ClientAuth.OFF, "request": ClientAuth.REQUEST,
+                      "require": ClientAuth.REQUIRE}
 
 
 class Config(Handle):
@@ -119,3 +140,48 @@ class Config(Handle):
     def set_key_log_file(self, path: str) -> None:
         self._check(lib.h3q_config_set_key_log_file(self.handle, os.fsencode(path)),
                     "h3q_config_set_key_log_file")
+
+    # --- resumption, 0-RTT, address validation, client certificates ---
+
+    def set_enable_0rtt(self, enabled: bool) -> None:
+        """0-RTT (TLS early data) on or off. A server with it on accepts requests a
+        resuming client sends before the handshake completes; they can be replayed, so
+        answer early requests (QuicConnection.stream_is_early()) only when repeating them
+        is harmless (GET, HEAD), 425 Too Early otherwise. Default off for servers, on for
+        clients (which send 0-RTT when resuming a session that allows it)."""
+        self._check(lib.h3q_config_set_enable_0rtt(self.handle, bool(enabled)),
+                    "h3q_config_set_enable_0rtt")
+
+    def set_retry(self, enabled: bool) -> None:
+        """A server answers every new client with a Retry (address validation: one more
+        round trip, no amplification for spoofed sources). Default off; clients ignore it."""
+        self._check(lib.h3q_config_set_retry(self.handle, bool(enabled)),
+                    "h3q_config_set_retry")
+
+    def set_retry_above_rate(self, handshakes_per_second: int) -> None:
+        """Retry only while more than `handshakes_per_second` (1 to 2**32-1) new
+        connections arrived in the last second."""
+        if not isinstance(handshakes_per_second, int) or not (
+                1 <= handshakes_per_second <= 0xFFFF_FFFF):
+            raise ValueError(f"handshakes_per_second {handshakes_per_second!r}: not in "
+                             "1..4294967295 (set_retry(True) retries always)")
+        self._check(lib.h3q_config_set_retry_above_rate(self.handle, handshakes_per_second),
+                    "h3q_config_set_retry_above_rate")
+
+    def set_client_auth(self, mode: Union[ClientAuth, int, str],
+                        ca_pem: Optional[bytes] = None) -> None:
+        """A server asks clients for a certificate: `mode` ClientAuth.OFF / REQUEST /
+        REQUIRE (or "off" / "request" / "require"), `ca_pem` the PEM CA certificates a
+        client's certificate must chain to (may be None with OFF). A client presents the
+        certificate of its own Config (set_certificate_chain_pem / load_certificate_chain).
+        """
+        if isinstance(mode, str):
+            if mode not in _CLIENT_AUTH_NAMES:
+                raise ValueError(f"client auth mode {mode!r}: not one of "
+                                 f"{', '.join(_CLIENT_AUTH_NAMES)}")
+            mode = _CLIENT_AUTH_NAMES[mode]
+        if not isinstance(mode, int) or not 0 <= mode <= 0xFFFF_FFFF:
+            raise ValueError(f"client auth mode {mode!r}: not a ClientAuth")
+        self._check(lib.h3q_config_set_client_auth(
+            self.handle, int(mode), ca_pem, len(ca_pem) if ca_pem is not None else 0),
+                    "h3q_config_set_client_auth")

@@ -7,8 +7,17 @@ a ported program keeps building its configuration the same way:
     configuration.verify_mode = ssl.CERT_NONE          # or load_verify_locations(cafile)
     configuration.load_cert_chain("cert.pem", "key.pem")   # a server
 
+Resumption and 0-RTT: `session_ticket` takes the bytes a previous connection's
+session_ticket_handler received (h3q.asyncio.connect()); a ticket resumes only on the
+endpoint that received it, in this process (see h3q.asyncio). `enable_0rtt` (h3q) turns
+0-RTT on for a server (off by default: early requests can be replayed) or off for a
+client (on by default). Client certificates: load_cert_chain() on a client configuration
+presents one; on a server, verify_mode=ssl.CERT_REQUIRED with load_verify_locations()
+(the CAs client certificates must chain to) requires one, ssl.CERT_OPTIONAL asks for one.
+
 What h3q's QUIC layer has no equivalent for is refused with ValueError rather than
-ignored: a key password, a CA directory (`capath`), session tickets, quic_logger.
+ignored: a key password, a CA directory (`capath`), aioquic's SessionTicket objects,
+quic_logger.
 Certificate and CA files are read when load_cert_chain() / load_verify_locations() is
 called (OSError if unreadable); their contents are checked when the configuration is
 used (h3q.TlsError naming the problem).
@@ -22,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, List, Optional, Union
 
 from ._constants import H3_ALPN
-from .config import Config
+from .config import ClientAuth, Config
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -40,14 +49,23 @@ class QuicConfiguration:
     idle_timeout:       seconds without traffic before the connection closes (default 60)
     server_name:        the name a client verifies and sends as SNI (default: the host
                         given to connect())
-    verify_mode:        ssl.CERT_NONE turns certificate verification off (a client);
-                        default ssl.CERT_REQUIRED
+    verify_mode:        a client: ssl.CERT_NONE turns certificate verification off;
+                        default ssl.CERT_REQUIRED. A server: ssl.CERT_REQUIRED requires
+                        a client certificate chaining to the CAs of
+                        load_verify_locations(), ssl.CERT_OPTIONAL asks for one; default
+                        (None, ssl.CERT_NONE): no client certificates
     max_datagram_frame_size: enables QUIC DATAGRAM frames up to this size
     max_stream_data:    flow-control credit per stream given to the peer (bytes)
     congestion_control_algorithm: "reno", "cubic" (default) or "bbr"
     secrets_log_file:   a path, or an open file (its name is used), for TLS secrets in the
                         NSS key log format (Wireshark)
-    quic_logger, session_ticket: accepted only as None (h3q has neither)
+    session_ticket:     a client: the ticket (bytes) of an earlier connection to resume
+                        (with 0-RTT when the server allows it); see h3q.asyncio.connect()
+    enable_0rtt:        h3q: None (default) keeps the library's default, 0-RTT on for
+                        clients and off for servers; True lets a server accept early
+                        requests (check QuicConnection.stream_is_early(): they can be
+                        replayed), False stops a client sending them
+    quic_logger:        accepted only as None (h3q has no qlog)
     """
 
     is_client: bool = True
@@ -60,7 +78,8 @@ class QuicConfiguration:
     congestion_control_algorithm: str = "cubic"
     secrets_log_file: Any = None
     quic_logger: Any = None
-    session_ticket: Any = None
+    session_ticket: Optional[bytes] = None
+    enable_0rtt: Optional[bool] = None
     # Filled by load_cert_chain() / load_verify_locations() / use_self_signed().
     certificate_chain_pem: Optional[bytes] = field(default=None, repr=False)
     private_key_pem: Optional[bytes] = field(default=None, repr=False)
@@ -95,13 +114,30 @@ class QuicConfiguration:
         (QuicServer.certificate_fingerprint() gives its SHA-256)."""
         self.self_signed_host = host
 
-    def to_config(self) -> Config:
+    def to_config(self, retry: bool = False) -> Config:
         """A new h3q Config with these values; the caller owns it (close() it once the
-        Endpoint is made). Raises ValueError for a value h3q cannot take, TlsError for
+        Endpoint is made). `retry`: a server validates new clients' addresses with a Retry
+        (serve(retry=True)). Raises ValueError for a value h3q cannot take, TlsError for
         unusable certificates or keys."""
-        for name in ("quic_logger", "session_ticket"):
-            if getattr(self, name) is not None:
-                raise ValueError(f"QuicConfiguration.{name}: not supported by h3q")
+        if self.quic_logger is not None:
+            raise ValueError("QuicConfiguration.quic_logger: not supported by h3q")
+        if self.session_ticket is not None:
+            if not isinstance(self.session_ticket, (bytes, bytearray, memoryview)):
+                raise ValueError(
+                    f"QuicConfiguration.session_ticket: h3q takes the ticket bytes its "
+                    f"session_ticket_handler gave, not {type(self.session_ticket).__name__}")
+            if not self.is_client:
+                raise ValueError("QuicConfiguration.session_ticket: for clients only")
+        server_auth = None
+        if not self.is_client and self.verify_mode in (ssl.CERT_REQUIRED, ssl.CERT_OPTIONAL):
+            if not self.ca_pems:
+                raise ValueError("a server verifying client certificates (verify_mode "
+                                 "CERT_REQUIRED or CERT_OPTIONAL) needs their CA: "
+                                 "load_verify_locations()")
+            server_auth = (ClientAuth.REQUIRE if self.verify_mode == ssl.CERT_REQUIRED
+                           else ClientAuth.REQUEST)
+        if retry and self.is_client:
+            raise ValueError("retry: for servers only")
         if (not self.is_client and self.certificate_chain_pem is None
                 and self.self_signed_host is None):
             raise ValueError("a server configuration needs a certificate: "
@@ -129,7 +165,14 @@ class QuicConfiguration:
                                                  self.private_key_pem)
             elif self.self_signed_host is not None:
                 config.generate_self_signed(self.self_signed_host)
-            if self.verify_mode == ssl.CERT_NONE:
+            if self.enable_0rtt is not None:
+                config.set_enable_0rtt(bool(self.enable_0rtt))
+            if not self.is_client:
+                if server_auth is not None:
+                    config.set_client_auth(server_auth, b"\n".join(self.ca_pems))
+                if retry:
+                    config.set_retry(True)
+            elif self.verify_mode == ssl.CERT_NONE:
                 config.set_verify_peer(False)
             else:
                 for pem in self.ca_pems or self._system_ca_pems():

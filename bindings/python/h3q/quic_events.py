@@ -10,9 +10,17 @@ aioquic.quic.events' names and attributes, so `isinstance(event, HandshakeComple
     StreamReset             error_code, stream_id
     StopSendingReceived     error_code, stream_id
     DatagramFrameReceived   data
-    HandshakeCompleted      alpn_protocol (str); early_data_accepted, session_resumed (False)
+    HandshakeCompleted      alpn_protocol (str); early_data_accepted, session_resumed
     ConnectionTerminated    error_code, reason_phrase (str), frame_type (None); and h3q's
                             error_space (ERROR_SPACE_*) and closed_by_peer
+
+and one aioquic has not:
+
+    EarlyDataRejected       a client's 0-RTT data was refused by the server (no fields);
+                            comes just before HandshakeCompleted. Give it to the
+                            H3Connection like the others: it reports every request sent
+                            early as StreamReset with H3_REQUEST_REJECTED; send those
+                            again (stream ids start over at 0).
 
 Events are plain data: their bytes are copies, valid for as long as the program keeps them.
 """
@@ -32,7 +40,8 @@ class QuicEvent:
     """A QUIC event, copied out of h3q (aioquic's QUIC events in one record).
 
     type: QUIC_STREAM_DATA_RECEIVED, QUIC_STREAM_RESET, QUIC_STOP_SENDING_RECEIVED,
-          QUIC_DATAGRAM_RECEIVED, QUIC_HANDSHAKE_COMPLETED, QUIC_CONNECTION_TERMINATED
+          QUIC_DATAGRAM_RECEIVED, QUIC_HANDSHAKE_COMPLETED, QUIC_CONNECTION_TERMINATED,
+          QUIC_EARLY_DATA_REJECTED
     """
 
     type: int
@@ -89,21 +98,30 @@ class DatagramFrameReceived(QuicEvent):
 
 @dataclass
 class HandshakeCompleted(QuicEvent):
-    """The TLS handshake completed; data is the negotiated ALPN protocol."""
+    """The TLS handshake completed; data is the negotiated ALPN protocol.
+
+    early_data_accepted: a client's 0-RTT data was accepted (QuicConnection.early_data
+    is EarlyData.ACCEPTED when the event was taken). session_resumed: True when the
+    session is known to be resumed, i.e. with early data accepted; h3q has no call that
+    tells a resumption without 0-RTT from a full handshake, so that case reads False.
+    """
 
     type: int = c.QUIC_HANDSHAKE_COMPLETED
+    early_data_accepted: bool = False
+    session_resumed: bool = False
 
     @property
     def alpn_protocol(self) -> Optional[str]:
         return self.data.decode("ascii", "replace") if self.data else None
 
-    @property
-    def early_data_accepted(self) -> bool:
-        return False  # h3q's QUIC layer does not send 0-RTT data
 
-    @property
-    def session_resumed(self) -> bool:
-        return False  # h3q's QUIC layer does not resume sessions
+@dataclass
+class EarlyDataRejected(QuicEvent):
+    """h3q: the server rejected this client's 0-RTT data (just before HandshakeCompleted).
+    The H3Connection turns it into a StreamReset (H3_REQUEST_REJECTED) for each request
+    sent early; send them again, on new stream ids (they start over at 0)."""
+
+    type: int = c.QUIC_EARLY_DATA_REJECTED
 
 
 @dataclass
@@ -128,6 +146,7 @@ _CLASSES: Dict[int, Type[QuicEvent]] = {
     c.QUIC_DATAGRAM_RECEIVED: DatagramFrameReceived,
     c.QUIC_HANDSHAKE_COMPLETED: HandshakeCompleted,
     c.QUIC_CONNECTION_TERMINATED: ConnectionTerminated,
+    c.QUIC_EARLY_DATA_REJECTED: EarlyDataRejected,
 }
 
 

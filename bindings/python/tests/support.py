@@ -197,25 +197,57 @@ class SimpleClient:
 
 
 class Pair:
-    """Two endpoints, an in-memory network without loss, and a simulated clock."""
+    """Two endpoints, an in-memory network without loss, and a simulated clock.
 
-    def __init__(self):
-        with h3q.Config(is_server=True) as scfg, h3q.Config(is_server=False) as ccfg:
-            self.fingerprint = scfg.generate_self_signed("localhost")
-            ccfg.add_ca_pem(scfg.certificate_chain_pem())
-            self.server_ep = h3q.Endpoint(scfg)
+    `server_setup` / `client_setup` are called with the server's / client's Config before
+    the endpoints are made; `connect=False` leaves `client` None (see reconnect())."""
+
+    def __init__(self, server_setup=None, client_setup=None, connect=True):
+        self.server_config = h3q.Config(is_server=True)
+        with h3q.Config(is_server=False) as ccfg:
+            self.fingerprint = self.server_config.generate_self_signed("localhost")
+            ccfg.add_ca_pem(self.server_config.certificate_chain_pem())
+            if server_setup is not None:
+                server_setup(self.server_config)
+            if client_setup is not None:
+                client_setup(ccfg)
+            self.server_ep = h3q.Endpoint(self.server_config)
             self.client_ep = h3q.Endpoint(ccfg)
         self.now = 1_000_000_000
         self.server = SimpleServer(self.server_ep)
-        self.client = SimpleClient(self.client_ep.connect(self.now, SERVER_ADDR, "localhost"))
+        self.client = None
+        self.old_clients = []
+        self.client_addr = CLIENT_ADDR
+        self.on_transmit = None  # when set, called with every Transmit
+        if connect:
+            self.reconnect()
+
+    def reconnect(self, session_ticket=None):
+        """A new client connection on the same client endpoint (the previous one stays
+        open, in old_clients); returns the SimpleClient."""
+        if self.client is not None:
+            self.old_clients.append(self.client)
+        self.client = SimpleClient(self.client_ep.connect(self.now, SERVER_ADDR, "localhost",
+                                                          session_ticket=session_ticket))
+        return self.client
+
+    def restart_server(self):
+        """Replaces the server endpoint by a new one of the same Config (so the same
+        certificate) that has none of the old one's sessions."""
+        self.server.close()
+        self.server_ep.close()
+        self.server_ep = h3q.Endpoint(self.server_config)
+        self.server = SimpleServer(self.server_ep)
 
     def pump(self):
         moved = False
-        for src, dst, src_addr in ((self.client_ep, self.server_ep, CLIENT_ADDR),
+        for src, dst, src_addr in ((self.client_ep, self.server_ep, self.client_addr),
                                    (self.server_ep, self.client_ep, SERVER_ADDR)):
             while (t := src.poll_transmit(self.now)) is not None:
+                if self.on_transmit is not None:
+                    self.on_transmit(t)
                 for datagram in segments(t):
-                    dst.receive(self.now, src_addr, datagram)
+                    dst.receive(self.now, src_addr, datagram, ecn=t.ecn)
                 moved = True
         return moved
 
@@ -257,10 +289,50 @@ class Pair:
         raise AssertionError("condition not reached (steps or simulated time ran out)")
 
     def close(self):
-        self.client.close()
+        for client in self.old_clients + [self.client]:
+            if client is not None:
+                client.close()
         self.server.close()
         self.client_ep.close()
         self.server_ep.close()
+        self.server_config.close()
+
+
+def make_client_pki(directory):
+    """A CA and a client certificate it signed, with openssl (skips the test when openssl is
+    missing): returns {"ca": ca.pem, "cert": client.pem, "key": client.key} paths."""
+    import shutil
+
+    if shutil.which("openssl") is None:
+        raise unittest.SkipTest(MISSING_PEER + "openssl (apt-get install openssl)")
+    paths = {n: os.path.join(directory, f) for n, f in (
+        ("ca_key", "ca.key"), ("ca", "ca.pem"), ("key", "client.key"), ("csr", "client.csr"),
+        ("cert", "client.pem"), ("ext", "client.ext"))}
+    with open(paths["ext"], "w") as f:
+        f.write("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+                "extendedKeyUsage=clientAuth\nsubjectAltName=DNS:client.test\n")
+    ec = ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"]
+    for cmd in (
+        ["genpkey", *ec, "-out", paths["ca_key"]],
+        ["req", "-x509", "-new", "-key", paths["ca_key"], "-subj", "/CN=h3q test client CA",
+         "-days", "2", "-addext", "basicConstraints=critical,CA:TRUE",
+         "-addext", "keyUsage=critical,keyCertSign", "-out", paths["ca"]],
+        ["genpkey", *ec, "-out", paths["key"]],
+        ["req", "-new", "-key", paths["key"], "-subj", "/CN=client.test", "-out", paths["csr"]],
+        ["x509", "-req", "-in", paths["csr"], "-CA", paths["ca"], "-CAkey", paths["ca_key"],
+         "-CAcreateserial", "-days", "2", "-extfile", paths["ext"], "-out", paths["cert"]],
+    ):
+        subprocess.run(["openssl", *cmd], check=True, capture_output=True, timeout=30)
+    return paths
+
+
+def pem_to_der(pem):
+    """The DER bytes of the first certificate in PEM bytes."""
+    import ssl
+
+    text = pem.decode("ascii")
+    end = "-----END CERTIFICATE-----"
+    return ssl.PEM_cert_to_DER_cert(text[:text.index(end) + len(end)])
 
 
 def fetch_over_udp(host, port, requests, timeout_s=20.0):

@@ -1,9 +1,9 @@
-"""EndpointDriver: runs one h3q Endpoint over an asyncio datagram socket.
+"""EndpointDriver: runs one h3q Endpoint over a UDP socket on the asyncio event loop.
 
-It is the asyncio.DatagramProtocol of the socket: every datagram goes into
-Endpoint.receive(), the endpoint's timer is one loop.call_later() handle re-armed after
-each step (Endpoint.next_timeout() -> Endpoint.handle_timeout()), and after each input the
-driver accepts new connections (a server), hands each connection's QUIC events to its
+The socket (an EcnSocket, _socket.py) hands it every datagram, which goes into
+Endpoint.receive() with its ECN codepoint; the endpoint's timer is one loop.call_later()
+handle re-armed after each step (Endpoint.next_timeout() -> Endpoint.handle_timeout()),
+and after each input the driver accepts new connections (a server), hands each connection's QUIC events to its
 protocol (Endpoint.next_ready(), QuicConnection.next_event()), lets protocols that asked
 for it feed more data, and sends what the endpoint has to send (Endpoint.poll_transmit()).
 
@@ -12,6 +12,12 @@ with a delay, so the event loop's own clock may differ.
 
 A protocol whose callback raises has the exception reported to the loop's exception
 handler, and its connection is closed with H3_INTERNAL_ERROR; other connections go on.
+
+ECN: the socket is not asyncio's datagram transport, which gives no IP TOS byte, but an
+EcnSocket (_socket.py) read with add_reader() and recvmsg(): each datagram reaches
+Endpoint.receive() with its ECN codepoint, and each is sent with its Transmit.ecn.
+`ecn_received` / `ecn_sent` count the datagrams by codepoint (0 Not-ECT, 1 ECT(1),
+2 ECT(0), 3 CE).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Set, Tuple
 from .._constants import H3_INTERNAL_ERROR
 from ..endpoint import Endpoint
 from ..quic import QuicConnection
+from ._socket import EcnSocket
 
 if TYPE_CHECKING:
     from .protocol import QuicConnectionProtocol
@@ -30,7 +37,7 @@ if TYPE_CHECKING:
 ProtocolFactory = Callable[[QuicConnection], "QuicConnectionProtocol"]
 
 
-class EndpointDriver(asyncio.DatagramProtocol):
+class EndpointDriver:
     """Owns `endpoint` (freed by close()) and the protocols of its connections.
 
     `accept`: for a server, called with each new QuicConnection; returns its protocol.
@@ -40,7 +47,9 @@ class EndpointDriver(asyncio.DatagramProtocol):
         self.endpoint = endpoint
         self._accept = accept
         self._loop = asyncio.get_running_loop()
-        self.transport: Optional[asyncio.DatagramTransport] = None
+        self.transport: Optional[EcnSocket] = None
+        self.ecn_received = [0, 0, 0, 0]
+        self.ecn_sent = [0, 0, 0, 0]
         self._protocols: Dict[int, "QuicConnectionProtocol"] = {}
         self.feeding: Set["QuicConnectionProtocol"] = set()
         # Connections whose termination was reported: freed once drained.
@@ -49,21 +58,25 @@ class EndpointDriver(asyncio.DatagramProtocol):
         self._timer_at: Optional[int] = None
         self._servicing = False
         self.closed = False
+        # Client connections whose session_ticket_handler waits for the server's ticket.
+        self.ticket_waiting: Set["QuicConnectionProtocol"] = set()
 
-    # --- asyncio.DatagramProtocol ---
+    # --- the socket (EcnSocket) ---
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+    def connection_made(self, transport: EcnSocket) -> None:
+        self.transport = transport
 
-    def datagram_received(self, data: bytes, addr: Tuple[Any, ...]) -> None:
+    def receive_datagram(self, data: bytes, addr: Tuple[Any, ...], ecn: int = 0) -> None:
+        """One datagram in; the socket calls service() after a batch of them."""
         if self.closed:
             return
-        self.endpoint.receive(time.monotonic_ns(), addr, data)
-        self.service()
+        self.ecn_received[ecn & 3] += 1
+        self.endpoint.receive(time.monotonic_ns(), addr, data, ecn=ecn & 3)
 
-    def error_received(self, exc: Exception) -> None:
-        # ICMP errors (port unreachable...): QUIC's own timers decide when a peer is gone.
-        pass
+    def datagram_received(self, data: bytes, addr: Tuple[Any, ...]) -> None:
+        """asyncio.DatagramProtocol's call: one datagram without its ECN codepoint."""
+        self.receive_datagram(data, addr)
+        self.service()
 
     def connection_lost(self, exc: Optional[Exception]) -> None:
         self.close()
@@ -87,6 +100,8 @@ class EndpointDriver(asyncio.DatagramProtocol):
             self._dispatch_events()
             for protocol in list(self.feeding):
                 self._call(protocol, protocol.feed)
+            for protocol in list(self.ticket_waiting):
+                self._call(protocol, protocol._poll_session_ticket)
             self._send()
             self._forget_drained()
             if not self.closed:
@@ -124,6 +139,7 @@ class EndpointDriver(asyncio.DatagramProtocol):
             if not protocol._quic.closed:
                 protocol._quic.close_connection(H3_INTERNAL_ERROR, b"")
             self.feeding.discard(protocol)
+            self.ticket_waiting.discard(protocol)
 
     def _report(self, exc: Exception, protocol: Any, message: str) -> None:
         self._loop.call_exception_handler(
@@ -137,7 +153,8 @@ class EndpointDriver(asyncio.DatagramProtocol):
         while (t := self.endpoint.poll_transmit(now)) is not None:
             step = t.segment_size or len(t.data)
             for i in range(0, len(t.data), step):
-                transport.sendto(t.data[i:i + step], t.address)
+                transport.sendto(t.data[i:i + step], t.address, t.ecn)
+                self.ecn_sent[t.ecn & 3] += 1
 
     def _forget_drained(self) -> None:
         for protocol in list(self.terminated):
@@ -145,6 +162,7 @@ class EndpointDriver(asyncio.DatagramProtocol):
                 self.terminated.discard(protocol)
                 self._protocols.pop(id(protocol._quic), None)
                 self.feeding.discard(protocol)
+                self.ticket_waiting.discard(protocol)
                 protocol._release()
 
     # --- timer ---
@@ -191,4 +209,5 @@ class EndpointDriver(asyncio.DatagramProtocol):
         self._protocols.clear()
         self.feeding.clear()
         self.terminated.clear()
+        self.ticket_waiting.clear()
         self.endpoint.close()

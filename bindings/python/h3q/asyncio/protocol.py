@@ -16,7 +16,7 @@ server or client context ends); calls on them after that raise h3q.HandleClosedE
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from .._constants import H3_NO_ERROR
 from ..events import H3Event
@@ -45,6 +45,8 @@ class QuicConnectionProtocol:
         self._connected_waiter: Optional["asyncio.Future[None]"] = None
         self._closed = asyncio.Event()
         self._feeding = False
+        self._session_ticket_handler: Optional[Callable[[bytes], None]] = None
+        self._session_ticket: Optional[bytes] = None
 
     # --- what subclasses override ---
 
@@ -83,6 +85,15 @@ class QuicConnectionProtocol:
             self._quic.close_connection(error_code, reason_phrase.encode())
             self.transmit()
 
+    @property
+    def session_ticket(self) -> Optional[bytes]:
+        """h3q: the session ticket this client connection received (as given to connect()'s
+        session_ticket_handler), or None while none arrived. Set it as the next
+        configuration's session_ticket to resume (see h3q.asyncio.connect())."""
+        if self._session_ticket is None and not self._quic.closed:
+            self._session_ticket = self._quic.session_ticket()
+        return self._session_ticket
+
     async def wait_connected(self) -> None:
         """Returns once the handshake completed; raises ConnectionError if the connection
         ended first."""
@@ -104,6 +115,29 @@ class QuicConnectionProtocol:
         self._driver = driver
         if self._feeding:
             driver.feeding.add(self)
+
+    def _want_session_ticket(self, handler: Callable[[bytes], None]) -> None:
+        """Calls `handler(ticket)` once the server's session ticket arrived."""
+        self._session_ticket_handler = handler
+        if self._driver is not None:
+            self._driver.ticket_waiting.add(self)
+
+    def _poll_session_ticket(self, final: bool = False) -> None:
+        """The driver asks after each step: hands the ticket over once there is one."""
+        if self._quic.closed:
+            if self._driver is not None:
+                self._driver.ticket_waiting.discard(self)
+            return
+        if not final and not self._quic.is_established:
+            return
+        ticket = self.session_ticket
+        if ticket is None:
+            return
+        handler, self._session_ticket_handler = self._session_ticket_handler, None
+        if self._driver is not None:
+            self._driver.ticket_waiting.discard(self)
+        if handler is not None:
+            handler(ticket)
 
     def _quic_event(self, event: QuicEvent) -> None:
         if isinstance(event, HandshakeCompleted):
@@ -129,6 +163,13 @@ class QuicConnectionProtocol:
     def _release(self) -> None:
         """Frees the connection's handles (the driver calls it once drained or closing)."""
         self._mark_closed(None)
+        if self._session_ticket_handler is not None and not self._quic.closed:
+            try:
+                self._poll_session_ticket(final=True)  # the last chance: the ticket dies with it
+            except Exception as e:
+                self._loop.call_exception_handler({
+                    "message": "h3q.asyncio: session_ticket_handler raised",
+                    "exception": e, "protocol": self})
         self._quic.close()
 
 

@@ -9,6 +9,7 @@ from ..configuration import QuicConfiguration
 from ..endpoint import Endpoint
 from ..quic import QuicConnection
 from ._driver import EndpointDriver
+from ._socket import open_socket
 from .protocol import QuicConnectionProtocol
 
 
@@ -60,20 +61,28 @@ async def serve(
     `create_protocol(quic, stream_handler=stream_handler)`.
 
     The configuration needs a certificate (load_cert_chain(), or use_self_signed()).
-    Raises ValueError for a client configuration or what h3q does not support (session
-    tickets, retry), h3q.TlsError for an unusable certificate or key, OSError when the
-    socket cannot be bound.
+    `retry`: every new client proves its address with a Retry first (one more round
+    trip; defeats spoofed-source floods). Session tickets: h3q's server issues and keeps
+    them itself (single-use, in this endpoint), so aioquic's session_ticket_fetcher /
+    session_ticket_handler are refused (ValueError); resumption works without them, and
+    `configuration.enable_0rtt = True` accepts 0-RTT requests from resuming clients
+    (QuicConnection.stream_is_early() names them: they can be replayed). Client
+    certificates: configuration.verify_mode (CERT_REQUIRED / CERT_OPTIONAL) with
+    load_verify_locations().
+
+    Raises ValueError for a client configuration or what h3q does not support,
+    h3q.TlsError for an unusable certificate, key or client CA, OSError when the socket
+    cannot be bound.
     """
     if configuration.is_client:
         raise ValueError("serve() needs a server configuration (is_client=False)")
     for name, value in (("session_ticket_fetcher", session_ticket_fetcher),
                         ("session_ticket_handler", session_ticket_handler)):
         if value is not None:
-            raise ValueError(f"h3q.asyncio: {name} is not supported (no session tickets)")
-    if retry:
-        raise ValueError("h3q.asyncio: retry is not supported")
-    loop = asyncio.get_running_loop()
-    config = configuration.to_config()
+            raise ValueError(f"h3q.asyncio: {name} is not supported: h3q's server keeps "
+                             "its session tickets itself (resumption works without it; "
+                             "QuicConfiguration.enable_0rtt for 0-RTT)")
+    config = configuration.to_config(retry=bool(retry))
     try:
         endpoint = Endpoint(config)
     finally:
@@ -84,7 +93,7 @@ async def serve(
 
     driver = EndpointDriver(endpoint, accept)
     try:
-        await loop.create_datagram_endpoint(lambda: driver, local_addr=(host, port))
+        await open_socket(driver, (host, port))
     except BaseException:
         driver.close()
         raise
