@@ -172,6 +172,8 @@ pub const SECTIONS: &[Section] = &[
             Api("h3q_endpoint_next_timeout"),
             Api("h3q_endpoint_certificate_fingerprint"),
             Api("h3q_endpoint_rebind"),
+            Api("h3q_config_set_server_id"),
+            Api("h3q_cid_server_id"),
             Api("h3q_quic_event_type"),
             Api("h3q_error_space"),
             Api("h3q_quic_event"),

@@ -1,6 +1,6 @@
 /* The production calls of the QUIC layer from C: ECN in and out and migration (the
  * codepoints a pair's connection marks and accepts, rebind mid-connection, misuse), the
- * qlog directory's checks, client
+ * qlog directory's checks, QUIC-LB server ids (setter and decoder), client
  * certificates, session tickets and Retry. Client certificates: the setter's checks (mode,
  * role, PEM) and the peer's chain as each side reads it (the server's DER certificate on
  * the client; nothing on a server that asked for none; the full exchange with client
@@ -237,7 +237,41 @@ static void ecn_and_rebind(void) {
     pair_free(p);
 }
 
+/* QUIC-LB server ids: the setter's checks, and reading an id back from packets. */
+static void server_ids(void) {
+    h3q_config *config = NULL;
+    CHECK_INT(h3q_config_new(true, &config), H3Q_OK);
+    const uint8_t id[3] = {0x5e, 0x41, 0x7a};
+    CHECK_INT(h3q_config_set_server_id(config, 1, id, sizeof id), H3Q_OK);
+    CHECK_INT(h3q_config_set_server_id(config, 7, id, sizeof id), H3Q_ERR_INVALID_ARGUMENT);
+    CHECK_PREFIX(h3q_config_last_error(config), "config rotation 7");
+    CHECK_INT(h3q_config_set_server_id(config, 0, id, 0), H3Q_ERR_INVALID_ARGUMENT);
+    CHECK_INT(h3q_config_set_server_id(config, 0, NULL, 0), H3Q_OK);
+    CHECK_INT(h3q_config_set_server_id(config, 0, NULL, 3), H3Q_ERR_NULL);
+    CHECK_INT(h3q_config_set_server_id(NULL, 0, id, 3), H3Q_ERR_NULL);
+    h3q_config_free(config);
+
+    /* A short-header packet to a CID of 12 bytes: first octet 0x2b (rotation 1,
+     * length 12), the id, 8 nonce bytes; then payload. */
+    const uint8_t packet[] = {0x40, 0x2b, 0x5e, 0x41, 0x7a, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9};
+    uint8_t got[3] = {0}, rotation = 0xff;
+    CHECK_INT(h3q_cid_server_id(packet, sizeof packet, 3, got, &rotation), H3Q_OK);
+    CHECK(memcmp(got, id, 3) == 0);
+    CHECK_INT(rotation, 1);
+    CHECK_INT(h3q_cid_server_id(packet, sizeof packet, 3, got, NULL), H3Q_OK);
+    CHECK_INT(h3q_cid_server_id(packet, 5, 3, got, NULL), H3Q_ERR_INVALID_ARGUMENT);
+    CHECK_PREFIX(h3q_last_error(), "short header's DCID of 12 bytes is cut");
+    CHECK_INT(h3q_cid_server_id(packet, sizeof packet, 16, got, NULL),
+              H3Q_ERR_INVALID_ARGUMENT);
+    CHECK_INT(h3q_cid_server_id(packet, sizeof packet, 3, NULL, NULL), H3Q_ERR_NULL);
+    CHECK_INT(h3q_cid_server_id(NULL, 4, 3, got, NULL), H3Q_ERR_NULL);
+    const uint8_t unroutable[] = {0x40, 0xeb, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11};
+    CHECK_INT(h3q_cid_server_id(unroutable, sizeof unroutable, 3, got, NULL),
+              H3Q_ERR_INVALID_ARGUMENT);
+}
+
 int main(void) {
+    server_ids();
     ecn_and_rebind();
     client_auth_is_checked();
     peer_certificates_are_readable();

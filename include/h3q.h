@@ -1033,6 +1033,52 @@ h3q_result h3q_endpoint_certificate_fingerprint(struct h3q_endpoint *endpoint, u
 h3q_result h3q_endpoint_rebind(struct h3q_endpoint *endpoint, uint64_t now_ns);
 
 /**
+ * Makes the endpoints of this config issue connection IDs that carry a server id, in
+ * QUIC-LB's plaintext layout (draft-ietf-quic-load-balancers): a first octet with
+ * `config_rotation` (0 to 6) in its 3 high bits and the CID length minus one in its 5
+ * low bits, then the `id_len` bytes of `id` (1 to 15; read during the call), then a
+ * random nonce (8 bytes, fewer for ids over 11 bytes: at least 4). A load balancer, or a
+ * multi-threaded server's dispatcher, reads the id with `h3q_cid_server_id()` and sends
+ * every packet of a connection to its server, even after the client's address changed.
+ * The id is visible on the wire: use ids that reveal nothing else. `id` NULL with
+ * `id_len` 0 goes back to random connection IDs (the default).
+ *
+ * Returns `H3Q_OK`; `H3Q_ERR_NULL`; or `H3Q_ERR_INVALID_ARGUMENT` for a `config_rotation`
+ * above 6 (7 marks unroutable CIDs) or an id of 0 or more than 15 bytes.
+ *
+ * # Safety
+ * `config` is NULL or a live handle; `id` is NULL or readable for `id_len` bytes.
+ */
+h3q_result h3q_config_set_server_id(struct h3q_config *config,
+                                    uint8_t config_rotation,
+                                    const uint8_t *id,
+                                    size_t id_len);
+
+/**
+ * Reads the server id out of the destination connection ID of the QUIC packet at the
+ * start of `packet` (`len` bytes: a UDP datagram's payload, read during the call),
+ * `server_id_len` bytes long as the servers were configured, into `id_out`, and its config
+ * rotation codepoint into `*config_rotation_out` (which may be NULL). Short-header
+ * packets (all of a connection's after the handshake) carry a CID their server issued;
+ * Initial and 0-RTT packets carry one the client chose, whose "id" is random: route a
+ * packet whose id no server has by its address, as QUIC-LB does. Thread-safe; no handle.
+ *
+ * Returns `H3Q_OK`; `H3Q_ERR_NULL`; or `H3Q_ERR_INVALID_ARGUMENT` (the reason in
+ * `h3q_last_error()`) for a datagram too short for what its header announces, a CID too
+ * short for the id, a long-header CID whose length disagrees with its first octet, the
+ * unroutable config rotation 7, or a `server_id_len` of 0 or above 15.
+ *
+ * # Safety
+ * `packet` is NULL or readable for `len` bytes; `id_out` is NULL or writable for
+ * `server_id_len` bytes; `config_rotation_out` is NULL or writable.
+ */
+h3q_result h3q_cid_server_id(const uint8_t *packet,
+                             size_t len,
+                             size_t server_id_len,
+                             uint8_t *id_out,
+                             uint8_t *config_rotation_out);
+
+/**
  * The kind of an `h3q_quic_event`.
  */
 typedef enum h3q_quic_event_type {

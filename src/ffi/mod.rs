@@ -40,6 +40,7 @@ pub mod qpack_decoder;
 pub mod qpack_encoder;
 pub mod quic_conn;
 pub mod quic_error;
+pub mod quic_lb;
 pub mod quic_stats;
 pub mod read;
 pub mod recovery;

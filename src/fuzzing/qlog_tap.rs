@@ -1,7 +1,8 @@
 //! Fuzz target `qlog_tap`: the qlog's HTTP/3 tap reads stream types and frame headers out
 //! of whatever bytes the network sends (`quic::qlog`), and session tickets come back from
-//! applications as bytes (`quic::session`). Arbitrary chunks on arbitrary streams, both
-//! directions, split anywhere; and the input itself as a ticket. Neither may panic.
+//! applications as bytes (`quic::session`), and load balancers read server ids out of
+//! packets (`quic::quic_lb`). Arbitrary chunks on arbitrary streams, both directions,
+//! split anywhere; and the input itself as a ticket and as a packet. None may panic.
 
 use std::time::{Duration, Instant};
 
@@ -10,6 +11,13 @@ use crate::quic::{H3Tap, QlogFile, Ticket};
 
 pub fn qlog_tap(data: &[u8]) {
     let _ = Ticket::parse(data);
+    // A load balancer's reading of the packet's destination CID (`quic::quic_lb`).
+    for server_id_len in [0, 1, 3, 15, 16] {
+        if let Ok(routed) = crate::quic::decode_cid_server_id(data, server_id_len) {
+            assert_eq!(routed.server_id.len(), server_id_len);
+            assert!(routed.config_rotation < 7);
+        }
+    }
     let start = Instant::now();
     let file = std::sync::Arc::new(QlogFile::new(Box::new(std::io::sink()), start));
     let mut input = Input::new(data);

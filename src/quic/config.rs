@@ -25,6 +25,7 @@ use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 use super::admission::{NEW_TOKEN_LIFETIME, RetryPolicy, UsedTokens};
 use super::client_auth::{ClientAuth, ClientAuthMode};
 use super::error::ConfigError;
+use super::quic_lb::ServerId;
 use super::recovery::{CongestionControl, INITIAL_WINDOW_RANGE, LossDetection};
 
 /// The host name a server's generated certificate is issued for when none is configured.
@@ -54,6 +55,7 @@ pub struct Config {
     retry: RetryPolicy,
     client_auth: ClientAuth,
     qlog_dir: Option<PathBuf>,
+    server_id: Option<ServerId>,
 }
 
 /// TLS sessions a server keeps for resumption (stateful tickets; each is a few hundred
@@ -93,6 +95,7 @@ impl fmt::Debug for Config {
             .field("retry", &self.retry)
             .field("client_auth", &self.client_auth.mode)
             .field("qlog_dir", &self.qlog_dir)
+            .field("server_id", &self.server_id)
             .finish_non_exhaustive()
     }
 }
@@ -131,6 +134,7 @@ impl Config {
             retry: RetryPolicy::Off,
             client_auth: ClientAuth::default(),
             qlog_dir: None,
+            server_id: None,
         }
     }
 
@@ -377,6 +381,18 @@ impl Config {
         }
         self.qlog_dir = dir.map(Path::to_path_buf);
         Ok(())
+    }
+
+    /// Issues connection IDs that carry `server` in QUIC-LB's plaintext layout (see
+    /// `quic_lb`), so that load balancers and worker threads can route by them; `None`
+    /// (the default): random connection IDs of 8 bytes.
+    pub fn set_server_id(&mut self, server: Option<ServerId>) {
+        self.server_id = server;
+    }
+
+    /// The identity set with [`Config::set_server_id`].
+    pub(crate) fn server_id(&self) -> Option<&ServerId> {
+        self.server_id.as_ref()
     }
 
     /// The directory set with [`Config::set_qlog_dir`].

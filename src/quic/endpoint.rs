@@ -35,6 +35,7 @@ use super::connection::{Core, Touched};
 use super::error::QuicError;
 use super::handle::{Connection, ConnectionHandle};
 use super::qlog::{H3Tap, QlogDir, QlogFile};
+use super::quic_lb::QuicLbGenerator;
 use super::session::{ConnectionSessions, SessionRegistry, Ticket};
 use super::time::Clock;
 
@@ -127,8 +128,13 @@ impl Endpoint {
                 config.clone(),
             )
         });
+        let mut endpoint_config = EndpointConfig::default();
+        if let Some(server) = config.server_id() {
+            let server = server.clone();
+            endpoint_config.cid_generator(move || Box::new(QuicLbGenerator::new(server.clone())));
+        }
         let quinn = quinn_proto::Endpoint::new(
-            std::sync::Arc::new(EndpointConfig::default()),
+            std::sync::Arc::new(endpoint_config),
             built.server,
             built.allow_mtud,
             None,
