@@ -5,6 +5,7 @@
  *              [--keylog FILE] [--drain-timeout SECONDS] [--cc newreno|cubic|bbr]
  *              [--0rtt] [--retry | --retry-above N]
  *              [--client-ca FILE [--client-auth require|request]] [--qlog-dir DIR]
+ *              [--server-id HEX]
  *              [--max-requests-per-connection N] [-v] [--help]
  *
  * Routes:
@@ -56,6 +57,7 @@
 #include "ex_log.h"
 #include "ex_signal.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,7 +121,7 @@ static void usage(FILE *f) {
             "                  [--max-requests-per-connection N] [--0rtt]\n"
             "                  [--retry | --retry-above N]\n"
             "                  [--client-ca FILE [--client-auth require|request]]\n"
-            "                  [--qlog-dir DIR] [-v]\n"
+            "                  [--qlog-dir DIR] [--server-id HEX] [-v]\n"
             "  --listen HOST:PORT  UDP address to serve on (default 127.0.0.1:4433; [::1]:4433\n"
             "                      for IPv6; port 0 picks a free port, printed on stdout)\n"
             "  --cert/--key FILE   PEM certificate chain and private key (default: a generated\n"
@@ -127,6 +129,8 @@ static void usage(FILE *f) {
             "  --root DIR          serve the files under DIR\n"
             "  --keylog FILE       append TLS secrets (SSLKEYLOGFILE format) for Wireshark\n"
             "  --qlog-dir DIR      write a qlog (JSON-SEQ, for qvis) of every connection there\n"
+            "  --server-id HEX     1 to 15 bytes the connection IDs carry (QUIC-LB plaintext\n"
+            "                      layout), for load balancers that route by them\n"
             "  --cc NAME           congestion controller: newreno, cubic (default) or bbr\n"
             "  --0rtt              accept 0-RTT from resuming clients: GET and HEAD requests\n"
             "                      sent early are served, other methods get 425 Too Early\n"
@@ -158,6 +162,21 @@ static void usage(FILE *f) {
             "or a second signal). SIGUSR1: each connection's measurements on stderr.\n"
             "Exit status 1: the server could not start or run; 2: usage.\n",
             DEFAULT_DRAIN_TIMEOUT_S, ECHO_MAX, ECHO_TOTAL_MAX);
+}
+
+/* 2 to 30 hex digits as 1 to 15 bytes; false if malformed. */
+static bool parse_hex(const char *text, uint8_t *out, size_t cap, size_t *len) {
+    size_t n = strlen(text);
+    if (n == 0 || n % 2 || n / 2 > cap) return false;
+    for (size_t i = 0; i < n / 2; i++) {
+        unsigned byte;
+        if (sscanf(text + 2 * i, "%2x", &byte) != 1 || !isxdigit((unsigned char)text[2 * i]) ||
+            !isxdigit((unsigned char)text[2 * i + 1]))
+            return false;
+        out[i] = (uint8_t)byte;
+    }
+    *len = n / 2;
+    return true;
 }
 
 /* Seconds (a decimal number, fractions allowed) as nanoseconds; false if malformed. */
@@ -207,6 +226,8 @@ static int parse_args(int argc, char **argv, options *o) {
             ok = parse_seconds(value, &o->drain_timeout_ns);
         } else if (strcmp(a, "--max-requests-per-connection") == 0) {
             ok = ex_parse_u64(value, strlen(value), UINT64_MAX, &o->max_requests);
+        } else if (strcmp(a, "--server-id") == 0) {
+            ok = parse_hex(value, o->server_id, sizeof o->server_id, &o->server_id_len);
         } else if (strcmp(a, "--client-auth") == 0) {
             ok = strcmp(value, "require") == 0 || strcmp(value, "request") == 0;
             o->client_cert_optional = strcmp(value, "request") == 0;
@@ -266,6 +287,8 @@ static bool make_endpoint(server *srv, const options *o) {
                             : h3q_config_generate_self_signed(config, "localhost", fingerprint);
     if (rc == H3Q_OK && o->keylog) rc = h3q_config_set_key_log_file(config, o->keylog);
     if (rc == H3Q_OK && o->qlog_dir) rc = h3q_config_set_qlog_dir(config, o->qlog_dir);
+    if (rc == H3Q_OK && o->server_id_len)
+        rc = h3q_config_set_server_id(config, 0, o->server_id, o->server_id_len);
     if (rc == H3Q_OK && o->cc) rc = h3q_config_set_congestion_control(config, o->cc_value);
     if (rc == H3Q_OK && o->early_data) rc = h3q_config_set_enable_0rtt(config, true);
     if (rc == H3Q_OK && o->client_ca) rc = set_client_auth(config, o);

@@ -134,6 +134,8 @@ typedef struct conn {
 typedef struct options {
     const char *listen, *cert, *key, *keylog, *root;
     const char *qlog_dir;          /* --qlog-dir: one qlog per connection there, or NULL */
+    uint8_t server_id[15];         /* --server-id HEX: carried by the connection IDs */
+    size_t server_id_len;          /* 0: random connection IDs */
     const char *client_ca;         /* --client-ca: CAs for client certificates, or NULL */
     bool client_cert_optional;     /* --client-auth request (default: require) */
     const char *cc;                /* --cc: congestion controller name, or NULL */
