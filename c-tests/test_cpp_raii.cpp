@@ -799,6 +799,22 @@ void test_errors_carry_code_name_and_message() {
     });
     CHECK_PREFIX(e.detail().c_str(), "client certificates are asked for by servers");
 
+    // QUIC-LB server ids and the qlog directory.
+    const uint8_t sid[] = {0x5e, 0x41, 0x7a};
+    server_cfg.set_server_id(h3q::bytes_view(sid, sizeof sid), 1).set_server_id({});
+    e = expect_error(H3Q_ERR_INVALID_ARGUMENT,
+                     [&] { server_cfg.set_server_id(h3q::bytes_view(sid, 3), 7); });
+    CHECK_PREFIX(e.detail().c_str(), "config rotation 7");
+    const uint8_t packet[] = {0x40, 0x2b, 0x5e, 0x41, 0x7a, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+    h3q::routed_cid routed = h3q::cid_server_id(h3q::bytes_view(packet, sizeof packet), 3);
+    CHECK(routed.server_id == std::vector<uint8_t>(sid, sid + 3));
+    CHECK_INT(routed.config_rotation, 1);
+    e = expect_error(H3Q_ERR_INVALID_ARGUMENT,
+                     [&] { h3q::cid_server_id(h3q::bytes_view(packet, 4), 3); });
+    CHECK_PREFIX(e.detail().c_str(), "short header's DCID of 12 bytes is cut");
+    server_cfg.set_qlog_dir("/tmp").set_qlog_dir(nullptr);
+    expect_error(H3Q_ERR_IO, [&] { server_cfg.set_qlog_dir("/nonexistent/h3q-qlogs"); });
+
     // A server endpoint cannot connect.
     h3q::endpoint server(h3q::config::server());
     // An ECN codepoint is two bits.

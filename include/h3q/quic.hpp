@@ -207,6 +207,23 @@ public:
         detail::check(h3q_config_set_retry_above_rate(get(), handshakes_per_second), get());
         return *this;
     }
+    /** h3q_config_set_qlog_dir(): one qlog (JSON-SEQ) per connection in directory `dir`
+     * (NUL-terminated, read during the call); nullptr turns it off. Throws h3q::error with
+     * `H3Q_ERR_IO` when `dir` is not a directory this process can create files in. */
+    config &set_qlog_dir(const char *dir) {
+        detail::check(h3q_config_set_qlog_dir(get(), dir), get());
+        return *this;
+    }
+    /** h3q_config_set_server_id(): connection IDs carry `id` (1 to 15 bytes, read during
+     * the call) in QUIC-LB's plaintext layout under `config_rotation` (0 to 6); an empty
+     * `id` goes back to random connection IDs. Throws h3q::error with
+     * `H3Q_ERR_INVALID_ARGUMENT` for a rotation above 6 or an id over 15 bytes. */
+    config &set_server_id(bytes_view id, uint8_t config_rotation = 0) {
+        detail::check(h3q_config_set_server_id(get(), config_rotation,
+                                               id.empty() ? nullptr : id.data(), id.size()),
+                      get());
+        return *this;
+    }
 
 private:
     using owner_type = detail::owner<h3q_config, h3q_config_free>;
@@ -577,6 +594,27 @@ private:
     using owner_type = detail::owner<h3q_endpoint, h3q_endpoint_free>;
     owner_type h_;
 };
+
+/** What h3q::cid_server_id() read out of a packet. */
+struct routed_cid {
+    std::vector<uint8_t> server_id; /**< `server_id_len` bytes */
+    uint8_t config_rotation;        /**< 0 to 6 */
+};
+
+/**
+ * h3q_cid_server_id(): the server id (`server_id_len` bytes) and config rotation in the
+ * destination connection ID of the QUIC packet at the start of `packet` (read during the
+ * call), as a QUIC-LB load balancer reads them. Throws h3q::error with
+ * `H3Q_ERR_INVALID_ARGUMENT` (and the reason) for a packet that holds none.
+ */
+inline routed_cid cid_server_id(bytes_view packet, size_t server_id_len) {
+    routed_cid out{std::vector<uint8_t>(server_id_len), 0};
+    uint8_t scratch = 0;
+    uint8_t *id = server_id_len != 0 ? out.server_id.data() : &scratch;
+    detail::check(h3q_cid_server_id(packet.empty() ? &scratch : packet.data(), packet.size(),
+                                    server_id_len, id, &out.config_rotation));
+    return out;
+}
 
 } // namespace h3q
 

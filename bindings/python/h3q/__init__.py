@@ -25,6 +25,8 @@ else the system loader. `version()` is the library's version.
 
 from __future__ import annotations
 
+import ctypes
+
 from . import _constants
 from ._constants import *  # noqa: F401,F403  (H3Q_*, QUIC_*, EVENT_*, H3_*, ...)
 from ._lib import lib, library_path
@@ -47,6 +49,8 @@ from .errors import (
     TlsError,
     TransportError,
     WrongRoleError,
+    decode,
+    error_for,
     h3_error_name,
     result_str,
 )
@@ -70,6 +74,21 @@ from .events import (
 from .h3 import H3Connection, Settings
 from .quic import EarlyData, QuicConnection
 from .quic_events import EarlyDataRejected, QuicEvent
+
+
+def cid_server_id(packet: bytes, server_id_len: int) -> "tuple[bytes, int]":
+    """h3q_cid_server_id(): the server id (`server_id_len` bytes) and config rotation that
+    the destination connection ID of the QUIC packet at the start of `packet` carries, as
+    a QUIC-LB load balancer reads them. Raises an H3QError (InvalidArgumentError) with the
+    reason for a packet that holds none."""
+    data = bytes(packet)
+    buf = (ctypes.c_uint8 * max(len(data), 1)).from_buffer_copy(data or b"\0")
+    out = (ctypes.c_uint8 * max(server_id_len, 1))()
+    rotation = ctypes.c_uint8(0)
+    code = lib.h3q_cid_server_id(buf, len(data), server_id_len, out, ctypes.byref(rotation))
+    if code < 0:
+        raise error_for(code, "h3q_cid_server_id", decode(lib.h3q_last_error()))
+    return bytes(out)[:server_id_len], rotation.value
 
 
 def version() -> str:

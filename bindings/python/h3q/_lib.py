@@ -103,6 +103,10 @@ _SIGNATURES = {
     "h3q_config_set_enable_0rtt": (c_result, [_P, ctypes.c_bool]),
     "h3q_config_set_retry": (c_result, [_P, ctypes.c_bool]),
     "h3q_config_set_retry_above_rate": (c_result, [_P, ctypes.c_uint32]),
+    "h3q_config_set_qlog_dir": (c_result, [_P, ctypes.c_char_p]),
+    "h3q_config_set_server_id": (c_result, [_P, ctypes.c_uint8, c_u8_p, ctypes.c_size_t]),
+    "h3q_cid_server_id": (c_result, [c_u8_p, ctypes.c_size_t, ctypes.c_size_t, c_u8_p,
+                                     ctypes.POINTER(ctypes.c_uint8)]),
     # endpoint
     "h3q_endpoint_new": (c_result, [_P, _PP]),
     "h3q_endpoint_free": (None, [_P]),

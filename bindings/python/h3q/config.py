@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import ctypes
-import os
 import enum
+import os
 from typing import Optional, Sequence, Union
 
 from ._constants import (
@@ -167,6 +167,25 @@ class Config(Handle):
                              "1..4294967295 (set_retry(True) retries always)")
         self._check(lib.h3q_config_set_retry_above_rate(self.handle, handshakes_per_second),
                     "h3q_config_set_retry_above_rate")
+
+    def set_qlog_dir(self, path: Optional[Union[str, "os.PathLike[str]"]]) -> None:
+        """Writes a qlog (JSON-SEQ, for qvis) of every connection into the directory
+        `path`, or none (None). Raises an H3QError (H3Q_ERR_IO) when the directory is not
+        one this process can create files in."""
+        raw = None if path is None else os.fsencode(path)
+        self._check(lib.h3q_config_set_qlog_dir(self.handle, raw), "h3q_config_set_qlog_dir")
+
+    def set_server_id(self, server_id: Optional[bytes], config_rotation: int = 0) -> None:
+        """Connection IDs carry `server_id` (1 to 15 bytes) in QUIC-LB's plaintext layout,
+        under `config_rotation` 0 to 6, so load balancers can route by them; None: random
+        connection IDs. See `h3q.cid_server_id` for the reading side."""
+        if not isinstance(config_rotation, int) or not 0 <= config_rotation <= 255:
+            raise ValueError(f"config_rotation {config_rotation!r}: not 0..6")
+        data = bytes(server_id or b"")
+        buf = (ctypes.c_uint8 * max(len(data), 1)).from_buffer_copy(data or b"\0")
+        ptr = buf if server_id is not None else None
+        self._check(lib.h3q_config_set_server_id(self.handle, config_rotation, ptr, len(data)),
+                    "h3q_config_set_server_id")
 
     def set_client_auth(self, mode: Union[ClientAuth, int, str],
                         ca_pem: Optional[bytes] = None) -> None:

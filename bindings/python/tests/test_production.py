@@ -5,6 +5,8 @@ Rust tests of the same calls."""
 import tempfile
 import unittest
 
+import pytest
+
 import h3q
 from h3q.quic_events import EarlyDataRejected, HandshakeCompleted
 from support import SERVER_ADDR, Pair, body_of, make_client_pki, pem_to_der
@@ -327,3 +329,26 @@ class ClosedHandleTests(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+def test_server_ids_qlog_dirs_and_their_errors(tmp_path):
+    """QUIC-LB server ids: the setter's checks and reading an id back from a packet; the
+    qlog directory's checks."""
+    cfg = h3q.Config(is_server=True)
+    cfg.set_server_id(b"\x5e\x41\x7a", config_rotation=1)
+    cfg.set_server_id(None)
+    with pytest.raises(h3q.InvalidArgumentError, match="config rotation 7"):
+        cfg.set_server_id(b"\x01", config_rotation=7)
+    with pytest.raises(h3q.InvalidArgumentError, match="16 bytes"):
+        cfg.set_server_id(bytes(16))
+    packet = bytes([0x40, 0x2B, 0x5E, 0x41, 0x7A]) + bytes(range(1, 9)) + b"payload"
+    assert h3q.cid_server_id(packet, 3) == (b"\x5e\x41\x7a", 1)
+    with pytest.raises(h3q.InvalidArgumentError, match="is cut"):
+        h3q.cid_server_id(packet[:5], 3)
+    with pytest.raises(h3q.InvalidArgumentError, match="empty"):
+        h3q.cid_server_id(b"", 3)
+    cfg.set_qlog_dir(tmp_path)
+    cfg.set_qlog_dir(None)
+    with pytest.raises(h3q.H3QError, match="qlog dir"):
+        cfg.set_qlog_dir(tmp_path / "missing")
+    cfg.close()
