@@ -2,7 +2,7 @@
 the C transport table (h3q.transport). An aioquic client (aioquic.asyncio.connect and a
 QuicConnectionProtocol, as aioquic's examples write them) with h3q's H3Connection in place
 of aioquic's fetches from h3q.asyncio's server in the same loop, and 10 MB with SHA-256
-from h3q-server ($H3Q_SERVER) and aioquic's server. Errors of the Python QUIC object
+from h3q-server ($H3Q_SERVER), aioquic's server and ngtcp2's gtlsserver. Errors of the Python QUIC object
 surface as H3QError with the original exception as __cause__."""
 
 import asyncio
@@ -10,7 +10,9 @@ import hashlib
 import importlib.util
 import os
 import ssl
+import subprocess
 import sys
+import time
 
 import pytest
 
@@ -119,6 +121,38 @@ def test_aioquic_quic_with_h3q_http3_downloads_10_mb():
         finally:
             assert stop_server(proc) == 0, name
         assert got[f"/{SIZE}"] == (b"200", digest, SIZE), name
+
+
+@pytest.mark.download
+def test_aioquic_quic_with_h3q_http3_downloads_10_mb_from_gtlsserver(tmp_path):
+    """The third server: ngtcp2's gtlsserver, serving a file of the same bytes (it
+    generates other bytes for a numeric path)."""
+    need_aioquic()
+    sys.path.insert(0, INTEROP)
+    from run_matrix import free_udp_port, make_certs, which
+
+    gtlsserver = which("gtlsserver")
+    if not gtlsserver or not which("openssl"):
+        pytest.skip(MISSING_PEER + "gtlsserver or openssl not found (apt-get install "
+                    "ngtcp2-server openssl)")
+    certs = make_certs(str(tmp_path))
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "ten-mb.bin").write_bytes(generated(SIZE))
+    port = free_udp_port()
+    proc = subprocess.Popen([gtlsserver, "--quiet", "-d", str(root), "--timeout=30s",
+                             "127.0.0.1", str(port), certs["key"], certs["cert"]],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            stdin=subprocess.DEVNULL, cwd=str(tmp_path))
+    try:
+        time.sleep(0.5)  # gtlsserver prints nothing when ready
+        assert proc.poll() is None, "gtlsserver exited at once"
+        got = aioquic_fetch(port, ["/ten-mb.bin"], ca=certs["ca"])
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    digest = hashlib.sha256(generated(SIZE)).hexdigest()
+    assert got["/ten-mb.bin"] == (b"200", digest, SIZE)
 
 
 class FakeQuic:
