@@ -1,7 +1,7 @@
 //! qlog: a 10 MB HTTP/3 download over the in-memory pair with `set_qlog_dir` on both
 //! sides writes one file per side, every record of which parses as JSON-SEQ (RFC 7464: an
 //! RS byte, a JSON text, a newline), with quinn-proto's QUIC events and h3q's HTTP/3
-//! frames and stream types.
+//! frames, stream types and QPACK instructions.
 
 mod harness;
 
@@ -54,6 +54,9 @@ fn census(records: &[serde_json::Value]) -> BTreeMap<String, usize> {
             *count.entry(format!("{name}/{ty}")).or_default() += 1;
         }
         if let Some(ty) = r["data"]["stream_type"].as_str() {
+            *count.entry(format!("{name}/{ty}")).or_default() += 1;
+        }
+        if let Some(ty) = r["data"]["instruction"]["instruction_type"].as_str() {
             *count.entry(format!("{name}/{ty}")).or_default() += 1;
         }
         *count.entry(name).or_default() += 1;
@@ -119,6 +122,9 @@ fn a_10_mb_download_leaves_a_qlog_per_side_with_quic_and_http3_events() {
         at_least("http:frame_parsed/settings", 1);
         at_least("http:frame_created/headers", 1);
         at_least("http:frame_parsed/headers", 1);
+        // Each encoder sets its dynamic table's capacity; each decoder acknowledges.
+        at_least("qpack:instruction_created", 1);
+        at_least("qpack:instruction_parsed", 1);
         let data = if side == "server" {
             "http:frame_created/data"
         } else {

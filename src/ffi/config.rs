@@ -453,8 +453,9 @@ pub unsafe extern "C" fn h3q_config_set_key_log_file(
 /// Writes a qlog of every connection of the endpoints made from this config into the
 /// directory `dir` (NUL-terminated; NULL turns it off, the default): one JSON-SEQ file
 /// per connection, `<client|server>-<n>-<ns>.sqlog`, which qvis opens. It holds the QUIC
-/// events (packets sent, received and lost, congestion and round-trip metrics) and
-/// HTTP/3's stream types and frames (type and length; no header values). Files are
+/// events (packets sent, received and lost, congestion and round-trip metrics),
+/// HTTP/3's stream types and frames, and QPACK's instructions (types and lengths; no
+/// header values). Files are
 /// written through a buffer and complete once the connection ended and its handle was
 /// freed. A file that cannot be created later (disk full) just leaves that connection
 /// without a qlog.

@@ -96,6 +96,7 @@ mod error;
 mod event;
 mod handle;
 mod qlog;
+mod qlog_qpack;
 mod quic_lb;
 mod recovery;
 mod session;

@@ -1,8 +1,9 @@
 //! qlog: one JSON-SEQ file per connection (RFC 7464 records, the qlog format qvis opens),
 //! holding quinn-proto's QUIC events (packets sent, received and lost, recovery metrics)
-//! and the HTTP/3 events h3q adds: each stream's type (`http:stream_type_set`) and each
+//! and the HTTP/3 events h3q adds: each stream's type (`http:stream_type_set`), each
 //! HTTP/3 frame created or parsed (`http:frame_created`, `http:frame_parsed`) with its type
-//! and length, from draft-ietf-quic-qlog-h3-events.
+//! and length, from draft-ietf-quic-qlog-h3-events, and each QPACK instruction
+//! (`qpack:instruction_created`, `qpack:instruction_parsed`) with its type and length.
 //!
 //! The HTTP/3 events come from a tap on the bytes this layer carries, not from the HTTP/3
 //! layer: it reads the stream type and frame headers of what the application sends on each
@@ -27,6 +28,7 @@ use std::time::Instant;
 use quinn_proto::{QlogConfig, QlogStream};
 
 use super::error::ConfigError;
+use super::qlog_qpack::QpackReader;
 use crate::frame::{frame_type, stream_type};
 use crate::varint;
 
@@ -164,6 +166,8 @@ struct Reader {
     /// Payload bytes of the current frame still to skip.
     skip: u64,
     state: ReadState,
+    /// A QPACK stream's instruction reader (`qlog_qpack`).
+    qpack: Option<QpackReader>,
 }
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -175,7 +179,9 @@ enum ReadState {
     Frames,
     /// A push stream's push id, then frames.
     PushId,
-    /// Not frames (QPACK streams, unknown types): nothing more is read.
+    /// QPACK instructions (`Reader::qpack`).
+    Qpack,
+    /// Not frames (unknown types): nothing more is read.
     Opaque,
 }
 
@@ -217,6 +223,25 @@ impl H3Tap {
             }
             match reader.state {
                 ReadState::Opaque => return,
+                ReadState::Qpack => {
+                    let Some(qpack) = reader.qpack.as_mut() else {
+                        return;
+                    };
+                    let name = if outgoing {
+                        "qpack:instruction_created"
+                    } else {
+                        "qpack:instruction_parsed"
+                    };
+                    while let Some((kind, len)) = qpack.next(&mut data) {
+                        self.scratch.clear();
+                        let _ = write!(
+                            self.scratch,
+                            "{{\"stream_id\":{stream_id},\"length\":{len},\"instruction\":{{\"instruction_type\":\"{kind}\"}}}}"
+                        );
+                        self.file.event(now, name, &self.scratch);
+                    }
+                    return;
+                }
                 ReadState::StreamType | ReadState::PushId => {
                     let Some(value) = take_varint(&mut reader.pending, &mut data) else {
                         return;
@@ -228,10 +253,13 @@ impl H3Tap {
                     let (kind, next) = match value {
                         stream_type::CONTROL => ("control", ReadState::Frames),
                         stream_type::PUSH => ("push", ReadState::PushId),
-                        stream_type::QPACK_ENCODER => ("qpack_encode", ReadState::Opaque),
-                        stream_type::QPACK_DECODER => ("qpack_decode", ReadState::Opaque),
+                        stream_type::QPACK_ENCODER => ("qpack_encode", ReadState::Qpack),
+                        stream_type::QPACK_DECODER => ("qpack_decode", ReadState::Qpack),
                         _ => ("unknown", ReadState::Opaque),
                     };
+                    if next == ReadState::Qpack {
+                        reader.qpack = Some(QpackReader::new(value == stream_type::QPACK_ENCODER));
+                    }
                     reader.state = next;
                     self.scratch.clear();
                     let owner = if outgoing == self.is_client {

@@ -47,6 +47,8 @@ def check(path, side, data_frames):
                 count[f"{name}/{data['frame'].get('frame_type')}"] += 1
             if "stream_type" in data:
                 count[f"{name}/{data['stream_type']}"] += 1
+            if "instruction" in data:
+                count[f"{name}/{data['instruction'].get('instruction_type')}"] += 1
     print(f"{side} {path.name}: {len(records)} records: {dict(sorted(count.items()))}")
     need = {
         "transport:packet_sent": 3, "transport:packet_received": 3,
