@@ -30,13 +30,14 @@ impl<T: Transport> H3Connection<T> {
             return Ok(());
         }
         // Our requests still waiting for their response: all of them, since nothing of
-        // the server's was read yet (a stream already over was reported as such).
+        // the server's was read yet (one whose response side ended, reset say, was
+        // reported as such already).
         let ours = |id: &u64| stream::is_client_initiated(*id);
         let mut rejected: Vec<u64> = self
             .streams
-            .keys()
-            .copied()
-            .filter(|id| ours(id) && !stream::is_uni(*id))
+            .iter()
+            .filter(|(id, s)| ours(id) && !stream::is_uni(**id) && !s.receiving_ended)
+            .map(|(id, _)| *id)
             .collect();
         rejected.sort_unstable();
         for stream_id in rejected {
