@@ -153,11 +153,12 @@ static void complete(client *cl, request *r) {
            hex[0] ? " sha256=" : "", hex, prio[0] ? " " : "", prio);
 }
 
-/* Puts `r` back in the queue, to be sent again from the start. */
-static void requeue(client *cl, request *r, const char *why) {
+/* Puts `r` back in the queue, to be sent again from the start; `again` says where (for
+ * the log). */
+static void requeue_on(client *cl, request *r, const char *why, const char *again) {
     if (r->conn)
-        ex_debug("connection %d: %s (stream %" PRIu64 ") %s: sending it again",
-                 r->conn->number, r->path, r->stream_id, why);
+        ex_debug("connection %d: %s (stream %" PRIu64 ") %s: %s", r->conn->number, r->path,
+                 r->stream_id, why, again);
     cl->bytes -= r->received;
     end_attempt(cl, r);
     r->started = false;
@@ -165,7 +166,13 @@ static void requeue(client *cl, request *r, const char *why) {
     cl->retried++;
 }
 
-void resend(client *cl, request *r, const char *why) { requeue(cl, r, why); }
+static void requeue(client *cl, request *r, const char *why) {
+    requeue_on(cl, r, why, "retrying on a new connection");
+}
+
+void resend(client *cl, request *r, const char *why) {
+    requeue_on(cl, r, why, "sending it again on this connection");
+}
 
 void rejected(client *cl, request *r, const char *why) {
     if (!cl->opt->retry || r->head_seen) fail(cl, r, why);
