@@ -29,49 +29,45 @@ void ex_tx_free(ex_tx *tx) { free(tx); }
 
 void ex_tx_discard(ex_tx *tx) { tx->pending = false; }
 
-/* One sendmsg() of `len` bytes at `data`, with a UDP_SEGMENT control message when
- * `segment` is non-zero (a GSO batch) and an IP_TOS / IPV6_TCLASS one carrying the ECN
- * codepoint when it is not 0. */
-static ssize_t send_one(ex_tx *tx, int fd, const uint8_t *data, size_t len, uint16_t segment) {
-    struct iovec iov = {(void *)data, len};
+/* The whole buffer in one sendmsg() with a UDP_SEGMENT control message. */
+static ssize_t send_gso(ex_tx *tx, int fd) {
+    struct iovec iov = {tx->buf, tx->len};
     union {
-        char buf[CMSG_SPACE(sizeof(uint16_t)) + CMSG_SPACE(sizeof(int))];
+        char buf[CMSG_SPACE(sizeof(uint16_t))];
         struct cmsghdr align;
     } ctrl;
     memset(&ctrl, 0, sizeof ctrl);
     struct msghdr msg = {.msg_name = &tx->dest, .msg_namelen = tx->dest_len,
                          .msg_iov = &iov, .msg_iovlen = 1,
                          .msg_control = ctrl.buf, .msg_controllen = sizeof ctrl.buf};
-    size_t used = 0;
     struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-    if (segment) {
-        cm->cmsg_level = SOL_UDP;
-        cm->cmsg_type = UDP_SEGMENT;
-        cm->cmsg_len = CMSG_LEN(sizeof segment);
-        memcpy(CMSG_DATA(cm), &segment, sizeof segment);
-        used += CMSG_SPACE(sizeof segment);
-        cm = (struct cmsghdr *)(ctrl.buf + used);
-    }
-    if (tx->ecn) {
-        int tos = tx->ecn;
-        bool v6 = tx->dest.ss_family == AF_INET6;
-        cm->cmsg_level = v6 ? IPPROTO_IPV6 : IPPROTO_IP;
-        cm->cmsg_type = v6 ? IPV6_TCLASS : IP_TOS;
-        cm->cmsg_len = CMSG_LEN(sizeof tos);
-        memcpy(CMSG_DATA(cm), &tos, sizeof tos);
-        used += CMSG_SPACE(sizeof tos);
-    }
-    msg.msg_controllen = used;
-    if (!used) msg.msg_control = NULL;
+    cm->cmsg_level = SOL_UDP;
+    cm->cmsg_type = UDP_SEGMENT;
+    cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+    uint16_t segment = (uint16_t)tx->segment;
+    memcpy(CMSG_DATA(cm), &segment, sizeof segment);
     return sendmsg(fd, &msg, 0);
+}
+
+/* Marks what the socket sends with the ECN codepoint of the waiting datagrams: a socket
+ * option set when the codepoint changes (rarely: QUIC marks ECT(0) until a path's
+ * validation fails), rather than a control message on every send, so that sends stay
+ * plain sendto() calls. */
+static void mark_ecn(ex_udp *udp, uint8_t ecn) {
+    if (!udp->ecn || udp->ecn_sent == ecn) return;
+    int tos = ecn;
+    setsockopt(udp->fd, IPPROTO_IP, IP_TOS, &tos, sizeof tos);
+    if (udp->family == AF_INET6) setsockopt(udp->fd, IPPROTO_IPV6, IPV6_TCLASS, &tos, sizeof tos);
+    udp->ecn_sent = ecn;
 }
 
 /* Sends the waiting buffer; false when the socket is full (EAGAIN). */
 static bool send_pending(ex_tx *tx, ex_udp *udp) {
+    if (tx->pending) mark_ecn(udp, tx->ecn);
     while (tx->pending) {
         bool batch = tx->off == 0 && tx->segment < tx->len;
         if (batch && udp->gso) {
-            if (send_one(tx, udp->fd, tx->buf, tx->len, (uint16_t)tx->segment) >= 0) {
+            if (send_gso(tx, udp->fd) >= 0) {
                 tx->pending = false;
                 return true;
             }
@@ -88,10 +84,11 @@ static bool send_pending(ex_tx *tx, ex_udp *udp) {
         }
         size_t left = tx->len - tx->off;
         size_t n = left < tx->segment ? left : tx->segment;
-        if (send_one(tx, udp->fd, tx->buf + tx->off, n, 0) < 0) {
+        if (sendto(udp->fd, tx->buf + tx->off, n, 0, (const struct sockaddr *)&tx->dest,
+                   tx->dest_len) < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
             if (errno == EINTR) continue;
-            ex_debug("sendmsg: %s", strerror(errno)); /* dropped; QUIC recovers */
+            ex_debug("sendto: %s", strerror(errno)); /* dropped; QUIC recovers */
         }
         tx->off += n;
         if (tx->off >= tx->len) tx->pending = false;

@@ -12,8 +12,8 @@
  *   - the don't-fragment bit (IP_PMTUDISC_PROBE), without which path MTU discovery
  *     (h3q_config_set_mtu_discovery) could learn a size the path only carries in pieces;
  *   - ECN: IP_RECVTOS / IPV6_RECVTCLASS, so each datagram's ECN codepoint comes with it
- *     (ex_rx.c hands it to h3q_endpoint_receive_ecn) and ex_tx.c sets the one
- *     h3q_endpoint_poll_transmit_ecn() asks for on each send.
+ *     (ex_rx.c hands it to h3q_endpoint_receive_ecn) and ex_tx.c marks sends with the
+ *     one h3q_endpoint_poll_transmit_ecn() asks for (IP_TOS, set when it changes).
  * ex_udp_configure() tells h3q which of these the socket has.
  *
  * Part of examples/common (the h3q_example_common library).
@@ -25,6 +25,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 /* Datagrams per GSO send: as many 1,452-byte datagrams (the most MTU discovery reaches)
@@ -38,6 +39,7 @@ typedef struct ex_udp {
     bool gro;     /* UDP_GRO is on */
     bool pmtud;   /* don't-fragment is set: path MTU discovery may be turned on */
     bool ecn;     /* received datagrams carry their TOS / traffic class byte */
+    uint8_t ecn_sent; /* the ECN codepoint the socket sends with now (ex_tx.c) */
 } ex_udp;
 
 /* Opens a non-blocking UDP socket of `family` with the options above. False (and
