@@ -94,3 +94,22 @@ generated_sha256() {
     yes abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijk | head -c "$1" |
         sha256sum | cut -d' ' -f1
 }
+
+# localhost_cert: a self-signed certificate for localhost and 127.0.0.1 (P-256) in
+# $work/cert.pem and $work/key.pem, for ngtcp2's gtlsserver; exits 77 without openssl.
+localhost_cert() {
+    command -v openssl >/dev/null 2>&1 || { echo "SKIPPED: openssl not found"; exit 77; }
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+        -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+        -keyout "$work/key.pem" -out "$work/cert.pem" >/dev/null 2>&1 ||
+        fail "openssl req failed"
+}
+
+# free_udp_port: a UDP port on 127.0.0.1 free a moment ago (for servers that cannot pick
+# their own and print it, like gtlsserver).
+free_udp_port() {
+    python3 -c 'import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}

@@ -36,13 +36,8 @@ command -v openssl >/dev/null 2>&1 || { echo "SKIPPED: openssl not found"; exit 
 rm -rf "$work"
 mkdir -p "$work/docroot" "$work/out"
 head -c 1000 /dev/urandom >"$work/docroot/small.txt"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-    -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
-    -keyout "$work/key.pem" -out "$work/cert.pem" >/dev/null 2>&1 || fail "openssl req failed"
-server_port=$("$python" -c 'import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])')
+localhost_cert
+server_port=$(free_udp_port)
 start_bg gtlsserver "$gtlsserver" --quiet -d "$work/docroot" --timeout=60s 127.0.0.1 \
     "$server_port" "$work/key.pem" "$work/cert.pem"
 pid=

@@ -47,18 +47,12 @@ ngtcp2)
         echo "SKIPPED: gtlsserver not found (apt-get install ngtcp2-server)"
         exit 77
     fi
-    command -v openssl >/dev/null 2>&1 || { echo "SKIPPED: openssl not found"; exit 77; }
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-        -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
-        -keyout "$work/key.pem" -out "$work/cert.pem" >/dev/null 2>&1 || fail "openssl"
+    localhost_cert
     # (Not a numeric name: ngtcp2's server generates a body for those.)
     yes abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijk | head -c $size \
         >"$work/docroot/big.txt"
     path=/big.txt
-    port=$(python3 -c 'import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])')
+    port=$(free_udp_port)
     start_bg gtlsserver "$gtlsserver" --quiet -d "$work/docroot" 127.0.0.1 "$port" \
         "$work/key.pem" "$work/cert.pem"
     sleep 0.5

@@ -51,23 +51,6 @@ need_tool() { # path, package
         exit 77
     fi
 }
-make_cert() {
-    command -v openssl >/dev/null 2>&1 || { echo "SKIPPED: openssl not found"; exit 77; }
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-        -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
-        -keyout "$work/key.pem" -out "$work/cert.pem" >/dev/null 2>&1 ||
-        fail "openssl req failed"
-}
-free_port() {
-    "${python:-python3}" -c 'import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])' 2>/dev/null || python3 -c 'import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
-}
-
 # h3q_resume URL_BASE [SMALL_PATH BIG_PATH]: h3q-client --resume fetching a 1,000-byte and
 # a 100,000-byte body (default /1000 and /100000, h3q's and aioquic's generated bodies);
 # checks both rounds' bodies by SHA-256.
@@ -125,13 +108,13 @@ to_aioquic)
     ;;
 to_ngtcp2)
     need_tool "$gtlsserver" ngtcp2-server
-    make_cert
+    localhost_cert
     # (Not named /1000: ngtcp2's server generates a body for a numeric path.)
     yes abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijk | head -c 1000 \
         >"$work/docroot/small.txt"
     yes abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijk | head -c 100000 \
         >"$work/docroot/big.txt"
-    port=$(free_port)
+    port=$(free_udp_port)
     start_bg gtlsserver "$gtlsserver" --quiet -d "$work/docroot" 127.0.0.1 "$port" \
         "$work/key.pem" "$work/cert.pem"
     sleep 0.5
