@@ -60,7 +60,7 @@ esac
 command -v openssl >/dev/null 2>&1 || { echo "SKIPPED: openssl not found"; exit 77; }
 
 rm -rf "$work"
-mkdir -p "$work/certs" "$work/out" "$work/root"
+mkdir -p "$work/certs" "$work/out" "$work/docroot"
 
 # make_ca NAME: a CA (certs/NAME.pem, certs/NAME.key).
 make_ca() {
@@ -107,12 +107,12 @@ aioquic)
     paths="/$big /1000 /100000"
     ;;
 gtlsserver)
-    head -c "$big" /dev/urandom >"$work/root/big.bin"
-    head -c 1000 /dev/urandom >"$work/root/small.txt"
-    head -c 100000 /dev/urandom >"$work/root/medium.bin"
+    head -c "$big" /dev/urandom >"$work/docroot/big.bin"
+    head -c 1000 /dev/urandom >"$work/docroot/small.txt"
+    head -c 100000 /dev/urandom >"$work/docroot/medium.bin"
     port=$(free_udp_port)
     [ "$port" != 0 ] || fail "no free UDP port found"
-    (cd "$work" && exec "$gtlsserver" --quiet -d "$work/root" --timeout=30s 127.0.0.1 "$port" \
+    (cd "$work" && exec "$gtlsserver" --quiet -d "$work/docroot" --timeout=30s 127.0.0.1 "$port" \
         "$work/certs/leaf.key" "$work/certs/leaf.pem") >"$work/server.out" 2>"$work/server.err" &
     pid=$!
     i=0
@@ -137,7 +137,7 @@ echo "$peer server on port $port"
 expected() {
     case "$peer" in
     gtlsserver)
-        f="$work/root/${1#/}"
+        f="$work/docroot/${1#/}"
         echo "$(sha256sum <"$f" | cut -d' ' -f1) $(wc -c <"$f" | tr -d ' ')" ;;
     *) echo "$(generated_sha256 "${1#/}") ${1#/}" ;;
     esac
