@@ -46,7 +46,6 @@
 #include "ex_h3.h"
 #include "ex_log.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,22 +148,13 @@ bool rebind_when_due(client *cl) {
     if (!cl->opt->rebind_after || cl->rebound || cl->bytes < (uint64_t)cl->opt->rebind_after)
         return true;
     cl->rebound = true;
-    ex_udp fresh;
-    if (!ex_udp_open(&fresh, cl->addr->ai_family)) return false;
     struct sockaddr_storage old_addr, new_addr;
     socklen_t old_len = sizeof old_addr, new_len = sizeof new_addr;
     getsockname(cl->udp.fd, (struct sockaddr *)&old_addr, &old_len);
     /* Bound now (an ephemeral port), so that the log can name it; sends would bind it. */
-    struct sockaddr_storage any;
-    memset(&any, 0, sizeof any);
-    any.ss_family = (sa_family_t)cl->addr->ai_family;
-    socklen_t any_len = cl->addr->ai_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                                        : sizeof(struct sockaddr_in);
-    if (bind(fresh.fd, (struct sockaddr *)&any, any_len) != 0) {
-        ex_warn("--rebind-after: bind: %s", strerror(errno));
-        ex_udp_close(&fresh);
+    ex_udp fresh;
+    if (!ex_udp_bind(&fresh, cl->addr->ai_family == AF_INET6 ? "[::]:0" : "0.0.0.0:0"))
         return false;
-    }
     getsockname(fresh.fd, (struct sockaddr *)&new_addr, &new_len);
     ex_udp_close(&cl->udp);
     cl->udp = fresh;

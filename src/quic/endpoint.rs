@@ -275,13 +275,10 @@ impl Endpoint {
                 let (config, qlog) = self.server_qlog(now);
                 match self.quinn.accept(incoming, now, &mut self.scratch, config) {
                     Ok((qch, quinn_conn)) => {
-                        let handle = self.insert(qch, quinn_conn);
-                        self.attach_qlog(handle, qlog);
-                        if let Ok(conn) = self.connection(handle)
-                            && let Ok(mut core) = conn.lock()
-                        {
+                        let handle = self.insert(qch, quinn_conn, |core| {
                             core.awaiting_accept = true;
-                        }
+                            core.qlog = qlog.map(|file| H3Tap::new(file, false));
+                        });
                         self.accept_queue.push_back(handle);
                     }
                     Err(e) => {
@@ -388,15 +385,11 @@ impl Endpoint {
             .quinn
             .connect(now, config, remote, server_name)
             .map_err(|e| QuicError::Connect(e.to_string()))?;
-        let handle = self.insert(qch, quinn_conn);
-        self.attach_qlog(handle, qlog);
-        if let Ok(conn) = self.connection(handle)
-            && let Ok(mut core) = conn.lock()
-        {
+        Ok(self.insert(qch, quinn_conn, |core| {
             core.early.sessions = Some(sessions);
             core.early.server_name = Some(server_name.to_owned());
-        }
-        Ok(handle)
+            core.qlog = qlog.map(|file| H3Tap::new(file, true));
+        }))
     }
 
     /// A new connection's qlog file and the transport settings that write to it, when qlog
@@ -428,20 +421,13 @@ impl Endpoint {
         (Some(Arc::new(config)), Some(file))
     }
 
-    fn attach_qlog(&self, handle: ConnectionHandle, file: Option<Arc<QlogFile>>) {
-        if let Some(file) = file
-            && let Ok(conn) = self.connection(handle)
-            && let Ok(mut core) = conn.lock()
-        {
-            let is_client = core.is_client();
-            core.qlog = Some(H3Tap::new(file, is_client));
-        }
-    }
-
+    /// Takes a connection quinn-proto made into its slot, `prepare` setting up its state
+    /// (role, session store, qlog) before anything runs on it.
     fn insert(
         &mut self,
         qch: quinn_proto::ConnectionHandle,
         quinn_conn: quinn_proto::Connection,
+        prepare: impl FnOnce(&mut Core),
     ) -> ConnectionHandle {
         let index = qch.0;
         if self.slots.len() <= index {
@@ -458,13 +444,14 @@ impl Endpoint {
             index: index as u32,
             generation: slot.generation,
         };
-        let core = Core::new(
+        let mut core = Core::new(
             quinn_conn,
             qch,
             self.clock.latest_time(),
             self.touched.clone(),
             self.send_window,
         );
+        prepare(&mut core);
         slot.conn = Some(Connection::new(core, handle));
         self.live += 1;
         self.with_core(index, |_, _| ());
