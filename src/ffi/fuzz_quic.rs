@@ -7,7 +7,7 @@
 use std::ffi::c_int;
 use std::ptr;
 
-use libc::{sockaddr, sockaddr_in, sockaddr_storage, socklen_t};
+use libc::{sockaddr, sockaddr_storage, socklen_t};
 
 use crate::fuzzing::Input;
 
@@ -18,6 +18,7 @@ use super::endpoint::*;
 use super::quic_conn::*;
 use super::result::{h3q_result, h3q_result_code};
 use super::resumption::*;
+use super::sockaddr::sockaddr_to_c;
 
 /// The handles of the QUIC calls, made on first use and freed on drop.
 pub(super) struct QuicCalls {
@@ -37,15 +38,6 @@ fn not_fatal(result: h3q_result) {
         result > -200,
         "a fatal result from a production call: {result}"
     );
-}
-
-fn server_address() -> sockaddr_in {
-    // SAFETY: all-zero is a valid sockaddr_in.
-    let mut addr: sockaddr_in = unsafe { std::mem::zeroed() };
-    addr.sin_family = libc::AF_INET as libc::sa_family_t;
-    addr.sin_port = 4433u16.to_be();
-    addr.sin_addr.s_addr = u32::from_ne_bytes([127, 0, 0, 1]);
-    addr
 }
 
 impl QuicCalls {
@@ -77,9 +69,10 @@ impl QuicCalls {
     pub(super) fn step(&mut self, input: &mut Input<'_>) {
         let op = input.byte();
         self.now += u64::from(input.byte()) * 1_000_000;
-        let addr = server_address();
+        // SAFETY: sockaddr_storage is plain data, valid when zeroed.
+        let mut addr: sockaddr_storage = unsafe { std::mem::zeroed() };
+        let to_len = sockaddr_to_c("127.0.0.1:4433".parse().expect("an address"), &mut addr);
         let to = (&raw const addr).cast::<sockaddr>();
-        let to_len = std::mem::size_of::<sockaddr_in>() as socklen_t;
         // SAFETY (whole block): every pointer is valid for its length, or NULL where the
         // API takes NULL; the handles are live until `drop`.
         unsafe {
