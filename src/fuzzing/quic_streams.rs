@@ -224,6 +224,14 @@ impl Run {
         }
     }
 
+    /// Lets `ns` of time pass, runs the timers that expired and queues what they send.
+    ///
+    /// The queueing is the endpoint's contract ("poll_transmit until `None` after every
+    /// input", timers included): a probe a timer makes is sent at once, and the input's
+    /// drops decide whether it arrives. Leaving it unsent while more timers fire made every
+    /// probe timeout count towards quinn-proto's exponential backoff without a probe ever
+    /// leaving, which no program that follows the contract does; it backed the timers off
+    /// to hours (see fuzz/regressions/quic_streams/stall-client-keeps-resending-handshake).
     fn advance(&mut self, ns: u64) {
         self.now += ns;
         self.accept();
@@ -234,6 +242,7 @@ impl Run {
                 side.endpoint.handle_timeout(now);
             }
         }
+        self.transmit_all();
     }
 
     /// Takes both connections' events, checking each byte against the pattern.
