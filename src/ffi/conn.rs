@@ -2,11 +2,12 @@
 
 use std::ffi::{c_char, c_int, c_void};
 
-use crate::h3::{H3Connection, H3Error, Transport};
+use crate::h3::{COALESCE_DATA_LIMIT, H3Connection, H3Error, Transport};
 
 use super::abi::Abi;
 use super::conn_transport::ConnTransport;
 use super::event::{event_to_c, h3q_error_space, h3q_event_cb, h3q_quic_event, quic_event_from_c};
+use super::event_scratch::{EventScratch, with_event_scratch};
 use super::handle::{self, FfiError, Opaque, call, call_status, call_versioned, non_null};
 use super::header::{h3q_header, header_list_arg};
 use super::lent::{LentGuard, h3q_release_cb};
@@ -226,7 +227,24 @@ pub unsafe extern "C" fn h3q_conn_handle_event(
     cb: h3q_event_cb,
     user_data: *mut c_void,
 ) -> h3q_result {
-    let mut events = Vec::new();
+    with_event_scratch(|scratch| {
+        // SAFETY: forwarded from the caller's contract.
+        unsafe { handle_event_with(conn, event, cb, user_data, scratch) }
+    })
+}
+
+/// `h3q_conn_handle_event` with its buffers given.
+///
+/// # Safety
+/// As `h3q_conn_handle_event`.
+unsafe fn handle_event_with(
+    conn: *mut h3q_conn,
+    event: *const h3q_quic_event,
+    cb: h3q_event_cb,
+    user_data: *mut c_void,
+    scratch: &mut EventScratch,
+) -> h3q_result {
+    let EventScratch { events, headers } = scratch;
     // SAFETY: forwarded from the caller's contract; read before the callbacks, which may
     // free the connection.
     let abi = unsafe { handle::abi(conn) };
@@ -240,7 +258,7 @@ pub unsafe extern "C" fn h3q_conn_handle_event(
             let source = state.h3.transport().last_quic_payload();
             let event = quic_event_from_c(event, state.abi, &source)?;
             // The error h3q closed the connection with, if this event made it close.
-            state.h3.handle_event_into(event, &mut events)?;
+            state.h3.handle_event_into(event, events)?;
             Ok(state.h3.transport().is_client())
         })
     };
@@ -250,9 +268,8 @@ pub unsafe extern "C" fn h3q_conn_handle_event(
     };
     // The connection is not borrowed any more: callbacks may call into it.
     let cb = cb.expect("checked inside the call");
-    let mut headers: Vec<h3q_header> = Vec::new();
-    for event in &events {
-        let Some(c_event) = event_to_c(event, &mut headers, abi, is_client) else {
+    for event in events.iter() {
+        let Some(c_event) = event_to_c(event, headers, abi, is_client) else {
             continue; // an event type the program's ABI version does not know
         };
         // SAFETY: the application's callback; `c_event` and what it points to live until
@@ -393,8 +410,16 @@ pub unsafe extern "C" fn h3q_conn_send_data_zerocopy(
     // SAFETY: forwarded from the caller's contract.
     unsafe {
         call(conn, move |state| {
-            let data = lent.into_bytes("data")?;
-            let result = state.h3.send_data_bytes(stream_id, data, end_stream);
+            // A small body is copied behind its frame header anyway: read it in place and
+            // release it when this call ends, without making it shared `Bytes` (an
+            // allocation per call).
+            let result = if len <= COALESCE_DATA_LIMIT {
+                let data = lent.as_slice("data")?;
+                state.h3.send_data(stream_id, data, end_stream)
+            } else {
+                let data = lent.into_bytes("data")?;
+                state.h3.send_data_bytes(stream_id, data, end_stream)
+            };
             result.map_err(|e| state.send_error(e))
         })
     }

@@ -75,6 +75,17 @@ impl LentGuard {
     ///
     /// # Safety
     /// `ptr` is valid for reading `len` bytes until the release callback runs.
+    /// The memory read in place for the length of a call that copies what it keeps; it
+    /// is released when the guard is dropped, after that call. Fails like
+    /// [`LentGuard::into_bytes`] (the guard still releases when dropped).
+    ///
+    /// # Safety
+    /// `ptr` is valid for reading `len` bytes until the release callback runs.
+    pub(crate) unsafe fn as_slice(&self, name: &str) -> Result<&[u8], FfiError> {
+        // SAFETY: forwarded from the caller's contract.
+        unsafe { bytes_arg(self.0.ptr, self.0.len, name) }
+    }
+
     pub(crate) unsafe fn into_bytes(self, name: &str) -> Result<Bytes, FfiError> {
         // SAFETY: forwarded from the caller's contract; only checks and borrows briefly.
         unsafe { bytes_arg(self.0.ptr, self.0.len, name)? };

@@ -8,8 +8,8 @@
 //! - `slice`, `header`: arrays, byte buffers and `h3q_header` lists from C;
 //! - `lent`: memory C lends to h3q instead of having it copied (`h3q_release_cb`);
 //! - `qpack_encoder`, `qpack_decoder`: the standalone QPACK C API;
-//! - `settings`, `transport`, `event`, `conn`, `conn_transport`: the HTTP/3 connection
-//!   (`h3q_conn`) over a C QUIC stack;
+//! - `settings`, `transport`, `event`, `event_scratch`, `conn`, `conn_transport`: the
+//!   HTTP/3 connection (`h3q_conn`) over a C QUIC stack;
 //! - `config`, `endpoint`, `quic_conn`, `quic_error`, `sockaddr`: the built-in QUIC layer
 //!   (`h3q_config`, `h3q_endpoint`, `h3q_quic_conn`);
 //! - `read`: reading C `bool`s and enums without trusting their values;
@@ -27,6 +27,7 @@ pub mod conn_lifecycle;
 pub mod conn_transport;
 pub mod endpoint;
 pub mod event;
+mod event_scratch;
 #[cfg(feature = "fuzzing")]
 pub mod fuzz;
 #[cfg(feature = "fuzzing")]

@@ -5,13 +5,12 @@
 //! (request and push streams) and `recv_uni.rs` (unidirectional streams, control stream,
 //! QPACK streams, datagrams).
 
-use std::collections::{HashMap, HashSet};
-
 use bytes::Bytes;
 
 use crate::error::{ErrorCode, ProtocolError};
 use crate::frame::{self, SettingsMap, frame_type, stream_type};
 use crate::qpack::{Decoder, Encoder};
+use crate::stream_id_map::{StreamIdMap, StreamIdSet};
 use crate::varint;
 
 use super::error::H3Error;
@@ -94,7 +93,7 @@ pub struct H3Connection<T: Transport> {
     pub(super) event_payload: Bytes,
     pub(super) decoder: Decoder,
     pub(super) encoder: Encoder,
-    pub(super) streams: HashMap<u64, H3Stream>,
+    pub(super) streams: StreamIdMap<H3Stream>,
     pub(super) sent_settings: SettingsMap,
     pub(super) received_settings: Option<SettingsMap>,
     /// A client: the MAX_PUSH_ID it sent. A server: the last MAX_PUSH_ID received.
@@ -120,7 +119,7 @@ pub struct H3Connection<T: Transport> {
     /// Streams holding partial input (a HEADERS / PUSH_PROMISE payload still arriving,
     /// or bytes behind a blocked field section), bounded by
     /// [`Settings::max_buffering_streams`].
-    pub(super) buffering: HashSet<u64>,
+    pub(super) buffering: StreamIdSet,
     /// Peer streams reset before their message ended, beyond those it completed
     /// (bounded by [`Settings::max_excess_resets`]).
     pub(super) excess_resets: u64,
@@ -128,7 +127,7 @@ pub struct H3Connection<T: Transport> {
     pub(super) lifecycle: Lifecycle,
     /// A server: PRIORITY_UPDATEs for request streams not open yet, bounded
     /// (`priorities.rs`).
-    pub(super) pending_priorities: HashMap<u64, Priority>,
+    pub(super) pending_priorities: StreamIdMap<Priority>,
     /// Reused buffers, so steady-state sending allocates nothing.
     pub(super) scratch: Vec<u8>,
     pub(super) scratch_section: Vec<u8>,
@@ -157,7 +156,7 @@ impl<T: Transport> H3Connection<T> {
             event_payload: Bytes::new(),
             decoder,
             encoder: Encoder::new(),
-            streams: HashMap::new(),
+            streams: StreamIdMap::default(),
             sent_settings: local.sent_settings,
             received_settings: None,
             next_push_id: 0,
@@ -171,10 +170,10 @@ impl<T: Transport> H3Connection<T> {
             max_peer_bidi: None,
             finished_bidi: Default::default(),
             max_push_stream: None,
-            buffering: HashSet::new(),
+            buffering: StreamIdSet::default(),
             excess_resets: 0,
             lifecycle: Lifecycle::default(),
-            pending_priorities: HashMap::new(),
+            pending_priorities: StreamIdMap::default(),
             scratch: Vec::new(),
             scratch_section: Vec::new(),
         })
@@ -343,7 +342,7 @@ impl<T: Transport> H3Connection<T> {
     pub(super) fn release_state(&mut self) {
         self.streams.clear();
         self.streams.shrink_to_fit();
-        self.buffering = HashSet::new();
+        self.buffering = StreamIdSet::default();
     }
 
     fn recv_stream_data(

@@ -50,5 +50,6 @@ pub use connection::H3Connection;
 pub use error::H3Error;
 pub use event::{ConnectionClose, ErrorSpace, EventData, H3Event, QuicEvent};
 pub use priority::Priority;
+pub(crate) use send::COALESCE_DATA_LIMIT;
 pub use settings::Settings;
 pub use transport::{Transport, TransportError};

@@ -14,7 +14,7 @@ use super::transport::Transport;
 
 /// DATA payloads up to this size are copied behind their frame header and sent in one
 /// transport call; larger ones are sent without copying, in a second call.
-const COALESCE_DATA_LIMIT: usize = 16 * 1024;
+pub(crate) const COALESCE_DATA_LIMIT: usize = 16 * 1024;
 
 /// A DATA payload as the caller gave it: borrowed (copied when buffered) or shared.
 enum Payload<'a> {

@@ -31,7 +31,7 @@ mod schedule;
 pub use early::EarlyData;
 pub(crate) use early::EarlyState;
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use bytes::{Buf, Bytes};
@@ -45,6 +45,7 @@ use super::event::Event;
 use super::qlog::H3Tap;
 use super::time::LatestTime;
 use crate::h3::ErrorSpace;
+use crate::stream_id_map::{StreamIdMap, StreamIdSet};
 
 /// QUIC transport error code INTERNAL_ERROR (RFC 9000 §20.1).
 const INTERNAL_ERROR: u64 = 0x1;
@@ -176,15 +177,15 @@ pub(crate) struct Core {
     /// `h3q_conn` over this connection, the FFI layer recognises the pointer and shares
     /// the bytes instead of copying them. Empty once `pop_event` found nothing more.
     last_payload: Bytes,
-    outgoing: HashMap<u64, Outgoing>,
+    outgoing: StreamIdMap<Outgoing>,
     /// The configured send window, and the one quinn-proto has now (`schedule.rs`).
     max_send_window: u64,
     send_window: u64,
     /// Streams whose FIN quinn-proto has and whose data the peer has not all acknowledged
     /// yet (`StreamEvent::Finished` takes them out).
-    unacknowledged: HashSet<u64>,
+    unacknowledged: StreamIdSet,
     /// Priorities of local streams not opened in quinn-proto yet (`schedule.rs`).
-    pending_priority: HashMap<u64, i32>,
+    pending_priority: StreamIdMap<i32>,
     /// Which priorities wait here and in quinn-proto, computed at most once per round
     /// (`schedule.rs`); `None`: not yet.
     waiting_span: Option<Option<schedule::WaitingSpan>>,
@@ -239,11 +240,11 @@ impl Core {
             awaiting_accept: false,
             owner_tag: 0,
             last_payload: Bytes::new(),
-            outgoing: HashMap::new(),
-            pending_priority: HashMap::new(),
+            outgoing: StreamIdMap::default(),
+            pending_priority: StreamIdMap::default(),
             waiting_span: None,
             last_in_turn: 0,
-            unacknowledged: HashSet::new(),
+            unacknowledged: StreamIdSet::default(),
             writable: Vec::new(),
             claimed: [0; 2],
             opened: [0; 2],
