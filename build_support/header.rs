@@ -169,6 +169,7 @@ pub const SECTIONS: &[Section] = &[
             Api("h3q_endpoint_next_ready"),
             Api("h3q_endpoint_poll_transmit"),
             Api("h3q_endpoint_poll_transmit_ecn"),
+            Api("h3q_endpoint_poll_transmit_lent"),
             Api("h3q_endpoint_next_timeout"),
             Api("h3q_endpoint_certificate_fingerprint"),
             Api("h3q_endpoint_rebind"),

@@ -311,8 +311,16 @@ static bool flush_endpoint(pair *p, bool to_server) {
         size_t len = 0, segment = 0;
         struct sockaddr_storage dest;
         socklen_t dest_len = 0;
-        int r = h3q_endpoint_poll_transmit(from, p->now, p->transmit_buf, PAIR_TRANSMIT_CAP,
+        const uint8_t *data = p->transmit_buf;
+        int r;
+        if (!to_server && p->server_lent_transmit) {
+            uint8_t ecn = 0;
+            r = h3q_endpoint_poll_transmit_lent(from, p->now, &data, &len, &dest, &dest_len,
+                                                &segment, &ecn);
+        } else {
+            r = h3q_endpoint_poll_transmit(from, p->now, p->transmit_buf, PAIR_TRANSMIT_CAP,
                                            &len, &dest, &dest_len, &segment);
+        }
         if (r == H3Q_DONE) break;
         if (r != H3Q_OK) {
             harness_error(p, "poll_transmit", r, h3q_endpoint_last_error(from));
@@ -330,7 +338,7 @@ static bool flush_endpoint(pair *p, bool to_server) {
         if (len > segment) p->gso_batches++;
         for (size_t off = 0; off < len; off += segment) {
             size_t n = len - off < segment ? len - off : segment;
-            send_datagram(p, to_server, p->transmit_buf + off, n);
+            send_datagram(p, to_server, data + off, n);
         }
     }
     return moved;
@@ -569,6 +577,7 @@ pair *pair_new(const pair_options *o) {
     p->now = PAIR_START_NS;
     p->server_handler = o->server_handler;
     p->latency_ns = o->latency_ns;
+    p->server_lent_transmit = o->server_lent_transmit;
     p->transmit_buf = malloc(PAIR_TRANSMIT_CAP);
     set_loopback(&p->server_addr, PAIR_SERVER_PORT);
     set_loopback(&p->client_addr, PAIR_CLIENT_PORT);

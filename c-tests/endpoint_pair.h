@@ -107,6 +107,7 @@ typedef struct pair_options {
     uint64_t max_datagram_frame_size;  /* both sides; 0 leaves datagrams disabled */
     bool enable_webtransport;          /* h3q_settings on both sides (H3_DATAGRAM) */
     size_t server_gso_segments;        /* h3q_config_set_max_gso_segments on the server */
+    bool server_lent_transmit;         /* the server sends with h3q_endpoint_poll_transmit_lent */
     bool mtu_discovery;                /* h3q_config_set_mtu_discovery on both sides */
     uint64_t latency_ns;               /* one-way delay; 0 delivers at once */
     pair_server_handler server_handler;
@@ -144,6 +145,7 @@ typedef struct pair {
     int errors;                        /* unexpected h3q results inside the harness */
     bool trace;                        /* print every QUIC and HTTP event (debugging) */
     uint8_t *transmit_buf;
+    bool server_lent_transmit;         /* pair_options.server_lent_transmit */
     /* Datagrams on the wire (latency_ns > 0), oldest first. */
     uint64_t latency_ns;
     struct pair_inflight *wire_head;

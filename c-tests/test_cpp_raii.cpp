@@ -151,10 +151,15 @@ private:
         return s;
     }
 
-    // Everything `from` wants to send, delivered to `to` (all datagrams go to the peer).
+    // Everything `from` wants to send, delivered to `to` (all datagrams go to the peer). The
+    // server's come lent from h3q's buffer, the client's copied into ours.
     bool flush(h3q::endpoint &from, h3q::endpoint &to, const sockaddr_in &from_addr) {
         bool moved = false;
-        while (std::optional<h3q::transmit> t = from.poll_transmit(now_, buf_, sizeof buf_)) {
+        auto next = [&] {
+            return &from == &server_ ? from.poll_transmit_lent(now_)
+                                     : from.poll_transmit(now_, buf_, sizeof buf_);
+        };
+        while (std::optional<h3q::transmit> t = next()) {
             CHECK_INT(t->destination_len, sizeof(sockaddr_in));
             CHECK(t->ecn <= 3);
             if (&from == &client_) client_ecn_.push_back(t->ecn);

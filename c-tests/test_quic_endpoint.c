@@ -558,6 +558,74 @@ static void post_echo_10mb(void) {
  * sides), a 2 MB body travels in datagrams above it, up to quinn-proto's 1,452-byte bound
  * (the simulated path carries anything). Either way the body's DATA reaches the client's
  * callback without a copy. */
+/* The server sends with h3q_endpoint_poll_transmit_lent (from h3q's own buffer, no copy):
+ * a 2 MB echo comes back whole, in GSO batches of up to the configured 8 datagrams. */
+static void lent_transmit(void) {
+    pair_options o = pair_options_default();
+    o.server_gso_segments = 8;
+    o.server_lent_transmit = true;
+    o.latency_ns = 2000000;
+    pair *p = settled_pair(o);
+    if (!p) return;
+    const size_t size = 2u * 1024u * 1024u;
+    uint8_t *body = malloc(size);
+    CHECK(body != NULL);
+    if (!body) {
+        pair_free(p);
+        return;
+    }
+    uint64_t state = 0x243f6a8885a308d3ULL;
+    for (size_t i = 0; i < size; i += 8) {
+        uint64_t v = xorshift(&state);
+        memcpy(body + i, &v, 8);
+    }
+    const uint64_t sent_hash = pair_fnv1a(PAIR_FNV_INIT, body, size);
+    uint64_t id = pair_request(p, "POST", "/echo", false);
+    CHECK(id != UINT64_MAX);
+    CHECK_INT(h3q_conn_send_data(p->client_conn.h3, id, body, size, true), H3Q_OK);
+    free(body);
+    CHECK(pair_run(p, response_ended, &id, 120 * SEC));
+    pair_response *r = pair_response_for(p, id);
+    CHECK(r != NULL);
+    if (r) {
+        CHECK_INT(r->status, 200);
+        CHECK_INT(r->body_len, size);
+        CHECK(r->body_hash == sent_hash);
+    }
+    CHECK(p->gso_batches > 0);
+    CHECK(p->largest_datagram <= 1500);
+    CHECK_INT(p->bad_destinations, 0);
+    CHECK_INT(p->errors, 0);
+    /* Once everything is taken, H3Q_DONE, and the out values are not touched. */
+    const uint8_t *data = NULL;
+    size_t len = 0, segment = 0;
+    uint8_t ecn = 0;
+    struct sockaddr_storage dest;
+    socklen_t dest_len = 0;
+    while (h3q_endpoint_poll_transmit_lent(p->server, p->now, &data, &len, &dest, &dest_len,
+                                           &segment, &ecn) == H3Q_OK) {
+    }
+    data = (const uint8_t *)"untouched";
+    len = segment = 7;
+    ecn = 9;
+    CHECK_INT(h3q_endpoint_poll_transmit_lent(p->server, p->now, &data, &len, &dest, &dest_len,
+                                              &segment, &ecn),
+              H3Q_DONE);
+    CHECK(strcmp((const char *)data, "untouched") == 0 && len == 7 && ecn == 9);
+    /* Each out pointer is required. */
+    CHECK_INT(h3q_endpoint_poll_transmit_lent(NULL, 0, &data, &len, &dest, &dest_len, &segment,
+                                              &ecn),
+              H3Q_ERR_NULL);
+    CHECK_INT(h3q_endpoint_poll_transmit_lent(p->server, p->now, NULL, &len, &dest, &dest_len,
+                                              &segment, &ecn),
+              H3Q_ERR_NULL);
+    CHECK_PREFIX(h3q_endpoint_last_error(p->server), "data_out");
+    CHECK_INT(h3q_endpoint_poll_transmit_lent(p->server, p->now, &data, &len, &dest, &dest_len,
+                                              &segment, NULL),
+              H3Q_ERR_NULL);
+    pair_free(p);
+}
+
 static void mtu_discovery(void) {
     for (int on = 0; on <= 1; on++) {
         pair_options o = pair_options_default();
@@ -1466,6 +1534,7 @@ int main(void) {
     TIMED_RUN(get_small_body);
     TIMED_RUN(post_echo_10mb);
     TIMED_RUN(mtu_discovery);
+    TIMED_RUN(lent_transmit);
     TIMED_RUN(zerocopy_send);
     TIMED_RUN(server_push);
     TIMED_RUN(trailers);

@@ -997,6 +997,30 @@ h3q_result h3q_endpoint_poll_transmit_ecn(struct h3q_endpoint *endpoint,
                                           uint8_t *ecn_out);
 
 /**
+ * `h3q_endpoint_poll_transmit_ecn()` without the copy: h3q lends the payload from its own
+ * buffer, where it built and encrypted the packets, instead of copying it into one of
+ * yours. Writes to `*data_out` a pointer to the `*len_out` bytes to send; they stay valid
+ * and unchanged until the next call of any `h3q_endpoint_*` function on this endpoint
+ * (send them before polling again) or its free. A GSO batch holds up to the config's
+ * `h3q_config_set_max_gso_segments()` datagrams; the other outputs are as in
+ * `h3q_endpoint_poll_transmit_ecn()`. Do not write to the bytes.
+ *
+ * Returns `H3Q_OK`; `H3Q_DONE` when nothing is waiting (nothing written); or
+ * `H3Q_ERR_NULL`.
+ *
+ * # Safety
+ * `endpoint` is NULL or a live handle; the out pointers NULL or writable.
+ */
+h3q_result h3q_endpoint_poll_transmit_lent(struct h3q_endpoint *endpoint,
+                                           uint64_t now_ns,
+                                           const uint8_t **data_out,
+                                           size_t *len_out,
+                                           struct sockaddr_storage *dest_out,
+                                           socklen_t *dest_len_out,
+                                           size_t *segment_size_out,
+                                           uint8_t *ecn_out);
+
+/**
  * When `h3q_endpoint_handle_timeout()` should next be called, on the `now_ns` clock;
  * `UINT64_MAX` when no timer is needed (or `endpoint` is NULL or busy). Call it again after
  * every other endpoint call.

@@ -578,6 +578,23 @@ public:
         t.payload = bytes_view(buf, len);
         return t;
     }
+    /**
+     * h3q_endpoint_poll_transmit_lent(): the next UDP payload without a copy. transmit::payload
+     * views h3q's own buffer, valid until the next call on this endpoint: send it first.
+     */
+    std::optional<transmit> poll_transmit_lent(uint64_t now_ns) {
+        transmit t{};
+        const uint8_t *data = nullptr;
+        size_t len = 0;
+        if (detail::check(h3q_endpoint_poll_transmit_lent(get(), now_ns, &data, &len,
+                                                          &t.destination, &t.destination_len,
+                                                          &t.segment_size, &t.ecn),
+                          get()) == H3Q_DONE) {
+            return std::nullopt;
+        }
+        t.payload = bytes_view(data, len);
+        return t;
+    }
     /** h3q_endpoint_next_timeout(): `UINT64_MAX` when no timer is needed. */
     uint64_t next_timeout() const noexcept { return h3q_endpoint_next_timeout(get()); }
     /** h3q_endpoint_certificate_fingerprint(): nothing for a client. */

@@ -378,6 +378,54 @@ pub unsafe extern "C" fn h3q_endpoint_poll_transmit_ecn(
     }
 }
 
+/// `h3q_endpoint_poll_transmit_ecn()` without the copy: h3q lends the payload from its own
+/// buffer, where it built and encrypted the packets, instead of copying it into one of
+/// yours. Writes to `*data_out` a pointer to the `*len_out` bytes to send; they stay valid
+/// and unchanged until the next call of any `h3q_endpoint_*` function on this endpoint
+/// (send them before polling again) or its free. A GSO batch holds up to the config's
+/// `h3q_config_set_max_gso_segments()` datagrams; the other outputs are as in
+/// `h3q_endpoint_poll_transmit_ecn()`. Do not write to the bytes.
+///
+/// Returns `H3Q_OK`; `H3Q_DONE` when nothing is waiting (nothing written); or
+/// `H3Q_ERR_NULL`.
+///
+/// # Safety
+/// `endpoint` is NULL or a live handle; the out pointers NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_endpoint_poll_transmit_lent(
+    endpoint: *mut h3q_endpoint,
+    now_ns: u64,
+    data_out: *mut *const u8,
+    len_out: *mut usize,
+    dest_out: *mut sockaddr_storage,
+    dest_len_out: *mut socklen_t,
+    segment_size_out: *mut usize,
+    ecn_out: *mut u8,
+) -> h3q_result {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe {
+        call_status(endpoint, |ep| {
+            non_null(data_out, "data_out")?;
+            non_null(len_out, "len_out")?;
+            non_null(dest_out, "dest_out")?;
+            non_null(dest_len_out, "dest_len_out")?;
+            non_null(segment_size_out, "segment_size_out")?;
+            non_null(ecn_out, "ecn_out")?;
+            let Some((transmit, data)) = ep.poll_transmit_lent(now_ns) else {
+                return Ok(h3q_result_code::H3Q_DONE);
+            };
+            // SAFETY: checked non-NULL; writable (caller's contract). `data` lives in the
+            // endpoint's buffer, which only the endpoint's own calls change.
+            *data_out = data.as_ptr();
+            *dest_len_out = sockaddr_to_c(transmit.destination, &mut *dest_out);
+            *len_out = transmit.len;
+            *segment_size_out = transmit.segment_size;
+            *ecn_out = transmit.ecn;
+            Ok(h3q_result_code::H3Q_OK)
+        })
+    }
+}
+
 /// Tells the endpoint its UDP socket changed: call it after the program replaced the
 /// socket (a new local address or port: a network change, or leaving a NAT binding), and
 /// send what `h3q_endpoint_poll_transmit()` gives from the new socket. Every connection

@@ -126,23 +126,46 @@ impl QuicCalls {
                     // SAFETY: zeroed storage is valid.
                     let mut dest: sockaddr_storage = std::mem::zeroed();
                     let mut dest_len: socklen_t = 0;
+                    let lent = input.byte() & 1 != 0;
                     for _ in 0..4 {
-                        let r = h3q_endpoint_poll_transmit_ecn(
-                            endpoint,
-                            self.now,
-                            buf.as_mut_ptr(),
-                            buf.len(),
-                            &mut len,
-                            &mut dest,
-                            &mut dest_len,
-                            &mut segment,
-                            &mut ecn,
-                        );
+                        let mut data: *const u8 = ptr::null();
+                        let r = if lent {
+                            h3q_endpoint_poll_transmit_lent(
+                                endpoint,
+                                self.now,
+                                &mut data,
+                                &mut len,
+                                &mut dest,
+                                &mut dest_len,
+                                &mut segment,
+                                &mut ecn,
+                            )
+                        } else {
+                            h3q_endpoint_poll_transmit_ecn(
+                                endpoint,
+                                self.now,
+                                buf.as_mut_ptr(),
+                                buf.len(),
+                                &mut len,
+                                &mut dest,
+                                &mut dest_len,
+                                &mut segment,
+                                &mut ecn,
+                            )
+                        };
                         not_fatal(r);
                         if !ok(r) {
                             break;
                         }
-                        assert!(ecn <= 3 && len <= buf.len());
+                        assert!(ecn <= 3 && segment > 0 && segment <= len);
+                        if lent {
+                            // Lent bytes are readable until the next endpoint call.
+                            assert!(!data.is_null());
+                            let bytes = std::slice::from_raw_parts(data, len);
+                            std::hint::black_box(bytes.iter().fold(0u8, |a, b| a ^ b));
+                        } else {
+                            assert!(len <= buf.len());
+                        }
                     }
                     h3q_endpoint_handle_timeout(endpoint, self.now);
                 }

@@ -558,21 +558,40 @@ impl Endpoint {
                 buf.len()
             )));
         }
+        let max_datagrams = buf.len() / MIN_TRANSMIT_BUFFER;
+        let Some(t) = self.next_transmit(now_ns, max_datagrams) else {
+            return Ok(None);
+        };
+        // A batch is never longer than `max_datagrams` full datagrams.
+        let len = t.len.min(buf.len());
+        buf[..len].copy_from_slice(&self.scratch[..len]);
+        Ok(Some(Transmit { len, ..t }))
+    }
+
+    /// [`Endpoint::poll_transmit`] without the copy: the next datagram (or GSO batch of up
+    /// to `max_gso_segments`) stays in the endpoint's own buffer, lent until the next call
+    /// on the endpoint. quinn-proto builds and encrypts packets in that buffer, so a caller
+    /// that sends straight from it saves copying every byte it sends once more.
+    pub fn poll_transmit_lent(&mut self, now_ns: u64) -> Option<(Transmit, &[u8])> {
+        let t = self.next_transmit(now_ns, self.max_gso_segments)?;
+        Some((t, &self.scratch[..t.len]))
+    }
+
+    /// The next datagram (or batch of up to `max_datagrams`), left in `self.scratch`; its
+    /// `len` is what the scratch holds.
+    fn next_transmit(&mut self, now_ns: u64, max_datagrams: usize) -> Option<Transmit> {
         let now = self.clock.advance(now_ns);
         if let Some((data, destination)) = self.responses.pop_front() {
-            let len = data.len().min(buf.len());
-            buf[..len].copy_from_slice(&data[..len]);
-            return Ok(Some(Transmit {
-                len,
+            self.scratch.clear();
+            self.scratch.extend_from_slice(&data);
+            return Some(Transmit {
+                len: data.len(),
                 destination,
-                segment_size: len,
+                segment_size: data.len(),
                 ecn: 0,
-            }));
+            });
         }
-        let max_datagrams = self
-            .max_gso_segments
-            .min(buf.len() / MIN_TRANSMIT_BUFFER)
-            .max(1);
+        let max_datagrams = self.max_gso_segments.min(max_datagrams).max(1);
         self.take_touched();
         while let Some(&index) = self.active.front() {
             let transmit = self.with_core(index, |core, scratch| {
@@ -585,14 +604,12 @@ impl Endpoint {
                 Some(Some(t)) => {
                     // It may have more: back of the queue, so connections take turns.
                     self.active.push_back(index);
-                    let len = t.size.min(buf.len());
-                    buf[..len].copy_from_slice(&self.scratch[..len]);
-                    return Ok(Some(Transmit {
-                        len,
+                    return Some(Transmit {
+                        len: t.size,
                         destination: t.destination,
-                        segment_size: t.segment_size.unwrap_or(len),
+                        segment_size: t.segment_size.unwrap_or(t.size),
                         ecn: t.ecn.map_or(0, |c| c as u8),
-                    }));
+                    });
                 }
                 _ => {
                     if let Some(slot) = self.slots.get_mut(index) {
@@ -601,7 +618,7 @@ impl Endpoint {
                 }
             }
         }
-        Ok(None)
+        None
     }
 
     /// Tells the endpoint its socket changed: the program moved to a new local address

@@ -133,6 +133,11 @@ _SIGNATURES = {
                    ctypes.POINTER(ctypes.c_size_t), ctypes.POINTER(sockaddr_storage),
                    ctypes.POINTER(c_socklen), ctypes.POINTER(ctypes.c_size_t),
                    ctypes.POINTER(ctypes.c_uint8)]),
+    "h3q_endpoint_poll_transmit_lent": (
+        c_result, [_P, ctypes.c_uint64, ctypes.POINTER(c_u8_p),
+                   ctypes.POINTER(ctypes.c_size_t), ctypes.POINTER(sockaddr_storage),
+                   ctypes.POINTER(c_socklen), ctypes.POINTER(ctypes.c_size_t),
+                   ctypes.POINTER(ctypes.c_uint8)]),
     "h3q_endpoint_next_timeout": (ctypes.c_uint64, [_P]),
     "h3q_endpoint_handle_timeout": (c_result, [_P, ctypes.c_uint64]),
     "h3q_endpoint_certificate_fingerprint": (c_result, [_P, c_u8_p]),
