@@ -25,7 +25,7 @@
 #   drain             SIGTERM while 6 clients download 4 bodies of 2 MB each (their
 #                     connections on either worker, both in 31 runs of 32): both workers
 #                     drain, every download completes (SHA-256), no request is aborted, the
-#                     server exits 0.
+#                     server exits 0; a client arriving during the drain gets GOAWAY.
 #   gtlsclient        ngtcp2's gtlsclient: 10 GETs (a connection each), then a 20 MB
 #                     download moving to a new local address (--change-local-addr) and one
 #                     through a simulated NAT rebinding (--nat-rebinding), bodies compared;
@@ -149,6 +149,13 @@ drain)
     [ "$n" -lt 24 ] || fail "all downloads were complete when the signal was sent"
     wait_lines "$work/server.err" "^h3q-server: signal 15: draining .*\\[worker [01]\\]" 2 10
     grep "signal 15: draining" "$work/server.err"
+    # A client arriving during the drain: whichever worker gets it answers with GOAWAY (a
+    # worker done draining has left the SO_REUSEPORT group).
+    "$client" --insecure -v "https://127.0.0.1:$port/1000" >"$work/late.out" 2>"$work/late.err"
+    late=$?
+    [ "$late" = 1 ] || fail "the client arriving during the drain exited $late, not 1"
+    grep -q "^FAILED /1000: rejected by the server's GOAWAY" "$work/late.out" ||
+        fail "the late client did not report the GOAWAY"
     wait_exit "$pid" server 30
     pid=
     [ "$status" = 0 ] || fail "the server exited $status after SIGTERM"

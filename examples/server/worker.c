@@ -147,6 +147,11 @@ static bool run(server *srv) {
 static void *worker_main(void *arg) {
     server *srv = arg;
     bool ok = run(srv);
+    /* Out of the SO_REUSEPORT group (and the eBPF program's socket map) at once, so that
+     * while other workers still drain, a new client reaches one of them (and gets its
+     * GOAWAY) instead of a socket nobody reads. Its connections are closed. */
+    ex_tx_discard(srv->tx);
+    ex_udp_close(&srv->udp);
     atomic_store_explicit(&srv->failed, !ok, memory_order_relaxed);
     uint64_t one = 1;
     /* The main thread reads it, then joins: the join orders `failed` too. */
