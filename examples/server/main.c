@@ -5,7 +5,7 @@
  *              [--keylog FILE] [--drain-timeout SECONDS] [--cc newreno|cubic|bbr]
  *              [--0rtt] [--retry | --retry-above N]
  *              [--client-ca FILE [--client-auth require|request]] [--qlog-dir DIR]
- *              [--server-id HEX]
+ *              [--server-id HEX] [--workers N [--steering ebpf|handoff]]
  *              [--max-requests-per-connection N] [-v] [--help]
  *
  * Routes:
@@ -37,17 +37,52 @@
  * signal (with or without a complete drain), 1 when the server cannot start or sending
  * fails for good, 2 on a usage error. SIGUSR1 prints one line of measurements per
  * connection to stderr (round trip, congestion window, bytes and packets sent, received
- * and lost: h3q_quic_conn_stats).
+ * and lost: h3q_quic_conn_stats). With several workers (below) all of this holds for each.
+ *
+ * Workers. --workers N (1 to 256; default 1) runs N threads, each with its own UDP socket
+ * bound to the same address with SO_REUSEPORT, its own h3q_endpoint and its own
+ * connections (worker.c): nothing is shared on a datagram's way but what a worker hands
+ * over to another. The kernel gives each new connection's first datagram to a worker by a
+ * hash of the addresses, and that worker owns the connection. Every worker's connection
+ * IDs carry its server id in QUIC-LB's plaintext layout: the --server-id HEX prefix (none
+ * without it) followed by one byte, the worker's number, so worker K's id is HEX || K; a
+ * load balancer configured with HEX's length routes to the process by HEX and the process
+ * to the worker by the byte after (with --workers 1 the id is HEX alone, as before). Two
+ * ways keep a connection's datagrams on its owner when the client's address changes
+ * (migration, NAT rebinding), --steering ebpf (the default) and handoff:
+ *   - ebpf (steering_ebpf.c): an eBPF program attached to the sockets
+ *     (SO_ATTACH_REUSEPORT_EBPF) reads the server id of every short-header datagram and
+ *     sends it to its owner's socket; the others go by the kernel's hash. It needs Linux
+ *     4.19 or later and root or CAP_BPF (or CAP_SYS_ADMIN); when the kernel refuses it,
+ *     one line says why and the server goes on with the handoff alone. Built where
+ *     linux/bpf.h exists (CMake option H3Q_SERVER_EBPF).
+ *   - handoff (handoff.c): a worker that reads a datagram of another worker's connection
+ *     (h3q_cid_server_id) passes it on through that worker's lock-free queue and eventfd;
+ *     the owner feeds it to its endpoint with the peer address and ECN it came with. It
+ *     also runs with the eBPF program, for the datagrams the program cannot place.
+ * Signals are blocked in every thread; the main thread reads them from a signalfd and
+ * passes each on to every worker, so SIGINT/SIGTERM drain every worker (each its own
+ * connections, with one line each saying so) and SIGUSR1 reports from every worker (with
+ * several: "worker K: C connection(s) open, A accepted, handoffs O out, I in, D dropped",
+ * D counting the datagrams dropped because the owner's queue was full). The program exits
+ * once every worker has; a worker whose sending fails for good ends the others at once
+ * (exit status 1). With -v and several workers, the same counts per worker, and what the
+ * eBPF program steered, are printed at exit. Why the default is 1 and not the number of
+ * cores: each endpoint keeps its own TLS session cache and its own address-validation
+ * token key, so a client that resumes a session (or presents a NEW_TOKEN) on a new
+ * connection that lands on another worker gets a full handshake (and no 0-RTT) there.
  *
  * How it is put together (the parts to copy; server.h lists the files):
  *   - examples/common/ holds the plumbing shared with h3q-client: the UDP socket with GSO,
  *     GRO and the don't-fragment bit (ex_udp), recvmmsg input (ex_rx), poll_transmit
  *     output (ex_tx), the clock and the loop's sleep (ex_clock), signals (ex_signal).
- *   - The loop (run() below) follows "Lifecycle and event loop" in h3q.h: sleep until the
- *     socket is readable, h3q's timer or the drain's next step is due; read datagrams in
- *     batches; run due timers; then serve(): accept new connections, take the connections
- *     that have events from h3q_endpoint_next_ready (only those), continue the response
- *     bodies that wait for room, and send what the endpoint has (connections.c).
+ *   - Each worker's loop (run() in worker.c) follows "Lifecycle and event loop" in h3q.h:
+ *     sleep until the socket is readable, the worker's mailbox has something (a signal, a
+ *     datagram handed over), h3q's timer or the drain's next step is due; read datagrams
+ *     in batches; run due timers; then serve(): accept new connections, take the
+ *     connections that have events from h3q_endpoint_next_ready (only those), continue
+ *     the response bodies that wait for room, and send what the endpoint has
+ *     (connections.c).
  */
 #define _GNU_SOURCE
 #include "server.h"
