@@ -6,7 +6,8 @@
  *   worker.c       one worker: its thread, its event loop, its mailbox (signals), reports
  *   handoff.c      datagrams of another worker's connections: recognising them by the
  *                  server id in their connection ID, and the lock-free queue that hands
- *                  them over to their owner
+ *                  them over to their owner (its tests: handoff_test.c, CTest
+ *                  examples_handoff)
  *   steering_ebpf.c the kernel-side steering: an eBPF program (SO_ATTACH_REUSEPORT_EBPF)
  *                  that sends each datagram to the socket of the worker its CID names
  *   connections.c  new connections, their events, body pacing
