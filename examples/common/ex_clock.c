@@ -25,7 +25,8 @@ bool ex_run_due_timers(h3q_endpoint *endpoint, uint64_t now) {
     return true;
 }
 
-ex_wait_result ex_wait(int fd, bool want_out, uint64_t deadline, const sigset_t *sigmask) {
+ex_wait_result ex_wait_fds(struct pollfd *fds, nfds_t nfds, uint64_t deadline,
+                           const sigset_t *sigmask) {
     fflush(stdout);
     struct timespec ts, *timeout = NULL;
     if (deadline != EX_NEVER) {
@@ -35,8 +36,12 @@ ex_wait_result ex_wait(int fd, bool want_out, uint64_t deadline, const sigset_t 
         ts.tv_nsec = (long)(d % 1000000000ULL);
         timeout = &ts;
     }
-    struct pollfd pfd = {.fd = fd, .events = POLLIN | (want_out ? POLLOUT : 0)};
-    int n = ppoll(&pfd, 1, timeout, sigmask);
+    int n = ppoll(fds, nfds, timeout, sigmask);
     if (n < 0) return errno == EINTR ? EX_WAIT_TIMEOUT : EX_WAIT_ERROR;
     return n == 0 ? EX_WAIT_TIMEOUT : EX_WAIT_READY;
+}
+
+ex_wait_result ex_wait(int fd, bool want_out, uint64_t deadline, const sigset_t *sigmask) {
+    struct pollfd pfd = {.fd = fd, .events = POLLIN | (want_out ? POLLOUT : 0)};
+    return ex_wait_fds(&pfd, 1, deadline, sigmask);
 }

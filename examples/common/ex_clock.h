@@ -22,6 +22,7 @@
 
 #include <h3q.h>
 
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -57,5 +58,11 @@ typedef enum {
  * and unblocks them only here cannot miss one between checking its flag and sleeping.
  * Flushes stdout first (see ex_log_init). */
 ex_wait_result ex_wait(int fd, bool want_out, uint64_t deadline, const sigset_t *sigmask);
+
+/* The same for several descriptors (e.g. a socket and an eventfd that other threads write
+ * to wake this one): sleeps until one of `fds` has one of its `events` or until
+ * `deadline`; EX_WAIT_READY then, and each entry's `revents` says which. */
+ex_wait_result ex_wait_fds(struct pollfd *fds, nfds_t nfds, uint64_t deadline,
+                           const sigset_t *sigmask);
 
 #endif

@@ -1,4 +1,5 @@
 /* ex_log: see ex_log.h. */
+#define _GNU_SOURCE /* flockfile */
 #include "ex_log.h"
 
 #include <stdarg.h>
@@ -19,9 +20,11 @@ const char *ex_program(void) { return program; }
 void ex_warn(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
+    flockfile(stderr); /* one line at a time from several threads */
     fprintf(stderr, "%s: ", program);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
+    funlockfile(stderr);
     va_end(ap);
 }
 
@@ -29,8 +32,10 @@ void ex_debug(const char *fmt, ...) {
     if (!ex_verbose) return;
     va_list ap;
     va_start(ap, fmt);
+    flockfile(stderr);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
+    funlockfile(stderr);
     va_end(ap);
 }
 

@@ -8,6 +8,7 @@
  *     per line, and an idle one still shows each line at once;
  *   - ex_warn(): problems, always shown on stderr, prefixed with the program's name;
  *   - ex_debug(): details shown only with -v (ex_verbose).
+ * Each line is written whole, also when several threads log at once.
  *
  * Part of examples/common (the h3q_example_common library): plumbing that h3q-server
  * (examples/server/) and h3q-client (examples/client/) share. Copy what you need; each

@@ -49,7 +49,18 @@ static void read_control(struct msghdr *msg, size_t len, size_t *segment, uint8_
     }
 }
 
+/* The default delivery: straight to the endpoint. */
+static void to_endpoint(void *ctx, uint64_t now, const struct sockaddr *from,
+                        socklen_t from_len, const uint8_t *data, size_t len, size_t segment,
+                        uint8_t ecn) {
+    h3q_endpoint_receive_ecn(ctx, now, from, from_len, data, len, segment, ecn);
+}
+
 int ex_rx_read(ex_rx *rx, int fd, h3q_endpoint *endpoint) {
+    return ex_rx_read_to(rx, fd, to_endpoint, endpoint);
+}
+
+int ex_rx_read_to(ex_rx *rx, int fd, ex_rx_deliver_cb deliver, void *ctx) {
     for (int i = 0; i < EX_RX_BATCH; i++) { /* recvmmsg overwrites the lengths: reset */
         rx->iov[i].iov_base = rx->data[i];
         rx->iov[i].iov_len = EX_RX_BUF;
@@ -74,8 +85,8 @@ int ex_rx_read(ex_rx *rx, int fd, h3q_endpoint *endpoint) {
         size_t len = rx->msgs[i].msg_len, segment;
         uint8_t ecn;
         read_control(m, len, &segment, &ecn);
-        h3q_endpoint_receive_ecn(endpoint, now, (const struct sockaddr *)&rx->from[i],
-                                 m->msg_namelen, rx->data[i], len, segment, ecn);
+        deliver(ctx, now, (const struct sockaddr *)&rx->from[i], m->msg_namelen, rx->data[i],
+                len, segment, ecn);
     }
     return n;
 }

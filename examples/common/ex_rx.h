@@ -14,6 +14,9 @@
 
 #include <h3q.h>
 
+#include <stddef.h>
+#include <stdint.h>
+
 /* Buffers per recvmmsg() call, and the size of each (a GRO buffer holds up to 64 KiB). */
 #define EX_RX_BATCH 32
 #define EX_RX_BUF 65536
@@ -30,5 +33,16 @@ void ex_rx_free(ex_rx *rx);
  * than EX_RX_BATCH, handling events in between so acknowledgements go out while input
  * keeps coming. */
 int ex_rx_read(ex_rx *rx, int fd, h3q_endpoint *endpoint);
+
+/* Where ex_rx_read_to() puts each buffer it read: what h3q_endpoint_receive_ecn() takes
+ * (`data` is valid during the call only). */
+typedef void (*ex_rx_deliver_cb)(void *ctx, uint64_t now, const struct sockaddr *from,
+                                 socklen_t from_len, const uint8_t *data, size_t len,
+                                 size_t segment, uint8_t ecn);
+
+/* ex_rx_read() with each buffer given to `deliver(ctx, ...)` instead of an endpoint: for a
+ * program that looks at a datagram before its endpoint does (h3q-server's workers hand
+ * those of another worker's connections over to it). */
+int ex_rx_read_to(ex_rx *rx, int fd, ex_rx_deliver_cb deliver, void *ctx);
 
 #endif

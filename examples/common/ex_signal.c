@@ -2,7 +2,11 @@
 #define _GNU_SOURCE /* sigaction */
 #include "ex_signal.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
 static volatile sig_atomic_t received;    /* signals counted by the handler */
 static volatile sig_atomic_t last_signal;
@@ -51,4 +55,24 @@ bool ex_report_requested(void) {
     bool requested = (int)reports != reports_taken;
     reports_taken = (int)reports;
     return requested;
+}
+
+int ex_signals_open_fd(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGUSR1);
+    int rc = pthread_sigmask(SIG_BLOCK, &set, NULL);
+    if (rc != 0) {
+        errno = rc;
+        return -1;
+    }
+    return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+int ex_signals_read(int fd) {
+    struct signalfd_siginfo info;
+    ssize_t n = read(fd, &info, sizeof info);
+    return n == (ssize_t)sizeof info ? (int)info.ssi_signo : 0;
 }

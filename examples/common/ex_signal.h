@@ -9,6 +9,13 @@
  * landing between the loop's check and its ppoll() would wait for the next wake-up (up
  * to h3q's next timer, possibly never).
  *
+ * A program with several threads that each run a loop (h3q-server --workers) does it the
+ * other way round: ex_signals_open_fd(), called before any thread is started, blocks the
+ * three signals in the calling thread and so in every thread it starts afterwards (they
+ * inherit the mask), and returns a signalfd on which one thread, and only it, reads them
+ * with ex_signals_read(). That thread then tells the others (an eventfd each, say): no
+ * handler runs, and no thread can be interrupted in the middle of its work.
+ *
  * Part of examples/common (the h3q_example_common library).
  */
 #ifndef H3Q_EXAMPLE_SIGNAL_H
@@ -28,5 +35,15 @@ int ex_signals_take(int *last);
 
 /* Whether SIGUSR1 arrived since the last call. */
 bool ex_report_requested(void);
+
+/* Blocks SIGINT, SIGTERM and SIGUSR1 in the calling thread (and so in the threads it
+ * starts afterwards) and returns a non-blocking signalfd that receives them; -1 (errno
+ * set) on failure. Close it with close(). */
+int ex_signals_open_fd(void);
+
+/* The next signal waiting on `fd` (from ex_signals_open_fd): SIGINT, SIGTERM or SIGUSR1,
+ * or 0 when none is waiting. Each signal is read once; like the blocked signals above, one
+ * sent twice before it was read counts once. */
+int ex_signals_read(int fd);
 
 #endif

@@ -64,7 +64,25 @@ bool ex_udp_open(ex_udp *udp, int family) {
     return true;
 }
 
-bool ex_udp_bind(ex_udp *udp, const char *host_port) {
+/* Opens a socket for `addr`'s family, with SO_REUSEPORT when `reuseport`, and binds it. */
+static bool bind_addr(ex_udp *udp, const struct sockaddr *addr, socklen_t len, bool reuseport,
+                      const char *name) {
+    if (!ex_udp_open(udp, addr->sa_family)) return false;
+    int on = 1;
+    if (reuseport && setsockopt(udp->fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0) {
+        ex_warn("SO_REUSEPORT: %s", strerror(errno));
+        ex_udp_close(udp);
+        return false;
+    }
+    if (bind(udp->fd, addr, len) != 0) {
+        ex_warn("bind %s: %s", name, strerror(errno));
+        ex_udp_close(udp);
+        return false;
+    }
+    return true;
+}
+
+static bool bind_host_port(ex_udp *udp, const char *host_port, bool reuseport) {
     char host[256], port[8];
     if (!ex_split_host_port(host_port, strlen(host_port), host, sizeof host, port,
                             sizeof port, NULL)) {
@@ -79,14 +97,29 @@ bool ex_udp_bind(ex_udp *udp, const char *host_port) {
         ex_warn("%s: %s", host_port, gai_strerror(err));
         return false;
     }
-    bool ok = ex_udp_open(udp, res->ai_family);
-    if (ok && bind(udp->fd, res->ai_addr, res->ai_addrlen) != 0) {
-        ex_warn("bind %s: %s", host_port, strerror(errno));
-        ex_udp_close(udp);
-        ok = false;
-    }
+    bool ok = bind_addr(udp, res->ai_addr, res->ai_addrlen, reuseport, host_port);
     freeaddrinfo(res);
     return ok;
+}
+
+bool ex_udp_bind(ex_udp *udp, const char *host_port) {
+    return bind_host_port(udp, host_port, false);
+}
+
+bool ex_udp_bind_shared(ex_udp *udp, const char *host_port) {
+    return bind_host_port(udp, host_port, true);
+}
+
+bool ex_udp_bind_same(ex_udp *udp, const ex_udp *first) {
+    struct sockaddr_storage addr;
+    socklen_t len = sizeof addr;
+    char name[EX_ADDR_STRLEN];
+    if (getsockname(first->fd, (struct sockaddr *)&addr, &len) != 0) {
+        ex_warn("getsockname: %s", strerror(errno));
+        return false;
+    }
+    ex_format_addr((const struct sockaddr *)&addr, name, sizeof name);
+    return bind_addr(udp, (const struct sockaddr *)&addr, len, true, name);
 }
 
 void ex_udp_close(ex_udp *udp) {

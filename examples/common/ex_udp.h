@@ -51,6 +51,16 @@ bool ex_udp_open(ex_udp *udp, int family);
  * that address's family and binds it. False after a message. */
 bool ex_udp_bind(ex_udp *udp, const char *host_port);
 
+/* The same with SO_REUSEPORT: several sockets of this user may then be bound to one
+ * address (a server's worker threads, each with its own socket), and the kernel spreads
+ * the datagrams over them by a hash of their addresses (or by the eBPF program attached
+ * with SO_ATTACH_REUSEPORT_EBPF). With port 0 the kernel picks the port for the first. */
+bool ex_udp_bind_shared(ex_udp *udp, const char *host_port);
+
+/* Opens and binds another SO_REUSEPORT socket to the address `first` (bound with
+ * ex_udp_bind_shared) has, port included. False after a message. */
+bool ex_udp_bind_same(ex_udp *udp, const ex_udp *first);
+
 /* Closes the socket (no-op when closed). */
 void ex_udp_close(ex_udp *udp);
 

@@ -176,6 +176,7 @@ void accept_connections(server *srv) {
         h3q_quic_conn_set_user_data(quic, c); /* found again through next_ready */
         list_add(&srv->conns, &c->all);
         srv->nconns++;
+        srv->accepted++;
         ex_debug("%s: new connection (%zu open)", c->peer, srv->nconns);
         h3q_result rc = h3q_conn_new_quic(quic, NULL, &c->h3);
         if (rc != H3Q_OK) {

@@ -58,6 +58,7 @@
 #include "ex_log.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -167,9 +168,11 @@ static void begin_drain(server *srv, int sig, uint64_t now) {
         set_state(c, CONN_NOTICE_SENT, now);
     }
     uint64_t ms = srv->opt->drain_timeout_ns / 1000000;
+    char worker[32] = "";
+    if (srv->proc->nworkers > 1) snprintf(worker, sizeof worker, " [worker %u]", srv->index);
     ex_warn("signal %d: draining %zu connection(s), %zu request(s) in progress, for up to "
-            "%" PRIu64 ".%03u s (a second signal ends it at once)",
-            sig, srv->nconns, requests, ms / 1000, (unsigned)(ms % 1000));
+            "%" PRIu64 ".%03u s (a second signal ends it at once)%s",
+            sig, srv->nconns, requests, ms / 1000, (unsigned)(ms % 1000), worker);
 }
 
 /* A second signal: the drain timeout now, and the closes at once. */

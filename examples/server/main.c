@@ -5,7 +5,7 @@
  *              [--keylog FILE] [--drain-timeout SECONDS] [--cc newreno|cubic|bbr]
  *              [--0rtt] [--retry | --retry-above N]
  *              [--client-ca FILE [--client-auth require|request]] [--qlog-dir DIR]
- *              [--server-id HEX]
+ *              [--server-id HEX] [--workers N [--steering ebpf|handoff]]
  *              [--max-requests-per-connection N] [-v] [--help]
  *
  * Routes:
@@ -37,17 +37,52 @@
  * signal (with or without a complete drain), 1 when the server cannot start or sending
  * fails for good, 2 on a usage error. SIGUSR1 prints one line of measurements per
  * connection to stderr (round trip, congestion window, bytes and packets sent, received
- * and lost: h3q_quic_conn_stats).
+ * and lost: h3q_quic_conn_stats). With several workers (below) all of this holds for each.
+ *
+ * Workers. --workers N (1 to 256; default 1) runs N threads, each with its own UDP socket
+ * bound to the same address with SO_REUSEPORT, its own h3q_endpoint and its own
+ * connections (worker.c): nothing is shared on a datagram's way but what a worker hands
+ * over to another. The kernel gives each new connection's first datagram to a worker by a
+ * hash of the addresses, and that worker owns the connection. Every worker's connection
+ * IDs carry its server id in QUIC-LB's plaintext layout: the --server-id HEX prefix (none
+ * without it) followed by one byte, the worker's number, so worker K's id is HEX || K; a
+ * load balancer configured with HEX's length routes to the process by HEX and the process
+ * to the worker by the byte after (with --workers 1 the id is HEX alone, as before). Two
+ * ways keep a connection's datagrams on its owner when the client's address changes
+ * (migration, NAT rebinding), --steering ebpf (the default) and handoff:
+ *   - ebpf (steering_ebpf.c): an eBPF program attached to the sockets
+ *     (SO_ATTACH_REUSEPORT_EBPF) reads the server id of every short-header datagram and
+ *     sends it to its owner's socket; the others go by the kernel's hash. It needs Linux
+ *     4.19 or later and root or CAP_BPF (or CAP_SYS_ADMIN); when the kernel refuses it,
+ *     one line says why and the server goes on with the handoff alone. Built where
+ *     linux/bpf.h exists (CMake option H3Q_SERVER_EBPF).
+ *   - handoff (handoff.c): a worker that reads a datagram of another worker's connection
+ *     (h3q_cid_server_id) passes it on through that worker's lock-free queue and eventfd;
+ *     the owner feeds it to its endpoint with the peer address and ECN it came with. It
+ *     also runs with the eBPF program, for the datagrams the program cannot place.
+ * Signals are blocked in every thread; the main thread reads them from a signalfd and
+ * passes each on to every worker, so SIGINT/SIGTERM drain every worker (each its own
+ * connections, with one line each saying so) and SIGUSR1 reports from every worker (with
+ * several: "worker K: C connection(s) open, A accepted, handoffs O out, I in, D dropped",
+ * D counting the datagrams dropped because the owner's queue was full). The program exits
+ * once every worker has; a worker whose sending fails for good ends the others at once
+ * (exit status 1). With -v and several workers, the same counts per worker, and what the
+ * eBPF program steered, are printed at exit. Why the default is 1 and not the number of
+ * cores: each endpoint keeps its own TLS session cache and its own address-validation
+ * token key, so a client that resumes a session (or presents a NEW_TOKEN) on a new
+ * connection that lands on another worker gets a full handshake (and no 0-RTT) there.
  *
  * How it is put together (the parts to copy; server.h lists the files):
  *   - examples/common/ holds the plumbing shared with h3q-client: the UDP socket with GSO,
  *     GRO and the don't-fragment bit (ex_udp), recvmmsg input (ex_rx), poll_transmit
  *     output (ex_tx), the clock and the loop's sleep (ex_clock), signals (ex_signal).
- *   - The loop (run() below) follows "Lifecycle and event loop" in h3q.h: sleep until the
- *     socket is readable, h3q's timer or the drain's next step is due; read datagrams in
- *     batches; run due timers; then serve(): accept new connections, take the connections
- *     that have events from h3q_endpoint_next_ready (only those), continue the response
- *     bodies that wait for room, and send what the endpoint has (connections.c).
+ *   - Each worker's loop (run() in worker.c) follows "Lifecycle and event loop" in h3q.h:
+ *     sleep until the socket is readable, the worker's mailbox has something (a signal, a
+ *     datagram handed over), h3q's timer or the drain's next step is due; read datagrams
+ *     in batches; run due timers; then serve(): accept new connections, take the
+ *     connections that have events from h3q_endpoint_next_ready (only those), continue
+ *     the response bodies that wait for room, and send what the endpoint has
+ *     (connections.c).
  */
 #define _GNU_SOURCE
 #include "server.h"
@@ -56,61 +91,24 @@
 #include "ex_h3.h"
 #include "ex_log.h"
 #include "ex_signal.h"
+#include "ex_udp.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #define DEFAULT_DRAIN_TIMEOUT_S 10
+/* One worker unless --workers says more: see "Workers" at the top for why not one per
+ * core yet. */
+#define DEFAULT_WORKERS 1
 #define MAX_DRAIN_TIMEOUT_S 86400.0
-
-/* ---- the loop ----------------------------------------------------------------------- */
-
-/* Everything after an input: new connections, events, bodies, transmits. */
-static ex_tx_result serve(server *srv) {
-    accept_connections(srv);
-    serve_ready_connections(srv);
-    /* Transmit first, so that QUIC takes what it can before bodies are fed. */
-    if (ex_tx_flush(srv->tx, &srv->udp, srv->endpoint) == EX_TX_FAILED) return EX_TX_FAILED;
-    feed_all(srv);
-    return ex_tx_flush(srv->tx, &srv->udp, srv->endpoint);
-}
-
-/* Runs until a signal's drain is over; false if sending failed for good. SIGINT and
- * SIGTERM are blocked except while the loop sleeps (ex_signal.h), so none arrives between
- * ex_signals_take() and the sleep. */
-static bool run(server *srv) {
-    sigset_t wait_mask;
-    ex_signals_catch(&wait_mask);
-    for (;;) {
-        uint64_t now = ex_now_ns();
-        int sig = 0, signals = ex_signals_take(&sig);
-        if (signals) drain_signal(srv, sig, signals, now);
-        if (ex_report_requested()) report_stats(srv);
-        ex_run_due_timers(srv->endpoint, now);
-        drain_step(srv, now); /* after the timers, which may release lent bodies */
-        ex_tx_result tx = serve(srv);
-        if (tx == EX_TX_FAILED) return false;
-        if (drain_finished(srv, now)) return true;
-        uint64_t wake = ex_earliest(h3q_endpoint_next_timeout(srv->endpoint),
-                                    drain_next_wake(srv, now));
-        ex_wait_result w = ex_wait(srv->udp.fd, tx == EX_TX_BLOCKED, wake, &wait_mask);
-        if (w == EX_WAIT_ERROR) {
-            ex_warn("ppoll: %s", strerror(errno));
-            return false;
-        }
-        /* A bounded number of batches, serving after each so that acknowledgements and
-         * responses go out while input keeps coming. */
-        for (int round = 0; w == EX_WAIT_READY && round < RX_ROUNDS; round++) {
-            int got = ex_rx_read(srv->rx, srv->udp.fd, srv->endpoint);
-            if (got == 0) break;
-            if (serve(srv) == EX_TX_FAILED) return false;
-            if (got < EX_RX_BATCH) break;
-        }
-    }
-}
 
 /* ---- set-up --------------------------------------------------------------------------- */
 
@@ -121,7 +119,8 @@ static void usage(FILE *f) {
             "                  [--max-requests-per-connection N] [--0rtt]\n"
             "                  [--retry | --retry-above N]\n"
             "                  [--client-ca FILE [--client-auth require|request]]\n"
-            "                  [--qlog-dir DIR] [--server-id HEX] [-v]\n"
+            "                  [--qlog-dir DIR] [--server-id HEX]\n"
+            "                  [--workers N [--steering ebpf|handoff]] [-v]\n"
             "  --listen HOST:PORT  UDP address to serve on (default 127.0.0.1:4433; [::1]:4433\n"
             "                      for IPv6; port 0 picks a free port, printed on stdout)\n"
             "  --cert/--key FILE   PEM certificate chain and private key (default: a generated\n"
@@ -130,7 +129,17 @@ static void usage(FILE *f) {
             "  --keylog FILE       append TLS secrets (SSLKEYLOGFILE format) for Wireshark\n"
             "  --qlog-dir DIR      write a qlog (JSON-SEQ, for qvis) of every connection there\n"
             "  --server-id HEX     1 to 15 bytes the connection IDs carry (QUIC-LB plaintext\n"
-            "                      layout), for load balancers that route by them\n"
+            "                      layout), for load balancers that route by them; with\n"
+            "                      --workers N above 1 (then at most 14 bytes), worker K's\n"
+            "                      id is HEX followed by the byte K\n"
+            "  --workers N         N threads (1 to 256, default %d), each with its own\n"
+            "                      SO_REUSEPORT socket on the address, its own endpoint\n"
+            "                      and connections\n"
+            "  --steering MODE     with several workers, how a datagram reaches the worker\n"
+            "                      whose connection it belongs to: ebpf (default: a kernel\n"
+            "                      program steers by connection ID; needs root or CAP_BPF,\n"
+            "                      else falls back to handoff) or handoff (the worker that\n"
+            "                      gets it passes it on)\n"
             "  --cc NAME           congestion controller: newreno, cubic (default) or bbr\n"
             "  --0rtt              accept 0-RTT from resuming clients: GET and HEAD requests\n"
             "                      sent early are served, other methods get 425 Too Early\n"
@@ -159,9 +168,10 @@ static void usage(FILE *f) {
             "256 MiB (%zu bytes): beyond that a request gets 503, refused the same way.\n"
             "SIGINT/SIGTERM: GOAWAY to every client, the requests already accepted complete,\n"
             "connections close with H3_NO_ERROR, exit status 0 (also after the drain timeout\n"
-            "or a second signal). SIGUSR1: each connection's measurements on stderr.\n"
+            "or a second signal). SIGUSR1: each connection's measurements on stderr (and\n"
+            "with several workers, each worker's counts).\n"
             "Exit status 1: the server could not start or run; 2: usage.\n",
-            DEFAULT_DRAIN_TIMEOUT_S, ECHO_MAX, ECHO_TOTAL_MAX);
+            DEFAULT_WORKERS, DEFAULT_DRAIN_TIMEOUT_S, ECHO_MAX, ECHO_TOTAL_MAX);
 }
 
 /* 2 to 30 hex digits as 1 to 15 bytes; false if malformed. */
@@ -194,6 +204,7 @@ static int parse_args(int argc, char **argv, options *o) {
     ex_log_init("h3q-server");
     o->listen = "127.0.0.1:4433";
     o->drain_timeout_ns = DEFAULT_DRAIN_TIMEOUT_S * NS_PER_S;
+    o->workers = DEFAULT_WORKERS;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
         const char **slot = strcmp(a, "--listen") == 0   ? &o->listen
@@ -228,6 +239,11 @@ static int parse_args(int argc, char **argv, options *o) {
             ok = ex_parse_u64(value, strlen(value), UINT64_MAX, &o->max_requests);
         } else if (strcmp(a, "--server-id") == 0) {
             ok = parse_hex(value, o->server_id, sizeof o->server_id, &o->server_id_len);
+        } else if (strcmp(a, "--workers") == 0) {
+            ok = ex_parse_u64(value, strlen(value), MAX_WORKERS, &o->workers) && o->workers > 0;
+        } else if (strcmp(a, "--steering") == 0) {
+            ok = strcmp(value, "ebpf") == 0 || strcmp(value, "handoff") == 0;
+            o->steering_handoff = strcmp(value, "handoff") == 0;
         } else if (strcmp(a, "--client-auth") == 0) {
             ok = strcmp(value, "require") == 0 || strcmp(value, "request") == 0;
             o->client_cert_optional = strcmp(value, "request") == 0;
@@ -256,6 +272,11 @@ static int parse_args(int argc, char **argv, options *o) {
         ex_warn("--retry and --retry-above exclude each other");
         return 2;
     }
+    if (o->workers > 1 && o->server_id_len > 14) {
+        ex_warn("--server-id: at most 14 bytes with --workers above 1 (each worker's id adds "
+                "a byte)");
+        return 2;
+    }
     if (o->cc && !ex_congestion_control(o->cc, &o->cc_value)) {
         ex_warn("--cc '%s': not newreno, cubic or bbr", o->cc);
         return 2;
@@ -277,77 +298,204 @@ static h3q_result set_client_auth(h3q_config *config, const options *o) {
     return h3q_config_set_client_auth(config, mode, pem, len);
 }
 
-/* The endpoint for the bound socket: certificate (given or generated), key log, and what
- * the socket allows (GSO, path MTU discovery). */
-static bool make_endpoint(server *srv, const options *o) {
+/* The configuration every worker's endpoint is made from: certificate (given or generated,
+ * once, so that every worker shows the same), key log, and what the sockets allow (GSO,
+ * path MTU discovery). NULL after a message. */
+static h3q_config *make_config(const options *o, const ex_udp *udp, uint8_t fingerprint[32]) {
     h3q_config *config;
-    uint8_t fingerprint[32];
-    if (h3q_config_new(true, &config) != H3Q_OK) return false;
+    if (h3q_config_new(true, &config) != H3Q_OK) return NULL;
     h3q_result rc = o->cert ? h3q_config_load_certificate_chain(config, o->cert, o->key)
                             : h3q_config_generate_self_signed(config, "localhost", fingerprint);
     if (rc == H3Q_OK && o->keylog) rc = h3q_config_set_key_log_file(config, o->keylog);
     if (rc == H3Q_OK && o->qlog_dir) rc = h3q_config_set_qlog_dir(config, o->qlog_dir);
-    if (rc == H3Q_OK && o->server_id_len)
-        rc = h3q_config_set_server_id(config, 0, o->server_id, o->server_id_len);
     if (rc == H3Q_OK && o->cc) rc = h3q_config_set_congestion_control(config, o->cc_value);
     if (rc == H3Q_OK && o->early_data) rc = h3q_config_set_enable_0rtt(config, true);
     if (rc == H3Q_OK && o->client_ca) rc = set_client_auth(config, o);
     if (rc == H3Q_OK && o->retry) rc = h3q_config_set_retry(config, true);
     if (rc == H3Q_OK && o->retry_above)
         rc = h3q_config_set_retry_above_rate(config, (uint32_t)o->retry_above);
-    if (rc == H3Q_OK) rc = ex_udp_configure(&srv->udp, config);
+    if (rc == H3Q_OK) rc = ex_udp_configure(udp, config);
     if (rc != H3Q_OK) {
         const char *why = h3q_config_last_error(config);
         ex_warn("%s", why ? why : h3q_result_str(rc));
         h3q_config_free(config);
+        return NULL;
+    }
+    return config;
+}
+
+/* Worker `srv`'s endpoint, from `config` with the worker's server id: --server-id as given
+ * with one worker; with several, the prefix (--server-id, or nothing) and the worker's
+ * number (see "Workers" at the top). */
+static bool make_endpoint(server *srv, h3q_config *config) {
+    const process *p = srv->proc;
+    h3q_result rc = H3Q_OK;
+    if (p->nworkers > 1) {
+        uint8_t id[15];
+        memcpy(id, p->id_prefix, p->id_prefix_len);
+        id[p->id_prefix_len] = (uint8_t)srv->index;
+        rc = h3q_config_set_server_id(config, 0, id, p->id_len);
+    } else if (srv->opt->server_id_len) {
+        rc = h3q_config_set_server_id(config, 0, srv->opt->server_id, srv->opt->server_id_len);
+    }
+    if (rc != H3Q_OK) {
+        const char *why = h3q_config_last_error(config);
+        ex_warn("%s", why ? why : h3q_result_str(rc));
         return false;
     }
     rc = h3q_endpoint_new(config, &srv->endpoint);
-    h3q_config_free(config);
     if (rc != H3Q_OK) {
         ex_warn("h3q_endpoint_new: %s", h3q_last_error());
         return false;
     }
+    return true;
+}
+
+/* The sockets (with several workers, SO_REUSEPORT sockets on one address: the first binds
+ * --listen, the others its address and port) and the endpoints. */
+static bool bind_and_configure(process *p, uint8_t fingerprint[32]) {
+    server *w = p->workers;
+    bool ok = p->nworkers > 1 ? ex_udp_bind_shared(&w[0].udp, p->opt->listen)
+                              : ex_udp_bind(&w[0].udp, p->opt->listen);
+    for (unsigned i = 1; ok && i < p->nworkers; i++) ok = ex_udp_bind_same(&w[i].udp, &w[0].udp);
+    if (!ok) return false;
+    h3q_config *config = make_config(p->opt, &w[0].udp, fingerprint);
+    if (!config) return false;
+    for (unsigned i = 0; ok && i < p->nworkers; i++) ok = make_endpoint(&w[i], config);
+    h3q_config_free(config);
+    return ok;
+}
+
+/* With several workers: the eBPF program, unless --steering handoff or the kernel refuses
+ * it (then the handoff alone, after a line saying why). */
+static void set_up_steering(process *p) {
+    if (p->nworkers < 2) return;
+    if (p->opt->steering_handoff) {
+        ex_debug("steering: handoff between workers (--steering handoff)");
+        return;
+    }
+#ifdef H3Q_SERVER_EBPF
+    p->ebpf = steering_ebpf_attach(p);
+#else
+    ex_warn("eBPF steering off (built without it: H3Q_SERVER_EBPF): handing datagrams over "
+            "between workers instead");
+#endif
+}
+
+static void print_listening(const process *p, const uint8_t fingerprint[32]) {
     struct sockaddr_storage bound;
     socklen_t bound_len = sizeof bound;
     char text[EX_ADDR_STRLEN];
-    getsockname(srv->udp.fd, (struct sockaddr *)&bound, &bound_len);
+    getsockname(p->workers[0].udp.fd, (struct sockaddr *)&bound, &bound_len);
     ex_format_addr((const struct sockaddr *)&bound, text, sizeof text);
     printf("listening on %s\n", text);
-    if (!o->cert) {
+    if (!p->opt->cert) {
         printf("self-signed certificate for localhost, SHA-256 fingerprint ");
         for (int i = 0; i < 32; i++) printf("%02x", fingerprint[i]);
         printf("\n");
     }
-    return true;
+    fflush(stdout);
 }
 
-/* Frees everything: connections first, then the endpoint (which releases what h3q still
- * holds of lent bodies), then the buffers. */
-static void teardown(server *srv) {
-    while (list_linked(&srv->conns)) free_conn(srv, CONTAINER(srv->conns.next, conn, all));
-    h3q_endpoint_free(srv->endpoint);
-    ex_udp_close(&srv->udp);
-    ex_rx_free(srv->rx);
-    ex_tx_free(srv->tx);
+/* ---- running ------------------------------------------------------------------------------ */
+
+/* Every worker's end as if it got two signals: a drain ended at once. */
+static void stop_all(process *p) {
+    for (unsigned i = 0; i < p->nworkers; i++) {
+        if (!p->workers[i].started) continue;
+        worker_post_signal(&p->workers[i], SIGTERM);
+        worker_post_signal(&p->workers[i], SIGTERM);
+    }
+}
+
+/* The main thread while the workers run: passes every signal read from `signal_fd` on to
+ * every worker, and waits until all have ended; when one fails, stops the others at once.
+ * False if a worker failed or waiting failed. */
+static bool dispatch(process *p, int signal_fd) {
+    unsigned ended = 0;
+    bool failed = false;
+    while (ended < p->nworkers) {
+        struct pollfd fds[2] = {{.fd = signal_fd, .events = POLLIN},
+                                {.fd = p->done_fd, .events = POLLIN}};
+        if (poll(fds, 2, -1) < 0) {
+            if (errno == EINTR) continue;
+            ex_warn("poll: %s", strerror(errno));
+            stop_all(p);
+            return false;
+        }
+        for (int sig; (sig = ex_signals_read(signal_fd)) != 0;)
+            for (unsigned i = 0; i < p->nworkers; i++) worker_post_signal(&p->workers[i], sig);
+        uint64_t count;
+        if ((fds[1].revents & POLLIN) && read(p->done_fd, &count, sizeof count) == sizeof count)
+            ended += (unsigned)count;
+        bool now_failed = false;
+        for (unsigned i = 0; i < p->nworkers; i++)
+            now_failed |= atomic_load_explicit(&p->workers[i].failed, memory_order_relaxed);
+        if (now_failed && !failed) stop_all(p); /* the others end too (exit status 1) */
+        failed |= now_failed;
+    }
+    return !failed;
+}
+
+/* With -v and several workers: what each did, and the eBPF program's count. */
+static void print_summary(const process *p) {
+    if (!ex_verbose || p->nworkers < 2) return;
+    for (unsigned i = 0; i < p->nworkers; i++) {
+        const server *w = &p->workers[i];
+        ex_debug("worker %u: %" PRIu64 " connection(s) accepted, handoffs %" PRIu64
+                 " out, %" PRIu64 " in, %" PRIu64 " dropped",
+                 i, w->accepted, w->handoffs.out, w->handoffs.in, w->handoffs.dropped);
+    }
+#ifdef H3Q_SERVER_EBPF
+    if (p->ebpf)
+        ex_debug("steering: eBPF, %" PRIu64 " datagram(s) steered by connection ID",
+                 steering_ebpf_steered(p));
+    else
+#endif
+        ex_debug("steering: handoff between workers");
 }
 
 int main(int argc, char **argv) {
-    static server srv;
     static options o;
+    static process p;
     int status = parse_args(argc, argv, &o);
     if (status >= 0) return status;
     responses_init();
-    srv.opt = &o;
-    srv.udp.fd = -1;
-    list_init(&srv.conns);
-    list_init(&srv.feeding);
-    list_init(&srv.going);
-    srv.rx = ex_rx_new();
-    srv.tx = ex_tx_new();
-    bool ok = srv.rx && srv.tx && ex_udp_bind(&srv.udp, o.listen) && make_endpoint(&srv, &o) &&
-              run(&srv);
-    teardown(&srv);
+    p.opt = &o;
+    p.nworkers = (unsigned)o.workers;
+    if (p.nworkers > 1) {
+        memcpy(p.id_prefix, o.server_id, o.server_id_len);
+        p.id_prefix_len = o.server_id_len;
+        p.id_len = o.server_id_len + 1;
+    }
+    atomic_init(&p.echo_bytes, 0);
+    p.workers = ex_xcalloc(p.nworkers, sizeof *p.workers);
+    /* Before any thread: they all inherit the mask that blocks the signals. */
+    int signal_fd = ex_signals_open_fd();
+    p.done_fd = eventfd(0, EFD_CLOEXEC);
+    bool ok = signal_fd >= 0 && p.done_fd >= 0;
+    if (!ok) ex_warn("signalfd/eventfd: %s", strerror(errno));
+    unsigned made = 0;
+    for (; ok && made < p.nworkers; made++) ok = worker_init(&p.workers[made], &p, made);
+    uint8_t fingerprint[32];
+    ok = ok && bind_and_configure(&p, fingerprint);
+    if (ok) {
+        set_up_steering(&p);
+        print_listening(&p, fingerprint);
+    }
+    for (unsigned i = 0; ok && i < p.nworkers; i++) ok = worker_start(&p.workers[i]);
+    if (ok) ok = dispatch(&p, signal_fd);
+    else stop_all(&p);
+    for (unsigned i = 0; i < p.nworkers; i++)
+        if (p.workers[i].started) pthread_join(p.workers[i].thread, NULL);
+    print_summary(&p);
+#ifdef H3Q_SERVER_EBPF
+    if (p.ebpf) steering_ebpf_detach(&p);
+#endif
+    for (unsigned i = 0; i < made; i++) worker_teardown(&p.workers[i]);
+    free(p.workers);
+    if (signal_fd >= 0) close(signal_fd);
+    if (p.done_fd >= 0) close(p.done_fd);
     ex_warn("stopped");
     return ok ? 0 : 1;
 }

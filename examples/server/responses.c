@@ -65,7 +65,7 @@ const uint8_t *generated_body(uint64_t offset) { return (const uint8_t *)pattern
 void echo_release(void *ctx) {
     echo_buf *e = ctx;
     if (!e) return;
-    e->srv->echo_bytes -= e->cap;
+    atomic_fetch_sub_explicit(e->total, e->cap, memory_order_relaxed);
     free(e);
 }
 
@@ -80,14 +80,23 @@ static echo_grow_result echo_reserve(server *srv, stream *s, size_t more) {
     size_t grown = cap ? cap : ECHO_FIRST_ALLOC;
     while (grown < len + more) grown *= 2;
     if (grown > ECHO_MAX) grown = ECHO_MAX;
-    if (srv->echo_bytes - cap + grown > ECHO_TOTAL_MAX) return ECHO_SERVER_FULL;
+    /* Reserved on the process-wide count first (all workers' buffers together). */
+    _Atomic size_t *total = &srv->proc->echo_bytes;
+    size_t held = atomic_load_explicit(total, memory_order_relaxed);
+    do {
+        if (held - cap + grown > ECHO_TOTAL_MAX) return ECHO_SERVER_FULL;
+    } while (!atomic_compare_exchange_weak_explicit(total, &held, held - cap + grown,
+                                                    memory_order_relaxed,
+                                                    memory_order_relaxed));
     echo_buf *e = realloc(s->echo, sizeof *e + grown);
-    if (!e) return ECHO_NO_MEMORY;
+    if (!e) {
+        atomic_fetch_sub_explicit(total, grown - cap, memory_order_relaxed);
+        return ECHO_NO_MEMORY;
+    }
     if (!s->echo) {
-        e->srv = srv;
+        e->total = total;
         e->len = 0;
     }
-    srv->echo_bytes += grown - cap;
     e->cap = grown;
     s->echo = e;
     return ECHO_OK;

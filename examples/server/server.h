@@ -1,7 +1,15 @@
 /*
  * h3q-server's state and the functions its files share. One concern per file:
  *
- *   main.c         options, set-up, the event loop, signals, tear-down
+ *   main.c         options, the shared configuration, starting and stopping the workers,
+ *                  the signals (caught here and passed on to every worker)
+ *   worker.c       one worker: its thread, its event loop, its mailbox (signals), reports
+ *   handoff.c      datagrams of another worker's connections: recognising them by the
+ *                  server id in their connection ID, and the lock-free queue that hands
+ *                  them over to their owner (its tests: handoff_test.c, CTest
+ *                  examples_handoff)
+ *   steering_ebpf.c the kernel-side steering: an eBPF program (SO_ATTACH_REUSEPORT_EBPF)
+ *                  that sends each datagram to the socket of the worker its CID names
  *   connections.c  new connections, their events, body pacing
  *   responses.c    the routes: pages, generated bodies, files, POST /echo
  *   drain.c        GOAWAY and closing: the SIGINT drain, --drain-timeout,
@@ -20,6 +28,8 @@
 
 #include <h3q.h>
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -34,6 +44,7 @@
 #define ECHO_FIRST_ALLOC (64u << 10)    /* first echo buffer; doubled as the body grows */
 #define RX_ROUNDS 16                    /* batches read per wake-up before serving again */
 #define NS_PER_S 1000000000ULL
+#define MAX_WORKERS 256                 /* the worker's number is one byte of its server id */
 
 /* ---- lists -------------------------------------------------------------------------- */
 
@@ -67,9 +78,9 @@ typedef enum { BODY_NONE, BODY_GENERATED, BODY_FILE, BODY_ECHO } body_kind;
 
 struct server;
 
-/* An echo body and the server whose echo_bytes counts its `cap` bytes. */
+/* An echo body and the counter of echo bytes (process-wide) that counts its `cap` bytes. */
 typedef struct echo_buf {
-    struct server *srv;
+    _Atomic size_t *total;
     size_t len, cap;
     uint8_t data[];
 } echo_buf;
@@ -145,10 +156,54 @@ typedef struct options {
     bool early_data;               /* --0rtt: accept 0-RTT requests (safe methods only) */
     bool retry;                    /* --retry: validate every new client's address */
     uint64_t retry_above;          /* --retry-above N: only above N handshakes/s; 0: off */
+    uint64_t workers;              /* --workers N: threads, each with its endpoint (1..256) */
+    bool steering_handoff;         /* --steering handoff: no eBPF, hand over in user space */
 } options;
 
+typedef struct handoff_queue handoff_queue;
+
+/* What the workers of the process share. Set before they start and read-only after,
+ * but for the atomics. */
+typedef struct process {
+    const options *opt;
+    struct server *workers;        /* [nworkers] */
+    unsigned nworkers;
+    /* With more than one worker, worker K's connection IDs carry the server id
+     * `id_prefix` (--server-id, possibly empty) followed by the byte K: id_len bytes. */
+    uint8_t id_prefix[15];
+    size_t id_prefix_len, id_len;
+    bool ebpf;                     /* the eBPF steering program is attached */
+    int done_fd;                   /* eventfd: a worker wrote 1 as it ended */
+    _Atomic size_t echo_bytes;     /* all echo buffers of all workers (ECHO_TOTAL_MAX) */
+} process;
+
+/* What a worker counts of the datagrams it hands over and receives (handoff.c). */
+typedef struct handoff_counts {
+    uint64_t out;                  /* handed over to their owner */
+    uint64_t in;                   /* handed over to this worker, fed to its endpoint */
+    uint64_t dropped;              /* not handed over: the owner's queue was full */
+} handoff_counts;
+
+/* One worker: a thread with its socket, endpoint and connections (with one worker, the
+ * whole server as it was before workers existed). */
 typedef struct server {
     const options *opt;
+    process *proc;
+    unsigned index;        /* its number: proc->workers[index] */
+    pthread_t thread;
+    bool started;          /* the thread runs (join it) */
+    _Atomic bool failed;   /* the loop ended on an error (exit status 1) */
+    /* The mailbox: other threads (the signal thread, other workers' handoffs) write to
+     * wake_fd (an eventfd) after changing what follows (see worker.c). */
+    int wake_fd;
+    _Atomic unsigned signals;      /* SIGINT/SIGTERM passed on to this worker so far */
+    _Atomic int last_signal;
+    _Atomic unsigned reports;      /* SIGUSR1s passed on */
+    unsigned signals_taken, reports_taken;
+    handoff_queue *inbox;          /* datagrams other workers hand over to this one */
+    bool *wake_after_rx;           /* [nworkers]: handed something to them in this batch */
+    handoff_counts handoffs;
+    uint64_t accepted;             /* connections accepted since the start */
     ex_udp udp;
     h3q_endpoint *endpoint;
     ex_rx *rx;
@@ -157,7 +212,6 @@ typedef struct server {
     list feeding;          /* the connections with bodies to continue */
     list going;            /* the connections shutting down (drain.c) */
     size_t nconns;
-    size_t echo_bytes;     /* echo buffers allocated, until freed or released by h3q */
     /* drain.c */
     bool draining;         /* a signal came: every connection is shutting down */
     bool aborted;          /* the drain timeout expired (or a second signal came) */
@@ -197,6 +251,53 @@ void echo_release(void *ctx);
 /* Stops a response still running: RESET_STREAM, and STOP_SENDING for a request body still
  * arriving, both with `code`; logs it with `why` and the code's name. */
 void abort_stream(conn *c, stream *s, uint64_t code, const char *why);
+
+/* ---- worker.c ----------------------------------------------------------------------- */
+
+/* Makes worker `index` of `proc`: its mailbox, inbox and buffers (not its socket nor its
+ * endpoint, which main.c sets up). False after a message. */
+bool worker_init(server *srv, process *proc, unsigned index);
+/* Starts its thread (the event loop); false after a message. */
+bool worker_start(server *srv);
+/* Passes a signal on to the worker: SIGINT/SIGTERM (drain, or end the drain) or SIGUSR1
+ * (report). Safe from any thread. */
+void worker_post_signal(server *srv, int sig);
+/* Wakes the worker: something is in its mailbox or inbox. Safe from any thread. */
+void worker_wake(server *srv);
+/* After its thread was joined: frees everything the worker holds. */
+void worker_teardown(server *srv);
+
+/* ---- handoff.c ---------------------------------------------------------------------- */
+
+/* A bounded queue of datagrams any worker may push to and its owner pops from; NULL when
+ * out of memory. */
+handoff_queue *handoff_queue_new(void);
+/* Frees the queue and the datagrams still in it. */
+void handoff_queue_free(handoff_queue *q);
+/* The worker whose connection the datagram at `packet` belongs to, by the server id in
+ * its destination CID; srv->index itself for its own, and for every datagram that names
+ * no worker (Initial and 0-RTT packets, whose CID the client chose; ids of no worker). */
+unsigned handoff_owner(const server *srv, const uint8_t *packet, size_t len);
+/* The worker's ex_rx_deliver_cb (ctx: the server): its own datagrams to its endpoint,
+ * the others' to their owners' queues. */
+void handoff_deliver(void *ctx, uint64_t now, const struct sockaddr *from, socklen_t from_len,
+                     const uint8_t *data, size_t len, size_t segment, uint8_t ecn);
+/* Wakes the workers handoff_deliver() handed datagrams to since the last call. */
+void handoff_wake_owners(server *srv);
+/* Feeds the datagrams other workers handed to this one to its endpoint; how many. */
+size_t handoff_receive(server *srv, uint64_t now);
+
+/* ---- steering_ebpf.c (built with H3Q_SERVER_EBPF) ----------------------------------- */
+
+/* Loads the steering program and attaches it to the workers' SO_REUSEPORT group: each
+ * short-header datagram then reaches the socket of the worker its CID names. False (after
+ * one line saying why, and the verifier's log with -v) when the kernel refuses it. */
+bool steering_ebpf_attach(process *proc);
+/* Datagrams the program sent to the socket their CID names since it was attached; 0
+ * without it. */
+uint64_t steering_ebpf_steered(const process *proc);
+/* Closes what the program holds (before the sockets are closed). */
+void steering_ebpf_detach(process *proc);
 
 /* ---- drain.c ------------------------------------------------------------------------ */
 
