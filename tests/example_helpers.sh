@@ -27,6 +27,10 @@ fail() {
 start_server() {
     name=$1 limit=$(($2 * 10))
     shift 2
+    # Emptied here, not only by the redirection below: that happens in the child, which
+    # may run after the loop's first look, which would then find a previous server's line.
+    : >"$work/$name.out"
+    : >"$work/$name.err"
     "$@" >"$work/$name.out" 2>"$work/$name.err" &
     pid=$!
     i=0
@@ -53,6 +57,8 @@ stop_server() {
 start_bg() {
     name=$1
     shift
+    : >"$work/$name.out" # as in start_server: a reused name's old lines are gone at once
+    : >"$work/$name.err"
     "$@" >"$work/$name.out" 2>"$work/$name.err" &
     bgpid=$!
     bg_pids="$bg_pids $bgpid"

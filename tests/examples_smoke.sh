@@ -83,6 +83,9 @@ until [ "$(wc -c <"$work/slow/1000000000" 2>/dev/null || echo 0)" -gt 1000000 ];
     sleep 0.05
 done
 kill -USR1 "$pid"
+# Each worker reports (one per core by default), in no set order: wait for the report of
+# the worker that has the download.
+wait_lines "$work/server.err" 'stats 127\.0\.0\.1:[0-9]+: rtt' 1 5
 wait_lines "$work/server.err" 'stats: [0-9]+ connection' 1 5
 kill "$slow" 2>/dev/null
 grep -Eq '^h3q-server: stats 127\.0\.0\.1:[0-9]+: rtt [0-9.]+ ms .*sent [0-9]{7,} B' \

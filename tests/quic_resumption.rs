@@ -100,16 +100,33 @@ fn a_ticket_resumes_once_and_then_gives_a_full_handshake() {
     assert_eq!(seen.early_at_server, [false]);
 }
 
+/// A 0-RTT server configuration with the certificate and key given as PEM, and a client
+/// configuration that trusts it: what a server process reads from its files at each start.
+fn zero_rtt_server_from_pem(cert_pem: &str, key_pem: &str) -> (Config, Config) {
+    let mut server = Config::server();
+    server
+        .set_certificate_chain_pem(cert_pem.as_bytes(), key_pem.as_bytes())
+        .unwrap();
+    server.set_enable_0rtt(true);
+    let mut client = Config::client();
+    client.add_ca_pem(cert_pem.as_bytes()).unwrap();
+    (client, server)
+}
+
 #[test]
 fn rejected_0rtt_reports_the_request_rejected_and_it_succeeds_when_sent_again() {
-    let (client_cfg, server_cfg) = zero_rtt_server();
+    let key = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let (cert_pem, key_pem) = (key.cert.pem(), key.signing_key.serialize_pem());
+    let (client_cfg, server_cfg) = zero_rtt_server_from_pem(&cert_pem, &key_pem);
     let mut pair = pair(&server_cfg, &client_cfg);
     let mut servers = Vec::new();
     let (_first, ticket) = first_ticket(&mut pair, &mut servers);
 
-    // A restarted server (same certificate) has lost its sessions: it refuses the early
-    // data and completes a full handshake.
-    pair.server = Endpoint::new(&server_cfg).unwrap();
+    // A restarted server process (the same certificate, read again from its files, in a
+    // configuration of its own) has lost its sessions: it refuses the early data and
+    // completes a full handshake.
+    let (_, restarted) = zero_rtt_server_from_pem(&cert_pem, &key_pem);
+    pair.server = Endpoint::new(&restarted).unwrap();
     servers.clear();
     let mut resumed = start(&mut pair, Some(&ticket));
     assert_eq!(resumed.quic.early_data(), EarlyData::Pending);
@@ -195,4 +212,33 @@ fn retry_costs_one_round_trip_and_a_new_token_spares_the_next_connection() {
         with_token < without + 2 * LATENCY,
         "a NEW_TOKEN token skips the Retry: {with_token} ns (fresh {without} ns)"
     );
+}
+
+/// Endpoints built from one configuration act as one server (h3q-server's workers: one
+/// endpoint each, on one port): a session ticket and a NEW_TOKEN token from one endpoint
+/// are good on another. The resumed connection reaches a second endpoint of the same
+/// configuration, which requires address validation by Retry: the token spares the Retry,
+/// the session resumes and the request goes in 0-RTT, answered within one round trip.
+#[test]
+fn endpoints_of_one_configuration_share_sessions_and_tokens() {
+    let (client_cfg, mut server_cfg) = zero_rtt_server();
+    server_cfg.set_retry(RetryPolicy::Always);
+    let mut pair = pair(&server_cfg, &client_cfg);
+    let mut servers = Vec::new();
+    let (first, ticket) = first_ticket(&mut pair, &mut servers);
+    // Let the NEW_TOKEN frames arrive, then close.
+    let until = pair.now + 4 * LATENCY;
+    pair.run_until(until - pair.now, |p| p.now >= until);
+    first.quic.close(0, b"");
+
+    // Another endpoint of the same configuration (another worker) takes the next one.
+    pair.server = Endpoint::new(&server_cfg).unwrap();
+    servers.clear();
+    let mut resumed = start(&mut pair, Some(&ticket));
+    assert_eq!(resumed.quic.early_data(), EarlyData::Pending);
+    let seen = finish(&mut pair, &mut resumed, &mut servers);
+    assert_eq!(resumed.quic.early_data(), EarlyData::Accepted);
+    assert_eq!(seen.early_at_server, [true]);
+    let ttfb = seen.first_byte_after.unwrap();
+    assert!(ttfb < 3 * LATENCY, "no Retry, request in 0-RTT: {ttfb} ns");
 }

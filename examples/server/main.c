@@ -39,7 +39,7 @@
  * connection to stderr (round trip, congestion window, bytes and packets sent, received
  * and lost: h3q_quic_conn_stats). With several workers (below) all of this holds for each.
  *
- * Workers. --workers N (1 to 256; default 1) runs N threads, each with its own UDP socket
+ * Workers. --workers N (1 to 256; default: the number of online cores) runs N threads, each with its own UDP socket
  * bound to the same address with SO_REUSEPORT, its own h3q_endpoint and its own
  * connections (worker.c): nothing is shared on a datagram's way but what a worker hands
  * over to another. The kernel gives each new connection's first datagram to a worker by a
@@ -67,10 +67,10 @@
  * D counting the datagrams dropped because the owner's queue was full). The program exits
  * once every worker has; a worker whose sending fails for good ends the others at once
  * (exit status 1). With -v and several workers, the same counts per worker, and what the
- * eBPF program steered, are printed at exit. Why the default is 1 and not the number of
- * cores: each endpoint keeps its own TLS session cache and its own address-validation
- * token key, so a client that resumes a session (or presents a NEW_TOKEN) on a new
- * connection that lands on another worker gets a full handshake (and no 0-RTT) there.
+ * eBPF program steered, are printed at exit. The workers' endpoints are made from one
+ * h3q_config, so they share its TLS session cache and address-validation token key: a
+ * client's next connection resumes (with 0-RTT, under --0rtt) and skips the Retry with its
+ * NEW_TOKEN on whichever worker the kernel gives it.
  *
  * How it is put together (the parts to copy; server.h lists the files):
  *   - examples/common/ holds the plumbing shared with h3q-client: the UDP socket with GSO,
@@ -105,12 +105,16 @@
 #include <unistd.h>
 
 #define DEFAULT_DRAIN_TIMEOUT_S 10
-/* One worker unless --workers says more: see "Workers" at the top for why not one per
- * core yet. */
-#define DEFAULT_WORKERS 1
 #define MAX_DRAIN_TIMEOUT_S 86400.0
 
 /* ---- set-up --------------------------------------------------------------------------- */
+
+/* --workers' default: one per online core (within 1..MAX_WORKERS). */
+static unsigned default_workers(void) {
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cores < 1) return 1;
+    return cores > MAX_WORKERS ? MAX_WORKERS : (unsigned)cores;
+}
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -132,9 +136,9 @@ static void usage(FILE *f) {
             "                      layout), for load balancers that route by them; with\n"
             "                      --workers N above 1 (then at most 14 bytes), worker K's\n"
             "                      id is HEX followed by the byte K\n"
-            "  --workers N         N threads (1 to 256, default %d), each with its own\n"
-            "                      SO_REUSEPORT socket on the address, its own endpoint\n"
-            "                      and connections\n"
+            "  --workers N         N threads (1 to 256; default %u, the online cores), each\n"
+            "                      with its own SO_REUSEPORT socket on the address, its\n"
+            "                      own endpoint and connections\n"
             "  --steering MODE     with several workers, how a datagram reaches the worker\n"
             "                      whose connection it belongs to: ebpf (default: a kernel\n"
             "                      program steers by connection ID; needs root or CAP_BPF,\n"
@@ -171,7 +175,7 @@ static void usage(FILE *f) {
             "or a second signal). SIGUSR1: each connection's measurements on stderr (and\n"
             "with several workers, each worker's counts).\n"
             "Exit status 1: the server could not start or run; 2: usage.\n",
-            DEFAULT_WORKERS, DEFAULT_DRAIN_TIMEOUT_S, ECHO_MAX, ECHO_TOTAL_MAX);
+            default_workers(), DEFAULT_DRAIN_TIMEOUT_S, ECHO_MAX, ECHO_TOTAL_MAX);
 }
 
 /* 2 to 30 hex digits as 1 to 15 bytes; false if malformed. */
@@ -204,7 +208,7 @@ static int parse_args(int argc, char **argv, options *o) {
     ex_log_init("h3q-server");
     o->listen = "127.0.0.1:4433";
     o->drain_timeout_ns = DEFAULT_DRAIN_TIMEOUT_S * NS_PER_S;
-    o->workers = DEFAULT_WORKERS;
+    o->workers = default_workers();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
         const char **slot = strcmp(a, "--listen") == 0   ? &o->listen

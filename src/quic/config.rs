@@ -22,11 +22,12 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 
-use super::admission::{NEW_TOKEN_LIFETIME, RetryPolicy, UsedTokens};
+use super::admission::{NEW_TOKEN_LIFETIME, RetryPolicy};
 use super::client_auth::{ClientAuth, ClientAuthMode};
 use super::error::ConfigError;
 use super::quic_lb::ServerId;
 use super::recovery::{CongestionControl, INITIAL_WINDOW_RANGE, LossDetection};
+use super::shared_secrets::SharedSecrets;
 
 /// The host name a server's generated certificate is issued for when none is configured.
 pub const DEFAULT_SELF_SIGNED_HOST: &str = "localhost";
@@ -56,11 +57,9 @@ pub struct Config {
     client_auth: ClientAuth,
     qlog_dir: Option<PathBuf>,
     server_id: Option<ServerId>,
+    /// Shared by every endpoint built from this configuration (and its copies).
+    secrets: SharedSecrets,
 }
-
-/// TLS sessions a server keeps for resumption (stateful tickets; each is a few hundred
-/// bytes). rustls's default of 256 is small for a server with many clients.
-const SERVER_SESSION_CACHE: usize = 4096;
 
 /// A certificate chain with its private key.
 #[derive(Clone)]
@@ -135,6 +134,7 @@ impl Config {
             client_auth: ClientAuth::default(),
             qlog_dir: None,
             server_id: None,
+            secrets: SharedSecrets::new(),
         }
     }
 
@@ -391,6 +391,12 @@ impl Config {
     }
 
     /// The identity set with [`Config::set_server_id`].
+    /// The key stateless resets are derived from, shared by this configuration's
+    /// endpoints (see `shared_secrets`).
+    pub(crate) fn reset_key(&self) -> Arc<dyn quinn_proto::crypto::HmacKey> {
+        self.secrets.reset_key.clone()
+    }
+
     pub(crate) fn server_id(&self) -> Option<&ServerId> {
         self.server_id.as_ref()
     }
@@ -425,7 +431,9 @@ impl Config {
         if self.is_server {
             let identity = match &self.identity {
                 Some(identity) => identity.clone(),
-                None => self_signed(DEFAULT_SELF_SIGNED_HOST)?,
+                None => self
+                    .secrets
+                    .generated_identity(|| self_signed(DEFAULT_SELF_SIGNED_HOST))?,
             };
             let fingerprint = identity.fingerprint();
             let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
@@ -442,8 +450,7 @@ impl Config {
             if let Some(log) = &self.key_log {
                 tls.key_log = log.clone();
             }
-            tls.session_storage =
-                rustls::server::ServerSessionMemoryCache::new(SERVER_SESSION_CACHE);
+            tls.session_storage = self.secrets.sessions.clone();
             if self.enable_0rtt {
                 // quinn-proto takes early data only with an unbounded size: QUIC's own flow
                 // control bounds it (RFC 9001 §4.6.1).
@@ -451,7 +458,8 @@ impl Config {
             }
             let crypto = QuicServerConfig::try_from(tls)
                 .map_err(|e| ConfigError::new(format!("TLS for QUIC: {e}")))?;
-            let mut server = quinn_proto::ServerConfig::with_crypto(Arc::new(crypto));
+            let mut server =
+                quinn_proto::ServerConfig::new(Arc::new(crypto), self.secrets.token_key.clone());
             server.transport_config(transport);
             // Retry and NEW_TOKEN tokens carry their issue time: the caller's clock, through
             // the endpoint (see `time`), not the system's.
@@ -460,7 +468,7 @@ impl Config {
             tokens
                 .sent(2)
                 .lifetime(NEW_TOKEN_LIFETIME)
-                .log(Arc::new(UsedTokens::default()));
+                .log(self.secrets.used_tokens.clone());
             server.validation_token_config(tokens);
             Ok(Built {
                 server: Some(Arc::new(server)),

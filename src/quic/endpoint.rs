@@ -128,7 +128,7 @@ impl Endpoint {
                 config.clone(),
             )
         });
-        let mut endpoint_config = EndpointConfig::default();
+        let mut endpoint_config = EndpointConfig::new(config.reset_key());
         if let Some(server) = config.server_id() {
             let server = server.clone();
             endpoint_config.cid_generator(move || Box::new(QuicLbGenerator::new(server.clone())));

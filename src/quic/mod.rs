@@ -100,6 +100,7 @@ mod qlog_qpack;
 mod quic_lb;
 mod recovery;
 mod session;
+mod shared_secrets;
 mod stats;
 mod time;
 
