@@ -797,6 +797,13 @@ typedef struct h3q_quic_conn h3q_quic_conn;
  * The endpoint, and every connection taken from it, follows the ABI version the config
  * was created with.
  *
+ * Endpoints created from one config act as one server: they share its TLS session
+ * cache, the key of its Retry and NEW_TOKEN tokens, its stateless reset key and its
+ * generated certificate. Run one endpoint per thread (each on its own SO_REUSEPORT
+ * socket of one address) from one config, and a client resumes, sends 0-RTT and skips
+ * address validation on whichever of them its next connection reaches. Servers that
+ * must not share (separate sites) use one config each.
+ *
  * On success writes a new handle to `*out`, owned by the caller. Returns `H3Q_OK`;
  * `H3Q_ERR_NULL`; `H3Q_ERR_POISONED` for a poisoned config; or `H3Q_ERR_TLS` if the TLS
  * configuration cannot be built (`h3q_last_error()` says why).
