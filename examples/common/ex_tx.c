@@ -13,12 +13,13 @@
 
 
 struct ex_tx {
+    const uint8_t *data; /* the payload: lent by h3q, or in buf once it had to wait */
     uint8_t buf[EX_TX_BUF];
-    size_t len;        /* bytes in buf from the last poll_transmit */
+    size_t len;        /* bytes of the payload */
     size_t off;        /* bytes of them sent (datagram by datagram without GSO) */
     size_t segment;    /* the datagram size */
     uint8_t ecn;       /* the ECN codepoint to send them with */
-    bool pending;      /* buf holds something not (fully) sent */
+    bool pending;      /* the payload is not (fully) sent */
     struct sockaddr_storage dest;
     socklen_t dest_len;
 };
@@ -29,9 +30,9 @@ void ex_tx_free(ex_tx *tx) { free(tx); }
 
 void ex_tx_discard(ex_tx *tx) { tx->pending = false; }
 
-/* The whole buffer in one sendmsg() with a UDP_SEGMENT control message. */
+/* The whole payload in one sendmsg() with a UDP_SEGMENT control message. */
 static ssize_t send_gso(ex_tx *tx, int fd) {
-    struct iovec iov = {tx->buf, tx->len};
+    struct iovec iov = {(void *)tx->data, tx->len};
     union {
         char buf[CMSG_SPACE(sizeof(uint16_t))];
         struct cmsghdr align;
@@ -84,7 +85,7 @@ static bool send_pending(ex_tx *tx, ex_udp *udp) {
         }
         size_t left = tx->len - tx->off;
         size_t n = left < tx->segment ? left : tx->segment;
-        if (sendto(udp->fd, tx->buf + tx->off, n, 0, (const struct sockaddr *)&tx->dest,
+        if (sendto(udp->fd, tx->data + tx->off, n, 0, (const struct sockaddr *)&tx->dest,
                    tx->dest_len) < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
             if (errno == EINTR) continue;
@@ -96,16 +97,38 @@ static bool send_pending(ex_tx *tx, ex_udp *udp) {
     return true;
 }
 
+/* The socket is full: the payload waits for POLLOUT, and meanwhile the loop gives the
+ * endpoint new input, after which the bytes h3q lent are no longer valid. So they move
+ * into our own buffer (the only copy on the way out, and only when the kernel pushes
+ * back). False if they do not fit (more GSO segments than EX_GSO_SEGMENTS: not with
+ * ex_udp's configuration); they are then dropped, and QUIC sees them as lost. */
+static bool keep_waiting_payload(ex_tx *tx) {
+    if (tx->data == tx->buf) return true;
+    if (tx->len > sizeof tx->buf) {
+        ex_debug("a waiting payload of %zu bytes does not fit: dropped", tx->len);
+        tx->pending = false;
+        return false;
+    }
+    memcpy(tx->buf, tx->data, tx->len);
+    tx->data = tx->buf;
+    return true;
+}
+
 ex_tx_result ex_tx_flush(ex_tx *tx, ex_udp *udp, h3q_endpoint *endpoint) {
     for (;;) {
-        if (!send_pending(tx, udp)) return EX_TX_BLOCKED;
+        if (!send_pending(tx, udp)) {
+            if (keep_waiting_payload(tx)) return EX_TX_BLOCKED;
+            continue;
+        }
         size_t segment = 0;
-        h3q_result rc = h3q_endpoint_poll_transmit_ecn(endpoint, ex_now_ns(), tx->buf,
-                                                       EX_TX_BUF, &tx->len, &tx->dest,
-                                                       &tx->dest_len, &segment, &tx->ecn);
+        /* Lent: sent straight from the buffer h3q built the packets in, before the next
+         * call on the endpoint (see h3q_endpoint_poll_transmit_lent). */
+        h3q_result rc = h3q_endpoint_poll_transmit_lent(endpoint, ex_now_ns(), &tx->data,
+                                                        &tx->len, &tx->dest, &tx->dest_len,
+                                                        &segment, &tx->ecn);
         if (rc == H3Q_DONE) return EX_TX_IDLE;
         if (rc != H3Q_OK) {
-            ex_warn("h3q_endpoint_poll_transmit: %s (%s)", h3q_result_str(rc),
+            ex_warn("h3q_endpoint_poll_transmit_lent: %s (%s)", h3q_result_str(rc),
                     h3q_endpoint_last_error(endpoint) ? h3q_endpoint_last_error(endpoint)
                                                       : "no details");
             return EX_TX_FAILED;

@@ -2,18 +2,19 @@
  * ex_tx: sending what an h3q_endpoint has to send.
  *
  * After every input (datagrams, a timer, an application call such as a send or a close)
- * the loop calls ex_tx_flush(), which calls h3q_endpoint_poll_transmit() until it has
- * nothing more and sends each result:
- *   - H3Q_OK: a buffer of one datagram, or with GSO (ex_udp.h) several datagrams of
+ * the loop calls ex_tx_flush(), which calls h3q_endpoint_poll_transmit_lent() until it has
+ * nothing more and sends each result straight from h3q's buffer (no copy):
+ *   - H3Q_OK: a payload of one datagram, or with GSO (ex_udp.h) several datagrams of
  *     `segment size` bytes each but the last, sent in one sendmsg() with UDP_SEGMENT. A
  *     route that refuses GSO turns it off for the socket, and the buffer goes out one
  *     datagram at a time instead.
  *   - H3Q_DONE: nothing more to send. Not an error: the loop goes to sleep.
  *   - anything else is an error and is reported as one (EX_TX_FAILED), never taken for
- *     "nothing to send": poll_transmit refuses only a program's mistake (a NULL pointer, a
- *     buffer under 1,472 bytes) or fails for a poisoned endpoint, and calling it again
+ *     "nothing to send": poll_transmit_lent refuses only a program's mistake (a NULL
+ *     pointer) or fails for a poisoned endpoint, and calling it again
  *     would give the same answer forever.
- * When the socket is full (EAGAIN) the datagram waits in ex_tx and EX_TX_BLOCKED asks the
+ * When the socket is full (EAGAIN) the datagram waits in ex_tx (copied into its buffer: the
+ * lent bytes last only until the next call on the endpoint) and EX_TX_BLOCKED asks the
  * loop to wait until the socket is writable (POLLOUT) and flush again. A datagram the
  * kernel refuses for another reason (EMSGSIZE for an MTU probe, an unreachable network)
  * is dropped: QUIC sees it as lost and recovers.
@@ -27,15 +28,16 @@
 
 #include <h3q.h>
 
-/* The transmit buffer: h3q wants 1,472 bytes of room per datagram it may coalesce. */
+/* The buffer a payload waits in when the socket is full: 1,472 bytes of room per datagram
+ * h3q may coalesce. */
 #define EX_TX_BUF (EX_GSO_SEGMENTS * 1472)
 
 typedef struct ex_tx ex_tx;
 
 typedef enum {
-    EX_TX_IDLE,     /* everything was sent: h3q_endpoint_poll_transmit said H3Q_DONE */
+    EX_TX_IDLE,     /* everything was sent: h3q_endpoint_poll_transmit_lent said H3Q_DONE */
     EX_TX_BLOCKED,  /* the socket is full: wait for POLLOUT, then flush again */
-    EX_TX_FAILED,   /* h3q_endpoint_poll_transmit failed (reported on stderr) */
+    EX_TX_FAILED,   /* h3q_endpoint_poll_transmit_lent failed (reported on stderr) */
 } ex_tx_result;
 
 /* The transmit state (its buffer included), or NULL when out of memory. */

@@ -147,6 +147,7 @@ static void sweep_streams(conn *c, bool all) {
             *link = s->next;
             stop_feeding(s);
             if (s->fd >= 0) close(s->fd);
+            if (s->cached) cached_file_put(s->cached);
             echo_release(s->echo);
             free(s->path);
             free(s);
@@ -272,10 +273,13 @@ static bool goes_before(const stream *a, const stream *b) {
     return !a->priority.incremental && a->id < b->id;
 }
 
+/* Inserts `s` after every stream it does not go before. The search starts from the back:
+ * a new request usually goes last (its id is the highest of its urgency), so that is one
+ * step rather than a walk past every stream of the connection. */
 static void pace_insert(conn *c, stream *s) {
-    list *l = c->paced.next;
-    while (l != &c->paced && !goes_before(s, CONTAINER(l, stream, paced))) l = l->next;
-    list_add(l->prev, &s->paced); /* before l */
+    list *l = c->paced.prev;
+    while (l != &c->paced && goes_before(s, CONTAINER(l, stream, paced))) l = l->prev;
+    list_add(l, &s->paced); /* after l */
 }
 
 void start_feeding(conn *c, stream *s) {
@@ -304,15 +308,23 @@ static void reprioritize(conn *c, uint64_t stream_id, stream *s, h3q_priority p)
 
 /* Sends the next chunk of a GENERATED or FILE body; returns its length (0: the stream
  * failed and is finished). Bodies are lent to h3q, not copied: generated ones straight
- * from the static pattern (nothing to free), file chunks in a buffer of their own that h3q
- * frees once the client acknowledged it. */
+ * from the static pattern (nothing to free), cached files straight from the cache (each
+ * chunk holding a reference that h3q releases once the client acknowledged it), other file
+ * chunks in a buffer of their own that h3q frees then. */
 static uint64_t feed_chunk(conn *c, stream *s) {
     uint64_t left = s->length - s->sent;
     size_t n = left < CHUNK ? (size_t)left : CHUNK;
     const uint8_t *data;
     uint8_t *chunk = NULL;
+    h3q_release_cb release = NULL;
+    void *release_ctx = NULL;
     if (s->kind == BODY_GENERATED) {
         data = generated_body(s->sent);
+    } else if (s->cached) {
+        data = cached_file_data(s->cached) + s->sent;
+        cached_file_hold(s->cached); /* released by h3q, even when the send fails */
+        release = cached_file_release;
+        release_ctx = s->cached;
     } else {
         chunk = malloc(n);
         ssize_t r = chunk ? pread(s->fd, chunk, n, (off_t)s->sent) : -1;
@@ -323,9 +335,11 @@ static uint64_t feed_chunk(conn *c, stream *s) {
         }
         n = (size_t)r;
         data = chunk;
+        release = free;
+        release_ctx = chunk;
     }
     bool end = s->sent + n == s->length;
-    if (send_counted(c, s->id, data, n, end, chunk ? free : NULL, chunk) != H3Q_OK) {
+    if (send_counted(c, s->id, data, n, end, release, release_ctx) != H3Q_OK) {
         finish_stream(c, s, "(send failed)");
         return 0;
     }

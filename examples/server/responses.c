@@ -113,7 +113,8 @@ void finish_stream(conn *c, stream *s, const char *outcome) {
     /* The duration in whole microseconds, printed as milliseconds with three decimals:
      * integer formatting, a good deal cheaper than %f on a busy server. */
     uint64_t us = (ex_now_ns() - s->start_ns + 500) / 1000;
-    printf("%s %s %s %d %" PRIu64 " %" PRIu64 ".%03u ms%s%s%s\n", c->peer, s->method,
+    if (!c->srv->opt->quiet)
+        printf("%s %s %s %d %" PRIu64 " %" PRIu64 ".%03u ms%s%s%s\n", c->peer, s->method,
            s->path, s->status, s->sent, us / 1000, (unsigned)(us % 1000),
            s->early ? " 0-RTT" : "", outcome ? " " : "", outcome ? outcome : "");
     if (!s->request_ended && !outcome) {
@@ -265,18 +266,23 @@ static const char *content_type(const char *path) {
     return "application/octet-stream";
 }
 
-/* Opens `path` under --root; -1 when it is not a readable regular file there. Any ".."
- * segment is refused, so nothing outside the root can be named. */
-static int open_under_root(const char *root, const char *path, uint64_t *size) {
-    if (!root || path[0] != '/') return -1;
+/* Writes --root followed by `path` to `full` (FULL_PATH_MAX bytes); false when there is no
+ * root, the path is not absolute or too long, or it has a ".." segment: nothing outside the
+ * root can be named. */
+#define FULL_PATH_MAX 4096
+static bool full_path_under_root(const char *root, const char *path, char *full) {
+    if (!root || path[0] != '/') return false;
     for (const char *p = path; *p;) {
         size_t n = strcspn(p, "/");
-        if (n == 2 && p[0] == '.' && p[1] == '.') return -1;
+        if (n == 2 && p[0] == '.' && p[1] == '.') return false;
         p += n;
         if (*p == '/') p++;
     }
-    char full[4096];
-    if ((size_t)snprintf(full, sizeof full, "%s%s", root, path) >= sizeof full) return -1;
+    return (size_t)snprintf(full, FULL_PATH_MAX, "%s%s", root, path) < FULL_PATH_MAX;
+}
+
+/* Opens `full`; -1 when it is not a readable regular file. */
+static int open_regular(const char *full, uint64_t *size) {
     int fd = open(full, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return -1;
     struct stat st;
@@ -286,6 +292,21 @@ static int open_under_root(const char *root, const char *path, uint64_t *size) {
     }
     *size = (uint64_t)st.st_size;
     return fd;
+}
+
+/* The file at `path` under --root for stream `s`: from the cache when small enough
+ * (s->cached), else opened to be read chunk by chunk (s->fd). False when there is no such
+ * readable regular file. */
+static bool find_file(conn *c, stream *s, const char *path, uint64_t *size) {
+    char full[FULL_PATH_MAX];
+    if (!full_path_under_root(c->srv->opt->root, path, full)) return false;
+    s->cached = file_cache_get(c->srv->files, full, ex_now_ns());
+    if (s->cached) {
+        *size = cached_file_size(s->cached);
+        return true;
+    }
+    s->fd = open_regular(full, size);
+    return s->fd >= 0;
 }
 
 /* Starts a body fed in chunks by the pacing in connections.c (GENERATED or FILE). */
@@ -327,7 +348,7 @@ static void route(conn *c, stream *s, const char *path, const char *authority,
         respond(c, s, 200, "text/css", style_css, head);
     } else if (ex_parse_u64(path + 1, strlen(path + 1), MAX_GENERATED, &n)) {
         start_paced(c, s, BODY_GENERATED, n, "application/octet-stream", head);
-    } else if ((s->fd = open_under_root(c->srv->opt->root, path, &n)) >= 0) {
+    } else if (find_file(c, s, path, &n)) {
         start_paced(c, s, BODY_FILE, n, content_type(path), head);
     } else {
         respond(c, s, 404, "text/plain", "not found\n", head);

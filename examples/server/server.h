@@ -12,6 +12,7 @@
  *                  that sends each datagram to the socket of the worker its CID names
  *   connections.c  new connections, their events, body pacing
  *   responses.c    the routes: pages, generated bodies, files, POST /echo
+ *   file_cache.c   small files under --root kept in memory and lent to h3q from there
  *   drain.c        GOAWAY and closing: the SIGINT drain, --drain-timeout,
  *                  --max-requests-per-connection, and what a close must wait for
  *
@@ -25,6 +26,7 @@
 #include "ex_rx.h"
 #include "ex_tx.h"
 #include "ex_udp.h"
+#include "file_cache.h"
 
 #include <h3q.h>
 
@@ -99,7 +101,8 @@ typedef struct stream {
     uint64_t sent;         /* body bytes handed to h3q */
     uint64_t unsent_left;  /* paced: its unsent bytes in h3q when last fed */
     uint64_t taken_ns;     /* paced: when h3q last took some of them (or had none) */
-    int fd;                /* FILE */
+    int fd;                /* FILE read for each chunk (a file too large to cache), or -1 */
+    cached_file *cached;   /* FILE from the cache (file_cache.h; a reference), or NULL */
     echo_buf *echo;        /* ECHO: the request body so far (NULL once answered) */
     bool request_ended;    /* FIN (or a reset) seen on the request */
     bool early;            /* the request came (at least partly) in 0-RTT data */
@@ -158,6 +161,7 @@ typedef struct options {
     uint64_t retry_above;          /* --retry-above N: only above N handshakes/s; 0: off */
     uint64_t workers;              /* --workers N: threads, each with its endpoint (1..256) */
     bool steering_handoff;         /* --steering handoff: no eBPF, hand over in user space */
+    bool quiet;                    /* --quiet: no line per request */
 } options;
 
 typedef struct handoff_queue handoff_queue;
@@ -208,6 +212,7 @@ typedef struct server {
     h3q_endpoint *endpoint;
     ex_rx *rx;
     ex_tx *tx;
+    file_cache *files;     /* the small files under --root, in memory (file_cache.h) */
     list conns;            /* every connection whose handles are held */
     list feeding;          /* the connections with bodies to continue */
     list going;            /* the connections shutting down (drain.c) */

@@ -182,8 +182,9 @@ bool worker_init(server *srv, process *proc, unsigned index) {
     srv->rx = ex_rx_new();
     srv->tx = ex_tx_new();
     srv->inbox = handoff_queue_new();
+    srv->files = file_cache_new();
     srv->wake_after_rx = calloc(proc->nworkers, sizeof *srv->wake_after_rx);
-    if (!srv->rx || !srv->tx || !srv->inbox || !srv->wake_after_rx) {
+    if (!srv->rx || !srv->tx || !srv->inbox || !srv->files || !srv->wake_after_rx) {
         ex_warn("out of memory");
         return false;
     }
@@ -210,6 +211,9 @@ void worker_teardown(server *srv) {
     ex_udp_close(&srv->udp);
     ex_rx_free(srv->rx);
     ex_tx_free(srv->tx);
+    /* After the endpoint: it released every piece of a cached file it still held. */
+    file_cache_free(srv->files);
+    srv->files = NULL;
     handoff_queue_free(srv->inbox);
     free(srv->wake_after_rx);
     if (srv->wake_fd >= 0) close(srv->wake_fd);
