@@ -483,6 +483,20 @@ static uint64_t xorshift(uint64_t *state) {
     return x * 0x2545f4914f6cdd1dULL;
 }
 
+/* `size` (a multiple of 8) pseudo-random bytes from `seed`, malloc'd; NULL (and a failed
+ * check) when out of memory. */
+static uint8_t *random_body(size_t size, uint64_t seed) {
+    uint8_t *body = malloc(size);
+    CHECK(body != NULL);
+    if (!body) return NULL;
+    uint64_t state = seed;
+    for (size_t i = 0; i < size; i += 8) {
+        uint64_t v = xorshift(&state);
+        memcpy(body + i, &v, 8);
+    }
+    return body;
+}
+
 static void post_echo_10mb(void) {
     pair_options o = pair_options_default();
     o.server_gso_segments = 8; /* the server's answer comes out in GSO batches */
@@ -490,16 +504,10 @@ static void post_echo_10mb(void) {
     pair *p = settled_pair(o);
     if (!p) return;
     const size_t size = 10u * 1024u * 1024u;
-    uint8_t *body = malloc(size);
-    CHECK(body != NULL);
+    uint8_t *body = random_body(size, 0x9e3779b97f4a7c15ULL);
     if (!body) {
         pair_free(p);
         return;
-    }
-    uint64_t state = 0x9e3779b97f4a7c15ULL;
-    for (size_t i = 0; i < size; i += 8) {
-        uint64_t v = xorshift(&state);
-        memcpy(body + i, &v, 8);
     }
     const uint64_t sent_hash = pair_fnv1a(PAIR_FNV_INIT, body, size);
     uint64_t id = pair_request(p, "POST", "/echo", false);
@@ -568,16 +576,10 @@ static void lent_transmit(void) {
     pair *p = settled_pair(o);
     if (!p) return;
     const size_t size = 2u * 1024u * 1024u;
-    uint8_t *body = malloc(size);
-    CHECK(body != NULL);
+    uint8_t *body = random_body(size, 0x243f6a8885a308d3ULL);
     if (!body) {
         pair_free(p);
         return;
-    }
-    uint64_t state = 0x243f6a8885a308d3ULL;
-    for (size_t i = 0; i < size; i += 8) {
-        uint64_t v = xorshift(&state);
-        memcpy(body + i, &v, 8);
     }
     const uint64_t sent_hash = pair_fnv1a(PAIR_FNV_INIT, body, size);
     uint64_t id = pair_request(p, "POST", "/echo", false);

@@ -4,7 +4,7 @@ use std::ffi::c_char;
 
 use libc::{sockaddr, sockaddr_storage, socklen_t};
 
-use crate::quic::{Endpoint, MIN_TRANSMIT_BUFFER};
+use crate::quic::{Endpoint, MIN_TRANSMIT_BUFFER, Transmit};
 
 use super::config::h3q_config;
 use super::handle::{self, FfiError, Opaque, call, call_static, call_status, non_null};
@@ -376,13 +376,33 @@ pub unsafe extern "C" fn h3q_endpoint_poll_transmit_ecn(
                 return Ok(h3q_result_code::H3Q_DONE);
             };
             // SAFETY: checked non-NULL; writable (caller's contract).
-            *dest_len_out = sockaddr_to_c(transmit.destination, &mut *dest_out);
-            *len_out = transmit.len;
-            *segment_size_out = transmit.segment_size;
-            *ecn_out = transmit.ecn;
+            write_transmit(
+                &transmit,
+                &mut *len_out,
+                &mut *dest_out,
+                &mut *dest_len_out,
+                &mut *segment_size_out,
+                &mut *ecn_out,
+            );
             Ok(h3q_result_code::H3Q_OK)
         })
     }
+}
+
+/// The poll calls' outputs other than the payload: its length, where it goes, its
+/// datagram size and ECN codepoint.
+fn write_transmit(
+    transmit: &Transmit,
+    len_out: &mut usize,
+    dest_out: &mut sockaddr_storage,
+    dest_len_out: &mut socklen_t,
+    segment_size_out: &mut usize,
+    ecn_out: &mut u8,
+) {
+    *dest_len_out = sockaddr_to_c(transmit.destination, dest_out);
+    *len_out = transmit.len;
+    *segment_size_out = transmit.segment_size;
+    *ecn_out = transmit.ecn;
 }
 
 /// `h3q_endpoint_poll_transmit_ecn()` without the copy: h3q lends the payload from its own
@@ -424,10 +444,14 @@ pub unsafe extern "C" fn h3q_endpoint_poll_transmit_lent(
             // SAFETY: checked non-NULL; writable (caller's contract). `data` lives in the
             // endpoint's buffer, which only the endpoint's own calls change.
             *data_out = data.as_ptr();
-            *dest_len_out = sockaddr_to_c(transmit.destination, &mut *dest_out);
-            *len_out = transmit.len;
-            *segment_size_out = transmit.segment_size;
-            *ecn_out = transmit.ecn;
+            write_transmit(
+                &transmit,
+                &mut *len_out,
+                &mut *dest_out,
+                &mut *dest_len_out,
+                &mut *segment_size_out,
+                &mut *ecn_out,
+            );
             Ok(h3q_result_code::H3Q_OK)
         })
     }
