@@ -215,6 +215,7 @@ pub const SECTIONS: &[Section] = &[
         items: &[
             Api("h3q_config_set_enable_0rtt"),
             Api("h3q_config_set_retry"),
+            Api("h3q_config_rotate_secrets"),
             Api("h3q_config_set_retry_above_rate"),
             Macro(
                 "/** The longest session ticket h3q_quic_conn_session_ticket() writes. */\n\

@@ -84,9 +84,13 @@ public:
         server_cfg_ = std::move(server_cfg);
     }
 
-    // A new server endpoint from the same config (the same certificate), as after a
-    // restart: it has lost every connection and session of the old one.
-    void restart_server() { server_ = h3q::endpoint(server_cfg_); }
+    // A new server endpoint with the same certificate, as after a restart: it has lost
+    // every connection, session and token key of the old one (endpoints of one config
+    // share those: the config's secrets are rotated first).
+    void restart_server() {
+        server_cfg_.rotate_secrets();
+        server_ = h3q::endpoint(server_cfg_);
+    }
 
     h3q::endpoint &server() { return server_; }
     h3q::endpoint &client() { return client_; }

@@ -30,6 +30,8 @@ static void settings_are_checked(void) {
     CHECK_INT(h3q_config_set_enable_0rtt(NULL, true), H3Q_ERR_NULL);
     CHECK_INT(h3q_config_set_retry(NULL, true), H3Q_ERR_NULL);
     CHECK_INT(h3q_config_set_retry_above_rate(NULL, 5), H3Q_ERR_NULL);
+    CHECK_INT(h3q_config_rotate_secrets(config), H3Q_OK);
+    CHECK_INT(h3q_config_rotate_secrets(NULL), H3Q_ERR_NULL);
     CHECK_INT(h3q_config_set_qlog_dir(config, "/nonexistent/h3q-qlogs"), H3Q_ERR_IO);
     CHECK_PREFIX(h3q_config_last_error(config), "qlog dir /nonexistent/h3q-qlogs");
     CHECK_INT(h3q_config_set_qlog_dir(config, "/dev/null"), H3Q_ERR_IO);

@@ -1615,6 +1615,22 @@ h3q_result h3q_config_set_enable_0rtt(struct h3q_config *config, bool enabled);
 h3q_result h3q_config_set_retry(struct h3q_config *config, bool enabled);
 
 /**
+ * Gives the endpoints created from `config` from now on new secrets: an empty TLS session
+ * cache, a new key for Retry and NEW_TOKEN tokens (with an empty log of used tokens) and a
+ * new stateless reset key; the certificate stays. Endpoints created before keep theirs
+ * (see `h3q_endpoint_new()` for what endpoints of one config share). Session tickets and
+ * tokens issued before are then refused by the new endpoints: clients get a full
+ * handshake (and a Retry where Retry is on), as after a server restart. Use it to retire
+ * them, e.g. when a key may have leaked, or to play a restarted server in tests.
+ *
+ * Returns `H3Q_OK` or `H3Q_ERR_NULL`.
+ *
+ * # Safety
+ * `config` is NULL or a live handle.
+ */
+h3q_result h3q_config_rotate_secrets(struct h3q_config *config);
+
+/**
  * Turns Retry on only while more than `handshakes_per_second` new connections (from
  * addresses not validated yet) arrived in the last second: no extra round trip in normal
  * times, address validation under a flood. Servers only. Replaces what

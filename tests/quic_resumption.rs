@@ -241,4 +241,23 @@ fn endpoints_of_one_configuration_share_sessions_and_tokens() {
     assert_eq!(seen.early_at_server, [true]);
     let ttfb = seen.first_byte_after.unwrap();
     assert!(ttfb < 3 * LATENCY, "no Retry, request in 0-RTT: {ttfb} ns");
+    let ticket = resumed
+        .quic
+        .session_ticket()
+        .expect("a ticket from the second endpoint");
+    resumed.quic.close(0, b"");
+
+    // Rotated secrets: an endpoint made after knows neither the session nor the token.
+    server_cfg.rotate_secrets();
+    pair.server = Endpoint::new(&server_cfg).unwrap();
+    servers.clear();
+    let mut refused = start(&mut pair, Some(&ticket));
+    let seen = finish(&mut pair, &mut refused, &mut servers);
+    assert_eq!(refused.quic.early_data(), EarlyData::Rejected);
+    assert_eq!(seen.resets, [(0, ErrorCode::RequestRejected.wire())]);
+    let ttfb = seen.first_byte_after.unwrap();
+    assert!(
+        ttfb >= 6 * LATENCY,
+        "a Retry, the handshake, then the request again: {ttfb} ns"
+    );
 }

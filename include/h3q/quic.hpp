@@ -192,6 +192,15 @@ public:
         detail::check(h3q_config_set_enable_0rtt(get(), enabled), get());
         return *this;
     }
+    /**
+     * h3q_config_rotate_secrets(): endpoints made from now on get an empty session cache
+     * and new token and reset keys (earlier tickets and tokens are refused, as after a
+     * restart); the certificate stays.
+     */
+    config &rotate_secrets() {
+        detail::check(h3q_config_rotate_secrets(get()), get());
+        return *this;
+    }
     /** h3q_config_set_retry(): address validation by Retry for every new connection
      * (servers). It and set_retry_above_rate() set one policy: the last call wins
      * (`set_retry(false)` also ends retrying under load). */

@@ -46,6 +46,29 @@ pub unsafe extern "C" fn h3q_config_set_enable_0rtt(
     }
 }
 
+/// Gives the endpoints created from `config` from now on new secrets: an empty TLS session
+/// cache, a new key for Retry and NEW_TOKEN tokens (with an empty log of used tokens) and a
+/// new stateless reset key; the certificate stays. Endpoints created before keep theirs
+/// (see `h3q_endpoint_new()` for what endpoints of one config share). Session tickets and
+/// tokens issued before are then refused by the new endpoints: clients get a full
+/// handshake (and a Retry where Retry is on), as after a server restart. Use it to retire
+/// them, e.g. when a key may have leaked, or to play a restarted server in tests.
+///
+/// Returns `H3Q_OK` or `H3Q_ERR_NULL`.
+///
+/// # Safety
+/// `config` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn h3q_config_rotate_secrets(config: *mut h3q_config) -> h3q_result {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe {
+        call(config, |c| {
+            c.rotate_secrets();
+            Ok(())
+        })
+    }
+}
+
 /// Turns address validation by Retry on (for every new connection) or off (the default).
 /// Servers only; ignored by clients. This and `h3q_config_set_retry_above_rate()` set one
 /// policy: the last call wins (`false` here turns Retry off, whatever rate was set).

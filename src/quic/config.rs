@@ -391,6 +391,17 @@ impl Config {
     }
 
     /// The identity set with [`Config::set_server_id`].
+    /// Gives the endpoints made from now on (from this configuration or a copy made after)
+    /// new secrets: an empty TLS session cache, a new key for Retry and NEW_TOKEN tokens
+    /// with an empty used-token log, a new stateless reset key. Endpoints made before keep
+    /// theirs. The certificate stays. What a server restart does to resumption and tokens:
+    /// earlier session tickets and tokens are no longer accepted (a full handshake, and
+    /// address validation again where Retry is on). Use it to retire them, e.g. after a
+    /// key may have leaked, or in tests to play a restarted server.
+    pub fn rotate_secrets(&mut self) {
+        self.secrets = self.secrets.rotated();
+    }
+
     /// The key stateless resets are derived from, shared by this configuration's
     /// endpoints (see `shared_secrets`).
     pub(crate) fn reset_key(&self) -> Arc<dyn quinn_proto::crypto::HmacKey> {

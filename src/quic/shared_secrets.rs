@@ -46,6 +46,16 @@ pub(crate) struct SharedSecrets {
 impl SharedSecrets {
     /// Fresh keys from the system's random source.
     pub(crate) fn new() -> Self {
+        Self::with_identity(Arc::new(OnceLock::new()))
+    }
+
+    /// New keys and an empty session cache, as a restarted server has, keeping the
+    /// generated certificate (see `Config::rotate_secrets`).
+    pub(crate) fn rotated(&self) -> Self {
+        Self::with_identity(self.generated_identity.clone())
+    }
+
+    fn with_identity(generated_identity: Arc<OnceLock<Identity>>) -> Self {
         let random = SystemRandom::new();
         let mut token_master = [0u8; 64];
         let mut reset_secret = [0u8; 64];
@@ -62,7 +72,7 @@ impl SharedSecrets {
             token_key: Arc::new(token_key),
             used_tokens: Arc::new(UsedTokens::default()),
             reset_key: Arc::new(reset_key),
-            generated_identity: Arc::new(OnceLock::new()),
+            generated_identity,
         }
     }
 

@@ -114,16 +114,17 @@ async def run(args: argparse.Namespace) -> None:
         configuration.use_self_signed("localhost")
     server = await serve(args.host, args.port, configuration=configuration,
                          create_protocol=HttpServerProtocol)
+    # The handlers first: whoever reads the "listening on" line may signal at once.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     host, port = server.address
     print(f"listening on {host}:{port}", flush=True)
     if not args.certificate:
         fingerprint = server.certificate_fingerprint() or b""
         print(f"self-signed certificate for localhost, SHA-256 {fingerprint.hex()}",
               flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     server.close()
 

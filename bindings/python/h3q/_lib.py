@@ -101,6 +101,7 @@ _SIGNATURES = {
     "h3q_config_set_client_auth": (
         c_result, [_P, ctypes.c_uint32, ctypes.c_char_p, ctypes.c_size_t]),
     "h3q_config_set_enable_0rtt": (c_result, [_P, ctypes.c_bool]),
+    "h3q_config_rotate_secrets": (c_result, [_P]),
     "h3q_config_set_retry": (c_result, [_P, ctypes.c_bool]),
     "h3q_config_set_retry_above_rate": (c_result, [_P, ctypes.c_uint32]),
     "h3q_config_set_qlog_dir": (c_result, [_P, ctypes.c_char_p]),

@@ -152,6 +152,14 @@ class Config(Handle):
         self._check(lib.h3q_config_set_enable_0rtt(self.handle, bool(enabled)),
                     "h3q_config_set_enable_0rtt")
 
+    def rotate_secrets(self) -> None:
+        """Endpoints made from this Config from now on get an empty TLS session cache and
+        new Retry/NEW_TOKEN and stateless-reset keys; endpoints made before keep theirs,
+        and the certificate stays. Earlier session tickets and tokens are then refused, as
+        after a server restart. (Endpoints of one Config otherwise share all of these, so
+        that several act as one server.)"""
+        self._check(lib.h3q_config_rotate_secrets(self.handle), "h3q_config_rotate_secrets")
+
     def set_retry(self, enabled: bool) -> None:
         """A server answers every new client with a Retry (address validation: one more
         round trip, no amplification for spoofed sources). Default off; clients ignore it."""

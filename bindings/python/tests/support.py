@@ -6,13 +6,11 @@ SimpleClient sends requests and collects the responses from the events. Pair joi
 client and server endpoint in memory (no loss) with a simulated clock, like the C tests.
 """
 
-import hashlib
 import os
 import re
 import select
 import signal
 import socket
-import ssl
 import subprocess
 import sys
 import threading
@@ -198,31 +196,6 @@ class SimpleClient:
         self.quic.close()
 
 
-# The in-memory pairs' server certificate (self-signed, EC P-256, for localhost and
-# 127.0.0.1, valid until 2126), fixed so that a "restarted" server can present the same
-# one from a new Config. A test fixture: the key protects nothing.
-FIXED_CERT_PEM = b"""\
------BEGIN CERTIFICATE-----
-MIIBwDCCAWWgAwIBAgIUH3Rln+ho/uSjfOvkRJ/T0XRYLvYwCgYIKoZIzj0EAwIw
-FDESMBAGA1UEAwwJbG9jYWxob3N0MCAXDTI2MTIwNzA1NDMxOVoYDzIxMjYxMTEz
-MDU0MzE5WjAUMRIwEAYDVQQDDAlsb2NhbGhvc3QwWTATBgcqhkjOPQIBBggqhkjO
-PQMBBwNCAARcaLm+XJ/FpTLpQ+anyZzdvd1iVJLzGbMEMLfGkBLkELZ5vT4IYqcG
-FWPdrIYcLrxlfQMR0XKKXO7VurWYVH3ho4GSMIGPMB0GA1UdDgQWBBR0EYPbNXrg
-m0U3qJTS3oEN8i5+7DAfBgNVHSMEGDAWgBR0EYPbNXrgm0U3qJTS3oEN8i5+7DAa
-BgNVHREEEzARgglsb2NhbGhvc3SHBH8AAAEwDAYDVR0TAQH/BAIwADAOBgNVHQ8B
-Af8EBAMCB4AwEwYDVR0lBAwwCgYIKwYBBQUHAwEwCgYIKoZIzj0EAwIDSQAwRgIh
-AINq/prrnSfOQNUAtLHwoRyyiJwf2cc//fyf2sF9XA/eAiEAgyvvQ8uJnwNGM/zU
-XOFkgoVwM7ORexYSEB4dpTIMI48=
------END CERTIFICATE-----
-"""
-FIXED_KEY_PEM = b"""\
------BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgjBnxV11odXDy0ak8
-jewulX8wXAotaAozBxlyUshxL3ehRANCAARcaLm+XJ/FpTLpQ+anyZzdvd1iVJLz
-GbMEMLfGkBLkELZ5vT4IYqcGFWPdrIYcLrxlfQMR0XKKXO7VurWYVH3h
------END PRIVATE KEY-----
-"""
-
 class Pair:
     """Two endpoints, an in-memory network without loss, and a simulated clock.
 
@@ -230,13 +203,12 @@ class Pair:
     the endpoints are made; `connect=False` leaves `client` None (see reconnect())."""
 
     def __init__(self, server_setup=None, client_setup=None, connect=True):
-        self.server_setup = server_setup
-        self.server_config = self._server_config()
+        self.server_config = h3q.Config(is_server=True)
         with h3q.Config(is_server=False) as ccfg:
-            # SHA-256 of the certificate's DER, computed here rather than asked of h3q.
-            self.fingerprint = hashlib.sha256(
-                ssl.PEM_cert_to_DER_cert(FIXED_CERT_PEM.decode())).digest()
-            ccfg.add_ca_pem(FIXED_CERT_PEM)
+            self.fingerprint = self.server_config.generate_self_signed("localhost")
+            ccfg.add_ca_pem(self.server_config.certificate_chain_pem())
+            if server_setup is not None:
+                server_setup(self.server_config)
             if client_setup is not None:
                 client_setup(ccfg)
             self.server_ep = h3q.Endpoint(self.server_config)
@@ -259,21 +231,13 @@ class Pair:
                                                           session_ticket=session_ticket))
         return self.client
 
-    def _server_config(self):
-        config = h3q.Config(is_server=True)
-        config.set_certificate_chain_pem(FIXED_CERT_PEM, FIXED_KEY_PEM)
-        if self.server_setup is not None:
-            self.server_setup(config)
-        return config
-
     def restart_server(self):
-        """Replaces the server endpoint by the one a restarted server process would make:
-        the same certificate and set-up in a new Config, so none of the old one's sessions
-        and token keys (the endpoints of one Config share those, as workers would)."""
+        """Replaces the server endpoint by the one a restarted server would have: the same
+        certificate, none of the old one's sessions and token keys (endpoints of one Config
+        share those, so its secrets are rotated first)."""
         self.server.close()
         self.server_ep.close()
-        self.server_config.close()
-        self.server_config = self._server_config()
+        self.server_config.rotate_secrets()
         self.server_ep = h3q.Endpoint(self.server_config)
         self.server = SimpleServer(self.server_ep)
 
