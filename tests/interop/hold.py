@@ -1,0 +1,248 @@
+#!/usr/bin/env python3
+"""The hold test: one h3q-server holds many concurrent HTTP/3 connections from h3q-load.
+
+    hold.py [--build DIR | --server PATH --load PATH] [--work DIR]
+            [--connections N] [--duration S] [--interval S] [--rate N] [--per-socket N]
+            [--path PATH] [--short] [--max-rss-per-conn KB]
+
+Starts h3q-server on 127.0.0.1 (a port the kernel picks), lets h3q-load open --connections
+(default 10,000) at --rate a second (default 500), each making a GET of --path (default
+/100) every --interval seconds (default 3, +-25 %), holds them --duration seconds (default
+60) once all are opened, then closes them. Meanwhile it reads the server's VmRSS and VmHWM
+from /proc/PID/status every second. Prints: connections established, the server's RSS
+before the load (baseline), at its peak, over the hold (first and last sample), after the
+closes, RSS per connection ((peak - baseline) / N), the server's CPU time per request,
+requests completed (client) and served (the server's log lines), errors, and the client's
+figures (latency percentiles, its own peak RSS).
+
+Fails (exit 1) on any error: a connection not established, a handshake failure, a
+connection error, a request that is not a complete 200, the server dying or logging a
+problem; or on more than --max-rss-per-conn kB (default 256) of server RSS per connection,
+a ceiling well above the measured figure that catches unbounded growth, not a few percent.
+
+--short is the CTest version (test hold_short): 300 connections, a request every second,
+5 s of holding. With H3Q_HOLD=1 in the environment --short is ignored and the full size
+runs. Without --server/--load the binaries come from --build (default build/release: a
+release build, cmake -DCMAKE_BUILD_TYPE=Release, is what the figures are for).
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def status_kb(pid, field):
+    """A field of /proc/PID/status in kB (VmRSS, VmHWM), or None once the process is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def cpu_seconds(pid):
+    """User + system CPU seconds of the process so far, or None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+class Sampler(threading.Thread):
+    """VmRSS of `pid` every second: (seconds since start, kB) pairs."""
+
+    def __init__(self, pid):
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.samples = []
+        self.stop = threading.Event()
+
+    def run(self):
+        start = time.monotonic()
+        while not self.stop.is_set():
+            rss = status_kb(self.pid, "VmRSS")
+            if rss is not None:
+                self.samples.append((time.monotonic() - start, rss))
+            self.stop.wait(1.0)
+
+
+class LineCounter(threading.Thread):
+    """Reads a stream to its end, counting lines and keeping the ones `keep` accepts."""
+
+    def __init__(self, stream, keep):
+        super().__init__(daemon=True)
+        self.stream = stream
+        self.keep = keep
+        self.lines = 0
+        self.kept = []
+
+    def run(self):
+        for raw in self.stream:
+            self.lines += 1
+            line = raw.decode(errors="replace").rstrip("\n")
+            if self.keep(line) and len(self.kept) < 50:
+                self.kept.append(line)
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--build", default=os.path.join(ROOT, "build", "release"))
+    p.add_argument("--server", help="h3q-server (default: in --build)")
+    p.add_argument("--load", help="h3q-load (default: in --build)")
+    p.add_argument("--work", help="directory for the logs (default: a temporary one)")
+    p.add_argument("--connections", type=int, default=10000)
+    p.add_argument("--duration", type=float, default=60)
+    p.add_argument("--interval", type=float, default=3)
+    p.add_argument("--rate", type=float, default=500)
+    p.add_argument("--per-socket", type=int, default=1000)
+    p.add_argument("--path", default="/100")
+    p.add_argument("--short", action="store_true",
+                   help="300 connections, a request a second, 5 s (unless H3Q_HOLD=1)")
+    p.add_argument("--max-rss-per-conn", type=float, default=256,
+                   help="kB of server RSS per connection above which the test fails")
+    a = p.parse_args()
+    if a.short and os.environ.get("H3Q_HOLD") != "1":
+        a.connections, a.duration, a.interval = 300, 5, 1
+    a.server = a.server or os.path.join(a.build, "examples", "h3q-server")
+    a.load = a.load or os.path.join(a.build, "tools", "h3q-load", "h3q-load")
+    for path in (a.server, a.load):
+        if not os.access(path, os.X_OK):
+            sys.exit(f"hold.py: no program at {path} (build it, or give --server/--load)")
+    return a
+
+
+def main():
+    a = parse_args()
+    work = a.work or tempfile.mkdtemp(prefix="h3q-hold-")
+    os.makedirs(work, exist_ok=True)
+    server_err = open(os.path.join(work, "server.stderr"), "wb")
+    server = subprocess.Popen([a.server, "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE,
+                              stderr=server_err, stdin=subprocess.DEVNULL)
+    failures = []
+    try:
+        first = server.stdout.readline().decode().strip()
+        if not first.startswith("listening on "):
+            sys.exit(f"hold.py: the server did not start: {first!r}")
+        port = first.rsplit(":", 1)[1]
+        # The server logs one line per request (and its certificate's fingerprint).
+        served = LineCounter(server.stdout, lambda line: " 200 " not in line
+                             and "fingerprint" not in line)
+        served.start()
+        time.sleep(0.5)
+        baseline = status_kb(server.pid, "VmRSS")
+        cpu_before = cpu_seconds(server.pid)
+        sampler = Sampler(server.pid)
+        sampler.start()
+        load_cmd = [a.load, "--server", f"127.0.0.1:{port}", "--host", "localhost",
+                    "--insecure", "--connections", str(a.connections), "--rate", str(a.rate),
+                    "--interval", str(a.interval), "--duration", str(a.duration),
+                    "--per-socket", str(a.per_socket), "--path", a.path, "--progress", "5"]
+        print("hold.py: " + " ".join(load_cmd), flush=True)
+        limit = a.connections / a.rate + a.duration + 120
+        try:
+            load = subprocess.run(load_cmd, stdout=subprocess.PIPE, timeout=limit)
+        except subprocess.TimeoutExpired:
+            sys.exit(f"hold.py: h3q-load did not finish within {limit:.0f} s")
+        load_out = load.stdout.decode(errors="replace")
+        cpu_after = cpu_seconds(server.pid)
+        time.sleep(2)  # the closes drain; the server frees the connections
+        after_close = status_kb(server.pid, "VmRSS")
+        hwm = status_kb(server.pid, "VmHWM")
+        sampler.stop.set()
+        sampler.join()
+        if server.poll() is not None:
+            failures.append(f"the server exited (status {server.returncode}) during the run")
+        server_err.flush()
+        with open(os.path.join(work, "server.stderr"), "rb") as f:
+            problems = f.read().decode(errors="replace").strip()
+        if problems:
+            failures.append(f"the server's stderr: {problems[:500]}")
+    finally:
+        if server.poll() is None:
+            server.terminate()
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+        server_err.close()
+
+    sys.stdout.write(load_out)
+    result = None
+    for line in load_out.splitlines():
+        if line.startswith("json "):
+            result = json.loads(line[5:])
+    if result is None:
+        sys.exit(f"hold.py: h3q-load printed no summary (exit status {load.returncode})")
+    served.join(timeout=5)
+
+    n = a.connections
+    peak = max([kb for _, kb in sampler.samples] + [baseline])
+    # The hold, on the sampler's clock (started just before the load): from the end of the
+    # ramp plus one interval (every connection has made its first request) to its end.
+    hold_start = result["ramp_s"] + a.interval
+    hold_end = result["ramp_s"] + result["hold_s"]
+    hold = [kb for t, kb in sampler.samples if hold_start <= t <= hold_end]
+    per_conn = (peak - baseline) / n
+    cpu = (cpu_after or 0) - (cpu_before or 0)
+    completed = result["completed"]
+    print(f"server: RSS baseline {baseline} kB, peak {peak} kB (VmHWM {hwm} kB), "
+          f"{per_conn:.1f} kB per connection ((peak - baseline) / {n})")
+    if hold:
+        print(f"server: RSS over the hold: first {hold[0]} kB, last {hold[-1]} kB, "
+              f"min {min(hold)} kB, max {max(hold)} kB ({len(hold)} samples)")
+    print(f"server: RSS {after_close} kB 2 s after the connections closed")
+    print(f"server: CPU {cpu:.1f} s during the run, "
+          f"{(cpu / completed * 1e6) if completed else 0:.0f} us per request; "
+          f"{served.lines} log lines (requests served)")
+    summary = {"connections": n, "established": result["established"],
+               "server_rss_baseline_kb": baseline, "server_rss_peak_kb": peak,
+               "server_vmhwm_kb": hwm, "server_rss_per_conn_kb": round(per_conn, 2),
+               "server_rss_hold_first_kb": hold[0] if hold else None,
+               "server_rss_hold_last_kb": hold[-1] if hold else None,
+               "server_rss_after_close_kb": after_close,
+               "server_cpu_s": round(cpu, 2), "requests_completed": completed,
+               "requests_failed": result["failed"],
+               "errors": result["handshake_failures"] + result["connection_errors"]
+               + result["failed"]}
+    print("hold " + json.dumps(summary))
+
+    if result["established"] != n:
+        failures.append(f"{result['established']} of {n} connections established")
+    for key in ("handshake_failures", "connection_errors", "failed"):
+        if result[key]:
+            failures.append(f"{result[key]} {key.replace('_', ' ')}")
+    if result["failures"]:
+        failures.append(f"failures by reason: {result['failures']}")
+    if load.returncode != 0:
+        failures.append(f"h3q-load exited with status {load.returncode}")
+    if served.kept:
+        failures.append("the server logged other than 200s: " + "; ".join(served.kept[:5]))
+    if per_conn > a.max_rss_per_conn:
+        failures.append(f"{per_conn:.1f} kB of server RSS per connection, over "
+                        f"{a.max_rss_per_conn:g} kB")
+    if failures:
+        for f in failures:
+            print(f"hold.py: FAILED: {f}")
+        return 1
+    print(f"hold.py: OK: {n} connections held {result['hold_s']:.0f} s, "
+          f"{completed} requests, no error")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
