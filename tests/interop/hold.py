@@ -62,21 +62,56 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
+def schedstat(pid):
+    """(seconds on a CPU, seconds runnable but waiting for one) of the process so far:
+    /proc/PID/schedstat, which counts all its threads. A large wait means the machine was
+    too busy to give the server the CPU it asked for, and latencies say more about the
+    machine than about the server."""
+    try:
+        with open(f"/proc/{pid}/schedstat") as f:
+            on_cpu, waiting, _ = f.read().split()
+    except (OSError, ValueError):
+        return None
+    return int(on_cpu) / 1e9, int(waiting) / 1e9
+
+
+def socket_drops(port):
+    """Datagrams the kernel dropped for the UDP socket bound to `port` on 127.0.0.1 (its
+    receive queue was full: the server did not read fast enough), from /proc/net/udp."""
+    needle = f"0100007F:{port:04X} "
+    try:
+        with open("/proc/net/udp") as f:
+            for line in f:
+                fields = line.split()
+                if len(fields) > 12 and fields[1] + " " == needle:
+                    return int(fields[-1])
+    except OSError:
+        return None
+    return None
+
+
 class Sampler(threading.Thread):
-    """VmRSS of `pid` every second: (seconds since start, kB) pairs."""
+    """Every second: VmRSS of `pid` ((seconds since start, kB) pairs) and its CPU time over
+    the second (per-second CPU shares, 1.0 = one core)."""
 
     def __init__(self, pid):
         super().__init__(daemon=True)
         self.pid = pid
         self.samples = []
+        self.cpu_shares = []
         self.stop = threading.Event()
 
     def run(self):
         start = time.monotonic()
+        last = (start, cpu_seconds(self.pid))
         while not self.stop.is_set():
             rss = status_kb(self.pid, "VmRSS")
+            now, cpu = time.monotonic(), cpu_seconds(self.pid)
             if rss is not None:
-                self.samples.append((time.monotonic() - start, rss))
+                self.samples.append((now - start, rss))
+            if cpu is not None and last[1] is not None and now > last[0]:
+                self.cpu_shares.append((cpu - last[1]) / (now - last[0]))
+            last = (now, cpu)
             self.stop.wait(1.0)
 
 
@@ -145,6 +180,8 @@ def main():
         time.sleep(0.5)
         baseline = status_kb(server.pid, "VmRSS")
         cpu_before = cpu_seconds(server.pid)
+        sched_before = schedstat(server.pid)
+        load_before = os.getloadavg()[0]
         sampler = Sampler(server.pid)
         sampler.start()
         load_cmd = [a.load, "--server", f"127.0.0.1:{port}", "--host", "localhost",
@@ -159,6 +196,9 @@ def main():
             sys.exit(f"hold.py: h3q-load did not finish within {limit:.0f} s")
         load_out = load.stdout.decode(errors="replace")
         cpu_after = cpu_seconds(server.pid)
+        sched_after = schedstat(server.pid)
+        drops = socket_drops(int(port))
+        load_after = os.getloadavg()[0]
         time.sleep(2)  # the closes drain; the server frees the connections
         after_close = status_kb(server.pid, "VmRSS")
         hwm = status_kb(server.pid, "VmHWM")
@@ -209,13 +249,25 @@ def main():
     print(f"server: CPU {cpu:.1f} s during the run, "
           f"{(cpu / completed * 1e6) if completed else 0:.0f} us per request; "
           f"{served.lines} log lines (requests served)")
+    busiest = max(sampler.cpu_shares, default=0)
+    waited = None
+    if sched_before and sched_after:
+        waited = sched_after[1] - sched_before[1]
+    print(f"server: busiest second {busiest * 100:.0f} % of a core; waited {waited or 0:.1f} s "
+          f"for a CPU while runnable; {drops} datagrams dropped at its socket (receive "
+          f"queue full); machine load average {load_before:.1f} before, {load_after:.1f} after")
     summary = {"connections": n, "established": result["established"],
                "server_rss_baseline_kb": baseline, "server_rss_peak_kb": peak,
                "server_vmhwm_kb": hwm, "server_rss_per_conn_kb": round(per_conn, 2),
                "server_rss_hold_first_kb": hold[0] if hold else None,
                "server_rss_hold_last_kb": hold[-1] if hold else None,
                "server_rss_after_close_kb": after_close,
-               "server_cpu_s": round(cpu, 2), "requests_completed": completed,
+               "server_cpu_s": round(cpu, 2),
+               "server_busiest_second_cpu": round(busiest, 2),
+               "server_runqueue_wait_s": round(waited, 2) if waited is not None else None,
+               "server_socket_drops": drops,
+               "load_average": [round(load_before, 1), round(load_after, 1)],
+               "requests_completed": completed,
                "requests_failed": result["failed"],
                "errors": result["handshake_failures"] + result["connection_errors"]
                + result["failed"]}
