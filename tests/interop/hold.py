@@ -245,6 +245,8 @@ def main():
     if hold:
         print(f"server: RSS over the hold: first {hold[0]} kB, last {hold[-1]} kB, "
               f"min {min(hold)} kB, max {max(hold)} kB ({len(hold)} samples)")
+    series = [kb for t, kb in sampler.samples][::10]
+    print("server: RSS every 10 s from the load's start (kB): " + ", ".join(map(str, series)))
     print(f"server: RSS {after_close} kB 2 s after the connections closed")
     print(f"server: CPU {cpu:.1f} s during the run, "
           f"{(cpu / completed * 1e6) if completed else 0:.0f} us per request; "
