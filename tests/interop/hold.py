@@ -17,7 +17,7 @@ figures (latency percentiles, its own peak RSS).
 
 Fails (exit 1) on any error: a connection not established, a handshake failure, a
 connection error, a request that is not a complete 200, the server dying or logging a
-problem; or on more than --max-rss-per-conn kB (default 256) of server RSS per connection,
+problem, or not exiting with status 0 after SIGTERM; or on more than --max-rss-per-conn kB (default 256) of server RSS per connection,
 a ceiling well above the measured figure that catches unbounded growth, not a few percent.
 
 --short is the CTest version (test hold_short): 300 connections, a request every second,
@@ -220,6 +220,11 @@ def main():
                 server.kill()
                 server.wait()
         server_err.close()
+    # SIGTERM drains and exits 0 (a sanitizer's report, a leak included, makes it fail).
+    if server.returncode != 0:
+        with open(os.path.join(work, "server.stderr"), "rb") as f:
+            tail = f.read().decode(errors="replace")[-500:]
+        failures.append(f"the server exited with status {server.returncode}: {tail}")
 
     sys.stdout.write(load_out)
     result = None
