@@ -75,31 +75,61 @@ def schedstat(pid):
     return int(on_cpu) / 1e9, int(waiting) / 1e9
 
 
-def socket_drops(port):
-    """Datagrams the kernel dropped for the UDP socket bound to `port` on 127.0.0.1 (its
-    receive queue was full: the server did not read fast enough), from /proc/net/udp."""
-    needle = f"0100007F:{port:04X} "
+def udp_drops():
+    """Per UDP socket on this machine: (local port, inode, datagrams dropped because its
+    receive queue was full), from /proc/net/udp."""
+    rows = []
     try:
         with open("/proc/net/udp") as f:
+            next(f)
             for line in f:
                 fields = line.split()
-                if len(fields) > 12 and fields[1] + " " == needle:
-                    return int(fields[-1])
+                rows.append((int(fields[1].split(":")[1], 16), fields[9], int(fields[-1])))
+    except (OSError, ValueError, IndexError, StopIteration):
+        pass
+    return rows
+
+
+def socket_inodes(pid):
+    """The inodes of the sockets process `pid` has open."""
+    inodes = set()
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
     except OSError:
-        return None
-    return None
+        pass
+    return inodes
 
 
 class Sampler(threading.Thread):
-    """Every second: VmRSS of `pid` ((seconds since start, kB) pairs) and its CPU time over
-    the second (per-second CPU shares, 1.0 = one core)."""
+    """Every second: VmRSS of `pid` ((seconds since start, kB) pairs), its CPU time over the
+    second (per-second CPU shares, 1.0 = one core), and the datagrams dropped at the server's
+    socket (on `port`) and at the sockets of the process `load_pid` (h3q-load), whose
+    sockets close when it ends."""
 
-    def __init__(self, pid):
+    def __init__(self, pid, port):
         super().__init__(daemon=True)
         self.pid = pid
+        self.port = port
+        self.load_pid = None
         self.samples = []
         self.cpu_shares = []
+        self.server_drops = 0
+        self.load_drops = {}
         self.stop = threading.Event()
+
+    def count_drops(self):
+        load_inodes = socket_inodes(self.load_pid) if self.load_pid else set()
+        for port, inode, drops in udp_drops():
+            if port == self.port:
+                self.server_drops = max(self.server_drops, drops)
+            elif inode in load_inodes:
+                self.load_drops[inode] = max(self.load_drops.get(inode, 0), drops)
 
     def run(self):
         start = time.monotonic()
@@ -112,6 +142,7 @@ class Sampler(threading.Thread):
             if cpu is not None and last[1] is not None and now > last[0]:
                 self.cpu_shares.append((cpu - last[1]) / (now - last[0]))
             last = (now, cpu)
+            self.count_drops()
             self.stop.wait(1.0)
 
 
@@ -182,7 +213,7 @@ def main():
         cpu_before = cpu_seconds(server.pid)
         sched_before = schedstat(server.pid)
         load_before = os.getloadavg()[0]
-        sampler = Sampler(server.pid)
+        sampler = Sampler(server.pid, int(port))
         sampler.start()
         load_cmd = [a.load, "--server", f"127.0.0.1:{port}", "--host", "localhost",
                     "--insecure", "--connections", str(a.connections), "--rate", str(a.rate),
@@ -190,14 +221,18 @@ def main():
                     "--per-socket", str(a.per_socket), "--path", a.path, "--progress", "5"]
         print("hold.py: " + " ".join(load_cmd), flush=True)
         limit = a.connections / a.rate + a.duration + 120
+        load = subprocess.Popen(load_cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        sampler.load_pid = load.pid
         try:
-            load = subprocess.run(load_cmd, stdout=subprocess.PIPE, timeout=limit)
+            load_out = load.communicate(timeout=limit)[0].decode(errors="replace")
         except subprocess.TimeoutExpired:
+            load.kill()
+            load.wait()
             sys.exit(f"hold.py: h3q-load did not finish within {limit:.0f} s")
-        load_out = load.stdout.decode(errors="replace")
         cpu_after = cpu_seconds(server.pid)
         sched_after = schedstat(server.pid)
-        drops = socket_drops(int(port))
+        sampler.count_drops()
+        drops = sampler.server_drops
         load_after = os.getloadavg()[0]
         time.sleep(2)  # the closes drain; the server frees the connections
         after_close = status_kb(server.pid, "VmRSS")
@@ -263,6 +298,9 @@ def main():
     print(f"server: busiest second {busiest * 100:.0f} % of a core; waited {waited or 0:.1f} s "
           f"for a CPU while runnable; {drops} datagrams dropped at its socket (receive "
           f"queue full); machine load average {load_before:.1f} before, {load_after:.1f} after")
+    load_drops = sum(sampler.load_drops.values())
+    print(f"client: {load_drops} datagrams dropped at h3q-load's {len(sampler.load_drops)} "
+          f"sockets (receive queues full; counted until its last second)")
     summary = {"connections": n, "established": result["established"],
                "server_rss_baseline_kb": baseline, "server_rss_peak_kb": peak,
                "server_vmhwm_kb": hwm, "server_rss_per_conn_kb": round(per_conn, 2),
@@ -272,7 +310,7 @@ def main():
                "server_cpu_s": round(cpu, 2),
                "server_busiest_second_cpu": round(busiest, 2),
                "server_runqueue_wait_s": round(waited, 2) if waited is not None else None,
-               "server_socket_drops": drops,
+               "server_socket_drops": drops, "client_socket_drops": load_drops,
                "load_average": [round(load_before, 1), round(load_after, 1)],
                "requests_completed": completed,
                "requests_failed": result["failed"],
