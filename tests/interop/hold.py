@@ -3,9 +3,10 @@
 
     hold.py [--build DIR | --server PATH --load PATH] [--work DIR]
             [--connections N] [--duration S] [--interval S] [--rate N] [--per-socket N]
-            [--path PATH] [--short] [--max-rss-per-conn KB]
+            [--path PATH] [--workers N] [--short] [--max-rss-per-conn KB]
 
-Starts h3q-server on 127.0.0.1 (a port the kernel picks), lets h3q-load open --connections
+Starts h3q-server on 127.0.0.1 (a port the kernel picks; --workers N threads, default 1:
+one endpoint on one socket, what "one server" means here), lets h3q-load open --connections
 (default 10,000) at --rate a second (default 500), each making a GET of --path (default
 /100) every --interval seconds (default 3, +-25 %), holds them --duration seconds (default
 60) once all are opened, then closes them. Meanwhile it reads the server's VmRSS and VmHWM
@@ -63,16 +64,23 @@ def cpu_seconds(pid):
 
 
 def schedstat(pid):
-    """(seconds on a CPU, seconds runnable but waiting for one) of the process so far:
-    /proc/PID/schedstat, which counts all its threads. A large wait means the machine was
-    too busy to give the server the CPU it asked for, and latencies say more about the
-    machine than about the server."""
+    """(seconds on a CPU, seconds runnable but waiting for one) of the process so far, its
+    threads' /proc/PID/task/TID/schedstat summed (h3q-server's workers are threads). A large
+    wait means the machine was too busy to give the server the CPU it asked for, and
+    latencies say more about the machine than about the server."""
+    on_cpu = waiting = 0
     try:
-        with open(f"/proc/{pid}/schedstat") as f:
-            on_cpu, waiting, _ = f.read().split()
-    except (OSError, ValueError):
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            try:
+                with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                    run, wait, _ = f.read().split()
+            except (OSError, ValueError):
+                continue  # a thread that just ended
+            on_cpu += int(run)
+            waiting += int(wait)
+    except OSError:
         return None
-    return int(on_cpu) / 1e9, int(waiting) / 1e9
+    return on_cpu / 1e9, waiting / 1e9
 
 
 def udp_drops():
@@ -119,15 +127,20 @@ class Sampler(threading.Thread):
         self.load_pid = None
         self.samples = []
         self.cpu_shares = []
-        self.server_drops = 0
+        self.server_drops_by_socket = {}
         self.load_drops = {}
         self.stop = threading.Event()
+
+    @property
+    def server_drops(self):
+        return sum(self.server_drops_by_socket.values())
 
     def count_drops(self):
         load_inodes = socket_inodes(self.load_pid) if self.load_pid else set()
         for port, inode, drops in udp_drops():
-            if port == self.port:
-                self.server_drops = max(self.server_drops, drops)
+            if port == self.port:  # every worker's socket has the port
+                old = self.server_drops_by_socket.get(inode, 0)
+                self.server_drops_by_socket[inode] = max(old, drops)
             elif inode in load_inodes:
                 self.load_drops[inode] = max(self.load_drops.get(inode, 0), drops)
 
@@ -176,6 +189,8 @@ def parse_args():
     p.add_argument("--rate", type=float, default=500)
     p.add_argument("--per-socket", type=int, default=1000)
     p.add_argument("--path", default="/100")
+    p.add_argument("--workers", type=int, default=1,
+                   help="h3q-server's --workers (default 1; RSS is the whole process's)")
     p.add_argument("--short", action="store_true",
                    help="300 connections, a request a second, 5 s (unless H3Q_HOLD=1)")
     p.add_argument("--max-rss-per-conn", type=float, default=256,
@@ -196,7 +211,8 @@ def main():
     work = a.work or tempfile.mkdtemp(prefix="h3q-hold-")
     os.makedirs(work, exist_ok=True)
     server_err = open(os.path.join(work, "server.stderr"), "wb")
-    server = subprocess.Popen([a.server, "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE,
+    server = subprocess.Popen([a.server, "--listen", "127.0.0.1:0", "--workers", str(a.workers)],
+                              stdout=subprocess.PIPE,
                               stderr=server_err, stdin=subprocess.DEVNULL)
     failures = []
     try:
