@@ -159,22 +159,36 @@ class Sampler(threading.Thread):
             self.stop.wait(1.0)
 
 
-class LineCounter(threading.Thread):
-    """Reads a stream to its end, counting lines and keeping the ones `keep` accepts."""
-
-    def __init__(self, stream, keep):
-        super().__init__(daemon=True)
-        self.stream = stream
-        self.keep = keep
-        self.lines = 0
-        self.kept = []
-
-    def run(self):
-        for raw in self.stream:
-            self.lines += 1
+def server_log(path):
+    """The server's stdout: its first line, how many request lines followed (one per request
+    served), and up to 50 of those that are not a 200 (nor the certificate's fingerprint).
+    The log goes to a file, not a pipe: a pipe that the reader empties late (this script on
+    a loaded machine) would block the server's writes and, with them, its event loop."""
+    first, lines, odd = None, 0, []
+    with open(path, "rb") as f:
+        for raw in f:
             line = raw.decode(errors="replace").rstrip("\n")
-            if self.keep(line) and len(self.kept) < 50:
-                self.kept.append(line)
+            if first is None:
+                first = line
+                continue
+            lines += 1
+            if " 200 " not in line and "fingerprint" not in line and len(odd) < 50:
+                odd.append(line)
+    return first, lines, odd
+
+
+def wait_for_listening(path, server, timeout=10.0):
+    """The port from the server's first line ("listening on ADDRESS:PORT"), once written."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and server.poll() is None:
+        with open(path, "rb") as f:
+            line = f.readline().decode(errors="replace")
+        if line.endswith("\n"):
+            if not line.startswith("listening on "):
+                sys.exit(f"hold.py: the server did not start: {line.strip()!r}")
+            return int(line.strip().rsplit(":", 1)[1])
+        time.sleep(0.05)
+    sys.exit("hold.py: the server did not say where it listens")
 
 
 def parse_args():
@@ -211,25 +225,19 @@ def main():
     work = a.work or tempfile.mkdtemp(prefix="h3q-hold-")
     os.makedirs(work, exist_ok=True)
     server_err = open(os.path.join(work, "server.stderr"), "wb")
+    out_path = os.path.join(work, "server.stdout")
+    server_out = open(out_path, "wb")
     server = subprocess.Popen([a.server, "--listen", "127.0.0.1:0", "--workers", str(a.workers)],
-                              stdout=subprocess.PIPE,
-                              stderr=server_err, stdin=subprocess.DEVNULL)
+                              stdout=server_out, stderr=server_err, stdin=subprocess.DEVNULL)
     failures = []
     try:
-        first = server.stdout.readline().decode().strip()
-        if not first.startswith("listening on "):
-            sys.exit(f"hold.py: the server did not start: {first!r}")
-        port = first.rsplit(":", 1)[1]
-        # The server logs one line per request (and its certificate's fingerprint).
-        served = LineCounter(server.stdout, lambda line: " 200 " not in line
-                             and "fingerprint" not in line)
-        served.start()
+        port = wait_for_listening(out_path, server)
         time.sleep(0.5)
         baseline = status_kb(server.pid, "VmRSS")
         cpu_before = cpu_seconds(server.pid)
         sched_before = schedstat(server.pid)
         load_before = os.getloadavg()[0]
-        sampler = Sampler(server.pid, int(port))
+        sampler = Sampler(server.pid, port)
         sampler.start()
         load_cmd = [a.load, "--server", f"127.0.0.1:{port}", "--host", "localhost",
                     "--insecure", "--connections", str(a.connections), "--rate", str(a.rate),
@@ -271,6 +279,8 @@ def main():
                 server.kill()
                 server.wait()
         server_err.close()
+        server_out.close()
+    _, served, odd_lines = server_log(out_path)
     # SIGTERM drains and exits 0 (a sanitizer's report, a leak included, makes it fail).
     if server.returncode != 0:
         with open(os.path.join(work, "server.stderr"), "rb") as f:
@@ -284,7 +294,6 @@ def main():
             result = json.loads(line[5:])
     if result is None:
         sys.exit(f"hold.py: h3q-load printed no summary (exit status {load.returncode})")
-    served.join(timeout=5)
 
     n = a.connections
     peak = max([kb for _, kb in sampler.samples] + [baseline])
@@ -306,7 +315,7 @@ def main():
     print(f"server: RSS {after_close} kB 2 s after the connections closed")
     print(f"server: CPU {cpu:.1f} s during the run, "
           f"{(cpu / completed * 1e6) if completed else 0:.0f} us per request; "
-          f"{served.lines} log lines (requests served)")
+          f"{served} log lines (requests served)")
     busiest = max(sampler.cpu_shares, default=0)
     waited = None
     if sched_before and sched_after:
@@ -343,8 +352,8 @@ def main():
         failures.append(f"failures by reason: {result['failures']}")
     if load.returncode != 0:
         failures.append(f"h3q-load exited with status {load.returncode}")
-    if served.kept:
-        failures.append("the server logged other than 200s: " + "; ".join(served.kept[:5]))
+    if odd_lines:
+        failures.append("the server logged other than 200s: " + "; ".join(odd_lines[:5]))
     if per_conn > a.max_rss_per_conn:
         failures.append(f"{per_conn:.1f} kB of server RSS per connection, over "
                         f"{a.max_rss_per_conn:g} kB")
