@@ -427,6 +427,47 @@ fn idle_timeout_terminates_both_sides_and_drains() {
     assert_eq!(pair.client.next_timeout(), None);
 }
 
+/// Many connections, opened over time, each idle from its handshake on: every one times
+/// out two seconds after its own last packet, whatever the others do, and once all are
+/// gone no timer is left. (The endpoint keeps the connections' timers in a heap; a timer
+/// lost or fired late there would leave a connection open or close it early.)
+#[test]
+fn idle_timeouts_of_many_connections_each_fire_on_time() {
+    let (mut client_cfg, mut server_cfg) = configs();
+    client_cfg.set_idle_timeout(Duration::from_secs(2));
+    server_cfg.set_idle_timeout(Duration::from_secs(2));
+    let mut pair = Pair::new(&client_cfg, &server_cfg);
+    let mut conns = Vec::new();
+    for _ in 0..24 {
+        let (client, server) = pair.connected();
+        drain(&client);
+        drain(&server);
+        conns.push((pair.now, client, server));
+        // The next one a little later: 24 deadlines spread over 2.4 s.
+        pair.run_until(SECOND / 10, |_| false);
+    }
+    let mut ended = vec![None; conns.len()];
+    assert!(pair.run_until(60 * SECOND, |p| {
+        for (i, (_, client, server)) in conns.iter().enumerate() {
+            if ended[i].is_none() && client.is_drained() && server.is_drained() {
+                ended[i] = Some(p.now);
+            }
+        }
+        ended.iter().all(Option::is_some)
+    }));
+    for (i, (established, _, _)) in conns.iter().enumerate() {
+        let idle = ended[i].unwrap() - established;
+        assert!(
+            (2 * SECOND..4 * SECOND).contains(&idle),
+            "connection {i}: ended {idle} ns after its handshake"
+        );
+    }
+    assert_eq!(pair.client.connection_count(), 0);
+    assert_eq!(pair.server.connection_count(), 0);
+    assert_eq!(pair.client.next_timeout(), None);
+    assert_eq!(pair.server.next_timeout(), None);
+}
+
 fn close_by(client_closes: bool) {
     let (client_cfg, server_cfg) = configs();
     let net = Network {

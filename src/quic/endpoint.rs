@@ -18,8 +18,9 @@
 //! endpoint keeps a queue of *active* connections (given a datagram or a timer, created,
 //! or changed by the application through a [`Connection`], which reports itself on a
 //! shared "touched" list) and polls only those for transmits; it caches every
-//! connection's next timer, so [`Endpoint::next_timeout`] and
-//! [`Endpoint::handle_timeout`] scan plain values and lock only connections with work.
+//! connection's next timer and keeps them in a heap (`timer_heap`), so
+//! [`Endpoint::next_timeout`] and [`Endpoint::handle_timeout`] look at the earliest ones
+//! only and lock only connections with work.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -27,6 +28,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::BytesMut;
+
+use super::timer_heap::{TimerEntry, TimerHeap};
 use quinn_proto::{DatagramEvent, EcnCodepoint, EndpointConfig};
 
 use super::admission::Admission;
@@ -87,6 +90,10 @@ pub struct Endpoint {
     server_config: Option<Arc<quinn_proto::ServerConfig>>,
     is_server: bool,
     slots: Vec<Slot>,
+    /// The slots' timeouts, earliest first (some entries stale: see `timer_heap`).
+    timers: TimerHeap,
+    /// Scratch for `handle_timeout`: the slots due.
+    due_scratch: Vec<usize>,
     live: usize,
     accept_queue: VecDeque<ConnectionHandle>,
     /// Datagrams quinn-proto's endpoint produced itself (version negotiation, stateless
@@ -149,6 +156,8 @@ impl Endpoint {
             server_config,
             is_server: config.is_server(),
             slots: Vec::new(),
+            timers: TimerHeap::default(),
+            due_scratch: Vec::new(),
             live: 0,
             accept_queue: VecDeque::new(),
             responses: VecDeque::new(),
@@ -480,8 +489,8 @@ impl Endpoint {
         if drained {
             self.reap(index);
         } else {
+            self.set_timeout(index, timeout);
             let slot = &mut self.slots[index];
-            slot.timeout = timeout;
             if !slot.active {
                 slot.active = true;
                 self.active.push_back(index);
@@ -507,8 +516,8 @@ impl Endpoint {
             && slot.conn.take().is_some()
         {
             slot.generation = slot.generation.wrapping_add(1);
-            slot.timeout = None;
             self.live -= 1;
+            self.set_timeout(index, None);
         }
     }
 
@@ -637,23 +646,76 @@ impl Endpoint {
     /// When [`Endpoint::handle_timeout`] should next be called, in the caller's
     /// nanoseconds; `None` when no timer is armed.
     pub fn next_timeout(&self) -> Option<u64> {
-        let cached = self.slots.iter().filter_map(|slot| slot.timeout);
+        // The heap is tidied after every change, so its top is the earliest cached timer.
+        let cached = self.timers.earliest();
         // Connections the application touched since: their timers may have moved.
         let touched = self.touched.peek().into_iter().filter_map(|index| {
             let conn = self.slots.get(index)?.conn.as_ref()?;
             conn.lock().ok()?.quinn.poll_timeout()
         });
-        cached.chain(touched).min().map(|at| self.clock.to_ns(at))
+        cached
+            .into_iter()
+            .chain(touched)
+            .min()
+            .map(|at| self.clock.to_ns(at))
     }
 
     /// Runs the timers that expired by `now_ns`.
     pub fn handle_timeout(&mut self, now_ns: u64) {
         let now = self.clock.advance(now_ns);
         self.take_touched();
-        for index in 0..self.slots.len() {
+        let mut due = std::mem::take(&mut self.due_scratch);
+        let slots = &self.slots;
+        self.timers
+            .take_due(now, |entry| is_current(slots, entry), &mut due);
+        for &index in &due {
+            // A slot can be listed twice (two entries for one deadline): once handled,
+            // its timeout has moved on.
             if self.slots[index].timeout.is_some_and(|at| at <= now) {
+                // Its entry left the heap: forget the cached deadline so that the one
+                // with_core reads back is scheduled even if it is the same.
+                self.slots[index].timeout = None;
                 self.with_core(index, |core, _| core.quinn.handle_timeout(now));
             }
         }
+        due.clear();
+        self.due_scratch = due;
     }
+
+    /// Records a slot's new timeout (the heap gets an entry; the old one goes stale) and
+    /// keeps the heap's top current and its stale entries bounded.
+    fn set_timeout(&mut self, index: usize, timeout: Option<Instant>) {
+        let slot = &mut self.slots[index];
+        if slot.timeout != timeout {
+            slot.timeout = timeout;
+            if let Some(at) = timeout {
+                self.timers.schedule(TimerEntry {
+                    at,
+                    slot: index,
+                    generation: slot.generation,
+                });
+            }
+        }
+        let slots = &self.slots;
+        if self.timers.len() > 4 * self.live + 64 {
+            self.timers
+                .rebuild(slots.iter().enumerate().filter_map(|(index, slot)| {
+                    Some(TimerEntry {
+                        at: slot.timeout?,
+                        slot: index,
+                        generation: slot.generation,
+                    })
+                }));
+        } else {
+            self.timers.tidy(|entry| is_current(slots, entry));
+        }
+    }
+}
+
+/// A heap entry is current while its slot still holds that generation's connection with
+/// that deadline.
+fn is_current(slots: &[Slot], entry: &TimerEntry) -> bool {
+    slots.get(entry.slot).is_some_and(|slot| {
+        slot.generation == entry.generation && slot.conn.is_some() && slot.timeout == Some(entry.at)
+    })
 }

@@ -103,6 +103,7 @@ mod session;
 mod shared_secrets;
 mod stats;
 mod time;
+mod timer_heap;
 
 pub use admission::RetryPolicy;
 pub use client_auth::ClientAuthMode;
