@@ -67,14 +67,25 @@ pub fn parse(
 
 /// Decodes a raw string into owned bytes, bounded by `max_len` decoded bytes.
 pub fn decode(raw: RawString<'_>, max_len: usize) -> Result<Vec<u8>, &'static str> {
+    let mut out = Vec::new();
+    decode_into(raw, &mut out, max_len)?;
+    Ok(out)
+}
+
+/// Decodes a raw string, appending it to `out`, bounded by `max_len` decoded bytes (on
+/// failure `out` may hold part of it).
+pub fn decode_into(
+    raw: RawString<'_>,
+    out: &mut Vec<u8>,
+    max_len: usize,
+) -> Result<(), &'static str> {
     if raw.huffman {
-        let mut out = Vec::new();
-        huffman::decode(raw.data, &mut out, max_len).map_err(huffman::HuffmanError::reason)?;
-        Ok(out)
+        huffman::decode(raw.data, out, max_len).map_err(huffman::HuffmanError::reason)
     } else if raw.data.len() > max_len {
         Err("string literal exceeds the length limit")
     } else {
-        Ok(raw.data.to_vec())
+        out.extend_from_slice(raw.data);
+        Ok(())
     }
 }
 
