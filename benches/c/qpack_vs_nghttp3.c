@@ -3,7 +3,7 @@
  * interop corpus' header lists (the qifs/ *.qif files).
  *
  *   qpack_vs_nghttp3 [--qifs DIR] [--iterations N] [--runs R] [--setting T,B,A]
- *                    [--per-file] [--smoke]
+ *                    [--per-file] [--verbose] [--smoke]
  *
  * DIR is the corpus root (holding qifs/), default $H3Q_QIFS_DIR. For every setting
  * (dynamic table capacity T in 0, 256, 4096; blocked streams B in 0, 100; acknowledgements
@@ -15,7 +15,10 @@
  * nghttp3 time / h3q time (above 1: h3q faster) for encode and decode, median of the R
  * runs' ratios of median pass times, with the range over the runs; the compressed bytes
  * (sections + encoder stream) of each, their ratio h3q / nghttp3, and the worst file's ratio.
+ * Times are the thread's CPU time (CLOCK_THREAD_CPUTIME_ID), so that time the scheduler
+ * gives to other processes on a busy machine is not counted.
  *
+ * --per-file: also the sizes per file; --verbose: also each run's median pass times.
  * --smoke: one setting (4096, 100, on), one pass each, correctness only.
  * Exit status: 0 done, 1 a check failed, 2 usage, 77 skipped (no corpus).
  */
@@ -33,9 +36,10 @@
 #define LIBS 2
 static const bench_codec *const CODECS[LIBS] = {&codec_h3q, &codec_nghttp3};
 
+/* The thread's CPU time: on a shared machine, time spent descheduled is not counted. */
 static double now_ns(void) {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
@@ -51,7 +55,7 @@ static double median(double *v, size_t n) {
 
 typedef struct {
     const char *qifs;
-    int iterations, runs, per_file, smoke;
+    int iterations, runs, per_file, smoke, verbose;
     int only; /* restrict to `setting` */
     bench_setting setting;
 } options;
@@ -65,6 +69,8 @@ static int parse_options(int argc, char **argv, options *o) {
         const char *next = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--smoke") == 0) {
             o->smoke = 1;
+        } else if (strcmp(a, "--verbose") == 0) {
+            o->verbose = 1;
         } else if (strcmp(a, "--per-file") == 0) {
             o->per_file = 1;
         } else if (strcmp(a, "--qifs") == 0 && next) {
@@ -174,6 +180,11 @@ static int time_setting(const options *o, const qif_file *files, size_t nfiles, 
             run_ns[2 * l] += me[l];
             run_ns[2 * l + 1] += md[l];
         }
+        if (o->verbose)
+            printf("run %d %5llu/%llu/%s: encode h3q %.0f us, nghttp3 %.0f us; decode h3q %.0f us, "
+                   "nghttp3 %.0f us\n",
+                   run, (unsigned long long)r->s.table, (unsigned long long)r->s.blocked,
+                   r->s.ack ? "on" : "off", me[0] / 1e3, me[1] / 1e3, md[0] / 1e3, md[1] / 1e3);
         r->enc_ratio[run] = me[1] / me[0];
         r->dec_ratio[run] = md[1] / md[0];
     }
@@ -248,7 +259,7 @@ int main(int argc, char **argv) {
     memset(&o, 0, sizeof o);
     if (parse_options(argc, argv, &o) != 0) {
         fputs("usage: qpack_vs_nghttp3 [--qifs DIR] [--iterations N] [--runs R] "
-              "[--setting TABLE,BLOCKED,ACK] [--per-file] [--smoke]\n",
+              "[--setting TABLE,BLOCKED,ACK] [--per-file] [--verbose] [--smoke]\n",
               stderr);
         return 2;
     }
