@@ -60,6 +60,9 @@ pub struct Decoder {
     /// Streams already cancelled (the most recent [`CANCELLED_MEMORY`]), oldest first.
     cancelled: HashSet<u64>,
     cancelled_order: VecDeque<u64>,
+    /// Where the string literals of the section being decoded lie (kept to reuse its
+    /// allocation; empty between sections).
+    spans: Vec<(usize, Half, usize, usize)>,
 }
 
 impl Decoder {
@@ -78,6 +81,7 @@ impl Decoder {
             known_received: 0,
             cancelled: HashSet::new(),
             cancelled_order: VecDeque::new(),
+            spans: Vec::new(),
         }
     }
 
@@ -313,8 +317,12 @@ impl Decoder {
             DEFAULT_MAX_LITERAL
         };
         let max_len = usize::try_from(max_string).unwrap_or(usize::MAX);
-        let mut fields = Vec::with_capacity(lines.len() / 2);
-        let mut literals = Literals::default();
+        // Field lines take a few bytes each at the least; a guess, not a bound.
+        let mut fields = Vec::with_capacity(lines.len() / 6 + 4);
+        let mut literals = Literals {
+            buf: Vec::new(),
+            spans: std::mem::take(&mut self.spans),
+        };
         let mut total: u64 = 0;
         while !lines.is_empty() {
             // A literal longer than what is left of the limit is refused from its length,
@@ -392,7 +400,7 @@ impl Decoder {
             }
             fields.push(HeaderField { name, value });
         }
-        literals.fill(&mut fields);
+        self.spans = literals.fill(&mut fields);
         if prefix.required_insert_count > 0 {
             self.unreferenced_insert_bytes = 0;
             instruction::write_section_ack(&mut self.out, stream_id);
@@ -481,10 +489,12 @@ impl Literals {
             .sum()
     }
 
-    /// Puts the literals into their fields, all sharing one buffer.
-    fn fill(self, fields: &mut [HeaderField]) {
-        if self.spans.is_empty() {
-            return;
+    /// Puts the literals into their fields, all sharing one buffer; returns the emptied
+    /// span list, for reuse.
+    fn fill(self, fields: &mut [HeaderField]) -> Vec<(usize, Half, usize, usize)> {
+        let mut spans = self.spans;
+        if spans.is_empty() {
+            return spans;
         }
         let mut buf = self.buf;
         // The fields keep the whole buffer alive: no more than a little slack.
@@ -492,13 +502,14 @@ impl Literals {
             buf.shrink_to_fit();
         }
         let shared = Bytes::from(buf);
-        for (field, half, start, end) in self.spans {
+        for (field, half, start, end) in spans.drain(..) {
             let bytes = shared.slice(start..end);
             match half {
                 Half::Name => fields[field].name = bytes,
                 Half::Value => fields[field].value = bytes,
             }
         }
+        spans
     }
 }
 

@@ -56,7 +56,7 @@ const CODES: [u32; 257] = build_codes();
 /// (all letters, digits and common punctuation) decodes in one lookup.
 const FAST_BITS: u32 = 12;
 
-/// `FAST[w]` for the next [`FAST_BITS`] bits `w` of input: the symbol in bits 0..9 and the
+/// `build_fast_table()[w]` for the next [`FAST_BITS`] bits `w` of input: the symbol in bits 0..9 and the
 /// code length in bits 9..14 when a code of at most [`FAST_BITS`] bits starts there; 0 when
 /// the code is longer (the canonical search in [`decode_long`] takes over).
 const fn build_fast_table() -> [u16; 1 << FAST_BITS] {
@@ -77,12 +77,10 @@ const fn build_fast_table() -> [u16; 1 << FAST_BITS] {
     table
 }
 
-static FAST: [u16; 1 << FAST_BITS] = build_fast_table();
-
 /// `PAIRS[w]` for the next [`FAST_BITS`] bits `w`: the codes that lie wholly inside them,
 /// up to two: the first symbol in bits 0..8, the second in bits 8..16, the bits they take in
-/// bits 16..21, how many there are (0, 1 or 2) in bits 21..23. 0 symbols: the first code is
-/// longer than [`FAST_BITS`].
+/// bits 16..21, how many there are (0, 1 or 2) in bits 21..23, the first code's length in
+/// bits 23..28. 0 symbols: the first code is longer than [`FAST_BITS`].
 const fn build_pair_table() -> [u32; 1 << FAST_BITS] {
     let fast = build_fast_table();
     let mut table = [0u32; 1 << FAST_BITS];
@@ -101,7 +99,7 @@ const fn build_pair_table() -> [u32; 1 << FAST_BITS] {
                 sym1 | (((second & 0xff) as u32) << 8) | ((len1 + len2) << 16) | (2 << 21)
             } else {
                 sym1 | (len1 << 16) | (1 << 21)
-            };
+            } | (len1 << 23);
         }
         w += 1;
     }
@@ -211,101 +209,135 @@ pub fn decode(input: &[u8], out: &mut Vec<u8>, max_len: usize) -> Result<(), Huf
     // At most 8 bits of input per 5-bit code: 8/5 bytes out per byte in.
     out.reserve((input.len() * 8 / 5 + 1).min(max_len));
     let limit = out.len().saturating_add(max_len);
-    let (mut acc, mut bits, mut rest) = decode_bulk(input, out, limit)?;
-    // The tail, one code at a time: the low `bits` bits of `acc` are pending, oldest highest.
-    loop {
-        while bits <= 56 {
-            let Some((&byte, tail)) = rest.split_first() else {
-                break;
-            };
-            acc = (acc << 8) | u64::from(byte);
-            bits += 8;
-            rest = tail;
-        }
-        if bits == 0 {
-            return Ok(());
-        }
-        // The next 30 bits, padded with ones past the end of the input.
-        let window = if bits >= 30 {
-            (acc >> (bits - 30)) as u32 & 0x3fff_ffff
-        } else {
-            ((acc << (30 - bits)) as u32 | ((1u32 << (30 - bits)) - 1)) & 0x3fff_ffff
-        };
-        let fast = FAST[(window >> (30 - FAST_BITS)) as usize];
-        let (sym, len) = if fast != 0 {
-            (fast & 0x1ff, u32::from(fast >> 9))
-        } else {
-            decode_long(window)
-        };
-        if len > bits {
-            // No complete code left (the input is used up, since more than 56 bits would
-            // hold any code): the rest is padding.
-            break;
-        }
-        if sym == EOS {
-            return Err(HuffmanError::Eos);
-        }
-        if out.len() >= limit {
-            return Err(HuffmanError::TooLong);
-        }
-        out.push(sym as u8);
-        bits -= len;
-        acc &= (1u64 << bits) - 1;
+    let mut window = Window { acc: 0, bits: 0 };
+    let rest = decode_bulk(input, out, limit, &mut window)?;
+    decode_tail(rest, out, limit, window)
+}
+
+/// Input bits read but not decoded yet: the high `bits` bits of `acc`, oldest highest. The
+/// bits below them are zero or the next input bits (a byte read in part is read again).
+struct Window {
+    acc: u64,
+    bits: u32,
+}
+
+impl Window {
+    /// Tops the window up to 56..=63 bits from `word`, the 8 input bytes from the first one
+    /// not wholly read; returns how many bytes it read wholly.
+    fn refill(&mut self, word: u64) -> usize {
+        self.acc |= word >> self.bits;
+        let take = (63 - self.bits) / 8;
+        self.bits += take * 8;
+        take as usize
     }
-    if acc != (1u64 << bits) - 1 {
-        Err(HuffmanError::BadPadding)
-    } else if bits > 7 {
-        Err(HuffmanError::LongPadding)
-    } else {
-        Ok(())
+
+    fn consume(&mut self, bits: u32) {
+        self.acc <<= bits;
+        self.bits -= bits;
+    }
+
+    /// The entry of [`PAIRS`] for the next bits.
+    fn pair(&self) -> u32 {
+        PAIRS[(self.acc >> (64 - FAST_BITS)) as usize]
     }
 }
 
-/// The bulk of [`decode`]: while at least 8 input bytes are left, reads 8 at a time into a
-/// left-aligned 64-bit window and decodes up to two codes per lookup of [`PAIRS`] for as
-/// long as 30 bits (any code) are pending. Returns what is pending, right-aligned (the low
-/// `bits` bits of the first value), and the input not read yet.
+/// The bulk of [`decode`]: while at least 8 input bytes are left (and the limit is not
+/// near), reads 8 at a time and decodes up to two codes per lookup of [`PAIRS`] as long as
+/// 30 bits (any code) are pending. Returns the input not read yet.
 fn decode_bulk<'a>(
     input: &'a [u8],
     out: &mut Vec<u8>,
     limit: usize,
-) -> Result<(u64, u32, &'a [u8]), HuffmanError> {
-    let mut acc: u64 = 0; // the high `bits` bits are pending
-    let mut bits: u32 = 0;
+    w: &mut Window,
+) -> Result<&'a [u8], HuffmanError> {
     let mut rest = input;
     // Each round decodes at most 64 / 5 codes.
     while let Some(word) = rest.first_chunk::<8>() {
         if limit - out.len() < 13 {
             break;
         }
-        // Top up to 56..=63 bits; the partial byte below is read again next time.
-        acc |= u64::from_be_bytes(*word) >> bits;
-        let take = (63 - bits) / 8;
-        rest = &rest[take as usize..];
-        bits += take * 8;
-        while bits >= 30 {
-            let pair = PAIRS[(acc >> (64 - FAST_BITS)) as usize];
-            let (used, count) = (pair >> 16 & 0x1f, pair >> 21);
+        rest = &rest[w.refill(u64::from_be_bytes(*word))..];
+        while w.bits >= 30 {
+            let pair = w.pair();
+            let count = pair >> 21 & 3;
             if count == 0 {
-                let (sym, len) = decode_long((acc >> 34) as u32);
+                let (sym, len) = decode_long((w.acc >> 34) as u32);
                 if sym == EOS {
                     return Err(HuffmanError::Eos);
                 }
                 out.push(sym as u8);
-                acc <<= len;
-                bits -= len;
+                w.consume(len);
                 continue;
             }
             out.push(pair as u8);
             if count == 2 {
                 out.push((pair >> 8) as u8);
             }
-            acc <<= used;
-            bits -= used;
+            w.consume(pair >> 16 & 0x1f);
         }
     }
-    let pending = if bits == 0 { 0 } else { acc >> (64 - bits) };
-    Ok((pending, bits, rest))
+    Ok(rest)
+}
+
+/// The end of [`decode`]: the input left, read as if followed by ones (EOS's bits), one or
+/// two codes per lookup as long as they end within the input; then the padding check.
+fn decode_tail(
+    rest: &[u8],
+    out: &mut Vec<u8>,
+    limit: usize,
+    mut w: Window,
+) -> Result<(), HuffmanError> {
+    let mut push = |sym: u32| {
+        if out.len() >= limit {
+            return Err(HuffmanError::TooLong);
+        }
+        out.push(sym as u8);
+        Ok(())
+    };
+    // Input bits not decoded yet, in the window or still in `rest`.
+    let mut real = u64::from(w.bits) + 8 * rest.len() as u64;
+    let mut pos = 0;
+    while real > 0 {
+        let mut word = [0xffu8; 8];
+        let unread = rest.get(pos..).unwrap_or_default();
+        let available = unread.len().min(8);
+        word[..available].copy_from_slice(&unread[..available]);
+        pos += w.refill(u64::from_be_bytes(word));
+        let pair = w.pair();
+        let (count, used, first_len) = (pair >> 21 & 3, pair >> 16 & 0x1f, pair >> 23);
+        let len = if count == 0 {
+            let (sym, len) = decode_long((w.acc >> 34) as u32);
+            if u64::from(len) > real {
+                break;
+            }
+            if sym == EOS {
+                return Err(HuffmanError::Eos);
+            }
+            push(u32::from(sym))?;
+            len
+        } else if count == 2 && u64::from(used) <= real {
+            push(pair & 0xff)?;
+            push(pair >> 8 & 0xff)?;
+            used
+        } else if u64::from(first_len) <= real {
+            push(pair & 0xff)?;
+            first_len
+        } else {
+            break;
+        };
+        w.consume(len);
+        real -= u64::from(len);
+    }
+    // What is left (fewer bits than the next code) is padding: at most 7 bits, all ones.
+    let pad = real as u32;
+    if pad > 0 && w.acc >> (64 - pad) != (1u64 << pad) - 1 {
+        Err(HuffmanError::BadPadding)
+    } else if pad > 7 {
+        Err(HuffmanError::LongPadding)
+    } else {
+        Ok(())
+    }
 }
 
 /// The number of bytes [`encode`] produces for `input`.

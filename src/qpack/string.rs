@@ -94,6 +94,22 @@ pub fn decode_into(
 pub fn write(out: &mut Vec<u8>, flags: u8, prefix: u8, value: &[u8]) {
     let h_bit = 1u8 << prefix;
     let flags = flags & !(h_bit | (h_bit - 1));
+    if value.len() < usize::from(h_bit - 1) {
+        // Either form's length fits the prefix byte: Huffman-code in place, in one pass,
+        // and fall back to the raw bytes if that is not shorter.
+        let at = out.len();
+        out.push(0);
+        huffman::encode(value, out);
+        let huff_len = out.len() - at - 1;
+        if huff_len < value.len() {
+            out[at] = flags | h_bit | huff_len as u8;
+        } else {
+            out.truncate(at);
+            out.push(flags | value.len() as u8);
+            out.extend_from_slice(value);
+        }
+        return;
+    }
     let huff_len = huffman::encoded_len(value);
     if huff_len < value.len() {
         prefix_int::encode(out, flags | h_bit, prefix, huff_len as u64);
