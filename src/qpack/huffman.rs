@@ -346,22 +346,62 @@ pub fn encoded_len(input: &[u8]) -> usize {
     bits.div_ceil(8)
 }
 
+/// Each byte's code (right-aligned) shifted up 8 bits, with its length in the low 8 bits:
+/// one load per byte when encoding.
+const fn build_encode_table() -> [u64; 256] {
+    let mut table = [0u64; 256];
+    let mut sym = 0;
+    while sym < 256 {
+        table[sym] = ((CODES[sym] as u64) << 8) | LENGTHS[sym] as u64;
+        sym += 1;
+    }
+    table
+}
+
+static ENCODE: [u64; 256] = build_encode_table();
+
+/// Bits being written: the low `bits` bits of `acc` are pending (fewer than 32 between
+/// calls), older bits above.
+struct Writer {
+    acc: u64,
+    bits: u32,
+}
+
+impl Writer {
+    /// Appends `len` (at most 32) bits of `code`, flushing four bytes once 32 are pending.
+    fn put(&mut self, code: u64, len: u32, out: &mut Vec<u8>) {
+        self.acc = (self.acc << len) | code;
+        self.bits += len;
+        if self.bits >= 32 {
+            self.bits -= 32;
+            out.extend_from_slice(&((self.acc >> self.bits) as u32).to_be_bytes());
+        }
+    }
+}
+
 /// Appends the Huffman encoding of `input` to `out`, padded with ones.
 pub fn encode(input: &[u8], out: &mut Vec<u8>) {
     // Enough whenever Huffman coding is worth using (it is shorter than the input).
     out.reserve(input.len());
-    // Codes are at most 30 bits: with fewer than 32 pending, one more always fits in 64.
-    let mut acc: u64 = 0;
-    let mut bits: u32 = 0;
-    for &b in input {
-        let len = u32::from(LENGTHS[b as usize]);
-        acc = (acc << len) | u64::from(CODES[b as usize]);
-        bits += len;
-        if bits >= 32 {
-            bits -= 32;
-            out.extend_from_slice(&((acc >> bits) as u32).to_be_bytes());
+    let mut w = Writer { acc: 0, bits: 0 };
+    // Two bytes at a time: their codes joined when they fit 32 bits (any two of the
+    // common characters do), so that the pending bits are shifted once per pair.
+    let mut pairs = input.chunks_exact(2);
+    for pair in &mut pairs {
+        let (a, b) = (ENCODE[pair[0] as usize], ENCODE[pair[1] as usize]);
+        let (len_a, len_b) = ((a & 0xff) as u32, (b & 0xff) as u32);
+        if len_a + len_b <= 32 {
+            w.put(((a >> 8) << len_b) | (b >> 8), len_a + len_b, out);
+        } else {
+            w.put(a >> 8, len_a, out);
+            w.put(b >> 8, len_b, out);
         }
     }
+    for &byte in pairs.remainder() {
+        let e = ENCODE[byte as usize];
+        w.put(e >> 8, (e & 0xff) as u32, out);
+    }
+    let (acc, mut bits) = (w.acc, w.bits);
     while bits >= 8 {
         bits -= 8;
         out.push((acc >> bits) as u8);
