@@ -335,6 +335,22 @@ int main(int argc, char **argv) {
             }
         }
     }
+    /* QPACK_BENCH_DUMP=FILE: per section, each library's encoder-stream and section bytes
+     * (for studying where one compresses better). */
+    const char *dump = getenv("QPACK_BENCH_DUMP");
+    for (size_t i = 0; dump && i < nsettings && status == 0; i++)
+        for (size_t f = 0; f < nfiles; f++)
+            if (strcmp(files[f].name, dump) == 0)
+                for (size_t k = 0; k < results[i].ref[0][f].steps; k++) {
+                    size_t e0, s0, e1, s1;
+                    const recording *a = &results[i].ref[0][f], *b = &results[i].ref[1][f];
+                    recording_slice(&a->es, a->es_end, k, &e0);
+                    const uint8_t *p0 = recording_slice(&a->sec, a->sec_end, k, &s0);
+                    recording_slice(&b->es, b->es_end, k, &e1);
+                    const uint8_t *p1 = recording_slice(&b->sec, b->sec_end, k, &s1);
+                    printf("dump %zu %zu h3q %zu %zu ric %u nghttp3 %zu %zu ric %u\n", i, k, e0,
+                           s0, s0 ? p0[0] : 0, e1, s1, s1 ? p1[0] : 0);
+                }
     for (int run = 0; run < o.runs && status == 0; run++)
         for (size_t i = 0; i < nsettings && status == 0; i++)
             if (time_setting(&o, files, nfiles, prepared, &results[i], run, &scratch,

@@ -146,7 +146,7 @@ const fn build_canonical() -> Canonical {
         if count == 0 {
             // No code of this length: its range is empty, just below the next length's.
             c.first[len] = if len > 1 {
-                (c.limit[len - 1] >> (30 - len)) as u32
+                c.limit[len - 1] >> (30 - len)
             } else {
                 0
             };
