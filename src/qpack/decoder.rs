@@ -60,6 +60,9 @@ pub struct Decoder {
     /// Streams already cancelled (the most recent [`CANCELLED_MEMORY`]), oldest first.
     cancelled: HashSet<u64>,
     cancelled_order: VecDeque<u64>,
+    /// Where the string literals of the section being decoded lie (kept to reuse its
+    /// allocation; empty between sections).
+    spans: Vec<(usize, Half, usize, usize)>,
 }
 
 impl Decoder {
@@ -78,6 +81,7 @@ impl Decoder {
             known_received: 0,
             cancelled: HashSet::new(),
             cancelled_order: VecDeque::new(),
+            spans: Vec::new(),
         }
     }
 
@@ -295,6 +299,11 @@ impl Decoder {
         out.append(&mut self.out);
     }
 
+    /// Decodes the field lines of a section whose prefix is `prefix`.
+    ///
+    /// Every string literal of the section is decoded into one buffer, which the fields
+    /// then share (one allocation per section, not one per string); fields from the tables
+    /// share the tables' bytes.
     fn decode_lines(
         &mut self,
         stream_id: u64,
@@ -308,7 +317,12 @@ impl Decoder {
             DEFAULT_MAX_LITERAL
         };
         let max_len = usize::try_from(max_string).unwrap_or(usize::MAX);
-        let mut fields = Vec::new();
+        // Field lines take a few bytes each at the least; a guess, not a bound.
+        let mut fields = Vec::with_capacity(lines.len() / 6 + 4);
+        let mut literals = Literals {
+            buf: Vec::new(),
+            spans: std::mem::take(&mut self.spans),
+        };
         let mut total: u64 = 0;
         while !lines.is_empty() {
             // A literal longer than what is left of the limit is refused from its length,
@@ -319,17 +333,16 @@ impl Decoder {
                 max_string
             };
             let (line, used) = field_lines::parse_line(lines, room).map_err(section_error)?;
+            let rest = lines.len() - used;
             lines = &lines[used..];
-            let field = match line {
+            let field = fields.len();
+            let (name, value) = match line {
                 FieldLine::Indexed {
                     is_static: true,
                     index,
                 } => {
                     let (name, value) = static_entry(index)?;
-                    HeaderField {
-                        name: Bytes::from_static(name),
-                        value: Bytes::from_static(value),
-                    }
+                    (Bytes::from_static(name), Bytes::from_static(value))
                 }
                 FieldLine::Indexed {
                     is_static: false,
@@ -339,15 +352,11 @@ impl Decoder {
                         .base
                         .checked_sub(index)
                         .and_then(|v| v.checked_sub(1));
-                    let (name, value) =
-                        self.dynamic_entry(abs, &prefix, "relative index", index)?;
-                    HeaderField { name, value }
+                    self.dynamic_entry(abs, &prefix, "relative index", index)?
                 }
                 FieldLine::IndexedPostBase(index) => {
                     let abs = prefix.base.checked_add(index);
-                    let (name, value) =
-                        self.dynamic_entry(abs, &prefix, "post-base index", index)?;
-                    HeaderField { name, value }
+                    self.dynamic_entry(abs, &prefix, "post-base index", index)?
                 }
                 FieldLine::LiteralNameRef {
                     is_static,
@@ -365,34 +374,33 @@ impl Decoder {
                         self.dynamic_entry(abs, &prefix, "relative name index", index)?
                             .0
                     };
-                    HeaderField {
-                        name,
-                        value: section_string(value, max_len)?,
-                    }
+                    literals.decode(value, field, Half::Value, max_len, rest + used)?;
+                    (name, Bytes::new())
                 }
                 FieldLine::LiteralPostBaseNameRef { index, value, .. } => {
                     let abs = prefix.base.checked_add(index);
                     let name = self
                         .dynamic_entry(abs, &prefix, "post-base name index", index)?
                         .0;
-                    HeaderField {
-                        name,
-                        value: section_string(value, max_len)?,
-                    }
+                    literals.decode(value, field, Half::Value, max_len, rest + used)?;
+                    (name, Bytes::new())
                 }
-                FieldLine::Literal { name, value, .. } => HeaderField {
-                    name: section_string(name, max_len)?,
-                    value: section_string(value, max_len)?,
-                },
+                FieldLine::Literal { name, value, .. } => {
+                    literals.decode(name, field, Half::Name, max_len, rest + used)?;
+                    literals.decode(value, field, Half::Value, max_len, rest + used)?;
+                    (Bytes::new(), Bytes::new())
+                }
             };
-            total = total.saturating_add(field.size() as u64);
+            let size = literals.field_len(field) + name.len() + value.len() + 32;
+            total = total.saturating_add(size as u64);
             if limit > 0 && total > limit {
                 return Err(section_error(format!(
                     "field section exceeds the size limit of {limit} bytes"
                 )));
             }
-            fields.push(field);
+            fields.push(HeaderField { name, value });
         }
+        self.spans = literals.fill(&mut fields);
         if prefix.required_insert_count > 0 {
             self.unreferenced_insert_bytes = 0;
             instruction::write_section_ack(&mut self.out, stream_id);
@@ -421,12 +429,6 @@ fn static_entry(index: u64) -> Result<(&'static [u8], &'static [u8]), ProtocolEr
         .ok_or_else(|| section_error(format!("static index {index} out of range")))
 }
 
-fn section_string(raw: RawString<'_>, max_len: usize) -> Result<Bytes, ProtocolError> {
-    string::decode(raw, max_len)
-        .map(Bytes::from)
-        .map_err(section_error)
-}
-
 fn insert_string(raw: RawString<'_>, room: u64) -> Result<Bytes, ProtocolError> {
     let max_len = usize::try_from(room).unwrap_or(usize::MAX);
     string::decode(raw, max_len)
@@ -438,6 +440,77 @@ fn insert_string(raw: RawString<'_>, room: u64) -> Result<Bytes, ProtocolError> 
                 encoder_stream_error(reason)
             }
         })
+}
+
+/// Which half of a field a literal string is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Half {
+    Name,
+    Value,
+}
+
+/// The string literals of one field section, decoded into a single buffer: where each one
+/// lies, and which field half it becomes once the buffer is shared ([`Literals::fill`]).
+#[derive(Default)]
+struct Literals {
+    buf: Vec<u8>,
+    /// (field index, half, start, end) in `buf`.
+    spans: Vec<(usize, Half, usize, usize)>,
+}
+
+impl Literals {
+    /// Decodes `raw` (at most `max_len` bytes) as `half` of field `field`. `section_rest`,
+    /// the section bytes from this line on, sizes the buffer on first use: decoded strings
+    /// are at most 8/5 of their coded length.
+    fn decode(
+        &mut self,
+        raw: RawString<'_>,
+        field: usize,
+        half: Half,
+        max_len: usize,
+        section_rest: usize,
+    ) -> Result<(), ProtocolError> {
+        if self.buf.capacity() == 0 {
+            self.buf.reserve(section_rest.saturating_mul(8) / 5 + 1);
+        }
+        let start = self.buf.len();
+        string::decode_into(raw, &mut self.buf, max_len).map_err(section_error)?;
+        self.spans.push((field, half, start, self.buf.len()));
+        Ok(())
+    }
+
+    /// The decoded literal bytes of field `field` so far.
+    fn field_len(&self, field: usize) -> usize {
+        self.spans
+            .iter()
+            .rev()
+            .take_while(|s| s.0 == field)
+            .map(|s| s.3 - s.2)
+            .sum()
+    }
+
+    /// Puts the literals into their fields, all sharing one buffer; returns the emptied
+    /// span list, for reuse.
+    fn fill(self, fields: &mut [HeaderField]) -> Vec<(usize, Half, usize, usize)> {
+        let mut spans = self.spans;
+        if spans.is_empty() {
+            return spans;
+        }
+        let mut buf = self.buf;
+        // The fields keep the whole buffer alive: no more than a little slack.
+        if buf.capacity() - buf.len() > buf.len() / 4 + 64 {
+            buf.shrink_to_fit();
+        }
+        let shared = Bytes::from(buf);
+        for (field, half, start, end) in spans.drain(..) {
+            let bytes = shared.slice(start..end);
+            match half {
+                Half::Name => fields[field].name = bytes,
+                Half::Value => fields[field].value = bytes,
+            }
+        }
+        spans
+    }
 }
 
 #[cfg(test)]

@@ -5,11 +5,13 @@
 //! 1. an exact static-table match is indexed;
 //! 2. an exact dynamic-table match is indexed when the decoder has acknowledged the entry,
 //!    or when this section may block (the stream already blocks, or fewer than the peer's
-//!    SETTINGS_QPACK_BLOCKED_STREAMS streams do); an entry close to eviction is first
-//!    Duplicated, so that hot fields survive;
+//!    SETTINGS_QPACK_BLOCKED_STREAMS streams do, and the unacknowledged entries the section
+//!    would reference save at least [`MIN_BLOCKING_GAIN`] bytes); an entry close to
+//!    eviction is first Duplicated, so that hot fields survive;
 //! 3. otherwise a field that is not sensitive and has been seen recently (a small history
-//!    of field hashes) is inserted, if that evicts only acknowledged, unreferenced
-//!    entries, and referenced if blocking is allowed;
+//!    of field hashes) is inserted (if its entry takes at most 3/4 of the capacity), if
+//!    that evicts only acknowledged, unreferenced entries, and referenced if blocking is
+//!    allowed;
 //! 4. otherwise a literal, with a static or dynamic name reference when there is one, and
 //!    the never-index bit for sensitive fields (authorization, proxy-authorization, short
 //!    cookies and set-cookies), which are never inserted.
@@ -23,6 +25,7 @@
 
 mod representation;
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::{BuildHasher, Hasher};
 
@@ -42,6 +45,12 @@ use representation::{Insertion, Line};
 fn decoder_stream_error(reason: impl Into<String>) -> ProtocolError {
     ProtocolError::new(ErrorCode::QpackDecoderStreamError, reason)
 }
+
+/// A section that would start blocking a stream must save at least this many literal
+/// bytes through references to unacknowledged entries already in the table: a peer's
+/// blocked-stream budget is spent only where it pays. Without acknowledgements the budget
+/// is all there is (tuned on the QPACK interop corpus against libnghttp3).
+const MIN_BLOCKING_GAIN: usize = 24;
 
 /// The largest dynamic table the encoder uses unless told otherwise.
 const DEFAULT_MAX_CAPACITY_USED: u64 = 64 * 1024;
@@ -70,6 +79,9 @@ struct Section {
 struct EntryMeta {
     /// Total bytes inserted before this entry.
     inserted_before: u64,
+    /// Its hashes in `by_field` and `by_name`.
+    field_hash: u64,
+    name_hash: u64,
 }
 
 /// The field section being encoded: its stream, and the dynamic table entries it
@@ -121,21 +133,27 @@ pub struct Encoder {
     /// Bookkeeping for each entry present (front = oldest entry).
     meta: VecDeque<EntryMeta>,
     inserted_total: u64,
-    /// Hash of (name, value) -> absolute indices of entries with it.
-    by_field: HashMap<u64, Vec<u64>, FastHashBuilder>,
-    /// Hash of name -> absolute indices of entries with it.
-    by_name: HashMap<u64, Vec<u64>, FastHashBuilder>,
+    /// Hash of (name, value) -> absolute index of the newest entry with it. (Two fields
+    /// with one hash: only the newer is found, which costs compression, not correctness.)
+    by_field: HashMap<u64, u64, FastHashBuilder>,
+    /// Hash of name -> absolute index of the newest entry with it.
+    by_name: HashMap<u64, u64, FastHashBuilder>,
     /// Unacknowledged sections per stream, oldest first.
-    outstanding: HashMap<u64, VecDeque<Section>>,
+    outstanding: HashMap<u64, VecDeque<Section>, FastHashBuilder>,
+    /// How many streams have a section the decoder may be blocked on, when known: worked
+    /// out again after anything it depends on changes.
+    blocking: Cell<Option<usize>>,
     /// Required Insert Counts of sections forgotten by `stream_cancelled`, per stream: a
     /// Section Acknowledgement already in flight for them is still honoured.
-    forgotten: HashMap<u64, VecDeque<u64>>,
+    forgotten: HashMap<u64, VecDeque<u64>, FastHashBuilder>,
     /// The `min_ref` of every unacknowledged section, counted.
     pinned: BTreeMap<u64, usize>,
     /// Recently seen fields (hashes of name and value).
     fields_seen: Recency,
     /// Recently seen names without a static-table entry.
     names_seen: History,
+    /// The lines of the section being encoded (kept to reuse its allocation).
+    lines: Vec<Line<u64>>,
 }
 
 impl Default for Encoder {
@@ -159,11 +177,13 @@ impl Encoder {
             inserted_total: 0,
             by_field: HashMap::default(),
             by_name: HashMap::default(),
-            outstanding: HashMap::new(),
-            forgotten: HashMap::new(),
+            outstanding: HashMap::default(),
+            blocking: Cell::new(None),
+            forgotten: HashMap::default(),
             pinned: BTreeMap::new(),
             fields_seen: Recency::new(RECENCY_HORIZON),
             names_seen: History::new(NAME_HISTORY_LEN),
+            lines: Vec::new(),
         }
     }
 
@@ -212,13 +232,27 @@ impl Encoder {
 
     /// The number of streams with a section the decoder may be blocked on.
     pub fn blocking_streams(&self) -> usize {
-        self.outstanding
+        if let Some(count) = self.blocking.get() {
+            return count;
+        }
+        let count = self
+            .outstanding
             .values()
             .filter(|q| {
                 q.iter()
                     .any(|s| s.required_insert_count > self.known_received)
             })
-            .count()
+            .count();
+        self.blocking.set(Some(count));
+        count
+    }
+
+    /// Sets the Known Received Count (it only grows).
+    fn set_known_received(&mut self, count: u64) {
+        if count > self.known_received {
+            self.known_received = count;
+            self.blocking.set(None);
+        }
     }
 
     /// Whether `section` may reference entries the decoder has not acknowledged (and so
@@ -235,6 +269,30 @@ impl Encoder {
             || (self.blocking_streams() as u64) < self.max_blocked;
         section.may_block = Some(may);
         may
+    }
+
+    /// Whether a section on `stream_id` (not blocking yet) would gain too little from
+    /// the unacknowledged entries already in the table to spend one of the peer's
+    /// blocked streams on it: the estimate counts the literal bytes such references save.
+    fn blocking_budget_not_worth_it(&self, stream_id: u64, fields: &[(&[u8], &[u8])]) -> bool {
+        if self.table.insert_count() == self.known_received || self.max_blocked == 0 {
+            return false;
+        }
+        if self.stream_is_blocking(stream_id) {
+            return false;
+        }
+        let mut gain = 0usize;
+        for &(name, value) in fields {
+            if let Some(abs) = self.find_exact(Self::field_hash(name, value), name, value) {
+                if abs >= self.known_received {
+                    gain += (name.len() + value.len()) * 3 / 4;
+                    if gain >= MIN_BLOCKING_GAIN {
+                        return false;
+                    }
+                }
+            }
+        }
+        true
     }
 
     fn stream_is_blocking(&self, stream_id: u64) -> bool {
@@ -260,26 +318,20 @@ impl Encoder {
 
     /// The newest entry with this name and value.
     fn find_exact(&self, hash: u64, name: &[u8], value: &[u8]) -> Option<u64> {
-        self.by_field
-            .get(&hash)?
-            .iter()
-            .rev()
-            .copied()
-            .find(|&abs| {
-                self.table
-                    .get(abs)
-                    .is_some_and(|e| e.name == name && e.value == value)
-            })
+        let abs = *self.by_field.get(&hash)?;
+        self.table
+            .get(abs)
+            .is_some_and(|e| e.name == name && e.value == value)
+            .then_some(abs)
     }
 
     /// The newest entry with this name.
     fn find_name(&self, hash: u64, name: &[u8]) -> Option<u64> {
-        self.by_name
-            .get(&hash)?
-            .iter()
-            .rev()
-            .copied()
-            .find(|&abs| self.table.get(abs).is_some_and(|e| e.name == name))
+        let abs = *self.by_name.get(&hash)?;
+        self.table
+            .get(abs)
+            .is_some_and(|e| e.name == name)
+            .then_some(abs)
     }
 
     /// Entries below this absolute index may be evicted (acknowledged and unreferenced).
@@ -300,31 +352,26 @@ impl Encoder {
         let size = entry_size(name.len(), value.len());
         let survivor = self.table.first_surviving_after_insert(size);
         for abs in self.table.first_index()..survivor {
-            if let Some(e) = self.table.get(abs) {
-                let fh = Self::field_hash(&e.name, &e.value);
-                let nh = Self::name_hash(&e.name);
-                remove_index(&mut self.by_field, fh, abs);
-                remove_index(&mut self.by_name, nh, abs);
+            if let Some(meta) = self.meta.pop_front() {
+                remove_index(&mut self.by_field, meta.field_hash, abs);
+                remove_index(&mut self.by_name, meta.name_hash, abs);
             }
-            self.meta.pop_front();
         }
+        let field_hash = Self::field_hash(name, value);
+        let name_hash = Self::name_hash(name);
         let name = name_bytes.unwrap_or_else(|| Bytes::copy_from_slice(name));
         let abs = self
             .table
-            .insert(name.clone(), Bytes::copy_from_slice(value))
+            .insert(name, Bytes::copy_from_slice(value))
             .ok()?;
         self.meta.push_back(EntryMeta {
             inserted_before: self.inserted_total,
+            field_hash,
+            name_hash,
         });
         self.inserted_total += size;
-        self.by_field
-            .entry(Self::field_hash(&name, value))
-            .or_default()
-            .push(abs);
-        self.by_name
-            .entry(Self::name_hash(&name))
-            .or_default()
-            .push(abs);
+        self.by_field.insert(field_hash, abs);
+        self.by_name.insert(name_hash, abs);
         Some(abs)
     }
 
@@ -338,8 +385,12 @@ impl Encoder {
         section: &mut Vec<u8>,
     ) {
         let mut in_progress = SectionInProgress::new(stream_id);
+        if self.blocking_budget_not_worth_it(stream_id, fields) {
+            in_progress.may_block = Some(false);
+        }
         // One line per field; written once the Base is known.
-        let mut lines = Vec::with_capacity(fields.len());
+        let mut lines = std::mem::take(&mut self.lines);
+        lines.clear();
         for &(name, value) in fields {
             let representation = self.choose_representation(name, value, &mut in_progress);
             let inserted = representation
@@ -354,9 +405,10 @@ impl Encoder {
         let required_insert_count = in_progress.required_insert_count();
         let base = required_insert_count;
         field_lines::write_prefix(section, required_insert_count, base, self.max_entries);
-        for (line, &(name, value)) in lines.into_iter().zip(fields) {
+        for (&line, &(name, value)) in lines.iter().zip(fields) {
             write_field_line(section, line, base, name, value);
         }
+        self.lines = lines;
         if required_insert_count > 0 {
             self.track_unacknowledged(stream_id, required_insert_count, in_progress.min_ref);
         }
@@ -412,6 +464,7 @@ impl Encoder {
         if let Some(min) = min_ref {
             *self.pinned.entry(min).or_insert(0) += 1;
         }
+        self.blocking.set(None);
         self.outstanding
             .entry(stream_id)
             .or_default()
@@ -451,7 +504,7 @@ impl Encoder {
                 }
                 match self.known_received.checked_add(n) {
                     Some(k) if k <= self.table.insert_count() => {
-                        self.known_received = k;
+                        self.set_known_received(k);
                         Ok(())
                     }
                     _ => Err(decoder_stream_error(format!(
@@ -484,7 +537,7 @@ impl Encoder {
                 if rics.is_empty() {
                     self.forgotten.remove(&stream_id);
                 }
-                self.known_received = self.known_received.max(ric);
+                self.set_known_received(ric);
                 return Ok(());
             }
         }
@@ -504,14 +557,15 @@ impl Encoder {
         {
             self.outstanding.remove(&stream_id);
         }
-        self.known_received = self.known_received.max(section.required_insert_count);
+        self.blocking.set(None);
+        self.set_known_received(section.required_insert_count);
         self.unpin(&section);
         Ok(())
     }
 
     /// Treats every insert so far as acknowledged, as an Insert Count Increment would.
     pub fn acknowledge_inserts(&mut self) {
-        self.known_received = self.table.insert_count();
+        self.set_known_received(self.table.insert_count());
     }
 
     /// Forgets a reset stream's unacknowledged sections (as a Stream Cancellation does).
@@ -532,6 +586,7 @@ impl Encoder {
     /// Drops a stream's unacknowledged sections, returning their Required Insert Counts.
     fn forget(&mut self, stream_id: u64) -> Vec<u64> {
         let sections = self.outstanding.remove(&stream_id).unwrap_or_default();
+        self.blocking.set(None);
         for s in &sections {
             self.unpin(s);
         }
@@ -561,12 +616,10 @@ fn write_field_line(section: &mut Vec<u8>, line: Line<u64>, base: u64, name: &[u
     }
 }
 
-fn remove_index(map: &mut HashMap<u64, Vec<u64>, FastHashBuilder>, hash: u64, abs: u64) {
-    if let Some(v) = map.get_mut(&hash) {
-        v.retain(|&a| a != abs);
-        if v.is_empty() {
-            map.remove(&hash);
-        }
+/// Forgets the evicted entry `abs` under `hash`, unless a newer entry took its place.
+fn remove_index(map: &mut HashMap<u64, u64, FastHashBuilder>, hash: u64, abs: u64) {
+    if map.get(&hash) == Some(&abs) {
+        map.remove(&hash);
     }
 }
 

@@ -2,10 +2,9 @@
 //!
 //! The code is canonical: codes of equal length are consecutive in symbol order, so the
 //! table below keeps only each symbol's code length and the codes are derived at compile
-//! time. Decoding walks a compile-time state machine four bits at a time: each state is an
-//! internal node of the code tree, and each (state, nibble) cell says which node follows,
-//! which symbol (at most one: the shortest code has 5 bits) was completed, and whether EOS
-//! was hit.
+//! time. Decoding looks up the next 11 bits in a compile-time table (every code of up to
+//! 11 bits decodes in one step) and falls back to a canonical search by code length for
+//! the rare longer codes.
 
 /// Code length in bits for each symbol 0..=255 and EOS (256), from RFC 7541 Appendix B.
 const LENGTHS: [u8; 257] = [
@@ -53,100 +52,126 @@ const fn build_codes() -> [u32; 257] {
 /// The code of each symbol, right-aligned.
 const CODES: [u32; 257] = build_codes();
 
-/// A child in the code tree: a leaf (symbol) when this bit is set, else a node index.
-const LEAF: u16 = 0x8000;
+/// Bits looked up at once by the decoder's fast tables: every code of up to this many bits
+/// (all letters, digits and common punctuation) decodes in one lookup.
+const FAST_BITS: u32 = 12;
 
-/// The code tree: 257 leaves need exactly 256 internal nodes; node 0 is the root.
-const fn build_tree() -> [[u16; 2]; 256] {
-    let mut tree = [[0u16; 2]; 256];
-    let mut used = 1;
+/// `build_fast_table()[w]` for the next [`FAST_BITS`] bits `w` of input: the symbol in bits 0..9 and the
+/// code length in bits 9..14 when a code of at most [`FAST_BITS`] bits starts there; 0 when
+/// the code is longer (the canonical search in [`decode_long`] takes over).
+const fn build_fast_table() -> [u16; 1 << FAST_BITS] {
+    let mut table = [0u16; 1 << FAST_BITS];
     let mut sym = 0;
     while sym < 257 {
         let len = LENGTHS[sym] as u32;
-        let code = CODES[sym];
-        let mut node = 0;
-        let mut bit = len;
-        while bit > 1 {
-            bit -= 1;
-            let b = ((code >> bit) & 1) as usize;
-            if tree[node][b] == 0 {
-                tree[node][b] = used as u16;
-                used += 1;
+        if len <= FAST_BITS {
+            let base = (CODES[sym] << (FAST_BITS - len)) as usize;
+            let mut j = 0;
+            while j < 1 << (FAST_BITS - len) {
+                table[base + j] = (sym as u16) | ((len as u16) << 9);
+                j += 1;
             }
-            node = tree[node][b] as usize;
         }
-        tree[node][(code & 1) as usize] = LEAF | sym as u16;
         sym += 1;
-    }
-    tree
-}
-
-const TREE: [[u16; 2]; 256] = build_tree();
-
-/// Decode-table cell flags.
-const EMIT: u32 = 1 << 16;
-const FAIL: u32 = 1 << 17;
-
-/// `TABLE[state * 16 + nibble]`: bits 0..8 next state, bits 8..16 emitted byte, plus
-/// [`EMIT`] and [`FAIL`].
-const fn build_decode_table() -> [u32; 256 * 16] {
-    let mut table = [0u32; 256 * 16];
-    let mut state = 0;
-    while state < 256 {
-        let mut nibble = 0;
-        while nibble < 16 {
-            let mut node = state;
-            let mut cell = 0u32;
-            let mut i = 4;
-            while i > 0 {
-                i -= 1;
-                let child = TREE[node][(nibble >> i) & 1];
-                if child & LEAF != 0 {
-                    let sym = child & !LEAF;
-                    if sym == EOS {
-                        cell |= FAIL;
-                        break;
-                    }
-                    cell |= EMIT | ((sym as u32) << 8);
-                    node = 0;
-                } else {
-                    node = child as usize;
-                }
-            }
-            table[state * 16 + nibble] = cell | node as u32;
-            nibble += 1;
-        }
-        state += 1;
     }
     table
 }
 
-static TABLE: [u32; 256 * 16] = build_decode_table();
-
-/// What ending the input in a state means.
-const END_OK: u8 = 0;
-const END_NOT_ONES: u8 = 1;
-const END_TOO_LONG: u8 = 2;
-
-/// Ending is valid only on the root or on the all-ones path within 7 bits of it.
-const fn build_end_table() -> [u8; 256] {
-    let mut end = [END_NOT_ONES; 256];
-    end[0] = END_OK;
-    let mut node = 0usize;
-    let mut depth = 1;
-    while depth < 30 {
-        let child = TREE[node][1];
-        if child & LEAF != 0 {
-            break;
+/// `PAIRS[w]` for the next [`FAST_BITS`] bits `w`: the codes that lie wholly inside them,
+/// up to two: the first symbol in bits 0..8, the second in bits 8..16, the bits they take in
+/// bits 16..21, how many there are (0, 1 or 2) in bits 21..23, the first code's length in
+/// bits 23..28. 0 symbols: the first code is longer than [`FAST_BITS`].
+const fn build_pair_table() -> [u32; 1 << FAST_BITS] {
+    let fast = build_fast_table();
+    let mut table = [0u32; 1 << FAST_BITS];
+    let mask = (1u32 << FAST_BITS) - 1;
+    let mut w = 0u32;
+    while w < 1 << FAST_BITS {
+        let first = fast[w as usize];
+        if first != 0 {
+            let len1 = (first >> 9) as u32;
+            let sym1 = (first & 0xff) as u32;
+            // The rest of the window, shifted up (zeros below do not matter: the second
+            // code counts only if it fits in the bits that are real).
+            let second = fast[((w << len1) & mask) as usize];
+            let len2 = (second >> 9) as u32;
+            table[w as usize] = if second != 0 && len1 + len2 <= FAST_BITS {
+                sym1 | (((second & 0xff) as u32) << 8) | ((len1 + len2) << 16) | (2 << 21)
+            } else {
+                sym1 | (len1 << 16) | (1 << 21)
+            } | (len1 << 23);
         }
-        node = child as usize;
-        end[node] = if depth <= 7 { END_OK } else { END_TOO_LONG };
-        depth += 1;
+        w += 1;
     }
-    end
+    table
 }
 
-static END: [u8; 256] = build_end_table();
+static PAIRS: [u32; 1 << FAST_BITS] = build_pair_table();
+
+/// The canonical code's shape, for codes longer than [`FAST_BITS`]: per length, the first
+/// code (right-aligned), one past the last code left-aligned to 30 bits, and where the
+/// length's symbols start in [`SORTED`].
+struct Canonical {
+    first: [u32; 31],
+    limit: [u32; 31],
+    offset: [u16; 31],
+    /// Symbols ordered by (code length, symbol): their code order.
+    sorted: [u16; 257],
+}
+
+const fn build_canonical() -> Canonical {
+    let mut c = Canonical {
+        first: [0; 31],
+        limit: [0; 31],
+        offset: [0; 31],
+        sorted: [0; 257],
+    };
+    let mut next = 0usize;
+    let mut len = 1;
+    while len <= 30 {
+        c.offset[len] = next as u16;
+        let mut count = 0u32;
+        let mut sym = 0;
+        while sym < 257 {
+            if LENGTHS[sym] as usize == len {
+                if count == 0 {
+                    c.first[len] = CODES[sym];
+                }
+                c.sorted[next] = sym as u16;
+                next += 1;
+                count += 1;
+            }
+            sym += 1;
+        }
+        if count == 0 {
+            // No code of this length: its range is empty, just below the next length's.
+            c.first[len] = if len > 1 {
+                c.limit[len - 1] >> (30 - len)
+            } else {
+                0
+            };
+        }
+        c.limit[len] = (c.first[len] + count) << (30 - len);
+        len += 1;
+    }
+    c
+}
+
+static CANONICAL: Canonical = build_canonical();
+
+/// Decodes a code longer than [`FAST_BITS`] from `window`, the next 30 bits of input
+/// (padded with ones past the end); returns the symbol and its code length.
+fn decode_long(window: u32) -> (u16, u32) {
+    let c = &CANONICAL;
+    let mut len = FAST_BITS as usize + 1;
+    // Every 30-bit window is below the last limit (2^30), so this ends by length 30.
+    while len < 30 && window >= c.limit[len] {
+        len += 1;
+    }
+    let code = window >> (30 - len);
+    let index = c.offset[len] as usize + (code - c.first[len]) as usize;
+    (c.sorted[index.min(256)], len as u32)
+}
 
 /// Why a Huffman string could not be decoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -175,30 +200,143 @@ impl HuffmanError {
 
 /// Decodes `input`, appending to `out`; fails if more than `max_len` bytes would be
 /// appended.
+///
+/// Bits are taken from a 64-bit accumulator refilled a byte at a time; each symbol is one
+/// lookup of the next [`FAST_BITS`] bits, or a short canonical search for the rare longer
+/// codes. What is left when no complete code remains is the padding: at most 7 bits, all
+/// ones (RFC 7541 §5.2). A complete EOS (30 ones) is an error wherever it appears.
 pub fn decode(input: &[u8], out: &mut Vec<u8>, max_len: usize) -> Result<(), HuffmanError> {
     // At most 8 bits of input per 5-bit code: 8/5 bytes out per byte in.
     out.reserve((input.len() * 8 / 5 + 1).min(max_len));
-    let start = out.len();
-    let mut state = 0usize;
-    for &byte in input {
-        for nibble in [byte >> 4, byte & 0x0f] {
-            let cell = TABLE[state * 16 + nibble as usize];
-            if cell & FAIL != 0 {
-                return Err(HuffmanError::Eos);
-            }
-            if cell & EMIT != 0 {
-                if out.len() - start >= max_len {
-                    return Err(HuffmanError::TooLong);
+    let limit = out.len().saturating_add(max_len);
+    let mut window = Window { acc: 0, bits: 0 };
+    let rest = decode_bulk(input, out, limit, &mut window)?;
+    decode_tail(rest, out, limit, window)
+}
+
+/// Input bits read but not decoded yet: the high `bits` bits of `acc`, oldest highest. The
+/// bits below them are zero or the next input bits (a byte read in part is read again).
+struct Window {
+    acc: u64,
+    bits: u32,
+}
+
+impl Window {
+    /// Tops the window up to 56..=63 bits from `word`, the 8 input bytes from the first one
+    /// not wholly read; returns how many bytes it read wholly.
+    fn refill(&mut self, word: u64) -> usize {
+        self.acc |= word >> self.bits;
+        let take = (63 - self.bits) / 8;
+        self.bits += take * 8;
+        take as usize
+    }
+
+    fn consume(&mut self, bits: u32) {
+        self.acc <<= bits;
+        self.bits -= bits;
+    }
+
+    /// The entry of [`PAIRS`] for the next bits.
+    fn pair(&self) -> u32 {
+        PAIRS[(self.acc >> (64 - FAST_BITS)) as usize]
+    }
+}
+
+/// The bulk of [`decode`]: while at least 8 input bytes are left (and the limit is not
+/// near), reads 8 at a time and decodes up to two codes per lookup of [`PAIRS`] as long as
+/// 30 bits (any code) are pending. Returns the input not read yet.
+fn decode_bulk<'a>(
+    input: &'a [u8],
+    out: &mut Vec<u8>,
+    limit: usize,
+    w: &mut Window,
+) -> Result<&'a [u8], HuffmanError> {
+    let mut rest = input;
+    // Each round decodes at most 64 / 5 codes.
+    while let Some(word) = rest.first_chunk::<8>() {
+        if limit - out.len() < 13 {
+            break;
+        }
+        rest = &rest[w.refill(u64::from_be_bytes(*word))..];
+        while w.bits >= 30 {
+            let pair = w.pair();
+            let count = pair >> 21 & 3;
+            if count == 0 {
+                let (sym, len) = decode_long((w.acc >> 34) as u32);
+                if sym == EOS {
+                    return Err(HuffmanError::Eos);
                 }
-                out.push((cell >> 8) as u8);
+                out.push(sym as u8);
+                w.consume(len);
+                continue;
             }
-            state = (cell & 0xff) as usize;
+            out.push(pair as u8);
+            if count == 2 {
+                out.push((pair >> 8) as u8);
+            }
+            w.consume(pair >> 16 & 0x1f);
         }
     }
-    match END[state] {
-        END_OK => Ok(()),
-        END_TOO_LONG => Err(HuffmanError::LongPadding),
-        _ => Err(HuffmanError::BadPadding),
+    Ok(rest)
+}
+
+/// The end of [`decode`]: the input left, read as if followed by ones (EOS's bits), one or
+/// two codes per lookup as long as they end within the input; then the padding check.
+fn decode_tail(
+    rest: &[u8],
+    out: &mut Vec<u8>,
+    limit: usize,
+    mut w: Window,
+) -> Result<(), HuffmanError> {
+    let mut push = |sym: u32| {
+        if out.len() >= limit {
+            return Err(HuffmanError::TooLong);
+        }
+        out.push(sym as u8);
+        Ok(())
+    };
+    // Input bits not decoded yet, in the window or still in `rest`.
+    let mut real = u64::from(w.bits) + 8 * rest.len() as u64;
+    let mut pos = 0;
+    while real > 0 {
+        let mut word = [0xffu8; 8];
+        let unread = rest.get(pos..).unwrap_or_default();
+        let available = unread.len().min(8);
+        word[..available].copy_from_slice(&unread[..available]);
+        pos += w.refill(u64::from_be_bytes(word));
+        let pair = w.pair();
+        let (count, used, first_len) = (pair >> 21 & 3, pair >> 16 & 0x1f, pair >> 23);
+        let len = if count == 0 {
+            let (sym, len) = decode_long((w.acc >> 34) as u32);
+            if u64::from(len) > real {
+                break;
+            }
+            if sym == EOS {
+                return Err(HuffmanError::Eos);
+            }
+            push(u32::from(sym))?;
+            len
+        } else if count == 2 && u64::from(used) <= real {
+            push(pair & 0xff)?;
+            push(pair >> 8 & 0xff)?;
+            used
+        } else if u64::from(first_len) <= real {
+            push(pair & 0xff)?;
+            first_len
+        } else {
+            break;
+        };
+        w.consume(len);
+        real -= u64::from(len);
+    }
+    // What is left (fewer bits than the next code) is padding: at most 7 bits, all ones.
+    let pad = real as u32;
+    if pad > 0 && w.acc >> (64 - pad) != (1u64 << pad) - 1 {
+        Err(HuffmanError::BadPadding)
+    } else if pad > 7 {
+        Err(HuffmanError::LongPadding)
+    } else {
+        Ok(())
     }
 }
 
@@ -208,18 +346,65 @@ pub fn encoded_len(input: &[u8]) -> usize {
     bits.div_ceil(8)
 }
 
+/// Each byte's code (right-aligned) shifted up 8 bits, with its length in the low 8 bits:
+/// one load per byte when encoding.
+const fn build_encode_table() -> [u64; 256] {
+    let mut table = [0u64; 256];
+    let mut sym = 0;
+    while sym < 256 {
+        table[sym] = ((CODES[sym] as u64) << 8) | LENGTHS[sym] as u64;
+        sym += 1;
+    }
+    table
+}
+
+static ENCODE: [u64; 256] = build_encode_table();
+
+/// Bits being written: the low `bits` bits of `acc` are pending (fewer than 32 between
+/// calls), older bits above.
+struct Writer {
+    acc: u64,
+    bits: u32,
+}
+
+impl Writer {
+    /// Appends `len` (at most 32) bits of `code`, flushing four bytes once 32 are pending.
+    fn put(&mut self, code: u64, len: u32, out: &mut Vec<u8>) {
+        self.acc = (self.acc << len) | code;
+        self.bits += len;
+        if self.bits >= 32 {
+            self.bits -= 32;
+            out.extend_from_slice(&((self.acc >> self.bits) as u32).to_be_bytes());
+        }
+    }
+}
+
 /// Appends the Huffman encoding of `input` to `out`, padded with ones.
 pub fn encode(input: &[u8], out: &mut Vec<u8>) {
-    let mut acc: u64 = 0;
-    let mut bits: u32 = 0;
-    for &b in input {
-        let len = u32::from(LENGTHS[b as usize]);
-        acc = (acc << len) | u64::from(CODES[b as usize]);
-        bits += len;
-        while bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
+    // Enough whenever Huffman coding is worth using (it is shorter than the input).
+    out.reserve(input.len());
+    let mut w = Writer { acc: 0, bits: 0 };
+    // Two bytes at a time: their codes joined when they fit 32 bits (any two of the
+    // common characters do), so that the pending bits are shifted once per pair.
+    let mut pairs = input.chunks_exact(2);
+    for pair in &mut pairs {
+        let (a, b) = (ENCODE[pair[0] as usize], ENCODE[pair[1] as usize]);
+        let (len_a, len_b) = ((a & 0xff) as u32, (b & 0xff) as u32);
+        if len_a + len_b <= 32 {
+            w.put(((a >> 8) << len_b) | (b >> 8), len_a + len_b, out);
+        } else {
+            w.put(a >> 8, len_a, out);
+            w.put(b >> 8, len_b, out);
         }
+    }
+    for &byte in pairs.remainder() {
+        let e = ENCODE[byte as usize];
+        w.put(e >> 8, (e & 0xff) as u32, out);
+    }
+    let (acc, mut bits) = (w.acc, w.bits);
+    while bits >= 8 {
+        bits -= 8;
+        out.push((acc >> bits) as u8);
     }
     if bits > 0 {
         out.push(((acc << (8 - bits)) as u8) | (0xff >> bits));
@@ -342,6 +527,68 @@ mod tests {
         assert!(out.is_empty());
     }
 
+    /// Bit-by-bit decoding against the code table itself: the slow, obvious reference.
+    fn reference_decode(input: &[u8]) -> Result<Vec<u8>, HuffmanError> {
+        let mut out = Vec::new();
+        let (mut code, mut len) = (0u32, 0u32);
+        for &byte in input {
+            for i in (0..8).rev() {
+                code = (code << 1) | u32::from(byte >> i & 1);
+                len += 1;
+                if let Some(sym) = (0..257).find(|&s| LENGTHS[s] as u32 == len && CODES[s] == code)
+                {
+                    if sym == EOS as usize {
+                        return Err(HuffmanError::Eos);
+                    }
+                    out.push(sym as u8);
+                    (code, len) = (0, 0);
+                }
+            }
+        }
+        if code != (1 << len) - 1 {
+            Err(HuffmanError::BadPadding)
+        } else if len > 7 {
+            Err(HuffmanError::LongPadding)
+        } else {
+            Ok(out)
+        }
+    }
+
+    #[test]
+    fn decodes_like_the_bit_by_bit_reference() {
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (seed >> 33) as u8
+        };
+        for case in 0..4_000 {
+            let len = usize::from(next() % 24);
+            let input: Vec<u8> = if case % 2 == 0 {
+                (0..len).map(|_| next()).collect()
+            } else {
+                // Valid codes, mostly, with the last bytes perturbed.
+                let plain: Vec<u8> = (0..len).map(|_| next()).collect();
+                let mut coded = Vec::new();
+                encode(&plain, &mut coded);
+                if let Some(last) = coded.last_mut() {
+                    *last ^= next() & 0x0f;
+                }
+                coded
+            };
+            let mut out = Vec::new();
+            let ours = decode(&input, &mut out, 1 << 20).map(|()| out);
+            assert_eq!(ours, reference_decode(&input), "input {input:02x?}");
+        }
+        // Each symbol alone, padded with ones.
+        for sym in 0..256u32 {
+            let mut coded = Vec::new();
+            encode(&[sym as u8], &mut coded);
+            let mut out = Vec::new();
+            decode(&coded, &mut out, 10).unwrap();
+            assert_eq!(out, [sym as u8]);
+        }
+    }
+
     #[test]
     fn respects_the_length_limit() {
         let mut coded = Vec::new();
@@ -350,5 +597,19 @@ mod tests {
         assert_eq!(decode(&coded, &mut out, 9), Err(HuffmanError::TooLong));
         out.clear();
         assert_eq!(decode(&coded, &mut out, 10), Ok(()));
+        // Long enough for the 8-bytes-at-a-time path, which hands over near the limit.
+        let long: Vec<u8> = (0..300)
+            .map(|i| b"abcdefghij0123456789-/"[i % 22])
+            .collect();
+        let mut coded = Vec::new();
+        encode(&long, &mut coded);
+        for max in [0, 1, 12, 13, 14, 150, 299] {
+            out.clear();
+            assert_eq!(decode(&coded, &mut out, max), Err(HuffmanError::TooLong));
+            assert!(out.len() <= max);
+        }
+        out.clear();
+        assert_eq!(decode(&coded, &mut out, 300), Ok(()));
+        assert_eq!(out, long);
     }
 }

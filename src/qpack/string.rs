@@ -67,14 +67,25 @@ pub fn parse(
 
 /// Decodes a raw string into owned bytes, bounded by `max_len` decoded bytes.
 pub fn decode(raw: RawString<'_>, max_len: usize) -> Result<Vec<u8>, &'static str> {
+    let mut out = Vec::new();
+    decode_into(raw, &mut out, max_len)?;
+    Ok(out)
+}
+
+/// Decodes a raw string, appending it to `out`, bounded by `max_len` decoded bytes (on
+/// failure `out` may hold part of it).
+pub fn decode_into(
+    raw: RawString<'_>,
+    out: &mut Vec<u8>,
+    max_len: usize,
+) -> Result<(), &'static str> {
     if raw.huffman {
-        let mut out = Vec::new();
-        huffman::decode(raw.data, &mut out, max_len).map_err(huffman::HuffmanError::reason)?;
-        Ok(out)
+        huffman::decode(raw.data, out, max_len).map_err(huffman::HuffmanError::reason)
     } else if raw.data.len() > max_len {
         Err("string literal exceeds the length limit")
     } else {
-        Ok(raw.data.to_vec())
+        out.extend_from_slice(raw.data);
+        Ok(())
     }
 }
 
@@ -83,6 +94,22 @@ pub fn decode(raw: RawString<'_>, max_len: usize) -> Result<Vec<u8>, &'static st
 pub fn write(out: &mut Vec<u8>, flags: u8, prefix: u8, value: &[u8]) {
     let h_bit = 1u8 << prefix;
     let flags = flags & !(h_bit | (h_bit - 1));
+    if value.len() < usize::from(h_bit - 1) {
+        // Either form's length fits the prefix byte: Huffman-code in place, in one pass,
+        // and fall back to the raw bytes if that is not shorter.
+        let at = out.len();
+        out.push(0);
+        huffman::encode(value, out);
+        let huff_len = out.len() - at - 1;
+        if huff_len < value.len() {
+            out[at] = flags | h_bit | huff_len as u8;
+        } else {
+            out.truncate(at);
+            out.push(flags | value.len() as u8);
+            out.extend_from_slice(value);
+        }
+        return;
+    }
     let huff_len = huffman::encoded_len(value);
     if huff_len < value.len() {
         prefix_int::encode(out, flags | h_bit, prefix, huff_len as u64);

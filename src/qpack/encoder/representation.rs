@@ -237,7 +237,7 @@ impl Encoder {
         section: &mut SectionInProgress,
     ) -> Option<Representation> {
         let size = entry_size(name.len(), value.len());
-        if size > self.table.capacity() / 2
+        if size > self.table.capacity() * 3 / 4
             || !self
                 .table
                 .can_insert(size, self.evictable_below(section.min_ref))
