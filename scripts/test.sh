@@ -53,6 +53,8 @@ for tool in doxygen groff; do
 done
 pkg-config --exists libngtcp2 libngtcp2_crypto_gnutls gnutls 2>/dev/null ||
   echo "warning: libngtcp2 / libngtcp2_crypto_gnutls / gnutls (-dev) not found: h3q-ngtcp2-client and its tests will not be built (.ci/run installs them)"
+pkg-config --exists libnghttp3 2>/dev/null ||
+  echo "warning: libnghttp3 (-dev) not found: the QPACK bench against it and its test will not be built (.ci/run installs it)"
 for tool in chromium chromedriver; do
   command -v "$tool" >/dev/null 2>&1 ||
     echo "note: $tool not found: the browser test will be skipped (.ci/run installs it)"
