@@ -37,6 +37,28 @@ impl h3q_header {
     }
 }
 
+/// Fields a [`FieldList`] holds without allocating: more than a typical request or
+/// response has (a browser's request has about 15).
+const INLINE_FIELDS: usize = 32;
+
+/// A field list from C, borrowed as Rust slices for the duration of a call: on the stack up
+/// to [`INLINE_FIELDS`] fields (no allocation per call), on the heap beyond.
+pub(crate) enum FieldList<'a> {
+    Inline([FieldRef<'a>; INLINE_FIELDS], usize),
+    Heap(Vec<FieldRef<'a>>),
+}
+
+impl<'a> std::ops::Deref for FieldList<'a> {
+    type Target = [FieldRef<'a>];
+
+    fn deref(&self) -> &[FieldRef<'a>] {
+        match self {
+            FieldList::Inline(fields, len) => &fields[..*len],
+            FieldList::Heap(fields) => fields,
+        }
+    }
+}
+
 /// A field list from C, borrowed as Rust slices for the duration of a call.
 ///
 /// # Safety
@@ -45,19 +67,87 @@ impl h3q_header {
 pub(crate) unsafe fn header_list_arg<'a>(
     headers: *const h3q_header,
     len: usize,
-) -> Result<Vec<FieldRef<'a>>, FfiError> {
+) -> Result<FieldList<'a>, FfiError> {
     // SAFETY: forwarded from the caller's contract.
     let list = unsafe { slice_arg(headers, len, "headers")? };
-    list.iter()
-        .enumerate()
-        .map(|(i, h)| {
-            // SAFETY: each entry's pointers are valid for their lengths (caller's contract).
-            let name = unsafe { bytes_arg(h.name, h.name_len, "header name") }
-                .map_err(|e| FfiError::new(e.code, format!("headers[{i}]: {}", e.message)))?;
-            // SAFETY: as above.
-            let value = unsafe { bytes_arg(h.value, h.value_len, "header value") }
-                .map_err(|e| FfiError::new(e.code, format!("headers[{i}]: {}", e.message)))?;
-            Ok((name, value))
-        })
-        .collect()
+    let field = |(i, h): (usize, &h3q_header)| -> Result<FieldRef<'a>, FfiError> {
+        // SAFETY: each entry's pointers are valid for their lengths (caller's contract).
+        let name = unsafe { bytes_arg(h.name, h.name_len, "header name") }
+            .map_err(|e| FfiError::new(e.code, format!("headers[{i}]: {}", e.message)))?;
+        // SAFETY: as above.
+        let value = unsafe { bytes_arg(h.value, h.value_len, "header value") }
+            .map_err(|e| FfiError::new(e.code, format!("headers[{i}]: {}", e.message)))?;
+        Ok((name, value))
+    };
+    if list.len() > INLINE_FIELDS {
+        return list
+            .iter()
+            .enumerate()
+            .map(field)
+            .collect::<Result<_, _>>()
+            .map(FieldList::Heap);
+    }
+    let mut fields: [FieldRef<'a>; INLINE_FIELDS] = [(&[], &[]); INLINE_FIELDS];
+    for (slot, entry) in fields.iter_mut().zip(list.iter().enumerate()) {
+        *slot = field(entry)?;
+    }
+    Ok(FieldList::Inline(fields, list.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c_headers(fields: &[(Vec<u8>, Vec<u8>)]) -> Vec<h3q_header> {
+        fields
+            .iter()
+            .map(|(n, v)| h3q_header {
+                name: n.as_ptr(),
+                name_len: n.len(),
+                value: v.as_ptr(),
+                value_len: v.len(),
+            })
+            .collect()
+    }
+
+    /// Up to 32 fields on the stack, more on the heap; the same fields either way, and a
+    /// bad entry named by its index in both.
+    #[test]
+    fn field_lists_short_and_long() {
+        for count in [0usize, 1, 32, 33, 100] {
+            let fields: Vec<(Vec<u8>, Vec<u8>)> = (0..count)
+                .map(|i| {
+                    (
+                        format!("name-{i}").into_bytes(),
+                        format!("v{i}").into_bytes(),
+                    )
+                })
+                .collect();
+            let c = c_headers(&fields);
+            // SAFETY: `c` points into `fields`, alive for the test.
+            let list = unsafe { header_list_arg(c.as_ptr(), c.len()) }.unwrap();
+            assert_eq!(
+                matches!(list, FieldList::Inline(..)),
+                count <= INLINE_FIELDS
+            );
+            assert_eq!(list.len(), count);
+            for (got, want) in list.iter().zip(&fields) {
+                assert_eq!((got.0, got.1), (&want.0[..], &want.1[..]));
+            }
+            if count > 0 {
+                let mut bad = c.clone();
+                bad[count - 1].value = std::ptr::null();
+                // SAFETY: as above; the NULL value is what is checked.
+                let err = unsafe { header_list_arg(bad.as_ptr(), bad.len()) }
+                    .err()
+                    .unwrap();
+                assert!(
+                    err.message
+                        .starts_with(&format!("headers[{}]: ", count - 1)),
+                    "{}",
+                    err.message
+                );
+            }
+        }
+    }
 }
