@@ -43,6 +43,8 @@ const INLINE_FIELDS: usize = 32;
 
 /// A field list from C, borrowed as Rust slices for the duration of a call: on the stack up
 /// to [`INLINE_FIELDS`] fields (no allocation per call), on the heap beyond.
+// The inline variant is meant to be large: it lives on the stack for one call.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum FieldList<'a> {
     Inline([FieldRef<'a>; INLINE_FIELDS], usize),
     Heap(Vec<FieldRef<'a>>),
