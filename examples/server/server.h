@@ -217,6 +217,7 @@ typedef struct server {
     list feeding;          /* the connections with bodies to continue */
     list going;            /* the connections shutting down (drain.c) */
     size_t nconns;
+    size_t nconns_peak;    /* the most open at once since the heap was last trimmed */
     /* drain.c */
     bool draining;         /* a signal came: every connection is shutting down */
     bool aborted;          /* the drain timeout expired (or a second signal came) */
@@ -231,6 +232,9 @@ void accept_connections(server *srv);
 void serve_ready_connections(server *srv);
 void feed_all(server *srv);
 void free_conn(server *srv, conn *c);
+/* After a crowd of connections has gone, returns the heap's free memory to the system
+ * (glibc's malloc_trim), once the endpoint holds nothing of them any more. */
+void trim_heap_when_idle(server *srv);
 /* Starts a GENERATED or FILE body fed by the pacing (after its head was sent). */
 void start_feeding(conn *c, stream *s);
 /* The body needs no more feeding (complete or abandoned). */

@@ -120,6 +120,7 @@ static bool run(server *srv) {
         ex_tx_result tx = serve(srv);
         if (tx == EX_TX_FAILED) return false;
         if (drain_finished(srv, now)) return true;
+        trim_heap_when_idle(srv);
         uint64_t wake = ex_earliest(h3q_endpoint_next_timeout(srv->endpoint),
                                     drain_next_wake(srv, now));
         struct pollfd fds[2] = {
