@@ -463,12 +463,7 @@ pub(crate) fn event_to_c(
         }
         H3Event::OriginReceived { origins } => {
             c.r#type = h3q_event_type::H3Q_EVENT_ORIGIN_RECEIVED;
-            headers.extend(origins.iter().map(|origin| h3q_header {
-                name: origin.as_ptr(),
-                name_len: origin.len(),
-                value: b"".as_ptr(),
-                value_len: 0,
-            }));
+            headers.extend(origins.iter().map(|origin| h3q_header::of(origin, b"")));
         }
     }
     if abi == Abi::V1 && c.r#type as u32 > LAST_V1_EVENT_TYPE as u32 {

@@ -161,14 +161,7 @@ unsafe extern "C" fn on_event(user: *mut c_void, event: *const h3q_event) {
 }
 
 fn c_headers(list: &[(&'static [u8], &'static [u8])]) -> Vec<h3q_header> {
-    list.iter()
-        .map(|(n, v)| h3q_header {
-            name: n.as_ptr(),
-            name_len: n.len(),
-            value: v.as_ptr(),
-            value_len: v.len(),
-        })
-        .collect()
+    list.iter().map(|(n, v)| h3q_header::of(n, v)).collect()
 }
 
 /// Drives `h3q_conn_*`, `h3q_qpack_encoder_*` and `h3q_qpack_decoder_*` with the call

@@ -28,11 +28,16 @@ pub struct h3q_header {
 impl h3q_header {
     /// A C view of a Rust field. Valid as long as `field` is.
     pub(crate) fn borrowing(field: &HeaderField) -> Self {
+        Self::of(&field.name, &field.value)
+    }
+
+    /// A C view of a name and a value. Valid as long as both are.
+    pub(crate) fn of(name: &[u8], value: &[u8]) -> Self {
         h3q_header {
-            name: field.name.as_ptr(),
-            name_len: field.name.len(),
-            value: field.value.as_ptr(),
-            value_len: field.value.len(),
+            name: name.as_ptr(),
+            name_len: name.len(),
+            value: value.as_ptr(),
+            value_len: value.len(),
         }
     }
 }
@@ -101,15 +106,7 @@ mod tests {
     use super::*;
 
     fn c_headers(fields: &[(Vec<u8>, Vec<u8>)]) -> Vec<h3q_header> {
-        fields
-            .iter()
-            .map(|(n, v)| h3q_header {
-                name: n.as_ptr(),
-                name_len: n.len(),
-                value: v.as_ptr(),
-                value_len: v.len(),
-            })
-            .collect()
+        fields.iter().map(|(n, v)| h3q_header::of(n, v)).collect()
     }
 
     /// Up to 32 fields on the stack, more on the heap; the same fields either way, and a
