@@ -61,7 +61,8 @@
 #include <malloc.h>
 #endif
 
-/* Connections open at once after which the heap is trimmed when the last one closes. */
+/* Connections open at once after which the heap is trimmed once none is left (see
+ * trim_heap_when_idle). */
 #define TRIM_AFTER_CONNS 64
 
 static stream *find_stream(conn *c, uint64_t id) {

@@ -131,14 +131,21 @@ static uint8_t *read_all(int fd, const struct stat *st) {
     return data;
 }
 
-/* Reads the file into a new entry (not in the cache yet); NULL when it cannot be cached. */
-static cached_file *load(const char *path, uint64_t hash, uint64_t now_ns) {
+/* Reads the file into a new entry (not in the cache yet). NULL when it cannot be cached:
+ * then *fd_out is -1 if it is no readable regular file, else the file, open, for the
+ * caller (too large, or reading it whole failed), with its size in *size_out. */
+static cached_file *load(const char *path, uint64_t hash, uint64_t now_ns, int *fd_out,
+                         uint64_t *size_out) {
+    *fd_out = -1;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return NULL;
     struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return NULL;
+    }
     cached_file *f = NULL;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-        (uint64_t)st.st_size <= FILE_CACHE_MAX_FILE) {
+    if ((uint64_t)st.st_size <= FILE_CACHE_MAX_FILE) {
         f = calloc(1, sizeof *f);
         if (f) {
             f->data = read_all(fd, &st);
@@ -151,8 +158,12 @@ static cached_file *load(const char *path, uint64_t hash, uint64_t now_ns) {
             f = NULL;
         }
     }
+    if (!f) {
+        *fd_out = fd;
+        *size_out = (uint64_t)st.st_size;
+        return NULL;
+    }
     close(fd);
-    if (!f) return NULL;
     f->refs = 1;
     f->hash = hash;
     f->size = (uint64_t)st.st_size;
@@ -178,7 +189,9 @@ static void insert(file_cache *cache, cached_file *f) {
         forget(cache, cache->oldest);
 }
 
-cached_file *file_cache_get(file_cache *cache, const char *full_path, uint64_t now_ns) {
+cached_file *file_cache_get(file_cache *cache, const char *full_path, uint64_t now_ns,
+                            int *fd_out, uint64_t *size_out) {
+    *fd_out = -1;
     uint64_t hash = path_hash(full_path);
     cached_file *f = find(cache, full_path, hash);
     if (f && now_ns - f->checked_ns >= FILE_CACHE_RECHECK_NS) {
@@ -191,7 +204,7 @@ cached_file *file_cache_get(file_cache *cache, const char *full_path, uint64_t n
         }
     }
     if (!f) {
-        f = load(full_path, hash, now_ns);
+        f = load(full_path, hash, now_ns, fd_out, size_out);
         if (!f) return NULL;
         insert(cache, f);
     } else {

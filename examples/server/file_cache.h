@@ -16,7 +16,8 @@
  * meanwhile stays in memory until its last piece is released.
  *
  * Bounds: at most FILE_CACHE_ENTRIES files and FILE_CACHE_BYTES bytes; the least recently
- * used go first. Larger files are read for each request as before (connections.c).
+ * used go first. Larger files are read for each request as before (connections.c), from
+ * the descriptor file_cache_get() opened while finding out.
  *
  * One cache per worker, used by that worker's thread only (h3q calls the release callback
  * on the thread that drives the endpoint), so there is no locking.
@@ -43,9 +44,11 @@ void file_cache_free(file_cache *cache);
 
 /* The file at `full_path` (already checked to be under --root) from the cache, read into
  * it first if needed, as a new reference for the caller (cached_file_put() when done).
- * NULL when it is not a readable regular file of at most FILE_CACHE_MAX_FILE bytes: the
- * caller then opens it itself (or answers 404). */
-cached_file *file_cache_get(file_cache *cache, const char *full_path, uint64_t now_ns);
+ * NULL when it cannot be cached: then *fd_out is -1 when it is not a readable regular file
+ * (404), else the file, opened once here, for the caller to read chunk by chunk and close
+ * (larger than FILE_CACHE_MAX_FILE, or reading it whole failed), its size in *size_out. */
+cached_file *file_cache_get(file_cache *cache, const char *full_path, uint64_t now_ns,
+                            int *fd_out, uint64_t *size_out);
 
 const uint8_t *cached_file_data(const cached_file *file);
 uint64_t cached_file_size(const cached_file *file);

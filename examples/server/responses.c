@@ -29,13 +29,10 @@
 #include "ex_h3.h"
 #include "ex_log.h"
 
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 static char pattern[CHUNK + 64]; /* generated bodies: 64-byte lines of text */
 
@@ -281,32 +278,15 @@ static bool full_path_under_root(const char *root, const char *path, char *full)
     return (size_t)snprintf(full, FULL_PATH_MAX, "%s%s", root, path) < FULL_PATH_MAX;
 }
 
-/* Opens `full`; -1 when it is not a readable regular file. */
-static int open_regular(const char *full, uint64_t *size) {
-    int fd = open(full, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -1;
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return -1;
-    }
-    *size = (uint64_t)st.st_size;
-    return fd;
-}
-
 /* The file at `path` under --root for stream `s`: from the cache when small enough
  * (s->cached), else opened to be read chunk by chunk (s->fd). False when there is no such
  * readable regular file. */
 static bool find_file(conn *c, stream *s, const char *path, uint64_t *size) {
     char full[FULL_PATH_MAX];
     if (!full_path_under_root(c->srv->opt->root, path, full)) return false;
-    s->cached = file_cache_get(c->srv->files, full, ex_now_ns());
-    if (s->cached) {
-        *size = cached_file_size(s->cached);
-        return true;
-    }
-    s->fd = open_regular(full, size);
-    return s->fd >= 0;
+    s->cached = file_cache_get(c->srv->files, full, ex_now_ns(), &s->fd, size);
+    if (s->cached) *size = cached_file_size(s->cached);
+    return s->cached || s->fd >= 0;
 }
 
 /* Starts a body fed in chunks by the pacing in connections.c (GENERATED or FILE). */
