@@ -28,8 +28,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::BytesMut;
-
-use super::timer_heap::{TimerEntry, TimerHeap};
 use quinn_proto::{DatagramEvent, EcnCodepoint, EndpointConfig};
 
 use super::admission::Admission;
@@ -41,6 +39,7 @@ use super::qlog::{H3Tap, QlogDir, QlogFile};
 use super::quic_lb::QuicLbGenerator;
 use super::session::{ConnectionSessions, SessionRegistry, Ticket};
 use super::time::Clock;
+use super::timer_heap::{TimerEntry, TimerHeap};
 
 /// The smallest buffer [`Endpoint::poll_transmit`] accepts: the largest UDP payload this
 /// endpoint may produce.
