@@ -69,12 +69,6 @@ impl LentGuard {
         })
     }
 
-    /// The memory as [`Bytes`] read in place, released when the last clone is dropped.
-    /// Fails (and releases at once) when `ptr` is NULL with a non-zero length or the
-    /// length is impossible.
-    ///
-    /// # Safety
-    /// `ptr` is valid for reading `len` bytes until the release callback runs.
     /// The memory read in place for the length of a call that copies what it keeps; it
     /// is released when the guard is dropped, after that call. Fails like
     /// [`LentGuard::into_bytes`] (the guard still releases when dropped).
@@ -86,6 +80,12 @@ impl LentGuard {
         unsafe { bytes_arg(self.0.ptr, self.0.len, name) }
     }
 
+    /// The memory as [`Bytes`] read in place, released when the last clone is dropped.
+    /// Fails (and releases at once) when `ptr` is NULL with a non-zero length or the
+    /// length is impossible.
+    ///
+    /// # Safety
+    /// `ptr` is valid for reading `len` bytes until the release callback runs.
     pub(crate) unsafe fn into_bytes(self, name: &str) -> Result<Bytes, FfiError> {
         // SAFETY: forwarded from the caller's contract; only checks and borrows briefly.
         unsafe { bytes_arg(self.0.ptr, self.0.len, name)? };

@@ -390,7 +390,6 @@ impl Config {
         self.server_id = server;
     }
 
-    /// The identity set with [`Config::set_server_id`].
     /// Gives the endpoints made from now on (from this configuration or a copy made after)
     /// new secrets: an empty TLS session cache, a new key for Retry and NEW_TOKEN tokens
     /// with an empty used-token log, a new stateless reset key. Endpoints made before keep
@@ -408,6 +407,7 @@ impl Config {
         self.secrets.reset_key.clone()
     }
 
+    /// The identity set with [`Config::set_server_id`].
     pub(crate) fn server_id(&self) -> Option<&ServerId> {
         self.server_id.as_ref()
     }
