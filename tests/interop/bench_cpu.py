@@ -35,28 +35,23 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run_matrix as rm  # noqa: E402  (servers, certificates, helpers)
+from proc_stats import schedstat  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 SMALL = 1024
 
 
 def cpu_seconds(pid):
-    """CPU seconds process `pid` has run so far, all its threads: the scheduler's count in
-    nanoseconds (/proc/PID/task/*/schedstat), where /proc/PID/stat counts in ticks of 10 ms,
-    too coarse for a thousand requests of a few microseconds each. (h3q-server runs with
-    --workers 1 here, as gtlsserver has one thread, but a thread that ended is counted in
-    neither: only live ones are summed.)"""
-    try:
-        total = 0
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{task}/schedstat") as f:
-                total += int(f.read().split()[0])
-        return total / 1e9
-    except (OSError, ValueError, IndexError):
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        # After the command: state is fields[0]; utime and stime are stat's 14 and 15.
-        return (int(fields[11]) + int(fields[12])) / TICKS
+    """CPU seconds process `pid` has run so far, all its threads (proc_stats.schedstat;
+    h3q-server runs with --workers 1 here, as gtlsserver has one thread), or from
+    /proc/PID/stat's coarser ticks where schedstat is missing."""
+    stats = schedstat(pid)
+    if stats is not None and stats[0] > 0:
+        return stats[0]
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    # After the command: state is fields[0]; utime and stime are stat's 14 and 15.
+    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def run_client(argv, timeout):

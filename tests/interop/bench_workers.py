@@ -33,7 +33,6 @@ small-request throughput from 1 to 2 workers, e.g. on 8 cores:
 """
 
 import argparse
-import glob
 import os
 import re
 import shutil
@@ -44,19 +43,14 @@ import sys
 import tempfile
 import time
 
+from proc_stats import schedstat  # beside this script
+
 SMALL = 1024
 
 
 def server_cpu(pid):
-    """CPU seconds all threads of `pid` have run so far (schedstat, nanoseconds)."""
-    total = 0
-    for path in glob.glob(f"/proc/{pid}/task/*/schedstat"):
-        try:
-            with open(path) as f:
-                total += int(f.read().split()[0])
-        except (OSError, ValueError, IndexError):
-            pass  # a thread that just ended
-    return total / 1e9
+    """CPU seconds all threads of `pid` have run so far (proc_stats.schedstat)."""
+    return schedstat(pid)[0]
 
 
 class H3qServer:

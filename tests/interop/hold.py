@@ -36,6 +36,8 @@ import tempfile
 import threading
 import time
 
+from proc_stats import schedstat  # beside this script
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -61,26 +63,6 @@ def cpu_seconds(pid):
     except OSError:
         return None
     return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def schedstat(pid):
-    """(seconds on a CPU, seconds runnable but waiting for one) of the process so far, its
-    threads' /proc/PID/task/TID/schedstat summed (h3q-server's workers are threads). A large
-    wait means the machine was too busy to give the server the CPU it asked for, and
-    latencies say more about the machine than about the server."""
-    on_cpu = waiting = 0
-    try:
-        for tid in os.listdir(f"/proc/{pid}/task"):
-            try:
-                with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
-                    run, wait, _ = f.read().split()
-            except (OSError, ValueError):
-                continue  # a thread that just ended
-            on_cpu += int(run)
-            waiting += int(wait)
-    except OSError:
-        return None
-    return on_cpu / 1e9, waiting / 1e9
 
 
 def udp_drops():
