@@ -7,16 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-h3q_header ex_hdr(const char *name, const char *value) {
-    h3q_header h = {(const uint8_t *)name, strlen(name), (const uint8_t *)value, strlen(value)};
-    return h;
-}
-
-bool ex_hdr_is(const h3q_header *h, const char *name) {
-    size_t n = strlen(name);
-    return h->name_len == n && memcmp(h->name, name, n) == 0;
-}
-
 bool ex_hdr_value(const h3q_header *h, char *out, size_t cap) {
     if (h->value_len >= cap || memchr(h->value, 0, h->value_len)) return false;
     memcpy(out, h->value, h->value_len);
@@ -35,6 +25,18 @@ bool ex_parse_u64(const char *digits, size_t len, uint64_t max, uint64_t *out) {
     }
     *out = v;
     return true;
+}
+
+size_t ex_format_u64(uint64_t v, char out[EX_U64_LEN]) {
+    char rev[EX_U64_LEN];
+    size_t n = 0;
+    do {
+        rev[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++) out[i] = rev[n - 1 - i];
+    out[n] = '\0';
+    return n;
 }
 
 size_t ex_drain_events(h3q_quic_conn *quic, h3q_conn *h3, const char *peer,

@@ -137,9 +137,9 @@ void abort_stream(conn *c, stream *s, uint64_t code, const char *why) {
 
 static bool send_head(conn *c, stream *s, int status, const char *ctype, uint64_t length,
                       bool end) {
-    char st[8], len[24];
-    snprintf(st, sizeof st, "%d", status);
-    snprintf(len, sizeof len, "%" PRIu64, length);
+    char st[EX_U64_LEN], len[EX_U64_LEN];
+    ex_format_u64((uint64_t)status, st);
+    ex_format_u64(length, len);
     h3q_header h[4] = {ex_hdr(":status", st), ex_hdr("server", "h3q-server/" H3Q_VERSION_STRING),
                        ex_hdr("content-length", len)};
     size_t n = 3;
