@@ -27,6 +27,7 @@
 
 mod early;
 mod schedule;
+mod small_writes;
 
 pub use early::EarlyData;
 pub(crate) use early::EarlyState;
@@ -40,6 +41,7 @@ use quinn_proto::{
     VarInt, WriteError,
 };
 
+use self::small_writes::{SMALL_WRITE_MAX, SmallWrites};
 use super::error::QuicError;
 use super::event::Event;
 use super::qlog::H3Tap;
@@ -192,6 +194,8 @@ pub(crate) struct Core {
     /// The stream that last had its turn when streams of one priority were refilled
     /// together (`schedule.rs`): the next round starts after it.
     last_in_turn: u64,
+    /// Where small writes are copied before quinn-proto takes them (`small_writes.rs`).
+    small_writes: SmallWrites,
     /// Streams quinn-proto reported writable in this round, refilled by priority.
     writable: Vec<StreamId>,
     /// Local streams (per direction) the application has used: indices below are claimed.
@@ -244,6 +248,7 @@ impl Core {
             pending_priority: StreamIdMap::default(),
             waiting_span: None,
             last_in_turn: 0,
+            small_writes: SmallWrites::default(),
             unacknowledged: StreamIdSet::default(),
             writable: Vec::new(),
             claimed: [0; 2],
@@ -348,10 +353,12 @@ impl Core {
             E::Stream(StreamEvent::Writable { id }) => self.writable.push(id),
             E::Stream(StreamEvent::Finished { id }) => {
                 self.unacknowledged.remove(&u64::from(id));
+                self.release_small_writes_if_settled();
             }
             E::Stream(StreamEvent::Stopped { id, error_code }) => {
                 self.outgoing.remove(&u64::from(id));
                 self.unacknowledged.remove(&u64::from(id));
+                self.release_small_writes_if_settled();
                 // RFC 9000 §3.5: answer STOP_SENDING with RESET_STREAM. An error means the
                 // stream is already reset or gone, which is the state we want.
                 let _ = self.quinn.send_stream(id).reset(error_code);
@@ -753,6 +760,14 @@ impl Core {
         }
 
         // Nothing queued: write straight into quinn-proto, queue only the rest.
+        // Request streams only: the chunk is let go when they settle, and the long-lived
+        // unidirectional streams (control, QPACK) would keep it for the connection's life.
+        let data = match data {
+            Payload::Slice(slice) if slice.len() <= SMALL_WRITE_MAX && id.dir() == Dir::Bi => {
+                Payload::Owned(self.small_writes.copy(slice))
+            }
+            other => other,
+        };
         let mut send = self.quinn.send_stream(id);
         let (rest, wrote) = match data {
             Payload::Slice(slice) => match send.write(slice) {
@@ -796,6 +811,14 @@ impl Core {
         Ok(())
     }
 
+    /// Lets go of the small-writes chunk once no stream has data waiting here or for
+    /// acknowledgement: an idle connection holds none.
+    fn release_small_writes_if_settled(&mut self) {
+        if self.unacknowledged.is_empty() && self.outgoing.is_empty() {
+            self.small_writes.release();
+        }
+    }
+
     pub(crate) fn next_stream_id(&self, unidirectional: bool) -> u64 {
         let dir = if unidirectional { Dir::Uni } else { Dir::Bi };
         StreamId::new(self.side, dir, self.claimed[dir as usize]).into()
@@ -828,6 +851,7 @@ impl Core {
         }
         self.outgoing.remove(&stream_id);
         self.unacknowledged.remove(&stream_id);
+        self.release_small_writes_if_settled();
         // An error means already reset or finished and acknowledged: nothing left to do.
         let _ = self.quinn.send_stream(id).reset(code);
         Ok(())
