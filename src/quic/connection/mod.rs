@@ -760,11 +760,16 @@ impl Core {
         }
 
         // Nothing queued: write straight into quinn-proto, queue only the rest.
-        // Request streams only: the chunk is let go when they settle, and the long-lived
-        // unidirectional streams (control, QPACK) would keep it for the connection's life.
+        // Request streams start chunks; the long-lived unidirectional streams (control,
+        // QPACK) only use one that is there, or they would keep it for the connection's
+        // life (it is let go when the request streams settle).
         let data = match data {
-            Payload::Slice(slice) if slice.len() <= SMALL_WRITE_MAX && id.dir() == Dir::Bi => {
-                Payload::Owned(self.small_writes.copy(slice))
+            Payload::Slice(slice) if slice.len() <= SMALL_WRITE_MAX => {
+                Payload::Owned(if id.dir() == Dir::Bi {
+                    self.small_writes.copy(slice)
+                } else {
+                    self.small_writes.copy_if_held(slice)
+                })
             }
             other => other,
         };

@@ -34,14 +34,26 @@ impl SmallWrites {
     /// A copy of `data` (at most [`SMALL_WRITE_MAX`] bytes, else a copy of its own) that
     /// shares its allocation with the writes around it.
     pub(super) fn copy(&mut self, data: &[u8]) -> Bytes {
+        debug_assert!(self.chunk.is_empty(), "every write is split off whole");
         if data.len() > SMALL_WRITE_MAX {
             return Bytes::copy_from_slice(data);
         }
-        if self.chunk.capacity() - self.chunk.len() < data.len() {
+        // A chunk whose slices are all gone is used again from its start.
+        if self.chunk.capacity() < data.len() && !self.chunk.try_reclaim(data.len()) {
             self.chunk = BytesMut::with_capacity(CHUNK);
         }
         self.chunk.extend_from_slice(data);
         self.chunk.split().freeze()
+    }
+
+    /// A copy of `data` in the current chunk if there is one, else a copy of its own: for
+    /// writes that should not start a chunk (see `Core::send`).
+    pub(super) fn copy_if_held(&mut self, data: &[u8]) -> Bytes {
+        if self.holds_chunk() {
+            self.copy(data)
+        } else {
+            Bytes::copy_from_slice(data)
+        }
     }
 
     /// Lets go of the current chunk: it is freed as soon as its slices are.
@@ -50,7 +62,6 @@ impl SmallWrites {
     }
 
     /// Whether a chunk is held.
-    #[cfg(test)]
     fn holds_chunk(&self) -> bool {
         self.chunk.capacity() > 0
     }
@@ -97,6 +108,31 @@ mod tests {
         assert_ne!(copy.as_ptr().wrapping_add(copy.len()), next.as_ptr());
     }
 
+    /// A chunk whose slices have all been dropped is filled again from its start, without
+    /// a new allocation; one with a slice alive is not.
+    #[test]
+    fn settled_chunk_is_reused() {
+        let mut writes = SmallWrites::default();
+        let first = writes.copy(&[1; 1000]);
+        let start = first.as_ptr();
+        drop(first);
+        for _ in 0..3 {
+            drop(writes.copy(&[2; 1000]));
+        }
+        // 96 bytes left at the end; every slice gone: the chunk starts over.
+        let reused = writes.copy(&[3; 1000]);
+        assert_eq!(reused.as_ptr(), start);
+        assert_eq!(reused.as_ref(), &[3; 1000][..]);
+        for _ in 0..3 {
+            drop(writes.copy(&[4; 1000]));
+        }
+        // `reused` is alive: a new chunk.
+        let fresh = writes.copy(&[5; 1000]);
+        let within = |p: *const u8| p >= start && p < start.wrapping_add(CHUNK);
+        assert!(!within(fresh.as_ptr()));
+        assert_eq!(reused.as_ref(), &[3; 1000][..]);
+    }
+
     /// Released, the buffer holds nothing until the next write; the slices handed out stay
     /// valid.
     #[test]
@@ -112,5 +148,11 @@ mod tests {
         assert_eq!(b.as_ref(), b"DATA");
         assert!(writes.holds_chunk());
         assert_eq!(writes.copy(b"").len(), 0);
+        writes.release();
+        assert_eq!(writes.copy_if_held(b"ack").as_ref(), b"ack");
+        assert!(!writes.holds_chunk());
+        let held = writes.copy(b"x");
+        let next = writes.copy_if_held(b"y");
+        assert_eq!(held.as_ptr().wrapping_add(1), next.as_ptr());
     }
 }
