@@ -390,6 +390,11 @@ pub unsafe extern "C" fn h3q_conn_send_data(
 /// `*_free()`; see `h3q_release_cb` for what it must not do. `release` may be NULL for
 /// memory that outlives the connection (static data).
 ///
+/// Large bodies: hand them over in pieces of a few hundred KiB rather than tens. Each call
+/// is a DATA frame, and the QUIC layer finds every packet's bytes by walking the pieces
+/// still unacknowledged (docs/ARCHITECTURE.md, quinn-proto's limits): with 64 KiB pieces
+/// that walk was a fifth of a bulk transfer's instructions, with 256 KiB under a tenth.
+///
 /// Returns as `h3q_conn_send_data()`.
 ///
 /// # Safety
