@@ -70,6 +70,18 @@ def run_client(argv, timeout):
     return p.returncode == 0, cpu, wall, tail
 
 
+def make_root(work, mb):
+    """WORK/root with the files both servers serve: big.bin (`mb` MiB) and small.bin
+    (SMALL bytes), random bytes. Returns its path."""
+    root = os.path.join(work, "root")
+    os.makedirs(root, exist_ok=True)
+    with open(os.path.join(root, "big.bin"), "wb") as f:
+        f.write(os.urandom(mb << 20))
+    with open(os.path.join(root, "small.bin"), "wb") as f:
+        f.write(os.urandom(SMALL))
+    return root
+
+
 def gtlsclient_argv(args, port, path, count):
     return [args.gtlsclient, "--quiet", "--exit-on-all-streams-close", "--timeout=60s",
             "--sni=localhost", "-n", str(count), "--max-data=256M",
@@ -122,12 +134,7 @@ def main():
                  "ngtcp2-client)")
 
     work = args.work or tempfile.mkdtemp(prefix="h3q-bench-cpu-")
-    root = os.path.join(work, "root")
-    os.makedirs(root, exist_ok=True)
-    with open(os.path.join(root, "big.bin"), "wb") as f:
-        f.write(os.urandom(args.mb << 20))
-    with open(os.path.join(root, "small.bin"), "wb") as f:
-        f.write(os.urandom(SMALL))
+    root = make_root(work, args.mb)
     certs = rm.make_certs(work)
     ng_port = rm.free_udp_port()
     servers = {

@@ -32,7 +32,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run_matrix as rm  # noqa: E402  (servers, certificates, helpers)
-from bench_cpu import SMALL, gtlsclient_argv  # noqa: E402
+from bench_cpu import SMALL, gtlsclient_argv, make_root  # noqa: E402
 
 
 def callgrind_total(path):
@@ -96,12 +96,7 @@ def main():
         sys.exit("bench_instructions.py needs ngtcp2's gtlsserver and gtlsclient")
 
     work = args.work or tempfile.mkdtemp(prefix="h3q-bench-instructions-")
-    root = os.path.join(work, "root")
-    os.makedirs(root, exist_ok=True)
-    with open(os.path.join(root, "big.bin"), "wb") as f:
-        f.write(os.urandom(args.mb << 20))
-    with open(os.path.join(root, "small.bin"), "wb") as f:
-        f.write(os.urandom(SMALL))
+    root = make_root(work, args.mb)
     certs = rm.make_certs(work)
     h3q_port, ng_port = rm.free_udp_port(), rm.free_udp_port()
     servers = [
