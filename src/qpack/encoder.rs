@@ -33,7 +33,7 @@ use bytes::Bytes;
 
 use super::dynamic_table::{DynamicTable, ENTRY_OVERHEAD, entry_size};
 use super::field_lines;
-use super::hash::FastHashBuilder;
+use super::hash::{FastHashBuilder, bytes_eq};
 use super::history::{History, Recency};
 use super::instruction::{self, DecoderInstruction, InstructionReader, ParseError, Step};
 use super::static_table;
@@ -321,7 +321,7 @@ impl Encoder {
         let abs = *self.by_field.get(&hash)?;
         self.table
             .get(abs)
-            .is_some_and(|e| e.name == name && e.value == value)
+            .is_some_and(|e| bytes_eq(&e.value, value) && bytes_eq(&e.name, name))
             .then_some(abs)
     }
 
@@ -330,7 +330,7 @@ impl Encoder {
         let abs = *self.by_name.get(&hash)?;
         self.table
             .get(abs)
-            .is_some_and(|e| e.name == name)
+            .is_some_and(|e| bytes_eq(&e.name, name))
             .then_some(abs)
     }
 

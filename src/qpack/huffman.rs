@@ -341,6 +341,7 @@ fn decode_tail(
 }
 
 /// The number of bytes [`encode`] produces for `input`.
+#[cfg(test)]
 pub fn encoded_len(input: &[u8]) -> usize {
     let bits: usize = input.iter().map(|&b| LENGTHS[b as usize] as usize).sum();
     bits.div_ceil(8)
@@ -360,55 +361,111 @@ const fn build_encode_table() -> [u64; 256] {
 
 static ENCODE: [u64; 256] = build_encode_table();
 
-/// Bits being written: the low `bits` bits of `acc` are pending (fewer than 32 between
-/// calls), older bits above.
-struct Writer {
+/// Bytes [`encode_shorter`] may write past its bound before it notices: it checks before
+/// each group of four codes and before the last three, from a position below the bound;
+/// four codes (at most 4 x 30 bits plus 7 pending) move it on by at most 15 bytes, and
+/// every flush stores 8 bytes from where it stands.
+const OVERRUN: usize = 24;
+
+/// Bits being written into a buffer sized in advance: the high `bits` bits of `acc` are
+/// pending (at most 7 between calls), and whole bytes are stored at `pos` as they fill.
+struct Writer<'a> {
+    buf: &'a mut [u8],
+    pos: usize,
     acc: u64,
     bits: u32,
 }
 
-impl Writer {
-    /// Appends `len` (at most 32) bits of `code`, flushing four bytes once 32 are pending.
-    fn put(&mut self, code: u64, len: u32, out: &mut Vec<u8>) {
-        self.acc = (self.acc << len) | code;
+impl Writer<'_> {
+    /// Appends `len` bits of `code` (`len` at most 56) and stores the whole bytes: all 8
+    /// bytes of the accumulator are written (the buffer has room), the position moves on
+    /// by the complete ones.
+    #[inline(always)]
+    fn put(&mut self, code: u64, len: u32) {
+        self.acc |= code << (64 - self.bits - len);
         self.bits += len;
-        if self.bits >= 32 {
-            self.bits -= 32;
-            out.extend_from_slice(&((self.acc >> self.bits) as u32).to_be_bytes());
+        self.buf[self.pos..self.pos + 8].copy_from_slice(&self.acc.to_be_bytes());
+        let whole = self.bits >> 3;
+        self.pos += whole as usize;
+        self.acc <<= whole * 8;
+        self.bits &= 7;
+    }
+
+    /// Pads the last byte with ones (a prefix of EOS); returns the encoded length.
+    fn finish(self) -> usize {
+        if self.bits == 0 {
+            return self.pos;
         }
+        self.buf[self.pos] = (self.acc >> 56) as u8 | (0xff >> self.bits);
+        self.pos + 1
     }
 }
 
-/// Appends the Huffman encoding of `input` to `out`, padded with ones.
-pub fn encode(input: &[u8], out: &mut Vec<u8>) {
-    // Enough whenever Huffman coding is worth using (it is shorter than the input).
-    out.reserve(input.len());
-    let mut w = Writer { acc: 0, bits: 0 };
-    // Two bytes at a time: their codes joined when they fit 32 bits (any two of the
-    // common characters do), so that the pending bits are shifted once per pair.
-    let mut pairs = input.chunks_exact(2);
-    for pair in &mut pairs {
-        let (a, b) = (ENCODE[pair[0] as usize], ENCODE[pair[1] as usize]);
-        let (len_a, len_b) = ((a & 0xff) as u32, (b & 0xff) as u32);
-        if len_a + len_b <= 32 {
-            w.put(((a >> 8) << len_b) | (b >> 8), len_a + len_b, out);
+/// Appends the Huffman encoding of `input` to `out` (padded with ones) if it is shorter
+/// than `bound` bytes, and returns its length; otherwise leaves `out` as it was and
+/// returns `None`, having stopped as soon as the code reached `bound`.
+///
+/// One pass: codes are gathered four bytes at a time into a 64-bit accumulator (joined
+/// before the shift when their lengths add up to at most 56 bits, as those of any four
+/// common characters do), and whole bytes are stored eight at a time into room reserved
+/// up front.
+pub fn encode_shorter(input: &[u8], bound: usize, out: &mut Vec<u8>) -> Option<usize> {
+    let start = out.len();
+    out.resize(start + bound + OVERRUN, 0);
+    let mut w = Writer {
+        buf: &mut out[start..],
+        pos: 0,
+        acc: 0,
+        bits: 0,
+    };
+    let mut groups = input.chunks_exact(4);
+    for group in &mut groups {
+        if w.pos >= bound {
+            out.truncate(start);
+            return None;
+        }
+        let codes = [
+            ENCODE[usize::from(group[0])],
+            ENCODE[usize::from(group[1])],
+            ENCODE[usize::from(group[2])],
+            ENCODE[usize::from(group[3])],
+        ];
+        let lens = codes.map(|c| (c & 0xff) as u32);
+        let total = lens[0] + lens[1] + lens[2] + lens[3];
+        if total <= 56 {
+            let joined = ((((codes[0] >> 8) << lens[1] | codes[1] >> 8) << lens[2]
+                | codes[2] >> 8)
+                << lens[3])
+                | codes[3] >> 8;
+            w.put(joined, total);
         } else {
-            w.put(a >> 8, len_a, out);
-            w.put(b >> 8, len_b, out);
+            for (code, len) in codes.into_iter().zip(lens) {
+                w.put(code >> 8, len);
+            }
         }
     }
-    for &byte in pairs.remainder() {
-        let e = ENCODE[byte as usize];
-        w.put(e >> 8, (e & 0xff) as u32, out);
+    if w.pos >= bound {
+        out.truncate(start);
+        return None;
     }
-    let (acc, mut bits) = (w.acc, w.bits);
-    while bits >= 8 {
-        bits -= 8;
-        out.push((acc >> bits) as u8);
+    for &byte in groups.remainder() {
+        let code = ENCODE[usize::from(byte)];
+        w.put(code >> 8, (code & 0xff) as u32);
     }
-    if bits > 0 {
-        out.push(((acc << (8 - bits)) as u8) | (0xff >> bits));
+    let len = w.finish();
+    if len < bound {
+        out.truncate(start + len);
+        Some(len)
+    } else {
+        out.truncate(start);
+        None
     }
+}
+
+/// Appends the Huffman encoding of `input` to `out`, padded with ones; returns its length.
+pub fn encode(input: &[u8], out: &mut Vec<u8>) -> usize {
+    // No code is longer than 30 bits: 4 bytes per input byte, plus one, is never reached.
+    encode_shorter(input, input.len() * 4 + 1, out).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -586,6 +643,85 @@ mod tests {
             let mut out = Vec::new();
             decode(&coded, &mut out, 10).unwrap();
             assert_eq!(out, [sym as u8]);
+        }
+    }
+
+    /// Bit-by-bit encoding from the code table: the slow, obvious reference.
+    fn reference_encode(input: &[u8]) -> Vec<u8> {
+        let mut bits = Vec::new();
+        for &byte in input {
+            let (code, len) = (
+                CODES[usize::from(byte)],
+                u32::from(LENGTHS[usize::from(byte)]),
+            );
+            bits.extend((0..len).rev().map(|i| code >> i & 1 == 1));
+        }
+        while bits.len() % 8 != 0 {
+            bits.push(true);
+        }
+        bits.chunks(8)
+            .map(|b| b.iter().fold(0u8, |acc, &bit| acc << 1 | u8::from(bit)))
+            .collect()
+    }
+
+    #[test]
+    fn encodes_like_the_bit_by_bit_reference() {
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = || {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (seed >> 33) as u8
+        };
+        let mut inputs: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b]).collect();
+        inputs.push((0..=255).collect());
+        inputs.push((0..=255).rev().collect());
+        for case in 0..3_000 {
+            let len = usize::from(next()) % if case % 10 == 0 { 256 } else { 40 };
+            inputs.push(match case % 3 {
+                // Any byte: long codes, the four-at-a-time path's fallback.
+                0 => (0..len).map(|_| next()).collect(),
+                // Header-like text: short codes, joined four at a time.
+                1 => (0..len)
+                    .map(|_| b"abcz019-_./:;=XYZ ~%"[usize::from(next()) % 20])
+                    .collect(),
+                // Mostly text with an odd rare byte.
+                _ => (0..len)
+                    .map(|_| {
+                        if next() < 16 {
+                            next()
+                        } else {
+                            b'a' + next() % 26
+                        }
+                    })
+                    .collect(),
+            });
+        }
+        for input in &inputs {
+            let want = reference_encode(input);
+            let mut out = vec![0xaa];
+            assert_eq!(encode(input, &mut out), want.len());
+            assert_eq!((out[0], &out[1..]), (0xaa, &want[..]), "{input:02x?}");
+            assert_eq!(encoded_len(input), want.len());
+            let mut back = Vec::new();
+            decode(&out[1..], &mut back, 1 << 20).unwrap();
+            assert_eq!(&back, input);
+            // Bounded: the code only when strictly shorter than the bound, else nothing.
+            for bound in [
+                0,
+                want.len().saturating_sub(1),
+                want.len(),
+                want.len() + 1,
+                input.len(),
+            ] {
+                let mut out = vec![0x55; 3];
+                let got = encode_shorter(input, bound, &mut out);
+                if want.len() < bound {
+                    assert_eq!(got, Some(want.len()));
+                    assert_eq!(&out[3..], &want[..]);
+                } else {
+                    assert_eq!(got, None);
+                    assert_eq!(out, [0x55; 3]);
+                }
+            }
         }
     }
 
