@@ -463,6 +463,7 @@ pub fn encode_shorter(input: &[u8], bound: usize, out: &mut Vec<u8>) -> Option<u
 }
 
 /// Appends the Huffman encoding of `input` to `out`, padded with ones; returns its length.
+#[cfg(test)]
 pub fn encode(input: &[u8], out: &mut Vec<u8>) -> usize {
     // No code is longer than 30 bits: 4 bytes per input byte, plus one, is never reached.
     encode_shorter(input, input.len() * 4 + 1, out).unwrap_or_default()
