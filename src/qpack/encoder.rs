@@ -27,13 +27,12 @@ mod representation;
 
 use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::hash::{BuildHasher, Hasher};
 
 use bytes::Bytes;
 
 use super::dynamic_table::{DynamicTable, ENTRY_OVERHEAD, entry_size};
 use super::field_lines;
-use super::hash::{FastHashBuilder, bytes_eq};
+use super::hash::{FastHashBuilder, KeyHashBuilder, bytes_eq, hash_bytes};
 use super::history::{History, Recency};
 use super::instruction::{self, DecoderInstruction, InstructionReader, ParseError, Step};
 use super::static_table;
@@ -74,14 +73,38 @@ struct Section {
     min_ref: Option<u64>,
 }
 
+/// The hashes a field is looked up by: of its name, and of its name and value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct FieldKey {
+    name: u64,
+    field: u64,
+}
+
+impl FieldKey {
+    fn of(name: &[u8], value: &[u8]) -> FieldKey {
+        let name = hash_bytes(0, name);
+        FieldKey {
+            name,
+            field: hash_bytes(name, value),
+        }
+    }
+
+    /// The key of the field with this key's name and `value`.
+    fn with_value(self, value: &[u8]) -> FieldKey {
+        FieldKey {
+            name: self.name,
+            field: hash_bytes(self.name, value),
+        }
+    }
+}
+
 /// What the encoder knows about one dynamic table entry.
 #[derive(Clone, Copy, Debug)]
 struct EntryMeta {
     /// Total bytes inserted before this entry.
     inserted_before: u64,
     /// Its hashes in `by_field` and `by_name`.
-    field_hash: u64,
-    name_hash: u64,
+    key: FieldKey,
 }
 
 /// The field section being encoded: its stream, and the dynamic table entries it
@@ -135,9 +158,9 @@ pub struct Encoder {
     inserted_total: u64,
     /// Hash of (name, value) -> absolute index of the newest entry with it. (Two fields
     /// with one hash: only the newer is found, which costs compression, not correctness.)
-    by_field: HashMap<u64, u64, FastHashBuilder>,
+    by_field: HashMap<u64, u64, KeyHashBuilder>,
     /// Hash of name -> absolute index of the newest entry with it.
-    by_name: HashMap<u64, u64, FastHashBuilder>,
+    by_name: HashMap<u64, u64, KeyHashBuilder>,
     /// Unacknowledged sections per stream, oldest first.
     outstanding: HashMap<u64, VecDeque<Section>, FastHashBuilder>,
     /// How many streams have a section the decoder may be blocked on, when known: worked
@@ -154,6 +177,8 @@ pub struct Encoder {
     names_seen: History,
     /// The lines of the section being encoded (kept to reuse its allocation).
     lines: Vec<Line<u64>>,
+    /// The keys of the section's fields, when the dynamic table is in use (likewise).
+    keys: Vec<FieldKey>,
 }
 
 impl Default for Encoder {
@@ -184,6 +209,7 @@ impl Encoder {
             fields_seen: Recency::new(RECENCY_HORIZON),
             names_seen: History::new(NAME_HISTORY_LEN),
             lines: Vec::new(),
+            keys: Vec::new(),
         }
     }
 
@@ -274,7 +300,12 @@ impl Encoder {
     /// Whether a section on `stream_id` (not blocking yet) would gain too little from
     /// the unacknowledged entries already in the table to spend one of the peer's
     /// blocked streams on it: the estimate counts the literal bytes such references save.
-    fn blocking_budget_not_worth_it(&self, stream_id: u64, fields: &[(&[u8], &[u8])]) -> bool {
+    fn blocking_budget_not_worth_it(
+        &self,
+        stream_id: u64,
+        fields: &[(&[u8], &[u8])],
+        keys: &[FieldKey],
+    ) -> bool {
         if self.table.insert_count() == self.known_received || self.max_blocked == 0 {
             return false;
         }
@@ -282,8 +313,8 @@ impl Encoder {
             return false;
         }
         let mut gain = 0usize;
-        for &(name, value) in fields {
-            if let Some(abs) = self.find_exact(Self::field_hash(name, value), name, value) {
+        for (&(name, value), key) in fields.iter().zip(keys) {
+            if let Some(abs) = self.find_exact(key.field, name, value) {
                 if abs >= self.known_received {
                     gain += (name.len() + value.len()) * 3 / 4;
                     if gain >= MIN_BLOCKING_GAIN {
@@ -300,20 +331,6 @@ impl Encoder {
             q.iter()
                 .any(|s| s.required_insert_count > self.known_received)
         })
-    }
-
-    fn field_hash(name: &[u8], value: &[u8]) -> u64 {
-        let mut h = FastHashBuilder::default().build_hasher();
-        h.write_usize(name.len());
-        h.write(name);
-        h.write(value);
-        h.finish()
-    }
-
-    fn name_hash(name: &[u8]) -> u64 {
-        let mut h = FastHashBuilder::default().build_hasher();
-        h.write(name);
-        h.finish()
     }
 
     /// The newest entry with this name and value.
@@ -348,17 +365,21 @@ impl Encoder {
 
     /// Inserts an entry, keeping the lookup maps in step with evictions. The caller has
     /// checked `can_insert`. Returns the new entry's absolute index.
-    fn insert(&mut self, name: &[u8], value: &[u8], name_bytes: Option<Bytes>) -> Option<u64> {
+    fn insert(
+        &mut self,
+        name: &[u8],
+        value: &[u8],
+        key: FieldKey,
+        name_bytes: Option<Bytes>,
+    ) -> Option<u64> {
         let size = entry_size(name.len(), value.len());
         let survivor = self.table.first_surviving_after_insert(size);
         for abs in self.table.first_index()..survivor {
             if let Some(meta) = self.meta.pop_front() {
-                remove_index(&mut self.by_field, meta.field_hash, abs);
-                remove_index(&mut self.by_name, meta.name_hash, abs);
+                remove_index(&mut self.by_field, meta.key.field, abs);
+                remove_index(&mut self.by_name, meta.key.name, abs);
             }
         }
-        let field_hash = Self::field_hash(name, value);
-        let name_hash = Self::name_hash(name);
         let name = name_bytes.unwrap_or_else(|| Bytes::copy_from_slice(name));
         let abs = self
             .table
@@ -366,12 +387,11 @@ impl Encoder {
             .ok()?;
         self.meta.push_back(EntryMeta {
             inserted_before: self.inserted_total,
-            field_hash,
-            name_hash,
+            key,
         });
         self.inserted_total += size;
-        self.by_field.insert(field_hash, abs);
-        self.by_name.insert(name_hash, abs);
+        self.by_field.insert(key.field, abs);
+        self.by_name.insert(key.name, abs);
         Some(abs)
     }
 
@@ -385,17 +405,30 @@ impl Encoder {
         section: &mut Vec<u8>,
     ) {
         let mut in_progress = SectionInProgress::new(stream_id);
-        if self.blocking_budget_not_worth_it(stream_id, fields) {
+        // Each field's hashes, worked out once (none without a dynamic table).
+        let mut keys = std::mem::take(&mut self.keys);
+        keys.clear();
+        if self.table.capacity() > 0 {
+            keys.extend(
+                fields
+                    .iter()
+                    .map(|&(name, value)| FieldKey::of(name, value)),
+            );
+        }
+        if self.blocking_budget_not_worth_it(stream_id, fields, &keys) {
             in_progress.may_block = Some(false);
         }
         // One line per field; written once the Base is known.
         let mut lines = std::mem::take(&mut self.lines);
         lines.clear();
-        for &(name, value) in fields {
-            let representation = self.choose_representation(name, value, &mut in_progress);
-            let inserted = representation
-                .insertion
-                .and_then(|insertion| self.write_insertion(insertion, name, value, encoder_stream));
+        for (i, &(name, value)) in fields.iter().enumerate() {
+            let key = keys.get(i).copied();
+            let representation = self.choose_representation(name, value, key, &mut in_progress);
+            let inserted = representation.insertion.and_then(|insertion| {
+                // An insertion is chosen only with a dynamic table, hence a key.
+                let key = key?;
+                self.write_insertion(insertion, name, value, key, encoder_stream)
+            });
             let line = representation.line.with_inserted(inserted);
             if let Some(abs) = line.dynamic_entry() {
                 in_progress.note_ref(abs);
@@ -409,6 +442,7 @@ impl Encoder {
             write_field_line(section, line, base, name, value);
         }
         self.lines = lines;
+        self.keys = keys;
         if required_insert_count > 0 {
             self.track_unacknowledged(stream_id, required_insert_count, in_progress.min_ref);
         }
@@ -422,33 +456,38 @@ impl Encoder {
         insertion: Insertion,
         name: &[u8],
         value: &[u8],
+        key: FieldKey,
         encoder_stream: &mut Vec<u8>,
     ) -> Option<u64> {
         match insertion {
             Insertion::Duplicate { abs } => {
                 let entry = self.table.get(abs)?;
                 let (name, value) = (entry.name.clone(), entry.value.clone());
+                let key = self
+                    .meta
+                    .get((abs - self.table.first_index()) as usize)?
+                    .key;
                 instruction::write_duplicate(encoder_stream, self.table.insert_count() - 1 - abs);
-                self.insert(&name, &value, Some(name.clone()))
+                self.insert(&name, &value, key, Some(name.clone()))
             }
             Insertion::WithStaticNameRef { index } => {
                 instruction::write_insert_with_name_ref(encoder_stream, true, index, value);
                 let static_name = static_table::get(index).map(|(n, _)| Bytes::from_static(n));
-                self.insert(name, value, static_name)
+                self.insert(name, value, key, static_name)
             }
             Insertion::WithDynamicNameRef { abs } => {
                 let relative = self.table.insert_count() - 1 - abs;
                 instruction::write_insert_with_name_ref(encoder_stream, false, relative, value);
                 let entry_name = self.table.get(abs).map(|e| e.name.clone());
-                self.insert(name, value, entry_name)
+                self.insert(name, value, key, entry_name)
             }
             Insertion::WithLiteralName => {
                 instruction::write_insert_with_literal_name(encoder_stream, name, value);
-                self.insert(name, value, None)
+                self.insert(name, value, key, None)
             }
             Insertion::NameAnchor => {
                 instruction::write_insert_with_literal_name(encoder_stream, name, b"");
-                self.insert(name, b"", None)
+                self.insert(name, b"", key.with_value(b""), None)
             }
         }
     }
@@ -617,7 +656,7 @@ fn write_field_line(section: &mut Vec<u8>, line: Line<u64>, base: u64, name: &[u
 }
 
 /// Forgets the evicted entry `abs` under `hash`, unless a newer entry took its place.
-fn remove_index(map: &mut HashMap<u64, u64, FastHashBuilder>, hash: u64, abs: u64) {
+fn remove_index(map: &mut HashMap<u64, u64, KeyHashBuilder>, hash: u64, abs: u64) {
     if map.get(&hash) == Some(&abs) {
         map.remove(&hash);
     }

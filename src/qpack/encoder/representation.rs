@@ -6,7 +6,7 @@
 //! field line once the section's Base is known) is the encoder's job. Huffman coding is
 //! not decided here: every string literal is written in whichever form is shorter.
 
-use super::{Encoder, SectionInProgress};
+use super::{Encoder, FieldKey, SectionInProgress};
 use crate::qpack::dynamic_table::entry_size;
 use crate::qpack::static_table::{self, Match};
 
@@ -157,6 +157,7 @@ impl Encoder {
         &mut self,
         name: &[u8],
         value: &[u8],
+        key: Option<FieldKey>,
         section: &mut SectionInProgress,
     ) -> Representation {
         let never_index = is_sensitive(name, value);
@@ -167,13 +168,13 @@ impl Encoder {
             Some(Match::Name(index)) => Some(index),
             None => None,
         };
-        if self.table.capacity() == 0 {
+        // (Keys are worked out when there is a dynamic table.)
+        let Some(key) = key.filter(|_| self.table.capacity() > 0) else {
             return Representation::line(Line::literal(never_index, static_name));
-        }
-        let field_hash = Self::field_hash(name, value);
+        };
         let mut in_table = false;
         if !never_index {
-            if let Some(abs) = self.find_exact(field_hash, name, value) {
+            if let Some(abs) = self.find_exact(key.field, name, value) {
                 in_table = true;
                 if let Some(indexed) = self.choose_indexed_dynamic(abs, section) {
                     return indexed;
@@ -186,15 +187,15 @@ impl Encoder {
         let seen_recently = !never_index
             && self
                 .fields_seen
-                .record(field_hash)
+                .record(key.field)
                 .is_some_and(|gap| gap <= window);
         // (An entry the section may not reference yet is not inserted twice.)
         if seen_recently && !in_table {
-            if let Some(inserted) = self.choose_insertion(name, value, static_name, section) {
+            if let Some(inserted) = self.choose_insertion(name, value, key, static_name, section) {
                 return inserted;
             }
         }
-        self.choose_literal(name, never_index, static_name, section)
+        self.choose_literal(name, key, never_index, static_name, section)
     }
 
     /// For a field held by entry `abs`: an Indexed Field Line referencing it, or a
@@ -233,6 +234,7 @@ impl Encoder {
         &mut self,
         name: &[u8],
         value: &[u8],
+        key: FieldKey,
         static_name: Option<u64>,
         section: &mut SectionInProgress,
     ) -> Option<Representation> {
@@ -244,7 +246,7 @@ impl Encoder {
         {
             return None;
         }
-        let name_hash = Self::name_hash(name);
+        let name_hash = key.name;
         let insertion = match static_name {
             Some(index) => Insertion::WithStaticNameRef { index },
             None => match self.find_name(name_hash, name) {
@@ -277,6 +279,7 @@ impl Encoder {
     fn choose_literal(
         &mut self,
         name: &[u8],
+        key: FieldKey,
         never_index: bool,
         static_name: Option<u64>,
         section: &mut SectionInProgress,
@@ -284,7 +287,7 @@ impl Encoder {
         if static_name.is_some() {
             return Representation::line(Line::literal(never_index, static_name));
         }
-        let name_hash = Self::name_hash(name);
+        let name_hash = key.name;
         let usable_name_entry = self
             .find_name(name_hash, name)
             .filter(|&abs| abs < self.known_received || self.may_block(section));
