@@ -347,119 +347,122 @@ pub fn encoded_len(input: &[u8]) -> usize {
     bits.div_ceil(8)
 }
 
-/// Each byte's code (right-aligned) shifted up 8 bits, with its length in the low 8 bits:
-/// one load per byte when encoding.
-const fn build_encode_table() -> [u64; 256] {
+/// Each byte's code left-aligned in 64 bits: shifted right by the number of bits pending,
+/// it lines up after them.
+const fn build_left_codes() -> [u64; 256] {
     let mut table = [0u64; 256];
     let mut sym = 0;
     while sym < 256 {
-        table[sym] = ((CODES[sym] as u64) << 8) | LENGTHS[sym] as u64;
+        table[sym] = (CODES[sym] as u64) << (64 - LENGTHS[sym] as u32);
         sym += 1;
     }
     table
 }
 
-static ENCODE: [u64; 256] = build_encode_table();
+static LEFT_CODES: [u64; 256] = build_left_codes();
 
-/// Bytes [`encode_shorter`] may write past its bound before it notices: it checks before
-/// each group of four codes and before the last three, from a position below the bound;
-/// four codes (at most 4 x 30 bits plus 7 pending) move it on by at most 15 bytes, and
-/// every flush stores 8 bytes from where it stands.
-const OVERRUN: usize = 24;
+/// Room [`encode_into`] needs past its bound: it checks the bound before each group of
+/// four codes and before the last three, from a position below it; four codes (at most
+/// 4 x 30 bits plus 7 pending) move it on by at most 15 bytes, and every store writes 8
+/// bytes from where it stands.
+pub const OVERRUN: usize = 24;
 
-/// Bits being written into a buffer sized in advance: the high `bits` bits of `acc` are
-/// pending (at most 7 between calls), and whole bytes are stored at `pos` as they fill.
-struct Writer<'a> {
-    buf: &'a mut [u8],
-    pos: usize,
-    acc: u64,
-    bits: u32,
+/// Writes the Huffman encoding of `input` (padded with ones) at the start of `buf` if it
+/// is shorter than `bound` bytes, and returns its length; otherwise returns `None`, having
+/// stopped soon after the code reached `bound`. `buf` must hold `bound +` [`OVERRUN`]
+/// bytes; what it held is overwritten up to there.
+///
+/// One pass, four bytes at a time: the pending bits sit at the top of a 64-bit
+/// accumulator (at most 7 between groups), each code is shifted in below them, and after
+/// each group (or each code, when a group's codes add up to more than 56 bits, which only
+/// rare bytes' long codes do) all 8 bytes are stored and the position moves on by the
+/// whole ones.
+pub fn encode_into(input: &[u8], bound: usize, buf: &mut [u8]) -> Option<usize> {
+    let buf = buf.get_mut(..bound + OVERRUN)?;
+    let mut w = BitWriter {
+        acc: 0,
+        bits: 0,
+        pos: 0,
+    };
+    let mut groups = input.chunks_exact(4);
+    for group in &mut groups {
+        if w.pos >= bound {
+            return None;
+        }
+        let syms = [
+            usize::from(group[0]),
+            usize::from(group[1]),
+            usize::from(group[2]),
+            usize::from(group[3]),
+        ];
+        let lens = syms.map(|sym| u32::from(LENGTHS[sym]));
+        if lens[0] + lens[1] + lens[2] + lens[3] > 56 {
+            w.put_each(group, buf);
+            continue;
+        }
+        let mut acc = w.acc;
+        let mut bits = w.bits;
+        for (sym, len) in syms.into_iter().zip(lens) {
+            acc |= LEFT_CODES[sym] >> bits;
+            bits += len;
+        }
+        w.acc = acc;
+        w.bits = bits;
+        w.store(buf);
+    }
+    if w.pos >= bound {
+        return None;
+    }
+    w.put_each(groups.remainder(), buf);
+    let mut pos = w.pos;
+    if w.bits > 0 {
+        // The last byte's free bits: ones, a prefix of EOS.
+        buf[pos] = (w.acc >> 56) as u8 | (0xff >> w.bits);
+        pos += 1;
+    }
+    (pos < bound).then_some(pos)
 }
 
-impl Writer<'_> {
-    /// Appends `len` bits of `code` (`len` at most 56) and stores the whole bytes: all 8
-    /// bytes of the accumulator are written (the buffer has room), the position moves on
-    /// by the complete ones.
+/// [`encode_into`]'s output: the high `bits` bits of `acc` are pending (at most 7 between
+/// stores), the bytes before `pos` are written.
+struct BitWriter {
+    acc: u64,
+    bits: u32,
+    pos: usize,
+}
+
+impl BitWriter {
+    /// Stores the accumulator's 8 bytes at `pos` and moves on by the whole ones.
     #[inline(always)]
-    fn put(&mut self, code: u64, len: u32) {
-        self.acc |= code << (64 - self.bits - len);
-        self.bits += len;
-        self.buf[self.pos..self.pos + 8].copy_from_slice(&self.acc.to_be_bytes());
+    fn store(&mut self, buf: &mut [u8]) {
+        buf[self.pos..self.pos + 8].copy_from_slice(&self.acc.to_be_bytes());
         let whole = self.bits >> 3;
         self.pos += whole as usize;
         self.acc <<= whole * 8;
         self.bits &= 7;
     }
 
-    /// Pads the last byte with ones (a prefix of EOS); returns the encoded length.
-    fn finish(self) -> usize {
-        if self.bits == 0 {
-            return self.pos;
+    /// Codes one at a time, storing after each: for groups with long codes, and the last
+    /// bytes.
+    #[inline(never)]
+    fn put_each(&mut self, syms: &[u8], buf: &mut [u8]) {
+        for &sym in syms {
+            self.acc |= LEFT_CODES[usize::from(sym)] >> self.bits;
+            self.bits += u32::from(LENGTHS[usize::from(sym)]);
+            self.store(buf);
         }
-        self.buf[self.pos] = (self.acc >> 56) as u8 | (0xff >> self.bits);
-        self.pos + 1
     }
 }
 
 /// Appends the Huffman encoding of `input` to `out` (padded with ones) if it is shorter
-/// than `bound` bytes, and returns its length; otherwise leaves `out` as it was and
-/// returns `None`, having stopped as soon as the code reached `bound`.
-///
-/// One pass: codes are gathered four bytes at a time into a 64-bit accumulator (joined
-/// before the shift when their lengths add up to at most 56 bits, as those of any four
-/// common characters do), and whole bytes are stored eight at a time into room reserved
-/// up front.
+/// than `bound` bytes, and returns its length; otherwise leaves `out` as it was.
+#[cfg(test)]
 pub fn encode_shorter(input: &[u8], bound: usize, out: &mut Vec<u8>) -> Option<usize> {
     let start = out.len();
     out.resize(start + bound + OVERRUN, 0);
-    let mut w = Writer {
-        buf: &mut out[start..],
-        pos: 0,
-        acc: 0,
-        bits: 0,
-    };
-    let mut groups = input.chunks_exact(4);
-    for group in &mut groups {
-        if w.pos >= bound {
-            out.truncate(start);
-            return None;
-        }
-        let codes = [
-            ENCODE[usize::from(group[0])],
-            ENCODE[usize::from(group[1])],
-            ENCODE[usize::from(group[2])],
-            ENCODE[usize::from(group[3])],
-        ];
-        let lens = codes.map(|c| (c & 0xff) as u32);
-        let total = lens[0] + lens[1] + lens[2] + lens[3];
-        if total <= 56 {
-            let joined = ((((codes[0] >> 8) << lens[1] | codes[1] >> 8) << lens[2]
-                | codes[2] >> 8)
-                << lens[3])
-                | codes[3] >> 8;
-            w.put(joined, total);
-        } else {
-            for (code, len) in codes.into_iter().zip(lens) {
-                w.put(code >> 8, len);
-            }
-        }
-    }
-    if w.pos >= bound {
-        out.truncate(start);
-        return None;
-    }
-    for &byte in groups.remainder() {
-        let code = ENCODE[usize::from(byte)];
-        w.put(code >> 8, (code & 0xff) as u32);
-    }
-    let len = w.finish();
-    if len < bound {
-        out.truncate(start + len);
-        Some(len)
-    } else {
-        out.truncate(start);
-        None
-    }
+    let len = encode_into(input, bound, &mut out[start..]);
+    out.truncate(start + len.unwrap_or(0));
+    len
 }
 
 /// Appends the Huffman encoding of `input` to `out`, padded with ones; returns its length.
@@ -748,5 +751,47 @@ mod tests {
         out.clear();
         assert_eq!(decode(&coded, &mut out, 300), Ok(()));
         assert_eq!(out, long);
+    }
+}
+
+#[cfg(test)]
+mod speed_probe {
+    #[test]
+    #[ignore]
+    fn probe() {
+        let mut values: Vec<Vec<u8>> = Vec::new();
+        for entry in std::fs::read_dir("/work/shared/qifs/qifs").unwrap() {
+            let text = std::fs::read(entry.unwrap().path()).unwrap();
+            for line in text.split(|&b| b == b'\n') {
+                if let Some(tab) = line.iter().position(|&b| b == b'\t') {
+                    values.push(line[tab + 1..].to_vec());
+                }
+            }
+        }
+        let total: usize = values.iter().map(Vec::len).sum();
+        let mut out = Vec::with_capacity(1 << 21);
+        let mode = std::env::var("PROBE").unwrap_or_default();
+        for round in 0..6 {
+            let cpu = || -> u128 {
+                let stat = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap();
+                stat.split_whitespace().next().unwrap().parse().unwrap()
+            };
+            let start = cpu();
+            let mut coded = 0;
+            for _ in 0..60 {
+                out.clear();
+                for v in &values {
+                    match mode.as_str() {
+                        "raw" => { out.push(v.len() as u8); out.extend_from_slice(v); }
+                        "huff" => { super::encode_shorter(v, v.len(), &mut out); }
+                        "into" => { let at = out.len(); out.resize(at + v.len() + super::OVERRUN, 0); let n = super::encode_into(v, v.len(), &mut out[at..]).unwrap_or(0); out.truncate(at + n); }
+                        _ => crate::qpack::string::write(&mut out, 0, 7, v),
+                    }
+                }
+                coded += out.len();
+            }
+            let ns = (cpu() - start) as f64 / 60.0;
+            println!("round {round}: {:.3} ns/byte, {:.0} us per pass, {} bytes", ns / total as f64, ns / 1000.0, coded / 60);
+        }
     }
 }
