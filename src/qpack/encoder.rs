@@ -35,7 +35,7 @@ use super::field_lines;
 use super::hash::{FastHashBuilder, KeyHashBuilder, bytes_eq, hash_bytes};
 use super::history::{History, Recency};
 use super::instruction::{self, DecoderInstruction, InstructionReader, ParseError, Step};
-use super::static_table;
+use super::static_table::{self, Match};
 use crate::error::{ErrorCode, ProtocolError};
 #[cfg(test)]
 use representation::is_sensitive;
@@ -98,6 +98,16 @@ impl FieldKey {
     }
 }
 
+/// What the section's first look at a field found, before anything was inserted: its
+/// static table match, and, with a dynamic table (and no exact static match), its key and
+/// the entry holding it then.
+#[derive(Clone, Copy, Debug)]
+struct FieldProbe {
+    static_match: Option<Match>,
+    key: Option<FieldKey>,
+    exact: Option<u64>,
+}
+
 /// What the encoder knows about one dynamic table entry.
 #[derive(Clone, Copy, Debug)]
 struct EntryMeta {
@@ -112,6 +122,9 @@ struct EntryMeta {
 #[derive(Debug)]
 struct SectionInProgress {
     stream_id: u64,
+    /// The Insert Count when the section's fields were first looked up: while it holds,
+    /// so do the lookups' results.
+    probed_at: u64,
     /// Whether the section may reference unacknowledged entries, once worked out (see
     /// [`Encoder::may_block`]).
     may_block: Option<bool>,
@@ -122,9 +135,10 @@ struct SectionInProgress {
 }
 
 impl SectionInProgress {
-    fn new(stream_id: u64) -> Self {
+    fn new(stream_id: u64, probed_at: u64) -> Self {
         SectionInProgress {
             stream_id,
+            probed_at,
             may_block: None,
             min_ref: None,
             max_ref: None,
@@ -177,8 +191,8 @@ pub struct Encoder {
     names_seen: History,
     /// The lines of the section being encoded (kept to reuse its allocation).
     lines: Vec<Line<u64>>,
-    /// The keys of the section's fields, when the dynamic table is in use (likewise).
-    keys: Vec<FieldKey>,
+    /// What the first look at each of the section's fields found (likewise).
+    probes: Vec<FieldProbe>,
 }
 
 impl Default for Encoder {
@@ -209,7 +223,7 @@ impl Encoder {
             fields_seen: Recency::new(RECENCY_HORIZON),
             names_seen: History::new(NAME_HISTORY_LEN),
             lines: Vec::new(),
-            keys: Vec::new(),
+            probes: Vec::new(),
         }
     }
 
@@ -304,7 +318,7 @@ impl Encoder {
         &self,
         stream_id: u64,
         fields: &[(&[u8], &[u8])],
-        keys: &[FieldKey],
+        probes: &[FieldProbe],
     ) -> bool {
         if self.table.insert_count() == self.known_received || self.max_blocked == 0 {
             return false;
@@ -313,8 +327,8 @@ impl Encoder {
             return false;
         }
         let mut gain = 0usize;
-        for (&(name, value), key) in fields.iter().zip(keys) {
-            if let Some(abs) = self.find_exact(key.field, name, value) {
+        for (&(name, value), probe) in fields.iter().zip(probes) {
+            if let Some(abs) = probe.exact {
                 if abs >= self.known_received {
                     gain += (name.len() + value.len()) * 3 / 4;
                     if gain >= MIN_BLOCKING_GAIN {
@@ -404,29 +418,32 @@ impl Encoder {
         encoder_stream: &mut Vec<u8>,
         section: &mut Vec<u8>,
     ) {
-        let mut in_progress = SectionInProgress::new(stream_id);
-        // Each field's hashes, worked out once (none without a dynamic table).
-        let mut keys = std::mem::take(&mut self.keys);
-        keys.clear();
-        if self.table.capacity() > 0 {
-            keys.extend(
-                fields
-                    .iter()
-                    .map(|&(name, value)| FieldKey::of(name, value)),
-            );
-        }
-        if self.blocking_budget_not_worth_it(stream_id, fields, &keys) {
+        let mut in_progress = SectionInProgress::new(stream_id, self.table.insert_count());
+        // Each field's lookups, done once (the dynamic table's hold until an insertion).
+        let mut probes = std::mem::take(&mut self.probes);
+        probes.clear();
+        let dynamic = self.table.capacity() > 0;
+        probes.extend(fields.iter().map(|&(name, value)| {
+            let static_match = static_table::find(name, value);
+            let key = (dynamic && !matches!(static_match, Some(Match::Exact(_))))
+                .then(|| FieldKey::of(name, value));
+            FieldProbe {
+                static_match,
+                key,
+                exact: key.and_then(|key| self.find_exact(key.field, name, value)),
+            }
+        }));
+        if self.blocking_budget_not_worth_it(stream_id, fields, &probes) {
             in_progress.may_block = Some(false);
         }
         // One line per field; written once the Base is known.
         let mut lines = std::mem::take(&mut self.lines);
         lines.clear();
-        for (i, &(name, value)) in fields.iter().enumerate() {
-            let key = keys.get(i).copied();
-            let representation = self.choose_representation(name, value, key, &mut in_progress);
+        for (&probe, &(name, value)) in probes.iter().zip(fields) {
+            let representation = self.choose_representation(name, value, probe, &mut in_progress);
             let inserted = representation.insertion.and_then(|insertion| {
                 // An insertion is chosen only with a dynamic table, hence a key.
-                let key = key?;
+                let key = probe.key?;
                 self.write_insertion(insertion, name, value, key, encoder_stream)
             });
             let line = representation.line.with_inserted(inserted);
@@ -442,7 +459,7 @@ impl Encoder {
             write_field_line(section, line, base, name, value);
         }
         self.lines = lines;
-        self.keys = keys;
+        self.probes = probes;
         if required_insert_count > 0 {
             self.track_unacknowledged(stream_id, required_insert_count, in_progress.min_ref);
         }

@@ -782,16 +782,31 @@ mod speed_probe {
                 out.clear();
                 for v in &values {
                     match mode.as_str() {
-                        "raw" => { out.push(v.len() as u8); out.extend_from_slice(v); }
-                        "huff" => { super::encode_shorter(v, v.len(), &mut out); }
-                        "into" => { let at = out.len(); out.resize(at + v.len() + super::OVERRUN, 0); let n = super::encode_into(v, v.len(), &mut out[at..]).unwrap_or(0); out.truncate(at + n); }
+                        "raw" => {
+                            out.push(v.len() as u8);
+                            out.extend_from_slice(v);
+                        }
+                        "huff" => {
+                            super::encode_shorter(v, v.len(), &mut out);
+                        }
+                        "into" => {
+                            let at = out.len();
+                            out.resize(at + v.len() + super::OVERRUN, 0);
+                            let n = super::encode_into(v, v.len(), &mut out[at..]).unwrap_or(0);
+                            out.truncate(at + n);
+                        }
                         _ => crate::qpack::string::write(&mut out, 0, 7, v),
                     }
                 }
                 coded += out.len();
             }
             let ns = (cpu() - start) as f64 / 60.0;
-            println!("round {round}: {:.3} ns/byte, {:.0} us per pass, {} bytes", ns / total as f64, ns / 1000.0, coded / 60);
+            println!(
+                "round {round}: {:.3} ns/byte, {:.0} us per pass, {} bytes",
+                ns / total as f64,
+                ns / 1000.0,
+                coded / 60
+            );
         }
     }
 }

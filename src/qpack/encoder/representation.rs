@@ -6,9 +6,9 @@
 //! field line once the section's Base is known) is the encoder's job. Huffman coding is
 //! not decided here: every string literal is written in whichever form is shorter.
 
-use super::{Encoder, FieldKey, SectionInProgress};
+use super::{Encoder, FieldKey, FieldProbe, SectionInProgress};
 use crate::qpack::dynamic_table::entry_size;
-use crate::qpack::static_table::{self, Match};
+use crate::qpack::static_table::Match;
 
 /// A field is inserted when it repeats within this many fields, plus a quarter of its
 /// length in bytes (a longer literal is worth remembering longer). Tuned on the QPACK
@@ -157,11 +157,11 @@ impl Encoder {
         &mut self,
         name: &[u8],
         value: &[u8],
-        key: Option<FieldKey>,
+        probe: FieldProbe,
         section: &mut SectionInProgress,
     ) -> Representation {
         let never_index = is_sensitive(name, value);
-        let static_name = match static_table::find(name, value) {
+        let static_name = match probe.static_match {
             Some(Match::Exact(index)) => {
                 return Representation::line(Line::IndexedStatic { index });
             }
@@ -169,12 +169,17 @@ impl Encoder {
             None => None,
         };
         // (Keys are worked out when there is a dynamic table.)
-        let Some(key) = key.filter(|_| self.table.capacity() > 0) else {
+        let Some(key) = probe.key.filter(|_| self.table.capacity() > 0) else {
             return Representation::line(Line::literal(never_index, static_name));
         };
         let mut in_table = false;
         if !never_index {
-            if let Some(abs) = self.find_exact(key.field, name, value) {
+            let exact = if self.table.insert_count() == section.probed_at {
+                probe.exact
+            } else {
+                self.find_exact(key.field, name, value)
+            };
+            if let Some(abs) = exact {
                 in_table = true;
                 if let Some(indexed) = self.choose_indexed_dynamic(abs, section) {
                     return indexed;
