@@ -361,32 +361,41 @@ const fn build_left_codes() -> [u64; 256] {
 
 static LEFT_CODES: [u64; 256] = build_left_codes();
 
-/// Room [`encode_into`] needs past its bound: it checks the bound before each group of
-/// four codes and before the last three, from a position below it; four codes (at most
-/// 4 x 30 bits plus 7 pending) move it on by at most 15 bytes, and every store writes 8
-/// bytes from where it stands.
-pub const OVERRUN: usize = 24;
-
-/// Writes the Huffman encoding of `input` (padded with ones) at the start of `buf` if it
-/// is shorter than `bound` bytes, and returns its length; otherwise returns `None`, having
-/// stopped soon after the code reached `bound`. `buf` must hold `bound +` [`OVERRUN`]
-/// bytes; what it held is overwritten up to there.
+/// Appends the Huffman encoding of `input` (padded with ones) to `out` if it is shorter
+/// than `bound` bytes, and returns its length; otherwise truncates `out` back to where it
+/// was and returns `None`, having stopped soon after the code reached `bound`.
 ///
 /// One pass, four bytes at a time: the pending bits sit at the top of a 64-bit
 /// accumulator (at most 7 between groups), each code is shifted in below them, and after
 /// each group (or each code, when a group's codes add up to more than 56 bits, which only
-/// rare bytes' long codes do) all 8 bytes are stored and the position moves on by the
-/// whole ones.
-pub fn encode_into(input: &[u8], bound: usize, buf: &mut [u8]) -> Option<usize> {
+/// rare bytes' long codes do) all 8 bytes are appended and the incomplete ones taken
+/// back: no byte is written twice, nothing is zero-filled first.
+pub fn encode_shorter(input: &[u8], bound: usize, out: &mut Vec<u8>) -> Option<usize> {
+    let start = out.len();
+    // Room for the whole code, the 8 bytes of the last store, and a group's overshoot.
+    out.resize(start + bound + OVERRUN, 0);
+    let len = encode_into(input, bound, &mut out[start..]);
+    out.truncate(start + len.unwrap_or(0));
+    len
+}
+
+/// Bytes [`encode_into`] may write past its bound: it checks the bound before each group
+/// of four codes and before the last three, from a position below it; four codes (at
+/// most 4 x 30 bits plus 7 pending) move it on by at most 15 bytes, and every store writes
+/// 8 bytes from where it stands.
+const OVERRUN: usize = 24;
+
+/// [`encode_shorter`] into `buf`, which holds at least `bound +` [`OVERRUN`] bytes.
+fn encode_into(input: &[u8], bound: usize, buf: &mut [u8]) -> Option<usize> {
     let buf = buf.get_mut(..bound + OVERRUN)?;
-    let mut w = BitWriter {
-        acc: 0,
-        bits: 0,
-        pos: 0,
-    };
+    // The bits not written yet: the high `bits` bits of `acc` (at most 7 between stores).
+    // Plain locals, passed by value, so that they stay in registers.
+    let mut acc = 0u64;
+    let mut bits = 0u32;
+    let mut pos = 0usize;
     let mut groups = input.chunks_exact(4);
     for group in &mut groups {
-        if w.pos >= bound {
+        if pos >= bound {
             return None;
         }
         let syms = [
@@ -397,72 +406,52 @@ pub fn encode_into(input: &[u8], bound: usize, buf: &mut [u8]) -> Option<usize> 
         ];
         let lens = syms.map(|sym| u32::from(LENGTHS[sym]));
         if lens[0] + lens[1] + lens[2] + lens[3] > 56 {
-            w.put_each(group, buf);
+            (acc, bits, pos) = put_each(acc, bits, pos, group, buf);
             continue;
         }
-        let mut acc = w.acc;
-        let mut bits = w.bits;
         for (sym, len) in syms.into_iter().zip(lens) {
             acc |= LEFT_CODES[sym] >> bits;
             bits += len;
         }
-        w.acc = acc;
-        w.bits = bits;
-        w.store(buf);
+        (acc, bits, pos) = store(acc, bits, pos, buf);
     }
-    if w.pos >= bound {
+    if pos >= bound {
         return None;
     }
-    w.put_each(groups.remainder(), buf);
-    let mut pos = w.pos;
-    if w.bits > 0 {
+    (acc, bits, pos) = put_each(acc, bits, pos, groups.remainder(), buf);
+    if bits > 0 {
         // The last byte's free bits: ones, a prefix of EOS.
-        buf[pos] = (w.acc >> 56) as u8 | (0xff >> w.bits);
+        buf[pos] = (acc >> 56) as u8 | (0xff >> bits);
         pos += 1;
     }
     (pos < bound).then_some(pos)
 }
 
-/// [`encode_into`]'s output: the high `bits` bits of `acc` are pending (at most 7 between
-/// stores), the bytes before `pos` are written.
-struct BitWriter {
-    acc: u64,
-    bits: u32,
-    pos: usize,
+/// Stores the 8 bytes of `acc` at `pos` and moves on by the whole ones among the high
+/// `bits` bits; returns the bits left and the new position.
+#[inline(always)]
+fn store(acc: u64, bits: u32, pos: usize, buf: &mut [u8]) -> (u64, u32, usize) {
+    buf[pos..pos + 8].copy_from_slice(&acc.to_be_bytes());
+    let whole = bits >> 3;
+    (acc << (whole * 8), bits & 7, pos + whole as usize)
 }
 
-impl BitWriter {
-    /// Stores the accumulator's 8 bytes at `pos` and moves on by the whole ones.
-    #[inline(always)]
-    fn store(&mut self, buf: &mut [u8]) {
-        buf[self.pos..self.pos + 8].copy_from_slice(&self.acc.to_be_bytes());
-        let whole = self.bits >> 3;
-        self.pos += whole as usize;
-        self.acc <<= whole * 8;
-        self.bits &= 7;
+/// Codes one at a time, storing after each: for groups with long codes, and the last
+/// bytes.
+#[inline(never)]
+fn put_each(
+    mut acc: u64,
+    mut bits: u32,
+    mut pos: usize,
+    syms: &[u8],
+    buf: &mut [u8],
+) -> (u64, u32, usize) {
+    for &sym in syms {
+        acc |= LEFT_CODES[usize::from(sym)] >> bits;
+        bits += u32::from(LENGTHS[usize::from(sym)]);
+        (acc, bits, pos) = store(acc, bits, pos, buf);
     }
-
-    /// Codes one at a time, storing after each: for groups with long codes, and the last
-    /// bytes.
-    #[inline(never)]
-    fn put_each(&mut self, syms: &[u8], buf: &mut [u8]) {
-        for &sym in syms {
-            self.acc |= LEFT_CODES[usize::from(sym)] >> self.bits;
-            self.bits += u32::from(LENGTHS[usize::from(sym)]);
-            self.store(buf);
-        }
-    }
-}
-
-/// Appends the Huffman encoding of `input` to `out` (padded with ones) if it is shorter
-/// than `bound` bytes, and returns its length; otherwise leaves `out` as it was.
-#[cfg(test)]
-pub fn encode_shorter(input: &[u8], bound: usize, out: &mut Vec<u8>) -> Option<usize> {
-    let start = out.len();
-    out.resize(start + bound + OVERRUN, 0);
-    let len = encode_into(input, bound, &mut out[start..]);
-    out.truncate(start + len.unwrap_or(0));
-    len
+    (acc, bits, pos)
 }
 
 /// Appends the Huffman encoding of `input` to `out`, padded with ones; returns its length.
@@ -756,6 +745,40 @@ mod tests {
 
 #[cfg(test)]
 mod speed_probe {
+    use super::{CODES, LENGTHS};
+
+    fn simple(input: &[u8], bound: usize, buf: &mut [u8]) -> Option<usize> {
+        let buf = buf.get_mut(..bound + 24)?;
+        let mut code = 0u64;
+        let mut nbits = 0u32;
+        let mut pos = 0;
+        for &b in input {
+            code |= u64::from(CODES[usize::from(b)]) << (64 - nbits - u32::from(LENGTHS[usize::from(b)]));
+            nbits += u32::from(LENGTHS[usize::from(b)]);
+            if nbits < 32 {
+                continue;
+            }
+            if pos >= bound {
+                return None;
+            }
+            buf[pos..pos + 4].copy_from_slice(&((code >> 32) as u32).to_be_bytes());
+            pos += 4;
+            code <<= 32;
+            nbits -= 32;
+        }
+        while nbits >= 8 {
+            buf[pos] = (code >> 56) as u8;
+            pos += 1;
+            code <<= 8;
+            nbits -= 8;
+        }
+        if nbits > 0 {
+            buf[pos] = (code >> 56) as u8 | (0xff >> nbits);
+            pos += 1;
+        }
+        (pos < bound).then_some(pos)
+    }
+
     #[test]
     #[ignore]
     fn probe() {
@@ -789,12 +812,8 @@ mod speed_probe {
                         "huff" => {
                             super::encode_shorter(v, v.len(), &mut out);
                         }
-                        "into" => {
-                            let at = out.len();
-                            out.resize(at + v.len() + super::OVERRUN, 0);
-                            let n = super::encode_into(v, v.len(), &mut out[at..]).unwrap_or(0);
-                            out.truncate(at + n);
-                        }
+                        "calib" => { let mut acc = 0u64; for &b in v.iter() { acc = acc.wrapping_mul(31).wrapping_add(u64::from(b)); } out.push(acc as u8); }
+                        "simple" => { let at = out.len(); out.resize(at + v.len() + 24, 0); let n = simple(v, v.len(), &mut out[at..]).unwrap_or(0); out.truncate(at + n); }
                         _ => crate::qpack::string::write(&mut out, 0, 7, v),
                     }
                 }

@@ -92,33 +92,31 @@ pub fn decode_into(
 /// Appends a string literal: `flags` above the H bit, H at bit `prefix`, length with an
 /// N-bit prefix. Uses Huffman coding when it is shorter.
 ///
-/// One pass, one resize of `out`: room for the raw length's prefix integer (the longest
-/// the length can need, since Huffman is used only when shorter) is left, the Huffman code
-/// goes after it and stops as soon as it is no shorter; the code is moved down in the rare
-/// case its length needs fewer bytes than the raw one would.
+/// One pass: room for the raw length's prefix integer (the longest the length can need,
+/// since Huffman is used only when shorter) is left, the Huffman code goes after it and
+/// stops as soon as it is no shorter; the code is moved down in the rare case its length
+/// needs fewer bytes than the raw one would.
 pub fn write(out: &mut Vec<u8>, flags: u8, prefix: u8, value: &[u8]) {
     let h_bit = 1u8 << prefix;
     let flags = flags & !(h_bit | (h_bit - 1));
     let at = out.len();
     let room = prefix_int::encoded_len(prefix, value.len() as u64);
-    out.resize(at + room + value.len() + huffman::OVERRUN, 0);
-    let (head, code) = out[at..].split_at_mut(room);
-    let end = match huffman::encode_into(value, value.len(), code) {
+    // Placeholder bytes for the length (at most 10), overwritten below.
+    out.extend_from_slice(&[0; 10][..room]);
+    match huffman::encode_shorter(value, value.len(), out) {
         Some(huff_len) => {
             let len_bytes = prefix_int::encoded_len(prefix, huff_len as u64);
             if len_bytes < room {
-                out.copy_within(at + room..at + room + huff_len, at + len_bytes);
+                out.copy_within(at + room.., at + len_bytes);
+                out.truncate(at + len_bytes + huff_len);
             }
             prefix_int::encode_at(&mut out[at..], flags | h_bit, prefix, huff_len as u64);
-            at + len_bytes + huff_len
         }
         None => {
-            prefix_int::encode_at(head, flags, prefix, value.len() as u64);
-            code[..value.len()].copy_from_slice(value);
-            at + room + value.len()
+            prefix_int::encode_at(&mut out[at..], flags, prefix, value.len() as u64);
+            out.extend_from_slice(value);
         }
-    };
-    out.truncate(end);
+    }
 }
 
 /// The number of bytes [`write`] produces.
