@@ -106,6 +106,8 @@ struct FieldProbe {
     static_match: Option<Match>,
     key: Option<FieldKey>,
     exact: Option<u64>,
+    /// Not to be inserted: see [`Encoder::plan_insertions_into_full_table`].
+    hold_back: bool,
 }
 
 /// What the encoder knows about one dynamic table entry.
@@ -311,6 +313,58 @@ impl Encoder {
         may
     }
 
+    /// When nothing in the table may be evicted (no entry is acknowledged yet: without
+    /// acknowledgements this lasts), the free space is all the table will ever offer, and
+    /// filling it in field order can spend it on a field that recurs less than the one
+    /// after it. If the section's likely insertions (fields not in either table, seen
+    /// recently) need more than the free space, the largest are kept, as many as fit,
+    /// and the others held back.
+    fn plan_insertions_into_full_table(
+        &self,
+        fields: &[(&[u8], &[u8])],
+        probes: &mut [FieldProbe],
+    ) {
+        if self.evictable_below(None) > self.table.first_index() || self.table.capacity() == 0 {
+            return;
+        }
+        let free = self.table.capacity() - self.table.size();
+        let mut wanted = 0;
+        let mut candidates: [(u64, usize); 16] = [(0, 0); 16];
+        let mut count = 0;
+        for (i, (&(name, value), probe)) in fields.iter().zip(probes.iter()).enumerate() {
+            let Some(key) = probe.key else { continue };
+            let size = entry_size(name.len(), value.len());
+            if probe.exact.is_some()
+                || size > self.table.capacity() * 3 / 4
+                || representation::is_sensitive(name, value)
+                || !self
+                    .fields_seen
+                    .seen_within(key.field, representation::repeat_window(name, value))
+            {
+                continue;
+            }
+            if count == candidates.len() {
+                return;
+            }
+            candidates[count] = (size, i);
+            count += 1;
+            wanted += size;
+        }
+        if wanted <= free {
+            return;
+        }
+        let candidates = &mut candidates[..count];
+        candidates.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        let mut left = free;
+        for &(size, i) in candidates.iter() {
+            if size <= left {
+                left -= size;
+            } else {
+                probes[i].hold_back = true;
+            }
+        }
+    }
+
     /// Whether a section on `stream_id` (not blocking yet) would gain too little from
     /// the unacknowledged entries already in the table to spend one of the peer's
     /// blocked streams on it: the estimate counts the literal bytes such references save.
@@ -431,8 +485,10 @@ impl Encoder {
                 static_match,
                 key,
                 exact: key.and_then(|key| self.find_exact(key.field, name, value)),
+                hold_back: false,
             }
         }));
+        self.plan_insertions_into_full_table(fields, &mut probes);
         if self.blocking_budget_not_worth_it(stream_id, fields, &probes) {
             in_progress.may_block = Some(false);
         }
@@ -796,6 +852,35 @@ mod tests {
         e.acknowledge_inserts();
         let (_, s) = encode(&mut e, 12, &list);
         assert_ne!(s[0], 0, "acknowledged entries are usable");
+    }
+
+    #[test]
+    fn a_table_that_cannot_evict_gets_the_largest_repeats_first() {
+        let small = "s".repeat(60); // entry of 99 bytes
+        let big = "b".repeat(100); // entry of 137 bytes
+        let list = [("x-small", small.as_str()), ("x-big", big.as_str())];
+        // 200 bytes, never acknowledged: the free space is all there is, and both entries
+        // do not fit; the larger saving goes in, whatever the field order.
+        let mut e = Encoder::new();
+        e.apply_settings(200, 100, &mut Vec::new());
+        encode(&mut e, 0, &list);
+        let (es, _) = encode(&mut e, 4, &list);
+        assert!(!es.is_empty());
+        assert_eq!(e.insert_count(), 1);
+        assert_eq!(
+            e.table.get(0).map(|entry| entry.name.clone()),
+            Some(Bytes::from("x-big"))
+        );
+        // With room for both, both go in, in field order.
+        let mut e = Encoder::new();
+        e.apply_settings(400, 100, &mut Vec::new());
+        encode(&mut e, 0, &list);
+        encode(&mut e, 4, &list);
+        assert_eq!(e.insert_count(), 2);
+        assert_eq!(
+            e.table.get(0).map(|entry| entry.name.clone()),
+            Some(Bytes::from("x-small"))
+        );
     }
 
     #[test]

@@ -80,6 +80,13 @@ impl Recency {
         }
     }
 
+    /// Whether `hash` would be found at most `window` records back if recorded now.
+    pub fn seen_within(&self, hash: u64, window: u64) -> bool {
+        self.last
+            .get(&hash)
+            .is_some_and(|&then| self.now + 1 - then <= window.min(self.horizon))
+    }
+
     /// Records `hash`; returns how many records ago it was last seen, if within the horizon.
     pub fn record(&mut self, hash: u64) -> Option<u64> {
         self.now += 1;

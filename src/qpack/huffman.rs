@@ -753,7 +753,8 @@ mod speed_probe {
         let mut nbits = 0u32;
         let mut pos = 0;
         for &b in input {
-            code |= u64::from(CODES[usize::from(b)]) << (64 - nbits - u32::from(LENGTHS[usize::from(b)]));
+            code |= u64::from(CODES[usize::from(b)])
+                << (64 - nbits - u32::from(LENGTHS[usize::from(b)]));
             nbits += u32::from(LENGTHS[usize::from(b)]);
             if nbits < 32 {
                 continue;
@@ -812,8 +813,19 @@ mod speed_probe {
                         "huff" => {
                             super::encode_shorter(v, v.len(), &mut out);
                         }
-                        "calib" => { let mut acc = 0u64; for &b in v.iter() { acc = acc.wrapping_mul(31).wrapping_add(u64::from(b)); } out.push(acc as u8); }
-                        "simple" => { let at = out.len(); out.resize(at + v.len() + 24, 0); let n = simple(v, v.len(), &mut out[at..]).unwrap_or(0); out.truncate(at + n); }
+                        "calib" => {
+                            let mut acc = 0u64;
+                            for &b in v.iter() {
+                                acc = acc.wrapping_mul(31).wrapping_add(u64::from(b));
+                            }
+                            out.push(acc as u8);
+                        }
+                        "simple" => {
+                            let at = out.len();
+                            out.resize(at + v.len() + 24, 0);
+                            let n = simple(v, v.len(), &mut out[at..]).unwrap_or(0);
+                            out.truncate(at + n);
+                        }
                         _ => crate::qpack::string::write(&mut out, 0, 7, v),
                     }
                 }

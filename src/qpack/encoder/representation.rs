@@ -20,6 +20,12 @@ const REPEAT_WINDOW_BASE: u64 = 16;
 /// corpus, like the windows here.
 const DRAINING_FRACTION: u64 = 6;
 
+/// A field is worth inserting if seen within this many fields: "recently" stretches with
+/// the size of the literal it would save.
+pub(super) fn repeat_window(name: &[u8], value: &[u8]) -> u64 {
+    REPEAT_WINDOW_BASE + (name.len() + value.len()) as u64 / 4
+}
+
 /// Whether a field must never be indexed (N bit set, never inserted).
 pub(crate) fn is_sensitive(name: &[u8], value: &[u8]) -> bool {
     match name {
@@ -186,16 +192,14 @@ impl Encoder {
                 }
             }
         }
-        // Worth inserting if seen recently, where "recently" stretches with the size of the
-        // literal it would save.
-        let window = REPEAT_WINDOW_BASE + (name.len() + value.len()) as u64 / 4;
+        let window = repeat_window(name, value);
         let seen_recently = !never_index
             && self
                 .fields_seen
                 .record(key.field)
                 .is_some_and(|gap| gap <= window);
         // (An entry the section may not reference yet is not inserted twice.)
-        if seen_recently && !in_table {
+        if seen_recently && !in_table && !probe.hold_back {
             if let Some(inserted) = self.choose_insertion(name, value, key, static_name, section) {
                 return inserted;
             }
