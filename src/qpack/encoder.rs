@@ -11,7 +11,8 @@
 //! 3. otherwise a field that is not sensitive and has been seen recently (a small history
 //!    of field hashes) is inserted (if its entry takes at most 3/4 of the capacity), if
 //!    that evicts only acknowledged, unreferenced entries, and referenced if blocking is
-//!    allowed;
+//!    allowed (while nothing may be evicted, a section whose such fields do not all fit
+//!    in the free space inserts the largest first);
 //! 4. otherwise a literal, with a static or dynamic name reference when there is one, and
 //!    the never-index bit for sensitive fields (authorization, proxy-authorization, short
 //!    cookies and set-cookies), which are never inserted.
@@ -318,7 +319,8 @@ impl Encoder {
     /// filling it in field order can spend it on a field that recurs less than the one
     /// after it. If the section's likely insertions (fields not in either table, seen
     /// recently) need more than the free space, the largest are kept, as many as fit,
-    /// and the others held back.
+    /// and the others held back. (Sections with more than 16 such fields, rare, are left
+    /// to field order.)
     fn plan_insertions_into_full_table(
         &self,
         fields: &[(&[u8], &[u8])],
