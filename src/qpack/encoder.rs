@@ -338,7 +338,7 @@ impl Encoder {
             let size = entry_size(name.len(), value.len());
             if probe.exact.is_some()
                 || size > self.table.capacity() * 3 / 4
-                || representation::is_sensitive(name, value)
+                || representation::is_sensitive_matched(name, value, probe.static_match)
                 || !self
                     .fields_seen
                     .seen_within(key.field, representation::repeat_window(name, value))
@@ -796,6 +796,30 @@ mod tests {
         }
         assert!(is_sensitive(b"proxy-authorization", b"x"));
         assert!(!is_sensitive(b"cookie", b"a-long-cookie-value-of-30-bytes"));
+        // The shortcut through the static match agrees with the rule by name.
+        let long = "v".repeat(25);
+        for name in [
+            "authorization",
+            "proxy-authorization",
+            "cookie",
+            "set-cookie",
+            "content-type",
+            "x-custom",
+            "cookies",
+        ] {
+            for value in ["", "a=b", long.as_str()] {
+                let (name, value) = (name.as_bytes(), value.as_bytes());
+                assert_eq!(
+                    representation::is_sensitive_matched(
+                        name,
+                        value,
+                        static_table::find(name, value)
+                    ),
+                    is_sensitive(name, value),
+                    "{name:?} {value:?}"
+                );
+            }
+        }
     }
 
     #[test]

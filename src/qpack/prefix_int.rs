@@ -19,6 +19,7 @@ pub enum IntError {
 
 /// Appends `value` with an N-bit prefix (`prefix` in 1..=8); `flags` supplies the bits
 /// above the prefix in the first byte.
+#[inline]
 pub fn encode(out: &mut Vec<u8>, flags: u8, prefix: u8, value: u64) {
     debug_assert!((1..=8).contains(&prefix));
     let max_prefix: u64 = (1u64 << prefix) - 1;

@@ -26,12 +26,33 @@ pub(super) fn repeat_window(name: &[u8], value: &[u8]) -> u64 {
     REPEAT_WINDOW_BASE + (name.len() + value.len()) as u64 / 4
 }
 
-/// Whether a field must never be indexed (N bit set, never inserted).
+/// Whether a field must never be indexed (N bit set, never inserted): the rule by name,
+/// which the encoder applies through [`is_sensitive_matched`].
+#[cfg(test)]
 pub(crate) fn is_sensitive(name: &[u8], value: &[u8]) -> bool {
     match name {
         b"authorization" | b"proxy-authorization" => true,
         b"cookie" | b"set-cookie" => value.len() < 20,
         _ => false,
+    }
+}
+
+/// Static table entries of the sensitive names (RFC 9204 Appendix A).
+const STATIC_COOKIE: u64 = 5;
+const STATIC_SET_COOKIE: u64 = 14;
+const STATIC_AUTHORIZATION: u64 = 84;
+
+/// [`is_sensitive`] for a field whose static table match is known: the sensitive names
+/// other than `proxy-authorization` are in the static table, so the match says which name
+/// it is without comparing it again.
+pub(super) fn is_sensitive_matched(name: &[u8], value: &[u8], static_match: Option<Match>) -> bool {
+    match static_match {
+        Some(Match::Exact(index) | Match::Name(index)) => match index {
+            STATIC_AUTHORIZATION => true,
+            STATIC_COOKIE | STATIC_SET_COOKIE => value.len() < 20,
+            _ => false,
+        },
+        None => name == b"proxy-authorization",
     }
 }
 
@@ -166,7 +187,7 @@ impl Encoder {
         probe: FieldProbe,
         section: &mut SectionInProgress,
     ) -> Representation {
-        let never_index = is_sensitive(name, value);
+        let never_index = is_sensitive_matched(name, value, probe.static_match);
         let static_name = match probe.static_match {
             Some(Match::Exact(index)) => {
                 return Representation::line(Line::IndexedStatic { index });
