@@ -578,7 +578,14 @@ impl Encoder {
         if let Some(min) = min_ref {
             *self.pinned.entry(min).or_insert(0) += 1;
         }
-        self.blocking.set(None);
+        // The count of blocking streams, when known, changes only if this section makes a
+        // stream blocking that was not: kept up to date rather than worked out again.
+        if let Some(count) = self.blocking.get() {
+            let starts_blocking =
+                required_insert_count > self.known_received && !self.stream_is_blocking(stream_id);
+            self.blocking
+                .set(Some(count + usize::from(starts_blocking)));
+        }
         self.outstanding
             .entry(stream_id)
             .or_default()
@@ -907,6 +914,36 @@ mod tests {
             e.table.get(0).map(|entry| entry.name.clone()),
             Some(Bytes::from("x-small"))
         );
+    }
+
+    #[test]
+    fn the_blocking_count_kept_up_to_date_equals_a_recount() {
+        let mut e = Encoder::new();
+        e.apply_settings(4096, 3, &mut Vec::new());
+        let recount = |e: &Encoder| {
+            e.outstanding
+                .values()
+                .filter(|q| q.iter().any(|s| s.required_insert_count > e.known_received))
+                .count()
+        };
+        for i in 0..40u64 {
+            let value = format!("v{}", i % 5);
+            let list = [("x-a", value.as_str()), ("x-b", "fixed")];
+            // Streams reused (headers, then trailers), some acknowledged, one cancelled.
+            encode(&mut e, 4 * (i % 7), &list);
+            assert_eq!(e.blocking_streams(), recount(&e), "after section {i}");
+            if i % 3 == 0 && e.outstanding.contains_key(&(4 * (i % 7))) {
+                e.acknowledge_section(4 * (i % 7)).unwrap();
+            }
+            if i == 20 {
+                e.stream_cancelled(8);
+            }
+            assert_eq!(
+                e.blocking_streams(),
+                recount(&e),
+                "after section {i}'s feedback"
+            );
+        }
     }
 
     #[test]
