@@ -77,6 +77,28 @@ pub(crate) unsafe fn header_list_arg<'a>(
 ) -> Result<FieldList<'a>, FfiError> {
     // SAFETY: forwarded from the caller's contract.
     let list = unsafe { slice_arg(headers, len, "headers")? };
+    // The common case, every entry well formed, checked in one pass and converted without
+    // an error path per field; otherwise the loop below finds and names the bad entry.
+    if list.iter().all(header_is_well_formed) {
+        let view = |h: &h3q_header| -> FieldRef<'a> {
+            // SAFETY: well formed (checked above), and each entry's pointers are valid for
+            // their lengths (caller's contract).
+            unsafe {
+                (
+                    bytes_view(h.name, h.name_len),
+                    bytes_view(h.value, h.value_len),
+                )
+            }
+        };
+        if list.len() > INLINE_FIELDS {
+            return Ok(FieldList::Heap(list.iter().map(view).collect()));
+        }
+        let mut fields: [FieldRef<'a>; INLINE_FIELDS] = [(&[], &[]); INLINE_FIELDS];
+        for (slot, h) in fields.iter_mut().zip(list) {
+            *slot = view(h);
+        }
+        return Ok(FieldList::Inline(fields, list.len()));
+    }
     let field = |(i, h): (usize, &h3q_header)| -> Result<FieldRef<'a>, FfiError> {
         // SAFETY: each entry's pointers are valid for their lengths (caller's contract).
         let name = unsafe { bytes_arg(h.name, h.name_len, "header name") }
@@ -99,6 +121,28 @@ pub(crate) unsafe fn header_list_arg<'a>(
         *slot = field(entry)?;
     }
     Ok(FieldList::Inline(fields, list.len()))
+}
+
+/// Whether [`bytes_arg`] accepts both of the entry's strings: each pointer non-NULL or
+/// its length 0, and each length a possible slice length.
+fn header_is_well_formed(h: &h3q_header) -> bool {
+    (!h.name.is_null() || h.name_len == 0)
+        && (!h.value.is_null() || h.value_len == 0)
+        && h.name_len <= isize::MAX as usize
+        && h.value_len <= isize::MAX as usize
+}
+
+/// The bytes of one well-formed string of an entry (see [`header_is_well_formed`]).
+///
+/// # Safety
+/// `ptr` is NULL with `len` 0, or valid for reading `len` bytes during the call.
+unsafe fn bytes_view<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
+    if len == 0 {
+        &[]
+    } else {
+        // SAFETY: non-NULL (well formed) and valid for `len` bytes (caller's contract).
+        unsafe { std::slice::from_raw_parts(ptr, len) }
+    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,8 @@
 //! 3. otherwise a field that is not sensitive and has been seen recently (a small history
 //!    of field hashes) is inserted (if its entry takes at most 3/4 of the capacity), if
 //!    that evicts only acknowledged, unreferenced entries, and referenced if blocking is
-//!    allowed;
+//!    allowed (while nothing may be evicted, a section whose such fields do not all fit
+//!    in the free space inserts the largest first);
 //! 4. otherwise a literal, with a static or dynamic name reference when there is one, and
 //!    the never-index bit for sensitive fields (authorization, proxy-authorization, short
 //!    cookies and set-cookies), which are never inserted.
@@ -27,16 +28,15 @@ mod representation;
 
 use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::hash::{BuildHasher, Hasher};
 
 use bytes::Bytes;
 
 use super::dynamic_table::{DynamicTable, ENTRY_OVERHEAD, entry_size};
 use super::field_lines;
-use super::hash::FastHashBuilder;
+use super::hash::{FastHashBuilder, KeyHashBuilder, bytes_eq, hash_bytes};
 use super::history::{History, Recency};
 use super::instruction::{self, DecoderInstruction, InstructionReader, ParseError, Step};
-use super::static_table;
+use super::static_table::{self, Match};
 use crate::error::{ErrorCode, ProtocolError};
 #[cfg(test)]
 use representation::is_sensitive;
@@ -74,14 +74,50 @@ struct Section {
     min_ref: Option<u64>,
 }
 
+/// The hashes a field is looked up by: of its name, and of its name and value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct FieldKey {
+    name: u64,
+    field: u64,
+}
+
+impl FieldKey {
+    fn of(name: &[u8], value: &[u8]) -> FieldKey {
+        let name = hash_bytes(0, name);
+        FieldKey {
+            name,
+            field: hash_bytes(name, value),
+        }
+    }
+
+    /// The key of the field with this key's name and `value`.
+    fn with_value(self, value: &[u8]) -> FieldKey {
+        FieldKey {
+            name: self.name,
+            field: hash_bytes(self.name, value),
+        }
+    }
+}
+
+/// What the section's first look at a field found, before anything was inserted: its
+/// static table match, and, with a dynamic table (and no exact static match), its key and
+/// the entry holding it then.
+#[derive(Clone, Copy, Debug)]
+struct FieldProbe {
+    static_match: Option<Match>,
+    key: Option<FieldKey>,
+    exact: Option<u64>,
+    /// Not to be inserted: see [`Encoder::plan_insertions_into_full_table`].
+    hold_back: bool,
+}
+
 /// What the encoder knows about one dynamic table entry.
 #[derive(Clone, Copy, Debug)]
 struct EntryMeta {
     /// Total bytes inserted before this entry.
     inserted_before: u64,
     /// Its hashes in `by_field` and `by_name`.
-    field_hash: u64,
-    name_hash: u64,
+    key: FieldKey,
 }
 
 /// The field section being encoded: its stream, and the dynamic table entries it
@@ -89,6 +125,9 @@ struct EntryMeta {
 #[derive(Debug)]
 struct SectionInProgress {
     stream_id: u64,
+    /// The Insert Count when the section's fields were first looked up: while it holds,
+    /// so do the lookups' results.
+    probed_at: u64,
     /// Whether the section may reference unacknowledged entries, once worked out (see
     /// [`Encoder::may_block`]).
     may_block: Option<bool>,
@@ -99,9 +138,10 @@ struct SectionInProgress {
 }
 
 impl SectionInProgress {
-    fn new(stream_id: u64) -> Self {
+    fn new(stream_id: u64, probed_at: u64) -> Self {
         SectionInProgress {
             stream_id,
+            probed_at,
             may_block: None,
             min_ref: None,
             max_ref: None,
@@ -135,9 +175,9 @@ pub struct Encoder {
     inserted_total: u64,
     /// Hash of (name, value) -> absolute index of the newest entry with it. (Two fields
     /// with one hash: only the newer is found, which costs compression, not correctness.)
-    by_field: HashMap<u64, u64, FastHashBuilder>,
+    by_field: HashMap<u64, u64, KeyHashBuilder>,
     /// Hash of name -> absolute index of the newest entry with it.
-    by_name: HashMap<u64, u64, FastHashBuilder>,
+    by_name: HashMap<u64, u64, KeyHashBuilder>,
     /// Unacknowledged sections per stream, oldest first.
     outstanding: HashMap<u64, VecDeque<Section>, FastHashBuilder>,
     /// How many streams have a section the decoder may be blocked on, when known: worked
@@ -154,6 +194,8 @@ pub struct Encoder {
     names_seen: History,
     /// The lines of the section being encoded (kept to reuse its allocation).
     lines: Vec<Line<u64>>,
+    /// What the first look at each of the section's fields found (likewise).
+    probes: Vec<FieldProbe>,
 }
 
 impl Default for Encoder {
@@ -184,6 +226,7 @@ impl Encoder {
             fields_seen: Recency::new(RECENCY_HORIZON),
             names_seen: History::new(NAME_HISTORY_LEN),
             lines: Vec::new(),
+            probes: Vec::new(),
         }
     }
 
@@ -271,10 +314,68 @@ impl Encoder {
         may
     }
 
+    /// When nothing in the table may be evicted (no entry is acknowledged yet: without
+    /// acknowledgements this lasts), the free space is all the table will ever offer, and
+    /// filling it in field order can spend it on a field that recurs less than the one
+    /// after it. If the section's likely insertions (fields not in either table, seen
+    /// recently) need more than the free space, the largest are kept, as many as fit,
+    /// and the others held back. (Sections with more than 16 such fields, rare, are left
+    /// to field order.)
+    fn plan_insertions_into_full_table(
+        &self,
+        fields: &[(&[u8], &[u8])],
+        probes: &mut [FieldProbe],
+    ) {
+        if self.evictable_below(None) > self.table.first_index() || self.table.capacity() == 0 {
+            return;
+        }
+        let free = self.table.capacity() - self.table.size();
+        let mut wanted = 0;
+        let mut candidates: [(u64, usize); 16] = [(0, 0); 16];
+        let mut count = 0;
+        for (i, (&(name, value), probe)) in fields.iter().zip(probes.iter()).enumerate() {
+            let Some(key) = probe.key else { continue };
+            let size = entry_size(name.len(), value.len());
+            if probe.exact.is_some()
+                || size > self.table.capacity() * 3 / 4
+                || representation::is_sensitive_matched(name, value, probe.static_match)
+                || !self
+                    .fields_seen
+                    .seen_within(key.field, representation::repeat_window(name, value))
+            {
+                continue;
+            }
+            if count == candidates.len() {
+                return;
+            }
+            candidates[count] = (size, i);
+            count += 1;
+            wanted += size;
+        }
+        if wanted <= free {
+            return;
+        }
+        let candidates = &mut candidates[..count];
+        candidates.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        let mut left = free;
+        for &(size, i) in candidates.iter() {
+            if size <= left {
+                left -= size;
+            } else {
+                probes[i].hold_back = true;
+            }
+        }
+    }
+
     /// Whether a section on `stream_id` (not blocking yet) would gain too little from
     /// the unacknowledged entries already in the table to spend one of the peer's
     /// blocked streams on it: the estimate counts the literal bytes such references save.
-    fn blocking_budget_not_worth_it(&self, stream_id: u64, fields: &[(&[u8], &[u8])]) -> bool {
+    fn blocking_budget_not_worth_it(
+        &self,
+        stream_id: u64,
+        fields: &[(&[u8], &[u8])],
+        probes: &[FieldProbe],
+    ) -> bool {
         if self.table.insert_count() == self.known_received || self.max_blocked == 0 {
             return false;
         }
@@ -282,8 +383,8 @@ impl Encoder {
             return false;
         }
         let mut gain = 0usize;
-        for &(name, value) in fields {
-            if let Some(abs) = self.find_exact(Self::field_hash(name, value), name, value) {
+        for (&(name, value), probe) in fields.iter().zip(probes) {
+            if let Some(abs) = probe.exact {
                 if abs >= self.known_received {
                     gain += (name.len() + value.len()) * 3 / 4;
                     if gain >= MIN_BLOCKING_GAIN {
@@ -302,26 +403,12 @@ impl Encoder {
         })
     }
 
-    fn field_hash(name: &[u8], value: &[u8]) -> u64 {
-        let mut h = FastHashBuilder::default().build_hasher();
-        h.write_usize(name.len());
-        h.write(name);
-        h.write(value);
-        h.finish()
-    }
-
-    fn name_hash(name: &[u8]) -> u64 {
-        let mut h = FastHashBuilder::default().build_hasher();
-        h.write(name);
-        h.finish()
-    }
-
     /// The newest entry with this name and value.
     fn find_exact(&self, hash: u64, name: &[u8], value: &[u8]) -> Option<u64> {
         let abs = *self.by_field.get(&hash)?;
         self.table
             .get(abs)
-            .is_some_and(|e| e.name == name && e.value == value)
+            .is_some_and(|e| bytes_eq(&e.value, value) && bytes_eq(&e.name, name))
             .then_some(abs)
     }
 
@@ -330,7 +417,7 @@ impl Encoder {
         let abs = *self.by_name.get(&hash)?;
         self.table
             .get(abs)
-            .is_some_and(|e| e.name == name)
+            .is_some_and(|e| bytes_eq(&e.name, name))
             .then_some(abs)
     }
 
@@ -348,17 +435,21 @@ impl Encoder {
 
     /// Inserts an entry, keeping the lookup maps in step with evictions. The caller has
     /// checked `can_insert`. Returns the new entry's absolute index.
-    fn insert(&mut self, name: &[u8], value: &[u8], name_bytes: Option<Bytes>) -> Option<u64> {
+    fn insert(
+        &mut self,
+        name: &[u8],
+        value: &[u8],
+        key: FieldKey,
+        name_bytes: Option<Bytes>,
+    ) -> Option<u64> {
         let size = entry_size(name.len(), value.len());
         let survivor = self.table.first_surviving_after_insert(size);
         for abs in self.table.first_index()..survivor {
             if let Some(meta) = self.meta.pop_front() {
-                remove_index(&mut self.by_field, meta.field_hash, abs);
-                remove_index(&mut self.by_name, meta.name_hash, abs);
+                remove_index(&mut self.by_field, meta.key.field, abs);
+                remove_index(&mut self.by_name, meta.key.name, abs);
             }
         }
-        let field_hash = Self::field_hash(name, value);
-        let name_hash = Self::name_hash(name);
         let name = name_bytes.unwrap_or_else(|| Bytes::copy_from_slice(name));
         let abs = self
             .table
@@ -366,12 +457,11 @@ impl Encoder {
             .ok()?;
         self.meta.push_back(EntryMeta {
             inserted_before: self.inserted_total,
-            field_hash,
-            name_hash,
+            key,
         });
         self.inserted_total += size;
-        self.by_field.insert(field_hash, abs);
-        self.by_name.insert(name_hash, abs);
+        self.by_field.insert(key.field, abs);
+        self.by_name.insert(key.name, abs);
         Some(abs)
     }
 
@@ -384,18 +474,36 @@ impl Encoder {
         encoder_stream: &mut Vec<u8>,
         section: &mut Vec<u8>,
     ) {
-        let mut in_progress = SectionInProgress::new(stream_id);
-        if self.blocking_budget_not_worth_it(stream_id, fields) {
+        let mut in_progress = SectionInProgress::new(stream_id, self.table.insert_count());
+        // Each field's lookups, done once (the dynamic table's hold until an insertion).
+        let mut probes = std::mem::take(&mut self.probes);
+        probes.clear();
+        let dynamic = self.table.capacity() > 0;
+        probes.extend(fields.iter().map(|&(name, value)| {
+            let static_match = static_table::find(name, value);
+            let key = (dynamic && !matches!(static_match, Some(Match::Exact(_))))
+                .then(|| FieldKey::of(name, value));
+            FieldProbe {
+                static_match,
+                key,
+                exact: key.and_then(|key| self.find_exact(key.field, name, value)),
+                hold_back: false,
+            }
+        }));
+        self.plan_insertions_into_full_table(fields, &mut probes);
+        if self.blocking_budget_not_worth_it(stream_id, fields, &probes) {
             in_progress.may_block = Some(false);
         }
         // One line per field; written once the Base is known.
         let mut lines = std::mem::take(&mut self.lines);
         lines.clear();
-        for &(name, value) in fields {
-            let representation = self.choose_representation(name, value, &mut in_progress);
-            let inserted = representation
-                .insertion
-                .and_then(|insertion| self.write_insertion(insertion, name, value, encoder_stream));
+        for (&probe, &(name, value)) in probes.iter().zip(fields) {
+            let representation = self.choose_representation(name, value, probe, &mut in_progress);
+            let inserted = representation.insertion.and_then(|insertion| {
+                // An insertion is chosen only with a dynamic table, hence a key.
+                let key = probe.key?;
+                self.write_insertion(insertion, name, value, key, encoder_stream)
+            });
             let line = representation.line.with_inserted(inserted);
             if let Some(abs) = line.dynamic_entry() {
                 in_progress.note_ref(abs);
@@ -409,6 +517,7 @@ impl Encoder {
             write_field_line(section, line, base, name, value);
         }
         self.lines = lines;
+        self.probes = probes;
         if required_insert_count > 0 {
             self.track_unacknowledged(stream_id, required_insert_count, in_progress.min_ref);
         }
@@ -422,33 +531,38 @@ impl Encoder {
         insertion: Insertion,
         name: &[u8],
         value: &[u8],
+        key: FieldKey,
         encoder_stream: &mut Vec<u8>,
     ) -> Option<u64> {
         match insertion {
             Insertion::Duplicate { abs } => {
                 let entry = self.table.get(abs)?;
                 let (name, value) = (entry.name.clone(), entry.value.clone());
+                let key = self
+                    .meta
+                    .get((abs - self.table.first_index()) as usize)?
+                    .key;
                 instruction::write_duplicate(encoder_stream, self.table.insert_count() - 1 - abs);
-                self.insert(&name, &value, Some(name.clone()))
+                self.insert(&name, &value, key, Some(name.clone()))
             }
             Insertion::WithStaticNameRef { index } => {
                 instruction::write_insert_with_name_ref(encoder_stream, true, index, value);
                 let static_name = static_table::get(index).map(|(n, _)| Bytes::from_static(n));
-                self.insert(name, value, static_name)
+                self.insert(name, value, key, static_name)
             }
             Insertion::WithDynamicNameRef { abs } => {
                 let relative = self.table.insert_count() - 1 - abs;
                 instruction::write_insert_with_name_ref(encoder_stream, false, relative, value);
                 let entry_name = self.table.get(abs).map(|e| e.name.clone());
-                self.insert(name, value, entry_name)
+                self.insert(name, value, key, entry_name)
             }
             Insertion::WithLiteralName => {
                 instruction::write_insert_with_literal_name(encoder_stream, name, value);
-                self.insert(name, value, None)
+                self.insert(name, value, key, None)
             }
             Insertion::NameAnchor => {
                 instruction::write_insert_with_literal_name(encoder_stream, name, b"");
-                self.insert(name, b"", None)
+                self.insert(name, b"", key.with_value(b""), None)
             }
         }
     }
@@ -464,7 +578,14 @@ impl Encoder {
         if let Some(min) = min_ref {
             *self.pinned.entry(min).or_insert(0) += 1;
         }
-        self.blocking.set(None);
+        // The count of blocking streams, when known, changes only if this section makes a
+        // stream blocking that was not: kept up to date rather than worked out again.
+        if let Some(count) = self.blocking.get() {
+            let starts_blocking =
+                required_insert_count > self.known_received && !self.stream_is_blocking(stream_id);
+            self.blocking
+                .set(Some(count + usize::from(starts_blocking)));
+        }
         self.outstanding
             .entry(stream_id)
             .or_default()
@@ -617,7 +738,7 @@ fn write_field_line(section: &mut Vec<u8>, line: Line<u64>, base: u64, name: &[u
 }
 
 /// Forgets the evicted entry `abs` under `hash`, unless a newer entry took its place.
-fn remove_index(map: &mut HashMap<u64, u64, FastHashBuilder>, hash: u64, abs: u64) {
+fn remove_index(map: &mut HashMap<u64, u64, KeyHashBuilder>, hash: u64, abs: u64) {
     if map.get(&hash) == Some(&abs) {
         map.remove(&hash);
     }
@@ -682,6 +803,30 @@ mod tests {
         }
         assert!(is_sensitive(b"proxy-authorization", b"x"));
         assert!(!is_sensitive(b"cookie", b"a-long-cookie-value-of-30-bytes"));
+        // The shortcut through the static match agrees with the rule by name.
+        let long = "v".repeat(25);
+        for name in [
+            "authorization",
+            "proxy-authorization",
+            "cookie",
+            "set-cookie",
+            "content-type",
+            "x-custom",
+            "cookies",
+        ] {
+            for value in ["", "a=b", long.as_str()] {
+                let (name, value) = (name.as_bytes(), value.as_bytes());
+                assert_eq!(
+                    representation::is_sensitive_matched(
+                        name,
+                        value,
+                        static_table::find(name, value)
+                    ),
+                    is_sensitive(name, value),
+                    "{name:?} {value:?}"
+                );
+            }
+        }
     }
 
     #[test]
@@ -740,6 +885,65 @@ mod tests {
         e.acknowledge_inserts();
         let (_, s) = encode(&mut e, 12, &list);
         assert_ne!(s[0], 0, "acknowledged entries are usable");
+    }
+
+    #[test]
+    fn a_table_that_cannot_evict_gets_the_largest_repeats_first() {
+        let small = "s".repeat(60); // entry of 99 bytes
+        let big = "b".repeat(100); // entry of 137 bytes
+        let list = [("x-small", small.as_str()), ("x-big", big.as_str())];
+        // 200 bytes, never acknowledged: the free space is all there is, and both entries
+        // do not fit; the larger saving goes in, whatever the field order.
+        let mut e = Encoder::new();
+        e.apply_settings(200, 100, &mut Vec::new());
+        encode(&mut e, 0, &list);
+        let (es, _) = encode(&mut e, 4, &list);
+        assert!(!es.is_empty());
+        assert_eq!(e.insert_count(), 1);
+        assert_eq!(
+            e.table.get(0).map(|entry| entry.name.clone()),
+            Some(Bytes::from("x-big"))
+        );
+        // With room for both, both go in, in field order.
+        let mut e = Encoder::new();
+        e.apply_settings(400, 100, &mut Vec::new());
+        encode(&mut e, 0, &list);
+        encode(&mut e, 4, &list);
+        assert_eq!(e.insert_count(), 2);
+        assert_eq!(
+            e.table.get(0).map(|entry| entry.name.clone()),
+            Some(Bytes::from("x-small"))
+        );
+    }
+
+    #[test]
+    fn the_blocking_count_kept_up_to_date_equals_a_recount() {
+        let mut e = Encoder::new();
+        e.apply_settings(4096, 3, &mut Vec::new());
+        let recount = |e: &Encoder| {
+            e.outstanding
+                .values()
+                .filter(|q| q.iter().any(|s| s.required_insert_count > e.known_received))
+                .count()
+        };
+        for i in 0..40u64 {
+            let value = format!("v{}", i % 5);
+            let list = [("x-a", value.as_str()), ("x-b", "fixed")];
+            // Streams reused (headers, then trailers), some acknowledged, one cancelled.
+            encode(&mut e, 4 * (i % 7), &list);
+            assert_eq!(e.blocking_streams(), recount(&e), "after section {i}");
+            if i % 3 == 0 && e.outstanding.contains_key(&(4 * (i % 7))) {
+                e.acknowledge_section(4 * (i % 7)).unwrap();
+            }
+            if i == 20 {
+                e.stream_cancelled(8);
+            }
+            assert_eq!(
+                e.blocking_streams(),
+                recount(&e),
+                "after section {i}'s feedback"
+            );
+        }
     }
 
     #[test]

@@ -1,15 +1,15 @@
-//! A sliding window of recently seen hashes (of fields or names) with their counts: the
+//! A sliding window of recently seen hashes (of fields or names, from `hash_bytes`) with their counts: the
 //! encoder's memory of what is likely to repeat.
 
 use std::collections::{HashMap, VecDeque};
 
-use super::hash::FastHashBuilder;
+use super::hash::KeyHashBuilder;
 
 /// The last `window` hashes recorded, and how often each occurs among them.
 #[derive(Debug)]
 pub struct History {
     ring: VecDeque<u64>,
-    counts: HashMap<u64, u32, FastHashBuilder>,
+    counts: HashMap<u64, u32, KeyHashBuilder>,
     window: usize,
 }
 
@@ -65,7 +65,7 @@ mod tests {
 /// When each recently seen hash was last seen, in records: how far back a repeat was.
 #[derive(Debug)]
 pub struct Recency {
-    last: HashMap<u64, u64, FastHashBuilder>,
+    last: HashMap<u64, u64, KeyHashBuilder>,
     now: u64,
     horizon: u64,
 }
@@ -78,6 +78,13 @@ impl Recency {
             now: 0,
             horizon: horizon.max(1),
         }
+    }
+
+    /// Whether `hash` would be found at most `window` records back if recorded now.
+    pub fn seen_within(&self, hash: u64, window: u64) -> bool {
+        self.last
+            .get(&hash)
+            .is_some_and(|&then| self.now + 1 - then <= window.min(self.horizon))
     }
 
     /// Records `hash`; returns how many records ago it was last seen, if within the horizon.

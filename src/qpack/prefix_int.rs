@@ -19,6 +19,7 @@ pub enum IntError {
 
 /// Appends `value` with an N-bit prefix (`prefix` in 1..=8); `flags` supplies the bits
 /// above the prefix in the first byte.
+#[inline]
 pub fn encode(out: &mut Vec<u8>, flags: u8, prefix: u8, value: u64) {
     debug_assert!((1..=8).contains(&prefix));
     let max_prefix: u64 = (1u64 << prefix) - 1;
@@ -40,8 +41,32 @@ pub fn encode(out: &mut Vec<u8>, flags: u8, prefix: u8, value: u64) {
     out.push(rest as u8);
 }
 
+/// Writes `value` with an N-bit prefix at the start of `buf`, which must be at least
+/// [`encoded_len`] bytes long (the bytes after those are left alone).
+pub fn encode_at(buf: &mut [u8], flags: u8, prefix: u8, value: u64) {
+    debug_assert!((1..=8).contains(&prefix));
+    let max_prefix: u64 = (1u64 << prefix) - 1;
+    let flags = if prefix == 8 {
+        0
+    } else {
+        flags & !(max_prefix as u8)
+    };
+    if value < max_prefix {
+        buf[0] = flags | value as u8;
+        return;
+    }
+    buf[0] = flags | max_prefix as u8;
+    let mut rest = value - max_prefix;
+    let mut at = 1;
+    while rest >= 128 {
+        buf[at] = (rest & 0x7f) as u8 | 0x80;
+        rest >>= 7;
+        at += 1;
+    }
+    buf[at] = rest as u8;
+}
+
 /// The number of bytes [`encode`] writes for `value` with an N-bit prefix.
-#[cfg(test)]
 pub fn encoded_len(prefix: u8, value: u64) -> usize {
     let max_prefix: u64 = (1u64 << prefix) - 1;
     if value < max_prefix {
@@ -116,6 +141,12 @@ mod tests {
                 let mut out = Vec::new();
                 encode(&mut out, 0xff, prefix, value);
                 assert_eq!(out.len(), encoded_len(prefix, value));
+                let mut at = vec![0x5a; out.len() + 2];
+                encode_at(&mut at, 0xff, prefix, value);
+                assert_eq!(
+                    (&at[..out.len()], &at[out.len()..]),
+                    (&out[..], &[0x5a, 0x5a][..])
+                );
                 assert_eq!(
                     decode(&out, prefix),
                     Ok((value, out.len())),

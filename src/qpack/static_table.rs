@@ -1,6 +1,8 @@
 //! The QPACK static table (RFC 9204 Appendix A): 99 fixed entries, plus the lookups the
 //! encoder needs (exact name + value, and name only), built at compile time.
 
+use super::hash::{bytes_eq, short_key};
+
 /// The 99 entries, index 0 first.
 pub const ENTRIES: [(&[u8], &[u8]); 99] = [
     (b":authority", b""),
@@ -125,15 +127,9 @@ const INDEX_SLOTS: usize = 256;
 /// An empty slot of the name index.
 const EMPTY: u8 = u8::MAX;
 
-/// FNV-1a over the name's bytes; usable at compile time.
-const fn name_hash(name: &[u8]) -> usize {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut i = 0;
-    while i < name.len() {
-        hash = (hash ^ name[i] as u64).wrapping_mul(0x0000_0100_0000_01b3);
-        i += 1;
-    }
-    (hash ^ (hash >> 32)) as usize
+/// The name's slot in the name index (see [`short_key`]); usable at compile time.
+const fn name_slot(name: &[u8]) -> usize {
+    (short_key(name) >> 56) as usize % INDEX_SLOTS
 }
 
 const fn same_name(a: &[u8], b: &[u8]) -> bool {
@@ -158,7 +154,7 @@ static BY_NAME: [u8; INDEX_SLOTS] = {
     let mut i = 0;
     while i < ENTRIES.len() {
         let name = ENTRIES[i].0;
-        let mut slot = name_hash(name) % INDEX_SLOTS;
+        let mut slot = name_slot(name);
         loop {
             let at = slots[slot];
             if at == EMPTY {
@@ -196,13 +192,13 @@ static NEXT_WITH_NAME: [u8; ENTRIES.len()] = {
 
 /// The index of the first entry named `name`.
 fn first_with_name(name: &[u8]) -> Option<usize> {
-    let mut slot = name_hash(name) % INDEX_SLOTS;
+    let mut slot = name_slot(name);
     loop {
         let at = BY_NAME[slot];
         if at == EMPTY {
             return None;
         }
-        if ENTRIES[at as usize].0 == name {
+        if bytes_eq(ENTRIES[at as usize].0, name) {
             return Some(at as usize);
         }
         slot = (slot + 1) % INDEX_SLOTS;
@@ -223,7 +219,7 @@ pub fn find(name: &[u8], value: &[u8]) -> Option<Match> {
     let first = first_with_name(name)?;
     let mut i = first;
     loop {
-        if ENTRIES[i].1 == value {
+        if bytes_eq(ENTRIES[i].1, value) {
             return Some(Match::Exact(i as u64));
         }
         match NEXT_WITH_NAME[i] {
@@ -274,6 +270,27 @@ mod tests {
             assert_eq!(chain, expected, "{}", String::from_utf8_lossy(name));
         }
         assert_eq!(first_with_name(b":statu"), None);
+        // The name index's probe runs stay short, for names in it and names not.
+        let probes = |name: &[u8]| {
+            let mut slot = name_slot(name);
+            let mut count = 1;
+            while BY_NAME[slot] != EMPTY && ENTRIES[usize::from(BY_NAME[slot])].0 != name {
+                slot = (slot + 1) % INDEX_SLOTS;
+                count += 1;
+            }
+            count
+        };
+        for (name, _) in ENTRIES {
+            assert!(probes(name) <= 3, "{}", String::from_utf8_lossy(name));
+        }
+        for name in [
+            &b"x-custom"[..],
+            b"x-forwarded-for",
+            b"accept-charset",
+            b"priority",
+        ] {
+            assert!(probes(name) <= 3, "{}", String::from_utf8_lossy(name));
+        }
         assert_eq!(first_with_name(b""), None);
     }
 

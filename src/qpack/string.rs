@@ -91,32 +91,31 @@ pub fn decode_into(
 
 /// Appends a string literal: `flags` above the H bit, H at bit `prefix`, length with an
 /// N-bit prefix. Uses Huffman coding when it is shorter.
+///
+/// One pass: room for the raw length's prefix integer (the longest the length can need,
+/// since Huffman is used only when shorter) is left, the Huffman code goes after it and
+/// stops as soon as it is no shorter; the code is moved down in the rare case its length
+/// needs fewer bytes than the raw one would.
 pub fn write(out: &mut Vec<u8>, flags: u8, prefix: u8, value: &[u8]) {
     let h_bit = 1u8 << prefix;
     let flags = flags & !(h_bit | (h_bit - 1));
-    if value.len() < usize::from(h_bit - 1) {
-        // Either form's length fits the prefix byte: Huffman-code in place, in one pass,
-        // and fall back to the raw bytes if that is not shorter.
-        let at = out.len();
-        out.push(0);
-        huffman::encode(value, out);
-        let huff_len = out.len() - at - 1;
-        if huff_len < value.len() {
-            out[at] = flags | h_bit | huff_len as u8;
-        } else {
-            out.truncate(at);
-            out.push(flags | value.len() as u8);
+    let at = out.len();
+    let room = prefix_int::encoded_len(prefix, value.len() as u64);
+    // Placeholder bytes for the length (at most 10), overwritten below.
+    out.extend_from_slice(&[0; 10][..room]);
+    match huffman::encode_shorter(value, value.len(), out) {
+        Some(huff_len) => {
+            let len_bytes = prefix_int::encoded_len(prefix, huff_len as u64);
+            if len_bytes < room {
+                out.copy_within(at + room.., at + len_bytes);
+                out.truncate(at + len_bytes + huff_len);
+            }
+            prefix_int::encode_at(&mut out[at..], flags | h_bit, prefix, huff_len as u64);
+        }
+        None => {
+            prefix_int::encode_at(&mut out[at..], flags, prefix, value.len() as u64);
             out.extend_from_slice(value);
         }
-        return;
-    }
-    let huff_len = huffman::encoded_len(value);
-    if huff_len < value.len() {
-        prefix_int::encode(out, flags | h_bit, prefix, huff_len as u64);
-        huffman::encode(value, out);
-    } else {
-        prefix_int::encode(out, flags, prefix, value.len() as u64);
-        out.extend_from_slice(value);
     }
 }
 
@@ -149,6 +148,45 @@ mod tests {
                 assert!(
                     matches!(parse(&out[..cut], 0, prefix, 1000), Err(StringError::NeedMore(n)) if n > cut)
                 );
+            }
+        }
+    }
+
+    /// Lengths around the prefix boundaries, where the Huffman length may need fewer
+    /// bytes than the raw length the room was left for (its code is then moved down).
+    #[test]
+    fn writes_around_prefix_boundaries() {
+        let text = b"the quick brown fox jumps over the lazy dog 0123456789";
+        let rare = [0xffu8, 0x00, 0xfe, 0x01];
+        for prefix in [3u8, 5, 7] {
+            let m = (1usize << prefix) - 1;
+            for len in [
+                0,
+                1,
+                m - 1,
+                m,
+                m + 1,
+                m + 2,
+                m + 20,
+                m + 127,
+                m + 128,
+                m + 140,
+                400,
+            ] {
+                for source in [&text[..], &rare[..]] {
+                    let value: Vec<u8> = source.iter().copied().cycle().take(len).collect();
+                    let mut out = vec![0x77];
+                    write(&mut out, 0xff, prefix, &value);
+                    assert_eq!(out[0], 0x77);
+                    let out = &out[1..];
+                    assert_eq!(out.len(), written_len(prefix, &value), "{prefix} {len}");
+                    let flags = 0xffu8.checked_shl(u32::from(prefix) + 1).unwrap_or(0);
+                    assert_eq!(out[0] & flags, flags, "flags kept");
+                    let (raw, end) = parse(out, 0, prefix, 1000).unwrap();
+                    assert_eq!(end, out.len());
+                    assert_eq!(raw.huffman, huffman::encoded_len(&value) < value.len());
+                    assert_eq!(decode(raw, 1000).unwrap(), value);
+                }
             }
         }
     }

@@ -6,9 +6,9 @@
 //! field line once the section's Base is known) is the encoder's job. Huffman coding is
 //! not decided here: every string literal is written in whichever form is shorter.
 
-use super::{Encoder, SectionInProgress};
+use super::{Encoder, FieldKey, FieldProbe, SectionInProgress};
 use crate::qpack::dynamic_table::entry_size;
-use crate::qpack::static_table::{self, Match};
+use crate::qpack::static_table::Match;
 
 /// A field is inserted when it repeats within this many fields, plus a quarter of its
 /// length in bytes (a longer literal is worth remembering longer). Tuned on the QPACK
@@ -20,12 +20,39 @@ const REPEAT_WINDOW_BASE: u64 = 16;
 /// corpus, like the windows here.
 const DRAINING_FRACTION: u64 = 6;
 
-/// Whether a field must never be indexed (N bit set, never inserted).
+/// A field is worth inserting if seen within this many fields: "recently" stretches with
+/// the size of the literal it would save.
+pub(super) fn repeat_window(name: &[u8], value: &[u8]) -> u64 {
+    REPEAT_WINDOW_BASE + (name.len() + value.len()) as u64 / 4
+}
+
+/// Whether a field must never be indexed (N bit set, never inserted): the rule by name,
+/// which the encoder applies through [`is_sensitive_matched`].
+#[cfg(test)]
 pub(crate) fn is_sensitive(name: &[u8], value: &[u8]) -> bool {
     match name {
         b"authorization" | b"proxy-authorization" => true,
         b"cookie" | b"set-cookie" => value.len() < 20,
         _ => false,
+    }
+}
+
+/// Static table entries of the sensitive names (RFC 9204 Appendix A).
+const STATIC_COOKIE: u64 = 5;
+const STATIC_SET_COOKIE: u64 = 14;
+const STATIC_AUTHORIZATION: u64 = 84;
+
+/// [`is_sensitive`] for a field whose static table match is known: the sensitive names
+/// other than `proxy-authorization` are in the static table, so the match says which name
+/// it is without comparing it again.
+pub(super) fn is_sensitive_matched(name: &[u8], value: &[u8], static_match: Option<Match>) -> bool {
+    match static_match {
+        Some(Match::Exact(index) | Match::Name(index)) => match index {
+            STATIC_AUTHORIZATION => true,
+            STATIC_COOKIE | STATIC_SET_COOKIE => value.len() < 20,
+            _ => false,
+        },
+        None => name == b"proxy-authorization",
     }
 }
 
@@ -157,44 +184,48 @@ impl Encoder {
         &mut self,
         name: &[u8],
         value: &[u8],
+        probe: FieldProbe,
         section: &mut SectionInProgress,
     ) -> Representation {
-        let never_index = is_sensitive(name, value);
-        let static_name = match static_table::find(name, value) {
+        let never_index = is_sensitive_matched(name, value, probe.static_match);
+        let static_name = match probe.static_match {
             Some(Match::Exact(index)) => {
                 return Representation::line(Line::IndexedStatic { index });
             }
             Some(Match::Name(index)) => Some(index),
             None => None,
         };
-        if self.table.capacity() == 0 {
+        // (Keys are worked out when there is a dynamic table.)
+        let Some(key) = probe.key.filter(|_| self.table.capacity() > 0) else {
             return Representation::line(Line::literal(never_index, static_name));
-        }
-        let field_hash = Self::field_hash(name, value);
+        };
         let mut in_table = false;
         if !never_index {
-            if let Some(abs) = self.find_exact(field_hash, name, value) {
+            let exact = if self.table.insert_count() == section.probed_at {
+                probe.exact
+            } else {
+                self.find_exact(key.field, name, value)
+            };
+            if let Some(abs) = exact {
                 in_table = true;
                 if let Some(indexed) = self.choose_indexed_dynamic(abs, section) {
                     return indexed;
                 }
             }
         }
-        // Worth inserting if seen recently, where "recently" stretches with the size of the
-        // literal it would save.
-        let window = REPEAT_WINDOW_BASE + (name.len() + value.len()) as u64 / 4;
+        let window = repeat_window(name, value);
         let seen_recently = !never_index
             && self
                 .fields_seen
-                .record(field_hash)
+                .record(key.field)
                 .is_some_and(|gap| gap <= window);
         // (An entry the section may not reference yet is not inserted twice.)
-        if seen_recently && !in_table {
-            if let Some(inserted) = self.choose_insertion(name, value, static_name, section) {
+        if seen_recently && !in_table && !probe.hold_back {
+            if let Some(inserted) = self.choose_insertion(name, value, key, static_name, section) {
                 return inserted;
             }
         }
-        self.choose_literal(name, never_index, static_name, section)
+        self.choose_literal(name, key, never_index, static_name, section)
     }
 
     /// For a field held by entry `abs`: an Indexed Field Line referencing it, or a
@@ -233,6 +264,7 @@ impl Encoder {
         &mut self,
         name: &[u8],
         value: &[u8],
+        key: FieldKey,
         static_name: Option<u64>,
         section: &mut SectionInProgress,
     ) -> Option<Representation> {
@@ -244,7 +276,7 @@ impl Encoder {
         {
             return None;
         }
-        let name_hash = Self::name_hash(name);
+        let name_hash = key.name;
         let insertion = match static_name {
             Some(index) => Insertion::WithStaticNameRef { index },
             None => match self.find_name(name_hash, name) {
@@ -277,6 +309,7 @@ impl Encoder {
     fn choose_literal(
         &mut self,
         name: &[u8],
+        key: FieldKey,
         never_index: bool,
         static_name: Option<u64>,
         section: &mut SectionInProgress,
@@ -284,7 +317,7 @@ impl Encoder {
         if static_name.is_some() {
             return Representation::line(Line::literal(never_index, static_name));
         }
-        let name_hash = Self::name_hash(name);
+        let name_hash = key.name;
         let usable_name_entry = self
             .find_name(name_hash, name)
             .filter(|&abs| abs < self.known_received || self.may_block(section));
