@@ -17,10 +17,10 @@ pub enum IntError {
     Overflow,
 }
 
-/// Appends `value` with an N-bit prefix (`prefix` in 1..=8); `flags` supplies the bits
-/// above the prefix in the first byte.
+/// The largest value an N-bit prefix holds, and `flags` with the prefix's bits cleared
+/// (the bits above the prefix in the first byte).
 #[inline]
-pub fn encode(out: &mut Vec<u8>, flags: u8, prefix: u8, value: u64) {
+fn first_byte(flags: u8, prefix: u8) -> (u64, u8) {
     debug_assert!((1..=8).contains(&prefix));
     let max_prefix: u64 = (1u64 << prefix) - 1;
     let flags = if prefix == 8 {
@@ -28,6 +28,14 @@ pub fn encode(out: &mut Vec<u8>, flags: u8, prefix: u8, value: u64) {
     } else {
         flags & !(max_prefix as u8)
     };
+    (max_prefix, flags)
+}
+
+/// Appends `value` with an N-bit prefix (`prefix` in 1..=8); `flags` supplies the bits
+/// above the prefix in the first byte.
+#[inline]
+pub fn encode(out: &mut Vec<u8>, flags: u8, prefix: u8, value: u64) {
+    let (max_prefix, flags) = first_byte(flags, prefix);
     if value < max_prefix {
         out.push(flags | value as u8);
         return;
@@ -44,13 +52,7 @@ pub fn encode(out: &mut Vec<u8>, flags: u8, prefix: u8, value: u64) {
 /// Writes `value` with an N-bit prefix at the start of `buf`, which must be at least
 /// [`encoded_len`] bytes long (the bytes after those are left alone).
 pub fn encode_at(buf: &mut [u8], flags: u8, prefix: u8, value: u64) {
-    debug_assert!((1..=8).contains(&prefix));
-    let max_prefix: u64 = (1u64 << prefix) - 1;
-    let flags = if prefix == 8 {
-        0
-    } else {
-        flags & !(max_prefix as u8)
-    };
+    let (max_prefix, flags) = first_byte(flags, prefix);
     if value < max_prefix {
         buf[0] = flags | value as u8;
         return;
