@@ -3,7 +3,7 @@
 use crate::field::{FieldRef, HeaderField};
 
 use super::handle::FfiError;
-use super::slice::{bytes_arg, slice_arg};
+use super::slice::{invalid_slice_error, slice_arg, slice_is_valid, valid_slice};
 
 /// One header field line (name and value), as given to and received from h3q.
 ///
@@ -77,72 +77,45 @@ pub(crate) unsafe fn header_list_arg<'a>(
 ) -> Result<FieldList<'a>, FfiError> {
     // SAFETY: forwarded from the caller's contract.
     let list = unsafe { slice_arg(headers, len, "headers")? };
-    // The common case, every entry well formed, checked in one pass and converted without
-    // an error path per field; otherwise the loop below finds and names the bad entry.
-    if list.iter().all(header_is_well_formed) {
-        let view = |h: &h3q_header| -> FieldRef<'a> {
-            // SAFETY: well formed (checked above), and each entry's pointers are valid for
-            // their lengths (caller's contract).
-            unsafe {
-                (
-                    bytes_view(h.name, h.name_len),
-                    bytes_view(h.value, h.value_len),
-                )
-            }
-        };
-        if list.len() > INLINE_FIELDS {
-            return Ok(FieldList::Heap(list.iter().map(view).collect()));
-        }
-        let mut fields: [FieldRef<'a>; INLINE_FIELDS] = [(&[], &[]); INLINE_FIELDS];
-        for (slot, h) in fields.iter_mut().zip(list) {
-            *slot = view(h);
-        }
-        return Ok(FieldList::Inline(fields, list.len()));
+    // Every entry checked in one pass without an error path per field; only a list with
+    // a bad entry looks at which of its strings is bad, to name it.
+    if let Some(i) = list.iter().position(|h| !header_is_well_formed(h)) {
+        return Err(bad_entry_error(i, &list[i]));
     }
-    let field = |(i, h): (usize, &h3q_header)| -> Result<FieldRef<'a>, FfiError> {
-        // SAFETY: each entry's pointers are valid for their lengths (caller's contract).
-        let name = unsafe { bytes_arg(h.name, h.name_len, "header name") }
-            .map_err(|e| FfiError::new(e.code, format!("headers[{i}]: {}", e.message)))?;
-        // SAFETY: as above.
-        let value = unsafe { bytes_arg(h.value, h.value_len, "header value") }
-            .map_err(|e| FfiError::new(e.code, format!("headers[{i}]: {}", e.message)))?;
-        Ok((name, value))
+    let view = |h: &h3q_header| -> FieldRef<'a> {
+        // SAFETY: well formed (checked above), and each entry's pointers are readable for
+        // their lengths (caller's contract).
+        unsafe {
+            (
+                valid_slice(h.name, h.name_len),
+                valid_slice(h.value, h.value_len),
+            )
+        }
     };
     if list.len() > INLINE_FIELDS {
-        return list
-            .iter()
-            .enumerate()
-            .map(field)
-            .collect::<Result<_, _>>()
-            .map(FieldList::Heap);
+        return Ok(FieldList::Heap(list.iter().map(view).collect()));
     }
     let mut fields: [FieldRef<'a>; INLINE_FIELDS] = [(&[], &[]); INLINE_FIELDS];
-    for (slot, entry) in fields.iter_mut().zip(list.iter().enumerate()) {
-        *slot = field(entry)?;
+    for (slot, h) in fields.iter_mut().zip(list) {
+        *slot = view(h);
     }
     Ok(FieldList::Inline(fields, list.len()))
 }
 
-/// Whether [`bytes_arg`] accepts both of the entry's strings: each pointer non-NULL or
-/// its length 0, and each length a possible slice length.
+/// Whether [`slice_arg`] accepts both of the entry's strings.
 fn header_is_well_formed(h: &h3q_header) -> bool {
-    (!h.name.is_null() || h.name_len == 0)
-        && (!h.value.is_null() || h.value_len == 0)
-        && h.name_len <= isize::MAX as usize
-        && h.value_len <= isize::MAX as usize
+    slice_is_valid(h.name, h.name_len) && slice_is_valid(h.value, h.value_len)
 }
 
-/// The bytes of one well-formed string of an entry (see [`header_is_well_formed`]).
-///
-/// # Safety
-/// `ptr` is NULL with `len` 0, or valid for reading `len` bytes during the call.
-unsafe fn bytes_view<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
-    if len == 0 {
-        &[]
+/// The error for entry `i`, which is not well formed: its name's, else its value's,
+/// prefixed with its index.
+fn bad_entry_error(i: usize, h: &h3q_header) -> FfiError {
+    let e = if slice_is_valid(h.name, h.name_len) {
+        invalid_slice_error(h.value, h.value_len, "header value")
     } else {
-        // SAFETY: non-NULL (well formed) and valid for `len` bytes (caller's contract).
-        unsafe { std::slice::from_raw_parts(ptr, len) }
-    }
+        invalid_slice_error(h.name, h.name_len, "header name")
+    };
+    FfiError::new(e.code, format!("headers[{i}]: {}", e.message))
 }
 
 #[cfg(test)]

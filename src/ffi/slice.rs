@@ -11,20 +11,44 @@ pub(crate) unsafe fn slice_arg<'a, T>(
     len: usize,
     name: &str,
 ) -> Result<&'a [T], FfiError> {
+    if !slice_is_valid(ptr, len) {
+        return Err(invalid_slice_error(ptr, len, name));
+    }
+    // SAFETY: valid (checked) and readable for `len` values (caller's contract).
+    Ok(unsafe { valid_slice(ptr, len) })
+}
+
+/// Whether [`slice_arg`] accepts `ptr` and `len`: NULL only with a length of 0, and a
+/// length whose size in bytes fits an `isize`.
+pub(crate) fn slice_is_valid<T>(ptr: *const T, len: usize) -> bool {
     if ptr.is_null() {
-        return if len == 0 {
-            Ok(&[])
-        } else {
-            Err(FfiError::null(name))
-        };
+        len == 0
+    } else {
+        len <= isize::MAX as usize / std::mem::size_of::<T>().max(1)
     }
-    if len > isize::MAX as usize / std::mem::size_of::<T>().max(1) {
-        return Err(FfiError::invalid(format!(
-            "{name}: length {len} is too large"
-        )));
+}
+
+/// The error [`slice_arg`] gives for a `ptr` and `len` it does not accept.
+pub(crate) fn invalid_slice_error<T>(ptr: *const T, len: usize, name: &str) -> FfiError {
+    if ptr.is_null() {
+        FfiError::null(name)
+    } else {
+        FfiError::invalid(format!("{name}: length {len} is too large"))
     }
-    // SAFETY: non-NULL and valid for `len` values (caller's contract); the size fits isize.
-    Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
+}
+
+/// The values of a `ptr` and `len` that [`slice_is_valid`] accepts, without checking
+/// again.
+///
+/// # Safety
+/// `slice_is_valid(ptr, len)`, and `ptr` is readable for `len` values during the call.
+pub(crate) unsafe fn valid_slice<'a, T>(ptr: *const T, len: usize) -> &'a [T] {
+    if ptr.is_null() {
+        &[]
+    } else {
+        // SAFETY: non-NULL, readable for `len` values, the size fits isize (caller).
+        unsafe { std::slice::from_raw_parts(ptr, len) }
+    }
 }
 
 /// [`slice_arg`] for bytes.
