@@ -687,34 +687,37 @@ impl Endpoint {
         let slot = &mut self.slots[index];
         if slot.timeout != timeout {
             slot.timeout = timeout;
-            if let Some(at) = timeout {
-                self.timers.schedule(TimerEntry {
-                    at,
-                    slot: index,
-                    generation: slot.generation,
-                });
+            if let Some(entry) = timer_entry(index, slot) {
+                self.timers.schedule(entry);
             }
         }
         let slots = &self.slots;
         if self.timers.len() > 4 * self.live + 64 {
-            self.timers
-                .rebuild(slots.iter().enumerate().filter_map(|(index, slot)| {
-                    Some(TimerEntry {
-                        at: slot.timeout?,
-                        slot: index,
-                        generation: slot.generation,
-                    })
-                }));
+            self.timers.rebuild(
+                slots
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(index, slot)| timer_entry(index, slot)),
+            );
         } else {
             self.timers.tidy(|entry| is_current(slots, entry));
         }
     }
 }
 
+/// The heap entry for slot `index`'s cached timeout, if it has one.
+fn timer_entry(index: usize, slot: &Slot) -> Option<TimerEntry> {
+    Some(TimerEntry {
+        at: slot.timeout?,
+        slot: index,
+        generation: slot.generation,
+    })
+}
+
 /// A heap entry is current while its slot still holds that generation's connection with
 /// that deadline.
 fn is_current(slots: &[Slot], entry: &TimerEntry) -> bool {
-    slots.get(entry.slot).is_some_and(|slot| {
-        slot.generation == entry.generation && slot.conn.is_some() && slot.timeout == Some(entry.at)
-    })
+    slots
+        .get(entry.slot)
+        .is_some_and(|slot| slot.conn.is_some() && timer_entry(entry.slot, slot) == Some(*entry))
 }
