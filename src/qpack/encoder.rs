@@ -24,6 +24,7 @@
 //! [`representation`] decides how each field line is represented (the strategy above);
 //! [`Encoder::encode`] writes what it decides.
 
+mod outstanding;
 mod representation;
 
 use std::cell::Cell;
@@ -38,6 +39,7 @@ use super::history::{History, Recency};
 use super::instruction::{self, DecoderInstruction, InstructionReader, ParseError, Step};
 use super::static_table::{self, Match};
 use crate::error::{ErrorCode, ProtocolError};
+use outstanding::{Outstanding, Section};
 #[cfg(test)]
 use representation::is_sensitive;
 use representation::{Insertion, Line};
@@ -65,14 +67,6 @@ const NAME_HISTORY_LEN: usize = 256;
 /// How many reset streams' unacknowledged sections are remembered for late
 /// acknowledgements.
 const FORGOTTEN_MEMORY: usize = 4096;
-
-/// An unacknowledged field section.
-#[derive(Debug)]
-struct Section {
-    required_insert_count: u64,
-    /// The smallest absolute index it references, if any.
-    min_ref: Option<u64>,
-}
 
 /// The hashes a field is looked up by: of its name, and of its name and value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -179,7 +173,7 @@ pub struct Encoder {
     /// Hash of name -> absolute index of the newest entry with it.
     by_name: HashMap<u64, u64, KeyHashBuilder>,
     /// Unacknowledged sections per stream, oldest first.
-    outstanding: HashMap<u64, VecDeque<Section>, FastHashBuilder>,
+    outstanding: Outstanding,
     /// How many streams have a section the decoder may be blocked on, when known: worked
     /// out again after anything it depends on changes.
     blocking: Cell<Option<usize>>,
@@ -219,7 +213,7 @@ impl Encoder {
             inserted_total: 0,
             by_field: HashMap::default(),
             by_name: HashMap::default(),
-            outstanding: HashMap::default(),
+            outstanding: Outstanding::default(),
             blocking: Cell::new(None),
             forgotten: HashMap::default(),
             pinned: BTreeMap::new(),
@@ -278,14 +272,7 @@ impl Encoder {
         if let Some(count) = self.blocking.get() {
             return count;
         }
-        let count = self
-            .outstanding
-            .values()
-            .filter(|q| {
-                q.iter()
-                    .any(|s| s.required_insert_count > self.known_received)
-            })
-            .count();
+        let count = self.outstanding.count_blocking(self.known_received);
         self.blocking.set(Some(count));
         count
     }
@@ -397,10 +384,7 @@ impl Encoder {
     }
 
     fn stream_is_blocking(&self, stream_id: u64) -> bool {
-        self.outstanding.get(&stream_id).is_some_and(|q| {
-            q.iter()
-                .any(|s| s.required_insert_count > self.known_received)
-        })
+        self.outstanding.blocks(stream_id, self.known_received)
     }
 
     /// The newest entry with this name and value.
@@ -586,13 +570,13 @@ impl Encoder {
             self.blocking
                 .set(Some(count + usize::from(starts_blocking)));
         }
-        self.outstanding
-            .entry(stream_id)
-            .or_default()
-            .push_back(Section {
+        self.outstanding.track(
+            stream_id,
+            Section {
                 required_insert_count,
                 min_ref,
-            });
+            },
+        );
     }
 
     /// Applies decoder-stream bytes from the peer.
@@ -652,7 +636,7 @@ impl Encoder {
     /// on it), as if it had arrived on the decoder stream. Offline tools use this for
     /// "immediate acknowledgement".
     pub fn acknowledge_section(&mut self, stream_id: u64) -> Result<(), ProtocolError> {
-        if !self.outstanding.contains_key(&stream_id) {
+        if !self.outstanding.has(stream_id) {
             if let Some(rics) = self.forgotten.get_mut(&stream_id) {
                 let ric = rics.pop_front().unwrap_or(0);
                 if rics.is_empty() {
@@ -662,22 +646,11 @@ impl Encoder {
                 return Ok(());
             }
         }
-        let section = self
-            .outstanding
-            .get_mut(&stream_id)
-            .and_then(VecDeque::pop_front)
-            .ok_or_else(|| {
-                decoder_stream_error(format!(
-                    "Section Acknowledgement for stream {stream_id} with no outstanding section"
-                ))
-            })?;
-        if self
-            .outstanding
-            .get(&stream_id)
-            .is_some_and(VecDeque::is_empty)
-        {
-            self.outstanding.remove(&stream_id);
-        }
+        let section = self.outstanding.take_oldest(stream_id).ok_or_else(|| {
+            decoder_stream_error(format!(
+                "Section Acknowledgement for stream {stream_id} with no outstanding section"
+            ))
+        })?;
         self.blocking.set(None);
         self.set_known_received(section.required_insert_count);
         self.unpin(&section);
@@ -706,7 +679,7 @@ impl Encoder {
 
     /// Drops a stream's unacknowledged sections, returning their Required Insert Counts.
     fn forget(&mut self, stream_id: u64) -> Vec<u64> {
-        let sections = self.outstanding.remove(&stream_id).unwrap_or_default();
+        let sections = self.outstanding.take_all(stream_id);
         self.blocking.set(None);
         for s in &sections {
             self.unpin(s);
@@ -921,10 +894,8 @@ mod tests {
         let mut e = Encoder::new();
         e.apply_settings(4096, 3, &mut Vec::new());
         let recount = |e: &Encoder| {
-            e.outstanding
-                .values()
-                .filter(|q| q.iter().any(|s| s.required_insert_count > e.known_received))
-                .count()
+            // Counted afresh over the outstanding sections, not the cached count.
+            e.outstanding.count_blocking(e.known_received)
         };
         for i in 0..40u64 {
             let value = format!("v{}", i % 5);
@@ -932,7 +903,7 @@ mod tests {
             // Streams reused (headers, then trailers), some acknowledged, one cancelled.
             encode(&mut e, 4 * (i % 7), &list);
             assert_eq!(e.blocking_streams(), recount(&e), "after section {i}");
-            if i % 3 == 0 && e.outstanding.contains_key(&(4 * (i % 7))) {
+            if i % 3 == 0 && e.outstanding.has(4 * (i % 7)) {
                 e.acknowledge_section(4 * (i % 7)).unwrap();
             }
             if i == 20 {
@@ -988,9 +959,9 @@ mod tests {
         encode(&mut e, 0, &list);
         encode(&mut e, 4, &list); // headers, references entry 0
         encode(&mut e, 4, &list); // trailers, same
-        assert_eq!(e.outstanding[&4].len(), 2);
+        assert_eq!(e.outstanding.count(4), 2);
         e.acknowledge_section(4).unwrap();
-        assert_eq!(e.outstanding[&4].len(), 1);
+        assert_eq!(e.outstanding.count(4), 1);
         e.stream_cancelled(4);
         assert!(e.outstanding.is_empty());
         assert!(e.pinned.is_empty());
