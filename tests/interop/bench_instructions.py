@@ -2,7 +2,7 @@
 """Instructions per request and per MB, h3q-server against gtlsserver, under callgrind.
 
     bench_instructions.py --h3q-server PATH [--gtlsserver PATH] [--gtlsclient PATH]
-                          [--requests 2000] [--downloads 2] [--mb 5] [--runs 2] [--work DIR]
+                          [--requests 2000] [--downloads 2] [--mb 5] [--runs 2] [--work DIR] [--keep]
 
 bench_cpu.py measures CPU time, the figure issue 19's targets are about; on a shared
 2-core machine its ratios move by 30 % between rounds. This bench counts the user-space
@@ -18,6 +18,9 @@ zero the counters (callgrind_control -z), let ngtcp2's gtlsclient make --request
 a 1 KiB file on one connection (its handshake included), dump the counters; then the same
 for --downloads downloads of an --mb MiB file. Both servers as in bench_cpu.py: one
 thread, quiet, 128 concurrent bidirectional streams.
+
+With --keep the dumps stay in --work for `callgrind_annotate`: callgrind.<h3q|ngtcp2>.<pid>.<n>,
+odd n a run's requests, even n its downloads.
 """
 
 import argparse
@@ -50,7 +53,7 @@ class Counted:
     def __init__(self, name, argv, port, work):
         self.name = name
         self.prefix = os.path.join(work, f"callgrind.{name}")
-        self.server = rm.Server(name, ["valgrind", "--tool=callgrind",
+        self.server = rm.Server(name, ["valgrind", "--tool=callgrind", "--compress-strings=no",
                                        f"--callgrind-out-file={self.prefix}.%p"] + argv,
                                 port=port, cwd=work, stdout_to_log=True)
         self.dumps = 0
@@ -87,7 +90,9 @@ def main():
     parser.add_argument("--mb", type=int, default=5)
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=600)
-    parser.add_argument("--work")
+    parser.add_argument("--work", help="directory for the certificates, files and dumps")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the callgrind dumps in --work (callgrind_annotate reads them)")
     args = parser.parse_args()
     for tool in ("valgrind", "callgrind_control"):
         if not shutil.which(tool):
@@ -143,8 +148,9 @@ def main():
         for s in servers:
             s.server.stop()
         rm.kill_all()
-        for path in glob.glob(os.path.join(work, "callgrind.*")):
-            os.remove(path)
+        if not args.keep:
+            for path in glob.glob(os.path.join(work, "callgrind.*")):
+                os.remove(path)
 
     print(f"\nuser-space instructions (callgrind), gtlsclient driving both servers: "
           f"{args.requests} x {SMALL} B requests, {args.downloads} x {args.mb} MiB downloads, "
