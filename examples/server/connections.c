@@ -156,7 +156,7 @@ static void sweep_streams(conn *c, bool all) {
             if (s->fd >= 0) close(s->fd);
             if (s->cached) cached_file_put(s->cached);
             echo_release(s->echo);
-            free(s->path);
+            if (s->path != s->path_short) free(s->path);
             free(s);
         } else {
             link = &s->next;

@@ -369,8 +369,11 @@ void on_request(conn *c, const h3q_event *ev) {
             content_length = UINT64_MAX - 1; /* too long to read: larger than any limit */
     }
     path[strcspn(path, "?")] = '\0';
-    s->path = strdup(path[0] ? path : "-");
-    if (!s->path) exit(1);
+    /* Most paths fit in the stream itself: no allocation per request for the log line. */
+    const char *logged = path[0] ? path : "-";
+    size_t logged_len = strlen(logged);
+    s->path = logged_len < sizeof s->path_short ? s->path_short : ex_xcalloc(1, logged_len + 1);
+    memcpy(s->path, logged, logged_len + 1);
     if (!s->method[0]) strcpy(s->method, "-");
     ex_debug("%s: %s %s (stream %" PRIu64 ", u=%u%s)", c->peer, s->method, s->path, s->id,
              (unsigned)s->priority.urgency, s->priority.incremental ? ",i" : "");

@@ -98,7 +98,8 @@ typedef struct stream {
     uint64_t id;
     h3q_priority priority; /* the client's (RFC 9218), as h3q schedules the response by it */
     char method[16];
-    char *path;            /* for the log line */
+    char *path;            /* for the log lines: path_short, or a heap copy if it is longer */
+    char path_short[64];
     int status;
     body_kind kind;
     uint64_t length;       /* GENERATED / FILE: body length */
