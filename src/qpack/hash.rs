@@ -86,14 +86,8 @@ pub fn hash_bytes(seed: u64, bytes: &[u8]) -> u64 {
     let (a, b) = if n <= 16 {
         if n >= 8 {
             (word8(bytes, 0), word8(bytes, n - 8))
-        } else if n >= 4 {
-            (u64::from(word4(bytes, 0)), u64::from(word4(bytes, n - 4)))
-        } else if n > 0 {
-            let spread =
-                u64::from(bytes[0]) << 16 | u64::from(bytes[n / 2]) << 8 | u64::from(bytes[n - 1]);
-            (spread, 0)
         } else {
-            (0, 0)
+            (under8(bytes), 0)
         }
     } else {
         let mut at = 0;
@@ -125,6 +119,23 @@ const fn word4(b: &[u8], at: usize) -> u32 {
     }
 }
 
+/// Every byte of a string shorter than 8 bytes, in one word: its first and last 4 bytes
+/// (overlapping) from 4 bytes on, its first, middle and last byte below that (all of
+/// them); 0 for the empty string. Two strings of one length under 8 are equal exactly
+/// when their words are: what [`hash_bytes`], [`short_key`] and [`bytes_eq`] read of
+/// short strings.
+#[inline(always)]
+const fn under8(b: &[u8]) -> u64 {
+    let n = b.len();
+    if n >= 4 {
+        (word4(b, 0) as u64) | ((word4(b, n - 4) as u64) << 32)
+    } else if n > 0 {
+        (b[0] as u64) | ((b[n / 2] as u64) << 8) | ((b[n - 1] as u64) << 16)
+    } else {
+        0
+    }
+}
+
 /// A quick hash of a short byte string from its length and its first and last 8 bytes
 /// (all of it up to 16 bytes), in a few loads and one multiplication; usable at compile
 /// time. Meant for names, which differ at their ends; longer strings sharing both ends
@@ -133,12 +144,8 @@ pub const fn short_key(b: &[u8]) -> u64 {
     let n = b.len();
     let x = if n >= 8 {
         word8(b, 0) ^ word8(b, n - 8).rotate_left(31)
-    } else if n >= 4 {
-        (word4(b, 0) as u64) | ((word4(b, n - 4) as u64) << 32)
-    } else if n > 0 {
-        (b[0] as u64) | ((b[n / 2] as u64) << 8) | ((b[n - 1] as u64) << 16)
     } else {
-        0
+        under8(b)
     };
     (x ^ (n as u64).wrapping_mul(0xff51_afd7_ed55_8ccd)).wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
@@ -160,11 +167,8 @@ pub fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
             at += 8;
         }
         word8(a, n - 8) == word8(b, n - 8)
-    } else if n >= 4 {
-        word4(a, 0) == word4(b, 0) && word4(a, n - 4) == word4(b, n - 4)
     } else {
-        // Up to 3 bytes: the first, middle and last are all of them.
-        n == 0 || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1])
+        under8(a) == under8(b)
     }
 }
 
