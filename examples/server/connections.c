@@ -307,8 +307,9 @@ static void pace_insert(conn *c, stream *s) {
     list_add(l, &s->paced); /* after l */
 }
 
+/* Called as the request is routed: its arrival time (s->start_ns) is the time now. */
 void start_feeding(conn *c, stream *s) {
-    s->taken_ns = ex_now_ns();
+    s->taken_ns = s->start_ns;
     pace_insert(c, s);
     if (!list_linked(&c->feeding)) list_add(&c->srv->feeding, &c->feeding);
 }

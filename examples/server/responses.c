@@ -107,13 +107,14 @@ void finish_stream(conn *c, stream *s, const char *outcome) {
     stop_feeding(s);
     echo_release(s->echo); /* an echo body not answered: of no use any more */
     s->echo = NULL;
-    /* The duration in whole microseconds, printed as milliseconds with three decimals:
-     * integer formatting, a good deal cheaper than %f on a busy server. */
-    uint64_t us = (ex_now_ns() - s->start_ns + 500) / 1000;
-    if (!c->srv->opt->quiet)
+    if (!c->srv->opt->quiet) {
+        /* The duration in whole microseconds, printed as milliseconds with three decimals:
+         * integer formatting, a good deal cheaper than %f on a busy server. */
+        uint64_t us = (ex_now_ns() - s->start_ns + 500) / 1000;
         printf("%s %s %s %d %" PRIu64 " %" PRIu64 ".%03u ms%s%s%s\n", c->peer, s->method,
-           s->path, s->status, s->sent, us / 1000, (unsigned)(us % 1000),
-           s->early ? " 0-RTT" : "", outcome ? " " : "", outcome ? outcome : "");
+               s->path, s->status, s->sent, us / 1000, (unsigned)(us % 1000),
+               s->early ? " 0-RTT" : "", outcome ? " " : "", outcome ? outcome : "");
+    }
     if (!s->request_ended && !outcome) {
         /* A complete response to a request still arriving: the rest is of no use (RFC
          * 9114 section 4.1). h3q delivers nothing more of the stream after this. */
@@ -288,7 +289,8 @@ static bool full_path_under_root(const char *root, const char *path, char *full)
 static bool find_file(conn *c, stream *s, const char *path, uint64_t *size) {
     char full[FULL_PATH_MAX];
     if (!full_path_under_root(c->srv->opt->root, path, full)) return false;
-    s->cached = file_cache_get(c->srv->files, full, ex_now_ns(), &s->fd, size);
+    /* The request's arrival (on_request read the clock once for all of its steps). */
+    s->cached = file_cache_get(c->srv->files, full, s->start_ns, &s->fd, size);
     if (s->cached) *size = cached_file_size(s->cached);
     return s->cached || s->fd >= 0;
 }
