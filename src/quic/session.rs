@@ -42,7 +42,7 @@ use super::error::QuicError;
 /// Sessions the export registry keeps per endpoint.
 pub const MAX_SESSIONS: usize = 1024;
 
-/// The longest ticket [`parse`] accepts: a server name is at most 255 bytes.
+/// The longest ticket this module reads back: a server name is at most 255 bytes.
 pub const MAX_TICKET_LEN: usize = HEADER_LEN + 255;
 
 const MAGIC: &[u8; 4] = b"h3qs";
