@@ -307,9 +307,8 @@ static void pace_insert(conn *c, stream *s) {
     list_add(l, &s->paced); /* after l */
 }
 
-/* Called as the request is routed: its arrival time (s->start_ns) is the time now. */
-void start_feeding(conn *c, stream *s) {
-    s->taken_ns = s->start_ns;
+void start_feeding(conn *c, stream *s, uint64_t now) {
+    s->taken_ns = now;
     pace_insert(c, s);
     if (!list_linked(&c->feeding)) list_add(&c->srv->feeding, &c->feeding);
 }

@@ -302,7 +302,7 @@ static void start_paced(conn *c, stream *s, body_kind kind, uint64_t length,
     s->length = length;
     if (!send_head(c, s, 200, ctype, length, head || length == 0)) return;
     if (head || length == 0) finish_stream(c, s, NULL);
-    else start_feeding(c, s);
+    else start_feeding(c, s, s->start_ns); /* routed as it arrived: the clock read then */
 }
 
 /* POST /echo: nothing is sent until the body has ended (DATA events fill s->echo),

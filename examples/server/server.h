@@ -240,8 +240,9 @@ void free_conn(server *srv, conn *c);
 /* After a crowd of connections has gone, returns the heap's free memory to the system
  * (glibc's malloc_trim), once the endpoint holds nothing of them any more. */
 void trim_heap_when_idle(server *srv);
-/* Starts a GENERATED or FILE body fed by the pacing (after its head was sent). */
-void start_feeding(conn *c, stream *s);
+/* Starts a GENERATED or FILE body fed by the pacing (after its head was sent); `now` is
+ * the time (ex_now_ns) the caller read last. */
+void start_feeding(conn *c, stream *s, uint64_t now);
 /* The body needs no more feeding (complete or abandoned). */
 void stop_feeding(stream *s);
 
