@@ -75,6 +75,14 @@ impl Transport for ConnTransport {
         self.inner().send_stream_bytes(stream_id, data, end_stream)
     }
 
+    fn send_stream_data_batched(
+        &mut self,
+        stream_id: u64,
+        data: &[u8],
+    ) -> Result<(), TransportError> {
+        self.inner().send_stream_data_batched(stream_id, data)
+    }
+
     fn get_next_available_stream_id(
         &mut self,
         unidirectional: bool,

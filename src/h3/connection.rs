@@ -463,7 +463,9 @@ impl<T: Transport> H3Connection<T> {
     }
 
     /// Sends what the QPACK decoder queued (section acknowledgements, stream
-    /// cancellations, insert count increments) on our decoder stream.
+    /// cancellations, insert count increments) on our decoder stream, as a batched write:
+    /// nobody waits for these bytes, so the transport may gather a burst's worth into one
+    /// write before it next builds packets.
     pub(super) fn flush_decoder_stream(&mut self) -> Result<(), ProtocolError> {
         let mut buf = std::mem::take(&mut self.scratch);
         buf.clear();
@@ -472,7 +474,7 @@ impl<T: Transport> H3Connection<T> {
             Ok(())
         } else {
             self.transport
-                .send_stream_data(self.local_decoder, &buf, false)
+                .send_stream_data_batched(self.local_decoder, &buf)
                 .map_err(internal)
         };
         self.scratch = buf;

@@ -62,6 +62,20 @@ pub trait Transport {
         self.send_stream_data(stream_id, &data, end_stream)
     }
 
+    /// [`Transport::send_stream_data`] without FIN for small writes nobody waits for
+    /// (HTTP/3 uses it for its QPACK decoder stream: section acknowledgements, one per
+    /// request). A transport may hold the bytes until it next builds packets, so that the
+    /// writes of a burst of requests become one; it must keep them in order with the
+    /// stream's other writes and send them with the packets it builds next. The default
+    /// sends at once.
+    fn send_stream_data_batched(
+        &mut self,
+        stream_id: u64,
+        data: &[u8],
+    ) -> Result<(), TransportError> {
+        self.send_stream_data(stream_id, data, false)
+    }
+
     /// The id of the next stream this endpoint may open in the given direction. Calling it
     /// twice without sending on the first id returns the same id.
     fn get_next_available_stream_id(&mut self, unidirectional: bool)

@@ -604,6 +604,7 @@ impl Endpoint {
         while let Some(&index) = self.active.front() {
             let transmit = self.with_core(index, |core, scratch| {
                 scratch.clear();
+                core.flush_deferred();
                 core.quinn.poll_transmit(now, max_datagrams, scratch)
             });
             // with_core left `index` queued; take it off the front either way.

@@ -120,6 +120,17 @@ impl Connection {
         core.send(stream_id, Payload::Slice(data), end_stream)
     }
 
+    /// As [`Connection::send_stream_data`] without FIN, for small writes nobody waits for
+    /// (HTTP/3's QPACK decoder stream): on one of our opened unidirectional streams, the
+    /// bytes may wait until the endpoint next builds this connection's packets, so that
+    /// the writes of a burst reach quinn-proto as one. They leave in the same packets as
+    /// with [`Connection::send_stream_data`], and in order with the stream's other writes.
+    pub fn send_stream_data_batched(&self, stream_id: u64, data: &[u8]) -> Result<(), QuicError> {
+        let mut core = self.lock()?;
+        core.touch();
+        core.send_deferred(stream_id, data)
+    }
+
     /// As [`Connection::send_stream_data`], taking owned bytes (no copy).
     pub fn send_stream_bytes(
         &self,
@@ -141,7 +152,8 @@ impl Connection {
 
     /// How many bytes given to [`Connection::send_stream_data`] on `stream_id` wait in this
     /// layer because quinn-proto has not taken them yet (flow control, the send window, the
-    /// peer's stream limit). Bytes quinn-proto took are not counted. An application
+    /// peer's stream limit), including batched writes not yet handed over
+    /// ([`Connection::send_stream_data_batched`]). Bytes quinn-proto took are not counted. An application
     /// streaming a large body can keep this low instead of handing everything over at once.
     pub fn send_buffered(&self, stream_id: u64) -> usize {
         self.lock().map_or(0, |core| core.send_buffered(stream_id))
@@ -319,6 +331,14 @@ impl Transport for Connection {
         end_stream: bool,
     ) -> Result<(), TransportError> {
         Connection::send_stream_bytes(self, stream_id, data, end_stream).map_err(Into::into)
+    }
+
+    fn send_stream_data_batched(
+        &mut self,
+        stream_id: u64,
+        data: &[u8],
+    ) -> Result<(), TransportError> {
+        Connection::send_stream_data_batched(self, stream_id, data).map_err(Into::into)
     }
 
     fn get_next_available_stream_id(

@@ -25,6 +25,7 @@
 //! [`Connection::next_event`]: super::Connection::next_event
 //! [`Connection::send_stream_data`]: super::Connection::send_stream_data
 
+mod deferred;
 mod early;
 mod schedule;
 mod small_writes;
@@ -41,6 +42,7 @@ use quinn_proto::{
     VarInt, WriteError,
 };
 
+use self::deferred::Deferred;
 use self::small_writes::{SMALL_WRITE_MAX, SmallWrites};
 use super::error::QuicError;
 use super::event::Event;
@@ -196,6 +198,8 @@ pub(crate) struct Core {
     last_in_turn: u64,
     /// Where small writes are copied before quinn-proto takes them (`small_writes.rs`).
     small_writes: SmallWrites,
+    /// Small writes waiting for the next `poll_transmit` (`deferred.rs`).
+    deferred: Deferred,
     /// Streams quinn-proto reported writable in this round, refilled by priority.
     writable: Vec<StreamId>,
     /// Local streams (per direction) the application has used: indices below are claimed.
@@ -249,6 +253,7 @@ impl Core {
             waiting_span: None,
             last_in_turn: 0,
             small_writes: SmallWrites::default(),
+            deferred: Deferred::default(),
             unacknowledged: StreamIdSet::default(),
             writable: Vec::new(),
             claimed: [0; 2],
@@ -356,6 +361,7 @@ impl Core {
                 self.release_small_writes_if_settled();
             }
             E::Stream(StreamEvent::Stopped { id, error_code }) => {
+                self.deferred.stopped(u64::from(id));
                 self.outgoing.remove(&u64::from(id));
                 self.unacknowledged.remove(&u64::from(id));
                 self.release_small_writes_if_settled();
@@ -641,14 +647,18 @@ impl Core {
     /// never end (HTTP/3's control and QPACK streams) count only while data of theirs waits
     /// here.
     pub(crate) fn unacknowledged_streams(&self) -> usize {
-        self.unacknowledged.len() + self.outgoing.values().filter(|o| o.reset.is_none()).count()
+        self.unacknowledged.len()
+            + self.outgoing.values().filter(|o| o.reset.is_none()).count()
+            + usize::from(self.deferred.is_pending())
     }
 
     /// Bytes of `stream_id` waiting in this layer for quinn-proto to take them.
     pub(crate) fn send_buffered(&self, stream_id: u64) -> usize {
-        self.outgoing
-            .get(&stream_id)
-            .map_or(0, |out| out.queue.iter().map(Bytes::len).sum())
+        self.deferred.len_for(stream_id)
+            + self
+                .outgoing
+                .get(&stream_id)
+                .map_or(0, |out| out.queue.iter().map(Bytes::len).sum::<usize>())
     }
 
     /// Handshake completed and not closed.
@@ -709,7 +719,7 @@ impl Core {
         fin: bool,
     ) -> Result<(), QuicError> {
         self.check_open()?;
-        let id = parse_stream_id(stream_id)?;
+        parse_stream_id(stream_id)?;
         if let Some(tap) = &mut self.qlog {
             let bytes = match &data {
                 Payload::Slice(s) => *s,
@@ -717,6 +727,24 @@ impl Core {
             };
             tap.bytes(self.time.now(), stream_id, true, bytes);
         }
+        if self.deferred.holds(stream_id) {
+            self.flush_deferred();
+        }
+        if fin {
+            self.deferred.forget_writable(stream_id);
+        }
+        self.send_untapped(stream_id, data, fin)
+    }
+
+    /// [`Core::send`] without the qlog record (a deferred write was recorded when made).
+    fn send_untapped(
+        &mut self,
+        stream_id: u64,
+        data: Payload<'_>,
+        fin: bool,
+    ) -> Result<(), QuicError> {
+        self.check_open()?;
+        let id = parse_stream_id(stream_id)?;
         // The peer sent STOP_SENDING and we reset the stream: what is sent before the
         // reset is acknowledged (the application may not have seen the event yet) is
         // dropped quietly, since the peer asked for nothing more. Once quinn-proto has
@@ -837,6 +865,10 @@ impl Core {
         self.check_open()?;
         let id = parse_stream_id(stream_id)?;
         let code = parse_code(error_code)?;
+        if self.deferred.holds(stream_id) {
+            self.flush_deferred();
+        }
+        self.deferred.forget_writable(stream_id);
         if self.is_local(id) {
             self.claim(id);
             if id.index() >= self.opened[id.dir() as usize] {
@@ -909,6 +941,7 @@ impl Core {
         }
         let code = VarInt::from_u64(error_code).unwrap_or(VarInt::MAX);
         let reason = Bytes::copy_from_slice(reason);
+        self.deferred.discard();
         self.local_close = Some((code.into_inner(), reason.clone()));
         self.quinn.close(self.time.now(), code, reason.clone());
         self.terminate(Event::ConnectionTerminated {
