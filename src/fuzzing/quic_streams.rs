@@ -1,8 +1,9 @@
 //! Fuzz target `quic_streams`: the built-in QUIC layer's send path between a client and
 //! a server in memory: per-stream queues, the priority scheduler (refills by priority,
 //! streams of one priority in turn, headroom past the send window for a newly urgent
-//! stream), FIN, resets and STOP_SENDING, with the input choosing writes, priorities,
-//! aborts, datagram loss and reordering, and the passing of time.
+//! stream), batched writes held until the next transmit, FIN, resets and STOP_SENDING,
+//! on bidirectional and unidirectional streams, with the input choosing writes,
+//! priorities, aborts, datagram loss and reordering, and the passing of time.
 //!
 //! Invariant, checked once the input is spent and the network has run loss-free until
 //! quiet: on every stream neither side aborted, the receiver got every byte the sender
@@ -21,8 +22,10 @@ use super::Input;
 use crate::h3::Priority;
 use crate::quic::{Config, Connection, Endpoint, Event, MIN_TRANSMIT_BUFFER};
 
-/// Streams the input can name (client-initiated bidirectional ones, both directions).
+/// Client-initiated bidirectional streams the input can name (both directions).
 const STREAMS: u64 = 6;
+/// Unidirectional streams the input can name per side.
+const UNI_STREAMS: u64 = 3;
 /// The largest single write, and the most a run writes in all (the committed corpus is
 /// replayed by `cargo test` in a debug build, where each megabyte costs).
 const MAX_WRITE: usize = 48 * 1024;
@@ -76,6 +79,14 @@ fn pattern(stream_id: u64, from_client: bool, offset: u64) -> u8 {
         .wrapping_add((offset as u8).wrapping_mul(7))
         .wrapping_add((offset >> 8) as u8)
         ^ salt
+}
+
+/// How a write hands its bytes to the QUIC layer.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum WriteKind {
+    Slice,
+    Owned,
+    Batched,
 }
 
 /// One direction of one stream, as both ends see it.
@@ -308,28 +319,36 @@ impl Run {
         }
     }
 
-    /// Writes `len` pattern bytes on `stream_id` from one side, as a slice or as `Bytes`.
-    fn write(&mut self, from_client: bool, stream_id: u64, len: usize, owned: bool, fin: bool) {
+    /// Writes `len` pattern bytes on `stream_id` from one side, as a slice, as `Bytes`, or
+    /// batched (`send_stream_data_batched`, without FIN).
+    fn write(&mut self, from_client: bool, stream_id: u64, len: usize, how: WriteKind, fin: bool) {
         let Some(conn) = self.side(from_client).conn.clone() else {
             return;
         };
+        // A unidirectional stream is written only by the side that opens it.
+        let uni = stream_id & 2 != 0;
+        let client_opened = stream_id & 1 == 0;
+        if uni && client_opened != from_client {
+            return;
+        }
         let len = len.min((MAX_TOTAL - self.written) as usize);
         let flow = self.flows.entry((stream_id, from_client)).or_default();
         if flow.finished || flow.aborted {
             return;
         }
-        // A server writes only on streams it has seen the client open.
-        if !from_client && !self.flows.get(&(stream_id, true)).is_some_and(|f| f.seen) {
+        // A server writes only on bidirectional streams it has seen the client open.
+        if !from_client && !uni && !self.flows.get(&(stream_id, true)).is_some_and(|f| f.seen) {
             return;
         }
         let flow = self.flows.entry((stream_id, from_client)).or_default();
         let data: Vec<u8> = (0..len as u64)
             .map(|i| pattern(stream_id, from_client, flow.sent + i))
             .collect();
-        let result = if owned {
-            conn.send_stream_bytes(stream_id, Bytes::from(data), fin)
-        } else {
-            conn.send_stream_data(stream_id, &data, fin)
+        let fin = fin && how != WriteKind::Batched;
+        let result = match how {
+            WriteKind::Owned => conn.send_stream_bytes(stream_id, Bytes::from(data), fin),
+            WriteKind::Slice => conn.send_stream_data(stream_id, &data, fin),
+            WriteKind::Batched => conn.send_stream_data_batched(stream_id, &data),
         };
         // Neither finished nor aborted (a STOP_SENDING's event was taken before this op):
         // the write must be accepted.
@@ -344,12 +363,23 @@ impl Run {
     fn run_op(&mut self, input: &mut Input<'_>) {
         let op = input.byte();
         let client = op & 0x80 != 0;
-        let stream_id = u64::from(input.byte()) % STREAMS * 4;
+        let pick = input.byte();
+        let stream_id = if pick & 0x80 != 0 {
+            // Unidirectional: 2, 6, 10 opened by the client, 3, 7, 11 by the server.
+            u64::from(pick) % UNI_STREAMS * 4 + 2 + u64::from(pick & 0x40 != 0)
+        } else {
+            u64::from(pick) % STREAMS * 4
+        };
         match op % 8 {
             0 | 1 => {
                 let len = usize::from(input.u16()).min(MAX_WRITE);
                 let flags = input.byte();
-                self.write(client, stream_id, len, flags & 1 != 0, flags & 2 != 0);
+                let how = match flags & 0x0c {
+                    0x04 => WriteKind::Batched,
+                    _ if flags & 1 != 0 => WriteKind::Owned,
+                    _ => WriteKind::Slice,
+                };
+                self.write(client, stream_id, len, how, flags & 2 != 0);
             }
             2 => {
                 let b = input.byte();
