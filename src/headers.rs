@@ -190,17 +190,26 @@ fn validate(headers: &[HeaderField], rules: &Rules<'_>) -> Result<MessageInfo, P
 
     for field in headers {
         let (name, value) = (field.name.as_ref(), field.value.as_ref());
-        validate_name(name)?;
+        let is_pseudo = name.first() == Some(&b':');
+        // An allowed pseudo-header's name is known to be well formed.
+        let allowed = if is_pseudo {
+            rules.allowed.iter().position(|p| *p == name)
+        } else {
+            None
+        };
+        if allowed.is_none() {
+            validate_name(name)?;
+        }
         validate_value(name, value)?;
 
-        if name.first() == Some(&b':') {
+        if is_pseudo {
             if after_pseudo {
                 return Err(message_error(format!(
                     "Pseudo-header {} is not allowed after regular headers",
                     quoted(name)
                 )));
             }
-            let Some(index) = rules.allowed.iter().position(|p| *p == name) else {
+            let Some(index) = allowed else {
                 return Err(message_error(format!(
                     "Pseudo-header {} is not valid",
                     quoted(name)
