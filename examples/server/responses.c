@@ -259,8 +259,9 @@ static const char *content_type(const char *path) {
         {".css", "text/css"}, {".js", "text/javascript"}, {".txt", "text/plain; charset=utf-8"},
         {".json", "application/json"}, {".png", "image/png"}, {".jpg", "image/jpeg"},
         {".svg", "image/svg+xml"}, {".wasm", "application/wasm"}};
+    /* The letter after the dot first: most names match no entry, or one. */
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
-        if (strcmp(dot, types[i][0]) == 0) return types[i][1];
+        if (dot[1] == types[i][0][1] && strcmp(dot, types[i][0]) == 0) return types[i][1];
     return "application/octet-stream";
 }
 
@@ -320,8 +321,7 @@ static void route_echo(conn *c, stream *s, uint64_t content_length, bool head) {
 }
 
 static void route(conn *c, stream *s, const char *path, const char *authority,
-                  uint64_t content_length) {
-    bool get = strcmp(s->method, "GET") == 0, head = strcmp(s->method, "HEAD") == 0;
+                  uint64_t content_length, bool get, bool head) {
     uint64_t n;
     if (strcmp(path, "/echo") == 0) {
         route_echo(c, s, content_length, head);
@@ -386,10 +386,10 @@ void on_request(conn *c, const h3q_event *ev) {
     }
     /* Early data can be replayed by an attacker: only requests that are safe to repeat
      * are served from it; the client sends the others again after the handshake. */
-    bool safe = strcmp(s->method, "GET") == 0 || strcmp(s->method, "HEAD") == 0;
-    if (s->early && !safe) {
+    bool get = strcmp(s->method, "GET") == 0, head = !get && strcmp(s->method, "HEAD") == 0;
+    if (s->early && !get && !head) {
         respond(c, s, 425, "text/plain", "too early: send again after the handshake\n", false);
         return;
     }
-    route(c, s, path, authority, content_length);
+    route(c, s, path, authority, content_length, get, head);
 }
