@@ -1,5 +1,6 @@
 //! Batched writes (`Connection::send_stream_data_batched`, what HTTP/3 uses for its QPACK
-//! decoder stream): they wait in the QUIC layer until the endpoint next builds packets,
+//! decoder stream and for HEADERS frames that do not end their stream): they wait in the
+//! QUIC layer until the endpoint next builds packets or the stream's next write comes,
 //! arrive in order with the stream's other writes, and are checked like any write.
 
 mod harness;
@@ -128,7 +129,7 @@ fn batched_writes_on_two_streams_keep_each_streams_order() {
 #[test]
 fn batched_writes_are_checked_like_other_writes() {
     let (mut pair, client, server) = connected();
-    // Bidirectional streams take the ordinary path.
+    // A bidirectional stream not opened yet is written at once (which opens it).
     client.send_stream_data_batched(0, b"bidi").unwrap();
     pair.run_until(SECOND, |_| false);
     assert_eq!(received(&server, 0), (b"bidi".to_vec(), false));
@@ -219,4 +220,149 @@ fn a_stream_the_peer_stops_drops_what_waits_and_refuses_writes_like_send() {
             .all(|e| !matches!(e, Event::StreamDataReceived { data, .. } if !data.is_empty())),
         "{events:?}"
     );
+}
+
+/// The server's connection with the client's request stream 0 open (the client wrote
+/// "req" on it).
+fn with_request() -> (Pair, Connection, Connection) {
+    let (mut pair, client, server) = connected();
+    client.send_stream_data(0, b"req", false).unwrap();
+    pair.run_until(SECOND, |_| false);
+    assert_eq!(received(&server, 0), (b"req".to_vec(), false));
+    (pair, client, server)
+}
+
+#[test]
+fn a_held_head_joins_the_streams_next_write() {
+    let (mut pair, client, server) = with_request();
+    server.send_stream_data_batched(0, b"HEADERS").unwrap();
+    assert_eq!(server.send_buffered(0), 7);
+    assert_eq!(server.unacknowledged_streams(), 1);
+    server.send_stream_data(0, b"+body", true).unwrap();
+    assert_eq!(server.send_buffered(0), 0);
+    pair.run_until(SECOND, |_| false);
+    assert_eq!(received(&client, 0), (b"HEADERS+body".to_vec(), true));
+    // FIN alone after a held head, and a large write after one.
+    client.send_stream_data(4, b"req", false).unwrap();
+    client.send_stream_data(8, b"req", false).unwrap();
+    pair.run_until(SECOND, |_| false);
+    drain(&server);
+    server.send_stream_data_batched(4, b"H4").unwrap();
+    server.send_stream_data(4, b"", true).unwrap();
+    server.send_stream_data_batched(8, b"H8").unwrap();
+    let large = vec![b'y'; 5000];
+    server.send_stream_data(8, &large, true).unwrap();
+    pair.run_until(SECOND, |_| false);
+    let events = drain(&client);
+    let on = |sid: u64| -> (Vec<u8>, bool) {
+        let mut bytes = Vec::new();
+        let mut fin = false;
+        for e in &events {
+            if let Event::StreamDataReceived {
+                stream_id,
+                data,
+                end_stream,
+            } = e
+                && *stream_id == sid
+            {
+                bytes.extend_from_slice(data);
+                fin |= end_stream;
+            }
+        }
+        (bytes, fin)
+    };
+    assert_eq!(on(4), (b"H4".to_vec(), true));
+    let mut expected = b"H8".to_vec();
+    expected.extend_from_slice(&large);
+    assert_eq!(on(8), (expected, true));
+}
+
+#[test]
+fn a_held_head_goes_with_the_next_transmit_or_before_another_streams() {
+    let (mut pair, client, server) = with_request();
+    client.send_stream_data(4, b"req", false).unwrap();
+    pair.run_until(SECOND, |_| false);
+    drain(&server);
+    server.send_stream_data_batched(0, b"first").unwrap();
+    // Another stream's head: the first goes to quinn-proto, this one is held.
+    server.send_stream_data_batched(4, b"second").unwrap();
+    assert_eq!(server.send_buffered(0), 0);
+    assert_eq!(server.send_buffered(4), 6);
+    // A second held write on the same stream: both go, joined.
+    server.send_stream_data_batched(4, b"+more").unwrap();
+    assert_eq!(server.send_buffered(4), 0);
+    server.send_stream_data_batched(0, b"+later").unwrap();
+    // Nothing else written: the next transmit takes it.
+    pair.run_until(SECOND, |_| false);
+    let events = drain(&client);
+    let data: Vec<(u64, Vec<u8>)> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::StreamDataReceived {
+                stream_id, data, ..
+            } => Some((*stream_id, data.to_vec())),
+            _ => None,
+        })
+        .collect();
+    let on = |sid: u64| -> Vec<u8> {
+        data.iter()
+            .filter(|(s, _)| *s == sid)
+            .flat_map(|(_, d)| d.clone())
+            .collect()
+    };
+    assert_eq!(on(0), b"first+later");
+    assert_eq!(on(4), b"second+more");
+}
+
+#[test]
+fn held_heads_are_checked_like_other_writes() {
+    let (mut pair, client, server) = with_request();
+    // A client stream the client never opened.
+    assert!(matches!(
+        server.send_stream_data_batched(400, b"x"),
+        Err(QuicError::InvalidArgument(_))
+    ));
+    // After FIN.
+    server.send_stream_data(0, b"done", true).unwrap();
+    assert_eq!(
+        server.send_stream_data_batched(0, b"late"),
+        Err(QuicError::StreamClosed(0))
+    );
+    pair.run_until(SECOND, |_| false);
+    assert_eq!(received(&client, 0), (b"done".to_vec(), true));
+    // A stream the peer stopped: the held head is dropped, as a write to it would be.
+    client.send_stream_data(4, b"req", false).unwrap();
+    pair.run_until(SECOND, |_| false);
+    drain(&server);
+    server.send_stream_data_batched(4, b"head").unwrap();
+    client.stop_stream(4, 3).unwrap();
+    pair.run_until(SECOND, |_| false);
+    assert!(
+        drain(&server)
+            .iter()
+            .any(|e| matches!(e, Event::StopSendingReceived { stream_id: 4, .. }))
+    );
+    assert_eq!(server.send_buffered(4), 0);
+    assert_eq!(server.unacknowledged_streams(), 0);
+    // A reset flushes the head first; the reset wins, as for any unsent data.
+    client.send_stream_data(8, b"req", false).unwrap();
+    pair.run_until(SECOND, |_| false);
+    drain(&server);
+    server.send_stream_data_batched(8, b"head").unwrap();
+    server.reset_stream(8, 5).unwrap();
+    assert_eq!(server.send_buffered(8), 0);
+    pair.run_until(SECOND, |_| false);
+    assert!(
+        drain(&client)
+            .iter()
+            .any(|e| matches!(e, Event::StreamReset { stream_id: 8, .. }))
+    );
+    // Closing discards a held head.
+    client.send_stream_data(12, b"req", false).unwrap();
+    pair.run_until(SECOND, |_| false);
+    drain(&server);
+    server.send_stream_data_batched(12, b"head").unwrap();
+    server.close(0, b"");
+    assert_eq!(server.send_buffered(12), 0);
+    assert_eq!(server.unacknowledged_streams(), 0);
 }

@@ -182,9 +182,13 @@ impl<T: Transport> H3Connection<T> {
         let mut frame = std::mem::take(&mut self.scratch);
         frame.clear();
         frame::encode_frame(frame_type::HEADERS, &section, &mut frame);
-        let sent = self
-            .transport
-            .send_stream_data(stream_id, &frame, end_stream);
+        // A HEADERS frame that does not end the stream may wait for the stream's next
+        // write (a response's body) and go with it as one write.
+        let sent = if end_stream {
+            self.transport.send_stream_data(stream_id, &frame, true)
+        } else {
+            self.transport.send_stream_data_batched(stream_id, &frame)
+        };
         self.scratch = frame;
         self.scratch_section = section;
         sent?;

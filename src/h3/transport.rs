@@ -63,11 +63,13 @@ pub trait Transport {
     }
 
     /// [`Transport::send_stream_data`] without FIN for small writes nobody waits for
-    /// (HTTP/3 uses it for its QPACK decoder stream: section acknowledgements, one per
-    /// request). A transport may hold the bytes until it next builds packets, so that the
-    /// writes of a burst of requests become one; it must keep them in order with the
-    /// stream's other writes and send them with the packets it builds next. The default
-    /// sends at once.
+    /// before the next packet: HTTP/3 uses it for its QPACK decoder stream (section
+    /// acknowledgements, one per request) and for HEADERS frames that do not end their
+    /// stream. A transport may hold the bytes until it next builds packets or the
+    /// stream's next write comes, so that several writes become one (a burst's
+    /// acknowledgements, a response's HEADERS and body); it must keep them in order with
+    /// the stream's other writes and send them with the packets it builds next. The
+    /// default sends at once.
     fn send_stream_data_batched(
         &mut self,
         stream_id: u64,

@@ -649,7 +649,7 @@ impl Core {
     pub(crate) fn unacknowledged_streams(&self) -> usize {
         self.unacknowledged.len()
             + self.outgoing.values().filter(|o| o.reset.is_none()).count()
-            + usize::from(self.deferred.is_pending())
+            + self.deferred.streams_pending()
     }
 
     /// Bytes of `stream_id` waiting in this layer for quinn-proto to take them.
@@ -720,20 +720,26 @@ impl Core {
     ) -> Result<(), QuicError> {
         self.check_open()?;
         parse_stream_id(stream_id)?;
-        if let Some(tap) = &mut self.qlog {
-            let bytes = match &data {
-                Payload::Slice(s) => *s,
-                Payload::Owned(b) => b,
-            };
-            tap.bytes(self.time.now(), stream_id, true, bytes);
-        }
+        let bytes = match &data {
+            Payload::Slice(s) => *s,
+            Payload::Owned(b) => b,
+        };
+        self.tap_sent(stream_id, bytes);
         if self.deferred.holds(stream_id) {
-            self.flush_deferred();
+            self.flush_deferred_uni();
         }
         if fin {
             self.deferred.forget_writable(stream_id);
         }
+        let data = self.take_head_for(stream_id, data)?;
         self.send_untapped(stream_id, data, fin)
+    }
+
+    /// Records bytes written on `stream_id` in the qlog, when it is on.
+    fn tap_sent(&mut self, stream_id: u64, data: &[u8]) {
+        if let Some(tap) = &mut self.qlog {
+            tap.bytes(self.time.now(), stream_id, true, data);
+        }
     }
 
     /// [`Core::send`] without the qlog record (a deferred write was recorded when made).
@@ -866,7 +872,10 @@ impl Core {
         let id = parse_stream_id(stream_id)?;
         let code = parse_code(error_code)?;
         if self.deferred.holds(stream_id) {
-            self.flush_deferred();
+            self.flush_deferred_uni();
+        }
+        if self.deferred.holds_head(stream_id) {
+            self.flush_head();
         }
         self.deferred.forget_writable(stream_id);
         if self.is_local(id) {

@@ -36,16 +36,24 @@ impl SmallWrites {
     /// A copy of `data` (at most [`SMALL_WRITE_MAX`] bytes, else a copy of its own) that
     /// shares its allocation with the writes around it.
     pub(super) fn copy(&mut self, data: &[u8]) -> Bytes {
-        debug_assert!(self.chunk.is_empty(), "every write is split off whole");
         if data.len() > SMALL_WRITE_MAX {
             return Bytes::copy_from_slice(data);
         }
+        self.copy_mut(data).freeze()
+    }
+
+    /// [`SmallWrites::copy`] of at most [`SMALL_WRITE_MAX`] bytes, left mutable: a copy
+    /// made right after it is adjacent in the same chunk, so `BytesMut::unsplit` joins the
+    /// two without copying (`deferred.rs` joins a response's HEADERS and DATA that way).
+    pub(super) fn copy_mut(&mut self, data: &[u8]) -> BytesMut {
+        debug_assert!(self.chunk.is_empty(), "every write is split off whole");
+        debug_assert!(data.len() <= SMALL_WRITE_MAX);
         // A chunk whose slices are all gone is used again from its start.
         if self.chunk.capacity() < data.len() && !self.chunk.try_reclaim(data.len()) {
-            self.chunk = BytesMut::with_capacity(CHUNK);
+            self.chunk = BytesMut::with_capacity(CHUNK.max(data.len()));
         }
         self.chunk.extend_from_slice(data);
-        self.chunk.split().freeze()
+        self.chunk.split()
     }
 
     /// A copy of `data` in the current chunk if there is one, else a copy of its own: for
