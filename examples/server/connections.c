@@ -307,8 +307,16 @@ static void pace_insert(conn *c, stream *s) {
     list_add(l, &s->paced); /* after l */
 }
 
+static uint64_t feed_chunk(conn *c, stream *s);
+
 void start_feeding(conn *c, stream *s, uint64_t now) {
     s->taken_ns = now;
+    /* A small body goes at once, right behind its HEADERS, which h3q then hands to QUIC
+     * together as one write: the pacing is for bodies that would fill h3q's buffers. */
+    if (s->length - s->sent <= SMALL_BODY) {
+        feed_chunk(c, s);
+        return;
+    }
     pace_insert(c, s);
     if (!list_linked(&c->feeding)) list_add(&c->srv->feeding, &c->feeding);
 }

@@ -42,6 +42,7 @@
  * pieces in flight, the less each packet costs (64 KiB pieces: 16 % more instructions per
  * MB than 256 KiB; docs/PERFORMANCE.md). */
 #define CHUNK (256 * 1024)
+#define SMALL_BODY (16 * 1024)          /* sent at once, not paced (start_feeding) */
 #define STREAM_WINDOW (1u << 20)        /* unsent bytes h3q may hold per response stream */
 #define CONN_WINDOW (2u << 20)          /* ... and per connection: see "Body pacing" */
 #define STALL_NS (250 * 1000000ULL)     /* a stream h3q takes nothing from: see there too */
@@ -240,8 +241,9 @@ void free_conn(server *srv, conn *c);
 /* After a crowd of connections has gone, returns the heap's free memory to the system
  * (glibc's malloc_trim), once the endpoint holds nothing of them any more. */
 void trim_heap_when_idle(server *srv);
-/* Starts a GENERATED or FILE body fed by the pacing (after its head was sent); `now` is
- * the time (ex_now_ns) the caller read last. */
+/* Starts a GENERATED or FILE body fed by the pacing (after its head was sent), or sends
+ * it at once when it is at most SMALL_BODY bytes; `now` is the time (ex_now_ns) the
+ * caller read last. */
 void start_feeding(conn *c, stream *s, uint64_t now);
 /* The body needs no more feeding (complete or abandoned). */
 void stop_feeding(stream *s);
