@@ -28,6 +28,7 @@
 mod deferred;
 mod early;
 mod schedule;
+mod send;
 mod small_writes;
 
 pub use early::EarlyData;
@@ -36,14 +37,15 @@ pub(crate) use early::EarlyState;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 use quinn_proto::{
-    ConnectionError, Dir, FinishError, ReadError, SendDatagramError, Side, StreamEvent, StreamId,
-    VarInt, WriteError,
+    ConnectionError, Dir, ReadError, SendDatagramError, Side, StreamEvent, StreamId, VarInt,
 };
 
 use self::deferred::Deferred;
-use self::small_writes::{SMALL_WRITE_MAX, SmallWrites};
+use self::send::Outgoing;
+pub(crate) use self::send::Payload;
+use self::small_writes::SmallWrites;
 use super::error::QuicError;
 use super::event::Event;
 use super::qlog::H3Tap;
@@ -58,48 +60,6 @@ const INTERNAL_ERROR: u64 = 0x1;
 /// the events of a few datagrams without reallocating, while a connection that once
 /// queued a large burst does not hold that room for the rest of its life.
 const EVENTS_KEPT: usize = 64;
-
-/// Stream data handed to the send path: borrowed (copied once, only if it must wait) or
-/// already owned.
-pub(crate) enum Payload<'a> {
-    Slice(&'a [u8]),
-    Owned(Bytes),
-}
-
-impl Payload<'_> {
-    fn is_empty(&self) -> bool {
-        match self {
-            Payload::Slice(s) => s.is_empty(),
-            Payload::Owned(b) => b.is_empty(),
-        }
-    }
-
-    /// Appends the payload to a send queue: owned bytes as they are, borrowed bytes copied
-    /// in pieces of at most [`COPY_CHUNK`], so memory goes back to the allocator piece by
-    /// piece as data is acknowledged, instead of one buffer the size of the call living
-    /// until its last byte is acknowledged. (The copy itself still needs fresh memory for
-    /// everything handed over at once; a sender that keeps [`Connection::send_buffered`]
-    /// low reuses the same memory.)
-    ///
-    /// [`Connection::send_buffered`]: super::Connection::send_buffered
-    fn queue_into(self, queue: &mut VecDeque<Bytes>) {
-        match self {
-            Payload::Slice(s) => {
-                for piece in s.chunks(COPY_CHUNK) {
-                    queue.push_back(Bytes::copy_from_slice(piece));
-                }
-            }
-            Payload::Owned(b) => {
-                if !b.is_empty() {
-                    queue.push_back(b);
-                }
-            }
-        }
-    }
-}
-
-/// The largest piece borrowed stream data is copied into while it waits.
-const COPY_CHUNK: usize = 64 * 1024;
 
 /// Slots of connections the application changed through a [`Connection`] since the
 /// endpoint last looked: they may have something to send, and their timers may have
@@ -123,35 +83,6 @@ impl Touched {
     pub(crate) fn peek(&self) -> Vec<usize> {
         self.0.lock().map(|list| list.clone()).unwrap_or_default()
     }
-}
-
-/// What we still owe quinn-proto for one of our sending streams.
-#[derive(Default)]
-struct Outgoing {
-    /// Bytes quinn-proto has not accepted yet, in order.
-    queue: VecDeque<Bytes>,
-    /// FIN goes after the queue.
-    fin: bool,
-    /// quinn-proto refused a write; wait for `StreamEvent::Writable`.
-    blocked: bool,
-    /// quinn-proto has taken some of the stream's bytes, perhaps not all sent yet
-    /// (`schedule.rs`).
-    holding: bool,
-    /// Reset requested before the stream was opened in quinn-proto.
-    reset: Option<VarInt>,
-    /// STOP_SENDING requested before the stream was opened in quinn-proto.
-    stop: Option<VarInt>,
-}
-
-/// How [`Core::flush_up_to`] left a stream.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Flushed {
-    /// Nothing left queued here: all written, or the stream was stopped or closed.
-    Done,
-    /// The budget ran out with more queued.
-    Budget,
-    /// quinn-proto took no more; a `StreamEvent::Writable` will follow.
-    Blocked,
 }
 
 /// The state of one connection, shared by the endpoint and the handles.
@@ -431,71 +362,6 @@ impl Core {
         let _ = chunks.finalize();
     }
 
-    /// Writes as much of `id`'s queue as quinn-proto takes, then FIN if due.
-    pub(super) fn flush(&mut self, id: StreamId) {
-        self.flush_up_to(id, usize::MAX);
-    }
-
-    /// Writes at most `budget` bytes of `id`'s queue into quinn-proto, then FIN once the
-    /// queue is empty; says how it stopped.
-    pub(super) fn flush_up_to(&mut self, id: StreamId, budget: usize) -> Flushed {
-        let key = u64::from(id);
-        let Some(out) = self.outgoing.get_mut(&key) else {
-            return Flushed::Done;
-        };
-        let mut send = self.quinn.send_stream(id);
-        let mut left = budget;
-        while let Some(front) = out.queue.front_mut() {
-            if left == 0 {
-                return Flushed::Budget;
-            }
-            // A partial write leaves `front` non-empty; the next write then reports
-            // `Blocked`, which registers the stream for a `Writable` event.
-            let written = if front.len() <= left {
-                send.write_chunks(std::slice::from_mut(front))
-                    .map(|written| written.bytes)
-            } else {
-                // Only the budget's worth: a shared view, advanced by what was taken.
-                let mut piece = front.slice(..left);
-                let written = send
-                    .write_chunks(std::slice::from_mut(&mut piece))
-                    .map(|written| written.bytes);
-                if let Ok(n) = written {
-                    front.advance(n);
-                }
-                written
-            };
-            match written {
-                Ok(n) => {
-                    out.holding |= n > 0;
-                    left -= n;
-                    if front.is_empty() {
-                        out.queue.pop_front();
-                    }
-                }
-                Err(WriteError::Blocked) => {
-                    out.blocked = true;
-                    return Flushed::Blocked;
-                }
-                Err(WriteError::Stopped(_) | WriteError::ClosedStream) => {
-                    // Stopped: reported as StopSendingReceived. Closed: reset by us.
-                    self.outgoing.remove(&key);
-                    return Flushed::Done;
-                }
-            }
-        }
-        if out.fin {
-            match send.finish() {
-                Ok(()) => {
-                    self.unacknowledged.insert(key);
-                }
-                Err(FinishError::Stopped(_) | FinishError::ClosedStream) => {}
-            }
-        }
-        self.outgoing.remove(&key);
-        Flushed::Done
-    }
-
     /// Opens, in order, the claimed local streams the peer's limit now allows.
     fn open_claimed(&mut self, dir: Dir) {
         let d = dir as usize;
@@ -712,195 +578,9 @@ impl Core {
         }
     }
 
-    pub(crate) fn send(
-        &mut self,
-        stream_id: u64,
-        data: Payload<'_>,
-        fin: bool,
-    ) -> Result<(), QuicError> {
-        self.check_open()?;
-        parse_stream_id(stream_id)?;
-        let bytes = match &data {
-            Payload::Slice(s) => *s,
-            Payload::Owned(b) => b,
-        };
-        self.tap_sent(stream_id, bytes);
-        if self.deferred.holds(stream_id) {
-            self.flush_deferred_uni();
-        }
-        if fin {
-            self.deferred.forget_writable(stream_id);
-        }
-        let data = self.take_head_for(stream_id, data)?;
-        self.send_untapped(stream_id, data, fin)
-    }
-
-    /// Records bytes written on `stream_id` in the qlog, when it is on.
-    fn tap_sent(&mut self, stream_id: u64, data: &[u8]) {
-        if let Some(tap) = &mut self.qlog {
-            tap.bytes(self.time.now(), stream_id, true, data);
-        }
-    }
-
-    /// [`Core::send`] without the qlog record (a deferred write was recorded when made).
-    fn send_untapped(
-        &mut self,
-        stream_id: u64,
-        data: Payload<'_>,
-        fin: bool,
-    ) -> Result<(), QuicError> {
-        self.check_open()?;
-        let id = parse_stream_id(stream_id)?;
-        // The peer sent STOP_SENDING and we reset the stream: what is sent before the
-        // reset is acknowledged (the application may not have seen the event yet) is
-        // dropped quietly, since the peer asked for nothing more. Once quinn-proto has
-        // forgotten the stream, it is an error like any reset stream's: nothing is kept
-        // per stopped stream.
-        let sendable = id.dir() == Dir::Bi || id.initiator() == self.side;
-        if sendable && let Ok(Some(_)) = self.quinn.send_stream(id).stopped() {
-            return Ok(());
-        }
-        if self.is_local(id) {
-            self.claim(id);
-            if id.index() >= self.opened[id.dir() as usize] {
-                // Not opened in quinn-proto yet (peer's stream limit): queue it.
-                let out = self.outgoing.entry(stream_id).or_default();
-                if out.fin || out.reset.is_some() {
-                    return Err(QuicError::StreamClosed(stream_id));
-                }
-                data.queue_into(&mut out.queue);
-                out.fin = fin;
-                self.open_claimed(id.dir());
-                return Ok(());
-            }
-        } else if id.dir() == Dir::Uni {
-            return Err(QuicError::InvalidArgument(format!(
-                "stream {stream_id} is the peer's unidirectional stream"
-            )));
-        } else {
-            self.check_peer_opened(id)?;
-        }
-
-        if let Some(out) = self.outgoing.get_mut(&stream_id) {
-            if out.fin {
-                return Err(QuicError::StreamClosed(stream_id));
-            }
-            data.queue_into(&mut out.queue);
-            out.fin = fin;
-            if !out.blocked {
-                self.flush_by_priority(id);
-            }
-            return Ok(());
-        }
-
-        // Nothing queued: write straight into quinn-proto, queue only the rest.
-        // Request streams start chunks; the long-lived unidirectional streams (control,
-        // QPACK) only use one that is there, or they would keep it for the connection's
-        // life (it is let go when the request streams settle).
-        let data = match data {
-            Payload::Slice(slice) if slice.len() <= SMALL_WRITE_MAX => {
-                Payload::Owned(if id.dir() == Dir::Bi {
-                    self.small_writes.copy(slice)
-                } else {
-                    self.small_writes.copy_if_held(slice)
-                })
-            }
-            other => other,
-        };
-        let mut send = self.quinn.send_stream(id);
-        let (rest, wrote) = match data {
-            Payload::Slice(slice) => match send.write(slice) {
-                Ok(n) => (Payload::Slice(&slice[n..]), n > 0),
-                Err(WriteError::Blocked) => (Payload::Slice(slice), false),
-                Err(e) => return write_error(stream_id, e),
-            },
-            Payload::Owned(mut bytes) => {
-                let mut wrote = false;
-                if !bytes.is_empty() {
-                    match send.write_chunks(std::slice::from_mut(&mut bytes)) {
-                        Ok(written) => wrote = written.bytes > 0,
-                        Err(WriteError::Blocked) => {}
-                        Err(e) => return write_error(stream_id, e),
-                    }
-                }
-                (Payload::Owned(bytes), wrote)
-            }
-        };
-        if rest.is_empty() {
-            if fin {
-                return match send.finish() {
-                    Ok(()) => {
-                        self.unacknowledged.insert(stream_id);
-                        Ok(())
-                    }
-                    Err(FinishError::Stopped(_)) => Ok(()),
-                    Err(FinishError::ClosedStream) => Err(QuicError::StreamClosed(stream_id)),
-                };
-            }
-            // A write that exactly filled the window registers no wake-up; an empty write
-            // does (it reports Blocked when the window is full).
-            return Ok(());
-        }
-        let out = self.outgoing.entry(stream_id).or_default();
-        rest.queue_into(&mut out.queue);
-        out.fin = fin;
-        out.holding |= wrote;
-        // Writing again reports `Blocked` (registering for `Writable`) or takes more bytes.
-        self.flush_by_priority(id);
-        Ok(())
-    }
-
-    /// Lets go of the small-writes chunk once no stream has data waiting here or for
-    /// acknowledgement: an idle connection holds none.
-    fn release_small_writes_if_settled(&mut self) {
-        if self.unacknowledged.is_empty() && self.outgoing.is_empty() {
-            self.small_writes.release();
-        }
-    }
-
     pub(crate) fn next_stream_id(&self, unidirectional: bool) -> u64 {
         let dir = if unidirectional { Dir::Uni } else { Dir::Bi };
         StreamId::new(self.side, dir, self.claimed[dir as usize]).into()
-    }
-
-    pub(crate) fn reset_stream(
-        &mut self,
-        stream_id: u64,
-        error_code: u64,
-    ) -> Result<(), QuicError> {
-        self.check_open()?;
-        let id = parse_stream_id(stream_id)?;
-        let code = parse_code(error_code)?;
-        if self.deferred.holds(stream_id) {
-            self.flush_deferred_uni();
-        }
-        if self.deferred.holds_head(stream_id) {
-            self.flush_head();
-        }
-        self.deferred.forget_writable(stream_id);
-        if self.is_local(id) {
-            self.claim(id);
-            if id.index() >= self.opened[id.dir() as usize] {
-                let out = self.outgoing.entry(stream_id).or_default();
-                out.queue.clear();
-                out.fin = false;
-                out.reset = Some(code);
-                self.open_claimed(id.dir());
-                return Ok(());
-            }
-        } else if id.dir() == Dir::Uni {
-            return Err(QuicError::InvalidArgument(format!(
-                "stream {stream_id} is the peer's unidirectional stream: it cannot be reset"
-            )));
-        } else {
-            self.check_peer_opened(id)?;
-        }
-        self.outgoing.remove(&stream_id);
-        self.unacknowledged.remove(&stream_id);
-        self.release_small_writes_if_settled();
-        // An error means already reset or finished and acknowledged: nothing left to do.
-        let _ = self.quinn.send_stream(id).reset(code);
-        Ok(())
     }
 
     pub(crate) fn stop_stream(&mut self, stream_id: u64, error_code: u64) -> Result<(), QuicError> {
@@ -959,15 +639,6 @@ impl Core {
             error_space: ErrorSpace::Application,
             by_peer: false,
         });
-    }
-}
-
-fn write_error(stream_id: u64, e: WriteError) -> Result<(), QuicError> {
-    match e {
-        // The peer asked us to stop: the bytes are of no use to it; not the caller's error.
-        WriteError::Stopped(_) => Ok(()),
-        WriteError::Blocked => Ok(()),
-        WriteError::ClosedStream => Err(QuicError::StreamClosed(stream_id)),
     }
 }
 

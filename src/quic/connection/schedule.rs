@@ -35,7 +35,8 @@ use std::collections::VecDeque;
 
 use quinn_proto::{Dir, StreamId};
 
-use super::{Core, Flushed};
+use super::Core;
+use super::send::Flushed;
 use crate::h3::Priority;
 use crate::quic::error::QuicError;
 
