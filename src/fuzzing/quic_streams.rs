@@ -32,14 +32,15 @@ const MAX_WRITE: usize = 48 * 1024;
 const MAX_TOTAL: u64 = 384 * 1024;
 /// Datagrams held in flight per direction before the oldest is delivered regardless.
 const IN_FLIGHT: usize = 64;
-/// How long the loss-free end of a run may take to complete every flow: at least
-/// [`SETTLE_NS`] of simulated time and [`SETTLE_EXPIRIES`] timer expiries that moved
-/// nothing, whichever ends later. Loss before it may have backed the probe timers off to
-/// tens of seconds; and an input can hold datagrams in flight for minutes, which makes
-/// RTT samples of minutes and timers further off than any fixed time
-/// (fuzz/regressions/quic_streams/rtt-of-minutes: a client RTT estimate of 340 s, the next
-/// timer 350 s away), while each expiry sends a probe that now arrives.
-const SETTLE_NS: u64 = 1_000_000_000_000;
+/// How long the loss-free end of a run may wait for the flows to complete: until this
+/// many timer expiries in a row delivered nothing new to either application. Not a bound
+/// on simulated time: loss before the end backs the probe timers off, and an input can
+/// hold datagrams in flight for minutes, which makes RTT samples of minutes; then the
+/// next probe may be tens of minutes away (fuzz/regressions/quic_streams/rtt-of-minutes:
+/// a client RTT estimate of 340 s, the next timer 350 s away; .../backoff-of-minutes: no
+/// packet for 1,300 s after the loss ended), while each expiry then sends a probe that
+/// arrives. An expiry that delivers bytes starts the count again, so a transfer that
+/// moves is never cut short, and one that stops is caught within this many expiries.
 const SETTLE_EXPIRIES: u32 = 64;
 
 const CLIENT_ADDR: &str = "127.0.0.1:40000";
@@ -429,12 +430,12 @@ impl Run {
     }
 
     /// Runs the network loss-free until every flow is complete, or nothing moves and no
-    /// timer is left, or the settling time is up (see [`SETTLE_NS`]); then checks every
-    /// flow.
+    /// timer is left, or [`SETTLE_EXPIRIES`] timer expiries in a row delivered nothing;
+    /// then checks every flow.
     fn settle_and_check(&mut self) {
-        let deadline = self.now + SETTLE_NS;
-        let mut expiries = 0;
-        while expiries < SETTLE_EXPIRIES || self.now < deadline {
+        let mut quiet_expiries = 0;
+        let mut delivered = self.delivered();
+        while quiet_expiries < SETTLE_EXPIRIES {
             self.transmit_all();
             let moved = !self.client.in_flight.is_empty() || !self.server.in_flight.is_empty();
             self.deliver_all();
@@ -442,6 +443,11 @@ impl Run {
             if !moved {
                 if self.complete() {
                     break;
+                }
+                let now_delivered = self.delivered();
+                if now_delivered != delivered {
+                    delivered = now_delivered;
+                    quiet_expiries = 0;
                 }
                 let Some(next) = [
                     self.client.endpoint.next_timeout(),
@@ -453,7 +459,7 @@ impl Run {
                     break;
                 };
                 self.advance(next.max(self.now + 1) - self.now);
-                expiries += 1;
+                quiet_expiries += 1;
             }
         }
         for (&(stream_id, from_client), flow) in &self.flows {
@@ -471,6 +477,16 @@ impl Run {
                 "stream {stream_id}: end of stream"
             );
         }
+    }
+
+    /// What the applications have been given so far: bytes, ends and aborts of all flows.
+    fn delivered(&self) -> (u64, usize) {
+        self.flows.values().fold((0, 0), |(bytes, ends), f| {
+            (
+                bytes + f.received,
+                ends + usize::from(f.ended) + usize::from(f.aborted),
+            )
+        })
     }
 
     fn complete(&self) -> bool {
