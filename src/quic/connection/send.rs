@@ -203,25 +203,16 @@ impl Core {
         if sendable && let Ok(Some(_)) = self.quinn.send_stream(id).stopped() {
             return Ok(());
         }
-        if self.is_local(id) {
-            self.claim(id);
-            if id.index() >= self.opened[id.dir() as usize] {
-                // Not opened in quinn-proto yet (peer's stream limit): queue it.
-                let out = self.outgoing.entry(stream_id).or_default();
-                if out.fin || out.reset.is_some() {
-                    return Err(QuicError::StreamClosed(stream_id));
-                }
-                data.queue_into(&mut out.queue);
-                out.fin = fin;
-                self.open_claimed(id.dir());
-                return Ok(());
+        if self.not_opened_yet(id, "")? {
+            // Not opened in quinn-proto yet (peer's stream limit): queue it.
+            let out = self.outgoing.entry(stream_id).or_default();
+            if out.fin || out.reset.is_some() {
+                return Err(QuicError::StreamClosed(stream_id));
             }
-        } else if id.dir() == Dir::Uni {
-            return Err(QuicError::InvalidArgument(format!(
-                "stream {stream_id} is the peer's unidirectional stream"
-            )));
-        } else {
-            self.check_peer_opened(id)?;
+            data.queue_into(&mut out.queue);
+            out.fin = fin;
+            self.open_claimed(id.dir());
+            return Ok(());
         }
 
         if let Some(out) = self.outgoing.get_mut(&stream_id) {
@@ -316,22 +307,13 @@ impl Core {
             self.flush_head();
         }
         self.deferred.forget_writable(stream_id);
-        if self.is_local(id) {
-            self.claim(id);
-            if id.index() >= self.opened[id.dir() as usize] {
-                let out = self.outgoing.entry(stream_id).or_default();
-                out.queue.clear();
-                out.fin = false;
-                out.reset = Some(code);
-                self.open_claimed(id.dir());
-                return Ok(());
-            }
-        } else if id.dir() == Dir::Uni {
-            return Err(QuicError::InvalidArgument(format!(
-                "stream {stream_id} is the peer's unidirectional stream: it cannot be reset"
-            )));
-        } else {
-            self.check_peer_opened(id)?;
+        if self.not_opened_yet(id, ": it cannot be reset")? {
+            let out = self.outgoing.entry(stream_id).or_default();
+            out.queue.clear();
+            out.fin = false;
+            out.reset = Some(code);
+            self.open_claimed(id.dir());
+            return Ok(());
         }
         self.outgoing.remove(&stream_id);
         self.unacknowledged.remove(&stream_id);
@@ -339,6 +321,25 @@ impl Core {
         // An error means already reset or finished and acknowledged: nothing left to do.
         let _ = self.quinn.send_stream(id).reset(code);
         Ok(())
+    }
+
+    /// Checks that this side may send on `id`, claiming it if it is ours. True when it is
+    /// a local stream not opened in quinn-proto yet (beyond the peer's stream limit): the
+    /// caller queues what it does in `outgoing`. Errors: the peer's unidirectional stream
+    /// (`refusal` ends the message), or a peer stream the peer has not opened.
+    fn not_opened_yet(&mut self, id: StreamId, refusal: &str) -> Result<bool, QuicError> {
+        if self.is_local(id) {
+            self.claim(id);
+            Ok(id.index() >= self.opened[id.dir() as usize])
+        } else if id.dir() == Dir::Uni {
+            Err(QuicError::InvalidArgument(format!(
+                "stream {} is the peer's unidirectional stream{refusal}",
+                u64::from(id)
+            )))
+        } else {
+            self.check_peer_opened(id)?;
+            Ok(false)
+        }
     }
 }
 
