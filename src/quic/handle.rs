@@ -121,10 +121,15 @@ impl Connection {
     }
 
     /// As [`Connection::send_stream_data`] without FIN, for small writes nobody waits for
-    /// (HTTP/3's QPACK decoder stream): on one of our opened unidirectional streams, the
-    /// bytes may wait until the endpoint next builds this connection's packets, so that
-    /// the writes of a burst reach quinn-proto as one. They leave in the same packets as
-    /// with [`Connection::send_stream_data`], and in order with the stream's other writes.
+    /// before the next packet (HTTP/3's QPACK decoder stream, HEADERS frames that do not
+    /// end their stream). The bytes may wait until the endpoint next builds this
+    /// connection's packets, or until the stream's next write, which a small held write
+    /// joins: on a unidirectional stream, a burst's writes reach quinn-proto as one; on a
+    /// bidirectional stream, one small write is held to go with the next. They leave in
+    /// the same packets as with [`Connection::send_stream_data`], and in order with the
+    /// stream's other writes. Errors are [`Connection::send_stream_data`]'s, except after
+    /// this side reset a bidirectional stream: a write to it before quinn-proto forgets
+    /// it is accepted and dropped with the stream's other unsent data.
     pub fn send_stream_data_batched(&self, stream_id: u64, data: &[u8]) -> Result<(), QuicError> {
         let mut core = self.lock()?;
         core.touch();
@@ -153,8 +158,9 @@ impl Connection {
     /// How many bytes given to [`Connection::send_stream_data`] on `stream_id` wait in this
     /// layer because quinn-proto has not taken them yet (flow control, the send window, the
     /// peer's stream limit), including batched writes not yet handed over
-    /// ([`Connection::send_stream_data_batched`]). Bytes quinn-proto took are not counted. An application
-    /// streaming a large body can keep this low instead of handing everything over at once.
+    /// ([`Connection::send_stream_data_batched`]). Bytes quinn-proto took are not counted.
+    /// An application streaming a large body can keep this low instead of handing
+    /// everything over at once.
     pub fn send_buffered(&self, stream_id: u64) -> usize {
         self.lock().map_or(0, |core| core.send_buffered(stream_id))
     }
