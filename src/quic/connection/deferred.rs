@@ -153,11 +153,12 @@ impl Core {
     /// this layer cannot vouch for goes at once.
     fn hold_head(&mut self, id: StreamId, data: &[u8]) -> Result<(), QuicError> {
         let stream_id = u64::from(id);
-        if self.deferred.holds_head(stream_id) {
-            // A second held write: both go now, joined.
-            return self.send(stream_id, Payload::Slice(data), false);
-        }
-        if data.is_empty() || data.len() > SMALL_WRITE_MAX || !self.may_hold(id) {
+        // A second write while one is held goes now, joined with it (`Core::send`).
+        if self.deferred.holds_head(stream_id)
+            || data.is_empty()
+            || data.len() > SMALL_WRITE_MAX
+            || !self.may_hold(id)
+        {
             return self.send(stream_id, Payload::Slice(data), false);
         }
         self.flush_head();

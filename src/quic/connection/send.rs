@@ -21,11 +21,16 @@ pub(crate) enum Payload<'a> {
 }
 
 impl Payload<'_> {
-    pub(super) fn is_empty(&self) -> bool {
+    /// The bytes, borrowed or owned.
+    pub(super) fn as_slice(&self) -> &[u8] {
         match self {
-            Payload::Slice(s) => s.is_empty(),
-            Payload::Owned(b) => b.is_empty(),
+            Payload::Slice(s) => s,
+            Payload::Owned(b) => b,
         }
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.as_slice().is_empty()
     }
 
     /// Appends the payload to a send queue: owned bytes as they are, borrowed bytes copied
@@ -163,11 +168,7 @@ impl Core {
     ) -> Result<(), QuicError> {
         self.check_open()?;
         parse_stream_id(stream_id)?;
-        let bytes = match &data {
-            Payload::Slice(s) => *s,
-            Payload::Owned(b) => b,
-        };
-        self.tap_sent(stream_id, bytes);
+        self.tap_sent(stream_id, data.as_slice());
         if self.deferred.holds(stream_id) {
             self.flush_deferred_uni();
         }
