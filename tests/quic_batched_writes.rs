@@ -16,23 +16,28 @@ fn drain(conn: &Connection) -> Vec<Event> {
     std::iter::from_fn(|| conn.next_event()).collect()
 }
 
-/// The bytes `conn` received on `stream_id` since the last call, and whether FIN came.
-fn received(conn: &Connection, stream_id: u64) -> (Vec<u8>, bool) {
+/// The bytes `events` carry on `stream_id`, in order, and whether FIN came.
+fn on_stream(events: &[Event], stream_id: u64) -> (Vec<u8>, bool) {
     let mut bytes = Vec::new();
     let mut fin = false;
-    for event in drain(conn) {
+    for event in events {
         if let Event::StreamDataReceived {
             stream_id: sid,
             data,
             end_stream,
         } = event
-            && sid == stream_id
+            && *sid == stream_id
         {
-            bytes.extend_from_slice(&data);
+            bytes.extend_from_slice(data);
             fin |= end_stream;
         }
     }
     (bytes, fin)
+}
+
+/// The bytes `conn` received on `stream_id` since the last call, and whether FIN came.
+fn received(conn: &Connection, stream_id: u64) -> (Vec<u8>, bool) {
+    on_stream(&drain(conn), stream_id)
 }
 
 fn connected() -> (Pair, Connection, Connection) {
@@ -110,20 +115,8 @@ fn batched_writes_on_two_streams_keep_each_streams_order() {
     }
     pair.run_until(SECOND, |_| false);
     let events = drain(&server);
-    let on = |sid: u64| -> Vec<u8> {
-        events
-            .iter()
-            .filter_map(|e| match e {
-                Event::StreamDataReceived {
-                    stream_id, data, ..
-                } if *stream_id == sid => Some(data.to_vec()),
-                _ => None,
-            })
-            .collect::<Vec<_>>()
-            .concat()
-    };
-    assert_eq!(on(first), b"123");
-    assert_eq!(on(second), b"ABC");
+    assert_eq!(on_stream(&events, first).0, b"123");
+    assert_eq!(on_stream(&events, second).0, b"ABC");
 }
 
 #[test]
@@ -254,27 +247,10 @@ fn a_held_head_joins_the_streams_next_write() {
     server.send_stream_data(8, &large, true).unwrap();
     pair.run_until(SECOND, |_| false);
     let events = drain(&client);
-    let on = |sid: u64| -> (Vec<u8>, bool) {
-        let mut bytes = Vec::new();
-        let mut fin = false;
-        for e in &events {
-            if let Event::StreamDataReceived {
-                stream_id,
-                data,
-                end_stream,
-            } = e
-                && *stream_id == sid
-            {
-                bytes.extend_from_slice(data);
-                fin |= end_stream;
-            }
-        }
-        (bytes, fin)
-    };
-    assert_eq!(on(4), (b"H4".to_vec(), true));
+    assert_eq!(on_stream(&events, 4), (b"H4".to_vec(), true));
     let mut expected = b"H8".to_vec();
     expected.extend_from_slice(&large);
-    assert_eq!(on(8), (expected, true));
+    assert_eq!(on_stream(&events, 8), (expected, true));
 }
 
 #[test]
@@ -295,23 +271,8 @@ fn a_held_head_goes_with_the_next_transmit_or_before_another_streams() {
     // Nothing else written: the next transmit takes it.
     pair.run_until(SECOND, |_| false);
     let events = drain(&client);
-    let data: Vec<(u64, Vec<u8>)> = events
-        .iter()
-        .filter_map(|e| match e {
-            Event::StreamDataReceived {
-                stream_id, data, ..
-            } => Some((*stream_id, data.to_vec())),
-            _ => None,
-        })
-        .collect();
-    let on = |sid: u64| -> Vec<u8> {
-        data.iter()
-            .filter(|(s, _)| *s == sid)
-            .flat_map(|(_, d)| d.clone())
-            .collect()
-    };
-    assert_eq!(on(0), b"first+later");
-    assert_eq!(on(4), b"second+more");
+    assert_eq!(on_stream(&events, 0).0, b"first+later");
+    assert_eq!(on_stream(&events, 4).0, b"second+more");
 }
 
 #[test]
