@@ -8,6 +8,7 @@ use bytes::Bytes;
 
 use super::dynamic_table::{DynamicTable, ENTRY_OVERHEAD, TableError};
 use super::field_lines::{self, FieldLine, Prefix};
+use super::huffman;
 use super::instruction::{self, EncoderInstruction, InstructionReader, ParseError, Step};
 use super::static_table;
 use super::string::{self, RawString};
@@ -461,7 +462,8 @@ struct Literals {
 impl Literals {
     /// Decodes `raw` (at most `max_len` bytes) as `half` of field `field`. `section_rest`,
     /// the section bytes from this line on, sizes the buffer on first use: decoded strings
-    /// are at most 8/5 of their coded length.
+    /// are at most 8/5 of their coded length, and the Huffman decoder's room for that
+    /// (`huffman::room_needed`) is reserved once, so that it never grows the buffer.
     fn decode(
         &mut self,
         raw: RawString<'_>,
@@ -471,7 +473,7 @@ impl Literals {
         section_rest: usize,
     ) -> Result<(), ProtocolError> {
         if self.buf.capacity() == 0 {
-            self.buf.reserve(section_rest.saturating_mul(8) / 5 + 1);
+            self.buf.reserve(huffman::room_needed(section_rest));
         }
         let start = self.buf.len();
         string::decode_into(raw, &mut self.buf, max_len).map_err(section_error)?;

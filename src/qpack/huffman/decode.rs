@@ -190,12 +190,18 @@ impl HuffmanError {
 /// codes. What is left when no complete code remains is the padding: at most 7 bits, all
 /// ones (RFC 7541 §5.2). A complete EOS (30 ones) is an error wherever it appears.
 pub fn decode(input: &[u8], out: &mut Vec<u8>, max_len: usize) -> Result<(), HuffmanError> {
-    // At most 8 bits of input per 5-bit code: 8/5 bytes out per byte in.
-    out.reserve((input.len() * 8 / 5).min(max_len) + ROUND_WRITES);
+    out.reserve(room_needed(input.len()).min(max_len.saturating_add(ROUND_WRITES)));
     let limit = out.len().saturating_add(max_len);
     let mut window = Window { acc: 0, bits: 0 };
     let rest = decode_bulk(input, out, limit, &mut window)?;
     decode_tail(rest, out, limit, window)
+}
+
+/// The spare capacity [`decode`] may use in its output for `input_len` bytes of input (at
+/// most 8 bits per 5-bit code: 8/5 bytes out per byte in, plus the bytes it writes ahead).
+/// Reserved beforehand, it spares `decode` a reallocation.
+pub fn room_needed(input_len: usize) -> usize {
+    input_len.saturating_mul(8) / 5 + ROUND_WRITES
 }
 
 /// Input bits read but not decoded yet: the high `bits` bits of `acc`, oldest highest. The

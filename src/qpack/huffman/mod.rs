@@ -9,7 +9,7 @@
 mod decode;
 mod encode;
 
-pub use decode::{HuffmanError, decode};
+pub use decode::{HuffmanError, decode, room_needed};
 pub use encode::encode_shorter;
 #[cfg(test)]
 pub use encode::{encode, encoded_len};
