@@ -435,23 +435,35 @@ mod tests {
             seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
             (seed >> 33) as u8
         };
-        for case in 0..4_000 {
-            let len = usize::from(next() % 24);
-            let input: Vec<u8> = if case % 2 == 0 {
-                (0..len).map(|_| next()).collect()
-            } else {
-                // Valid codes, mostly, with the last bytes perturbed.
-                let plain: Vec<u8> = (0..len).map(|_| next()).collect();
-                let mut coded = Vec::new();
-                encode(&plain, &mut coded);
-                if let Some(last) = coded.last_mut() {
-                    *last ^= next() & 0x0f;
+        for case in 0..6_000 {
+            // Mostly short, as header strings are; one in four long enough for the bulk.
+            let len = usize::from(next()) % if case % 4 == 3 { 90 } else { 24 };
+            let input: Vec<u8> = match case % 3 {
+                0 => (0..len).map(|_| next()).collect(),
+                // Valid codes, mostly, with the last bytes perturbed: of any bytes (long
+                // codes), or of header-like text (two short codes per lookup, or one).
+                _ => {
+                    let plain: Vec<u8> = if case % 3 == 1 {
+                        (0..len).map(|_| next()).collect()
+                    } else {
+                        (0..len)
+                            .map(|_| b"abcdez019-_./:=XYZ%&~"[usize::from(next()) % 21])
+                            .collect()
+                    };
+                    let mut coded = Vec::new();
+                    encode(&plain, &mut coded);
+                    if let Some(last) = coded.last_mut() {
+                        *last ^= next() & 0x0f;
+                    }
+                    coded
                 }
-                coded
             };
-            let mut out = Vec::new();
-            let ours = decode(&input, &mut out, 1 << 20).map(|()| out);
+            // Appended after what the buffer holds already, as a section's literals are.
+            let held = usize::from(next() % 3) * 5;
+            let mut out = vec![0x5a; held];
+            let ours = decode(&input, &mut out, 1 << 20).map(|()| out[held..].to_vec());
             assert_eq!(ours, reference_decode(&input), "input {input:02x?}");
+            assert!(out[..held].iter().all(|&b| b == 0x5a));
         }
         // Each symbol alone, padded with ones.
         for sym in 0..256u32 {
