@@ -126,6 +126,21 @@ impl<T: Transport> H3Connection<T> {
     ) -> Result<(), H3Error> {
         self.check_open()?;
         self.check_field_section_size(headers)?;
+        // A request stream with state here (a server's response, a client's trailers) is
+        // written and updated where it is; a client's first HEADERS (which also adopts
+        // the request's priority) and push streams take the stream out and put it back.
+        if let Some(stream) = self.streams.get(&stream_id)
+            && stream::is_request_stream(stream_id)
+            && !(self.is_client && stream.headers_send == HeadersState::Initial)
+        {
+            let interim = headers_allowed(self.is_client, stream, headers, end_stream)?;
+            self.write_headers_frame(stream_id, headers, end_stream)?;
+            if let Some(stream) = self.streams.get_mut(&stream_id) {
+                headers_sent(stream, interim, end_stream);
+            }
+            self.drop_if_done(stream_id);
+            return Ok(());
+        }
         let (mut stream, fresh) = self.stream_for_send(stream_id)?;
         if fresh
             && self.is_client
@@ -150,25 +165,7 @@ impl<T: Transport> H3Connection<T> {
         headers: &[(&[u8], &[u8])],
         end_stream: bool,
     ) -> Result<(), H3Error> {
-        if stream.headers_send == HeadersState::AfterTrailers {
-            return Err(H3Error::FrameUnexpected(
-                "HEADERS frame is not allowed in this state",
-            ));
-        }
-        let interim = !self.is_client
-            && stream.headers_send == HeadersState::Initial
-            && headers
-                .iter()
-                .find(|(name, _)| *name == b":status")
-                .is_some_and(|(_, value)| value.first() == Some(&b'1'));
-        if end_stream && interim {
-            return Err(H3Error::FrameUnexpected(
-                "Interim response cannot end the stream",
-            ));
-        }
-        if stream.sending_ended {
-            return Err(H3Error::FrameUnexpected("stream was already ended"));
-        }
+        let interim = headers_allowed(self.is_client, stream, headers, end_stream)?;
         if self.is_client && stream.headers_send == HeadersState::Initial {
             stream.head_request = headers
                 .iter()
@@ -177,7 +174,18 @@ impl<T: Transport> H3Connection<T> {
             let signalled = field_priority(headers.iter().copied());
             self.adopt_field_priority(stream_id, stream, signalled);
         }
+        self.write_headers_frame(stream_id, headers, end_stream)?;
+        headers_sent(stream, interim, end_stream);
+        Ok(())
+    }
 
+    /// Encodes `headers` and writes them as a HEADERS frame on `stream_id`.
+    fn write_headers_frame(
+        &mut self,
+        stream_id: u64,
+        headers: &[(&[u8], &[u8])],
+        end_stream: bool,
+    ) -> Result<(), H3Error> {
         let section = self.encode_section(stream_id, headers)?;
         let mut frame = std::mem::take(&mut self.scratch);
         frame.clear();
@@ -191,17 +199,7 @@ impl<T: Transport> H3Connection<T> {
         };
         self.scratch = frame;
         self.scratch_section = section;
-        sent?;
-
-        match stream.headers_send {
-            HeadersState::Initial if interim => {}
-            HeadersState::Initial => stream.headers_send = HeadersState::AfterHeaders,
-            _ => stream.headers_send = HeadersState::AfterTrailers,
-        }
-        if end_stream {
-            stream.sending_ended = true;
-        }
-        Ok(())
+        Ok(sent?)
     }
 
     /// Sends a DATA frame carrying `data` (an empty frame is sent when `data` is empty).
@@ -236,29 +234,37 @@ impl<T: Transport> H3Connection<T> {
         end_stream: bool,
     ) -> Result<(), H3Error> {
         self.check_open()?;
+        // A request stream with state here is written and updated where it is.
+        if let Some(stream) = self.streams.get(&stream_id)
+            && stream::is_request_stream(stream_id)
+        {
+            data_allowed(stream)?;
+            self.write_data_frame(stream_id, data, end_stream)?;
+            if end_stream && let Some(stream) = self.streams.get_mut(&stream_id) {
+                stream.sending_ended = true;
+            }
+            self.drop_if_done(stream_id);
+            return Ok(());
+        }
         let (mut stream, fresh) = self.stream_for_send(stream_id)?;
-        let result = self.send_data_on(stream_id, &mut stream, data, end_stream);
+        let result =
+            data_allowed(&stream).and_then(|()| self.write_data_frame(stream_id, data, end_stream));
+        if result.is_ok() && end_stream {
+            stream.sending_ended = true;
+        }
         if result.is_ok() || !fresh {
             self.put_back(stream_id, stream);
         }
         result
     }
 
-    fn send_data_on(
+    /// Writes `data` as a DATA frame on `stream_id`.
+    fn write_data_frame(
         &mut self,
         stream_id: u64,
-        stream: &mut H3Stream,
         data: Payload<'_>,
         end_stream: bool,
     ) -> Result<(), H3Error> {
-        if stream.headers_send != HeadersState::AfterHeaders {
-            return Err(H3Error::FrameUnexpected(
-                "DATA frame is not allowed in this state",
-            ));
-        }
-        if stream.sending_ended {
-            return Err(H3Error::FrameUnexpected("stream was already ended"));
-        }
         let mut buf = std::mem::take(&mut self.scratch);
         buf.clear();
         let bytes: &[u8] = match &data {
@@ -277,11 +283,18 @@ impl<T: Transport> H3Connection<T> {
             })
         };
         self.scratch = buf;
-        sent?;
-        if end_stream {
-            stream.sending_ended = true;
+        Ok(sent?)
+    }
+
+    /// Drops the state of a bidirectional stream written to in place once both its
+    /// directions are done, remembering that it finished (as [`H3Connection::put_back`]
+    /// does for a stream taken out). Its id is already counted among those seen: the
+    /// stream got into the map through `put_back`.
+    fn drop_if_done(&mut self, stream_id: u64) {
+        if self.streams.get(&stream_id).is_some_and(H3Stream::is_done) {
+            self.streams.remove(&stream_id);
+            self.finish_bidi(stream_id);
         }
-        Ok(())
     }
 
     /// Promises a push on request stream `stream_id` (servers only): writes PUSH_PROMISE
@@ -417,4 +430,59 @@ impl<T: Transport> H3Connection<T> {
         }
         Ok(stream_id)
     }
+}
+
+/// Whether `stream` may carry a HEADERS frame with `headers` now; `Ok(true)` for an
+/// interim (1xx) response, which leaves the message head still to come.
+fn headers_allowed(
+    is_client: bool,
+    stream: &H3Stream,
+    headers: &[(&[u8], &[u8])],
+    end_stream: bool,
+) -> Result<bool, H3Error> {
+    if stream.headers_send == HeadersState::AfterTrailers {
+        return Err(H3Error::FrameUnexpected(
+            "HEADERS frame is not allowed in this state",
+        ));
+    }
+    let interim = !is_client
+        && stream.headers_send == HeadersState::Initial
+        && headers
+            .iter()
+            .find(|(name, _)| *name == b":status")
+            .is_some_and(|(_, value)| value.first() == Some(&b'1'));
+    if end_stream && interim {
+        return Err(H3Error::FrameUnexpected(
+            "Interim response cannot end the stream",
+        ));
+    }
+    if stream.sending_ended {
+        return Err(H3Error::FrameUnexpected("stream was already ended"));
+    }
+    Ok(interim)
+}
+
+/// The stream's state once a HEADERS frame went out on it.
+fn headers_sent(stream: &mut H3Stream, interim: bool, end_stream: bool) {
+    match stream.headers_send {
+        HeadersState::Initial if interim => {}
+        HeadersState::Initial => stream.headers_send = HeadersState::AfterHeaders,
+        _ => stream.headers_send = HeadersState::AfterTrailers,
+    }
+    if end_stream {
+        stream.sending_ended = true;
+    }
+}
+
+/// Whether `stream` may carry a DATA frame now.
+fn data_allowed(stream: &H3Stream) -> Result<(), H3Error> {
+    if stream.headers_send != HeadersState::AfterHeaders {
+        return Err(H3Error::FrameUnexpected(
+            "DATA frame is not allowed in this state",
+        ));
+    }
+    if stream.sending_ended {
+        return Err(H3Error::FrameUnexpected("stream was already ended"));
+    }
+    Ok(())
 }

@@ -255,6 +255,38 @@ fn transport_failures_are_returned() {
     assert_open(&c);
 }
 
+/// A server's response is written on the request's stream state where it lies; a write
+/// the transport refuses changes nothing, for HEADERS or for DATA with FIN.
+#[test]
+fn a_refused_write_leaves_the_served_stream_as_it_was() {
+    let mut s = server_with_request();
+    s.transport_mut().fail = true;
+    assert!(matches!(
+        s.send_headers(0, &pairs(OK), false),
+        Err(H3Error::Transport(_))
+    ));
+    s.transport_mut().fail = false;
+    assert_eq!(
+        s.send_data(0, b"x", false),
+        fu("DATA frame is not allowed in this state")
+    );
+    s.send_headers(0, &pairs(OK), false).unwrap();
+    s.transport_mut().fail = true;
+    assert!(matches!(
+        s.send_data(0, b"x", true),
+        Err(H3Error::Transport(_))
+    ));
+    s.transport_mut().fail = false;
+    s.send_data(0, b"x", true).unwrap();
+    assert_eq!(s.send_data(0, b"", true), fu("stream was already ended"));
+    // Both directions done: the state is gone, the stream remembered as finished.
+    assert_eq!(
+        s.send_headers(0, &pairs(OK), false),
+        fu("stream was already ended")
+    );
+    assert_open(&s);
+}
+
 #[test]
 fn errors_display_their_message() {
     assert_eq!(
