@@ -51,6 +51,9 @@ mod varint;
 #[doc(hidden)]
 pub mod fuzzing;
 
+#[cfg(test)]
+mod test_hex;
+
 /// The fake QUIC transport of the unit tests, the fuzz targets and the integration tests
 /// (public with the feature `fuzzing`); not API, and not in the shipped library.
 #[cfg(any(test, feature = "fuzzing"))]

@@ -518,14 +518,7 @@ impl Literals {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn hex(s: &str) -> Vec<u8> {
-        let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::test_hex::hex;
 
     fn fields(list: &[(&str, &str)]) -> Vec<HeaderField> {
         list.iter().map(|(n, v)| HeaderField::new(n, v)).collect()

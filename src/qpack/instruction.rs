@@ -280,14 +280,7 @@ impl<E: Clone> InstructionReader<E> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn hex(s: &str) -> Vec<u8> {
-        let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::test_hex::hex;
 
     /// Owned form of an encoder instruction, for comparisons.
     #[derive(Debug, PartialEq, Eq)]

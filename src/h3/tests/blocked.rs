@@ -8,6 +8,7 @@ use crate::frame::frame_type;
 use crate::h3::test_support::*;
 use crate::h3::{H3Event, QuicEvent, Settings};
 use crate::qpack::{field_lines, instruction};
+use crate::test_hex::hex;
 
 const MAX_ENTRIES: u64 = 4096 / 32;
 /// The server's encoder stream, as seen by the client in a pair.
@@ -581,13 +582,6 @@ fn reset_of_an_unknown_or_finished_stream_sends_no_cancellation() {
     );
     assert_eq!(decoder_stream_after_type(&c), Vec::<u8>::new());
     assert_open(&c);
-}
-
-fn hex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
 }
 
 /// aioquic's test vectors (pylsqpack output): a blocked response, reset by the server.

@@ -63,14 +63,7 @@ const CODES: [u32; 257] = build_codes();
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn hex(s: &str) -> Vec<u8> {
-        let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::test_hex::hex;
 
     #[test]
     fn codes_match_rfc7541_appendix_b_spot_checks() {
