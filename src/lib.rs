@@ -52,7 +52,7 @@ mod varint;
 pub mod fuzzing;
 
 #[cfg(test)]
-mod test_hex;
+mod test_util;
 
 /// The fake QUIC transport of the unit tests, the fuzz targets and the integration tests
 /// (public with the feature `fuzzing`); not API, and not in the shipped library.

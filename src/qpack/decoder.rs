@@ -518,7 +518,7 @@ impl Literals {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_hex::hex;
+    use crate::test_util::hex;
 
     fn fields(list: &[(&str, &str)]) -> Vec<HeaderField> {
         list.iter().map(|(n, v)| HeaderField::new(n, v)).collect()

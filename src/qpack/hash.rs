@@ -178,11 +178,7 @@ mod tests {
 
     #[test]
     fn bytes_eq_agrees_with_slice_equality() {
-        let mut seed: u64 = 7;
-        let mut next = || {
-            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-            (seed >> 33) as u8
-        };
+        let mut next = crate::test_util::byte_source(7);
         for len in 0..40usize {
             let a: Vec<u8> = (0..len).map(|_| next() % 3).collect();
             for flip in 0..len {

@@ -280,7 +280,7 @@ impl<E: Clone> InstructionReader<E> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_hex::hex;
+    use crate::test_util::hex;
 
     /// Owned form of an encoder instruction, for comparisons.
     #[derive(Debug, PartialEq, Eq)]

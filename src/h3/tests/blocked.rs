@@ -8,7 +8,7 @@ use crate::frame::frame_type;
 use crate::h3::test_support::*;
 use crate::h3::{H3Event, QuicEvent, Settings};
 use crate::qpack::{field_lines, instruction};
-use crate::test_hex::hex;
+use crate::test_util::hex;
 
 const MAX_ENTRIES: u64 = 4096 / 32;
 /// The server's encoder stream, as seen by the client in a pair.

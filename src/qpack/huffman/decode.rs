@@ -430,11 +430,7 @@ mod tests {
 
     #[test]
     fn decodes_like_the_bit_by_bit_reference() {
-        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = || {
-            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-            (seed >> 33) as u8
-        };
+        let mut next = crate::test_util::byte_source(0x9e37_79b9_7f4a_7c15);
         for case in 0..6_000 {
             // Mostly short, as header strings are; one in four long enough for the bulk.
             let len = usize::from(next()) % if case % 4 == 3 { 90 } else { 24 };

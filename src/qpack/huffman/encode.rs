@@ -149,11 +149,7 @@ mod tests {
 
     #[test]
     fn encodes_like_the_bit_by_bit_reference() {
-        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = || {
-            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-            (seed >> 33) as u8
-        };
+        let mut next = crate::test_util::byte_source(0x2545_f491_4f6c_dd1d);
         let mut inputs: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b]).collect();
         inputs.push((0..=255).collect());
         inputs.push((0..=255).rev().collect());

@@ -63,7 +63,7 @@ const CODES: [u32; 257] = build_codes();
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_hex::hex;
+    use crate::test_util::hex;
 
     #[test]
     fn codes_match_rfc7541_appendix_b_spot_checks() {
