@@ -131,14 +131,11 @@ impl<T: Transport> H3Connection<T> {
         // the request's priority) and push streams take the stream out and put it back.
         if let Some(stream) = self.streams.get(&stream_id)
             && stream::is_request_stream(stream_id)
-            && !(self.is_client && stream.headers_send == HeadersState::Initial)
+            && !self.opens_request(stream)
         {
             let interim = headers_allowed(self.is_client, stream, headers, end_stream)?;
             self.write_headers_frame(stream_id, headers, end_stream)?;
-            if let Some(stream) = self.streams.get_mut(&stream_id) {
-                headers_sent(stream, interim, end_stream);
-            }
-            self.drop_if_done(stream_id);
+            self.update_in_place(stream_id, |s| headers_sent(s, interim, end_stream));
             return Ok(());
         }
         let (mut stream, fresh) = self.stream_for_send(stream_id)?;
@@ -166,7 +163,7 @@ impl<T: Transport> H3Connection<T> {
         end_stream: bool,
     ) -> Result<(), H3Error> {
         let interim = headers_allowed(self.is_client, stream, headers, end_stream)?;
-        if self.is_client && stream.headers_send == HeadersState::Initial {
+        if self.opens_request(stream) {
             stream.head_request = headers
                 .iter()
                 .any(|(name, value)| *name == b":method" && *value == b"HEAD");
@@ -240,10 +237,7 @@ impl<T: Transport> H3Connection<T> {
         {
             data_allowed(stream)?;
             self.write_data_frame(stream_id, data, end_stream)?;
-            if end_stream && let Some(stream) = self.streams.get_mut(&stream_id) {
-                stream.sending_ended = true;
-            }
-            self.drop_if_done(stream_id);
+            self.update_in_place(stream_id, |s| s.sending_ended |= end_stream);
             return Ok(());
         }
         let (mut stream, fresh) = self.stream_for_send(stream_id)?;
@@ -286,12 +280,22 @@ impl<T: Transport> H3Connection<T> {
         Ok(sent?)
     }
 
-    /// Drops the state of a bidirectional stream written to in place once both its
-    /// directions are done, remembering that it finished (as [`H3Connection::put_back`]
-    /// does for a stream taken out). Its id is already counted among those seen: the
-    /// stream got into the map through `put_back`.
-    fn drop_if_done(&mut self, stream_id: u64) {
-        if self.streams.get(&stream_id).is_some_and(H3Stream::is_done) {
+    /// Whether a HEADERS frame on `stream` is a client's request head, which also adopts
+    /// the request's priority.
+    fn opens_request(&self, stream: &H3Stream) -> bool {
+        self.is_client && stream.headers_send == HeadersState::Initial
+    }
+
+    /// Applies `change` to the state of a request stream written to where it lies, and
+    /// drops that state once both directions are done, remembering that the stream
+    /// finished (as [`H3Connection::put_back`] does for a stream taken out). Its id is
+    /// already counted among those seen: the stream got into the map through `put_back`.
+    fn update_in_place(&mut self, stream_id: u64, change: impl FnOnce(&mut H3Stream)) {
+        let Some(stream) = self.streams.get_mut(&stream_id) else {
+            return;
+        };
+        change(stream);
+        if stream.is_done() {
             self.streams.remove(&stream_id);
             self.finish_bidi(stream_id);
         }
