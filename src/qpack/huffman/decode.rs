@@ -190,7 +190,7 @@ impl HuffmanError {
 /// codes. What is left when no complete code remains is the padding: at most 7 bits, all
 /// ones (RFC 7541 §5.2). A complete EOS (30 ones) is an error wherever it appears.
 pub fn decode(input: &[u8], out: &mut Vec<u8>, max_len: usize) -> Result<(), HuffmanError> {
-    out.reserve(room_needed(input.len()).min(max_len.saturating_add(ROUND_WRITES)));
+    out.reserve(room(input.len(), max_len));
     let limit = out.len().saturating_add(max_len);
     let mut window = Window { acc: 0, bits: 0 };
     let rest = decode_bulk(input, out, limit, &mut window)?;
@@ -201,7 +201,14 @@ pub fn decode(input: &[u8], out: &mut Vec<u8>, max_len: usize) -> Result<(), Huf
 /// most 8 bits per 5-bit code: 8/5 bytes out per byte in, plus the bytes it writes ahead).
 /// Reserved beforehand, it spares `decode` a reallocation.
 pub fn room_needed(input_len: usize) -> usize {
-    input_len.saturating_mul(8) / 5 + ROUND_WRITES
+    room(input_len, usize::MAX)
+}
+
+/// [`room_needed`] for a decode of at most `max_len` bytes.
+fn room(input_len: usize, max_len: usize) -> usize {
+    (input_len.saturating_mul(8) / 5)
+        .min(max_len)
+        .saturating_add(ROUND_WRITES)
 }
 
 /// Input bits read but not decoded yet: the high `bits` bits of `acc`, oldest highest. The
@@ -254,9 +261,8 @@ fn decode_bulk<'a>(
     if input.len() < 8 || limit - start <= ROUND_WRITES {
         return Ok(input);
     }
-    // At most 8 bits per 5-bit code; no round starts within ROUND_WRITES of the limit.
-    let room = (input.len() * 8 / 5).min(limit - start) + ROUND_WRITES;
-    out.resize(start + room, 0);
+    // No round starts within ROUND_WRITES of the limit.
+    out.resize(start + room(input.len(), limit - start), 0);
     let mut end = start;
     let mut rest = input;
     let mut result = Ok(());
