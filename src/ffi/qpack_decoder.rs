@@ -36,6 +36,13 @@ impl Opaque for h3q_qpack_decoder {
 }
 
 impl QpackDecoderState {
+    /// Lets go of the fields the last call handed out (valid only until this call), before
+    /// decoding: with them gone, the decoder reuses their storage for the next section.
+    fn release_published(&mut self) {
+        self.views.clear();
+        self.fields.clear();
+    }
+
     /// Keeps `fields` alive in the handle and returns their C view.
     fn publish(&mut self, fields: Vec<HeaderField>) -> (*const h3q_header, usize) {
         self.fields = fields;
@@ -206,6 +213,7 @@ pub unsafe extern "C" fn h3q_qpack_decoder_decode(
             non_null(headers_out, "headers_out")?;
             non_null(headers_len_out, "headers_len_out")?;
             let section = bytes_arg(section, len, "section")?;
+            state.release_published();
             match state.decoder.decode(stream_id, section)? {
                 Decoded::Headers(fields) => {
                     let (ptr, count) = state.publish(fields);
@@ -246,6 +254,7 @@ pub unsafe extern "C" fn h3q_qpack_decoder_next_unblocked(
             let Some(stream_id) = state.unblocked.pop_front() else {
                 return Ok(h3q_result_code::H3Q_DONE);
             };
+            state.release_published();
             let fields = state.decoder.resume(stream_id)?;
             let (ptr, count) = state.publish(fields);
             // SAFETY: checked non-NULL; valid for writing (caller's contract).

@@ -1,5 +1,5 @@
-//! A counting global allocator: the system allocator, plus the heap bytes live now and the
-//! most live since a measurement started. A test binary that bounds the memory something
+//! A counting global allocator: the system allocator, plus the heap bytes live now, the
+//! most live since a measurement started, and how many allocations were made. A test binary that bounds the memory something
 //! costs installs it in one declaration:
 //!
 //! ```ignore
@@ -8,7 +8,7 @@
 //! ```
 //!
 //! then reads `HEAP.live()`, or starts a measurement with `HEAP.reset_peak()` and reads
-//! `HEAP.peak()`. The counters are the whole process's: measurements in one test binary
+//! `HEAP.peak()`, or counts allocations between two reads of `HEAP.allocations()`. The counters are the whole process's: measurements in one test binary
 //! must run one after another (one test function, or `--test-threads=1`).
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicIsize, Ordering};
 pub struct Counting {
     live: AtomicIsize,
     peak: AtomicIsize,
+    allocations: AtomicIsize,
 }
 
 impl Counting {
@@ -26,12 +27,18 @@ impl Counting {
         Counting {
             live: AtomicIsize::new(0),
             peak: AtomicIsize::new(0),
+            allocations: AtomicIsize::new(0),
         }
     }
 
     /// Heap bytes allocated and not freed.
     pub fn live(&self) -> isize {
         self.live.load(Ordering::Relaxed)
+    }
+
+    /// Allocations made so far (a `realloc` counts as one).
+    pub fn allocations(&self) -> isize {
+        self.allocations.load(Ordering::Relaxed)
     }
 
     /// The most bytes live since the last [`Counting::reset_peak`].
@@ -48,6 +55,7 @@ impl Counting {
     }
 
     fn grew(&self, by: isize) {
+        self.allocations.fetch_add(1, Ordering::Relaxed);
         let now = self.live.fetch_add(by, Ordering::Relaxed) + by;
         self.peak.fetch_max(now, Ordering::Relaxed);
     }

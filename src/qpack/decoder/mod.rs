@@ -2,18 +2,20 @@
 //! sections (holding those that must wait for inserts), and produces the decoder stream
 //! (Section Acknowledgements, Stream Cancellations, Insert Count Increments).
 
+mod literals;
+
 use std::collections::{HashSet, VecDeque};
 
 use bytes::Bytes;
 
 use super::dynamic_table::{DynamicTable, ENTRY_OVERHEAD, TableError};
 use super::field_lines::{self, FieldLine, Prefix};
-use super::huffman;
 use super::instruction::{self, EncoderInstruction, InstructionReader, ParseError, Step};
 use super::static_table;
 use super::string::{self, RawString};
 use super::{Decoded, HeaderField};
 use crate::error::{ErrorCode, ProtocolError};
+use literals::{Half, SectionLiterals};
 
 /// The longest string literal accepted in a field section when no field section size
 /// limit is set.
@@ -61,9 +63,9 @@ pub struct Decoder {
     /// Streams already cancelled (the most recent [`CANCELLED_MEMORY`]), oldest first.
     cancelled: HashSet<u64>,
     cancelled_order: VecDeque<u64>,
-    /// Where the string literals of the section being decoded lie (kept to reuse its
-    /// allocation; empty between sections).
-    spans: Vec<(usize, Half, usize, usize)>,
+    /// The string literals of the section being decoded, and the storage that sections'
+    /// fields share (kept from one section to the next, to reuse the allocations).
+    literals: SectionLiterals,
 }
 
 impl Decoder {
@@ -82,7 +84,7 @@ impl Decoder {
             known_received: 0,
             cancelled: HashSet::new(),
             cancelled_order: VecDeque::new(),
-            spans: Vec::new(),
+            literals: SectionLiterals::default(),
         }
     }
 
@@ -320,10 +322,7 @@ impl Decoder {
         let max_len = usize::try_from(max_string).unwrap_or(usize::MAX);
         // Field lines take a few bytes each at the least; a guess, not a bound.
         let mut fields = Vec::with_capacity(lines.len() / 6 + 4);
-        let mut literals = Literals {
-            buf: Vec::new(),
-            spans: std::mem::take(&mut self.spans),
-        };
+        self.literals.start_section();
         let mut total: u64 = 0;
         while !lines.is_empty() {
             // A literal longer than what is left of the limit is refused from its length,
@@ -375,7 +374,8 @@ impl Decoder {
                         self.dynamic_entry(abs, &prefix, "relative name index", index)?
                             .0
                     };
-                    literals.decode(value, field, Half::Value, max_len, rest + used)?;
+                    self.literals
+                        .decode(value, field, Half::Value, max_len, rest + used)?;
                     (name, Bytes::new())
                 }
                 FieldLine::LiteralPostBaseNameRef { index, value, .. } => {
@@ -383,16 +383,19 @@ impl Decoder {
                     let name = self
                         .dynamic_entry(abs, &prefix, "post-base name index", index)?
                         .0;
-                    literals.decode(value, field, Half::Value, max_len, rest + used)?;
+                    self.literals
+                        .decode(value, field, Half::Value, max_len, rest + used)?;
                     (name, Bytes::new())
                 }
                 FieldLine::Literal { name, value, .. } => {
-                    literals.decode(name, field, Half::Name, max_len, rest + used)?;
-                    literals.decode(value, field, Half::Value, max_len, rest + used)?;
+                    self.literals
+                        .decode(name, field, Half::Name, max_len, rest + used)?;
+                    self.literals
+                        .decode(value, field, Half::Value, max_len, rest + used)?;
                     (Bytes::new(), Bytes::new())
                 }
             };
-            let size = literals.field_len(field) + name.len() + value.len() + 32;
+            let size = self.literals.field_len(field) + name.len() + value.len() + 32;
             total = total.saturating_add(size as u64);
             if limit > 0 && total > limit {
                 return Err(section_error(format!(
@@ -401,7 +404,7 @@ impl Decoder {
             }
             fields.push(HeaderField { name, value });
         }
-        self.spans = literals.fill(&mut fields);
+        self.literals.fill(&mut fields);
         if prefix.required_insert_count > 0 {
             self.unreferenced_insert_bytes = 0;
             instruction::write_section_ack(&mut self.out, stream_id);
@@ -441,78 +444,6 @@ fn insert_string(raw: RawString<'_>, room: u64) -> Result<Bytes, ProtocolError> 
                 encoder_stream_error(reason)
             }
         })
-}
-
-/// Which half of a field a literal string is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Half {
-    Name,
-    Value,
-}
-
-/// The string literals of one field section, decoded into a single buffer: where each one
-/// lies, and which field half it becomes once the buffer is shared ([`Literals::fill`]).
-#[derive(Default)]
-struct Literals {
-    buf: Vec<u8>,
-    /// (field index, half, start, end) in `buf`.
-    spans: Vec<(usize, Half, usize, usize)>,
-}
-
-impl Literals {
-    /// Decodes `raw` (at most `max_len` bytes) as `half` of field `field`. `section_rest`,
-    /// the section bytes from this line on, sizes the buffer on first use: decoded strings
-    /// are at most 8/5 of their coded length, and the Huffman decoder's room for that
-    /// (`huffman::room_needed`) is reserved once, so that it never grows the buffer.
-    fn decode(
-        &mut self,
-        raw: RawString<'_>,
-        field: usize,
-        half: Half,
-        max_len: usize,
-        section_rest: usize,
-    ) -> Result<(), ProtocolError> {
-        if self.buf.capacity() == 0 {
-            self.buf.reserve(huffman::room_needed(section_rest));
-        }
-        let start = self.buf.len();
-        string::decode_into(raw, &mut self.buf, max_len).map_err(section_error)?;
-        self.spans.push((field, half, start, self.buf.len()));
-        Ok(())
-    }
-
-    /// The decoded literal bytes of field `field` so far.
-    fn field_len(&self, field: usize) -> usize {
-        self.spans
-            .iter()
-            .rev()
-            .take_while(|s| s.0 == field)
-            .map(|s| s.3 - s.2)
-            .sum()
-    }
-
-    /// Puts the literals into their fields, all sharing one buffer; returns the emptied
-    /// span list, for reuse.
-    fn fill(self, fields: &mut [HeaderField]) -> Vec<(usize, Half, usize, usize)> {
-        let mut spans = self.spans;
-        if spans.is_empty() {
-            return spans;
-        }
-        let mut buf = self.buf;
-        // The fields keep the whole buffer alive: no more than a little slack.
-        if buf.capacity() - buf.len() > buf.len() / 4 + 64 {
-            buf.shrink_to_fit();
-        }
-        let shared = Bytes::from(buf);
-        for (field, half, start, end) in spans.drain(..) {
-            let bytes = shared.slice(start..end);
-            match half {
-                Half::Name => fields[field].name = bytes,
-                Half::Value => fields[field].value = bytes,
-            }
-        }
-        spans
-    }
 }
 
 #[cfg(test)]
