@@ -85,6 +85,12 @@ impl SectionLiterals {
             .sum()
     }
 
+    /// The capacity of both buffers (the store's as far as it is its own: storage that
+    /// fields still share is theirs).
+    pub(super) fn held_bytes(&self) -> usize {
+        self.scratch.capacity() + self.store.capacity()
+    }
+
     /// Puts the section's literals into their fields, all sharing one `Bytes`.
     pub(super) fn fill(&mut self, fields: &mut [HeaderField]) {
         if self.spans.is_empty() {

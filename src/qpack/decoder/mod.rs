@@ -222,10 +222,12 @@ impl Decoder {
     }
 
     /// Bytes of peer input this decoder holds: dynamic table entries (as the table counts
-    /// them), blocked sections, and decoder-stream output not yet taken.
+    /// them), blocked sections, decoder-stream output not yet taken, and the buffers
+    /// section literals are decoded into (kept between sections, at most a few KiB).
     pub fn held_bytes(&self) -> u64 {
         let blocked: usize = self.blocked.iter().map(|s| s.lines.capacity()).sum();
-        self.table.size() + (blocked + self.out.capacity()) as u64
+        let buffers = blocked + self.out.capacity() + self.literals.held_bytes();
+        self.table.size() + buffers as u64
     }
 
     /// The number of streams currently blocked.
