@@ -307,8 +307,8 @@ impl Decoder {
     /// Decodes the field lines of a section whose prefix is `prefix`.
     ///
     /// Every string literal of the section is decoded into one buffer, which the fields
-    /// then share (one allocation per section, not one per string); fields from the tables
-    /// share the tables' bytes.
+    /// then share, taken from storage reused between sections ([`SectionLiterals`]);
+    /// fields from the tables share the tables' bytes.
     fn decode_lines(
         &mut self,
         stream_id: u64,
