@@ -42,9 +42,9 @@ const STATIC_COOKIE: u64 = 5;
 const STATIC_SET_COOKIE: u64 = 14;
 const STATIC_AUTHORIZATION: u64 = 84;
 
-/// [`is_sensitive`] for a field whose static table match is known: the sensitive names
-/// other than `proxy-authorization` are in the static table, so the match says which name
-/// it is without comparing it again.
+/// `is_sensitive` (the rule by name, which tests keep) for a field whose static table
+/// match is known: the sensitive names other than `proxy-authorization` are in the static
+/// table, so the match says which name it is without comparing it again.
 pub(super) fn is_sensitive_matched(name: &[u8], value: &[u8], static_match: Option<Match>) -> bool {
     match static_match {
         Some(Match::Exact(index) | Match::Name(index)) => match index {

@@ -94,7 +94,7 @@ impl Lookup {
 
 /// The canonical code's shape, for codes longer than [`FAST_BITS`]: per length, the first
 /// code (right-aligned), one past the last code left-aligned to 30 bits, and where the
-/// length's symbols start in [`SORTED`].
+/// length's symbols start in `sorted` (the symbols in code order).
 struct Canonical {
     first: [u32; 31],
     limit: [u32; 31],

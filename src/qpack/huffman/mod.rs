@@ -2,7 +2,7 @@
 //!
 //! The code is canonical: codes of equal length are consecutive in symbol order, so the
 //! table below keeps only each symbol's code length and the codes are derived at compile
-//! time from it. [`decode`] looks up 12 bits at a time in a table derived the same way
+//! time from it. [`decode()`] looks up 12 bits at a time in a table derived the same way
 //! (up to two codes per lookup); [`encode_shorter`] shifts four codes at a time into a
 //! 64-bit accumulator.
 
