@@ -113,6 +113,9 @@ pub struct H3Connection<T: Transport> {
     /// is taken for a new message, and sends on them are refused. Streams finish nearly in
     /// order, so each set stays a few ranges, whatever the connection's age.
     pub(super) finished_bidi: [IdSet; 2],
+    /// The peer's unidirectional streams that ended (FIN or reset), by stream id / 4: bytes
+    /// or a reset arriving on one later do not open it again.
+    pub(super) finished_peer_uni: IdSet,
     /// The highest push stream id we opened (a server): a lower push stream without state
     /// is a finished push.
     pub(super) max_push_stream: Option<u64>,
@@ -169,6 +172,7 @@ impl<T: Transport> H3Connection<T> {
             max_local_bidi: None,
             max_peer_bidi: None,
             finished_bidi: Default::default(),
+            finished_peer_uni: IdSet::default(),
             max_push_stream: None,
             buffering: StreamIdSet::default(),
             excess_resets: 0,
@@ -370,7 +374,8 @@ impl<T: Transport> H3Connection<T> {
     }
 
     /// Puts a stream's state back into the map unless both its directions are done (a
-    /// finished bidirectional stream is remembered as such).
+    /// finished bidirectional stream, or peer unidirectional stream, is remembered as
+    /// such).
     pub(super) fn put_back(&mut self, stream_id: u64, stream: H3Stream) {
         if !stream::is_uni(stream_id) {
             let local = stream::is_client_initiated(stream_id) == self.is_client;
@@ -385,7 +390,14 @@ impl<T: Transport> H3Connection<T> {
             self.streams.insert(stream_id, stream);
         } else if !stream::is_uni(stream_id) {
             self.finish_bidi(stream_id);
+        } else if stream::is_client_initiated(stream_id) != self.is_client {
+            self.finished_peer_uni.insert(stream_id / 4);
         }
+    }
+
+    /// A peer unidirectional stream that ended (and holds no state).
+    pub(super) fn peer_uni_finished(&self, stream_id: u64) -> bool {
+        !self.streams.contains_key(&stream_id) && self.finished_peer_uni.contains(stream_id / 4)
     }
 
     /// Remembers that bidirectional stream `stream_id` is finished.

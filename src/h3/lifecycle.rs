@@ -424,9 +424,15 @@ impl<T: Transport> H3Connection<T> {
                 "Resetting a critical stream is not allowed",
             ));
         }
-        if !stream::is_uni(stream_id) && self.bidi_finished(stream_id) {
-            // Over already (both ways done, or refused after our GOAWAY, which reset it
-            // with H3_REQUEST_REJECTED): nothing to report, nothing to reset again.
+        let over = if stream::is_uni(stream_id) {
+            self.peer_uni_finished(stream_id)
+        } else {
+            self.bidi_finished(stream_id)
+        };
+        if over {
+            // Over already (both ways done, a peer uni stream ended, or a request refused
+            // after our GOAWAY, which reset it with H3_REQUEST_REJECTED): nothing to
+            // report, nothing to reset again.
             return Ok(());
         }
         let mut stream = self.streams.remove(&stream_id);

@@ -25,6 +25,9 @@ impl<T: Transport> H3Connection<T> {
         fin: bool,
         out: &mut Vec<H3Event>,
     ) -> Result<(), ProtocolError> {
+        if self.peer_uni_finished(stream_id) {
+            return Ok(());
+        }
         let mut stream = self
             .streams
             .remove(&stream_id)

@@ -420,3 +420,47 @@ fn a_reset_queued_before_the_peers_close_is_still_reported() {
         assert_eq!(c.closed().map(|close| close.error_code), Some(0x102));
     }
 }
+
+/// A peer's unidirectional stream that ended (reset, or FIN) stays ended: bytes arriving on
+/// its id later (which no QUIC stack delivers, but a transport fed by hand may) do not
+/// open it again, and a second reset is not reported. Found by fuzzing
+/// (fuzz/regressions/h3_connection_server/reset-reported-twice).
+#[test]
+fn an_ended_peer_uni_stream_is_not_opened_again() {
+    for mode in MODES {
+        let mut s = server_with(Settings::default());
+        let tracked = s.tracked_streams();
+        let webtransport = cat(&[&v(0x54), &v(7), b"data"]);
+        let reset = |s: &mut Conn| {
+            handle(
+                s,
+                QuicEvent::StreamReset {
+                    stream_id: 2,
+                    error_code: CANCELLED,
+                },
+            )
+        };
+        assert_eq!(
+            normalise(recv(&mut s, 2, &webtransport, false, mode)).len(),
+            1
+        );
+        assert!(matches!(
+            reset(&mut s).as_slice(),
+            [H3Event::StreamReset { stream_id: 2, .. }]
+        ));
+        assert!(recv(&mut s, 2, &webtransport, false, mode).is_empty());
+        assert!(reset(&mut s).is_empty(), "reported once");
+        // The same after a FIN, and for a stream of a type nobody knows.
+        assert_eq!(
+            normalise(recv(&mut s, 6, &webtransport, true, mode)).len(),
+            1
+        );
+        assert!(recv(&mut s, 6, &webtransport, false, mode).is_empty());
+        assert!(reset(&mut s).is_empty());
+        let unknown = cat(&[&v(0x1f * 7 + 0x21), b"ignored"]);
+        assert!(recv(&mut s, 10, &unknown, true, mode).is_empty());
+        assert!(recv(&mut s, 10, &webtransport, false, mode).is_empty());
+        assert_open(&s);
+        assert_eq!(s.tracked_streams(), tracked, "no state kept for them");
+    }
+}
