@@ -25,13 +25,12 @@ impl<T: Transport> H3Connection<T> {
         fin: bool,
         out: &mut Vec<H3Event>,
     ) -> Result<(), ProtocolError> {
-        if self.peer_uni_finished(stream_id) {
-            return Ok(());
-        }
-        let mut stream = self
-            .streams
-            .remove(&stream_id)
-            .unwrap_or_else(H3Stream::peer_uni);
+        let mut stream = match self.streams.remove(&stream_id) {
+            Some(stream) => stream,
+            // Ended already: nothing arriving on it opens it again.
+            None if self.finished_peer_uni.contains(stream_id / 4) => return Ok(()),
+            None => H3Stream::peer_uni(),
+        };
         if stream.receiving_ended {
             self.put_back(stream_id, stream);
             return Ok(());
