@@ -1,6 +1,6 @@
 //! A counting global allocator: the system allocator, plus the heap bytes live now, the
-//! most live since a measurement started, and how many allocations were made. A test binary that bounds the memory something
-//! costs installs it in one declaration:
+//! most live since a measurement started, and how many allocations were made. A test
+//! binary that bounds the memory something costs installs it in one declaration:
 //!
 //! ```ignore
 //! #[global_allocator]
@@ -8,8 +8,9 @@
 //! ```
 //!
 //! then reads `HEAP.live()`, or starts a measurement with `HEAP.reset_peak()` and reads
-//! `HEAP.peak()`, or counts allocations between two reads of `HEAP.allocations()`. The counters are the whole process's: measurements in one test binary
-//! must run one after another (one test function, or `--test-threads=1`).
+//! `HEAP.peak()`, or counts allocations between two reads of `HEAP.allocations()`. The
+//! counters are the whole process's: measurements in one test binary must run one after
+//! another (one test function, or `--test-threads=1`).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};

@@ -9,9 +9,11 @@
 //! into the same memory: no allocation per section, where a fresh buffer and its shared
 //! header were two. Fields still held keep their bytes; the store then allocates anew.
 //!
-//! Neither buffer keeps more than [`KEEP`] bytes of capacity after a section, so an
-//! occasional large section does not stay with the connection; a field held by the
-//! application keeps at most the storage of one store alive.
+//! A section with more than [`KEEP`] bytes of literals bypasses the store (the fields get
+//! the scratch buffer itself), and the scratch buffer keeps at most [`KEEP`] bytes of
+//! capacity after a section, so an occasional large section does not stay with the
+//! connection; a field held by the application keeps at most the storage of one store
+//! alive.
 
 use bytes::{Bytes, BytesMut};
 
