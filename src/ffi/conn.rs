@@ -9,7 +9,7 @@ use super::conn_transport::ConnTransport;
 use super::event::{event_to_c, h3q_error_space, h3q_event_cb, h3q_quic_event, quic_event_from_c};
 use super::event_scratch::{EventScratch, with_event_scratch};
 use super::handle::{self, FfiError, Opaque, call, call_status, call_versioned, non_null};
-use super::header::{h3q_header, header_list_arg};
+use super::header::{h3q_header, with_header_list};
 use super::lent::{LentGuard, h3q_release_cb};
 use super::quic_conn::h3q_quic_conn;
 use super::result::{h3q_result, h3q_result_code};
@@ -341,9 +341,10 @@ pub unsafe extern "C" fn h3q_conn_send_headers(
     // SAFETY: forwarded from the caller's contract.
     unsafe {
         call(conn, |state| {
-            let fields = header_list_arg(headers, headers_len)?;
-            let result = state.h3.send_headers(stream_id, &fields, end_stream);
-            result.map_err(|e| state.send_error(e))
+            with_header_list(headers, headers_len, |fields| {
+                let result = state.h3.send_headers(stream_id, fields, end_stream);
+                result.map_err(|e| state.send_error(e))
+            })
         })
     }
 }
@@ -456,9 +457,10 @@ pub unsafe extern "C" fn h3q_conn_send_push_promise(
     unsafe {
         call(conn, |state| {
             non_null(push_stream_id_out, "push_stream_id_out")?;
-            let fields = header_list_arg(headers, headers_len)?;
-            let result = state.h3.send_push_promise(stream_id, &fields);
-            let push_stream_id = result.map_err(|e| state.send_error(e))?;
+            let push_stream_id = with_header_list(headers, headers_len, |fields| {
+                let result = state.h3.send_push_promise(stream_id, fields);
+                result.map_err(|e| state.send_error(e))
+            })?;
             // SAFETY: checked non-NULL; writable (caller's contract).
             *push_stream_id_out = push_stream_id;
             Ok(())

@@ -42,39 +42,26 @@ impl h3q_header {
     }
 }
 
-/// Fields a [`FieldList`] holds without allocating: more than a typical request or
+/// Fields [`with_header_list`] holds on the stack: more than a typical request or
 /// response has (a browser's request has about 15).
 const INLINE_FIELDS: usize = 32;
 
-/// A field list from C, borrowed as Rust slices for the duration of a call: on the stack up
-/// to [`INLINE_FIELDS`] fields (no allocation per call), on the heap beyond.
-// The inline variant is meant to be large: it lives on the stack for one call.
-#[allow(clippy::large_enum_variant)]
-pub(crate) enum FieldList<'a> {
-    Inline([FieldRef<'a>; INLINE_FIELDS], usize),
-    Heap(Vec<FieldRef<'a>>),
-}
-
-impl<'a> std::ops::Deref for FieldList<'a> {
-    type Target = [FieldRef<'a>];
-
-    fn deref(&self) -> &[FieldRef<'a>] {
-        match self {
-            FieldList::Inline(fields, len) => &fields[..*len],
-            FieldList::Heap(fields) => fields,
-        }
-    }
-}
-
-/// A field list from C, borrowed as Rust slices for the duration of a call.
+/// Calls `f` with a field list from C borrowed as Rust slices, and returns what it returns:
+/// up to [`INLINE_FIELDS`] fields in an array on this function's stack (no allocation per
+/// call), more in a `Vec`. The list is lent to `f` rather than returned, so the array is
+/// never moved: it is a kilobyte, and returning it cost two copies of it per call.
+///
+/// Errors: [`slice_arg`]'s for the array, or for a bad entry, its index and which of its
+/// strings is bad; `f` is not called then.
 ///
 /// # Safety
 /// `headers` is NULL with `len` 0, or points at `len` valid `h3q_header`s whose name and
 /// value pointers are valid for their lengths during the call.
-pub(crate) unsafe fn header_list_arg<'a>(
+pub(crate) unsafe fn with_header_list<R>(
     headers: *const h3q_header,
     len: usize,
-) -> Result<FieldList<'a>, FfiError> {
+    f: impl FnOnce(&[FieldRef<'_>]) -> Result<R, FfiError>,
+) -> Result<R, FfiError> {
     // SAFETY: forwarded from the caller's contract.
     let list = unsafe { slice_arg(headers, len, "headers")? };
     // Every entry checked in one pass without an error path per field; only a list with
@@ -82,9 +69,9 @@ pub(crate) unsafe fn header_list_arg<'a>(
     if let Some(i) = list.iter().position(|h| !header_is_well_formed(h)) {
         return Err(bad_entry_error(i, &list[i]));
     }
-    let view = |h: &h3q_header| -> FieldRef<'a> {
+    let view = |h: &h3q_header| -> FieldRef<'_> {
         // SAFETY: well formed (checked above), and each entry's pointers are readable for
-        // their lengths (caller's contract).
+        // their lengths during the call (caller's contract).
         unsafe {
             (
                 valid_slice(h.name, h.name_len),
@@ -93,13 +80,14 @@ pub(crate) unsafe fn header_list_arg<'a>(
         }
     };
     if list.len() > INLINE_FIELDS {
-        return Ok(FieldList::Heap(list.iter().map(view).collect()));
+        let fields: Vec<FieldRef<'_>> = list.iter().map(view).collect();
+        return f(&fields);
     }
-    let mut fields: [FieldRef<'a>; INLINE_FIELDS] = [(&[], &[]); INLINE_FIELDS];
+    let mut fields: [FieldRef<'_>; INLINE_FIELDS] = [(&[], &[]); INLINE_FIELDS];
     for (slot, h) in fields.iter_mut().zip(list) {
         *slot = view(h);
     }
-    Ok(FieldList::Inline(fields, list.len()))
+    f(&fields[..list.len()])
 }
 
 /// Whether [`slice_arg`] accepts both of the entry's strings.
@@ -127,7 +115,7 @@ mod tests {
     }
 
     /// Up to 32 fields on the stack, more on the heap; the same fields either way, and a
-    /// bad entry named by its index in both.
+    /// bad entry named by its index in both, without calling the closure.
     #[test]
     fn field_lists_short_and_long() {
         for count in [0usize, 1, 32, 33, 100] {
@@ -141,22 +129,26 @@ mod tests {
                 .collect();
             let c = c_headers(&fields);
             // SAFETY: `c` points into `fields`, alive for the test.
-            let list = unsafe { header_list_arg(c.as_ptr(), c.len()) }.unwrap();
-            assert_eq!(
-                matches!(list, FieldList::Inline(..)),
-                count <= INLINE_FIELDS
-            );
-            assert_eq!(list.len(), count);
-            for (got, want) in list.iter().zip(&fields) {
-                assert_eq!((got.0, got.1), (&want.0[..], &want.1[..]));
+            let seen = unsafe {
+                with_header_list(c.as_ptr(), c.len(), |list| {
+                    Ok(list
+                        .iter()
+                        .map(|&(n, v)| (n.to_vec(), v.to_vec()))
+                        .collect::<Vec<_>>())
+                })
             }
+            .unwrap();
+            assert_eq!(seen, fields);
             if count > 0 {
                 let mut bad = c.clone();
                 bad[count - 1].value = std::ptr::null();
                 // SAFETY: as above; the NULL value is what is checked.
-                let err = unsafe { header_list_arg(bad.as_ptr(), bad.len()) }
-                    .err()
-                    .unwrap();
+                let err = unsafe {
+                    with_header_list(bad.as_ptr(), bad.len(), |_| -> Result<(), FfiError> {
+                        panic!("called with a bad list")
+                    })
+                }
+                .unwrap_err();
                 assert!(
                     err.message
                         .starts_with(&format!("headers[{}]: ", count - 1)),

@@ -5,7 +5,7 @@ use std::ffi::c_int;
 use crate::qpack::Encoder;
 
 use super::handle::{self, Opaque, call, call_versioned, non_null};
-use super::header::{h3q_header, header_list_arg};
+use super::header::{h3q_header, with_header_list};
 use super::result::h3q_result;
 use super::slice::bytes_arg;
 
@@ -136,14 +136,16 @@ pub unsafe extern "C" fn h3q_qpack_encoder_encode(
         call(encoder, |state| {
             non_null(section_out, "section_out")?;
             non_null(section_len_out, "section_len_out")?;
-            let fields = header_list_arg(headers, headers_len)?;
-            state.section.clear();
-            state.encoder.encode(
-                stream_id,
-                &fields,
-                &mut state.pending_encoder_stream,
-                &mut state.section,
-            );
+            with_header_list(headers, headers_len, |fields| {
+                state.section.clear();
+                state.encoder.encode(
+                    stream_id,
+                    fields,
+                    &mut state.pending_encoder_stream,
+                    &mut state.section,
+                );
+                Ok(())
+            })?;
             // SAFETY: checked non-NULL; valid for writing (caller's contract).
             *section_out = state.section.as_ptr();
             *section_len_out = state.section.len();
