@@ -15,7 +15,7 @@
  * Body pacing: h3q buffers every byte it is given, so sending a 10 GB body in one go would
  * buffer 10 GB. Bodies are fed in CHUNK pieces while the stream's unsent bytes
  * (h3q_quic_conn_stream_send_buffered) stay under STREAM_WINDOW, and lent rather than
- * copied (h3q_conn_send_data_zerocopy, through send_counted). Room appears when
+ * copied (h3q_conn_send_data_zerocopy). Room appears when
  * acknowledgements arrive, which produce no event, so the connections with such bodies are
  * kept on a list of their own (`feeding`) and fed after every input; every other
  * connection costs nothing until it has events.
@@ -172,7 +172,6 @@ void accept_connections(server *srv) {
         conn *c = ex_xcalloc(1, sizeof *c);
         c->srv = srv;
         c->quic = quic;
-        c->unacked = unacked_new();
         list_init(&c->feeding);
         list_init(&c->going);
         list_init(&c->paced);
@@ -205,7 +204,6 @@ void free_conn(server *srv, conn *c) {
     if (list_linked(&c->going)) list_remove(&c->going);
     h3q_conn_free(c->h3);
     h3q_quic_conn_free(c->quic);
-    unacked_orphan(c->unacked); /* h3q may still hold (and later release) lent bodies */
     srv->nconns--;
     free(c);
 }
@@ -372,7 +370,7 @@ static uint64_t feed_chunk(conn *c, stream *s) {
         release_ctx = chunk;
     }
     bool end = s->sent + n == s->length;
-    if (send_counted(c, s->id, data, n, end, release, release_ctx) != H3Q_OK) {
+    if (h3q_conn_send_data_zerocopy(c->h3, s->id, data, n, end, release, release_ctx) != H3Q_OK) {
         finish_stream(c, s, "(send failed)");
         return 0;
     }

@@ -21,12 +21,12 @@
  * has not finished, and a response is finished for h3q as soon as its last bytes were
  * handed over, while they may still wait in h3q or be in flight; a QUIC close discards
  * them, and the client would get the CONNECTION_CLOSE instead of the end of its response.
- * h3q's C API has no "everything acknowledged" query, but the release callback of
- * h3q_conn_send_data_zerocopy() runs once the peer acknowledged the bytes lent: every body
- * goes out through send_counted(), which counts the pieces h3q still holds per connection
- * (struct unacked), and the close waits for 0. The close also waits one round trip after
- * the final GOAWAY, which the count does not cover (nor the refusals of requests above it),
- * so that they arrive before the CONNECTION_CLOSE.
+ * So the close also waits for h3q_quic_conn_unacknowledged_streams() to reach 0: every
+ * stream h3q sent FIN on is acknowledged to its end, and nothing waits inside h3q. (A
+ * release callback of h3q_conn_send_data_zerocopy() does not say that: h3q may copy a small
+ * body and release it before the call returns.) The close also waits one round trip after
+ * the final GOAWAY, which never-ending control streams do not count (nor the refusals of
+ * requests above it), so that they arrive before the CONNECTION_CLOSE.
  *
  * New connections during the drain are shut down at once with h3q_conn_shutdown(): no
  * request is accepted yet, so the GOAWAY's id is 0 and the client learns that none of its
@@ -65,47 +65,6 @@
 #define ROUND_TRIP_NS (150 * 1000000ULL) /* see "The drain" above */
 #define IDLE_WAIT_NS (2 * NS_PER_S)      /* longest wait for the endpoint after the closes */
 
-/* ---- what a close waits for -------------------------------------------------------- */
-
-/* A piece lent to h3q through send_counted(). */
-typedef struct lent {
-    unacked *unacked;
-    h3q_release_cb release;
-    void *ctx;
-} lent;
-
-unacked *unacked_new(void) { return ex_xcalloc(1, sizeof(unacked)); }
-
-static void unacked_put(unacked *u) {
-    if (--u->count == 0 && u->orphan) free(u);
-}
-
-void unacked_orphan(unacked *u) {
-    if (u->count == 0) free(u);
-    else u->orphan = true;
-}
-
-/* h3q's release callback: the client acknowledged the piece (or its stream or connection
- * is gone). No h3q calls in here. */
-static void lent_release(void *ctx) {
-    lent *l = ctx;
-    unacked *u = l->unacked;
-    if (l->release) l->release(l->ctx);
-    free(l);
-    unacked_put(u);
-}
-
-h3q_result send_counted(conn *c, uint64_t stream_id, const uint8_t *data, size_t len,
-                        bool end, h3q_release_cb release, void *ctx) {
-    lent *l = ex_xcalloc(1, sizeof *l);
-    l->unacked = c->unacked;
-    l->release = release;
-    l->ctx = ctx;
-    c->unacked->count++;
-    /* h3q calls lent_release in every case, also before returning when the call fails. */
-    return h3q_conn_send_data_zerocopy(c->h3, stream_id, data, len, end, lent_release, l);
-}
-
 /* ---- connection states ---------------------------------------------------------------- */
 
 static void set_state(conn *c, conn_state state, uint64_t now) {
@@ -128,9 +87,11 @@ static void close_conn(conn *c, const char *reason) {
 
 /* Requests over, and every response byte acknowledged. */
 static bool conn_finished(conn *c) {
-    size_t active;
+    size_t active, unacknowledged;
     if (h3q_conn_active_requests(c->h3, &active) != H3Q_OK) active = 0;
-    return active == 0 && c->unacked->count == 0;
+    if (h3q_quic_conn_unacknowledged_streams(c->quic, &unacknowledged) != H3Q_OK)
+        unacknowledged = 0;
+    return active == 0 && unacknowledged == 0;
 }
 
 /* Responses not complete yet (for the log). */

@@ -18,9 +18,6 @@
  * answered 503 the same way (and freed, and the upload refused with STOP_SENDING
  * H3_NO_ERROR). Without it, 128 streams per connection x any number of connections could
  * make the server buffer without bound.
- *
- * Every body goes out through send_counted() (drain.c), so that a connection is closed
- * only once the client has acknowledged its responses.
  */
 #define _GNU_SOURCE
 #include "server.h"
@@ -155,19 +152,15 @@ static bool send_head(conn *c, stream *s, int status, const char *ctype, uint64_
     return true;
 }
 
-/* A response whose whole body is in memory (small pages, errors): copied, then lent. */
+/* A response whose whole body is in memory (small pages, errors), copied by h3q. */
 static void respond(conn *c, stream *s, int status, const char *ctype, const char *body,
                     bool head_only) {
     size_t len = strlen(body);
     bool end = head_only || len == 0;
     if (!send_head(c, s, status, ctype, len, end)) return;
     if (!end) {
-        uint8_t *copy = malloc(len);
-        h3q_result rc = H3Q_ERR_NULL;
-        if (copy) {
-            memcpy(copy, body, len);
-            rc = send_counted(c, s->id, copy, len, true, free, copy); /* frees it */
-        }
+        /* Copied by h3q: the text is the caller's. */
+        h3q_result rc = h3q_conn_send_data(c->h3, s->id, (const uint8_t *)body, len, true);
         if (rc != H3Q_OK) {
             finish_stream(c, s, "(send failed)");
             return;
@@ -208,7 +201,8 @@ static void echo_respond(conn *c, stream *s) {
     }
     if (len == 0) {
         echo_release(e);
-    } else if (send_counted(c, s->id, e->data, len, true, echo_release, e) != H3Q_OK) {
+    } else if (h3q_conn_send_data_zerocopy(c->h3, s->id, e->data, len, true, echo_release, e) !=
+               H3Q_OK) {
         finish_stream(c, s, "(send failed)");
         return;
     }
@@ -246,8 +240,8 @@ static void push_stylesheet(conn *c, stream *s, const char *authority) {
     h3q_header r[3] = {ex_hdr(":status", "200"), ex_hdr("content-type", "text/css"),
                        ex_hdr("content-length", len)};
     if (h3q_conn_send_headers(c->h3, push_stream, r, 3, false) == H3Q_OK)
-        send_counted(c, push_stream, (const uint8_t *)style_css, sizeof style_css - 1, true,
-                     NULL, NULL);
+        h3q_conn_send_data_zerocopy(c->h3, push_stream, (const uint8_t *)style_css,
+                                    sizeof style_css - 1, true, NULL, NULL); /* static */
     printf("%s PUSH /style.css 200 %zu 0.000 ms\n", c->peer, sizeof style_css - 1);
 }
 

@@ -125,13 +125,6 @@ typedef enum {
     CONN_CLOSED,           /* h3q_quic_conn_close() called; H3Q_EVENT_CONNECTION_CLOSED next */
 } conn_state;
 
-/* Response bytes lent to h3q and not released yet, per connection (see drain.c: a close
- * waits for them). Outlives its connection while h3q still holds some. */
-typedef struct unacked {
-    size_t count;          /* lent pieces h3q has not released */
-    bool orphan;           /* the connection is gone: the last release frees this */
-} unacked;
-
 /* One connection: the two h3q handles (the QUIC one keeps a pointer back to this, as its
  * user data) and the streams. */
 typedef struct conn {
@@ -145,7 +138,6 @@ typedef struct conn {
     stream *streams;       /* until both the request and the response are over */
     list paced;            /* the streams with paced bodies, most urgent first (body pacing) */
     uint64_t requests;     /* requests accepted (for --max-requests-per-connection) */
-    unacked *unacked;
     conn_state state;
     uint64_t state_ns;     /* when the state was entered */
     bool terminated;       /* H3Q_EVENT_CONNECTION_CLOSED came: free after the events */
@@ -318,14 +310,6 @@ void steering_ebpf_detach(process *proc);
 
 /* ---- drain.c ------------------------------------------------------------------------ */
 
-/* h3q_conn_send_data_zerocopy(), counting the piece on the connection until h3q releases
- * it (after the client acknowledged it), when `release(ctx)` (may be NULL) runs too. */
-h3q_result send_counted(conn *c, uint64_t stream_id, const uint8_t *data, size_t len,
-                        bool end, h3q_release_cb release, void *ctx);
-/* A new connection's counter of lent pieces. */
-unacked *unacked_new(void);
-/* The connection is being freed: its counter goes with the last release. */
-void unacked_orphan(unacked *u);
 /* SIGINT/SIGTERM: the first starts the drain, a second (or more) ends it at once. */
 void drain_signal(server *srv, int sig, int count, uint64_t now);
 /* A connection accepted while draining: shut down at once. */
