@@ -2345,6 +2345,11 @@ typedef void (*h3q_release_cb)(void *release_ctx);
  * `*_free()`; see `h3q_release_cb` for what it must not do. `release` may be NULL for
  * memory that outlives the connection (static data).
  *
+ * `release` is not a sign that the peer has the bytes: a body of up to 16 KiB is copied
+ * behind its frame header and released before this call returns. To learn that every
+ * response was acknowledged (before closing a connection gracefully, say), ask
+ * `h3q_quic_conn_unacknowledged_streams()`.
+ *
  * Large bodies: hand them over in pieces of a few hundred KiB rather than tens. Each call
  * is a DATA frame, and the QUIC layer finds every packet's bytes by walking the pieces
  * still unacknowledged (docs/ARCHITECTURE.md, quinn-proto's limits): with 64 KiB pieces
