@@ -93,6 +93,16 @@ wait_lines() {
     done
 }
 
+# need_python3 PYTHON WHAT: exits 77 (printing SKIPPED) unless PYTHON is a Python 3.6 or
+# later that runs; WHAT says what it was for. An empty PYTHON or "none" means there is none.
+need_python3() {
+    if [ -z "$1" ] || [ "$1" = none ] ||
+        ! "$1" -c 'import sys; sys.exit(sys.version_info < (3, 6))' 2>/dev/null; then
+        echo "SKIPPED: no Python 3 to run $2 (got '$1')"
+        exit 77
+    fi
+}
+
 # generated_sha256 N: the SHA-256 of h3q-server's body for /N: lines of 63 letters (a-z,
 # a-z, a-k) and a newline, cut after N bytes (see responses_init in
 # examples/server/responses.c).

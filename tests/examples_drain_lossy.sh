@@ -34,11 +34,7 @@ relay="$(dirname "$0")/../tools/faultrelay.py"
 
 . "$(dirname "$0")/example_helpers.sh"
 
-if [ -z "$python" ] || [ "$python" = none ] ||
-    ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 6))' 2>/dev/null; then
-    echo "SKIPPED: no Python 3 to run tools/faultrelay.py (got '$python')"
-    exit 77
-fi
+need_python3 "$python" tools/faultrelay.py
 
 rm -rf "$work"
 mkdir -p "$work"

@@ -23,10 +23,7 @@ relay="$(dirname "$0")/../tools/faultrelay.py"
 
 . "$(dirname "$0")/example_helpers.sh"
 
-if [ -z "$python" ] || [ "$python" = none ] || ! "$python" -c '' 2>/dev/null; then
-    echo "SKIPPED: no Python 3 to run tools/faultrelay.py"
-    exit 77
-fi
+need_python3 "$python" tools/faultrelay.py
 if [ ! -x "$gtlsserver" ]; then
     echo "SKIPPED: ngtcp2's gtlsserver not found (apt-get install ngtcp2-server)"
     exit 77

@@ -41,11 +41,7 @@ relay="$(dirname "$0")/../tools/faultrelay.py"
 
 . "$(dirname "$0")/example_helpers.sh"
 
-if [ -z "$python" ] || [ "$python" = none ] ||
-    ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 6))' 2>/dev/null; then
-    echo "SKIPPED: no Python 3 to run tools/faultrelay.py (got '$python')"
-    exit 77
-fi
+need_python3 "$python" tools/faultrelay.py
 
 # The case table: the relay's faults, the sizes to GET (or UPLOAD, bytes POSTed to
 # /echo), the client's time limit, and the counters (DIRECTION:NAME) that must not be 0.
