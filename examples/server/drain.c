@@ -25,8 +25,9 @@
  * stream h3q sent FIN on is acknowledged to its end, and nothing waits inside h3q. (A
  * release callback of h3q_conn_send_data_zerocopy() does not say that: h3q may copy a small
  * body and release it before the call returns.) The close also waits one round trip after
- * the final GOAWAY, which never-ending control streams do not count (nor the refusals of
- * requests above it), so that they arrive before the CONNECTION_CLOSE.
+ * the final GOAWAY, so that it and the refusals of requests above it arrive before the
+ * CONNECTION_CLOSE: the count does not cover the GOAWAY once sent (the control stream
+ * never ends).
  *
  * New connections during the drain are shut down at once with h3q_conn_shutdown(): no
  * request is accepted yet, so the GOAWAY's id is 0 and the client learns that none of its
