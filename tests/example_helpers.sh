@@ -103,6 +103,14 @@ need_python3() {
     fi
 }
 
+# relay_counter DIRECTION NAME: tools/faultrelay.py's final counter NAME of DIRECTION (up,
+# down, relay), from the lines it printed on SIGTERM to $work/relay.out.
+relay_counter() {
+    v=$(sed -n "s/^$1: //p" "$work/relay.out" | tr ' ' '\n' | sed -n "s/^$2=//p")
+    [ -n "$v" ] || fail "the relay printed no counter $1 $2"
+    echo "$v"
+}
+
 # generated_sha256 N: the SHA-256 of h3q-server's body for /N: lines of 63 letters (a-z,
 # a-z, a-k) and a newline, cut after N bytes (see responses_init in
 # examples/server/responses.c).

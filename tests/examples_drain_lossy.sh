@@ -79,6 +79,6 @@ echo "ok: the server drained and exited 0 after ${elapsed_ms} ms, nothing aborte
 kill -TERM "$relay_pid"
 wait_exit "$relay_pid" relay 10
 [ "$status" = 0 ] || fail "the relay exited $status after SIGTERM"
-lost=$(sed -n 's/^down: //p' "$work/relay.out" | tr ' ' '\n' | sed -n 's/^lost=//p')
-[ "${lost:-0}" -gt 0 ] || fail "the relay lost none of the server's datagrams"
+lost=$(relay_counter down lost)
+[ "$lost" -gt 0 ] || fail "the relay lost none of the server's datagrams"
 echo "PASS ($lost of the server's datagrams lost)"

@@ -126,28 +126,22 @@ pid=$server_pid
 grep -E '^(up|down|relay): ' "$work/relay.out" | sed 's/^/  /'
 grep -E 'blackhole|rebind' "$work/relay.err" | sed 's/^/  /'
 
-# counter DIRECTION NAME: the relay's final counter NAME of DIRECTION (up, down, relay).
-counter() {
-    v=$(sed -n "s/^$1: //p" "$work/relay.out" | tr ' ' '\n' | sed -n "s/^$2=//p")
-    [ -n "$v" ] || fail "the relay printed no counter $1 $2"
-    echo "$v"
-}
 for c in $must; do
-    [ "$(counter "${c%%:*}" "${c#*:}")" -gt 0 ] ||
+    [ "$(relay_counter "${c%%:*}" "${c#*:}")" -gt 0 ] ||
         fail "the relay's counter ${c%%:*} ${c#*:} is 0: the fault did not strike"
 done
 
 case $case in
 clean)
     for d in up down; do
-        [ "$(counter $d in)" = "$(counter $d out)" ] || fail "clean: $d: in != out"
+        [ "$(relay_counter $d in)" = "$(relay_counter $d out)" ] || fail "clean: $d: in != out"
         for c in lost queue_drop blackholed dup corrupt held reordered; do
-            [ "$(counter $d $c)" = 0 ] || fail "clean: $d $c is not 0"
+            [ "$(relay_counter $d $c)" = 0 ] || fail "clean: $d $c is not 0"
         done
         # ECN end to end: both programs read the codepoints (IP_RECVTOS) and report them
         # in their ACKs, so both keep marking ECT(0) after validation; a side that
         # failed validation would have stopped after its first datagrams.
-        ect=$(counter $d ect) in=$(counter $d in)
+        ect=$(relay_counter $d ect) in=$(relay_counter $d in)
         [ $((ect * 100)) -ge $((in * 95)) ] || fail "clean: $d: only $ect of $in ECN-capable"
         echo "ok: $d: $ect of $in datagrams ECN-capable"
     done
@@ -156,7 +150,7 @@ rate)
     # 3 MB at 50 Mbit/s take 480 ms on the wire; with 2 RTTs (handshake, request) of
     # 200 ms first, less than 880 ms means the relay did not limit or delay.
     [ "$took" -ge 880 ] || fail "rate: done in $took ms, faster than 50 Mbit/s allows"
-    echo "ok: the rate queue reached $(counter down queue_max) datagrams"
+    echo "ok: the rate queue reached $(relay_counter down queue_max) datagrams"
     ;;
 blackhole)
     # When the blackhole began, the download had started and was not over.
@@ -172,7 +166,7 @@ blackhole)
     ;;
 rebind)
     # The server sent most of the body to the new port: it followed the client's move.
-    rebound=$(counter relay rebound_bytes)
+    rebound=$(relay_counter relay rebound_bytes)
     [ "$rebound" -gt 2000000 ] ||
         fail "rebind: only $rebound bytes came to the new port: the server did not follow"
     echo "ok: $rebound bytes reached the client through its new port"
