@@ -145,6 +145,7 @@ pub const SECTIONS: &[Section] = &[
             Api("h3q_config_set_qlog_dir"),
             Api("h3q_config_set_max_gso_segments"),
             Api("h3q_config_set_mtu_discovery"),
+            Api("h3q_config_set_max_udp_payload_size"),
             Api("h3q_client_auth"),
             Api("h3q_config_set_client_auth"),
         ],

@@ -11,12 +11,16 @@
  * misuse (NULLs, junk or oversized tickets, a ticket for another name, the wrong role, a
  * rate of 0) with its documented code and message. The 0-RTT exchange itself, accepted
  * and rejected, is covered in Rust (tests/quic_resumption.rs) and, through the example
- * programs, against ngtcp2 and aioquic (tests/examples_resumption.sh). */
+ * programs, against ngtcp2 and aioquic (tests/examples_resumption.sh). The ceiling on UDP
+ * payloads: its range, and the transmit buffer it calls for (the datagrams themselves:
+ * tests/quic_udp_payload.rs, and against ngtcp2 tests/examples_jumbo.sh). */
 #include "h3q.h"
 
 #include "check.h"
 #include "endpoint_pair.h"
 
+#include <arpa/inet.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void settings_are_checked(void) {
@@ -272,7 +276,65 @@ static void server_ids(void) {
               H3Q_ERR_INVALID_ARGUMENT);
 }
 
+/* The ceiling on UDP payloads: 1200 to 65527 bytes, 0 for the default; an endpoint with a
+ * raised ceiling takes transmit buffers only as large as its largest datagram. */
+static void udp_payload_ceiling(void) {
+    h3q_config *config = NULL;
+    CHECK_INT(h3q_config_new(false, &config), H3Q_OK);
+    CHECK_INT(h3q_config_set_max_udp_payload_size(NULL, 1500), H3Q_ERR_NULL);
+    const uint64_t bad[] = {1, 1199, 65528, 1u << 20, UINT64_MAX};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK_INT(h3q_config_set_max_udp_payload_size(config, bad[i]),
+                  H3Q_ERR_INVALID_ARGUMENT);
+        CHECK_PREFIX(h3q_config_last_error(config), "max UDP payload size");
+    }
+    CHECK_INT(h3q_config_set_max_udp_payload_size(config, 1200), H3Q_OK);
+    CHECK_INT(h3q_config_set_max_udp_payload_size(config, 65527), H3Q_OK);
+    CHECK_INT(h3q_config_set_max_udp_payload_size(config, 0), H3Q_OK);
+    CHECK_INT(h3q_config_set_max_udp_payload_size(config, 8952), H3Q_OK);
+    CHECK_INT(h3q_config_set_mtu_discovery(config, true), H3Q_OK);
+    CHECK_INT(h3q_config_set_verify_peer(config, false), H3Q_OK);
+    h3q_endpoint *client = NULL;
+    CHECK_INT(h3q_endpoint_new(config, &client), H3Q_OK);
+    h3q_config_free(config);
+    if (!client) return;
+
+    struct sockaddr_in to;
+    memset(&to, 0, sizeof to);
+    to.sin_family = AF_INET;
+    to.sin_port = htons(PAIR_SERVER_PORT);
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    h3q_quic_conn *q = NULL;
+    CHECK_INT(h3q_endpoint_connect(client, 0, (const struct sockaddr *)&to, sizeof to,
+                                   "localhost", &q),
+              H3Q_OK);
+    uint8_t *buf = malloc(8952);
+    CHECK(buf != NULL);
+    size_t len = 0, segment = 0;
+    struct sockaddr_storage dest;
+    socklen_t dest_len = sizeof dest;
+    if (buf) {
+        /* 1,472 bytes hold an Ethernet-sized datagram, not one of 8,952. */
+        CHECK_INT(h3q_endpoint_poll_transmit(client, 0, buf, 1472, &len, &dest, &dest_len,
+                                             &segment),
+                  H3Q_ERR_BUFFER_TOO_SMALL);
+        CHECK(strstr(h3q_endpoint_last_error(client), "at least 8952") != NULL);
+        CHECK_INT(h3q_endpoint_poll_transmit(client, 0, buf, 8951, &len, &dest, &dest_len,
+                                             &segment),
+                  H3Q_ERR_BUFFER_TOO_SMALL);
+        /* The Initial still starts at QUIC's 1,200 bytes: discovery grows from there. */
+        CHECK_INT(h3q_endpoint_poll_transmit(client, 0, buf, 8952, &len, &dest, &dest_len,
+                                             &segment),
+                  H3Q_OK);
+        CHECK(len >= 1200 && len <= 1472 && segment == len);
+    }
+    free(buf);
+    h3q_quic_conn_free(q);
+    h3q_endpoint_free(client);
+}
+
 int main(void) {
+    udp_payload_ceiling();
     server_ids();
     ecn_and_rebind();
     client_auth_is_checked();

@@ -705,8 +705,9 @@ h3q_result h3q_config_set_max_gso_segments(struct h3q_config *config, size_t seg
 
 /**
  * Turns path MTU discovery on or off (default off). With it on, connections probe for
- * datagrams larger than QUIC's 1,200-byte minimum, up to 1,452 bytes, and keep the largest
- * size the path carries; fewer, fuller packets make bulk transfers cheaper.
+ * datagrams larger than QUIC's 1,200-byte minimum, up to 1,452 bytes (or the ceiling
+ * `h3q_config_set_max_udp_payload_size()` sets), and keep the largest size the path
+ * carries; fewer, fuller packets make bulk transfers cheaper.
  *
  * Turn it on only when the UDP socket sets the don't-fragment bit (Linux:
  * `IP_MTU_DISCOVER` = `IP_PMTUDISC_PROBE` or `IP_PMTUDISC_DO`, and `IPV6_MTU_DISCOVER` for
@@ -720,6 +721,29 @@ h3q_result h3q_config_set_max_gso_segments(struct h3q_config *config, size_t seg
  * `config` is NULL or a live handle.
  */
 h3q_result h3q_config_set_mtu_discovery(struct h3q_config *config, bool enabled);
+
+/**
+ * Sets the largest UDP payload, in bytes, that endpoints made from this config accept and
+ * send; 0 restores the default (1,472 accepted, up to 1,452 sent). Peers are told the
+ * limit in the `max_udp_payload_size` transport parameter and send nothing larger; path
+ * MTU discovery, when on, probes up to it and settles on the largest size the path
+ * carries. Raise it where paths carry more than Ethernet's 1,500-byte frames (jumbo
+ * frames: 8,952 for a 9,000-byte MTU over IPv6; loopback): fewer, fuller packets cost less
+ * CPU per byte. Lower it below 1,452 for a path known to be narrower (a tunnel).
+ *
+ * What it asks of the program: transmit buffers given to `h3q_endpoint_poll_transmit()`
+ * of at least this size, and receive buffers as large (a datagram larger than the read
+ * buffer arrives cut short and is dropped as undecryptable). GSO batches of large
+ * datagrams hold fewer of them: never more than 65,507 bytes in all, the most one send
+ * carries.
+ *
+ * Returns `H3Q_OK`, `H3Q_ERR_NULL`, or `H3Q_ERR_INVALID_ARGUMENT` outside 1,200 (QUIC's
+ * minimum datagram) to 65,527 bytes (the largest UDP payload).
+ *
+ * # Safety
+ * `config` is NULL or a live handle.
+ */
+h3q_result h3q_config_set_max_udp_payload_size(struct h3q_config *config, uint64_t bytes);
 
 /**
  * Whether a server asks clients for a certificate (`h3q_config_set_client_auth()`).
@@ -957,15 +981,16 @@ h3q_result h3q_endpoint_accept(struct h3q_endpoint *endpoint, struct h3q_quic_co
 h3q_result h3q_endpoint_next_ready(struct h3q_endpoint *endpoint, struct h3q_quic_conn **conn_out);
 
 /**
- * Writes the next UDP payload to send into `buf` (`cap` bytes, at least 1472; more lets
- * h3q coalesce datagrams for GSO when the config allows), its length to `*len_out`, the
+ * Writes the next UDP payload to send into `buf` (`cap` bytes, at least 1472 or the
+ * ceiling `h3q_config_set_max_udp_payload_size()` set, when larger; more lets h3q
+ * coalesce datagrams for GSO when the config allows), its length to `*len_out`, the
  * destination to `*dest_out` / `*dest_len_out`, and the datagram size to
  * `*segment_size_out` (equal to the length for one datagram; for a GSO batch, every
  * datagram but the last is exactly this long: send with UDP_SEGMENT). Call until it
  * returns `H3Q_DONE`, after every receive, timeout and send call.
  *
  * Returns `H3Q_OK`; `H3Q_DONE` when nothing is waiting; `H3Q_ERR_NULL`; or
- * `H3Q_ERR_BUFFER_TOO_SMALL` when `cap` is below 1472.
+ * `H3Q_ERR_BUFFER_TOO_SMALL` when `cap` is below that minimum.
  *
  * # Safety
  * `endpoint` is NULL or a live handle; `buf` writable for `cap` bytes; the out pointers

@@ -505,31 +505,3 @@ pub unsafe extern "C" fn h3q_config_set_max_gso_segments(
         })
     }
 }
-
-/// Turns path MTU discovery on or off (default off). With it on, connections probe for
-/// datagrams larger than QUIC's 1,200-byte minimum, up to 1,452 bytes, and keep the largest
-/// size the path carries; fewer, fuller packets make bulk transfers cheaper.
-///
-/// Turn it on only when the UDP socket sets the don't-fragment bit (Linux:
-/// `IP_MTU_DISCOVER` = `IP_PMTUDISC_PROBE` or `IP_PMTUDISC_DO`, and `IPV6_MTU_DISCOVER` for
-/// IPv6): otherwise the kernel may fragment a probe and discovery learns a size the path
-/// does not really carry. A probe the kernel refuses (`EMSGSIZE`) may simply be dropped:
-/// QUIC treats it as lost.
-///
-/// Returns `H3Q_OK` or `H3Q_ERR_NULL`.
-///
-/// # Safety
-/// `config` is NULL or a live handle.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn h3q_config_set_mtu_discovery(
-    config: *mut h3q_config,
-    enabled: bool,
-) -> h3q_result {
-    // SAFETY: forwarded from the caller's contract.
-    unsafe {
-        call(config, |c| {
-            c.set_mtu_discovery(enabled);
-            Ok(())
-        })
-    }
-}

@@ -4,7 +4,7 @@ use std::ffi::c_char;
 
 use libc::{sockaddr, sockaddr_storage, socklen_t};
 
-use crate::quic::{Endpoint, MIN_TRANSMIT_BUFFER, Transmit};
+use crate::quic::{Endpoint, Transmit};
 
 use super::config::h3q_config;
 use super::handle::{self, FfiError, Opaque, call, call_static, call_status, non_null};
@@ -289,15 +289,16 @@ pub unsafe extern "C" fn h3q_endpoint_next_ready(
     }
 }
 
-/// Writes the next UDP payload to send into `buf` (`cap` bytes, at least 1472; more lets
-/// h3q coalesce datagrams for GSO when the config allows), its length to `*len_out`, the
+/// Writes the next UDP payload to send into `buf` (`cap` bytes, at least 1472 or the
+/// ceiling `h3q_config_set_max_udp_payload_size()` set, when larger; more lets h3q
+/// coalesce datagrams for GSO when the config allows), its length to `*len_out`, the
 /// destination to `*dest_out` / `*dest_len_out`, and the datagram size to
 /// `*segment_size_out` (equal to the length for one datagram; for a GSO batch, every
 /// datagram but the last is exactly this long: send with UDP_SEGMENT). Call until it
 /// returns `H3Q_DONE`, after every receive, timeout and send call.
 ///
 /// Returns `H3Q_OK`; `H3Q_DONE` when nothing is waiting; `H3Q_ERR_NULL`; or
-/// `H3Q_ERR_BUFFER_TOO_SMALL` when `cap` is below 1472.
+/// `H3Q_ERR_BUFFER_TOO_SMALL` when `cap` is below that minimum.
 ///
 /// # Safety
 /// `endpoint` is NULL or a live handle; `buf` writable for `cap` bytes; the out pointers
@@ -362,12 +363,11 @@ pub unsafe extern "C" fn h3q_endpoint_poll_transmit_ecn(
             non_null(dest_len_out, "dest_len_out")?;
             non_null(segment_size_out, "segment_size_out")?;
             non_null(ecn_out, "ecn_out")?;
-            if cap < MIN_TRANSMIT_BUFFER || cap > isize::MAX as usize {
+            let minimum = ep.transmit_buffer_minimum();
+            if cap < minimum || cap > isize::MAX as usize {
                 return Err(FfiError::new(
                     h3q_result_code::H3Q_ERR_BUFFER_TOO_SMALL,
-                    format!(
-                        "transmit buffer of {cap} bytes; at least {MIN_TRANSMIT_BUFFER} needed"
-                    ),
+                    format!("transmit buffer of {cap} bytes; at least {minimum} needed"),
                 ));
             }
             // SAFETY: writable for `cap` bytes (caller's contract), size checked.

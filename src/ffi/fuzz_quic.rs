@@ -1,8 +1,9 @@
 //! Part of the `ffi_calls` fuzz target (`fuzz.rs`): the production calls of the built-in
 //! QUIC layer with arbitrary arguments: session tickets to resume with, datagrams with any
 //! ECN value, rebinds, transmits, the session-ticket and peer-certificate queries with any
-//! buffer size and index, and client-certificate policies with any mode and PEM bytes. A
-//! client endpoint (certificate verification off) is made the first time one is needed.
+//! buffer size and index, client-certificate policies with any mode and PEM bytes, and
+//! ceilings on UDP payloads of any size. A client endpoint (certificate verification off,
+//! the last ceiling accepted before it) is made the first time one is needed.
 
 use std::ffi::c_int;
 use std::ptr;
@@ -15,6 +16,7 @@ use super::abi::Abi;
 use super::client_auth::*;
 use super::config::*;
 use super::endpoint::*;
+use super::path_mtu::*;
 use super::quic_conn::*;
 use super::result::{h3q_result, h3q_result_code};
 use super::resumption::*;
@@ -26,6 +28,8 @@ pub(super) struct QuicCalls {
     conns: Vec<*mut h3q_quic_conn>,
     server_config: *mut h3q_config,
     now: u64,
+    /// The last ceiling on UDP payloads accepted (0: the default), for the endpoint.
+    ceiling: u64,
 }
 
 fn ok(result: h3q_result) -> bool {
@@ -47,6 +51,7 @@ impl QuicCalls {
             conns: Vec::new(),
             server_config: ptr::null_mut(),
             now: 1_000_000_000,
+            ceiling: 0,
         }
     }
 
@@ -58,6 +63,11 @@ impl QuicCalls {
             // SAFETY: a live config; `self.endpoint` writable.
             unsafe {
                 assert!(ok(h3q_config_set_verify_peer(config, false)));
+                assert!(ok(h3q_config_set_mtu_discovery(config, true)));
+                assert!(ok(h3q_config_set_max_udp_payload_size(
+                    config,
+                    self.ceiling
+                )));
                 assert!(ok(h3q_endpoint_new(config, &mut self.endpoint)));
                 h3q_config_free(config);
             }
@@ -154,10 +164,16 @@ impl QuicCalls {
                             )
                         };
                         not_fatal(r);
+                        if !lent && self.ceiling > buf.len() as u64 {
+                            // A buffer smaller than the largest datagram is refused.
+                            let small = h3q_result_code::H3Q_ERR_BUFFER_TOO_SMALL as h3q_result;
+                            assert_eq!(r, small, "ceiling {}", self.ceiling);
+                        }
                         if !ok(r) {
                             break;
                         }
                         assert!(ecn <= 3 && segment > 0 && segment <= len);
+                        assert!(len <= 65_527 && segment <= 65_527);
                         if lent {
                             // Lent bytes are readable until the next endpoint call.
                             assert!(!data.is_null());
@@ -217,6 +233,20 @@ impl QuicCalls {
                         self.server_config,
                         op & 0x40 != 0,
                     ));
+                    // Any ceiling: 0 or 1200..=65527 taken, anything else refused.
+                    let ceiling = if op & 0x20 != 0 {
+                        u64::from(input.byte()) << 8 | u64::from(input.byte())
+                    } else {
+                        u64::from(input.byte()) << 56
+                    };
+                    let r = h3q_config_set_max_udp_payload_size(self.server_config, ceiling);
+                    if ceiling == 0 || (1200..=65_527).contains(&ceiling) {
+                        assert!(ok(r), "ceiling {ceiling}");
+                        self.ceiling = ceiling;
+                    } else {
+                        let refused = h3q_result_code::H3Q_ERR_INVALID_ARGUMENT as h3q_result;
+                        assert_eq!(r, refused, "ceiling {ceiling}");
+                    }
                 }
                 _ => {
                     // Free one connection (handles are independent of the endpoint).

@@ -36,6 +36,7 @@ pub mod handle;
 pub mod header;
 pub mod last_error;
 pub mod lent;
+pub mod path_mtu;
 pub mod priority;
 pub mod qpack_decoder;
 pub mod qpack_encoder;

@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use quinn_proto::crypto::rustls::{QuicClientConfig, QuicServerConfig};
 use quinn_proto::{
-    IdleTimeout, TimeSource, TokenMemoryCache, TokenStore, TransportConfig, ValidationTokenConfig,
-    VarInt,
+    IdleTimeout, MtuDiscoveryConfig, TimeSource, TokenMemoryCache, TokenStore, TransportConfig,
+    ValidationTokenConfig, VarInt,
 };
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
@@ -28,6 +28,7 @@ use super::error::ConfigError;
 use super::quic_lb::ServerId;
 use super::recovery::{CongestionControl, INITIAL_WINDOW_RANGE, LossDetection};
 use super::shared_secrets::SharedSecrets;
+use super::udp_payload::UDP_PAYLOAD_RANGE;
 
 /// The host name a server's generated certificate is issued for when none is configured.
 pub const DEFAULT_SELF_SIGNED_HOST: &str = "localhost";
@@ -46,6 +47,7 @@ pub struct Config {
     max_datagram_frame_size: u64,
     key_log: Option<Arc<KeyLogFile>>,
     mtu_discovery: bool,
+    max_udp_payload_size: Option<u16>,
     max_gso_segments: usize,
     stream_receive_window: u64,
     send_window: u64,
@@ -123,6 +125,7 @@ impl Config {
             max_datagram_frame_size: 0,
             key_log: None,
             mtu_discovery: false,
+            max_udp_payload_size: None,
             max_gso_segments: 1,
             stream_receive_window: 1_250_000,
             send_window: 10_000_000,
@@ -276,10 +279,41 @@ impl Config {
         Ok(())
     }
 
-    /// Enables path MTU discovery (packets above 1200 bytes). Only turn it on when the
-    /// socket sets the don't-fragment bit. Default off.
+    /// Enables path MTU discovery (packets above 1200 bytes, up to 1,452 or the ceiling
+    /// [`Config::set_max_udp_payload_size`] sets). Only turn it on when the socket sets
+    /// the don't-fragment bit. Default off.
     pub fn set_mtu_discovery(&mut self, enabled: bool) {
         self.mtu_discovery = enabled;
+    }
+
+    /// The largest UDP payload, in bytes, this endpoint accepts (told to peers in the
+    /// `max_udp_payload_size` transport parameter) and sends (path MTU discovery probes up
+    /// to it). `None`, the default: 1,472 accepted, 1,452 probed. Larger datagrams need
+    /// transmit buffers as large ([`Endpoint::poll_transmit`](super::Endpoint::poll_transmit))
+    /// and receive buffers as large in the program. Refused outside
+    /// [`UDP_PAYLOAD_RANGE`](super::UDP_PAYLOAD_RANGE) (1,200 to 65,527).
+    pub fn set_max_udp_payload_size(&mut self, bytes: Option<u64>) -> Result<(), ConfigError> {
+        self.max_udp_payload_size = match bytes {
+            None => None,
+            Some(b) => Some(
+                u16::try_from(b)
+                    .ok()
+                    .filter(|_| UDP_PAYLOAD_RANGE.contains(&b))
+                    .ok_or_else(|| {
+                        ConfigError::new(format!(
+                            "max UDP payload size {b}: must be from {} to {} bytes",
+                            UDP_PAYLOAD_RANGE.start(),
+                            UDP_PAYLOAD_RANGE.end()
+                        ))
+                    })?,
+            ),
+        };
+        Ok(())
+    }
+
+    /// The ceiling [`Config::set_max_udp_payload_size`] set, if any.
+    pub fn max_udp_payload_size(&self) -> Option<u16> {
+        self.max_udp_payload_size
     }
 
     /// How many equal-size datagrams `poll_transmit` may coalesce into one buffer for UDP
@@ -559,6 +593,10 @@ impl Config {
         t.send_window(self.send_window);
         if !self.mtu_discovery {
             t.mtu_discovery_config(None);
+        } else if let Some(ceiling) = self.max_udp_payload_size {
+            let mut discovery = MtuDiscoveryConfig::default();
+            discovery.upper_bound(ceiling);
+            t.mtu_discovery_config(Some(discovery));
         }
         t.enable_segmentation_offload(self.max_gso_segments > 1);
         self.loss_detection.apply(&mut t);

@@ -33,16 +33,18 @@ use quinn_proto::{DatagramEvent, EcnCodepoint, EndpointConfig};
 use super::admission::Admission;
 use super::config::{ClientTls, Config};
 use super::connection::{Core, Touched};
-use super::error::QuicError;
+use super::error::{ConfigError, QuicError};
 use super::handle::{Connection, ConnectionHandle};
 use super::qlog::{H3Tap, QlogDir, QlogFile};
 use super::quic_lb::QuicLbGenerator;
 use super::session::{ConnectionSessions, SessionRegistry, Ticket};
 use super::time::Clock;
 use super::timer_heap::{TimerEntry, TimerHeap};
+use super::udp_payload;
 
-/// The smallest buffer [`Endpoint::poll_transmit`] accepts: the largest UDP payload this
-/// endpoint may produce.
+/// The smallest buffer [`Endpoint::poll_transmit`] accepts: the largest UDP payload an
+/// endpoint may produce unless its configuration sets a larger ceiling
+/// ([`Endpoint::transmit_buffer_minimum`]).
 pub const MIN_TRANSMIT_BUFFER: usize = 1472;
 
 /// Accepted connections waiting for [`Endpoint::accept`] beyond which new ones are refused.
@@ -107,6 +109,8 @@ pub struct Endpoint {
     touched: Arc<Touched>,
     touched_scratch: Vec<usize>,
     max_gso_segments: usize,
+    /// The smallest buffer `poll_transmit` takes: room for the largest datagram.
+    transmit_minimum: usize,
     fingerprint: Option<[u8; 32]>,
     /// The configured send window, the most each connection's may grow to.
     send_window: u64,
@@ -135,6 +139,11 @@ impl Endpoint {
             )
         });
         let mut endpoint_config = EndpointConfig::new(config.reset_key());
+        if let Some(ceiling) = config.max_udp_payload_size() {
+            endpoint_config
+                .max_udp_payload_size(ceiling)
+                .map_err(|e| ConfigError::new(format!("max UDP payload size {ceiling}: {e}")))?;
+        }
         if let Some(server) = config.server_id() {
             let server = server.clone();
             endpoint_config.cid_generator(move || Box::new(QuicLbGenerator::new(server.clone())));
@@ -166,6 +175,7 @@ impl Endpoint {
             touched: Arc::new(Touched::default()),
             touched_scratch: Vec::new(),
             max_gso_segments: built.max_gso_segments,
+            transmit_minimum: udp_payload::transmit_buffer_minimum(config.max_udp_payload_size()),
             fingerprint: built.fingerprint,
             send_window: config.send_window(),
         })
@@ -551,22 +561,30 @@ impl Endpoint {
         None
     }
 
-    /// Writes the next datagram to send into `buf` (at least [`MIN_TRANSMIT_BUFFER`]
-    /// bytes) and says where it goes; `None` when nothing is left. Call it until `None`
-    /// after every input. With `max_gso_segments` > 1 and room in `buf`, several
-    /// equal-size datagrams may come back in one [`Transmit`].
+    /// The smallest buffer [`Endpoint::poll_transmit`] takes: [`MIN_TRANSMIT_BUFFER`], or
+    /// the configured ceiling on UDP payloads when larger
+    /// ([`Config::set_max_udp_payload_size`](super::Config::set_max_udp_payload_size)).
+    pub fn transmit_buffer_minimum(&self) -> usize {
+        self.transmit_minimum
+    }
+
+    /// Writes the next datagram to send into `buf` (at least
+    /// [`Endpoint::transmit_buffer_minimum`] bytes) and says where it goes; `None` when
+    /// nothing is left. Call it until `None` after every input. With `max_gso_segments` > 1
+    /// and room in `buf`, several equal-size datagrams may come back in one [`Transmit`].
     pub fn poll_transmit(
         &mut self,
         now_ns: u64,
         buf: &mut [u8],
     ) -> Result<Option<Transmit>, QuicError> {
-        if buf.len() < MIN_TRANSMIT_BUFFER {
+        if buf.len() < self.transmit_minimum {
             return Err(QuicError::InvalidArgument(format!(
-                "transmit buffer of {} bytes is smaller than {MIN_TRANSMIT_BUFFER}",
-                buf.len()
+                "transmit buffer of {} bytes is smaller than {}",
+                buf.len(),
+                self.transmit_minimum
             )));
         }
-        let max_datagrams = buf.len() / MIN_TRANSMIT_BUFFER;
+        let max_datagrams = buf.len() / self.transmit_minimum;
         let Some(t) = self.next_transmit(now_ns, max_datagrams) else {
             return Ok(None);
         };
@@ -605,7 +623,10 @@ impl Endpoint {
             let transmit = self.with_core(index, |core, scratch| {
                 scratch.clear();
                 core.flush_deferred();
-                core.quinn.poll_transmit(now, max_datagrams, scratch)
+                // Large datagrams (a raised ceiling) fit fewer to a GSO send.
+                let mtu = usize::from(core.quinn.current_mtu());
+                let batch = udp_payload::gso_batch_limit(mtu, max_datagrams);
+                core.quinn.poll_transmit(now, batch, scratch)
             });
             // with_core left `index` queued; take it off the front either way.
             self.active.pop_front();

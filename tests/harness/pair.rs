@@ -127,9 +127,17 @@ impl Pair {
     }
 
     pub fn with_network(client: &Config, server: &Config, net: Network) -> Pair {
+        let (client, server) = (
+            Endpoint::new(client).unwrap(),
+            Endpoint::new(server).unwrap(),
+        );
+        // Room for 8 datagrams, or for one of the largest a raised ceiling allows.
+        let buf_len = (MIN_TRANSMIT_BUFFER * 8)
+            .max(client.transmit_buffer_minimum())
+            .max(server.transmit_buffer_minimum());
         Pair {
-            client: Endpoint::new(client).unwrap(),
-            server: Endpoint::new(server).unwrap(),
+            client,
+            server,
             client_addr: CLIENT_ADDR.parse().unwrap(),
             server_addr: SERVER_ADDR.parse().unwrap(),
             now: 1_000_000_000,
@@ -138,7 +146,7 @@ impl Pair {
             stats: NetStats::default(),
             in_flight: BinaryHeap::new(),
             seq: 0,
-            buf: vec![0; MIN_TRANSMIT_BUFFER * 8],
+            buf: vec![0; buf_len],
         }
     }
 
