@@ -20,7 +20,9 @@ Design
 * Directions: "up" is client -> server, "down" server -> client. Each has its own
   counters, its own fault settings (``--direction`` restricts every fault to one of them)
   and its own random streams.
-* The fault pipeline of one datagram, in order: blackhole window (drop), loss (drop),
+* The fault pipeline of one datagram, in order: the path MTU (``--mtu``: a datagram
+  larger is dropped, as a router drops a don't-fragment packet too large for its
+  link), blackhole window (drop), loss (drop),
   duplication (a second copy follows the same path), corruption (one bit of one byte,
   per copy), then for each copy the rate-limited link (a token-bucket serialiser: the
   copy departs when the link has sent everything queued before it, at ``--rate`` Mbit/s;
@@ -50,6 +52,7 @@ Design
   seconds later.
 * Counters per direction: ``in``, ``out``, ``lost`` (loss), ``queue_drop`` (rate queue
   full, ``--max-held`` reached or a send error), ``blackholed``, ``dup``, ``corrupt``,
+  ``too_big`` (over ``--mtu``),
   ``held`` (given the reorder gap), ``reordered`` (sent after a datagram that arrived
   later), ``queued`` (had to wait behind others on the rate-limited link), ``queue_max``
   (deepest the rate queue got), ``bytes_in`` and ``bytes`` (bytes sent). A third line,
@@ -88,7 +91,7 @@ BATCH = 256  # datagrams read from one socket per wake-up
 SOCKET_BUFFER = 8 << 20  # asked for each socket's send and receive buffers
 STALE_CLOSE_S = 5.0  # how long a socket replaced by a rebind keeps being read and drained
 COUNTERS = ("in", "out", "lost", "queue_drop", "blackholed", "dup", "corrupt", "held",
-            "reordered", "queued", "queue_max", "bytes_in", "bytes", "ect", "ce")
+            "reordered", "queued", "queue_max", "bytes_in", "bytes", "ect", "ce", "too_big")
 
 
 class Stop(Exception):
@@ -146,14 +149,14 @@ def parse_args(argv):
         description="""\
 A UDP relay between clients and one upstream server that injects network faults:
 loss, delay, jitter, reordering, duplication, corruption, a rate limit with a
-drop-tail queue, a blackhole window and NAT rebinding. Each client address gets
+drop-tail queue, a blackhole window, a path MTU and NAT rebinding. Each client address gets
 its own upstream socket. The first stdout line is 'listening on HOST:PORT'.
 Every fault applies to both directions unless --direction restricts them all to
 one (--rebind-at is not a per-direction fault and always applies).""",
         epilog="""\
 On SIGINT or SIGTERM it prints to stdout one line of counters per direction
   up|down: in out lost queue_drop blackholed dup corrupt held reordered queued
-           queue_max bytes_in bytes ect ce
+           queue_max bytes_in bytes ect ce too_big
 and one 'relay:' line (seed clients clients_refused rebinds rebound_bytes stale
 kernel_drops held_at_exit), writes them to --stats-file as JSON, and exits 0.
 
@@ -188,6 +191,9 @@ The module docstring of tools/faultrelay.py explains the design.""")
     p.add_argument("--blackhole", type=window, metavar="START_S:DURATION_S",
                    help="drop everything from START_S for DURATION_S seconds, counted "
                         "from the first datagram the relay sees")
+    p.add_argument("--mtu", type=positive_int, metavar="BYTES",
+                   help="drop datagrams whose UDP payload exceeds BYTES (a path MTU; "
+                        "what path MTU discovery must find)")
     p.add_argument("--rebind-at", type=positive_int, metavar="BYTES",
                    help="once a client has been sent BYTES bytes, move its upstream "
                         "traffic to a new socket (new source port: NAT rebinding), "
@@ -228,6 +234,8 @@ def describe(args):
         parts.append(f"rate {args.rate:g} Mbit/s queue {args.queue_packets}")
     if args.blackhole:
         parts.append(f"blackhole {args.blackhole[0]:g} s for {args.blackhole[1]:g} s")
+    if args.mtu:
+        parts.append(f"mtu {args.mtu} bytes")
     if args.rebind_at:
         parts.append(f"rebind at {args.rebind_at} bytes")
     return ", ".join(parts) or "none"
@@ -321,8 +329,9 @@ class Direction:
         self.rate_bps = args.rate * 1e6 if faulty else 0.0
         self.queue_packets = args.queue_packets
         self.blackhole = args.blackhole if faulty else None
+        self.mtu = args.mtu if faulty else None
         self.faulty = bool(self.loss or self.dup or self.corrupt or self.delay or self.jitter
-                           or self.reorder or self.rate_bps or self.blackhole)
+                           or self.reorder or self.rate_bps or self.blackhole or self.mtu)
 
         # One stream per kind of decision (string seeds are hashed the same way in every
         # run, whatever PYTHONHASHSEED says).
@@ -476,6 +485,9 @@ class Relay:
         c["bytes_in"] += len(data)
         if not d.faulty:
             self.deliver(d, seq, data, s, now)
+            return
+        if d.mtu and len(data) > d.mtu:
+            c["too_big"] += 1
             return
         if d.blackhole is not None:
             start, duration = d.blackhole
