@@ -76,6 +76,7 @@ typedef struct options {
     bool insecure, include, sha256, retry;
     bool resume;            /* --resume: the URL list again on a resumed connection */
     long rebind_after;      /* --rebind-after BYTES: move to a new socket then; 0: never */
+    long max_udp_payload;   /* --max-udp-payload N (1200..65527); 0: h3q's default */
     long parallel, repeat;
     url_arg *urls;          /* in command-line order */
     int nurls;

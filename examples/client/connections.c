@@ -54,8 +54,8 @@
 
 /* The endpoint's configuration: trust (--ca, or none with --insecure), the client
  * certificate (--cert/--key, for servers that ask for one), a 30 s idle timeout
- * (the default is 60), the congestion controller (--cc), SSLKEYLOGFILE, and what the
- * socket allows. */
+ * (the default is 60), the congestion controller (--cc), the ceiling on UDP payloads
+ * (--max-udp-payload), SSLKEYLOGFILE, and what the socket allows. */
 static h3q_result configure(client *cl, h3q_config *config) {
     h3q_result rc = cl->opt->ca ? h3q_config_load_ca_file(config, cl->opt->ca)
                                 : h3q_config_set_verify_peer(config, false);
@@ -64,6 +64,8 @@ static h3q_result configure(client *cl, h3q_config *config) {
     if (rc == H3Q_OK && cl->opt->qlog_dir) rc = h3q_config_set_qlog_dir(config, cl->opt->qlog_dir);
     if (rc == H3Q_OK) rc = h3q_config_set_idle_timeout_ms(config, 30000);
     if (rc == H3Q_OK && cl->opt->cc) rc = h3q_config_set_congestion_control(config, cl->opt->cc_value);
+    if (rc == H3Q_OK && cl->opt->max_udp_payload)
+        rc = h3q_config_set_max_udp_payload_size(config, (uint64_t)cl->opt->max_udp_payload);
     if (rc == H3Q_OK && getenv("SSLKEYLOGFILE"))
         rc = h3q_config_set_key_log_file(config, getenv("SSLKEYLOGFILE"));
     if (rc == H3Q_OK) rc = ex_udp_configure(&cl->udp, config);

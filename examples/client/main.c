@@ -163,7 +163,8 @@ static void usage(FILE *f) {
           "                  [--output DIR] [--include]\n"
           "                  [--parallel N] [--repeat N] [--sha256] [--[no-]retry-on-goaway]\n"
           "                  [-v] [--cc NAME] [--resume] [--rebind-after BYTES]\n"
-          "                  [--qlog-dir DIR] [--priority u=N[,i]] URL...\n"
+          "                  [--qlog-dir DIR] [--max-udp-payload N]\n"
+          "                  [--priority u=N[,i]] URL...\n"
           "                  [--priority u=N[,i] URL...]...\n"
           "  --ca FILE       trust the CA certificates in FILE (PEM)\n"
           "  --insecure      do not verify the server's certificate (local testing only)\n"
@@ -174,6 +175,9 @@ static void usage(FILE *f) {
           "  --include       print response headers\n"
           "  --cc NAME       congestion controller: newreno, cubic (default) or bbr\n"
           "  --qlog-dir DIR  write a qlog (JSON-SEQ, for qvis) of every connection there\n"
+          "  --max-udp-payload N  the largest UDP payload accepted and sent, 1200 to 65527\n"
+          "                  (default 1472 accepted, 1452 sent): path MTU discovery probes\n"
+          "                  up to N where the path carries more (jumbo frames: 8952)\n"
           "  --parallel N    requests in flight at once (default 1)\n"
           "  --repeat N      request the URL list N times\n"
           "  --sha256        print the SHA-256 of each response body on its result line\n"
@@ -235,6 +239,7 @@ static int parse_args(int argc, char **argv, options *o) {
         long *number = strcmp(a, "--parallel") == 0       ? &o->parallel
                        : strcmp(a, "--repeat") == 0       ? &o->repeat
                        : strcmp(a, "--rebind-after") == 0 ? &o->rebind_after
+                       : strcmp(a, "--max-udp-payload") == 0 ? &o->max_udp_payload
                                                           : NULL;
         bool *flag = strcmp(a, "--insecure") == 0 || strcmp(a, "-k") == 0  ? &o->insecure
                      : strcmp(a, "--include") == 0 || strcmp(a, "-i") == 0 ? &o->include
@@ -286,6 +291,11 @@ static int parse_args(int argc, char **argv, options *o) {
     }
     if (!o->cert != !o->key) {
         ex_warn("--cert and --key go together");
+        return 2;
+    }
+    if (o->max_udp_payload && (o->max_udp_payload < 1200 || o->max_udp_payload > 65527)) {
+        ex_warn("--max-udp-payload %ld: not from 1200 to 65527", o->max_udp_payload);
+        usage(stderr);
         return 2;
     }
     bool urls = o->nurls > 0;

@@ -100,8 +100,8 @@ static bool send_pending(ex_tx *tx, ex_udp *udp) {
 /* The socket is full: the payload waits for POLLOUT, and meanwhile the loop gives the
  * endpoint new input, after which the bytes h3q lent are no longer valid. So they move
  * into our own buffer (the only copy on the way out, and only when the kernel pushes
- * back). False if they do not fit (more GSO segments than EX_GSO_SEGMENTS: not with
- * ex_udp's configuration); they are then dropped, and QUIC sees them as lost. */
+ * back). False if they do not fit (more than one UDP send: never from h3q); they are
+ * then dropped, and QUIC sees them as lost. */
 static bool keep_waiting_payload(ex_tx *tx) {
     if (tx->data == tx->buf) return true;
     if (tx->len > sizeof tx->buf) {

@@ -28,9 +28,9 @@
 
 #include <h3q.h>
 
-/* The buffer a payload waits in when the socket is full: 1,472 bytes of room per datagram
- * h3q may coalesce. */
-#define EX_TX_BUF (EX_GSO_SEGMENTS * 1472)
+/* The buffer a payload waits in when the socket is full: as large as one UDP send (h3q
+ * never coalesces more than 65,507 bytes, whatever the datagram size). */
+#define EX_TX_BUF 65536
 
 typedef struct ex_tx ex_tx;
 

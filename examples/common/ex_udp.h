@@ -28,8 +28,9 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-/* Datagrams per GSO send: as many 1,452-byte datagrams (the most MTU discovery reaches)
- * as fit in one 64 KiB UDP send. */
+/* Datagrams per GSO send: as many 1,452-byte datagrams (the most MTU discovery reaches
+ * by default) as fit in one 64 KiB UDP send. With a raised ceiling on UDP payloads
+ * (h3q_config_set_max_udp_payload_size) h3q puts fewer of the larger ones in a batch. */
 #define EX_GSO_SEGMENTS 44
 
 typedef struct ex_udp {

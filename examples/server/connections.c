@@ -92,6 +92,11 @@ static void on_connection_closed(conn *c, const h3q_event *ev) {
     c->terminated = true;
     ex_describe_close(ev, why, sizeof why);
     ex_debug("%s: connection %s", c->peer, why);
+    if (ex_verbose) {
+        char line[EX_STATS_LEN];
+        ex_describe_stats(c->quic, line);
+        ex_debug("%s: %s", c->peer, line);
+    }
     snprintf(outcome, sizeof outcome, "(connection %s)", why);
     for (stream *s = c->streams; s; s = s->next) finish_stream(c, s, outcome);
 }

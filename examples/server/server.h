@@ -158,6 +158,7 @@ typedef struct options {
     bool retry;                    /* --retry: validate every new client's address */
     uint64_t retry_above;          /* --retry-above N: only above N handshakes/s; 0: off */
     uint64_t workers;              /* --workers N: threads, each with its endpoint (1..256) */
+    uint64_t max_udp_payload;      /* --max-udp-payload N (1200..65527); 0: h3q's default */
     bool steering_handoff;         /* --steering handoff: no eBPF, hand over in user space */
     bool quiet;                    /* --quiet: no line per request */
 } options;
