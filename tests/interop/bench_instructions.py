@@ -3,6 +3,7 @@
 
     bench_instructions.py --h3q-server PATH [--gtlsserver PATH] [--gtlsclient PATH]
                           [--requests 2000] [--downloads 2] [--mb 5] [--runs 2] [--work DIR] [--keep]
+                          [--max-udp-payload N]
 
 bench_cpu.py measures CPU time, the figure issue 19's targets are about; on a shared
 2-core machine its ratios move by 30 % between rounds. This bench counts the user-space
@@ -35,7 +36,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run_matrix as rm  # noqa: E402  (servers, certificates, helpers)
-from bench_cpu import SMALL, gtlsclient_argv, make_root  # noqa: E402
+from bench_cpu import SMALL, gtlsclient_argv, make_root, payload_args  # noqa: E402
 
 
 def callgrind_total(path):
@@ -93,7 +94,12 @@ def main():
     parser.add_argument("--work", help="directory for the certificates, files and dumps")
     parser.add_argument("--keep", action="store_true",
                         help="keep the callgrind dumps in --work (callgrind_annotate reads them)")
+    parser.add_argument("--max-udp-payload", type=int, default=0,
+                        help="the same ceiling on UDP payloads for the servers and the client "
+                             "(as bench_cpu.py's)")
     args = parser.parse_args()
+    if args.max_udp_payload and not 1200 <= args.max_udp_payload <= 65527:
+        sys.exit("--max-udp-payload: from 1200 to 65527")
     for tool in ("valgrind", "callgrind_control"):
         if not shutil.which(tool):
             sys.exit(f"bench_instructions.py needs {tool} (Debian valgrind)")
@@ -107,8 +113,10 @@ def main():
     servers = [
         Counted("h3q", [os.path.abspath(args.h3q_server), "--listen", f"127.0.0.1:{h3q_port}", "--cert",
                         certs["cert"], "--key", certs["key"], "--root", root,
-                        "--workers", "1", "--quiet"], h3q_port, work),
+                        "--workers", "1", "--quiet", *payload_args(args, "h3q")], h3q_port,
+                work),
         Counted("ngtcp2", [args.gtlsserver, "--quiet", "-d", root, "--timeout=60s",
+                           *payload_args(args, "ngtcp2"),
                            "--max-streams-bidi=128", "127.0.0.1", str(ng_port),
                            certs["key"], certs["cert"]], ng_port, work),
     ]
@@ -154,7 +162,9 @@ def main():
 
     print(f"\nuser-space instructions (callgrind), gtlsclient driving both servers: "
           f"{args.requests} x {SMALL} B requests, {args.downloads} x {args.mb} MiB downloads, "
-          f"{args.runs} runs")
+          f"{args.runs} runs, "
+          + (f"UDP payloads up to {args.max_udp_payload} B" if args.max_udp_payload
+             else "default UDP payload sizes"))
     for what, table, unit in (("per request", small, "request"), ("per MB", bulk, "MB")):
         if not table["h3q"] or not table["ngtcp2"]:
             print(f"{what}: no complete run")

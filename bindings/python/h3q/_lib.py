@@ -96,6 +96,8 @@ _SIGNATURES = {
     "h3q_config_set_loss_detection": (c_result, [_P, ctypes.c_uint32, ctypes.c_double]),
     "h3q_config_set_congestion_control": (c_result, [_P, ctypes.c_uint32]),
     "h3q_config_set_initial_window": (c_result, [_P, ctypes.c_uint64]),
+    "h3q_config_set_mtu_discovery": (c_result, [_P, ctypes.c_bool]),
+    "h3q_config_set_max_udp_payload_size": (c_result, [_P, ctypes.c_uint64]),
     "h3q_config_set_max_datagram_frame_size": (c_result, [_P, ctypes.c_uint64]),
     "h3q_config_set_key_log_file": (c_result, [_P, ctypes.c_char_p]),
     "h3q_config_set_client_auth": (

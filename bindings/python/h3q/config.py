@@ -133,6 +133,24 @@ class Config(Handle):
         self._check(lib.h3q_config_set_initial_window(self.handle, size),
                     "h3q_config_set_initial_window")
 
+    def set_mtu_discovery(self, enabled: bool) -> None:
+        """Path MTU discovery on or off (default off): connections probe for datagrams
+        above QUIC's 1,200 bytes, up to 1,452 or set_max_udp_payload_size()'s ceiling, and
+        keep the largest the path carries. Turn it on only with a socket that sets the
+        don't-fragment bit (Linux: IP_MTU_DISCOVER = IP_PMTUDISC_PROBE)."""
+        self._check(lib.h3q_config_set_mtu_discovery(self.handle, bool(enabled)),
+                    "h3q_config_set_mtu_discovery")
+
+    def set_max_udp_payload_size(self, size: int) -> None:
+        """The largest UDP payload endpoints of this config accept and send, 1200 to 65527
+        bytes; 0 restores the default (1,472 accepted, up to 1,452 sent). Peers are told not
+        to send more; discovery probes up to it (8952 for jumbo frames). Endpoint's
+        transmit_buffer and the program's receive buffers must hold that much."""
+        if not isinstance(size, int) or not (size == 0 or 1200 <= size <= 65527):
+            raise ValueError(f"max UDP payload size {size!r}: not 0 or 1200..65527")
+        self._check(lib.h3q_config_set_max_udp_payload_size(self.handle, size),
+                    "h3q_config_set_max_udp_payload_size")
+
     def set_max_datagram_frame_size(self, size: int) -> None:
         self._check(lib.h3q_config_set_max_datagram_frame_size(self.handle, size),
                     "h3q_config_set_max_datagram_frame_size")

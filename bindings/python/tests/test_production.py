@@ -331,6 +331,58 @@ if __name__ == "__main__":
     unittest.main()
 
 
+def jumbo(config):
+    config.set_mtu_discovery(True)
+    config.set_max_udp_payload_size(8952)
+
+
+class UdpPayloadTests(unittest.TestCase):
+    def test_a_raised_ceiling_grows_datagrams_past_ethernet(self):
+        # The in-memory network carries any size: discovery goes up to the ceiling.
+        p = Pair(server_setup=jumbo, client_setup=jumbo)
+        self.addCleanup(p.close)
+        sizes = []
+        p.on_transmit = lambda t: sizes.append(t.segment_size)
+        sid = p.client.request(b"GET", b"/2000000")
+        p.run_until(p.client.done)
+        self.assertEqual(bytes(p.client.responses[sid].body), body_of(2000000))
+        mtu = p.server.conns[0][0].stats()["path_mtu"]
+        self.assertTrue(1452 < mtu <= 8952, mtu)
+        self.assertGreater(max(sizes), 1500)
+        self.assertLessEqual(max(sizes), 8952)
+
+    def test_without_it_datagrams_keep_to_ethernet(self):
+        p = Pair(server_setup=lambda c: c.set_mtu_discovery(True),
+                 client_setup=lambda c: c.set_mtu_discovery(True))
+        self.addCleanup(p.close)
+        sizes = []
+        p.on_transmit = lambda t: sizes.append(t.segment_size)
+        p.client.request(b"GET", b"/500000")
+        p.run_until(p.client.done)
+        self.assertLessEqual(max(sizes), 1472)
+
+    def test_bad_ceilings(self):
+        with h3q.Config(is_server=True) as config:
+            for bad in (1, 1199, 65528, -1, 1.5, "9000"):
+                with self.assertRaises(ValueError):
+                    config.set_max_udp_payload_size(bad)
+            for good in (0, 1200, 8952, 65527):
+                config.set_max_udp_payload_size(good)
+        # A transmit buffer smaller than the ceiling is refused, with the size needed.
+        with h3q.Config(is_server=False) as config:
+            config.set_verify_peer(False)
+            config.set_max_udp_payload_size(8952)
+            with h3q.Endpoint(config, transmit_buffer=2000) as ep:
+                ep.connect(1, ("127.0.0.1", 4433), "localhost")
+                with self.assertRaises(h3q.H3QError) as cm:
+                    ep.poll_transmit(1)
+                self.assertEqual(cm.exception.code, h3q.H3Q_ERR_BUFFER_TOO_SMALL)
+                self.assertIn("at least 8952", str(cm.exception))
+            with h3q.Endpoint(config) as ep:
+                ep.connect(1, ("127.0.0.1", 4433), "localhost")
+                self.assertIsNotNone(ep.poll_transmit(1))
+
+
 def test_server_ids_qlog_dirs_and_their_errors(tmp_path):
     """QUIC-LB server ids: the setter's checks and reading an id back from a packet; the
     qlog directory's checks."""
