@@ -378,6 +378,8 @@ fn ffi_seeds() {
 
 /// quic_streams op sequences (src/fuzzing/quic_streams.rs): requests on three streams,
 /// responses at different priorities through loss, reordering and waits; one with aborts.
+/// Both start with a client write (top bit set: jumbo datagrams); "ethernet" is the
+/// priorities sequence behind a first op without it (a wait of 0 ms).
 fn quic_streams_seeds() {
     const CLIENT: u8 = 0x80;
     let put = |out: &mut Vec<u8>, client: bool, stream: u8, len: usize, owned: bool, fin: bool| {
@@ -421,6 +423,8 @@ fn quic_streams_seeds() {
     priority(&mut by_priority, 0, 0, false); // raised midway
     lossy(&mut by_priority, 40);
     write("quic_streams", "priorities", &by_priority);
+    let ethernet: Vec<u8> = [6, 0, 0, 0].into_iter().chain(by_priority.clone()).collect();
+    write("quic_streams", "ethernet", &ethernet);
 
     let mut aborts = requests;
     for stream in 0..3 {

@@ -3,7 +3,10 @@
 //! streams of one priority in turn, headroom past the send window for a newly urgent
 //! stream), batched writes held until the next transmit, FIN, resets and STOP_SENDING,
 //! on bidirectional and unidirectional streams, with the input choosing writes,
-//! priorities, aborts, datagram loss and reordering, and the passing of time.
+//! priorities, aborts, datagram loss and reordering, and the passing of time. The top bit
+//! of the input's first byte (read, not consumed, so that it still counts as the first
+//! op's) picks the datagrams: Ethernet-sized ones, as by default, or path MTU discovery
+//! up to a ceiling of 8,952 bytes (jumbo frames) with GSO batches of up to 8.
 //!
 //! Invariant, checked once the input is spent and the network has run loss-free until
 //! quiet: on every stream neither side aborted, the receiver got every byte the sender
@@ -20,7 +23,7 @@ use bytes::Bytes;
 
 use super::Input;
 use crate::h3::Priority;
-use crate::quic::{Config, Connection, Endpoint, Event, MIN_TRANSMIT_BUFFER};
+use crate::quic::{Config, Connection, Endpoint, Event};
 
 /// Client-initiated bidirectional streams the input can name (both directions).
 const STREAMS: u64 = 6;
@@ -46,10 +49,18 @@ const SETTLE_EXPIRIES: u32 = 64;
 const CLIENT_ADDR: &str = "127.0.0.1:40000";
 const SERVER_ADDR: &str = "127.0.0.1:443";
 
+/// The ceiling on UDP payloads of a jumbo run.
+const JUMBO: u64 = 8952;
+/// Room for any transmit: one UDP send (h3q's GSO batches stay within it).
+const TRANSMIT_BUFFER: usize = 65_536;
+
 /// Configurations made once per process: certificate generation is far slower than a run.
-fn configs() -> &'static (Config, Config) {
-    static CONFIGS: OnceLock<(Config, Config)> = OnceLock::new();
-    CONFIGS.get_or_init(|| {
+/// `jumbo`: path MTU discovery up to [`JUMBO`] and GSO batches, on both sides.
+fn configs(jumbo: bool) -> &'static (Config, Config) {
+    static ETHERNET: OnceLock<(Config, Config)> = OnceLock::new();
+    static JUMBO_FRAMES: OnceLock<(Config, Config)> = OnceLock::new();
+    let cell = if jumbo { &JUMBO_FRAMES } else { &ETHERNET };
+    cell.get_or_init(|| {
         let mut server = Config::server();
         server
             .generate_self_signed("localhost")
@@ -73,6 +84,13 @@ fn configs() -> &'static (Config, Config) {
         // connection that ends is a bug.
         for config in [&mut client, &mut server] {
             config.set_idle_timeout(Duration::from_secs(3600));
+            if jumbo {
+                config.set_mtu_discovery(true);
+                config
+                    .set_max_udp_payload_size(Some(JUMBO))
+                    .expect("a ceiling in range");
+                config.set_max_gso_segments(8);
+            }
         }
         (client, server)
     })
@@ -126,11 +144,13 @@ struct Run {
     /// Bytes written so far, both sides.
     written: u64,
     buf: Vec<u8>,
+    /// The largest datagram either side may send.
+    max_datagram: usize,
 }
 
 impl Run {
-    fn new() -> Option<Run> {
-        let (client_cfg, server_cfg) = configs();
+    fn new(jumbo: bool) -> Option<Run> {
+        let (client_cfg, server_cfg) = configs(jumbo);
         let mut run = Run {
             now: 1_000_000_000,
             client: Side {
@@ -147,7 +167,8 @@ impl Run {
             },
             flows: BTreeMap::new(),
             written: 0,
-            buf: vec![0; MIN_TRANSMIT_BUFFER],
+            buf: vec![0; TRANSMIT_BUFFER],
+            max_datagram: if jumbo { JUMBO as usize } else { 1472 },
         };
         let handle = run
             .client
@@ -192,10 +213,13 @@ impl Run {
     /// Queues everything both endpoints want to send.
     fn transmit_all(&mut self) {
         for client in [true, false] {
-            let now = self.now;
+            let (now, max_datagram) = (self.now, self.max_datagram);
             let mut buf = std::mem::take(&mut self.buf);
             let side = self.side(client);
             while let Ok(Some(t)) = side.endpoint.poll_transmit(now, &mut buf) {
+                // A batch fits one UDP send; no datagram exceeds the ceiling.
+                assert!(t.len <= 65_507, "a batch of {} bytes", t.len);
+                assert!(t.segment_size <= max_datagram, "{t:?}");
                 for datagram in buf[..t.len].chunks(t.segment_size.max(1)) {
                     side.in_flight.push_back(datagram.to_vec());
                 }
@@ -498,7 +522,8 @@ impl Run {
 
 /// The fuzz target (see the module comment).
 pub fn quic_streams(data: &[u8]) {
-    let Some(mut run) = Run::new() else {
+    let jumbo = data.first().is_some_and(|b| b & 0x80 != 0);
+    let Some(mut run) = Run::new(jumbo) else {
         return;
     };
     let mut input = Input::new(data);
