@@ -423,7 +423,10 @@ fn quic_streams_seeds() {
     priority(&mut by_priority, 0, 0, false); // raised midway
     lossy(&mut by_priority, 40);
     write("quic_streams", "priorities", &by_priority);
-    let ethernet: Vec<u8> = [6, 0, 0, 0].into_iter().chain(by_priority.clone()).collect();
+    let ethernet: Vec<u8> = [6, 0, 0, 0]
+        .into_iter()
+        .chain(by_priority.clone())
+        .collect();
     write("quic_streams", "ethernet", &ethernet);
 
     let mut aborts = requests;
