@@ -89,6 +89,8 @@ impl fmt::Debug for Config {
             .field("max_streams_uni", &self.max_streams_uni)
             .field("max_datagram_frame_size", &self.max_datagram_frame_size)
             .field("key_log", &self.key_log.as_ref().map(|k| &k.path))
+            .field("mtu_discovery", &self.mtu_discovery)
+            .field("max_udp_payload_size", &self.max_udp_payload_size)
             .field("loss_detection", &self.loss_detection)
             .field("congestion_control", &self.congestion_control)
             .field("initial_window", &self.initial_window)
