@@ -6,7 +6,9 @@
 
 mod harness;
 
-use h3q::quic::{Config, Connection, Endpoint, Event, QuicError, UDP_PAYLOAD_RANGE};
+use h3q::quic::{
+    Config, Connection, Endpoint, Event, MAX_GSO_PAYLOAD, QuicError, UDP_PAYLOAD_RANGE,
+};
 use harness::download::download;
 use harness::pair::{Network, Pair, configs};
 
@@ -196,7 +198,7 @@ fn gso_batches_of_large_datagrams_stay_within_one_send() {
         pair.server.handle_timeout(pair.now);
         while let Some((t, bytes)) = pair.server.poll_transmit_lent(pair.now) {
             assert_eq!(t.len, bytes.len());
-            assert!(t.len <= 65_507, "{t:?}");
+            assert!(t.len <= MAX_GSO_PAYLOAD, "{t:?}");
             if t.len > t.segment_size {
                 assert!(t.segment_size > 15_000, "{t:?}");
                 batches += 1;

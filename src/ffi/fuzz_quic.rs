@@ -21,6 +21,7 @@ use super::quic_conn::*;
 use super::result::{h3q_result, h3q_result_code};
 use super::resumption::*;
 use super::sockaddr::sockaddr_to_c;
+use crate::quic::UDP_PAYLOAD_RANGE;
 
 /// The handles of the QUIC calls, made on first use and freed on drop.
 pub(super) struct QuicCalls {
@@ -177,7 +178,8 @@ impl QuicCalls {
                             break;
                         }
                         assert!(ecn <= 3 && segment > 0 && segment <= len);
-                        assert!(len <= 65_527 && segment <= 65_527);
+                        let largest = *UDP_PAYLOAD_RANGE.end() as usize;
+                        assert!(len <= largest && segment <= largest);
                         if lent {
                             // Lent bytes are readable until the next endpoint call.
                             assert!(!data.is_null());
@@ -244,7 +246,7 @@ impl QuicCalls {
                         u64::from(input.byte()) << 56
                     };
                     let r = h3q_config_set_max_udp_payload_size(self.server_config, ceiling);
-                    if ceiling == 0 || (1200..=65_527).contains(&ceiling) {
+                    if ceiling == 0 || UDP_PAYLOAD_RANGE.contains(&ceiling) {
                         assert!(ok(r), "ceiling {ceiling}");
                         self.ceiling = ceiling;
                     } else {

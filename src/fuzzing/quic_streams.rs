@@ -23,7 +23,7 @@ use bytes::Bytes;
 
 use super::Input;
 use crate::h3::Priority;
-use crate::quic::{Config, Connection, Endpoint, Event};
+use crate::quic::{Config, Connection, Endpoint, Event, MAX_GSO_PAYLOAD};
 
 /// Client-initiated bidirectional streams the input can name (both directions).
 const STREAMS: u64 = 6;
@@ -218,7 +218,7 @@ impl Run {
             let side = self.side(client);
             while let Ok(Some(t)) = side.endpoint.poll_transmit(now, &mut buf) {
                 // A batch fits one UDP send; no datagram exceeds the ceiling.
-                assert!(t.len <= 65_507, "a batch of {} bytes", t.len);
+                assert!(t.len <= MAX_GSO_PAYLOAD, "a batch of {} bytes", t.len);
                 assert!(t.segment_size <= max_datagram, "{t:?}");
                 for datagram in buf[..t.len].chunks(t.segment_size.max(1)) {
                     side.in_flight.push_back(datagram.to_vec());

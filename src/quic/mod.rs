@@ -118,6 +118,6 @@ pub use quic_lb::{MAX_SERVER_ID_LEN, RoutedCid, ServerId, decode as decode_cid_s
 pub use recovery::{CongestionControl, INITIAL_WINDOW_RANGE, LossDetection};
 pub use session::{MAX_SESSIONS, MAX_TICKET_LEN};
 pub use stats::Stats;
-pub use udp_payload::UDP_PAYLOAD_RANGE;
+pub use udp_payload::{MAX_GSO_PAYLOAD, UDP_PAYLOAD_RANGE};
 #[cfg(feature = "fuzzing")]
 pub(crate) use {qlog::H3Tap, qlog::QlogFile, session::Ticket};
